@@ -1,0 +1,87 @@
+"""The one configuration object: defaults live here and nowhere else.
+
+The CLI, the GUI and the model file all read and write this same frozen dataclass. The defaults
+were chosen by measuring on MVTec bottle and Magnetic Tile (docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any, Dict, Optional, Tuple
+
+from .backbones import DEFAULT_BACKBONE
+
+AGGREGATIONS = ("avgpool", "unfold")
+
+
+@dataclass(frozen=True)
+class PatchCoreConfig:
+    """How a memory bank is built and how images are scored.
+
+    >>> PatchCoreConfig(coreset_ratio=0.01).coreset_ratio
+    0.01
+    """
+
+    backbone: str = DEFAULT_BACKBONE
+    #: Feature layers, shallow to deep; ``None`` takes the backbone's defaults (strides 8 and 16).
+    layers: Optional[Tuple[str, ...]] = None
+    #: Network input side in pixels; the whole image is resized to it unless ``crop`` is set.
+    resize: int = 224
+    #: Centre crop after resizing the shorter side to ``resize`` (the reference's 256 -> 224).
+    crop: Optional[int] = None
+    #: Neighbourhood p of the locally aware patch features.
+    patch_size: int = 3
+    #: "avgpool" (anomalib: p x p mean) or "unfold" (reference: unfold, then adaptive mean to a dim).
+    aggregation: str = "avgpool"
+    #: Project every patch vector to this many dims by adaptive averaging; ``None`` keeps them.
+    target_dim: Optional[int] = None
+    coreset_ratio: float = 0.1
+    projection_dim: int = 128
+    #: b of the paper's image-score re-weighting; 1 gives the plain maximum patch distance.
+    reweight_neighbours: int = 9
+    #: Gaussian smoothing of the anomaly map, in network-input pixels.
+    sigma: float = 4.0
+    #: Share of the good images held out to learn what good scores look like.
+    calibration_fraction: float = 0.2
+    #: Quantile of the held-out good scores that the default threshold starts from...
+    threshold_quantile: float = 1.0
+    #: ...plus this share of the spread (quantile - median) as a margin against unseen good parts.
+    threshold_margin: float = 0.1
+    seed: int = 0
+    batch_size: int = 8
+
+    def __post_init__(self) -> None:
+        if self.aggregation not in AGGREGATIONS:
+            raise ValueError(f"aggregation must be one of {AGGREGATIONS}, not {self.aggregation!r}")
+        if not 0.0 < self.coreset_ratio <= 1.0:
+            raise ValueError(f"coreset ratio must be in (0, 1], not {self.coreset_ratio}")
+        if not 0.0 < self.calibration_fraction < 1.0:
+            raise ValueError(f"calibration fraction must be in (0, 1), not {self.calibration_fraction}")
+        if self.patch_size < 1 or self.patch_size % 2 == 0:
+            raise ValueError(f"patch size must be odd and positive, not {self.patch_size}")
+        if self.reweight_neighbours < 1:
+            raise ValueError(f"re-weighting neighbours b must be >= 1, not {self.reweight_neighbours}")
+        if self.resize < 32 or (self.crop is not None and not 32 <= self.crop <= self.resize):
+            raise ValueError(f"input size {self.resize} / crop {self.crop} is not usable")
+        if self.layers is not None:
+            object.__setattr__(self, "layers", tuple(self.layers))
+
+    def to_dict(self) -> Dict[str, Any]:
+        data = asdict(self)
+        data["layers"] = list(self.layers) if self.layers is not None else None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> "PatchCoreConfig":
+        """Rebuild from :meth:`to_dict`; unknown keys (from a newer writer) are refused, not dropped."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown configuration keys: {', '.join(unknown)}")
+        values = dict(data)
+        if values.get("layers") is not None:
+            values["layers"] = tuple(values["layers"])
+        return cls(**values)
+
+    def with_changes(self, **changes: Any) -> "PatchCoreConfig":
+        return replace(self, **changes)
