@@ -1,0 +1,227 @@
+"""The headless commands: ``patchcore fit | predict | evaluate | demo``, thin over the engine.
+
+Exit status: 0 when every image was read, 1 when some could not be (each named on stderr),
+2 when the command could not run at all (bad arguments, unreadable model, missing weights).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional, Sequence, TextIO
+
+from .core.atomic import atomic_write_bytes, atomic_write_text
+from .core.backbones import BACKBONES, DEFAULT_BACKBONE
+from .core.config import PatchCoreConfig
+from .core.errors import PatchCoreError
+from .core.evaluate import evaluate
+from .core.images import find_images, read_image
+from .core.model_file import MODEL_SUFFIX, load_model, save_model
+from .core.overlay import encode_png, render_overlay
+from .core.patchcore import Inspector, fit
+from .core.results import ResultRow, write_results_csv
+from .core.synthetic import write_synthetic_set
+
+
+class TextProgress:
+    """A one-line progress bar on stderr; on a pipe (CI logs) a line per tenth instead."""
+
+    def __init__(self, stream: TextIO = sys.stderr) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self._last: tuple = ("", -1)
+
+    def __call__(self, done: int, total: int, stage: str) -> None:
+        total = max(total, 1)
+        if self.tty:
+            filled = int(30 * done / total)
+            self.stream.write(f"\r{stage:<12} [{'#' * filled}{'.' * (30 - filled)}] {done}/{total}")
+            if done >= total:
+                self.stream.write("\n")
+            self.stream.flush()
+            return
+        tenth = 10 * done // total
+        if (stage, tenth) != self._last:
+            self._last = (stage, tenth)
+            self.stream.write(f"{stage}: {done}/{total}\n")
+            self.stream.flush()
+
+
+def _config_from(args: argparse.Namespace) -> PatchCoreConfig:
+    changes = {"backbone": args.backbone, "coreset_ratio": args.coreset}
+    if args.layers:
+        changes["layers"] = tuple(args.layers.split(","))
+    if args.size:
+        changes["resize"] = args.size
+    return PatchCoreConfig().with_changes(**changes)
+
+
+def _good_images(folder: Path) -> List[Path]:
+    if not folder.is_dir():
+        raise PatchCoreError(f"good-parts folder '{folder}' does not exist or is not a folder")
+    images, problems = find_images([folder])
+    for problem in problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    if not images:
+        raise PatchCoreError(f"'{folder}' holds no images (.png, .jpg, .bmp, .tif)")
+    return images
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    images = _good_images(Path(args.good_dir))
+    result = fit(images, _config_from(args), weights=args.weights, progress=TextProgress(),
+                 good_folder=str(Path(args.good_dir).resolve()))
+    for line in result.skipped:
+        print(f"skipped: {line}", file=sys.stderr)
+    path = save_model(result.model, args.output)
+    model = result.model
+    print(f"saved {path}: {model.n_good_images} good images, bank {len(model.memory_bank)} of {model.n_patches} "
+          f"patches, threshold {model.threshold:.4f} (from {len(model.good_scores)} held-out good images); "
+          f"features {result.seconds['features']:.1f} s, coreset {result.seconds['coreset']:.1f} s")
+    return 1 if result.skipped else 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    model = load_model(args.model)
+    images, problems = find_images(args.inputs)
+    inspector = Inspector(model, weights=args.weights)
+    out = Path(args.out) if args.out else None
+    rows: List[ResultRow] = [ResultRow(problem.split("'")[1] if "'" in problem else problem, None, model.threshold,
+                                       problem) for problem in problems]
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    progress = TextProgress() if len(images) > 1 else None
+    for result in inspector.inspect_paths(images, progress=progress):
+        if result.inspection is None:
+            rows.append(ResultRow(str(result.path), None, model.threshold, result.error or ""))
+            print(f"error: {result.error}", file=sys.stderr)
+            continue
+        row = ResultRow(str(result.path), result.inspection.score, model.threshold)
+        rows.append(row)
+        print(row.line())
+        if out is not None:
+            inspection = result.inspection
+            overlay = render_overlay(read_image(result.path), inspection.anomaly_map,
+                                     model.map_scale.colour_range(model.threshold), inspection.defect_mask(model),
+                                     caption=f"{row.verdict}  {row.score:.3f} (threshold {model.threshold:.3f})")
+            atomic_write_bytes(out / f"{result.path.stem}_overlay.png", encode_png(overlay))
+    if args.csv:
+        write_results_csv(args.csv, rows)
+    return 1 if any(row.score is None for row in rows) or not rows else 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    report = evaluate(args.category_dir, _config_from(args), weights=args.weights, progress=TextProgress()).report
+    for line in report.skipped:
+        print(f"skipped: {line}", file=sys.stderr)
+    fmt = lambda value: "n/a" if value is None else f"{value:.4f}"  # noqa: E731
+    print(f"{report.category}: image AUROC {fmt(report.image_auroc)}  pixel AUROC {fmt(report.pixel_auroc)}  "
+          f"AUPRO {fmt(report.aupro)}")
+    print(f"  fit {report.fit_seconds:.1f} s ({report.n_train} good images, bank {report.bank_size}), "
+          f"inspect {report.predict_ms_per_image:.1f} ms/image ({report.n_test} test images)")
+    print(f"  default threshold {report.threshold:.4f}: accuracy {report.default_threshold_accuracy:.3f}; "
+          f"F1-optimal threshold {report.f1_threshold:.4f} (F1 {report.f1:.3f})")
+    for defect, value in report.per_defect_auroc.items():
+        print(f"  {defect}: image AUROC {value:.4f}")
+    if args.json:
+        atomic_write_text(args.json, json.dumps(report.to_dict(), indent=2))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    started = time.perf_counter()
+    print(f"writing synthetic parts to {out / 'data'}")
+    data = write_synthetic_set(out / "data", seed=args.seed)
+    evaluation = evaluate(data.root, PatchCoreConfig(), progress=TextProgress())
+    report, model = evaluation.report, evaluation.model
+    model_path = save_model(model, out / f"demo{MODEL_SUFFIX}")
+    lines = ["# PatchCore Inspector demo", "",
+             f"Synthetic parts: {len(data.train_good)} good for training, {len(data.test_good)} good and "
+             f"{len(data.test_defective)} defective for testing.", "",
+             f"Image AUROC {report.image_auroc:.3f}, pixel AUROC {report.pixel_auroc:.3f}, AUPRO {report.aupro:.3f}.",
+             f"Model: `{model_path.name}`, threshold {model.threshold:.4f} (learned from good parts only).", "",
+             "| image | score | verdict | overlay |", "|---|---|---|---|"]
+    correct = 0
+    for item, inspection in evaluation.inspected:
+        verdict = model.verdict(inspection.score)
+        expected = "NG" if item.anomalous else "OK"
+        correct += verdict == expected
+        overlay = render_overlay(read_image(item.path), inspection.anomaly_map,
+                                 model.map_scale.colour_range(model.threshold), inspection.defect_mask(model),
+                                 caption=f"{verdict} {inspection.score:.3f}")
+        name = f"{item.defect}_{item.path.stem}.png"
+        atomic_write_bytes(out / "overlays" / name, encode_png(overlay))
+        lines.append(f"| {item.defect}/{item.path.name} | {inspection.score:.4f} | {verdict} (expected {expected}) | "
+                     f"![](overlays/{name}) |")
+    total = len(evaluation.inspected)
+    lines += ["", f"{correct} of {total} verdicts as expected with the default threshold."]
+    atomic_write_text(out / "report.md", "\n".join(lines) + "\n")
+    print(f"image AUROC {report.image_auroc:.3f}, pixel AUROC {report.pixel_auroc:.3f}; {correct}/{total} verdicts "
+          f"as expected; report {out / 'report.md'}, model {model_path} ({time.perf_counter() - started:.0f} s)")
+    return 0
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    defaults = PatchCoreConfig()
+    parser.add_argument("--backbone", default=DEFAULT_BACKBONE, choices=sorted(BACKBONES),
+                        help=f"feature extractor (default {DEFAULT_BACKBONE})")
+    parser.add_argument("--weights", type=Path, help="backbone weights file (for wide_resnet50_2 without a cache)")
+    parser.add_argument("--coreset", type=float, default=defaults.coreset_ratio,
+                        help=f"share of patches kept in the memory bank (default {defaults.coreset_ratio})")
+    parser.add_argument("--layers", help="comma-separated backbone layers (default: the backbone's strides 8 and 16)")
+    parser.add_argument("--size", type=int, help=f"network input size in pixels (default {defaults.resize})")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="patchcore", description="PatchCore Inspector: anomaly detection "
+                                     "for manufactured parts, learned from good parts only.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("fit", help="build a model from a folder of good parts")
+    p.add_argument("good_dir")
+    p.add_argument("-o", "--output", required=True, help=f"model file to write (e.g. line3{MODEL_SUFFIX})")
+    _add_model_options(p)
+    p.set_defaults(run=cmd_fit)
+
+    p = sub.add_parser("predict", help="inspect images with a model")
+    p.add_argument("model")
+    p.add_argument("inputs", nargs="+", metavar="IMAGE_OR_DIR")
+    p.add_argument("--out", help="folder for heatmap overlays")
+    p.add_argument("--csv", help="write the results as CSV")
+    p.add_argument("--weights", type=Path, help="backbone weights file, if not where the model found it")
+    p.set_defaults(run=cmd_predict)
+
+    p = sub.add_parser("evaluate", help="fit on CATEGORY/train/good, measure on CATEGORY/test (MVTec layout)")
+    p.add_argument("category_dir")
+    p.add_argument("--json", help="write the measurements as JSON")
+    _add_model_options(p)
+    p.set_defaults(run=cmd_evaluate)
+
+    p = sub.add_parser("demo", help="make synthetic parts, fit, inspect and write a report (no data needed)")
+    p.add_argument("--out", default="patchcore-demo", help="output folder (default ./patchcore-demo)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(run=cmd_demo)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except PatchCoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # configuration values refused by PatchCoreConfig
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

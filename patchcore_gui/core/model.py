@@ -1,0 +1,54 @@
+"""A fitted PatchCore model: everything needed to inspect, as plain data (no network inside)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Tuple
+
+import numpy as np
+
+from .calibration import MapScale
+from .config import PatchCoreConfig
+from .images import Preprocessing
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+@dataclass(frozen=True)
+class PatchCoreModel:
+    """The memory bank, the calibration and the facts of how both were made.
+
+    ``memory_bank`` is ``(M, D)`` float32; ``good_scores`` ``(n_holdout,)`` float32 holds the image
+    scores of good images that were kept out of the bank. ``threshold`` is the one the line uses:
+    a score above it is NG.
+    """
+
+    config: PatchCoreConfig
+    preprocessing: Preprocessing
+    layers: Tuple[str, ...]
+    weights_sha256: str
+    memory_bank: np.ndarray
+    good_scores: np.ndarray
+    threshold: float
+    default_threshold: float
+    map_scale: MapScale
+    n_good_images: int
+    n_patches: int
+    feature_grid: Tuple[int, int]
+    created: str = field(default_factory=now_iso)
+    good_folder: str = ""
+
+    def is_ng(self, score: float) -> bool:
+        return score > self.threshold
+
+    def verdict(self, score: float) -> str:
+        return "NG" if self.is_ng(score) else "OK"
+
+    def with_threshold(self, threshold: float) -> "PatchCoreModel":
+        """The same model with a calibrated threshold (the bank is shared, not copied)."""
+        if not np.isfinite(threshold):
+            raise ValueError(f"threshold must be a finite number, not {threshold}")
+        return replace(self, threshold=float(threshold))

@@ -1,0 +1,141 @@
+"""The model file: one safetensors file, no pickle, versioned, with an integrity hash.
+
+Layout (spec in docs/model-format.md): the safetensors header's ``__metadata__`` holds
+``format`` = ``patchcore-inspector-model``, ``format_version``, ``header`` (JSON: config,
+preprocessing, backbone facts, calibration) and ``sha256`` over the header JSON and the tensor
+bytes; the tensors are ``memory_bank (M, D) float32`` and ``good_scores (n,) float32``.
+Loading parses the header by hand first so that every failure gets a message, and never runs code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+from pathlib import Path
+from typing import Any, Dict
+
+import numpy as np
+from safetensors.numpy import load as load_tensors
+from safetensors.numpy import save as save_tensors
+
+from .atomic import PathLike, atomic_write_bytes
+from .calibration import MapScale
+from .config import PatchCoreConfig
+from .errors import ModelFileError
+from .images import Preprocessing
+from .model import PatchCoreModel
+
+FORMAT_NAME = "patchcore-inspector-model"
+FORMAT_VERSION = 1
+MODEL_SUFFIX = ".patchcore"
+_MAX_HEADER = 100 * 1024 * 1024
+
+
+def _digest(header_json: str, bank: np.ndarray, good_scores: np.ndarray) -> str:
+    digest = hashlib.sha256(header_json.encode("utf-8"))
+    digest.update(np.ascontiguousarray(bank, dtype="<f4").tobytes())
+    digest.update(np.ascontiguousarray(good_scores, dtype="<f4").tobytes())
+    return digest.hexdigest()
+
+
+def model_to_bytes(model: PatchCoreModel) -> bytes:
+    header = {
+        "config": model.config.to_dict(),
+        "preprocessing": model.preprocessing.to_dict(),
+        "backbone": {"name": model.config.backbone, "layers": list(model.layers),
+                     "weights_sha256": model.weights_sha256},
+        "threshold": model.threshold,
+        "default_threshold": model.default_threshold,
+        "map_scale": {"ratio": model.map_scale.ratio, "floor": model.map_scale.floor},
+        "n_good_images": model.n_good_images,
+        "n_patches": model.n_patches,
+        "feature_grid": list(model.feature_grid),
+        "created": model.created,
+        "good_folder": model.good_folder,
+    }
+    header_json = json.dumps(header, sort_keys=True)
+    bank = np.ascontiguousarray(model.memory_bank, dtype=np.float32)
+    good = np.ascontiguousarray(model.good_scores, dtype=np.float32)
+    metadata = {"format": FORMAT_NAME, "format_version": str(FORMAT_VERSION), "header": header_json,
+                "sha256": _digest(header_json, bank, good)}
+    return save_tensors({"memory_bank": bank, "good_scores": good}, metadata=metadata)
+
+
+def save_model(model: PatchCoreModel, path: PathLike) -> Path:
+    """Write ``model`` to ``path`` atomically (the old file survives a crash mid-write)."""
+    return atomic_write_bytes(path, model_to_bytes(model))
+
+
+def _read_metadata(name: str, data: bytes) -> Dict[str, str]:
+    if len(data) < 8:
+        raise ModelFileError(f"cannot open model '{name}': not a PatchCore model ({len(data)} bytes)")
+    (header_size,) = struct.unpack("<Q", data[:8])
+    if header_size > _MAX_HEADER or data[8:9] != b"{":
+        raise ModelFileError(f"cannot open model '{name}': not a PatchCore model file")
+    if 8 + header_size > len(data):
+        raise ModelFileError(f"cannot open model '{name}': the file is truncated ({len(data)} bytes)")
+    try:
+        header = json.loads(data[8:8 + header_size])
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ModelFileError(f"cannot open model '{name}': not a PatchCore model file") from None
+    metadata = header.get("__metadata__") if isinstance(header, dict) else None
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT_NAME:
+        raise ModelFileError(f"cannot open model '{name}': a safetensors file, but not a PatchCore model")
+    return metadata
+
+
+def model_from_bytes(data: bytes, name: str = "model") -> PatchCoreModel:
+    metadata = _read_metadata(name, data)
+    version = metadata.get("format_version", "?")
+    if version != str(FORMAT_VERSION):
+        raise ModelFileError(f"cannot open model '{name}': format version {version} is not supported by this "
+                             f"program (it reads version {FORMAT_VERSION}); use the program that wrote it")
+    try:
+        tensors = load_tensors(data)
+        header_json = metadata["header"]
+        bank, good = tensors["memory_bank"], tensors["good_scores"]
+    except Exception:
+        raise ModelFileError(f"cannot open model '{name}': the file is truncated or damaged") from None
+    if _digest(header_json, bank, good) != metadata.get("sha256"):
+        raise ModelFileError(f"cannot open model '{name}': integrity check failed (the file was altered or damaged)")
+    try:
+        return _model_from_header(json.loads(header_json), bank, good)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(f"cannot open model '{name}': inconsistent contents ({exc})") from None
+
+
+def _model_from_header(header: Dict[str, Any], bank: np.ndarray, good: np.ndarray) -> PatchCoreModel:
+    if bank.ndim != 2 or bank.dtype != np.float32 or len(bank) == 0:
+        raise ValueError(f"memory bank has shape {bank.shape} and type {bank.dtype}")
+    backbone = header["backbone"]
+    return PatchCoreModel(
+        config=PatchCoreConfig.from_dict(header["config"]),
+        preprocessing=Preprocessing.from_dict(header["preprocessing"]),
+        layers=tuple(backbone["layers"]),
+        weights_sha256=str(backbone["weights_sha256"]),
+        memory_bank=bank,
+        good_scores=good,
+        threshold=float(header["threshold"]),
+        default_threshold=float(header["default_threshold"]),
+        map_scale=MapScale(**header["map_scale"]),
+        n_good_images=int(header["n_good_images"]),
+        n_patches=int(header["n_patches"]),
+        feature_grid=(int(header["feature_grid"][0]), int(header["feature_grid"][1])),
+        created=str(header["created"]),
+        good_folder=str(header.get("good_folder", "")),
+    )
+
+
+def load_model(path: PathLike) -> PatchCoreModel:
+    """Read a model file; every problem becomes a one-line :class:`ModelFileError` naming the file."""
+    target = Path(path)
+    try:
+        data = target.read_bytes()
+    except FileNotFoundError:
+        raise ModelFileError(f"cannot open model '{target}': no such file") from None
+    except IsADirectoryError:
+        raise ModelFileError(f"cannot open model '{target}': is a folder") from None
+    except OSError as exc:
+        raise ModelFileError(f"cannot open model '{target}': {exc.strerror or exc}") from None
+    return model_from_bytes(data, target.name)

@@ -1,0 +1,282 @@
+"""PatchCore fit and inspect: the orchestration over features, coreset, bank, scoring, calibration.
+
+``fit`` turns a list of good images into a :class:`PatchCoreModel`; an :class:`Inspector` holds a
+model with its network and faiss index ready and turns images into :class:`Inspection` results.
+Both stream images in batches, report progress and honour a cancel token between batches.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Deque, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, TypeVar, Union
+
+import numpy as np
+import torch
+
+from .backbones import FeatureBackbone, load_backbone
+from .calibration import default_threshold, holdout_split, learn_map_scale
+from .config import PatchCoreConfig
+from .coreset import coreset_size, greedy_coreset
+from .errors import DatasetError, ImageReadError
+from .features import PatchFeatureExtractor
+from .images import Preprocessing, map_to_original, preprocess, read_image
+from .memory_bank import MemoryBank
+from .model import PatchCoreModel
+from .progress import CancelToken, ProgressFn, check, report
+from .scoring import anomaly_map, reweighted_image_score, score_patches
+
+T = TypeVar("T")
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """One inspected image: its score and its anomaly map at the original image's size.
+
+    ``anomaly_map`` is ``(H, W)`` float32 in the same units as ``score`` after the model's map scale.
+    """
+
+    score: float
+    anomaly_map: np.ndarray
+    patch_scores: np.ndarray
+
+    def defect_mask(self, model: PatchCoreModel, threshold: Optional[float] = None) -> np.ndarray:
+        """``(H, W)`` bool: the regions whose map value is above the threshold drawn on the map."""
+        level = model.map_scale.map_threshold(model.threshold if threshold is None else threshold)
+        return self.anomaly_map > level
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    """The outcome for one file of a batch: an inspection, or the one-line reason it failed."""
+
+    path: Path
+    inspection: Optional[Inspection] = None
+    error: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class FitResult:
+    model: PatchCoreModel
+    skipped: List[str] = field(default_factory=list)
+    seconds: Dict[str, float] = field(default_factory=dict)
+
+
+def _prefetch(items: Sequence[T], load: Callable[[T], object], depth: int) -> Iterator[Tuple[T, object]]:
+    """Yield ``(item, load(item) or the exception)`` in order while the next few load in a thread.
+
+    Decoding and resizing release the GIL, so they overlap with the network; the queue is bounded
+    so a large folder never sits in memory at once.
+    """
+    def guarded(item: T) -> object:
+        try:
+            return load(item)
+        except Exception as exc:  # handed to the consumer, who decides what a failure means
+            return exc
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending: Deque[Tuple[T, Future]] = deque()
+        iterator = iter(items)
+        for item in iterator:
+            pending.append((item, pool.submit(guarded, item)))
+            if len(pending) >= depth:
+                break
+        while pending:
+            item, future = pending.popleft()
+            nxt = next(iterator, None)
+            if nxt is not None:
+                pending.append((nxt, pool.submit(guarded, nxt)))
+            yield item, future.result()
+
+
+def _describe_failure(path: Path, exc: BaseException) -> str:
+    if isinstance(exc, ImageReadError):
+        return str(exc)
+    return f"cannot read '{path.name}': {type(exc).__name__}: {exc}"
+
+
+def _preprocessing_for(backbone: FeatureBackbone, config: PatchCoreConfig) -> Preprocessing:
+    return Preprocessing(resize=config.resize, crop=config.crop, mean=backbone.spec.mean, std=backbone.spec.std)
+
+
+def _available_memory() -> Optional[int]:
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _check_memory(n_images: int, grid: Tuple[int, int], dim: int) -> None:
+    """Refuse before starting when the patch features of every good image could not fit in memory."""
+    needed = n_images * grid[0] * grid[1] * dim * 4 * 2  # features + the bank's working copy
+    available = _available_memory()
+    if available is not None and needed > 0.8 * available:
+        raise DatasetError(f"{n_images} good images need about {needed / 2**30:.1f} GiB for their patch features "
+                           f"but only {available / 2**30:.1f} GiB is free: use fewer images or a smaller input size")
+
+
+class _FeatureStream:
+    """Images -> patch feature grids, in batches, with bounded read-ahead."""
+
+    def __init__(self, backbone: FeatureBackbone, config: PatchCoreConfig) -> None:
+        self.config = config
+        self.preprocessing = _preprocessing_for(backbone, config)
+        self.extractor = PatchFeatureExtractor(backbone, config)
+
+    def _load(self, path: Path) -> Tuple[np.ndarray, Tuple[int, int]]:
+        image = read_image(path)
+        return preprocess(image, self.preprocessing), image.shape[:2]
+
+    def grids(self, paths: Sequence[Path], cancel: Optional[CancelToken]
+              ) -> Iterator[Tuple[Path, Union[Tuple[np.ndarray, Tuple[int, int]], str]]]:
+        """Yield ``(path, (grid (h, w, D), original (H, W)))`` or ``(path, error line)``, in order."""
+        batch: List[Tuple[Path, np.ndarray, Tuple[int, int]]] = []
+
+        def flush() -> Iterator[Tuple[Path, Tuple[np.ndarray, Tuple[int, int]]]]:
+            tensor = torch.from_numpy(np.stack([tensor for _, tensor, _ in batch]))
+            grids = self.extractor.extract(tensor)
+            for (path, _, original), grid in zip(batch, grids):
+                yield path, (grid, original)
+            batch.clear()
+
+        for path, loaded in _prefetch(list(paths), self._load, depth=2 * self.config.batch_size):
+            check(cancel)
+            if isinstance(loaded, BaseException):
+                # yield what is already read first so results stay in input order
+                if batch:
+                    yield from flush()
+                yield path, _describe_failure(path, loaded)
+                continue
+            tensor, original = loaded  # type: ignore[misc]
+            batch.append((path, tensor, original))
+            if len(batch) == self.config.batch_size:
+                yield from flush()
+        if batch:
+            check(cancel)
+            yield from flush()
+
+
+def _score_grid(grid: np.ndarray, bank: MemoryBank, config: PatchCoreConfig, input_size: int
+                ) -> Tuple[float, np.ndarray, np.ndarray]:
+    """``(h, w, D)`` -> (image score, ``(h, w)`` patch scores, ``(S, S)`` map at network input size)."""
+    height, width, dim = grid.shape
+    vectors = grid.reshape(-1, dim)
+    distances, nearest = score_patches(vectors, bank)
+    score = reweighted_image_score(vectors, distances, nearest, bank, config.reweight_neighbours)
+    patch_scores = distances.reshape(height, width)
+    return score, patch_scores, anomaly_map(patch_scores, input_size, config.sigma)
+
+
+def fit(paths: Sequence[PathLike], config: PatchCoreConfig = PatchCoreConfig(), weights: Optional[PathLike] = None,
+        progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None,
+        backbone: Optional[FeatureBackbone] = None, good_folder: str = "") -> FitResult:
+    """Build a memory bank from good images and calibrate its threshold on held-out good images.
+
+    Unreadable files are skipped and listed in ``FitResult.skipped``; fewer than two readable
+    images is a :class:`DatasetError`. Stages reported: "features", "coreset", "calibration".
+    """
+    image_paths = [Path(p) for p in paths]
+    if len(image_paths) < 2:
+        raise DatasetError(f"need at least 2 good images to build a model, got {len(image_paths)}")
+    backbone = backbone or load_backbone(config.backbone, config.layers, None if weights is None else Path(weights))
+    stream = _FeatureStream(backbone, config)
+    seconds: Dict[str, float] = {}
+
+    started = time.perf_counter()
+    grids: List[np.ndarray] = []
+    skipped: List[str] = []
+    report(progress, 0, len(image_paths), "features")
+    for done, (path, outcome) in enumerate(stream.grids(image_paths, cancel), start=1):
+        if isinstance(outcome, str):
+            skipped.append(outcome)
+        else:
+            if not grids:
+                _check_memory(len(image_paths), outcome[0].shape[:2], outcome[0].shape[2])
+            grids.append(outcome[0])
+        report(progress, done, len(image_paths), "features")
+    seconds["features"] = time.perf_counter() - started
+    if len(grids) < 2:
+        first = f" ({skipped[0]})" if skipped else ""
+        raise DatasetError(f"need at least 2 readable good images, found {len(grids)} of {len(image_paths)}{first}")
+
+    bank_ids, holdout_ids = holdout_split(len(grids), config.calibration_fraction)
+    height, width, dim = grids[0].shape
+    started = time.perf_counter()
+    bank_features = np.concatenate([grids[i].reshape(-1, dim) for i in bank_ids])
+    selected = greedy_coreset(bank_features, coreset_size(len(bank_features), config.coreset_ratio),
+                              projection_dim=config.projection_dim, seed=config.seed, progress=progress, cancel=cancel)
+    bank = MemoryBank(bank_features[np.sort(selected)])
+    n_patches = len(bank_features)
+    del bank_features
+    seconds["coreset"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    input_size = stream.preprocessing.input_size
+    scores, peaks, medians = [], [], []
+    for done, index in enumerate(holdout_ids, start=1):
+        check(cancel)
+        score, _, score_map = _score_grid(grids[index], bank, config, input_size)
+        scores.append(score)
+        peaks.append(float(score_map.max()))
+        medians.append(float(np.median(score_map)))
+        report(progress, done, len(holdout_ids), "calibration")
+    seconds["calibration"] = time.perf_counter() - started
+    good_scores = np.asarray(scores, dtype=np.float32)
+    threshold = default_threshold(good_scores, config.threshold_quantile, config.threshold_margin)
+    model = PatchCoreModel(
+        config=config, preprocessing=stream.preprocessing, layers=backbone.layers,
+        weights_sha256=backbone.weights_sha256, memory_bank=bank.vectors, good_scores=good_scores,
+        threshold=threshold, default_threshold=threshold,
+        map_scale=learn_map_scale(good_scores, np.asarray(peaks), np.asarray(medians)),
+        n_good_images=len(grids), n_patches=n_patches, feature_grid=(height, width), good_folder=good_folder,
+    )
+    return FitResult(model=model, skipped=skipped, seconds=seconds)
+
+
+class Inspector:
+    """A model made ready to inspect: its backbone loaded (weights checked) and its bank indexed.
+
+    >>> inspector = Inspector(model)                           # doctest: +SKIP
+    >>> inspector.inspect(read_image("part.png")).score        # doctest: +SKIP
+    """
+
+    def __init__(self, model: PatchCoreModel, weights: Optional[PathLike] = None,
+                 backbone: Optional[FeatureBackbone] = None) -> None:
+        self.model = model
+        if backbone is None or backbone.weights_sha256 != model.weights_sha256 or backbone.layers != model.layers:
+            backbone = load_backbone(model.config.backbone, model.layers, None if weights is None else Path(weights),
+                                     expected_sha256=model.weights_sha256)
+        self.backbone = backbone
+        self._stream = _FeatureStream(backbone, model.config)
+        self._stream.preprocessing = model.preprocessing
+        self.bank = MemoryBank(model.memory_bank)
+
+    def _finish(self, grid: np.ndarray, original: Tuple[int, int]) -> Inspection:
+        prep = self.model.preprocessing
+        score, patch_scores, input_map = _score_grid(grid, self.bank, self.model.config, prep.input_size)
+        return Inspection(score=score, anomaly_map=map_to_original(input_map, original, prep), patch_scores=patch_scores)
+
+    def inspect(self, image: np.ndarray) -> Inspection:
+        """Score one ``(H, W, 3)`` uint8 RGB image."""
+        tensor = torch.from_numpy(preprocess(image, self.model.preprocessing)[None])
+        return self._finish(self._stream.extractor.extract(tensor)[0], image.shape[:2])
+
+    def inspect_paths(self, paths: Iterable[PathLike], progress: Optional[ProgressFn] = None,
+                      cancel: Optional[CancelToken] = None) -> Iterator[ImageResult]:
+        """Inspect files in batches, yielding one :class:`ImageResult` per file in input order.
+
+        A file that cannot be read gives a result with ``error`` set and the batch goes on.
+        """
+        image_paths = [Path(p) for p in paths]
+        report(progress, 0, len(image_paths), "inspect")
+        for done, (path, outcome) in enumerate(self._stream.grids(image_paths, cancel), start=1):
+            if isinstance(outcome, str):
+                yield ImageResult(path=path, error=outcome)
+            else:
+                yield ImageResult(path=path, inspection=self._finish(*outcome))
+            report(progress, done, len(image_paths), "inspect")
