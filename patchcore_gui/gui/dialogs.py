@@ -1,0 +1,98 @@
+"""The build options dialog: which folder of good parts, which network, how large a memory bank."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout,
+                               QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget)
+
+from ..core.backbones import BACKBONES, DEFAULT_BACKBONE
+from ..core.config import PatchCoreConfig
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    folder: Path
+    config: PatchCoreConfig
+
+
+def weights_available(name: str) -> bool:
+    """Whether the backbone's ImageNet weights are on this machine (nothing is downloaded)."""
+    try:
+        return BACKBONES[name].find_weights() is not None
+    except Exception:  # a broken optional package must not break the dialog
+        return False
+
+
+class BuildOptionsDialog(QDialog):
+    """Asks for the good-parts folder, the backbone and the coreset ratio; :meth:`request` reads them."""
+
+    def __init__(self, folder: str = "", config: Optional[PatchCoreConfig] = None,
+                 parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        config = config or PatchCoreConfig()
+        self._config = config
+        self.setWindowTitle("Build a model from good parts")
+
+        self.folder_edit = QLineEdit(folder)
+        self.folder_edit.setPlaceholderText("a folder holding only good parts")
+        self.folder_edit.setMinimumWidth(self.fontMetrics().horizontalAdvance("x") * 48)
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.folder_edit, 1)
+        folder_row.addWidget(browse)
+
+        self.backbone_combo = QComboBox()
+        for name in BACKBONES:
+            available = weights_available(name)
+            self.backbone_combo.addItem(name if available else f"{name} (weights missing)", name)
+            if not available:
+                hint = BACKBONES[name].weights_hint
+                self.backbone_combo.setItemData(self.backbone_combo.count() - 1, hint, Qt.ItemDataRole.ToolTipRole)
+        chosen = self.backbone_combo.findData(config.backbone)
+        self.backbone_combo.setCurrentIndex(chosen if chosen >= 0 else self.backbone_combo.findData(DEFAULT_BACKBONE))
+
+        self.coreset_spin = QDoubleSpinBox()
+        self.coreset_spin.setRange(0.1, 100.0)
+        self.coreset_spin.setDecimals(1)
+        self.coreset_spin.setSingleStep(1.0)
+        self.coreset_spin.setSuffix(" %")
+        self.coreset_spin.setValue(config.coreset_ratio * 100)
+        self.coreset_spin.setToolTip("Share of all good patches kept in the memory bank: smaller builds and "
+                                     "inspects faster, larger can catch subtler defects (paper: 1-10 %)")
+
+        note = QLabel("The build runs in the background and can be cancelled; the current model stays until "
+                      "the new one is ready.")
+        note.setWordWrap(True)
+        note.setEnabled(False)
+
+        form = QFormLayout()
+        form.addRow("Good parts folder", folder_row)
+        form.addRow("Network (backbone)", self.backbone_combo)
+        form.addRow("Memory bank size", self.coreset_spin)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Build")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(note)
+        layout.addWidget(buttons)
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder of good parts", self.folder_edit.text())
+        if folder:
+            self.folder_edit.setText(folder)
+
+    def request(self) -> BuildRequest:
+        backbone = self.backbone_combo.currentData()
+        # layer names belong to a network: a different backbone starts from its own default layers
+        layers = self._config.layers if backbone == self._config.backbone else None
+        config = self._config.with_changes(backbone=backbone, layers=layers,
+                                           coreset_ratio=round(self.coreset_spin.value() / 100, 6))
+        return BuildRequest(folder=Path(self.folder_edit.text().strip()), config=config)

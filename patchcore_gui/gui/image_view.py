@@ -1,0 +1,122 @@
+"""The part, its anomaly heatmap and the outline of its NG regions, with zoom and pan.
+
+Three ImageItems share one ViewBox (y down, aspect locked): the part in RGB, the anomaly map as a
+float image drawn through the JET lookup table, and an RGBA layer with the region outlines. The
+colour bar is the heatmap's legend; its range puts the threshold exactly mid-scale, so "warmer
+than green" reads as "above the threshold" on every part and every model.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+import cv2
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QWidget
+
+from ..core.overlay import COLOUR_MAP
+
+
+def jet_colour_map() -> pg.ColorMap:
+    """The engine's OpenCV colour map as a pyqtgraph ColorMap, so exported overlays look the same."""
+    lut = cv2.applyColorMap(np.arange(256, dtype=np.uint8).reshape(-1, 1), COLOUR_MAP)[:, 0, ::-1]
+    return pg.ColorMap(pos=np.linspace(0.0, 1.0, 256), color=lut, name="jet")
+
+
+def outline_layer(mask: np.ndarray) -> np.ndarray:
+    """``(H, W)`` bool -> ``(H, W, 4)`` uint8: white region outlines on a dark halo, transparent elsewhere."""
+    height, width = mask.shape
+    layer = np.zeros((height, width, 4), np.uint8)
+    if not mask.any():
+        return layer
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    thickness = max(1, round(min(height, width) / 256))
+    # the halo keeps a white line visible on the heatmap's pale yellows as well as on dark parts
+    cv2.drawContours(layer, contours, -1, (0, 0, 0, 200), thickness + 2, lineType=cv2.LINE_AA)
+    cv2.drawContours(layer, contours, -1, (255, 255, 255, 255), thickness, lineType=cv2.LINE_AA)
+    return layer
+
+
+class InspectionView(pg.GraphicsLayoutWidget):
+    """Shows one part; the window feeds it images, maps and masks (it computes none of them)."""
+
+    def __init__(self, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        # the window takes the drops (images, folders, models); a graphics view would swallow them
+        self.setAcceptDrops(False)
+        self.viewport().setAcceptDrops(False)
+        self.view_box: pg.ViewBox = self.addViewBox(row=0, col=0, lockAspect=True, invertY=True, enableMenu=False)
+        self.part_item = pg.ImageItem(axisOrder="row-major")
+        self.heat_item = pg.ImageItem(axisOrder="row-major")
+        self.outline_item = pg.ImageItem(axisOrder="row-major")
+        for z, item in enumerate((self.part_item, self.heat_item, self.outline_item)):
+            item.setZValue(z)
+            self.view_box.addItem(item)
+        self.heat_item.setOpacity(0.45)
+        self.colour_bar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=jet_colour_map(), interactive=False,
+                                          width=14, label="anomaly", colorMapMenu=False)
+        self.colour_bar.setImageItem(self.heat_item)
+        self.addItem(self.colour_bar, row=0, col=1)
+        # the bar is drawn over 0..256 whatever its values; the threshold sits mid-scale by design
+        self.threshold_mark = pg.InfiniteLine(pos=128, angle=0, pen=pg.mkPen("w", width=3))
+        self.colour_bar.addItem(self.threshold_mark)
+        self.caption = pg.TextItem(anchor=(0, 0), color="w", fill=pg.mkBrush(0, 0, 0, 160))
+        self.caption.setZValue(10)
+        self.caption.setParentItem(self.view_box)
+        self._shape: Optional[Tuple[int, int]] = None
+        self.show_nothing("Open or build a model, then drop images here")
+
+    def show_nothing(self, message: str = "") -> None:
+        for item in (self.part_item, self.heat_item, self.outline_item):
+            item.clear()
+        self._shape = None
+        self.set_caption(message)
+
+    def set_caption(self, text: str) -> None:
+        self.caption.setText(text)
+        self.caption.setVisible(bool(text))
+
+    def show_part(self, image: np.ndarray, anomaly_map: Optional[np.ndarray], colour_range: Tuple[float, float],
+                  defect_mask: Optional[np.ndarray]) -> None:
+        """``image (H, W, 3) uint8``; ``anomaly_map (H, W)`` and ``defect_mask (H, W) bool`` or None (an error)."""
+        self.part_item.setImage(image, autoLevels=False, levels=(0, 255))
+        if anomaly_map is None:
+            self.heat_item.clear()
+        else:
+            self.heat_item.setImage(anomaly_map.astype(np.float32), autoLevels=False)
+            self.set_colour_range(colour_range)
+        self.set_defect_mask(defect_mask)
+        if self._shape != image.shape[:2]:
+            self._shape = image.shape[:2]
+            self.view_box.autoRange(padding=0.02)
+
+    def set_colour_range(self, colour_range: Tuple[float, float]) -> None:
+        low, high = colour_range
+        self.colour_bar.setLevels((low, high))
+
+    def set_defect_mask(self, mask: Optional[np.ndarray]) -> None:
+        if mask is None:
+            self.outline_item.clear()
+        else:
+            self.outline_item.setImage(outline_layer(mask), autoLevels=False, levels=(0, 255))
+
+    def set_heatmap_visible(self, visible: bool) -> None:
+        self.heat_item.setVisible(visible)
+
+    def set_outline_visible(self, visible: bool) -> None:
+        self.outline_item.setVisible(visible)
+
+    def set_opacity(self, opacity: float) -> None:
+        self.heat_item.setOpacity(float(np.clip(opacity, 0.0, 1.0)))
+
+    def fit_to_view(self) -> None:
+        self.view_box.autoRange(padding=0.02)
+
+    def keyPressEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+        # arrow keys belong to the results list (next / previous part), not to panning
+        if event.key() in (Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown):
+            event.ignore()
+            return
+        super().keyPressEvent(event)

@@ -1,0 +1,233 @@
+"""The results list: one row per inspected file, its verdict re-coloured live as the threshold moves.
+
+Memory: a batch of thousands of images must not keep thousands of full-size float maps, so each
+row keeps only a thumbnail (max side :data:`THUMB_SIDE`, uint8) and a downsized anomaly map (max
+side :data:`MAP_SIDE`, float16, about 32 KB). The map is smooth (it comes from a 28 x 28 patch grid
+blurred at the network's input size), so scaling it back up loses nothing a person could see; the
+part itself is re-read from disk when a row is selected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtGui import QBrush, QColor, QImage, QPixmap
+
+from ..core.patchcore import Inspection
+from ..core.results import ResultRow
+
+MAP_SIDE = 128
+THUMB_SIDE = 64
+
+#: Verdict colours shared by the list, the verdict panel and the histogram.
+VERDICT_COLOURS = {"OK": QColor(46, 160, 67), "NG": QColor(215, 38, 56), "ERROR": QColor(128, 128, 128)}
+
+#: The role the proxy sorts by: numbers for scores, an order for verdicts, folded text for names.
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+#: The role that hands back the :class:`InspectedImage` of a row.
+ITEM_ROLE = Qt.ItemDataRole.UserRole + 2
+
+Index = Union[QModelIndex, QPersistentModelIndex]
+
+
+def downsize(array: np.ndarray, max_side: int) -> np.ndarray:
+    """Shrink ``(H, W[, C])`` so its longer side is at most ``max_side``, keeping the aspect ratio."""
+    height, width = array.shape[:2]
+    scale = max_side / max(height, width)
+    if scale >= 1.0:
+        return array.copy()
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(array, size, interpolation=cv2.INTER_AREA)
+
+
+@dataclass(frozen=True)
+class InspectedImage:
+    """What the window keeps of one inspected file (see the module note on memory)."""
+
+    path: Path
+    score: Optional[float]
+    error: str = ""
+    thumbnail: Optional[np.ndarray] = None
+    small_map: Optional[np.ndarray] = None
+    image_size: Tuple[int, int] = (0, 0)
+
+    @classmethod
+    def from_inspection(cls, path: Path, image: np.ndarray, inspection: Inspection) -> "InspectedImage":
+        return cls(path=path, score=float(inspection.score), thumbnail=downsize(image, THUMB_SIDE),
+                   small_map=downsize(inspection.anomaly_map.astype(np.float32), MAP_SIDE).astype(np.float16),
+                   image_size=(int(image.shape[0]), int(image.shape[1])))
+
+    @classmethod
+    def failure(cls, path: Path, error: str) -> "InspectedImage":
+        return cls(path=path, score=None, error=error)
+
+    def verdict(self, threshold: float) -> str:
+        # the rule is the engine's (ResultRow.verdict), so the list, the CSV and the CLI agree
+        return self.result_row(threshold).verdict
+
+    def result_row(self, threshold: float) -> ResultRow:
+        return ResultRow(str(self.path), self.score, threshold, self.error)
+
+    def inspection(self) -> Optional[Inspection]:
+        """The inspection at the image's size, rebuilt from the downsized map (for outlines and overlays)."""
+        if self.small_map is None:
+            return None
+        height, width = self.image_size
+        full = cv2.resize(self.small_map.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
+        return Inspection(score=float(self.score or 0.0), anomaly_map=full, patch_scores=np.zeros((0, 0), np.float32))
+
+
+def _pixmap(rgb: np.ndarray) -> QPixmap:
+    rgb = np.ascontiguousarray(rgb)
+    height, width = rgb.shape[:2]
+    image = QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888)
+    return QPixmap.fromImage(image.copy())  # copy: the QImage must not outlive the numpy buffer
+
+
+class ResultsTableModel(QAbstractTableModel):
+    """Rows of :class:`InspectedImage`; verdicts are computed from the current threshold on the fly."""
+
+    COLUMNS = ("", "File", "Score", "Verdict", "Note")
+    THUMB, FILE, SCORE, VERDICT, NOTE = range(5)
+    _VERDICT_ORDER = {"NG": 0, "ERROR": 1, "OK": 2}
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._items: List[InspectedImage] = []
+        self._threshold = 0.0
+        self._pixmaps: Dict[int, QPixmap] = {}
+
+    # --- data in -----------------------------------------------------------------------------------
+    def append(self, item: InspectedImage) -> None:
+        row = len(self._items)
+        self.beginInsertRows(QModelIndex(), row, row)
+        self._items.append(item)
+        self.endInsertRows()
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self._items.clear()
+        self._pixmaps.clear()
+        self.endResetModel()
+
+    def set_threshold(self, threshold: float) -> None:
+        self._threshold = float(threshold)
+        if self._items:
+            self.dataChanged.emit(self.index(0, self.SCORE), self.index(len(self._items) - 1, self.VERDICT))
+
+    # --- data out ----------------------------------------------------------------------------------
+    @property
+    def threshold(self) -> float:
+        return self._threshold
+
+    def items(self) -> Sequence[InspectedImage]:
+        return tuple(self._items)
+
+    def item(self, row: int) -> InspectedImage:
+        return self._items[row]
+
+    def counts(self) -> Dict[str, int]:
+        counts = {"OK": 0, "NG": 0, "ERROR": 0}
+        for item in self._items:
+            counts[item.verdict(self._threshold)] += 1
+        return counts
+
+    def scores(self) -> np.ndarray:
+        return np.array([item.score for item in self._items if item.score is not None], dtype=np.float64)
+
+    def result_rows(self) -> List[ResultRow]:
+        return [item.result_row(self._threshold) for item in self._items]
+
+    # --- Qt model ----------------------------------------------------------------------------------
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # type: ignore[override]
+        return 0 if parent.isValid() else len(self._items)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # type: ignore[override]
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.COLUMNS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        item = self._items[index.row()]
+        column = index.column()
+        verdict = item.verdict(self._threshold)
+        if role == ITEM_ROLE:
+            return item
+        if role == Qt.ItemDataRole.DisplayRole:
+            if column == self.FILE:
+                return item.path.name
+            if column == self.SCORE:
+                return "–" if item.score is None else f"{item.score:.3f}"
+            if column == self.VERDICT:
+                return verdict
+            if column == self.NOTE:
+                return item.error
+        elif role == Qt.ItemDataRole.DecorationRole and column == self.THUMB and item.thumbnail is not None:
+            if index.row() not in self._pixmaps:
+                self._pixmaps[index.row()] = _pixmap(item.thumbnail)
+            return self._pixmaps[index.row()]
+        elif role == Qt.ItemDataRole.ToolTipRole:
+            return f"{item.path}\n{item.error}" if item.error else str(item.path)
+        elif role == Qt.ItemDataRole.BackgroundRole and column == self.VERDICT:
+            return QBrush(VERDICT_COLOURS[verdict])
+        elif role == Qt.ItemDataRole.ForegroundRole and column == self.VERDICT:
+            return QBrush(QColor("white"))
+        elif role == Qt.ItemDataRole.TextAlignmentRole and column in (self.SCORE, self.VERDICT):
+            return int(Qt.AlignmentFlag.AlignCenter if column == self.VERDICT else
+                       Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        elif role == SORT_ROLE:
+            if column in (self.THUMB, self.FILE):
+                return item.path.name.casefold()
+            if column == self.SCORE:
+                return float("-inf") if item.score is None else item.score
+            if column == self.VERDICT:
+                return self._VERDICT_ORDER[verdict]
+            return item.error
+        return None
+
+
+class ResultsFilterProxy(QSortFilterProxyModel):
+    """Sorts by :data:`SORT_ROLE` and can hide everything but the NG parts."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._ng_only = False
+        self.setSortRole(SORT_ROLE)
+        self.setDynamicSortFilter(True)
+
+    @property
+    def ng_only(self) -> bool:
+        return self._ng_only
+
+    def set_ng_only(self, ng_only: bool) -> None:
+        self._ng_only = bool(ng_only)
+        self._filter_rows_again()
+
+    def refilter(self) -> None:
+        """Call after the threshold moved: which rows are NG may have changed."""
+        if self._ng_only:
+            self._filter_rows_again()
+
+    def _filter_rows_again(self) -> None:
+        if hasattr(self, "beginFilterChange"):  # Qt >= 6.9; invalidateRowsFilter is deprecated there
+            self.beginFilterChange()
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            self.invalidateRowsFilter()
+
+    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:  # type: ignore[override]
+        if not self._ng_only:
+            return True
+        source = self.sourceModel()
+        assert isinstance(source, ResultsTableModel)
+        return source.item(source_row).verdict(source.threshold) == "NG"

@@ -1,0 +1,201 @@
+"""Long work off the UI thread: build a memory bank, inspect images, export overlays.
+
+Each worker is a QObject moved to its own QThread (:func:`start_worker`). Workers own no widgets:
+they call the engine and report through signals, which Qt queues to the window's thread.
+``cancel()`` is called directly from the UI thread (the worker's thread is busy, so a queued slot
+would run too late) and sets the engine's :class:`CancelToken`, which the engine checks between
+batches.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, List, Optional, Sequence, Tuple
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from ..core.atomic import atomic_write_bytes
+from ..core.backbones import FeatureBackbone, get_spec, load_backbone, resolve_layers
+from ..core.config import PatchCoreConfig
+from ..core.errors import Cancelled, PatchCoreError
+from ..core.images import read_image
+from ..core.model import PatchCoreModel
+from ..core.overlay import encode_png, render_overlay
+from ..core.patchcore import FitResult, Inspector, fit
+from ..core.progress import CancelToken
+from .results_model import InspectedImage
+
+log = logging.getLogger(__name__)
+
+
+class Worker(QObject):
+    """Base: runs :meth:`work` in its thread and turns the outcome into exactly one final signal."""
+
+    progress = Signal(int, int, str)
+    finished = Signal(object)
+    failed = Signal(str)
+    cancelled = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._token = CancelToken()
+
+    def cancel(self) -> None:
+        self._token.cancel()
+
+    @property
+    def cancel_requested(self) -> bool:
+        return self._token.cancelled
+
+    def _report(self, done: int, total: int, stage: str) -> None:
+        self.progress.emit(done, total, stage)
+
+    def work(self) -> Any:
+        raise NotImplementedError
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            result = self.work()
+        except Cancelled:
+            self.cancelled.emit()
+        except PatchCoreError as exc:
+            self.failed.emit(str(exc))
+        except MemoryError:
+            self.failed.emit("out of memory: use fewer or smaller images, or a smaller coreset ratio")
+        except Exception as exc:  # a bug must reach the user as a message, not kill the thread silently
+            log.exception("worker failed")
+            self.failed.emit(f"unexpected error: {type(exc).__name__}: {exc}")
+        else:
+            self.finished.emit(result)
+
+
+def start_worker(worker: Worker, parent: QObject) -> QThread:
+    """Run ``worker.run`` on a new QThread that quits and cleans up after the worker's final signal."""
+    thread = QThread(parent)
+    thread.setObjectName(type(worker).__name__)
+    worker.moveToThread(thread)
+    thread.started.connect(worker.run)
+    for final in (worker.finished, worker.failed, worker.cancelled):
+        final.connect(thread.quit)
+    thread.finished.connect(worker.deleteLater)
+    thread.start()
+    return thread
+
+
+def reusable_backbone(backbone: Optional[FeatureBackbone], config: PatchCoreConfig) -> Optional[FeatureBackbone]:
+    """``backbone`` if it is the network and layers ``config`` asks for (loading one takes seconds)."""
+    if backbone is None or backbone.spec.name != config.backbone:
+        return None
+    return backbone if backbone.layers == resolve_layers(get_spec(config.backbone), config.layers) else None
+
+
+@dataclass(frozen=True)
+class BuildOutcome:
+    fit: FitResult
+    inspector: Inspector
+
+
+class BuildWorker(Worker):
+    """Good images -> a fitted model plus an :class:`Inspector` on the same (already loaded) backbone."""
+
+    def __init__(self, paths: Sequence[Path], config: PatchCoreConfig, good_folder: str = "",
+                 backbone: Optional[FeatureBackbone] = None) -> None:
+        super().__init__()
+        self.paths = list(paths)
+        self.config = config
+        self.good_folder = good_folder
+        self.backbone = reusable_backbone(backbone, config)
+
+    def work(self) -> BuildOutcome:
+        backbone = self.backbone
+        if backbone is None:
+            self._report(0, 1, "loading network")
+            backbone = load_backbone(self.config.backbone, self.config.layers)
+        self._token.raise_if_cancelled()
+        result = fit(self.paths, self.config, progress=self._report, cancel=self._token, backbone=backbone,
+                     good_folder=self.good_folder)
+        return BuildOutcome(fit=result, inspector=Inspector(result.model, backbone=backbone))
+
+
+class InspectWorker(Worker):
+    """Inspect files with a model, streaming one :class:`InspectedImage` per file through ``inspected``.
+
+    ``finished`` carries the :class:`Inspector` so the window can hand it to the next batch: the
+    network stays loaded between batches.
+    """
+
+    inspected = Signal(object)
+
+    def __init__(self, model: PatchCoreModel, paths: Sequence[Path], inspector: Optional[Inspector] = None,
+                 backbone: Optional[FeatureBackbone] = None) -> None:
+        super().__init__()
+        self.model = model
+        self.paths = list(paths)
+        self.inspector = inspector
+        self.backbone = backbone if backbone is not None else (inspector.backbone if inspector else None)
+
+    def _ready_inspector(self) -> Inspector:
+        # a threshold change keeps the bank array, so the indexed bank can be reused as it is
+        if self.inspector is not None and self.inspector.model.memory_bank is self.model.memory_bank:
+            return self.inspector
+        self._report(0, len(self.paths), "loading network")
+        return Inspector(self.model, backbone=self.backbone)
+
+    def work(self) -> Inspector:
+        inspector = self._ready_inspector()
+        for result in inspector.inspect_paths(self.paths, progress=self._report, cancel=self._token):
+            if result.inspection is None:
+                self.inspected.emit(InspectedImage.failure(result.path, result.error or "cannot inspect"))
+                continue
+            try:
+                image = read_image(result.path)  # again, for the thumbnail: cheap next to the network
+            except PatchCoreError as exc:
+                self.inspected.emit(InspectedImage.failure(result.path, str(exc)))
+                continue
+            self.inspected.emit(InspectedImage.from_inspection(result.path, image, result.inspection))
+        return inspector
+
+
+def overlay_name(path: Path, taken: set) -> str:
+    """``<stem>_overlay.png``, numbered when two inputs from different folders share a stem."""
+    name, number = f"{path.stem}_overlay.png", 2
+    while name in taken:
+        name, number = f"{path.stem}_overlay_{number}.png", number + 1
+    taken.add(name)
+    return name
+
+
+class ExportWorker(Worker):
+    """Write the overlay PNG of every scored item into ``folder``; finished -> (written, problems)."""
+
+    def __init__(self, model: PatchCoreModel, items: Sequence[InspectedImage], folder: Path,
+                 opacity: float = 0.45) -> None:
+        super().__init__()
+        self.model = model
+        self.items = [item for item in items if item.score is not None]
+        self.folder = Path(folder)
+        self.opacity = opacity
+
+    def work(self) -> Tuple[List[Path], List[str]]:
+        model, threshold = self.model, self.model.threshold
+        written: List[Path] = []
+        problems: List[str] = []
+        taken: set = set()
+        for done, item in enumerate(self.items, start=1):
+            self._token.raise_if_cancelled()
+            inspection = item.inspection()
+            try:
+                image = read_image(item.path)
+                assert inspection is not None and item.score is not None
+                caption = f"{model.verdict(item.score)}  {item.score:.3f} (threshold {threshold:.3f})"
+                overlay = render_overlay(image, inspection.anomaly_map, model.map_scale.colour_range(threshold),
+                                         inspection.defect_mask(model, threshold), self.opacity, caption)
+                written.append(atomic_write_bytes(self.folder / overlay_name(item.path, taken), encode_png(overlay)))
+            except (PatchCoreError, OSError) as exc:
+                problems.append(str(exc) if isinstance(exc, PatchCoreError) else f"cannot write overlay of "
+                                f"'{item.path.name}': {exc.strerror or exc}")
+            self._report(done, len(self.items), "export")
+        return written, problems

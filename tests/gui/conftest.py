@@ -1,0 +1,61 @@
+"""GUI fixtures: an isolated settings file, a window that never blocks on a dialog, helpers to wait."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Iterator, List, Sequence
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from patchcore_gui.core.synthetic import SyntheticSet
+from patchcore_gui.gui.main_window import MainWindow
+
+#: Long enough for a build of a few synthetic parts on two slow cores.
+JOB_TIMEOUT_MS = 60_000
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> QSettings:
+    """Settings in a file of this test's own, never the user's."""
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def window(qtbot, settings: QSettings, backbone) -> Iterator[MainWindow]:
+    """The real window, sharing the session's loaded backbone so builds and inspections start fast."""
+    main = MainWindow(settings=settings, backbone=backbone)
+    main.use_message_boxes = False
+    main._ask_to_save = lambda: "discard"  # type: ignore[method-assign]
+    qtbot.addWidget(main)
+    main.show()
+    yield main
+    main.shutdown()
+
+
+@pytest.fixture
+def model_window(window: MainWindow, fitted) -> MainWindow:
+    window.set_model(fitted.model)
+    return window
+
+
+@pytest.fixture
+def few_good(tmp_path: Path, synthetic_set: SyntheticSet) -> Path:
+    """A folder of 6 good parts: enough for a build that takes seconds, not minutes."""
+    folder = tmp_path / "good"
+    folder.mkdir()
+    for path in synthetic_set.train_good[:6]:
+        shutil.copy(path, folder / path.name)
+    return folder
+
+
+def inspect_and_wait(qtbot, window: MainWindow, paths: Sequence[Path]) -> None:
+    with qtbot.waitSignal(window.job_done, timeout=JOB_TIMEOUT_MS) as blocker:
+        window.add_inputs(list(paths))
+    assert blocker.args == ["inspect", "finished"]
+    qtbot.wait(200)  # the batch views refresh on a short timer
+
+
+def verdicts(window: MainWindow) -> List[str]:
+    return [item.verdict(window.model.threshold) for item in window.results.items()]

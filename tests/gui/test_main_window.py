@@ -1,0 +1,224 @@
+"""The window driven through its real widgets: build, cancel, drop, calibrate, save, reopen, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
+
+from patchcore_gui.core.config import PatchCoreConfig
+from patchcore_gui.core.model_file import load_model
+from patchcore_gui.gui.dialogs import BuildRequest
+from patchcore_gui.gui.main_window import MainWindow
+from patchcore_gui.gui.results_model import ResultsTableModel
+
+from .conftest import JOB_TIMEOUT_MS, inspect_and_wait, verdicts
+
+SMALL = PatchCoreConfig(coreset_ratio=0.05)
+
+
+def test_build_runs_in_a_worker_and_the_window_stays_responsive(qtbot, window: MainWindow, few_good: Path):
+    ticks = []
+    timer = QTimer(interval=20)
+    timer.timeout.connect(lambda: ticks.append(window.progress_bar.value()))
+    timer.start()
+    with qtbot.waitSignal(window.job_done, timeout=JOB_TIMEOUT_MS) as blocker:
+        assert window.start_build(BuildRequest(few_good, SMALL))
+        assert window.busy and window.progress_bar.isVisible() and window.cancel_button.isVisible()
+        assert not window.build_action.isEnabled()  # one job at a time
+    timer.stop()
+    assert blocker.args == ["build", "finished"]
+    assert len(ticks) >= 5  # the UI thread kept running its timers while the network worked
+    model = window.model
+    assert model is not None and model.n_good_images == 6 and window.dirty
+    assert Path(model.good_folder) == few_good.resolve()
+    assert window.model_panel.facts["Good images"].text().startswith("6")
+    assert not window.busy and not window.progress_bar.isVisible()
+    assert window.threshold_panel.spin.value() == round(model.threshold, 3)
+
+
+def test_cancel_keeps_the_previous_model(qtbot, model_window: MainWindow, synthetic_set):
+    previous = model_window.model
+    with qtbot.waitSignal(model_window.job_done, timeout=JOB_TIMEOUT_MS) as blocker:
+        model_window.start_build(BuildRequest(synthetic_set.train_good[0].parent, PatchCoreConfig(coreset_ratio=0.5)))
+        qtbot.mouseClick(model_window.cancel_button, Qt.MouseButton.LeftButton)
+    assert blocker.args == ["build", "cancelled"]
+    assert model_window.model is previous
+    assert "previous model" in model_window.messages[-1]
+
+
+def test_build_errors_are_messages(qtbot, window: MainWindow, tmp_path: Path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert not window.start_build(BuildRequest(empty, SMALL))
+    assert "holds no images" in window.last_error
+    assert not window.start_build(BuildRequest(tmp_path / "nowhere", SMALL))
+    assert "does not exist" in window.last_error
+    for name in ("a.png", "b.png"):
+        (empty / name).write_bytes(b"\x89PNG broken")
+    with qtbot.waitSignal(window.job_done, timeout=JOB_TIMEOUT_MS) as blocker:
+        window.start_build(BuildRequest(empty, SMALL))
+    assert blocker.args == ["build", "failed"]
+    assert "readable good images" in window.last_error and window.model is None
+
+
+def _drop(window: MainWindow, paths) -> None:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    position = QPointF(window.view.geometry().center())
+    enter = QDragEnterEvent(position, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(position, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, drop)
+
+
+def test_dropped_images_and_folders_are_inspected(qtbot, model_window: MainWindow, synthetic_set):
+    good_folder = synthetic_set.test_good[0].parent
+    with qtbot.waitSignal(model_window.job_done, timeout=JOB_TIMEOUT_MS):
+        _drop(model_window, [good_folder] + synthetic_set.test_defective[:2])
+    qtbot.waitUntil(lambda: model_window.results.rowCount() == 8)
+    items = model_window.results.items()
+    assert all(item.score is not None and item.score > 0 for item in items)
+    assert model_window.shown_item is items[0]  # the first result is shown at once
+    assert model_window.verdict_panel.text in ("OK", "NG")
+    assert model_window.view.part_item.image is not None and model_window.view.heat_item.image is not None
+    # the defective parts are NG, the good ones OK, with the model's own threshold
+    assert verdicts(model_window)[-2:] == ["NG", "NG"]
+    assert verdicts(model_window)[:6].count("OK") >= 5
+    # dropping the same files again does not duplicate rows
+    model_window.add_inputs(synthetic_set.test_defective[:2])
+    assert model_window.results.rowCount() == 8 and not model_window.busy
+
+
+def test_one_threshold_for_slider_spin_box_line_and_verdicts(qtbot, model_window: MainWindow, synthetic_set):
+    inspect_and_wait(qtbot, model_window, synthetic_set.test_good + synthetic_set.test_defective)
+    panel = model_window.threshold_panel
+    scores = np.sort([item.score for item in model_window.results.items()])
+    counts_before = model_window.results.counts()
+    assert counts_before["NG"] >= 5
+
+    # the number box: above every score, all parts are OK
+    panel.spin.setValue(float(scores[-1]) + 0.01)
+    assert model_window.results.counts()["NG"] == 0
+    assert abs(panel.line.value() - panel.spin.value()) < 1e-9
+    assert model_window.model.threshold == panel.spin.value() and model_window.dirty
+    assert "NG 0" in model_window.verdict_panel.counts.text().replace("</b> ", " ").replace("<b>", "")
+
+    # the line: well below every score, all parts are NG and the shown defective part has outlines
+    model_window.select_row(model_window.proxy.rowCount() - 1)
+    panel.line.setValue(float(scores[0]) * 0.5)
+    assert model_window.results.counts()["NG"] == len(scores)
+    assert abs(panel.spin.value() - round(panel.line.value(), 3)) < 1e-6
+    assert model_window.verdict_panel.text == "NG"
+    assert model_window.view.outline_item.image is not None and model_window.view.outline_item.image[..., 3].any()
+
+    # the slider: all the way up is above every score again
+    panel.slider.setValue(panel.slider.maximum())
+    assert model_window.results.counts()["NG"] == 0
+    assert panel.threshold() > scores[-1]
+    assert model_window.verdict_panel.text == "OK"
+    assert not model_window.view.outline_item.image[..., 3].any()  # nothing above the threshold, no outline
+
+    # the list follows: "NG only" hides everything now, then shows the NG parts after a reset
+    model_window.ng_only.setChecked(True)
+    assert model_window.proxy.rowCount() == 0
+    panel.reset_button.click()
+    assert model_window.model.threshold == model_window.model.default_threshold
+    assert model_window.proxy.rowCount() == counts_before["NG"]
+
+
+def test_save_and_reopen_keeps_the_calibrated_threshold(qtbot, model_window: MainWindow, tmp_path: Path, settings):
+    model_window.threshold_panel.spin.setValue(1.234)
+    assert model_window.dirty and model_window.isWindowModified()
+    path = tmp_path / "line3"
+    assert model_window.save_model_to(path)
+    assert model_window.model_path == tmp_path / "line3.patchcore" and not model_window.dirty
+    assert load_model(model_window.model_path).threshold == 1.234
+
+    other = MainWindow(settings=settings)
+    other.use_message_boxes = False
+    qtbot.addWidget(other)
+    assert other.open_model(model_window.model_path)
+    assert other.model.threshold == 1.234 and other.threshold_panel.spin.value() == 1.234
+    assert other.model_panel.facts["File"].text() == "line3.patchcore"
+    assert other.model_panel.facts["Threshold"].text() == "1.234"
+    assert settings.value("folders/model") == str(tmp_path)
+
+
+def test_bad_files_are_error_rows_and_messages_not_crashes(qtbot, model_window: MainWindow, synthetic_set,
+                                                           tmp_path: Path):
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    missing = tmp_path / "missing.png"
+    inspect_and_wait(qtbot, model_window, [broken, missing, synthetic_set.test_good[0]])
+    rows = {item.path.name: item for item in model_window.results.items()}
+    assert set(rows) == {"broken.png", "missing.png", synthetic_set.test_good[0].name}
+    for name in ("broken.png", "missing.png"):
+        assert rows[name].score is None and rows[name].error and rows[name].verdict(1.0) == "ERROR"
+    assert model_window.results.counts()["ERROR"] == 2
+    # the error row shows its message in the list and in the verdict panel
+    source = model_window.results
+    row = [i.path.name for i in source.items()].index("broken.png")
+    assert "broken.png" in source.index(row, ResultsTableModel.NOTE).data()
+    model_window.select_row(model_window.proxy.mapFromSource(source.index(row, 0)).row())
+    assert model_window.verdict_panel.text == "ERROR"
+
+    assert not model_window.open_model(tmp_path / "broken.png")
+    assert "not a PatchCore model" in model_window.last_error and model_window.model is not None
+
+
+def test_export_results_and_overlays(qtbot, model_window: MainWindow, synthetic_set, tmp_path: Path):
+    inspect_and_wait(qtbot, model_window, synthetic_set.test_defective[:2] + [tmp_path / "missing.png"])
+    csv_path = tmp_path / "out" / "results.csv"
+    assert model_window.export_csv(csv_path)
+    lines = csv_path.read_text().splitlines()
+    assert lines[0].startswith("file,score,threshold,verdict") and len(lines) == 4
+    assert sum(",NG," in line for line in lines) == 2 and sum(",ERROR," in line for line in lines) == 1
+    with qtbot.waitSignal(model_window.job_done, timeout=JOB_TIMEOUT_MS) as blocker:
+        assert model_window.export_overlays(tmp_path / "overlays")
+    assert blocker.args == ["export", "finished"]
+    assert sorted(p.name for p in (tmp_path / "overlays").iterdir()) == sorted(
+        f"{p.stem}_overlay.png" for p in synthetic_set.test_defective[:2])
+
+
+def test_keyboard_moves_through_the_results_and_sorting_works(qtbot, model_window: MainWindow, synthetic_set):
+    inspect_and_wait(qtbot, model_window, synthetic_set.test_good[:3] + synthetic_set.test_defective[:2])
+    model_window.select_row(0)
+    first = model_window.shown_item
+    qtbot.keyClick(model_window.table, Qt.Key.Key_PageDown)
+    assert model_window.shown_item is not first
+    model_window.previous_action.trigger()
+    assert model_window.shown_item is first
+    qtbot.keyClick(model_window.table, Qt.Key.Key_Down)
+    assert model_window.shown_item is model_window.results.item(1)
+    model_window.table.sortByColumn(ResultsTableModel.SCORE, Qt.SortOrder.DescendingOrder)
+    shown_scores = [model_window.proxy.index(r, ResultsTableModel.SCORE).data() for r in range(5)]
+    assert shown_scores == sorted(shown_scores, key=float, reverse=True)
+
+
+def test_window_geometry_and_folders_are_remembered(qtbot, settings, few_good: Path):
+    first = MainWindow(settings=settings)
+    qtbot.addWidget(first)
+    first.resize(640, 480)
+    first._remember_folder("good", few_good)
+    first.close()
+    assert settings.value("window/geometry") is not None
+    second = MainWindow(settings=settings)
+    qtbot.addWidget(second)
+    assert second.size().width() == 640 and second._folder("good") == str(few_good)
+
+
+def test_unsaved_threshold_asks_before_closing(qtbot, model_window: MainWindow):
+    model_window.threshold_panel.spin.setValue(2.5)
+    asked = []
+    model_window._ask_to_save = lambda: asked.append(True) or "cancel"
+    model_window.close()
+    assert asked and model_window.isVisible()  # cancel keeps the window open
+    model_window._ask_to_save = lambda: "discard"
+    assert model_window.close()

@@ -1,0 +1,90 @@
+"""The workers on real QThreads: results come back through signals, cancel stops them, errors are messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QObject
+
+from patchcore_gui.core.config import PatchCoreConfig
+from patchcore_gui.core.images import read_image
+from patchcore_gui.core.patchcore import Inspector
+from patchcore_gui.gui.results_model import MAP_SIDE, THUMB_SIDE, InspectedImage
+from patchcore_gui.gui.workers import BuildOutcome, BuildWorker, ExportWorker, InspectWorker, start_worker
+
+from .conftest import JOB_TIMEOUT_MS
+
+SMALL = PatchCoreConfig(coreset_ratio=0.05)
+
+
+@pytest.fixture
+def owner(qtbot):
+    """A QObject to parent the threads; waits for every thread before it goes."""
+    parent = QObject()
+    threads = []
+    yield lambda worker: threads.append(start_worker(worker, parent))
+    for thread in threads:
+        thread.quit()
+        thread.wait(10_000)
+
+
+def test_build_worker_returns_a_model_and_a_ready_inspector(qtbot, owner, synthetic_set, backbone):
+    worker = BuildWorker(synthetic_set.train_good[:6], SMALL, "good", backbone=backbone)
+    stages = []
+    worker.progress.connect(lambda done, total, stage: stages.append(stage))
+    with qtbot.waitSignal(worker.finished, timeout=JOB_TIMEOUT_MS) as blocker:
+        owner(worker)
+    outcome = blocker.args[0]
+    assert isinstance(outcome, BuildOutcome)
+    assert outcome.fit.model.n_good_images == 6 and outcome.fit.model.good_folder == "good"
+    assert outcome.inspector.backbone is backbone  # the loaded network is reused, not loaded again
+    assert {"features", "coreset", "calibration"} <= set(stages)
+
+
+def test_cancel_right_after_start_ends_with_cancelled(qtbot, owner, synthetic_set, backbone):
+    worker = BuildWorker(synthetic_set.train_good, SMALL, backbone=backbone)
+    finished = []
+    worker.finished.connect(finished.append)
+    with qtbot.waitSignal(worker.cancelled, timeout=10_000):
+        owner(worker)
+        worker.cancel()
+    assert finished == []
+
+
+def test_empty_list_of_good_images_is_a_message(qtbot, owner, backbone):
+    worker = BuildWorker([], SMALL, backbone=backbone)
+    with qtbot.waitSignal(worker.failed, timeout=10_000) as blocker:
+        owner(worker)
+    assert "at least 2 good images" in blocker.args[0]
+
+
+def test_inspect_worker_streams_one_result_per_file(qtbot, owner, fitted, synthetic_set, backbone, tmp_path):
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not a png")
+    paths = synthetic_set.test_good[:2] + [broken] + synthetic_set.test_defective[:1]
+    worker = InspectWorker(fitted.model, paths, backbone=backbone)
+    received = []
+    worker.inspected.connect(received.append)
+    with qtbot.waitSignal(worker.finished, timeout=JOB_TIMEOUT_MS) as blocker:
+        owner(worker)
+    assert isinstance(blocker.args[0], Inspector)
+    assert [item.path for item in received] == paths  # in input order, the broken file included
+    assert received[2].score is None and "broken.png" in received[2].error
+    good = received[0]
+    assert good.thumbnail.shape[:2] == (THUMB_SIDE, THUMB_SIDE)
+    assert max(good.small_map.shape) <= MAP_SIDE and good.small_map.dtype.name == "float16"
+    assert received[3].score > good.score  # the defective part scores higher
+
+
+def test_export_worker_writes_overlays(qtbot, owner, fitted, synthetic_set, backbone, tmp_path):
+    inspector = Inspector(fitted.model, backbone=backbone)
+    items = [InspectedImage.from_inspection(r.path, read_image(r.path), r.inspection)
+             for r in inspector.inspect_paths(synthetic_set.test_defective[:2])]
+    items.append(InspectedImage.failure(Path("missing.png"), "cannot read 'missing.png'"))
+    worker = ExportWorker(fitted.model, items, tmp_path / "overlays")
+    with qtbot.waitSignal(worker.finished, timeout=JOB_TIMEOUT_MS) as blocker:
+        owner(worker)
+    written, problems = blocker.args[0]
+    assert problems == [] and len(written) == 2  # the unreadable row has no overlay to write
+    assert all(path.stat().st_size > 1000 and path.name.endswith("_overlay.png") for path in written)
