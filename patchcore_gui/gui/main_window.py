@@ -31,7 +31,8 @@ from ..core.patchcore import Inspector
 from ..core.results import write_results_csv
 from .dialogs import BuildOptionsDialog, BuildRequest
 from .image_view import InspectionView
-from .results_model import ITEM_ROLE, InspectedImage, ResultsFilterProxy, ResultsTableModel
+from .results_model import (ITEM_ROLE, InspectedImage, ResultsFilterProxy, ResultsTableModel, VerdictDelegate,
+                            display_name)
 from .side_panel import ModelPanel, VerdictPanel
 from .threshold_panel import ThresholdPanel
 from .workers import BuildOutcome, BuildWorker, ExportWorker, InspectWorker, Worker, start_worker
@@ -111,11 +112,15 @@ class MainWindow(QMainWindow):
         self.table.setIconSize(QSize(44, 44))
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(50)
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.setItemDelegateForColumn(ResultsTableModel.VERDICT, VerdictDelegate(self.table))
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        for column, width in ((ResultsTableModel.THUMB, 52), (ResultsTableModel.FILE, 150),
-                              (ResultsTableModel.SCORE, 64), (ResultsTableModel.VERDICT, 64)):
+        header.setSectionResizeMode(ResultsTableModel.FILE, QHeaderView.ResizeMode.Stretch)
+        digit = self.fontMetrics().horizontalAdvance("0")
+        for column, width in ((ResultsTableModel.THUMB, 52), (ResultsTableModel.SCORE, 8 * digit),
+                              (ResultsTableModel.VERDICT, 9 * digit)):
             self.table.setColumnWidth(column, width)
         self.table.selectionModel().currentRowChanged.connect(self._current_row_changed)
         self.ng_only = QCheckBox("NG only")
@@ -145,7 +150,7 @@ class MainWindow(QMainWindow):
         self.opacity_slider.setValue(45)
         self.opacity_slider.setMaximumWidth(160)
         self.opacity_slider.setToolTip("Heatmap opacity")
-        self.opacity_slider.valueChanged.connect(lambda value: self.view.set_opacity(value / 100))
+        self.opacity_slider.valueChanged.connect(self._opacity_changed)
         fit_button = QPushButton("Fit")
         fit_button.setToolTip("Show the whole part (Ctrl+0); zoom with the wheel, pan by dragging")
         fit_button.clicked.connect(self.view.fit_to_view)
@@ -605,7 +610,7 @@ class MainWindow(QMainWindow):
         else:
             self.view.show_part(image, inspection.anomaly_map, self.model.map_scale.colour_range(threshold),
                                 inspection.defect_mask(self.model, threshold))
-        caption = f"{item.path.name}   {item.verdict(threshold)}"
+        caption = f"{display_name(item.path)}   {item.verdict(threshold)}"
         if item.score is not None:
             caption += f"   score {item.score:.3f}"
         self.view.set_caption(caption)
@@ -620,6 +625,10 @@ class MainWindow(QMainWindow):
 
     def select_previous(self) -> None:
         self.select_row(max(self.table.currentIndex().row() - 1, 0))
+
+    def _opacity_changed(self, value: int) -> None:
+        # a method, not a lambda: a lambda holding the window crashes PySide when the window is deleted
+        self.view.set_opacity(value / 100)
 
     def _ng_only_toggled(self, checked: bool) -> None:
         self.proxy.set_ng_only(checked)

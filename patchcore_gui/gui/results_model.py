@@ -16,7 +16,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import cv2
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
-from PySide6.QtGui import QBrush, QColor, QImage, QPixmap
+from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from ..core.patchcore import Inspection
 from ..core.results import ResultRow
@@ -33,6 +34,11 @@ SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 ITEM_ROLE = Qt.ItemDataRole.UserRole + 2
 
 Index = Union[QModelIndex, QPersistentModelIndex]
+
+
+def display_name(path: Path) -> str:
+    """``folder/file.png``: the folder tells "good/000.png" from "broken/000.png"."""
+    return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
 
 
 def downsize(array: np.ndarray, max_side: int) -> np.ndarray:
@@ -92,8 +98,8 @@ def _pixmap(rgb: np.ndarray) -> QPixmap:
 class ResultsTableModel(QAbstractTableModel):
     """Rows of :class:`InspectedImage`; verdicts are computed from the current threshold on the fly."""
 
-    COLUMNS = ("", "File", "Score", "Verdict", "Note")
-    THUMB, FILE, SCORE, VERDICT, NOTE = range(5)
+    COLUMNS = ("", "File", "Score", "Verdict")
+    THUMB, FILE, SCORE, VERDICT = range(4)
     _VERDICT_ORDER = {"NG": 0, "ERROR": 1, "OK": 2}
 
     def __init__(self, parent: Any = None) -> None:
@@ -165,35 +171,58 @@ class ResultsTableModel(QAbstractTableModel):
             return item
         if role == Qt.ItemDataRole.DisplayRole:
             if column == self.FILE:
-                return item.path.name
+                name = display_name(item.path)  # and an unreadable file says why below its name
+                return f"{name}\n{item.error}" if item.error else name
             if column == self.SCORE:
                 return "–" if item.score is None else f"{item.score:.3f}"
             if column == self.VERDICT:
                 return verdict
-            if column == self.NOTE:
-                return item.error
         elif role == Qt.ItemDataRole.DecorationRole and column == self.THUMB and item.thumbnail is not None:
             if index.row() not in self._pixmaps:
                 self._pixmaps[index.row()] = _pixmap(item.thumbnail)
             return self._pixmaps[index.row()]
         elif role == Qt.ItemDataRole.ToolTipRole:
             return f"{item.path}\n{item.error}" if item.error else str(item.path)
-        elif role == Qt.ItemDataRole.BackgroundRole and column == self.VERDICT:
-            return QBrush(VERDICT_COLOURS[verdict])
-        elif role == Qt.ItemDataRole.ForegroundRole and column == self.VERDICT:
-            return QBrush(QColor("white"))
-        elif role == Qt.ItemDataRole.TextAlignmentRole and column in (self.SCORE, self.VERDICT):
-            return int(Qt.AlignmentFlag.AlignCenter if column == self.VERDICT else
-                       Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        elif role == Qt.ItemDataRole.ForegroundRole and column == self.FILE and item.error:
+            return VERDICT_COLOURS["ERROR"]
+        elif role == Qt.ItemDataRole.TextAlignmentRole and column == self.SCORE:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         elif role == SORT_ROLE:
-            if column in (self.THUMB, self.FILE):
-                return item.path.name.casefold()
             if column == self.SCORE:
                 return float("-inf") if item.score is None else item.score
             if column == self.VERDICT:
                 return self._VERDICT_ORDER[verdict]
-            return item.error
+            return str(item.path).casefold()
         return None
+
+
+class VerdictDelegate(QStyledItemDelegate):
+    """Draws the verdict as a coloured badge that stays coloured when its row is selected."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
+        verdict = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
+        style_option = QStyleOptionViewItem(option)
+        self.initStyleOption(style_option, index)
+        style_option.text = ""
+        widget = option.widget  # type: ignore[attr-defined]
+        style = widget.style() if widget is not None else None
+        if style is not None:  # the row's selection background first, the badge on top
+            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, style_option, painter, widget)
+        colour = VERDICT_COLOURS.get(verdict)
+        if colour is None:
+            return
+        painter.save()
+        rect = option.rect.adjusted(4, 8, -4, -8)  # type: ignore[attr-defined]
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(colour)
+        painter.drawRoundedRect(rect, 5, 5)
+        font = option.font  # type: ignore[attr-defined]
+        font.setBold(True)
+        painter.setFont(font)
+        painter.setPen(QColor("white"))
+        painter.drawText(rect, int(Qt.AlignmentFlag.AlignCenter), verdict)
+        painter.restore()
 
 
 class ResultsFilterProxy(QSortFilterProxyModel):

@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QVBoxLayout, QWidget
 
 from ..core.model import PatchCoreModel
-from .results_model import VERDICT_COLOURS, InspectedImage
+from .results_model import VERDICT_COLOURS, InspectedImage, display_name
 
 
 def readable_date(iso: str) -> str:
@@ -109,11 +109,12 @@ class VerdictPanel(QGroupBox):
             return
         verdict = item.verdict(threshold)
         self._paint(verdict, verdict)
+        name = display_name(item.path)
         if item.score is None:
-            self.detail.setText(f"{item.path.name}\n{item.error}")
+            self.detail.setText(f"{name}\n{item.error}")
         else:
             relation = ">" if verdict == "NG" else "≤"
-            self.detail.setText(f"{item.path.name}\nscore {item.score:.3f} {relation} threshold {threshold:.3f}")
+            self.detail.setText(f"{name}\nscore {item.score:.3f} {relation} threshold {threshold:.3f}")
 
     def show_counts(self, counts: Dict[str, int]) -> None:
         parts = [f"<span style='color:{VERDICT_COLOURS[name].name()}'><b>{name}</b> {counts.get(name, 0)}</span>"

@@ -26,20 +26,35 @@ INSPECTED_COLOUR = QColor(245, 140, 20)
 
 
 def score_axis_range(good: np.ndarray, inspected: np.ndarray, thresholds: Tuple[float, ...]) -> Tuple[float, float]:
-    """A range that holds every score and threshold with room to drag the line above them."""
+    """A range that holds every score and threshold, with a margin to drag the line past them.
+
+    Scores are distances (never negative), and good parts crowd together well above zero, so the
+    range starts just below the lowest value rather than at zero: the crowd gets the room.
+    """
     values = np.concatenate([good.astype(np.float64).ravel(), inspected.astype(np.float64).ravel(),
                              np.asarray(thresholds, dtype=np.float64)])
     values = values[np.isfinite(values)]
     if values.size == 0:
         return 0.0, 1.0
-    high = float(values.max())
-    low = min(0.0, float(values.min()))
-    return low, high + 0.25 * max(high - low, 1e-6)
+    low, high = float(values.min()), float(values.max())
+    span = max(high - low, 0.05 * abs(high), 1e-6)
+    return max(0.0, low - 0.2 * span) if low >= 0 else low - 0.2 * span, high + 0.25 * span
 
 
 def histogram(scores: np.ndarray, edges: np.ndarray) -> np.ndarray:
     counts, _ = np.histogram(np.clip(scores, edges[0], edges[-1]), bins=edges)
     return counts.astype(np.float64)
+
+
+def _bars(colour: QColor, alpha: int, name: str) -> pg.BarGraphItem:
+    fill = QColor(colour)
+    fill.setAlpha(alpha)
+    return pg.BarGraphItem(x0=[], x1=[], height=[], brush=fill, pen=pg.mkPen(colour.darker(120), width=1), name=name)
+
+
+def _set_bars(bars: pg.BarGraphItem, edges: np.ndarray, counts: np.ndarray) -> None:
+    shown = counts > 0  # an empty bin drawn at height 0 would leave a coloured line on the axis
+    bars.setOpts(x0=edges[:-1][shown], x1=edges[1:][shown], height=counts[shown])
 
 
 class ThresholdPanel(QWidget):
@@ -80,20 +95,15 @@ class ThresholdPanel(QWidget):
         item.setLabel("left", "images")
         self.legend = item.addLegend(offset=(-8, 8), labelTextColor="k", brush=pg.mkBrush(255, 255, 255, 220),
                                      pen=pg.mkPen(200, 200, 200))
-        self.good_curve = pg.PlotDataItem(stepMode="center", fillLevel=0, pen=pg.mkPen(GOOD_COLOUR, width=2),
-                                          fillBrush=pg.mkBrush(GOOD_COLOUR.red(), GOOD_COLOUR.green(),
-                                                               GOOD_COLOUR.blue(), 90), name="good parts (held out)")
-        self.inspected_curve = pg.PlotDataItem(stepMode="center", fillLevel=0, pen=pg.mkPen(INSPECTED_COLOUR, width=2),
-                                               fillBrush=pg.mkBrush(INSPECTED_COLOUR.red(), INSPECTED_COLOUR.green(),
-                                                                    INSPECTED_COLOUR.blue(), 110),
-                                               name="inspected images")
-        item.addItem(self.good_curve)
-        item.addItem(self.inspected_curve)
+        self.good_bars = _bars(GOOD_COLOUR, 120, "good parts, held out")
+        self.inspected_bars = _bars(INSPECTED_COLOUR, 170, "inspected")
+        item.addItem(self.good_bars)
+        item.addItem(self.inspected_bars)
         threshold_pen = pg.mkPen(VERDICT_COLOURS["NG"], width=3)
         self.line = pg.InfiniteLine(angle=90, movable=True, pen=threshold_pen,
                                     hoverPen=pg.mkPen(VERDICT_COLOURS["NG"], width=5),
                                     label="threshold {value:.3f}",
-                                    labelOpts={"position": 0.93, "color": VERDICT_COLOURS["NG"], "anchors":
+                                    labelOpts={"position": 0.62, "color": VERDICT_COLOURS["NG"], "anchors":
                                                [(0, 0.5), (0, 0.5)], "fill": pg.mkBrush(255, 255, 255, 200)})
         self.line.setZValue(10)
         item.addItem(self.line)
@@ -196,17 +206,16 @@ class ThresholdPanel(QWidget):
         self._range = (low, high)
         self.spin.setSingleStep(float(f"{(high - low) / 200:.1g}") or 0.001)
         edges = np.linspace(low, high, 41)
-        self.good_curve.setData(edges, histogram(self._good, edges))
-        self.inspected_curve.setData(edges, histogram(self._inspected, edges))
-        self.good_curve.setVisible(self._good.size > 0)
-        self.inspected_curve.setVisible(self._inspected.size > 0)
-        self._rename(self.good_curve, f"good parts, held out ({self._good.size})")
-        self._rename(self.inspected_curve, f"inspected ({self._inspected.size})")
+        good, inspected = histogram(self._good, edges), histogram(self._inspected, edges)
+        _set_bars(self.good_bars, edges, good)
+        _set_bars(self.inspected_bars, edges, inspected)
+        self._rename(self.good_bars, f"good parts, held out ({self._good.size})")
+        self._rename(self.inspected_bars, f"inspected ({self._inspected.size})")
         self.plot.setXRange(low, high, padding=0.02)
-        peak = max(histogram(self._good, edges).max(initial=0), histogram(self._inspected, edges).max(initial=0), 1)
-        self.plot.setYRange(0, peak * 1.35, padding=0)  # headroom for the legend
+        peak = max(good.max(initial=0), inspected.max(initial=0), 1)
+        self.plot.setYRange(0, peak * 1.5, padding=0)  # headroom for the legend
 
-    def _rename(self, curve: pg.PlotDataItem, name: str) -> None:
+    def _rename(self, bars: pg.BarGraphItem, name: str) -> None:
         for sample, label in self.legend.items:
-            if sample.item is curve:
+            if sample.item is bars:
                 label.setText(name)

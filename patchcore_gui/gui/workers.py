@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, List, Optional, Sequence, Tuple
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from ..core.atomic import atomic_write_bytes
 from ..core.backbones import FeatureBackbone, get_spec, load_backbone, resolve_layers
@@ -57,30 +57,40 @@ class Worker(QObject):
 
     @Slot()
     def run(self) -> None:
+        home = QCoreApplication.instance().thread() if QCoreApplication.instance() else None
         try:
             result = self.work()
         except Cancelled:
-            self.cancelled.emit()
+            final, args = self.cancelled, ()
         except PatchCoreError as exc:
-            self.failed.emit(str(exc))
+            final, args = self.failed, (str(exc),)
         except MemoryError:
-            self.failed.emit("out of memory: use fewer or smaller images, or a smaller coreset ratio")
+            final, args = self.failed, ("out of memory: use fewer or smaller images, or a smaller coreset ratio",)
         except Exception as exc:  # a bug must reach the user as a message, not kill the thread silently
             log.exception("worker failed")
-            self.failed.emit(f"unexpected error: {type(exc).__name__}: {exc}")
+            final, args = self.failed, (f"unexpected error: {type(exc).__name__}: {exc}",)
         else:
-            self.finished.emit(result)
+            final, args = self.finished, (result,)
+        # Back to the UI thread before the final signal: the Python side then deletes the worker
+        # there. A worker deleted in its own thread (deleteLater) is destroyed by shiboken without
+        # the GIL, which crashes (seen as SIGBUS in Shiboken::Object::destroy).
+        if home is not None:
+            self.moveToThread(home)
+        final.emit(*args)
+        # ends the thread's event loop as soon as run() returns, without a round trip through the UI thread
+        QThread.currentThread().quit()
 
 
 def start_worker(worker: Worker, parent: QObject) -> QThread:
-    """Run ``worker.run`` on a new QThread that quits and cleans up after the worker's final signal."""
+    """Run ``worker.run`` on a new QThread, which ends after the worker's final signal.
+
+    The caller keeps a reference to ``worker`` until the thread has finished; the worker moves
+    itself back to the UI thread when it is done, so dropping that reference then is safe.
+    """
     thread = QThread(parent)
     thread.setObjectName(type(worker).__name__)
     worker.moveToThread(thread)
     thread.started.connect(worker.run)
-    for final in (worker.finished, worker.failed, worker.cancelled):
-        final.connect(thread.quit)
-    thread.finished.connect(worker.deleteLater)
     thread.start()
     return thread
 

@@ -7,13 +7,26 @@ from pathlib import Path
 from typing import Iterator, List, Sequence
 
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QObject, QSettings, Slot
 
 from patchcore_gui.core.synthetic import SyntheticSet
 from patchcore_gui.gui.main_window import MainWindow
 
 #: Long enough for a build of a few synthetic parts on two slow cores.
 JOB_TIMEOUT_MS = 60_000
+
+
+class SignalLog(QObject):
+    """Records a signal's emissions through a QObject slot: a lambda connected to a widget's signal
+    that holds the widget can crash PySide when the widget is deleted."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: List[tuple] = []
+
+    @Slot()
+    def record(self, *args) -> None:
+        self.calls.append(args)
 
 
 @pytest.fixture

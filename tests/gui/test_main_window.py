@@ -15,15 +15,15 @@ from patchcore_gui.gui.dialogs import BuildRequest
 from patchcore_gui.gui.main_window import MainWindow
 from patchcore_gui.gui.results_model import ResultsTableModel
 
-from .conftest import JOB_TIMEOUT_MS, inspect_and_wait, verdicts
+from .conftest import JOB_TIMEOUT_MS, SignalLog, inspect_and_wait, verdicts
 
 SMALL = PatchCoreConfig(coreset_ratio=0.05)
 
 
 def test_build_runs_in_a_worker_and_the_window_stays_responsive(qtbot, window: MainWindow, few_good: Path):
-    ticks = []
+    ticks = SignalLog()
     timer = QTimer(interval=20)
-    timer.timeout.connect(lambda: ticks.append(window.progress_bar.value()))
+    timer.timeout.connect(ticks.record)
     timer.start()
     with qtbot.waitSignal(window.job_done, timeout=JOB_TIMEOUT_MS) as blocker:
         assert window.start_build(BuildRequest(few_good, SMALL))
@@ -31,7 +31,7 @@ def test_build_runs_in_a_worker_and_the_window_stays_responsive(qtbot, window: M
         assert not window.build_action.isEnabled()  # one job at a time
     timer.stop()
     assert blocker.args == ["build", "finished"]
-    assert len(ticks) >= 5  # the UI thread kept running its timers while the network worked
+    assert len(ticks.calls) >= 5  # the UI thread kept running its timers while the network worked
     model = window.model
     assert model is not None and model.n_good_images == 6 and window.dirty
     assert Path(model.good_folder) == few_good.resolve()
@@ -165,7 +165,7 @@ def test_bad_files_are_error_rows_and_messages_not_crashes(qtbot, model_window: 
     # the error row shows its message in the list and in the verdict panel
     source = model_window.results
     row = [i.path.name for i in source.items()].index("broken.png")
-    assert "broken.png" in source.index(row, ResultsTableModel.NOTE).data()
+    assert source.index(row, ResultsTableModel.FILE).data().splitlines()[1] == rows["broken.png"].error
     model_window.select_row(model_window.proxy.mapFromSource(source.index(row, 0)).row())
     assert model_window.verdict_panel.text == "ERROR"
 

@@ -13,7 +13,7 @@ from patchcore_gui.core.patchcore import Inspector
 from patchcore_gui.gui.results_model import MAP_SIDE, THUMB_SIDE, InspectedImage
 from patchcore_gui.gui.workers import BuildOutcome, BuildWorker, ExportWorker, InspectWorker, start_worker
 
-from .conftest import JOB_TIMEOUT_MS
+from .conftest import JOB_TIMEOUT_MS, SignalLog
 
 SMALL = PatchCoreConfig(coreset_ratio=0.05)
 
@@ -31,15 +31,15 @@ def owner(qtbot):
 
 def test_build_worker_returns_a_model_and_a_ready_inspector(qtbot, owner, synthetic_set, backbone):
     worker = BuildWorker(synthetic_set.train_good[:6], SMALL, "good", backbone=backbone)
-    stages = []
-    worker.progress.connect(lambda done, total, stage: stages.append(stage))
+    progress = SignalLog()
+    worker.progress.connect(progress.record)
     with qtbot.waitSignal(worker.finished, timeout=JOB_TIMEOUT_MS) as blocker:
         owner(worker)
     outcome = blocker.args[0]
     assert isinstance(outcome, BuildOutcome)
     assert outcome.fit.model.n_good_images == 6 and outcome.fit.model.good_folder == "good"
     assert outcome.inspector.backbone is backbone  # the loaded network is reused, not loaded again
-    assert {"features", "coreset", "calibration"} <= set(stages)
+    assert {"features", "coreset", "calibration"} <= {stage for _, _, stage in progress.calls}
 
 
 def test_cancel_right_after_start_ends_with_cancelled(qtbot, owner, synthetic_set, backbone):

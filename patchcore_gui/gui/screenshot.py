@@ -1,0 +1,61 @@
+"""Take the README's screenshot: ``python -m patchcore_gui.gui.screenshot MODEL OUT.png IMAGE... [--show NAME]``.
+
+Run it under a display (``xvfb-run -s "-screen 0 1600x1000x24"``) so fonts and styles are the real
+ones. The window uses a throw-away settings file, so the user's remembered folders are untouched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+from typing import Optional, Sequence
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m patchcore_gui.gui.screenshot")
+    parser.add_argument("model", type=Path)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("images", nargs="+", type=Path)
+    parser.add_argument("--show", default="", help="select the row whose file path contains this text")
+    parser.add_argument("--size", default="1400x900")
+    args = parser.parse_args(argv)
+
+    from PySide6.QtCore import QEventLoop, QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    from .main_window import MainWindow
+    from .results_model import ITEM_ROLE
+
+    with tempfile.TemporaryDirectory() as scratch:
+        window = MainWindow(settings=QSettings(str(Path(scratch) / "settings.ini"), QSettings.Format.IniFormat))
+        window.use_message_boxes = False
+        width, height = (int(v) for v in args.size.split("x"))
+        window.resize(width, height)
+        window.show()
+        if not window.open_model(args.model):
+            print(window.last_error, file=sys.stderr)
+            return 2
+        loop = QEventLoop()
+        window.job_done.connect(loop.quit)
+        window.add_inputs(args.images)
+        if window.busy:
+            loop.exec()
+        for row in range(window.proxy.rowCount()):
+            item = window.proxy.index(row, 0).data(ITEM_ROLE)
+            if args.show and args.show in str(item.path):
+                window.select_row(row)
+                break
+        QTimer.singleShot(500, loop.quit)  # let the batch views refresh and the view repaint
+        loop.exec()
+        window.dirty = False
+        ok = window.grab().save(str(args.out))
+        window.close()
+    print(f"wrote {args.out}" if ok else f"could not write {args.out}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
