@@ -56,7 +56,8 @@ class InspectionView(pg.GraphicsLayoutWidget):
             self.view_box.addItem(item)
         self.heat_item.setOpacity(0.45)
         self.colour_bar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=jet_colour_map(), interactive=False,
-                                          width=14, label="anomaly", colorMapMenu=False)
+                                          width=14, label="anomaly   (white mark = threshold)",
+                                          colorMapMenu=False)
         self.colour_bar.setImageItem(self.heat_item)
         self.addItem(self.colour_bar, row=0, col=1)
         # the bar is drawn over 0..256 whatever its values; the threshold sits mid-scale by design

@@ -27,7 +27,7 @@ from ..core.errors import PatchCoreError
 from ..core.images import find_images, read_image
 from ..core.model import PatchCoreModel
 from ..core.model_file import MODEL_SUFFIX, load_model, save_model
-from ..core.patchcore import Inspector
+from ..core.patchcore import Inspection, Inspector
 from ..core.results import write_results_csv
 from .dialogs import BuildOptionsDialog, BuildRequest
 from .image_view import InspectionView
@@ -81,8 +81,11 @@ class MainWindow(QMainWindow):
         self._threads: Dict[QThread, Worker] = {}
         self._pending: List[Path] = []
         self._known: Set[Path] = set()
+        # the selected part, read again from disk, and its map at full size: kept while it is shown
+        # so a threshold move only re-draws outlines and colours
         self._shown: Optional[InspectedImage] = None
         self._shown_image: Optional[np.ndarray] = None
+        self._shown_inspection: Optional[Inspection] = None
 
         self.setWindowTitle(f"{APP_TITLE}[*]")
         self.setAcceptDrops(True)
@@ -182,7 +185,7 @@ class MainWindow(QMainWindow):
         for widget, stretch in ((results_box, 0), (view_host, 1), (side, 0)):
             self.splitter.addWidget(widget)
             self.splitter.setStretchFactor(self.splitter.count() - 1, stretch)
-        self.splitter.setSizes([340, 640, 420])
+        self.splitter.setSizes([370, 600, 430])
         self.setCentralWidget(self.splitter)
 
     def _action(self, text: str, slot, shortcuts: Sequence[Union[str, QKeySequence.StandardKey]] = (),
@@ -572,6 +575,7 @@ class MainWindow(QMainWindow):
         self._known.clear()
         self._shown = None
         self._shown_image = None
+        self._shown_inspection = None
         self.view.show_nothing()
         self._refresh_batch_views()
 
@@ -584,32 +588,38 @@ class MainWindow(QMainWindow):
             return
         self._shown = item
         self._shown_image = None
+        self._shown_inspection = item.inspection() if item is not None else None
         if item is not None:
             try:
                 self._shown_image = read_image(item.path)
             except PatchCoreError as exc:
                 if not item.error:
                     self.show_error(str(exc))
-        self._show_current()
+        self._show_current(new_part=True)
 
     @property
     def shown_item(self) -> Optional[InspectedImage]:
         return self._shown
 
-    def _show_current(self) -> None:
-        """Draw the selected part with the current threshold (called on selection and threshold moves)."""
+    def _show_current(self, new_part: bool = False) -> None:
+        """Draw the selected part with the current threshold: all of it for a new selection, only
+        the colour range and the outlines when the threshold moved."""
         threshold = self.model.threshold if self.model else 0.0
         self.verdict_panel.show_item(self._shown, threshold)
-        item, image = self._shown, self._shown_image
+        item, image, inspection = self._shown, self._shown_image, self._shown_inspection
         if item is None or image is None:
             self.view.show_nothing("" if item is None else f"ERROR: {item.error}")
             return
-        inspection = item.inspection()
         if inspection is None or self.model is None:
             self.view.show_part(image, None, (0.0, 1.0), None)
         else:
-            self.view.show_part(image, inspection.anomaly_map, self.model.map_scale.colour_range(threshold),
-                                inspection.defect_mask(self.model, threshold))
+            colour_range = self.model.map_scale.colour_range(threshold)
+            mask = inspection.defect_mask(self.model, threshold)
+            if new_part:
+                self.view.show_part(image, inspection.anomaly_map, colour_range, mask)
+            else:
+                self.view.set_colour_range(colour_range)
+                self.view.set_defect_mask(mask)
         caption = f"{display_name(item.path)}   {item.verdict(threshold)}"
         if item.score is not None:
             caption += f"   score {item.score:.3f}"

@@ -222,3 +222,12 @@ def test_unsaved_threshold_asks_before_closing(qtbot, model_window: MainWindow):
     assert asked and model_window.isVisible()  # cancel keeps the window open
     model_window._ask_to_save = lambda: "discard"
     assert model_window.close()
+
+
+def test_images_added_before_a_model_wait_for_it(qtbot, window: MainWindow, fitted, synthetic_set):
+    window.add_inputs(synthetic_set.test_defective[:2])
+    assert window.results.rowCount() == 0 and "wait for a model" in window.messages[-1]
+    with qtbot.waitSignal(window.job_done, timeout=JOB_TIMEOUT_MS):
+        window.set_model(fitted.model)
+    qtbot.waitUntil(lambda: window.results.rowCount() == 2)
+    assert verdicts(window) == ["NG", "NG"]
