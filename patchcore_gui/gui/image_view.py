@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
 
 from ..core.overlay import COLOUR_MAP
 
@@ -121,3 +121,44 @@ class InspectionView(pg.GraphicsLayoutWidget):
             event.ignore()
             return
         super().keyPressEvent(event)
+
+
+class InspectionPanel(QWidget):
+    """The view with its controls underneath: heatmap and outlines on/off, heatmap opacity, fit."""
+
+    def __init__(self, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.view = InspectionView()
+        self.heatmap_box = QCheckBox("Heatmap")
+        self.heatmap_box.setChecked(True)
+        self.heatmap_box.setToolTip("Show the anomaly heatmap over the part (H)")
+        self.heatmap_box.toggled.connect(self.view.set_heatmap_visible)
+        self.outline_box = QCheckBox("NG regions")
+        self.outline_box.setChecked(True)
+        self.outline_box.setToolTip("Outline the regions above the threshold")
+        self.outline_box.toggled.connect(self.view.set_outline_visible)
+        self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
+        self.opacity_slider.setRange(0, 100)
+        self.opacity_slider.setValue(45)
+        self.opacity_slider.setMaximumWidth(self.fontMetrics().horizontalAdvance("0") * 22)
+        self.opacity_slider.setToolTip("Heatmap opacity")
+        # a method, not a lambda: a lambda connected here that holds the panel crashes PySide on deletion
+        self.opacity_slider.valueChanged.connect(self._opacity_changed)
+        fit_button = QPushButton("Fit")
+        fit_button.setToolTip("Show the whole part (Ctrl+0); zoom with the wheel, pan by dragging")
+        fit_button.clicked.connect(self.view.fit_to_view)
+        controls = QHBoxLayout()
+        for widget in (self.heatmap_box, self.outline_box, QLabel("Opacity"), self.opacity_slider):
+            controls.addWidget(widget)
+        controls.addStretch(1)
+        controls.addWidget(fit_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.view, 1)
+        layout.addLayout(controls)
+
+    def opacity(self) -> float:
+        return self.opacity_slider.value() / 100
+
+    def _opacity_changed(self, value: int) -> None:
+        self.view.set_opacity(value / 100)

@@ -1,58 +1,47 @@
 """The inspection window: build or open a model, inspect parts, calibrate the threshold by eye.
 
-The window holds the state (model, results, the running job) and adapts the engine to widgets;
-every long call runs in a worker (:mod:`.workers`). One job runs at a time; images added while a
-job runs wait in a queue and are inspected when it ends.
+The window holds the state (model, results, what is shown) and adapts the engine to widgets;
+every long call runs in a worker (:mod:`.workers`) through :class:`.job_status.JobStatus`, one at
+a time. Images added while a job runs wait in a queue and are inspected when it ends.
 
 Messages for people go through :meth:`MainWindow.show_error` / :meth:`MainWindow.show_info`, which
-record them (``last_error``, ``messages``) and show them without blocking, so tests can observe them.
+record them (``last_error``, ``messages``) and never block, so tests can observe them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Set, Union
+from typing import List, Optional, Sequence, Set, Union
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QModelIndex, QSettings, QSize, Qt, QThread, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFileDialog, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
-                               QMainWindow, QMessageBox, QProgressBar, QPushButton, QSlider, QSplitter, QTableView,
-                               QVBoxLayout, QWidget)
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QGuiApplication
+from PySide6.QtWidgets import QFileDialog, QGroupBox, QMainWindow, QMessageBox, QSplitter, QVBoxLayout, QWidget
 
 from ..core.backbones import FeatureBackbone
 from ..core.config import PatchCoreConfig
 from ..core.errors import PatchCoreError
-from ..core.images import find_images, read_image
+from ..core.images import IMAGE_SUFFIXES, find_images, read_image
 from ..core.model import PatchCoreModel
 from ..core.model_file import MODEL_SUFFIX, load_model, save_model
 from ..core.patchcore import Inspection, Inspector
 from ..core.results import write_results_csv
 from .dialogs import BuildOptionsDialog, BuildRequest
-from .image_view import InspectionView
-from .results_model import (ITEM_ROLE, InspectedImage, ResultsFilterProxy, ResultsTableModel, VerdictDelegate,
-                            display_name)
+from .image_view import InspectionPanel
+from .job_status import JobStatus
+from .results_model import InspectedImage, display_name
+from .results_panel import ResultsPanel
 from .side_panel import ModelPanel, VerdictPanel
 from .threshold_panel import ThresholdPanel
-from .workers import BuildOutcome, BuildWorker, ExportWorker, InspectWorker, Worker, start_worker
+from .window_actions import install_actions
+from .workers import BuildOutcome, BuildWorker, ExportWorker, InspectWorker
 
 PathLike = Union[str, Path]
 APP_TITLE = "PatchCore Inspector"
-STAGE_NAMES = {"features": "Reading good parts", "coreset": "Choosing the memory bank",
-               "calibration": "Calibrating the threshold", "inspect": "Inspecting", "export": "Writing overlays",
-               "loading network": "Loading the network"}
-
-
-@dataclass
-class Job:
-    kind: str  # "build", "inspect" or "export"
-    worker: Worker
-    thread: QThread
 
 
 def _problem_path(problem: str) -> Path:
-    """The file a one-line engine problem names ("cannot read 'x.png': ...")."""
+    """The file a one-line engine problem names ("'x.png' does not exist")."""
     parts = problem.split("'")
     return Path(parts[1]) if len(parts) >= 3 else Path(problem)
 
@@ -73,105 +62,39 @@ class MainWindow(QMainWindow):
         self.messages: List[str] = []
         #: Off in tests: messages are then only recorded and shown in the status bar.
         self.use_message_boxes = True
+        # the network stays loaded between jobs: loading it takes seconds
         self._backbone = backbone
         self._inspector: Optional[Inspector] = None
-        self._job: Optional[Job] = None
-        #: Every started thread with its worker, until the thread has finished: dropping the Python
-        #: reference to a worker whose thread still runs would delete it under the thread's feet.
-        self._threads: Dict[QThread, Worker] = {}
         self._pending: List[Path] = []
         self._known: Set[Path] = set()
-        # the selected part, read again from disk, and its map at full size: kept while it is shown
-        # so a threshold move only re-draws outlines and colours
+        # the selected part, read again from disk, and its map at full size, kept while it is
+        # shown so that a threshold move only re-draws outlines and colours
         self._shown: Optional[InspectedImage] = None
         self._shown_image: Optional[np.ndarray] = None
         self._shown_inspection: Optional[Inspection] = None
 
         self.setWindowTitle(f"{APP_TITLE}[*]")
         self.setAcceptDrops(True)
-        self._build_widgets()
-        self._build_actions()
-        self._build_status_bar()
-        self._refresh_timer = QTimer(self, singleShot=True, interval=150)
+        self._build_layout()
+        self.commands = install_actions(self)
+        self._refresh_timer = QTimer(self, singleShot=True, interval=150)  # coalesces a batch's updates
         self._refresh_timer.timeout.connect(self._refresh_batch_views)
         self._restore_settings()
         self._update_actions()
+        self.statusBar().showMessage("Build a model from good parts (Ctrl+B) or open one (Ctrl+O), "
+                                     "then drop images here", 15000)
 
-    # ================================================================================================
-    # layout
-    # ================================================================================================
-    def _build_widgets(self) -> None:
-        self.results = ResultsTableModel(self)
-        self.proxy = ResultsFilterProxy(self)
-        self.proxy.setSourceModel(self.results)
-        self.table = QTableView()
-        self.table.setModel(self.proxy)
-        # arrival order until a header is clicked (enabling sorting sorts by the indicator at once)
-        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
-        self.table.setSortingEnabled(True)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setIconSize(QSize(44, 44))
-        self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(50)
-        self.table.setWordWrap(False)
-        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        self.table.setItemDelegateForColumn(ResultsTableModel.VERDICT, VerdictDelegate(self.table))
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setSectionResizeMode(ResultsTableModel.FILE, QHeaderView.ResizeMode.Stretch)
-        digit = self.fontMetrics().horizontalAdvance("0")
-        for column, width in ((ResultsTableModel.THUMB, 52), (ResultsTableModel.SCORE, 8 * digit),
-                              (ResultsTableModel.VERDICT, 9 * digit)):
-            self.table.setColumnWidth(column, width)
-        self.table.selectionModel().currentRowChanged.connect(self._current_row_changed)
-        self.ng_only = QCheckBox("NG only")
-        self.ng_only.setToolTip("Show only the parts above the threshold")
-        self.ng_only.toggled.connect(self._ng_only_toggled)
-        self.list_counts = QLabel()
-        results_box = QGroupBox("Results")
-        list_top = QHBoxLayout()
-        list_top.addWidget(self.ng_only)
-        list_top.addStretch(1)
-        list_top.addWidget(self.list_counts)
-        results_layout = QVBoxLayout(results_box)
-        results_layout.addLayout(list_top)
-        results_layout.addWidget(self.table, 1)
-
-        self.view = InspectionView()
-        self.heatmap_box = QCheckBox("Heatmap")
-        self.heatmap_box.setChecked(True)
-        self.heatmap_box.setToolTip("Show the anomaly heatmap over the part (H)")
-        self.heatmap_box.toggled.connect(self.view.set_heatmap_visible)
-        self.outline_box = QCheckBox("NG regions")
-        self.outline_box.setChecked(True)
-        self.outline_box.setToolTip("Outline the regions above the threshold")
-        self.outline_box.toggled.connect(self.view.set_outline_visible)
-        self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
-        self.opacity_slider.setRange(0, 100)
-        self.opacity_slider.setValue(45)
-        self.opacity_slider.setMaximumWidth(160)
-        self.opacity_slider.setToolTip("Heatmap opacity")
-        self.opacity_slider.valueChanged.connect(self._opacity_changed)
-        fit_button = QPushButton("Fit")
-        fit_button.setToolTip("Show the whole part (Ctrl+0); zoom with the wheel, pan by dragging")
-        fit_button.clicked.connect(self.view.fit_to_view)
-        view_controls = QHBoxLayout()
-        for widget in (self.heatmap_box, self.outline_box, QLabel("Opacity"), self.opacity_slider):
-            view_controls.addWidget(widget)
-        view_controls.addStretch(1)
-        view_controls.addWidget(fit_button)
-        view_host = QWidget()
-        view_layout = QVBoxLayout(view_host)
-        view_layout.setContentsMargins(0, 0, 0, 0)
-        view_layout.addWidget(self.view, 1)
-        view_layout.addLayout(view_controls)
-
-        self.model_panel = ModelPanel()
+    def _build_layout(self) -> None:
+        self.results_panel = ResultsPanel()
+        self.results_panel.current_changed.connect(self._show_item)
+        self.results, self.proxy, self.table = (self.results_panel.results, self.results_panel.proxy,
+                                                self.results_panel.table)
+        self.inspection_panel = InspectionPanel()
+        self.view = self.inspection_panel.view
         self.verdict_panel = VerdictPanel()
         self.threshold_panel = ThresholdPanel()
         self.threshold_panel.threshold_changed.connect(self._threshold_changed)
+        self.model_panel = ModelPanel()
         threshold_box = QGroupBox("Threshold")
         QVBoxLayout(threshold_box).addWidget(self.threshold_panel)
         side = QWidget()
@@ -182,108 +105,36 @@ class MainWindow(QMainWindow):
         side_layout.addWidget(self.model_panel)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        for widget, stretch in ((results_box, 0), (view_host, 1), (side, 0)):
+        for widget, stretch in ((self.results_panel, 0), (self.inspection_panel, 1), (side, 0)):
             self.splitter.addWidget(widget)
             self.splitter.setStretchFactor(self.splitter.count() - 1, stretch)
         self.splitter.setSizes([370, 600, 430])
         self.setCentralWidget(self.splitter)
 
-    def _action(self, text: str, slot, shortcuts: Sequence[Union[str, QKeySequence.StandardKey]] = (),
-                tip: str = "") -> QAction:
-        action = QAction(text, self)
-        action.setShortcuts([QKeySequence(s) for s in shortcuts])
-        action.setStatusTip(tip)
-        action.setToolTip(f"{tip} ({QKeySequence(shortcuts[0]).toString(QKeySequence.SequenceFormat.NativeText)})"
-                          if shortcuts and tip else tip)
-        action.triggered.connect(slot)
-        self.addAction(action)  # shortcuts work even with the menu bar hidden
-        return action
+        self.jobs = JobStatus()
+        self.jobs.ended.connect(self._job_ended)
+        self.statusBar().addPermanentWidget(self.jobs)
+        self.progress_bar, self.cancel_button = self.jobs.progress_bar, self.jobs.cancel_button
 
-    def _build_actions(self) -> None:
-        a = self._action
-        self.open_action = a("&Open model…", self.open_model_dialog, ["Ctrl+O"], "Open a model file")
-        self.save_action = a("&Save model", self.save_model_interactive, ["Ctrl+S"],
-                             "Save the model with its threshold")
-        self.save_as_action = a("Save model &as…", self.save_model_as_dialog, ["Ctrl+Shift+S"],
-                                "Save the model to a new file")
-        self.build_action = a("&Build model…", self.build_dialog, ["Ctrl+B"], "Build a model from good parts")
-        self.add_images_action = a("Add &images…", self.add_images_dialog, ["Ctrl+I"], "Inspect image files")
-        self.add_folder_action = a("Add &folder…", self.add_folder_dialog, ["Ctrl+Shift+I"],
-                                   "Inspect every image in a folder")
-        self.export_csv_action = a("Export results as &CSV…", self.export_csv_dialog, ["Ctrl+E"],
-                                   "Write file, score, threshold and verdict of every row")
-        self.export_overlays_action = a("Export &overlays…", self.export_overlays_dialog, ["Ctrl+Shift+E"],
-                                        "Write a heatmap overlay PNG of every inspected part")
-        self.clear_action = a("C&lear results", self.clear_results, [], "Empty the results list")
-        self.cancel_action = a("&Cancel", self.cancel_job, ["Esc"], "Cancel the running build or inspection")
-        self.quit_action = a("&Quit", self.close, ["Ctrl+Q"], "Close the window")
-        self.next_action = a("&Next image", self.select_next, ["PgDown", "Alt+Right"], "Show the next part")
-        self.previous_action = a("&Previous image", self.select_previous, ["PgUp", "Alt+Left"],
-                                 "Show the previous part")
-        self.heatmap_action = a("&Heatmap", self.heatmap_box.toggle, ["H"], "Show or hide the heatmap")
-        self.fit_action = a("&Fit to window", self.view.fit_to_view, ["Ctrl+0"], "Show the whole part")
-        self.default_threshold_action = a("Reset threshold to &default", self.threshold_panel.reset_to_default, [],
-                                          "Back to the threshold learned from the good parts")
-
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        for action in (self.open_action, self.save_action, self.save_as_action, None, self.export_csv_action,
-                       self.export_overlays_action, None, self.quit_action):
-            file_menu.addSeparator() if action is None else file_menu.addAction(action)
-        model_menu = bar.addMenu("&Model")
-        for action in (self.build_action, self.cancel_action, None, self.default_threshold_action):
-            model_menu.addSeparator() if action is None else model_menu.addAction(action)
-        inspect_menu = bar.addMenu("&Inspect")
-        for action in (self.add_images_action, self.add_folder_action, self.clear_action, None, self.next_action,
-                       self.previous_action):
-            inspect_menu.addSeparator() if action is None else inspect_menu.addAction(action)
-        view_menu = bar.addMenu("&View")
-        view_menu.addAction(self.heatmap_action)
-        view_menu.addAction(self.fit_action)
-
-        tools = self.addToolBar("Main")
-        tools.setObjectName("main_toolbar")
-        tools.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        for action in (self.build_action, self.open_action, self.save_action, None, self.add_images_action,
-                       self.add_folder_action, None, self.export_csv_action, self.export_overlays_action):
-            tools.addSeparator() if action is None else tools.addAction(action)
-
-    def _build_status_bar(self) -> None:
-        self.stage_label = QLabel()
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setMaximumWidth(260)
-        self.progress_bar.setFormat("%v / %m")
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.clicked.connect(self.cancel_job)
-        status = self.statusBar()
-        for widget in (self.stage_label, self.progress_bar, self.cancel_button):
-            status.addPermanentWidget(widget)
-            widget.hide()
-        status.showMessage("Ready", 3000)
-
-    # ================================================================================================
-    # settings
-    # ================================================================================================
+    # --- settings ---------------------------------------------------------------------------------------
     def _restore_settings(self) -> None:
         geometry = self.settings.value("window/geometry")
-        if isinstance(geometry, QByteArray) and self.restoreGeometry(geometry):
-            pass
-        else:
+        if not (isinstance(geometry, QByteArray) and self.restoreGeometry(geometry)):
             screen = QGuiApplication.primaryScreen()
-            available = screen.availableGeometry() if screen else None
             width, height = 1400, 900
-            if available is not None:
+            if screen is not None:  # a first start on a small screen: most of it, not more
+                available = screen.availableGeometry()
                 width, height = min(width, int(available.width() * 0.95)), min(height, int(available.height() * 0.9))
             self.resize(width, height)
         state = self.settings.value("window/splitter")
         if isinstance(state, QByteArray):
             self.splitter.restoreState(state)
-        self.opacity_slider.setValue(int(self.settings.value("view/opacity", 45)))
+        self.inspection_panel.opacity_slider.setValue(int(self.settings.value("view/opacity", 45)))
 
     def _save_settings(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/splitter", self.splitter.saveState())
-        self.settings.setValue("view/opacity", self.opacity_slider.value())
+        self.settings.setValue("view/opacity", self.inspection_panel.opacity_slider.value())
         self.settings.sync()
 
     def _folder(self, key: str) -> str:
@@ -292,9 +143,7 @@ class MainWindow(QMainWindow):
     def _remember_folder(self, key: str, path: Path) -> None:
         self.settings.setValue(f"folders/{key}", str(path if path.is_dir() else path.parent))
 
-    # ================================================================================================
-    # messages
-    # ================================================================================================
+    # --- messages -----------------------------------------------------------------------------------------
     def show_error(self, text: str, title: str = "Problem") -> None:
         self.last_error = text
         self.messages.append(text)
@@ -325,15 +174,13 @@ class MainWindow(QMainWindow):
             return self.save_model_interactive()
         return answer == "discard"
 
-    # ================================================================================================
-    # the model
-    # ================================================================================================
+    # --- the model ------------------------------------------------------------------------------------------
     def set_model(self, model: PatchCoreModel, path: Optional[Path] = None, dirty: bool = False) -> None:
-        """Make ``model`` current; results of an earlier model are scored again with it."""
+        """Make ``model`` current; results of an earlier model are inspected again with it."""
         previous = self.model
         self.model, self.model_path = model, path
         self._set_dirty(dirty)
-        self.results.set_threshold(model.threshold)
+        self.results_panel.set_threshold(model.threshold)
         self.threshold_panel.set_model(model)
         self.model_changed.emit(model)
         if previous is not None and self.results.rowCount():
@@ -387,93 +234,35 @@ class MainWindow(QMainWindow):
         self.model_panel.show_model(self.model, self.model_path, dirty)
 
     def _threshold_changed(self, threshold: float) -> None:
-        """One threshold for everything: verdicts, counts, the filter and the outlines, no network."""
+        """One threshold for everything: verdicts, counts, the filter and the outlines; no network."""
         if self.model is None:
             return
         self.model = self.model.with_threshold(threshold)
-        self.results.set_threshold(threshold)
-        self.proxy.refilter()
+        self.results_panel.set_threshold(threshold)
         self._set_dirty(True)
-        self._refresh_counts()
+        self.verdict_panel.show_counts(self.results.counts())
         self._show_current()
 
-    # ================================================================================================
-    # jobs
-    # ================================================================================================
+    # --- jobs ---------------------------------------------------------------------------------------------
     @property
     def busy(self) -> bool:
-        return self._job is not None
+        return self.jobs.busy
 
-    @property
-    def job(self) -> Optional[Job]:
-        return self._job
-
-    def _start_job(self, kind: str, worker: Worker) -> None:
-        worker.progress.connect(self._job_progress)
-        worker.failed.connect(self._job_failed)
-        worker.cancelled.connect(self._job_cancelled)
-        worker.finished.connect({"build": self._build_finished, "inspect": self._inspect_finished,
-                                 "export": self._export_finished}[kind])
-        if isinstance(worker, InspectWorker):
-            worker.inspected.connect(self._inspected)
-        thread = start_worker(worker, self)
-        self._threads[thread] = worker
-        thread.finished.connect(self._thread_finished)
-        self._job = Job(kind, worker, thread)
-        self.stage_label.setText(STAGE_NAMES.get(kind, kind.capitalize()) + "…")
-        self.progress_bar.setRange(0, 0)
-        for widget in (self.stage_label, self.progress_bar, self.cancel_button):
-            widget.show()
-        self.cancel_button.setEnabled(True)
-        self._update_actions()
-
-    def cancel_job(self) -> None:
-        if self._job is not None:
-            self._job.worker.cancel()
+    def _job_ended(self, kind: str, outcome: str, message: str) -> None:
+        if outcome == "failed":
+            titles = {"build": "The build failed", "inspect": "The inspection failed", "export": "The export failed"}
+            self.show_error(message, titles.get(kind, "Problem"))
             self._pending.clear()
-            self.cancel_button.setEnabled(False)
-            self.stage_label.setText("Cancelling…")
-
-    def _job_progress(self, done: int, total: int, stage: str) -> None:
-        if self._job is None or self._job.worker.cancel_requested:
-            return
-        self.stage_label.setText(STAGE_NAMES.get(stage, stage))
-        self.progress_bar.setRange(0, max(total, 1))
-        self.progress_bar.setValue(done)
-
-    def _end_job(self, outcome: str) -> None:
-        job, self._job = self._job, None
-        for widget in (self.stage_label, self.progress_bar, self.cancel_button):
-            widget.hide()
+        elif outcome == "cancelled":
+            self._pending.clear()
+            self.show_info({"build": "Build cancelled: the previous model is still in use",
+                            "inspect": "Inspection cancelled: the images inspected so far are kept",
+                            "export": "Export cancelled"}.get(kind, "Cancelled"))
         self._update_actions()
-        if job is not None:
-            self.job_done.emit(job.kind, outcome)
+        self.job_done.emit(kind, outcome)
         self._run_pending()
 
-    def _thread_finished(self) -> None:
-        thread = self.sender()
-        if isinstance(thread, QThread) and thread in self._threads:
-            del self._threads[thread]
-            thread.deleteLater()
-
-    def _job_failed(self, message: str) -> None:
-        kind = self._job.kind if self._job else "job"
-        titles = {"build": "The build failed", "inspect": "The inspection failed", "export": "The export failed"}
-        self.show_error(message, titles.get(kind, "Problem"))
-        self._pending.clear()
-        self._end_job("failed")
-
-    def _job_cancelled(self) -> None:
-        kind = self._job.kind if self._job else "job"
-        notes = {"build": "Build cancelled: the previous model is still in use",
-                 "inspect": "Inspection cancelled: the images inspected so far are kept",
-                 "export": "Export cancelled"}
-        self.show_info(notes.get(kind, "Cancelled"))
-        self._end_job("cancelled")
-
-    # ================================================================================================
-    # build
-    # ================================================================================================
+    # --- build --------------------------------------------------------------------------------------------
     def build_dialog(self, folder: Optional[PathLike] = None) -> None:
         if self.busy:
             return
@@ -493,42 +282,31 @@ class MainWindow(QMainWindow):
             return False
         images, problems = find_images([folder])
         if not images:
-            self.show_error(f"'{folder}' holds no images (.png, .jpg, .bmp, .tif)", "Cannot build")
-            return False
-        if len(images) < 2:
-            self.show_error(f"need at least 2 good images to build a model, '{folder}' holds 1", "Cannot build")
+            self.show_error(f"'{folder}' holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})", "Cannot build")
             return False
         for problem in problems:
             self.show_info(f"skipped: {problem}")
         self._remember_folder("good", folder)
-        self._start_job("build", BuildWorker(images, request.config, str(folder.resolve()), self._backbone))
+        self.jobs.start("build", BuildWorker(images, request.config, str(folder.resolve()), self._backbone),
+                        self._build_finished)
+        self._update_actions()
         return True
 
     def _build_finished(self, outcome: BuildOutcome) -> None:
         self._inspector = outcome.inspector
         self._backbone = outcome.inspector.backbone
-        model = outcome.fit.model
-        skipped = outcome.fit.skipped
-        self._end_job_quietly()
+        model, skipped = outcome.fit.model, outcome.fit.skipped
+        # set while the job still counts as running: images listed under the old model are queued
+        # and inspected again once finish() has ended the job
         self.set_model(model, None, dirty=True)
-        note = f"Built a model from {model.n_good_images} good images; threshold {model.threshold:.3f}"
         if skipped:
             self.show_error(f"{len(skipped)} file(s) could not be read and were skipped, e.g. {skipped[0]}",
                             "Some good images were skipped")
-        self.show_info(note + " (not saved yet: Ctrl+S)")
-        self.job_done.emit("build", "finished")
-        self._run_pending()
+        self.show_info(f"Built a model from {model.n_good_images} good images; threshold {model.threshold:.3f} "
+                       f"(not saved yet: Ctrl+S)")
+        self.jobs.finish()
 
-    def _end_job_quietly(self) -> None:
-        """End the job before handing results on, so follow-up work (re-inspection) can start."""
-        self._job = None
-        for widget in (self.stage_label, self.progress_bar, self.cancel_button):
-            widget.hide()
-        self._update_actions()
-
-    # ================================================================================================
-    # inspect
-    # ================================================================================================
+    # --- inspect ------------------------------------------------------------------------------------------
     def add_inputs(self, inputs: Sequence[PathLike]) -> None:
         """Queue image files and folders for inspection (a model file among them is opened)."""
         paths = [Path(p) for p in inputs]
@@ -551,15 +329,12 @@ class MainWindow(QMainWindow):
         if self.busy or self.model is None or not self._pending:
             return
         paths, self._pending = self._pending, []
-        self._start_job("inspect", InspectWorker(self.model, paths, self._inspector, self._backbone))
-
-    def _inspected(self, item: InspectedImage) -> None:
-        self._add_item(item)
+        self.jobs.start("inspect", InspectWorker(self.model, paths, self._inspector, self._backbone),
+                        self._inspect_finished, self._add_item)
+        self._update_actions()
 
     def _add_item(self, item: InspectedImage) -> None:
-        self.results.append(item)
-        if not self.table.selectionModel().hasSelection() and self.proxy.rowCount():
-            self.table.selectRow(0)
+        self.results_panel.append(item)
         self._refresh_timer.start()
 
     def _inspect_finished(self, inspector: Inspector) -> None:
@@ -568,42 +343,44 @@ class MainWindow(QMainWindow):
         self._refresh_batch_views()
         counts = self.results.counts()
         self.show_info(f"Inspected: {counts['OK']} OK, {counts['NG']} NG, {counts['ERROR']} unreadable")
-        self._end_job("finished")
+        self.jobs.finish()
 
     def clear_results(self) -> None:
-        self.results.clear()
+        self.results_panel.clear()
         self._known.clear()
-        self._shown = None
-        self._shown_image = None
-        self._shown_inspection = None
-        self.view.show_nothing()
+        self._show_item(None)
         self._refresh_batch_views()
 
-    # ================================================================================================
-    # selection and display
-    # ================================================================================================
-    def _current_row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        item = current.data(ITEM_ROLE) if current.isValid() else None
-        if item is self._shown:
+    def _refresh_batch_views(self) -> None:
+        self.results_panel.refresh_counts()
+        self.verdict_panel.show_counts(self.results.counts())
+        self.threshold_panel.set_inspected_scores(self.results.scores())
+        self._update_actions()
+
+    # --- what is shown ------------------------------------------------------------------------------------
+    @property
+    def shown_item(self) -> Optional[InspectedImage]:
+        return self._shown
+
+    def select_row(self, row: int) -> None:
+        self.results_panel.select_row(row)
+
+    def _show_item(self, item: Optional[InspectedImage]) -> None:
+        if item is self._shown and item is not None:
             return
-        self._shown = item
-        self._shown_image = None
+        self._shown, self._shown_image = item, None
         self._shown_inspection = item.inspection() if item is not None else None
         if item is not None:
             try:
                 self._shown_image = read_image(item.path)
             except PatchCoreError as exc:
-                if not item.error:
+                if not item.error:  # an ERROR row already says why
                     self.show_error(str(exc))
         self._show_current(new_part=True)
 
-    @property
-    def shown_item(self) -> Optional[InspectedImage]:
-        return self._shown
-
     def _show_current(self, new_part: bool = False) -> None:
-        """Draw the selected part with the current threshold: all of it for a new selection, only
-        the colour range and the outlines when the threshold moved."""
+        """Draw the selected part at the current threshold: all of it for a new selection, only the
+        colour range and the outlines when the threshold moved."""
         threshold = self.model.threshold if self.model else 0.0
         self.verdict_panel.show_item(self._shown, threshold)
         item, image, inspection = self._shown, self._shown_image, self._shown_inspection
@@ -621,43 +398,9 @@ class MainWindow(QMainWindow):
                 self.view.set_colour_range(colour_range)
                 self.view.set_defect_mask(mask)
         caption = f"{display_name(item.path)}   {item.verdict(threshold)}"
-        if item.score is not None:
-            caption += f"   score {item.score:.3f}"
-        self.view.set_caption(caption)
+        self.view.set_caption(caption + ("" if item.score is None else f"   score {item.score:.3f}"))
 
-    def select_row(self, row: int) -> None:
-        if 0 <= row < self.proxy.rowCount():
-            self.table.selectRow(row)
-            self.table.scrollTo(self.proxy.index(row, 0))
-
-    def select_next(self) -> None:
-        self.select_row(min(self.table.currentIndex().row() + 1, self.proxy.rowCount() - 1))
-
-    def select_previous(self) -> None:
-        self.select_row(max(self.table.currentIndex().row() - 1, 0))
-
-    def _opacity_changed(self, value: int) -> None:
-        # a method, not a lambda: a lambda holding the window crashes PySide when the window is deleted
-        self.view.set_opacity(value / 100)
-
-    def _ng_only_toggled(self, checked: bool) -> None:
-        self.proxy.set_ng_only(checked)
-        self._refresh_counts()
-
-    def _refresh_counts(self) -> None:
-        counts = self.results.counts()
-        self.verdict_panel.show_counts(counts)
-        shown, total = self.proxy.rowCount(), self.results.rowCount()
-        self.list_counts.setText(f"{shown} of {total}" if shown != total else f"{total} images")
-
-    def _refresh_batch_views(self) -> None:
-        self._refresh_counts()
-        self.threshold_panel.set_inspected_scores(self.results.scores())
-        self._update_actions()
-
-    # ================================================================================================
-    # export
-    # ================================================================================================
+    # --- export -------------------------------------------------------------------------------------------
     def export_csv(self, path: PathLike) -> bool:
         try:
             write_results_csv(path, self.results.result_rows())
@@ -672,8 +415,9 @@ class MainWindow(QMainWindow):
         if self.model is None or self.busy:
             return False
         self._remember_folder("export", Path(folder))
-        opacity = self.opacity_slider.value() / 100
-        self._start_job("export", ExportWorker(self.model, self.results.items(), Path(folder), opacity))
+        worker = ExportWorker(self.model, self.results.items(), Path(folder), self.inspection_panel.opacity())
+        self.jobs.start("export", worker, self._export_finished)
+        self._update_actions()
         return True
 
     def _export_finished(self, outcome: tuple) -> None:
@@ -681,11 +425,9 @@ class MainWindow(QMainWindow):
         if problems:
             self.show_error(f"{len(problems)} overlay(s) could not be written, e.g. {problems[0]}")
         self.show_info(f"Wrote {len(written)} overlay(s)" + (f" to {written[0].parent}" if written else ""))
-        self._end_job("finished")
+        self.jobs.finish()
 
-    # ================================================================================================
-    # dialogs (thin: they ask for a path and call the methods above)
-    # ================================================================================================
+    # --- dialogs: they ask for a path, then call the methods above -----------------------------------------
     def open_model_dialog(self) -> None:
         if self.busy or not self._may_discard_model():
             return
@@ -702,8 +444,9 @@ class MainWindow(QMainWindow):
         return self.save_model_to(path) if path else False
 
     def add_images_dialog(self) -> None:
+        patterns = " ".join(f"*{suffix}" for suffix in sorted(IMAGE_SUFFIXES))
         paths, _ = QFileDialog.getOpenFileNames(self, "Add images", self._folder("images"),
-                                                "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff);;All files (*)")
+                                                f"Images ({patterns});;All files (*)")
         if paths:
             self._remember_folder("images", Path(paths[0]))
             self.add_inputs(paths)
@@ -726,25 +469,23 @@ class MainWindow(QMainWindow):
             self.export_overlays(folder)
 
     def _update_actions(self) -> None:
+        if not hasattr(self, "commands"):
+            return
         has_model, busy, has_rows = self.model is not None, self.busy, self.results.rowCount() > 0
-        self.open_action.setEnabled(not busy)
-        self.build_action.setEnabled(not busy)
-        self.save_action.setEnabled(has_model)
-        self.save_as_action.setEnabled(has_model)
-        self.export_csv_action.setEnabled(has_rows)
-        self.export_overlays_action.setEnabled(has_rows and has_model and not busy)
-        self.clear_action.setEnabled(has_rows and not busy)
-        self.cancel_action.setEnabled(busy)
-        self.default_threshold_action.setEnabled(has_model)
+        c = self.commands
+        for action, enabled in ((c.open_model, not busy), (c.build, not busy), (c.save_model, has_model),
+                                (c.save_model_as, has_model), (c.export_csv, has_rows),
+                                (c.export_overlays, has_rows and has_model and not busy),
+                                (c.clear, has_rows and not busy), (c.cancel, busy),
+                                (c.default_threshold, has_model)):
+            action.setEnabled(enabled)
 
-    # ================================================================================================
-    # drag and drop, closing
-    # ================================================================================================
+    # --- drag and drop, closing ---------------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls() and any(url.isLocalFile() for url in event.mimeData().urls()):
             event.acceptProposedAction()
 
-    def dragMoveEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
         event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
@@ -754,8 +495,7 @@ class MainWindow(QMainWindow):
             self.drop_paths(paths)
 
     def drop_paths(self, paths: Sequence[Path]) -> None:
-        """What a drop does: a model file opens; without a model a single folder is built from;
-        anything else is inspected."""
+        """A model file opens; with no model yet, a single folder is built from; the rest is inspected."""
         if self.model is None and not self.busy and len(paths) == 1 and paths[0].is_dir():
             self.build_dialog(paths[0])
             return
@@ -771,11 +511,7 @@ class MainWindow(QMainWindow):
         event.accept()
 
     def shutdown(self) -> None:
-        """Cancel the running job and wait for its thread (a QThread must not outlive its window)."""
+        """Save the settings, cancel the running job and wait for its thread."""
         self._save_settings()
         self._pending.clear()
-        if self._job is not None:
-            self._job.worker.cancel()
-        for thread in list(self._threads):
-            thread.quit()  # leaves the thread's event loop as soon as the worker returns
-            thread.wait(10000)
+        self.jobs.shutdown()

@@ -16,8 +16,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import cv2
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
-from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
-from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
+from PySide6.QtGui import QColor, QImage, QPixmap
 
 from ..core.patchcore import Inspection
 from ..core.results import ResultRow
@@ -194,35 +193,6 @@ class ResultsTableModel(QAbstractTableModel):
                 return self._VERDICT_ORDER[verdict]
             return str(item.path).casefold()
         return None
-
-
-class VerdictDelegate(QStyledItemDelegate):
-    """Draws the verdict as a coloured badge that stays coloured when its row is selected."""
-
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
-        verdict = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
-        style_option = QStyleOptionViewItem(option)
-        self.initStyleOption(style_option, index)
-        style_option.text = ""
-        widget = option.widget  # type: ignore[attr-defined]
-        style = widget.style() if widget is not None else None
-        if style is not None:  # the row's selection background first, the badge on top
-            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, style_option, painter, widget)
-        colour = VERDICT_COLOURS.get(verdict)
-        if colour is None:
-            return
-        painter.save()
-        rect = option.rect.adjusted(4, 8, -4, -8)  # type: ignore[attr-defined]
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(colour)
-        painter.drawRoundedRect(rect, 5, 5)
-        font = option.font  # type: ignore[attr-defined]
-        font.setBold(True)
-        painter.setFont(font)
-        painter.setPen(QColor("white"))
-        painter.drawText(rect, int(Qt.AlignmentFlag.AlignCenter), verdict)
-        painter.restore()
 
 
 class ResultsFilterProxy(QSortFilterProxyModel):

@@ -28,7 +28,7 @@ def test_build_runs_in_a_worker_and_the_window_stays_responsive(qtbot, window: M
     with qtbot.waitSignal(window.job_done, timeout=JOB_TIMEOUT_MS) as blocker:
         assert window.start_build(BuildRequest(few_good, SMALL))
         assert window.busy and window.progress_bar.isVisible() and window.cancel_button.isVisible()
-        assert not window.build_action.isEnabled()  # one job at a time
+        assert not window.commands.build.isEnabled()  # one job at a time
     timer.stop()
     assert blocker.args == ["build", "finished"]
     assert len(ticks.calls) >= 5  # the UI thread kept running its timers while the network worked
@@ -126,7 +126,7 @@ def test_one_threshold_for_slider_spin_box_line_and_verdicts(qtbot, model_window
     assert not model_window.view.outline_item.image[..., 3].any()  # nothing above the threshold, no outline
 
     # the list follows: "NG only" hides everything now, then shows the NG parts after a reset
-    model_window.ng_only.setChecked(True)
+    model_window.results_panel.ng_only.setChecked(True)
     assert model_window.proxy.rowCount() == 0
     panel.reset_button.click()
     assert model_window.model.threshold == model_window.model.default_threshold
@@ -193,7 +193,7 @@ def test_keyboard_moves_through_the_results_and_sorting_works(qtbot, model_windo
     first = model_window.shown_item
     qtbot.keyClick(model_window.table, Qt.Key.Key_PageDown)
     assert model_window.shown_item is not first
-    model_window.previous_action.trigger()
+    model_window.commands.previous.trigger()
     assert model_window.shown_item is first
     qtbot.keyClick(model_window.table, Qt.Key.Key_Down)
     assert model_window.shown_item is model_window.results.item(1)

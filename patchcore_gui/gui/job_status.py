@@ -1,0 +1,124 @@
+"""One background job at a time, and its progress in the status bar: stage, bar, Cancel.
+
+The window starts a worker here and hears back through ``ended(kind, outcome, message)``. A
+worker's ``finished`` goes straight to the window's handler for that kind, which calls
+:meth:`JobStatus.finish` once it has taken the result (so follow-up work can start at once).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Dict, Optional
+
+from PySide6.QtCore import QThread, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+
+from .workers import InspectWorker, Worker, start_worker
+
+STAGE_NAMES = {"build": "Building", "inspect": "Inspecting", "export": "Writing overlays",
+               "features": "Reading good parts", "coreset": "Choosing the memory bank",
+               "calibration": "Calibrating the threshold", "loading network": "Loading the network"}
+
+
+@dataclass
+class Job:
+    kind: str  # "build", "inspect" or "export"
+    worker: Worker
+    thread: QThread
+
+
+class JobStatus(QWidget):
+    """Runs workers one at a time; shows the running one's progress; hides when idle."""
+
+    #: (kind, outcome, message): outcome "finished" | "failed" | "cancelled"; message for people or "".
+    ended = Signal(str, str, str)
+
+    def __init__(self, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.stage_label = QLabel()
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setMaximumWidth(self.fontMetrics().horizontalAdvance("0") * 36)
+        self.progress_bar.setFormat("%v / %m")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop the running job (Esc); a cancelled build keeps the current model")
+        self.cancel_button.clicked.connect(self.cancel)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for widget in (self.stage_label, self.progress_bar, self.cancel_button):
+            layout.addWidget(widget)
+        self._job: Optional[Job] = None
+        #: Every started thread with its worker until the thread has finished: the worker must
+        #: outlive its thread (see :func:`.workers.start_worker`).
+        self._threads: Dict[QThread, Worker] = {}
+        self.hide()
+
+    @property
+    def busy(self) -> bool:
+        return self._job is not None
+
+    @property
+    def job(self) -> Optional[Job]:
+        return self._job
+
+    def start(self, kind: str, worker: Worker, on_finished: Callable[[object], None],
+              on_inspected: Optional[Callable[[object], None]] = None) -> None:
+        """Run ``worker``; ``on_finished`` (a method of a UI-thread QObject) gets its result."""
+        if self._job is not None:
+            raise RuntimeError(f"a {self._job.kind} job is running")
+        worker.progress.connect(self._progress)
+        worker.failed.connect(self._failed)
+        worker.cancelled.connect(self._cancelled)
+        worker.finished.connect(on_finished)
+        if isinstance(worker, InspectWorker) and on_inspected is not None:
+            worker.inspected.connect(on_inspected)
+        thread = start_worker(worker, self)
+        self._threads[thread] = worker
+        thread.finished.connect(self._thread_finished)
+        self._job = Job(kind, worker, thread)
+        self.stage_label.setText(STAGE_NAMES.get(kind, kind.capitalize()) + "…")
+        self.progress_bar.setRange(0, 0)  # busy indicator until the first progress report
+        self.cancel_button.setEnabled(True)
+        self.show()
+
+    def cancel(self) -> None:
+        if self._job is not None:
+            self._job.worker.cancel()
+            self.cancel_button.setEnabled(False)
+            self.stage_label.setText("Cancelling…")
+
+    def finish(self) -> None:
+        """Called by the window's handler of a worker's ``finished``."""
+        self._end("finished", "")
+
+    def shutdown(self) -> None:
+        """Cancel the running job and wait for every thread (a QThread must not outlive its owner)."""
+        if self._job is not None:
+            self._job.worker.cancel()
+        for thread in list(self._threads):
+            thread.quit()
+            thread.wait(10000)
+
+    def _progress(self, done: int, total: int, stage: str) -> None:
+        if self._job is None or self._job.worker.cancel_requested:
+            return
+        self.stage_label.setText(STAGE_NAMES.get(stage, stage))
+        self.progress_bar.setRange(0, max(total, 1))
+        self.progress_bar.setValue(done)
+
+    def _failed(self, message: str) -> None:
+        self._end("failed", message)
+
+    def _cancelled(self) -> None:
+        self._end("cancelled", "")
+
+    def _end(self, outcome: str, message: str) -> None:
+        job, self._job = self._job, None
+        self.hide()
+        if job is not None:
+            self.ended.emit(job.kind, outcome, message)
+
+    def _thread_finished(self) -> None:
+        thread = self.sender()
+        if isinstance(thread, QThread) and thread in self._threads:
+            del self._threads[thread]
+            thread.deleteLater()

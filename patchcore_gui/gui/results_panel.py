@@ -1,0 +1,128 @@
+"""The results list as a widget: the table, the "NG only" filter, the counts, and moving through rows."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from PySide6.QtCore import QModelIndex, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QPainter
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QStyle,
+                               QStyledItemDelegate, QStyleOptionViewItem, QTableView, QVBoxLayout, QWidget)
+
+from .results_model import ITEM_ROLE, VERDICT_COLOURS, Index, InspectedImage, ResultsFilterProxy, ResultsTableModel
+
+
+class VerdictDelegate(QStyledItemDelegate):
+    """Draws the verdict as a coloured badge that stays coloured when its row is selected."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
+        verdict = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
+        style_option = QStyleOptionViewItem(option)
+        self.initStyleOption(style_option, index)
+        style_option.text = ""
+        widget = option.widget  # type: ignore[attr-defined]
+        style = widget.style() if widget is not None else None
+        if style is not None:  # the row's selection background first, the badge on top
+            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, style_option, painter, widget)
+        colour = VERDICT_COLOURS.get(verdict)
+        if colour is None:
+            return
+        painter.save()
+        rect = option.rect.adjusted(4, 8, -4, -8)  # type: ignore[attr-defined]
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(colour)
+        painter.drawRoundedRect(rect, 5, 5)
+        font = option.font  # type: ignore[attr-defined]
+        font.setBold(True)
+        painter.setFont(font)
+        painter.setPen(QColor("white"))
+        painter.drawText(rect, int(Qt.AlignmentFlag.AlignCenter), verdict)
+        painter.restore()
+
+
+class ResultsPanel(QGroupBox):
+    """Emits ``current_changed`` with the selected :class:`InspectedImage` (or None)."""
+
+    current_changed = Signal(object)
+
+    def __init__(self, parent: Optional[QWidget] = None) -> None:
+        super().__init__("Results", parent)
+        self.results = ResultsTableModel(self)
+        self.proxy = ResultsFilterProxy(self)
+        self.proxy.setSourceModel(self.results)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        # arrival order until a header is clicked (enabling sorting sorts by the indicator at once)
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        self.table.setSortingEnabled(True)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setIconSize(QSize(44, 44))
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.setItemDelegateForColumn(ResultsTableModel.VERDICT, VerdictDelegate(self.table))
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(50)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(ResultsTableModel.FILE, QHeaderView.ResizeMode.Stretch)
+        digit = self.fontMetrics().horizontalAdvance("0")
+        for column, width in ((ResultsTableModel.THUMB, 52), (ResultsTableModel.SCORE, 8 * digit),
+                              (ResultsTableModel.VERDICT, 9 * digit)):
+            self.table.setColumnWidth(column, width)
+        self.table.selectionModel().currentRowChanged.connect(self._current_row_changed)
+
+        self.ng_only = QCheckBox("NG only")
+        self.ng_only.setToolTip("Show only the parts above the threshold")
+        self.ng_only.toggled.connect(self._ng_only_toggled)
+        self.counts = QLabel()
+        top = QHBoxLayout()
+        top.addWidget(self.ng_only)
+        top.addStretch(1)
+        top.addWidget(self.counts)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.table, 1)
+        self.refresh_counts()
+
+    def append(self, item: InspectedImage) -> None:
+        self.results.append(item)
+        if not self.table.selectionModel().hasSelection() and self.proxy.rowCount():
+            self.select_row(0)  # the first result is shown as soon as it arrives
+
+    def clear(self) -> None:
+        self.results.clear()
+        self.refresh_counts()
+
+    def set_threshold(self, threshold: float) -> None:
+        self.results.set_threshold(threshold)
+        self.proxy.refilter()
+        self.refresh_counts()
+
+    def refresh_counts(self) -> None:
+        shown, total = self.proxy.rowCount(), self.results.rowCount()
+        self.counts.setText(f"{shown} of {total}" if shown != total else f"{total} images")
+
+    def current_item(self) -> Optional[InspectedImage]:
+        index = self.table.currentIndex()
+        return index.data(ITEM_ROLE) if index.isValid() else None
+
+    def select_row(self, row: int) -> None:
+        if 0 <= row < self.proxy.rowCount():
+            self.table.selectRow(row)
+            self.table.scrollTo(self.proxy.index(row, 0))
+
+    def select_next(self) -> None:
+        self.select_row(min(self.table.currentIndex().row() + 1, self.proxy.rowCount() - 1))
+
+    def select_previous(self) -> None:
+        self.select_row(max(self.table.currentIndex().row() - 1, 0))
+
+    def _current_row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self.current_changed.emit(current.data(ITEM_ROLE) if current.isValid() else None)
+
+    def _ng_only_toggled(self, checked: bool) -> None:
+        self.proxy.set_ng_only(checked)
+        self.refresh_counts()
