@@ -67,6 +67,7 @@ class MainWindow(QMainWindow):
         self._inspector: Optional[Inspector] = None
         self._pending: List[Path] = []
         self._known: Set[Path] = set()
+        self._dropped_folder: Optional[Path] = None
         # the selected part, read again from disk, and its map at full size, kept while it is
         # shown so that a threshold move only re-draws outlines and colours
         self._shown: Optional[InspectedImage] = None
@@ -335,7 +336,8 @@ class MainWindow(QMainWindow):
 
     def _add_item(self, item: InspectedImage) -> None:
         self.results_panel.append(item)
-        self._refresh_timer.start()
+        if not self._refresh_timer.isActive():  # at most one refresh per interval, however fast rows come
+            self._refresh_timer.start()
 
     def _inspect_finished(self, inspector: Inspector) -> None:
         self._inspector = inspector
@@ -497,11 +499,17 @@ class MainWindow(QMainWindow):
     def drop_paths(self, paths: Sequence[Path]) -> None:
         """A model file opens; with no model yet, a single folder is built from; the rest is inspected."""
         if self.model is None and not self.busy and len(paths) == 1 and paths[0].is_dir():
-            self.build_dialog(paths[0])
+            # the dialog opens after the drop has completed: a modal loop inside a drop event stalls
+            # the drag source on some platforms
+            self._dropped_folder = paths[0]
+            QTimer.singleShot(0, self._build_from_dropped_folder)
             return
         if any(path.suffix == MODEL_SUFFIX for path in paths) and not self._may_discard_model():
             paths = [path for path in paths if path.suffix != MODEL_SUFFIX]
         self.add_inputs(paths)
+
+    def _build_from_dropped_folder(self) -> None:
+        self.build_dialog(self._dropped_folder)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self._may_discard_model():

@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
 from patchcore_gui.core.config import PatchCoreConfig
 from patchcore_gui.core.model_file import load_model
-from patchcore_gui.gui.dialogs import BuildRequest
+from patchcore_gui.gui.dialogs import BuildRequest, weights_available
 from patchcore_gui.gui.main_window import MainWindow
 from patchcore_gui.gui.results_model import ResultsTableModel
 
@@ -63,6 +64,15 @@ def test_build_errors_are_messages(qtbot, window: MainWindow, tmp_path: Path):
         window.start_build(BuildRequest(empty, SMALL))
     assert blocker.args == ["build", "failed"]
     assert "readable good images" in window.last_error and window.model is None
+
+
+def test_missing_weights_are_a_message(qtbot, window: MainWindow, few_good: Path):
+    if weights_available("wide_resnet50_2"):
+        pytest.skip("WideResNet-50-2 weights are on this machine")
+    with qtbot.waitSignal(window.job_done, timeout=JOB_TIMEOUT_MS) as blocker:
+        window.start_build(BuildRequest(few_good, PatchCoreConfig(backbone="wide_resnet50_2")))
+    assert blocker.args == ["build", "failed"]
+    assert "no ImageNet weights for wide_resnet50_2" in window.last_error and window.model is None
 
 
 def _drop(window: MainWindow, paths) -> None:
