@@ -113,7 +113,8 @@ class ThresholdPanel(QWidget):
         # the legend is for the line too; an empty curve with the line's pen stands in for it
         self.legend.addItem(pg.PlotDataItem(pen=threshold_pen), "threshold (drag me)")
 
-        self.hint = QLabel("Score above the threshold: NG.")
+        self.hint = QLabel("A part scoring above the threshold is NG. Drag the red line, move the slider or type "
+                           "a value; the dashed line is the default learned from the good parts.")
         self.hint.setWordWrap(True)
 
         row = QHBoxLayout()

@@ -62,7 +62,7 @@ class Worker(QObject):
             result = self.work()
         except Cancelled:
             final, args = self.cancelled, ()
-        except PatchCoreError as exc:
+        except (PatchCoreError, ValueError) as exc:  # the engine's ValueErrors name a bad setting for people
             final, args = self.failed, (str(exc),)
         except MemoryError:
             final, args = self.failed, ("out of memory: use fewer or smaller images, or a smaller coreset ratio",)
@@ -117,10 +117,10 @@ class BuildWorker(Worker):
         self.paths = list(paths)
         self.config = config
         self.good_folder = good_folder
-        self.backbone = reusable_backbone(backbone, config)
+        self.loaded_backbone = backbone
 
     def work(self) -> BuildOutcome:
-        backbone = self.backbone
+        backbone = reusable_backbone(self.loaded_backbone, self.config)
         if backbone is None:
             self._report(0, 1, "loading network")
             backbone = load_backbone(self.config.backbone, self.config.layers)
