@@ -72,7 +72,7 @@ class InspectionView(pg.GraphicsLayoutWidget):
     def show_nothing(self, message: str = "") -> None:
         for item in (self.part_item, self.heat_item, self.outline_item):
             item.clear()
-        self.colour_bar.setVisible(False)
+        self.colour_bar.setOpacity(0.0)  # not setVisible: hiding it lets the layout squeeze its label
         self._shape = None
         self.set_caption(message)
 
@@ -89,7 +89,7 @@ class InspectionView(pg.GraphicsLayoutWidget):
         else:
             self.heat_item.setImage(anomaly_map.astype(np.float32), autoLevels=False)
             self.set_colour_range(colour_range)
-        self.colour_bar.setVisible(anomaly_map is not None)  # a legend without a heatmap would mislead
+        self.colour_bar.setOpacity(1.0 if anomaly_map is not None else 0.0)  # no legend without a heatmap
         self.set_defect_mask(defect_mask)
         if self._shape != image.shape[:2]:
             self._shape = image.shape[:2]
