@@ -1,0 +1,380 @@
+"""Reading images from disk and preparing them for the network, and mapping maps back.
+
+Every image becomes ``(H, W, 3) uint8`` RGB whatever its file held; every failure becomes one
+:class:`ImageReadError` line that names the file. Decisions, in one place:
+
+- alpha (RGBA, LA, palette with transparency) is composited on black, so what hides under a
+  transparent pixel never reaches the network and cut-outs look alike whatever their encoder left there;
+- 16-bit samples are scaled by 1/257 with rounding (65535 -> 255), never clipped; 32-bit integer
+  and float grey samples likewise when they lie in 0..65535 or 0..1, otherwise stretched min..max
+  (float RGB TIFF, which Pillow cannot open, is refused);
+- EXIF orientation is applied; animated files give their first frame; CMYK is converted by Pillow;
+- images over :data:`MAX_PIXELS` are refused from their header, before any pixel is decoded.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+import cv2
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from .errors import ImageReadError
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+IMAGE_SUFFIXES: frozenset[str] = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp"})
+#: 8192 x 8192. Below Pillow's own decompression-bomb warning (~89 Mpx), so a refused image is
+#: refused by us with its size; an RGB image this large already takes 200 MB decoded.
+MAX_PIXELS: int = 8192 * 8192
+# No plugin that shells out (EPS) or that a line camera never writes: content decides, not suffix.
+# (A camera's multi-picture JPEG opens through the JPEG plugin, as its first picture.)
+_FORMATS = ("PNG", "JPEG", "BMP", "DIB", "TIFF", "GIF", "WEBP", "PPM")
+_ROWS = 1024  # rows per chunk in whole-image integer arithmetic, to bound temporary memory
+
+
+def _fail(name: str, problem: str) -> ImageReadError:
+    return ImageReadError(f"cannot read '{name}': {problem}")
+
+
+def _rescale(values: np.ndarray) -> np.ndarray:
+    """Any (H, W[, C]) integer or float samples -> uint8 of the same shape (rules in the module doc)."""
+    if values.dtype == np.uint8:
+        return values
+    out = np.empty(values.shape, np.uint8)
+    if values.dtype.kind == "f":
+        values = np.nan_to_num(values.astype(np.float32, copy=False), nan=0.0, posinf=0.0, neginf=0.0)
+        low, high = float(values.min()), float(values.max())
+        if low < 0.0 or high > 1.0:
+            values = (values - low) / (high - low if high > low else 1.0)
+        np.rint(values * 255.0, out=out, casting="unsafe")
+        return out
+    low, high = int(values.min()), int(values.max())
+    stretch = low < 0 or high > 65535
+    for start in range(0, len(values), _ROWS):
+        part = values[start:start + _ROWS].astype(np.int64)
+        if stretch:
+            part = (part - low) * 255 // max(high - low, 1)
+        else:
+            part = (part + 128) // 257  # == round(v / 257) for integers, without floats
+        out[start:start + _ROWS] = part
+    return out
+
+
+def _to_rgb(pixels: np.ndarray) -> np.ndarray:
+    """(H, W), (H, W, 2|3|4) RGB-ordered uint8 -> (H, W, 3) uint8, alpha composited on black."""
+    if pixels.ndim == 2:
+        pixels = pixels[:, :, None]
+    colour, alpha = (pixels[:, :, :-1], pixels[:, :, -1]) if pixels.shape[2] in (2, 4) else (pixels, None)
+    if colour.shape[2] == 1:
+        colour = np.repeat(colour, 3, axis=2)
+    if alpha is None:
+        return np.ascontiguousarray(colour)
+    out = np.empty(colour.shape, np.uint8)
+    for start in range(0, len(out), _ROWS):
+        rows = slice(start, start + _ROWS)
+        out[rows] = (colour[rows].astype(np.uint16) * alpha[rows, :, None] + 127) // 255
+    return out
+
+
+def _orient(pixels: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply an EXIF orientation (1..8) to (H, W, 3): the same result as ``ImageOps.exif_transpose``."""
+    turned = {2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
+              5: lambda a: a.transpose(1, 0, 2), 6: lambda a: np.rot90(a, -1),
+              7: lambda a: np.rot90(a, -1)[::-1], 8: lambda a: np.rot90(a, 1)}.get(orientation)
+    return pixels if turned is None else np.ascontiguousarray(turned(pixels))
+
+
+def _raw_mode(image: Image.Image) -> str:
+    try:
+        args = image.tile[0].args
+        return str(args if isinstance(args, str) else args[0])
+    except Exception:  # tiles are a plugin detail; without them we only lose the 16-bit shortcut
+        return ""
+
+
+def _decode_with_opencv(path: Path, name: str) -> np.ndarray:
+    """For 16-bit RGB(A), which Pillow would reduce to its high byte (the size is already checked)."""
+    pixels = cv2.imdecode(np.fromfile(str(path), dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    if pixels is None:
+        raise _fail(name, "damaged or unsupported image data")
+    if pixels.ndim == 3 and pixels.shape[2] in (3, 4):
+        pixels = pixels[:, :, [2, 1, 0, 3][: pixels.shape[2]]]  # BGR(A) -> RGB(A)
+    return _to_rgb(_rescale(pixels))
+
+
+def _decode(image: Image.Image, raw_mode: str, path: Path, name: str) -> np.ndarray:
+    """A loaded Pillow image (``raw_mode`` read before loading, which forgets it) -> (H, W, 3) uint8."""
+    mode = image.mode
+    if mode in ("RGB", "RGBA", "LA") and ";16" in raw_mode:
+        return _decode_with_opencv(path, name)  # Pillow would keep only the high byte
+    if mode == "P" or mode == "PA":
+        image = image.convert("RGBA" if mode == "PA" or "transparency" in image.info else "RGB")
+    elif mode in ("1", "CMYK", "YCbCr", "HSV", "RGBX"):
+        image = image.convert("L" if mode == "1" else "RGB")
+    elif mode in ("La", "RGBa"):
+        image = image.convert(mode.upper())
+    elif mode not in ("L", "LA", "RGB", "RGBA", "I", "F") and not mode.startswith("I;16"):
+        raise _fail(name, f"unsupported colour mode {mode}")
+    return _to_rgb(_rescale(np.asarray(image)))
+
+
+def _too_large(width: int, height: int) -> str:
+    return f"too large ({width} x {height} pixels; at most {MAX_PIXELS:,} pixels, e.g. 8192 x 8192, are read)"
+
+
+def read_image(path: PathLike) -> np.ndarray:
+    """Read any supported image file as RGB.
+
+    ``path`` -> ``(H, W, 3)`` uint8. Raises :class:`ImageReadError` (one line naming the file) for
+    anything else: missing, a folder, empty, not an image, truncated or damaged, too large, unreadable.
+
+    >>> read_image("part_017.png").shape  # doctest: +SKIP
+    (512, 512, 3)
+    """
+    path = Path(path)
+    name = path.name or str(path)
+    try:
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise _fail(name, "is a folder, not an image file")
+        if info.st_size == 0:
+            raise _fail(name, "empty file (0 bytes)")
+        try:
+            with Image.open(path, formats=_FORMATS) as image:
+                width, height = image.size
+                if width * height > MAX_PIXELS:
+                    raise _fail(name, _too_large(width, height))
+                raw_mode = _raw_mode(image)
+                image.load()  # before EXIF: Pillow's PNG reader loads for it and would swallow errors
+                try:
+                    orientation = int(image.getexif().get(0x0112, 1))
+                except Exception:  # a damaged EXIF block must not make a good image unreadable
+                    orientation = 1
+                return _orient(_decode(image, raw_mode, path, name), orientation)
+        except UnidentifiedImageError:
+            raise _fail(name, f"not an image ({info.st_size:,} bytes; PNG, JPEG, BMP, TIFF, GIF and WebP are read)"
+                        ) from None
+    except ImageReadError:
+        raise
+    except FileNotFoundError:
+        raise _fail(name, "no such file") from None
+    except PermissionError:
+        raise _fail(name, "permission denied") from None
+    except IsADirectoryError:
+        raise _fail(name, "is a folder, not an image file") from None
+    except Image.DecompressionBombError:
+        raise _fail(name, f"too large (over {2 * (Image.MAX_IMAGE_PIXELS or 0):,} pixels; at most "
+                          f"{MAX_PIXELS:,} are read)") from None
+    except MemoryError:
+        raise _fail(name, "not enough memory to decode it") from None
+    except Exception as exc:  # every decoder failure, whatever the plugin raises, becomes one line
+        cause = " ".join(str(exc).split()) or type(exc).__name__
+        raise _fail(name, f"truncated or damaged ({cause})") from None
+
+
+def _natural_key(relative: Path) -> Tuple[Any, ...]:
+    """part_2 before part_10, per path component, case-insensitively (the exact name breaks ties)."""
+    return tuple(tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", part.casefold()))
+                 for part in relative.parts), str(relative)
+
+
+def _walk(folder: Path, problems: List[str]) -> List[Path]:
+    """Image files under ``folder``, following folder links but never around a loop."""
+    found: List[Path] = []
+    stack: List[Tuple[Path, Tuple[Tuple[int, int], ...]]] = []
+    top = folder.stat()
+    stack.append((folder, ((top.st_dev, top.st_ino),)))
+    while stack:
+        current, ancestors = stack.pop()
+        try:
+            entries = list(os.scandir(current))
+        except OSError as exc:
+            problems.append(f"cannot list folder '{current}': {exc.strerror or exc}")
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue  # hidden files and folders, macOS '._' twins included
+            path = Path(entry.path)
+            try:
+                if entry.is_dir():
+                    info = entry.stat()
+                    key = (info.st_dev, info.st_ino)
+                    if key in ancestors:
+                        problems.append(f"'{path}' links back to a folder it is inside (a loop); not followed")
+                    else:
+                        stack.append((path, ancestors + (key,)))
+                elif path.suffix.lower() in IMAGE_SUFFIXES:
+                    if entry.is_file():
+                        found.append(path)
+                    elif entry.is_symlink():
+                        problems.append(f"'{path}' is a broken link")
+            except OSError as exc:
+                problems.append(f"cannot look at '{path}': {exc.strerror or exc}")
+    return sorted(found, key=lambda p: _natural_key(p.relative_to(folder)))
+
+
+def find_images(inputs: Sequence[PathLike]) -> Tuple[List[Path], List[str]]:
+    """Image paths from files and folders given by a person, and one line per problem met.
+
+    Folders are searched recursively (hidden entries skipped, files filtered by
+    :data:`IMAGE_SUFFIXES`, naturally sorted); files named explicitly are kept whatever their
+    suffix, so :func:`read_image` can say what is wrong with them. Inputs keep their order; a file
+    reached twice is listed once.
+
+    >>> find_images(["good/", "extra.png", "missing/"])  # doctest: +SKIP
+    ([PosixPath('good/001.png'), PosixPath('good/002.png'), PosixPath('extra.png')], ["'missing/' does not exist"])
+    """
+    images: List[Path] = []
+    problems: List[str] = []
+    seen = set()
+    for given in inputs:
+        path = Path(given)
+        try:
+            if path.is_dir():
+                found = _walk(path, problems)
+            elif path.is_file():
+                found = [path]
+            elif path.is_symlink():
+                problems.append(f"'{given}' is a broken link")
+                continue
+            elif os.path.exists(path):
+                problems.append(f"'{given}' is neither a file nor a folder")
+                continue
+            else:
+                problems.append(f"'{given}' does not exist")
+                continue
+        except OSError as exc:
+            problems.append(f"cannot look at '{given}': {exc.strerror or exc}")
+            continue
+        for image in found:
+            key = os.path.realpath(image)
+            if key not in seen:
+                seen.add(key)
+                images.append(image)
+    return images, problems
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """How an image becomes the network input; stored in the model file so inspection repeats it.
+
+    With ``crop`` None the whole image is resized to ``resize x resize`` (aspect not kept, nothing
+    lost at the border); with ``crop`` the shorter side goes to ``resize`` and the centre
+    ``crop x crop`` is kept (the reference's 256 -> 224). ``mean``/``std`` act on RGB in 0..1.
+
+    >>> Preprocessing(resize=256, crop=224).input_size
+    224
+    """
+
+    resize: int = 224
+    crop: Optional[int] = None
+    mean: Tuple[float, float, float] = (0.5, 0.5, 0.5)
+    std: Tuple[float, float, float] = (0.5, 0.5, 0.5)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "mean", tuple(float(v) for v in self.mean))
+        object.__setattr__(self, "std", tuple(float(v) for v in self.std))
+        if self.resize < 1 or (self.crop is not None and not 1 <= self.crop <= self.resize):
+            raise ValueError(f"resize {self.resize} / crop {self.crop} is not usable (need 1 <= crop <= resize)")
+        if len(self.mean) != 3 or len(self.std) != 3 or min(abs(v) for v in self.std) == 0.0:
+            raise ValueError(f"mean {self.mean} and std {self.std} need 3 values each, std non-zero")
+
+    @property
+    def input_size(self) -> int:
+        """Side of the square network input in pixels."""
+        return self.resize if self.crop is None else self.crop
+
+    def to_dict(self) -> Dict[str, Any]:
+        data = asdict(self)
+        data["mean"], data["std"] = list(self.mean), list(self.std)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> "Preprocessing":
+        """Rebuild from :meth:`to_dict`; unknown keys (from a newer writer) are refused, not dropped."""
+        unknown = sorted(set(data) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ValueError(f"unknown preprocessing keys: {', '.join(unknown)}")
+        crop = data.get("crop")
+        return cls(resize=int(data["resize"]), crop=None if crop is None else int(crop),
+                   mean=tuple(data["mean"]), std=tuple(data["std"]))
+
+
+def _geometry(height: int, width: int, prep: Preprocessing) -> Tuple[int, int, int, int]:
+    """(resized height, resized width, crop top, crop left) for an image of ``height x width``."""
+    if prep.crop is None:
+        return prep.resize, prep.resize, 0, 0
+    # torchvision's Resize(int): the shorter side exactly, the longer one truncated
+    if height <= width:
+        rh, rw = prep.resize, max(prep.resize, int(prep.resize * width / height))
+    else:
+        rh, rw = max(prep.resize, int(prep.resize * height / width)), prep.resize
+    return rh, rw, int(round((rh - prep.crop) / 2.0)), int(round((rw - prep.crop) / 2.0))
+
+
+def _resize(pixels: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Area averaging along an axis that shrinks, bilinear along one that grows (one axis at a time if mixed)."""
+    h, w = pixels.shape[:2]
+    if (height <= h) == (width <= w):
+        method = cv2.INTER_AREA if height <= h else cv2.INTER_LINEAR
+        return cv2.resize(pixels, (width, height), interpolation=method)
+    if height < h:
+        pixels = cv2.resize(pixels, (w, height), interpolation=cv2.INTER_AREA)
+        return cv2.resize(pixels, (width, height), interpolation=cv2.INTER_LINEAR)
+    pixels = cv2.resize(pixels, (width, h), interpolation=cv2.INTER_AREA)
+    return cv2.resize(pixels, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def preprocess(image: np.ndarray, prep: Preprocessing) -> np.ndarray:
+    """``(H, W, 3)`` uint8 RGB -> ``(3, S, S)`` float32, ``(x / 255 - mean) / std``, S = ``prep.input_size``.
+
+    >>> preprocess(np.zeros((480, 640, 3), np.uint8), Preprocessing(resize=256, crop=224)).shape
+    (3, 224, 224)
+    """
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"expected an (H, W, 3) uint8 image, not {image.shape} {image.dtype}")
+    rh, rw, top, left = _geometry(image.shape[0], image.shape[1], prep)
+    size = prep.input_size
+    resized = _resize(image, rh, rw)[top:top + size, left:left + size]
+    scale = np.float32(1.0 / 255.0) / np.asarray(prep.std, np.float32)
+    shift = np.asarray(prep.mean, np.float32) / np.asarray(prep.std, np.float32)
+    return np.ascontiguousarray((resized.astype(np.float32) * scale - shift).transpose(2, 0, 1))
+
+
+def _axis(n_out: int, n_resized: int, offset: int, n_map: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Bilinear taps along one axis: original pixel i -> map coordinate, pixel centres aligned."""
+    u = (np.arange(n_out, dtype=np.float64) + 0.5) * (n_resized / n_out) - 0.5 - offset
+    inside = (u >= -0.5) & (u <= n_map - 0.5)
+    u = np.clip(u, 0.0, n_map - 1)
+    low = np.floor(u).astype(np.intp)
+    high = np.minimum(low + 1, n_map - 1)
+    return low, high, (u - low).astype(np.float32), inside
+
+
+def map_to_original(score_map: np.ndarray, original_hw: Tuple[int, int], prep: Preprocessing) -> np.ndarray:
+    """A map over the network input, back onto the original image.
+
+    ``(S, S)`` float32 -> ``(H, W)`` float32, bilinear (same pixel-centre convention as
+    ``cv2.resize``). With a crop, the map fills the crop's box and the rest, which the network never
+    saw, gets the map's minimum.
+
+    >>> map_to_original(np.zeros((224, 224), np.float32), (480, 640), Preprocessing(256, 224)).shape
+    (480, 640)
+    """
+    height, width = int(original_hw[0]), int(original_hw[1])
+    values = np.asarray(score_map, np.float32)
+    rh, rw, top, left = _geometry(height, width, prep)
+    r0, r1, rf, r_in = _axis(height, rh, top, values.shape[0])
+    c0, c1, cf, c_in = _axis(width, rw, left, values.shape[1])
+    rows = values[r0] * (1.0 - rf)[:, None] + values[r1] * rf[:, None]  # (H, S)
+    out = rows[:, c0] * (1.0 - cf) + rows[:, c1] * cf  # (H, W)
+    if prep.crop is not None and not (r_in.all() and c_in.all()):
+        out[~(r_in[:, None] & c_in[None, :])] = values.min()
+    return out
