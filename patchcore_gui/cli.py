@@ -11,7 +11,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import List, Optional, Sequence, TextIO
+from typing import List, Optional, Sequence, Set, TextIO
 
 from .core.atomic import atomic_write_bytes, atomic_write_text
 from .core.backbones import BACKBONES, DEFAULT_BACKBONE
@@ -20,7 +20,7 @@ from .core.errors import PatchCoreError
 from .core.evaluate import evaluate
 from .core.images import find_images, read_image
 from .core.model_file import MODEL_SUFFIX, load_model, save_model
-from .core.overlay import encode_png, render_overlay
+from .core.overlay import encode_png, inspection_overlay, overlay_name
 from .core.patchcore import Inspector, fit
 from .core.results import ResultRow, write_results_csv
 from .core.synthetic import write_synthetic_set
@@ -89,11 +89,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
     images, problems = find_images(args.inputs)
     inspector = Inspector(model, weights=args.weights)
     out = Path(args.out) if args.out else None
-    rows: List[ResultRow] = [ResultRow(problem.split("'")[1] if "'" in problem else problem, None, model.threshold,
-                                       problem) for problem in problems]
+    rows: List[ResultRow] = [ResultRow(str(problem.path), None, model.threshold, problem) for problem in problems]
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     progress = TextProgress() if len(images) > 1 else None
+    overlay_names: Set[str] = set()
     for result in inspector.inspect_paths(images, progress=progress):
         if result.inspection is None:
             rows.append(ResultRow(str(result.path), None, model.threshold, result.error or ""))
@@ -103,11 +103,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
         rows.append(row)
         print(row.line())
         if out is not None:
-            inspection = result.inspection
-            overlay = render_overlay(read_image(result.path), inspection.anomaly_map,
-                                     model.map_scale.colour_range(model.threshold), inspection.defect_mask(model),
-                                     caption=f"{row.verdict}  {row.score:.3f} (threshold {model.threshold:.3f})")
-            atomic_write_bytes(out / f"{result.path.stem}_overlay.png", encode_png(overlay))
+            overlay = inspection_overlay(read_image(result.path), result.inspection, model)
+            atomic_write_bytes(out / overlay_name(result.path, overlay_names), encode_png(overlay))
     if args.csv:
         write_results_csv(args.csv, rows)
     return 1 if any(row.score is None for row in rows) or not rows else 0
@@ -150,9 +147,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         verdict = model.verdict(inspection.score)
         expected = "NG" if item.anomalous else "OK"
         correct += verdict == expected
-        overlay = render_overlay(read_image(item.path), inspection.anomaly_map,
-                                 model.map_scale.colour_range(model.threshold), inspection.defect_mask(model),
-                                 caption=f"{verdict} {inspection.score:.3f}")
+        overlay = inspection_overlay(read_image(item.path), inspection, model)
         name = f"{item.defect}_{item.path.stem}.png"
         atomic_write_bytes(out / "overlays" / name, encode_png(overlay))
         lines.append(f"| {item.defect}/{item.path.name} | {inspection.score:.4f} | {verdict} (expected {expected}) | "

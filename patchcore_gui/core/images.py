@@ -185,7 +185,23 @@ def _natural_key(relative: Path) -> Tuple[Any, ...]:
                  for part in relative.parts), str(relative)
 
 
-def _walk(folder: Path, problems: List[str]) -> List[Path]:
+class InputProblem(str):
+    """A one-line problem met while looking for images: the message, which also knows its ``path``.
+
+    >>> problem = InputProblem("missing/", "does not exist")
+    >>> problem, problem.path
+    ("'missing/' does not exist", PosixPath('missing'))
+    """
+
+    path: Path
+
+    def __new__(cls, path: PathLike, problem: str) -> "InputProblem":
+        self = super().__new__(cls, f"'{path}' {problem}")
+        self.path = Path(path)
+        return self
+
+
+def _walk(folder: Path, problems: List[InputProblem]) -> List[Path]:
     """Image files under ``folder``, following folder links but never around a loop."""
     found: List[Path] = []
     stack: List[Tuple[Path, Tuple[Tuple[int, int], ...]]] = []
@@ -196,7 +212,7 @@ def _walk(folder: Path, problems: List[str]) -> List[Path]:
         try:
             entries = list(os.scandir(current))
         except OSError as exc:
-            problems.append(f"cannot list folder '{current}': {exc.strerror or exc}")
+            problems.append(InputProblem(current, f"cannot be listed: {exc.strerror or exc}"))
             continue
         for entry in entries:
             if entry.name.startswith("."):
@@ -207,20 +223,20 @@ def _walk(folder: Path, problems: List[str]) -> List[Path]:
                     info = entry.stat()
                     key = (info.st_dev, info.st_ino)
                     if key in ancestors:
-                        problems.append(f"'{path}' links back to a folder it is inside (a loop); not followed")
+                        problems.append(InputProblem(path, "links back to a folder it is inside (a loop); not followed"))
                     else:
                         stack.append((path, ancestors + (key,)))
                 elif path.suffix.lower() in IMAGE_SUFFIXES:
                     if entry.is_file():
                         found.append(path)
                     elif entry.is_symlink():
-                        problems.append(f"'{path}' is a broken link")
+                        problems.append(InputProblem(path, "is a broken link"))
             except OSError as exc:
-                problems.append(f"cannot look at '{path}': {exc.strerror or exc}")
+                problems.append(InputProblem(path, f"cannot be looked at: {exc.strerror or exc}"))
     return sorted(found, key=lambda p: _natural_key(p.relative_to(folder)))
 
 
-def find_images(inputs: Sequence[PathLike]) -> Tuple[List[Path], List[str]]:
+def find_images(inputs: Sequence[PathLike]) -> Tuple[List[Path], List[InputProblem]]:
     """Image paths from files and folders given by a person, and one line per problem met.
 
     Folders are searched recursively (hidden entries skipped, files filtered by
@@ -232,7 +248,7 @@ def find_images(inputs: Sequence[PathLike]) -> Tuple[List[Path], List[str]]:
     ([PosixPath('good/001.png'), PosixPath('good/002.png'), PosixPath('extra.png')], ["'missing/' does not exist"])
     """
     images: List[Path] = []
-    problems: List[str] = []
+    problems: List[InputProblem] = []
     seen = set()
     for given in inputs:
         path = Path(given)
@@ -242,16 +258,16 @@ def find_images(inputs: Sequence[PathLike]) -> Tuple[List[Path], List[str]]:
             elif path.is_file():
                 found = [path]
             elif path.is_symlink():
-                problems.append(f"'{given}' is a broken link")
+                problems.append(InputProblem(given, "is a broken link"))
                 continue
             elif os.path.exists(path):
-                problems.append(f"'{given}' is neither a file nor a folder")
+                problems.append(InputProblem(given, "is neither a file nor a folder"))
                 continue
             else:
-                problems.append(f"'{given}' does not exist")
+                problems.append(InputProblem(given, "does not exist"))
                 continue
         except OSError as exc:
-            problems.append(f"cannot look at '{given}': {exc.strerror or exc}")
+            problems.append(InputProblem(given, f"cannot be looked at: {exc.strerror or exc}"))
             continue
         for image in found:
             key = os.path.realpath(image)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Tuple
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional, Set, Tuple
 
 import cv2
 import numpy as np
+
+if TYPE_CHECKING:  # only for annotations: the orchestration imports this module
+    from .model import PatchCoreModel
+    from .patchcore import Inspection
 
 #: OpenCV's JET: blue for good, red for defect; the GUI uses the same map so the two agree.
 COLOUR_MAP = cv2.COLORMAP_JET
@@ -43,3 +48,31 @@ def encode_png(rgb: np.ndarray) -> bytes:
     if not ok:
         raise ValueError("cannot encode the overlay as PNG")
     return data.tobytes()
+
+
+def inspection_overlay(image: np.ndarray, inspection: "Inspection", model: "PatchCoreModel",
+                       threshold: Optional[float] = None, opacity: float = 0.45) -> np.ndarray:
+    """The overlay a person sees for one inspected part: heatmap, NG outlines, verdict and score.
+
+    One rendering for the CLI, the demo report and the GUI export, so all three look the same.
+    ``threshold`` defaults to the model's.
+    """
+    level = model.threshold if threshold is None else threshold
+    verdict = "NG" if inspection.score > level else "OK"
+    return render_overlay(image, inspection.anomaly_map, model.map_scale.colour_range(level),
+                          inspection.defect_mask(model, level), opacity,
+                          caption=f"{verdict}  {inspection.score:.3f} (threshold {level:.3f})")
+
+
+def overlay_name(path: Path, taken: Set[str]) -> str:
+    """``<stem>_overlay.png`` for ``path``, numbered when two inputs from different folders share a stem.
+
+    >>> taken = set()
+    >>> overlay_name(Path("good/001.png"), taken), overlay_name(Path("crack/001.png"), taken)
+    ('001_overlay.png', '001_overlay_2.png')
+    """
+    name, number = f"{path.stem}_overlay.png", 2
+    while name in taken:
+        name, number = f"{path.stem}_overlay_{number}.png", number + 1
+    taken.add(name)
+    return name

@@ -40,12 +40,6 @@ PathLike = Union[str, Path]
 APP_TITLE = "PatchCore Inspector"
 
 
-def _problem_path(problem: str) -> Path:
-    """The file a one-line engine problem names ("'x.png' does not exist")."""
-    parts = problem.split("'")
-    return Path(parts[1]) if len(parts) >= 3 else Path(problem)
-
-
 class MainWindow(QMainWindow):
     model_changed = Signal(object)
     #: (kind, outcome): kind "build" | "inspect" | "export"; outcome "finished" | "failed" | "cancelled".
@@ -316,7 +310,7 @@ class MainWindow(QMainWindow):
             self.open_model(models[0])
         images, problems = find_images([p for p in paths if p.suffix != MODEL_SUFFIX])
         for problem in problems:
-            self._add_item(InspectedImage.failure(_problem_path(problem), problem))
+            self._add_item(InspectedImage.failure(problem.path, problem))
         fresh = [path for path in images if path.resolve() not in self._known]
         if len(fresh) < len(images):
             self.show_info(f"{len(images) - len(fresh)} image(s) already in the list were left out")

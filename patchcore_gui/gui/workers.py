@@ -22,7 +22,7 @@ from ..core.config import PatchCoreConfig
 from ..core.errors import Cancelled, PatchCoreError
 from ..core.images import read_image
 from ..core.model import PatchCoreModel
-from ..core.overlay import encode_png, render_overlay
+from ..core.overlay import encode_png, inspection_overlay, overlay_name
 from ..core.patchcore import FitResult, Inspector, fit
 from ..core.progress import CancelToken
 from .results_model import InspectedImage
@@ -169,15 +169,6 @@ class InspectWorker(Worker):
         return inspector
 
 
-def overlay_name(path: Path, taken: set) -> str:
-    """``<stem>_overlay.png``, numbered when two inputs from different folders share a stem."""
-    name, number = f"{path.stem}_overlay.png", 2
-    while name in taken:
-        name, number = f"{path.stem}_overlay_{number}.png", number + 1
-    taken.add(name)
-    return name
-
-
 class ExportWorker(Worker):
     """Write the overlay PNG of every scored item into ``folder``; finished -> (written, problems)."""
 
@@ -199,10 +190,8 @@ class ExportWorker(Worker):
             inspection = item.inspection()
             try:
                 image = read_image(item.path)
-                assert inspection is not None and item.score is not None
-                caption = f"{model.verdict(item.score)}  {item.score:.3f} (threshold {threshold:.3f})"
-                overlay = render_overlay(image, inspection.anomaly_map, model.map_scale.colour_range(threshold),
-                                         inspection.defect_mask(model, threshold), self.opacity, caption)
+                assert inspection is not None
+                overlay = inspection_overlay(image, inspection, model, threshold, self.opacity)
                 written.append(atomic_write_bytes(self.folder / overlay_name(item.path, taken), encode_png(overlay)))
             except (PatchCoreError, OSError) as exc:
                 problems.append(str(exc) if isinstance(exc, PatchCoreError) else f"cannot write overlay of "
