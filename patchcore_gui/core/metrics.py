@@ -170,13 +170,15 @@ def aupro(masks: Sequence[np.ndarray], maps: Sequence[np.ndarray], fpr_limit: fl
 
 
 def f1_optimal_threshold(labels: np.ndarray, scores: np.ndarray) -> Tuple[float, float]:
-    """The threshold t (``score >= t`` is NG) with the best F1, and that F1.
+    """The threshold t with the best F1 when ``score > t`` is NG (the model's rule), and that F1.
 
-    ``(N,)``, ``(N,)`` -> (t, f1); t is one of the scores; among thresholds with equal F1 the
-    highest wins (fewer parts rejected). Raises ValueError without any anomalous sample.
+    ``(N,)``, ``(N,)`` -> (t, f1). t lies midway between the lowest score called NG and the
+    highest score called OK, the choice least sensitive to a new part landing near either; when
+    every part is called NG, t is just below the lowest score. Among partitions with equal F1 the
+    one rejecting fewer parts wins. Raises ValueError without any anomalous sample.
 
-    >>> f1_optimal_threshold(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8]))
-    (0.35, 0.8)
+    >>> f1_optimal_threshold(np.array([0, 0, 1, 1]), np.array([0.1, 0.5, 0.3, 0.8]))
+    (0.2, 0.8)
     """
     truth = _labels(labels)
     values = _scores(scores, len(truth))
@@ -188,5 +190,9 @@ def f1_optimal_threshold(labels: np.ndarray, scores: np.ndarray) -> Tuple[float,
     true_pos = np.cumsum(np.bincount(level[truth], minlength=len(levels))[::-1])
     false_pos = np.cumsum(np.bincount(level[~truth], minlength=len(levels))[::-1])
     f1 = 2 * true_pos / (true_pos + false_pos + n_pos)  # 2TP / (2TP + FP + FN), FN = P - TP
-    best = int(np.argmax(f1))  # first maximum = highest threshold
-    return float(levels[::-1][best]), float(f1[best])
+    lowest_ng = len(levels) - 1 - int(np.argmax(f1))  # first maximum = fewest parts rejected
+    if lowest_ng == 0:
+        threshold = float(np.nextafter(levels[0], -np.inf))
+    else:
+        threshold = float((levels[lowest_ng] + levels[lowest_ng - 1]) / 2)
+    return threshold, float(f1.max())

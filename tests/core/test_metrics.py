@@ -166,7 +166,11 @@ def f1_brute_force(labels, scores):
         f1 = 2 * tp / (2 * tp + fp + fn)
         if f1 > best[0]:  # strict: the highest threshold wins a tie
             best = (f1, threshold)
-    return best[1], best[0]
+    below = scores[scores < best[1]]
+    # the model calls NG what is strictly above its threshold: midway to the next lower score
+    threshold = (best[1] + below.max()) / 2 if len(below) else float(np.nextafter(best[1], -np.inf))
+    assert np.array_equal(scores > threshold, scores >= best[1])
+    return threshold, best[0]
 
 
 @pytest.mark.parametrize("seed", range(40))
@@ -176,11 +180,13 @@ def test_f1_threshold_agrees_with_brute_force(seed):
     labels = rng.integers(0, 2, n)
     labels[0] = 1
     scores = np.round(rng.random(n) + labels * rng.random(), int(rng.integers(1, 4)))
-    assert f1_optimal_threshold(labels, scores) == f1_brute_force(labels, scores)
+    threshold, f1 = f1_optimal_threshold(labels, scores)
+    expected_threshold, expected_f1 = f1_brute_force(labels, scores)
+    assert threshold == pytest.approx(expected_threshold, abs=1e-12) and f1 == pytest.approx(expected_f1, abs=1e-12)
 
 
 def test_f1_threshold_examples():
-    assert f1_optimal_threshold(np.array([0, 0, 1, 1]), np.array([0.1, 0.2, 0.3, 0.4])) == (0.3, 1.0)
-    assert f1_optimal_threshold(np.array([1, 1]), np.array([0.5, 0.2])) == (0.2, 1.0)
+    assert f1_optimal_threshold(np.array([0, 0, 1, 1]), np.array([0.1, 0.2, 0.3, 0.4])) == (pytest.approx(0.25), 1.0)
+    assert f1_optimal_threshold(np.array([1, 1]), np.array([0.5, 0.2])) == (np.nextafter(0.2, 0), 1.0)
     with pytest.raises(ValueError):
         f1_optimal_threshold(np.array([0, 0]), np.array([0.5, 0.2]))
