@@ -1,7 +1,10 @@
 """Write files so that a crash, a kill or a full disk never leaves a half file in place.
 
 The data go to a temporary file in the same folder, are flushed to disk, and only then renamed
-over the target: readers see the old file or the new one, never a mixture.
+over the target: readers see the old file or the new one, never a mixture. A write that fails
+(full disk, file-size limit, no permission) removes its temporary file and raises
+:class:`~.errors.FileWriteError`, one line naming the target. A process killed mid-write leaves its
+hidden temporary (``.NAME.*.tmp``) beside an intact target.
 """
 
 from __future__ import annotations
@@ -11,25 +14,37 @@ import tempfile
 from pathlib import Path
 from typing import Union
 
+from .errors import FileWriteError
+
 PathLike = Union[str, "os.PathLike[str]"]
 
 
 def atomic_write_bytes(path: PathLike, data: bytes) -> Path:
+    """Replace ``path`` with ``data`` all at once; raises :class:`FileWriteError` if it cannot.
+
+    >>> atomic_write_bytes("results/run.csv", b"file,score\\n")  # doctest: +SKIP
+    PosixPath('results/run.csv')
+    """
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
-    folder.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise FileWriteError(target, exc) from None
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, target)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(temporary)
         except FileNotFoundError:
             pass
+        if isinstance(exc, OSError):
+            raise FileWriteError(target, exc) from None
         raise
     _fsync_folder(folder)
     return target

@@ -29,3 +29,19 @@ class WeightsMissingError(PatchCoreError):
 
 class Cancelled(PatchCoreError):
     """The caller cancelled a long operation through its :class:`CancelToken`."""
+
+
+class FileWriteError(PatchCoreError, OSError):
+    """A file could not be written (disk full, file too large, no permission); the previous file is intact.
+
+    Also an :class:`OSError` (``errno``, ``strerror``, ``filename``), so callers that catch that keep working.
+
+    >>> str(FileWriteError("m.patchcore", OSError(28, "No space left on device")))
+    "cannot write 'm.patchcore': No space left on device (the previous file, if any, is unchanged)"
+    """
+
+    def __init__(self, path: object, cause: OSError) -> None:
+        super().__init__(cause.errno, cause.strerror or str(cause), str(path))
+
+    def __str__(self) -> str:
+        return f"cannot write '{self.filename}': {self.strerror} (the previous file, if any, is unchanged)"
