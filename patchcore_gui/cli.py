@@ -94,6 +94,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         print(f"error: {problem}", file=sys.stderr)
     progress = TextProgress() if len(images) > 1 else None
     overlay_names: Set[str] = set()
+    overlays_failed = False
     for result in inspector.inspect_paths(images, progress=progress):
         if result.inspection is None:
             rows.append(ResultRow(str(result.path), None, model.threshold, result.error or ""))
@@ -103,11 +104,15 @@ def cmd_predict(args: argparse.Namespace) -> int:
         rows.append(row)
         print(row.line())
         if out is not None:
-            overlay = inspection_overlay(read_image(result.path), result.inspection, model)
-            atomic_write_bytes(out / overlay_name(result.path, overlay_names), encode_png(overlay))
+            try:  # the file is read again: it may have gone since, or the disk may be full
+                overlay = inspection_overlay(read_image(result.path), result.inspection, model)
+                atomic_write_bytes(out / overlay_name(result.path, overlay_names), encode_png(overlay))
+            except PatchCoreError as exc:
+                overlays_failed = True
+                print(f"error: no overlay for '{result.path.name}': {exc}", file=sys.stderr)
     if args.csv:
         write_results_csv(args.csv, rows)
-    return 1 if any(row.score is None for row in rows) or not rows else 0
+    return 1 if overlays_failed or any(row.score is None for row in rows) or not rows else 0
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

@@ -77,3 +77,68 @@ def test_demo_makes_a_report_with_overlays(tmp_path, capsys):
     assert "Image AUROC" in report and "overlays/" in report
     assert len(list((tmp_path / "demo" / "overlays").glob("*.png"))) >= 10
     assert load_model(tmp_path / "demo" / "demo.patchcore").n_good_images > 0
+
+
+@pytest.mark.parametrize("files,words", [
+    ({"notes.txt": b"text", "scan.raw": b"\0" * 64}, "holds no images"),
+    ({"only.png": None}, "need at least 2 good images to build a model, got 1"),
+    ({"a.png": b"\x89PNG broken", "b.jpg": b""}, "need at least 2 readable good images, found 0 of 2 (cannot read"),
+])
+def test_fit_on_unusable_folders_is_one_line(synthetic_set, tmp_path, capsys, files, words):
+    folder = tmp_path / "good"
+    folder.mkdir()
+    for name, content in files.items():
+        (folder / name).write_bytes(synthetic_set.train_good[0].read_bytes() if content is None else content)
+    assert main(["fit", str(folder), "-o", str(tmp_path / "m.patchcore")]) == 2
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("error: ") and words in last and "Traceback" not in err
+    assert not (tmp_path / "m.patchcore").exists()
+
+
+def test_fit_that_cannot_save_is_one_line(synthetic_set, tmp_path, capsys):
+    (tmp_path / "taken").mkdir()  # a folder where the model file should go
+    good = tmp_path / "good"
+    good.mkdir()
+    for path in synthetic_set.train_good[:3]:
+        (good / path.name).write_bytes(path.read_bytes())
+    code = main(["fit", str(good), "-o", str(tmp_path / "taken"), "--coreset", "0.05"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert err.strip().splitlines()[-1] == (f"error: cannot write '{tmp_path / 'taken'}': Is a directory "
+                                            "(the previous file, if any, is unchanged)")
+
+
+def test_predict_goes_on_when_a_file_vanishes_before_its_overlay(model_path, synthetic_set, tmp_path, capsys,
+                                                               monkeypatch):
+    import patchcore_gui.cli as cli
+    parts = []
+    for path in synthetic_set.test_good[:2]:
+        parts.append(tmp_path / path.name)
+        parts[-1].write_bytes(path.read_bytes())
+    real_read = cli.read_image
+
+    def vanish_then_read(path):  # inspected a moment ago, deleted by another program since
+        path.unlink()
+        return real_read(path)
+
+    monkeypatch.setattr(cli, "read_image", vanish_then_read)
+    table = tmp_path / "results.csv"
+    code = main(["predict", str(model_path), *map(str, parts), "--out", str(tmp_path / "out"), "--csv", str(table)])
+    captured = capsys.readouterr()
+    assert code == 1 and "Traceback" not in captured.err
+    assert len(captured.out.strip().splitlines()) == 2  # both were scored
+    assert [line for line in captured.err.splitlines() if line.startswith("error:")] == [
+        f"error: no overlay for '{p.name}': cannot read '{p.name}': no such file" for p in parts]
+    assert len(list(csv.DictReader(table.open()))) == 2
+
+
+def test_predict_without_the_backbone_weights_is_one_line(model_path, synthetic_set, tmp_path, capsys):
+    assert main(["predict", str(model_path), str(synthetic_set.test_good[0]),
+                 "--weights", str(tmp_path / "gone.pth")]) == 2
+    assert capsys.readouterr().err.strip() == f"error: weights file '{tmp_path / 'gone.pth'}' does not exist"
+    other = tmp_path / "other.pth"
+    other.write_bytes(b"not the weights this model was built with")
+    assert main(["predict", str(model_path), str(synthetic_set.test_good[0]), "--weights", str(other)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "differs from the weights this model was built with" in err

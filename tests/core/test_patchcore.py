@@ -1,11 +1,15 @@
 """End to end on synthetic parts: defects are found, located, and the threshold separates them."""
 
+import shutil
+from dataclasses import replace
+
 import numpy as np
 import pytest
+from PIL import Image
 
 from patchcore_gui.core.config import PatchCoreConfig
 from patchcore_gui.core.errors import Cancelled, DatasetError
-from patchcore_gui.core.images import read_image
+from patchcore_gui.core.images import find_images, read_image
 from patchcore_gui.core.metrics import auroc
 from patchcore_gui.core.patchcore import Inspector, fit
 from patchcore_gui.core.progress import CancelToken
@@ -105,3 +109,61 @@ def test_progress_and_cancel(synthetic_set, backbone):
 
     with pytest.raises(Cancelled):
         fit(synthetic_set.train_good, FAST_CONFIG, backbone=backbone, progress=cancel_midway, cancel=token)
+
+
+def test_files_that_vanish_or_change_during_a_batch_are_reported_and_the_batch_goes_on(
+        fitted, synthetic_set, backbone, tmp_path):
+    """With 2 images a batch, 4 are read ahead: files 7 to 9 are touched while the first batch is scored."""
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    paths = []
+    for i in range(10):
+        paths.append(folder / f"part_{i}.png")
+        shutil.copy(synthetic_set.test_good[i % len(synthetic_set.test_good)], paths[-1])
+    gone_before = folder / "listed_then_gone.png"  # listed by the caller, deleted before the batch starts
+    model = replace(fitted.model, config=fitted.model.config.with_changes(batch_size=2))
+
+    def meddle(done, total, stage):
+        if done == 0:
+            gone_before.unlink(missing_ok=True)
+        if done == 1:
+            paths[8].unlink()
+            paths[9].unlink()
+            paths[7].write_bytes(b"rewritten by another program")
+
+    gone_before.write_bytes(paths[0].read_bytes())
+    results = list(Inspector(model, backbone=backbone).inspect_paths([gone_before] + paths, progress=meddle))
+    assert [r.path for r in results] == [gone_before] + paths
+    errors = {r.path.name: r.error for r in results if r.inspection is None}
+    assert errors == {"listed_then_gone.png": "cannot read 'listed_then_gone.png': no such file",
+                      "part_7.png": "cannot read 'part_7.png': not an image (28 bytes; PNG, JPEG, BMP, TIFF, GIF "
+                                    "and WebP are read)",
+                      "part_8.png": "cannot read 'part_8.png': no such file",
+                      "part_9.png": "cannot read 'part_9.png': no such file"}
+    assert all(r.inspection is not None for r in results[1:8])
+
+
+def test_fit_on_mixed_sizes_and_channels(synthetic_set, backbone, tmp_path):
+    """Grey, RGBA, 16-bit, palette and odd sizes in one good folder: all are read and fitted alike."""
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    parts = [np.asarray(Image.open(path).convert("RGB")) for path in synthetic_set.train_good[:6]]
+    Image.fromarray(parts[0]).save(folder / "rgb.png")
+    Image.fromarray(parts[1]).resize((300, 140)).save(folder / "wide.jpg", quality=95)
+    Image.fromarray(parts[2]).convert("L").save(folder / "grey.png")
+    Image.fromarray(parts[3]).convert("RGBA").save(folder / "rgba.png")
+    Image.fromarray(parts[4].mean(axis=2).astype(np.uint16) * 257).save(folder / "grey16.png")
+    Image.fromarray(parts[5]).resize((57, 401)).convert("P").save(folder / "tall_palette.bmp")
+    paths, problems = find_images([folder])
+    assert len(paths) == 6 and problems == []
+    result = fit(paths, PatchCoreConfig(coreset_ratio=0.5), backbone=backbone)
+    assert result.skipped == [] and result.model.n_good_images == 6
+    assert result.model.n_patches == 5 * 28 * 28  # one held out; every image gives the same patch grid
+
+
+def test_a_one_pixel_image_is_inspected_with_a_one_pixel_map(fitted, backbone, tmp_path):
+    path = tmp_path / "dot.png"
+    Image.new("RGB", (1, 1), (200, 10, 10)).save(path)
+    (result,) = Inspector(fitted.model, backbone=backbone).inspect_paths([path])
+    assert result.error is None and result.inspection.anomaly_map.shape == (1, 1)
+    assert np.isfinite(result.inspection.score)
