@@ -172,6 +172,46 @@ def _score_grid(grid: np.ndarray, bank: MemoryBank, config: PatchCoreConfig, inp
     return score, patch_scores, anomaly_map(patch_scores, input_size, config.sigma)
 
 
+@dataclass(frozen=True)
+class GoodFeatures:
+    """The patch feature grids of the readable good images, in input order, and what was skipped."""
+
+    grids: List[np.ndarray]
+    skipped: List[str]
+    preprocessing: Preprocessing
+    seconds: float
+
+
+def extract_good_features(paths: Sequence[Path], config: PatchCoreConfig, backbone: FeatureBackbone,
+                          progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None) -> GoodFeatures:
+    """Stage "features" of :func:`fit`: one ``(h, w, D)`` grid per readable image, unreadable ones listed.
+
+    Checks after the first image that the features of all of them fit in memory, so a huge folder
+    is refused at once rather than after an hour.
+    """
+    stream = _FeatureStream(backbone, config)
+    started = time.perf_counter()
+    grids: List[np.ndarray] = []
+    skipped: List[str] = []
+    report(progress, 0, len(paths), "features")
+    for done, (path, outcome) in enumerate(stream.grids(paths, cancel), start=1):
+        if isinstance(outcome, str):
+            skipped.append(outcome)
+        else:
+            if not grids:
+                _check_memory(len(paths), outcome[0].shape[:2], outcome[0].shape[2])
+            grids.append(outcome[0])
+        report(progress, done, len(paths), "features")
+    return GoodFeatures(grids, skipped, stream.preprocessing, time.perf_counter() - started)
+
+
+def bank_candidates(grids: Sequence[np.ndarray], config: PatchCoreConfig) -> Tuple[np.ndarray, np.ndarray]:
+    """The ``(N, D)`` patch vectors the coreset is chosen from, and the indices of the held-out grids."""
+    bank_ids, holdout_ids = holdout_split(len(grids), config.calibration_fraction)
+    dim = grids[0].shape[-1]
+    return np.concatenate([grids[i].reshape(-1, dim) for i in bank_ids]), holdout_ids
+
+
 def fit(paths: Sequence[PathLike], config: PatchCoreConfig = PatchCoreConfig(), weights: Optional[PathLike] = None,
         progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None,
         backbone: Optional[FeatureBackbone] = None, good_folder: str = "") -> FitResult:
@@ -184,30 +224,16 @@ def fit(paths: Sequence[PathLike], config: PatchCoreConfig = PatchCoreConfig(), 
     if len(image_paths) < 2:
         raise DatasetError(f"need at least 2 good images to build a model, got {len(image_paths)}")
     backbone = backbone or load_backbone(config.backbone, config.layers, None if weights is None else Path(weights))
-    stream = _FeatureStream(backbone, config)
-    seconds: Dict[str, float] = {}
-
-    started = time.perf_counter()
-    grids: List[np.ndarray] = []
-    skipped: List[str] = []
-    report(progress, 0, len(image_paths), "features")
-    for done, (path, outcome) in enumerate(stream.grids(image_paths, cancel), start=1):
-        if isinstance(outcome, str):
-            skipped.append(outcome)
-        else:
-            if not grids:
-                _check_memory(len(image_paths), outcome[0].shape[:2], outcome[0].shape[2])
-            grids.append(outcome[0])
-        report(progress, done, len(image_paths), "features")
-    seconds["features"] = time.perf_counter() - started
+    good = extract_good_features(image_paths, config, backbone, progress, cancel)
+    grids, skipped = good.grids, good.skipped
+    seconds: Dict[str, float] = {"features": good.seconds}
     if len(grids) < 2:
         first = f" ({skipped[0]})" if skipped else ""
         raise DatasetError(f"need at least 2 readable good images, found {len(grids)} of {len(image_paths)}{first}")
 
-    bank_ids, holdout_ids = holdout_split(len(grids), config.calibration_fraction)
-    height, width, dim = grids[0].shape
+    height, width, _ = grids[0].shape
     started = time.perf_counter()
-    bank_features = np.concatenate([grids[i].reshape(-1, dim) for i in bank_ids])
+    bank_features, holdout_ids = bank_candidates(grids, config)
     selected = greedy_coreset(bank_features, coreset_size(len(bank_features), config.coreset_ratio),
                               projection_dim=config.projection_dim, seed=config.seed, progress=progress, cancel=cancel)
     bank = MemoryBank(bank_features[np.sort(selected)])
@@ -216,7 +242,7 @@ def fit(paths: Sequence[PathLike], config: PatchCoreConfig = PatchCoreConfig(), 
     seconds["coreset"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    input_size = stream.preprocessing.input_size
+    input_size = good.preprocessing.input_size
     scores, peaks, medians = [], [], []
     for done, index in enumerate(holdout_ids, start=1):
         check(cancel)
@@ -229,7 +255,7 @@ def fit(paths: Sequence[PathLike], config: PatchCoreConfig = PatchCoreConfig(), 
     good_scores = np.asarray(scores, dtype=np.float32)
     threshold = default_threshold(good_scores, config.threshold_quantile, config.threshold_margin)
     model = PatchCoreModel(
-        config=config, preprocessing=stream.preprocessing, layers=backbone.layers,
+        config=config, preprocessing=good.preprocessing, layers=backbone.layers,
         weights_sha256=backbone.weights_sha256, memory_bank=bank.vectors, good_scores=good_scores,
         threshold=threshold, default_threshold=threshold,
         map_scale=learn_map_scale(good_scores, np.asarray(peaks), np.asarray(medians)),
