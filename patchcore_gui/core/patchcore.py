@@ -113,7 +113,7 @@ def _available_memory() -> Optional[int]:
 
 def _check_memory(n_images: int, grid: Tuple[int, int], dim: int) -> None:
     """Refuse before starting when the patch features of every good image could not fit in memory."""
-    needed = n_images * grid[0] * grid[1] * dim * 4 * 2  # features + the bank's working copy
+    needed = n_images * grid[0] * grid[1] * dim * 4 * 2  # features, then their projection and the coreset loop
     available = _available_memory()
     if available is not None and needed > 0.8 * available:
         raise DatasetError(f"{n_images} good images need about {needed / 2**30:.1f} GiB for their patch features "
@@ -176,7 +176,7 @@ def _score_grid(grid: np.ndarray, bank: MemoryBank, config: PatchCoreConfig, inp
 class GoodFeatures:
     """The patch feature grids of the readable good images, in input order, and what was skipped."""
 
-    grids: List[np.ndarray]
+    grids: List[Optional[np.ndarray]]
     skipped: List[str]
     preprocessing: Preprocessing
     seconds: float
@@ -191,7 +191,7 @@ def extract_good_features(paths: Sequence[Path], config: PatchCoreConfig, backbo
     """
     stream = _FeatureStream(backbone, config)
     started = time.perf_counter()
-    grids: List[np.ndarray] = []
+    grids: List[Optional[np.ndarray]] = []
     skipped: List[str] = []
     report(progress, 0, len(paths), "features")
     for done, (path, outcome) in enumerate(stream.grids(paths, cancel), start=1):
@@ -205,11 +205,26 @@ def extract_good_features(paths: Sequence[Path], config: PatchCoreConfig, backbo
     return GoodFeatures(grids, skipped, stream.preprocessing, time.perf_counter() - started)
 
 
-def bank_candidates(grids: Sequence[np.ndarray], config: PatchCoreConfig) -> Tuple[np.ndarray, np.ndarray]:
-    """The ``(N, D)`` patch vectors the coreset is chosen from, and the indices of the held-out grids."""
+def bank_candidates(grids: List[Optional[np.ndarray]], config: PatchCoreConfig, release: bool = False
+                    ) -> Tuple[np.ndarray, np.ndarray]:
+    """The ``(N, D)`` patch vectors the coreset is chosen from, and the indices of the held-out grids.
+
+    With ``release`` the bank images' grids are dropped from ``grids`` (set to None) as they are
+    copied, so fitting never holds the features of the bank images twice.
+    """
     bank_ids, holdout_ids = holdout_split(len(grids), config.calibration_fraction)
-    dim = grids[0].shape[-1]
-    return np.concatenate([grids[i].reshape(-1, dim) for i in bank_ids]), holdout_ids
+    first = grids[bank_ids[0]]
+    assert first is not None
+    per_image, dim = first.shape[0] * first.shape[1], first.shape[2]
+    # pages of np.empty are only taken as they are written, while each copied grid is given back
+    candidates = np.empty((len(bank_ids) * per_image, dim), np.float32)
+    for row, index in enumerate(bank_ids):
+        grid = grids[index]
+        assert grid is not None
+        candidates[row * per_image:(row + 1) * per_image] = grid.reshape(per_image, dim)
+        if release:
+            grids[index] = None
+    return candidates, holdout_ids
 
 
 def fit(paths: Sequence[PathLike], config: PatchCoreConfig = PatchCoreConfig(), weights: Optional[PathLike] = None,
@@ -231,9 +246,9 @@ def fit(paths: Sequence[PathLike], config: PatchCoreConfig = PatchCoreConfig(), 
         first = f" ({skipped[0]})" if skipped else ""
         raise DatasetError(f"need at least 2 readable good images, found {len(grids)} of {len(image_paths)}{first}")
 
-    height, width, _ = grids[0].shape
+    height, width = grids[0].shape[:2]  # type: ignore[union-attr]  # all present until the bank takes them
     started = time.perf_counter()
-    bank_features, holdout_ids = bank_candidates(grids, config)
+    bank_features, holdout_ids = bank_candidates(grids, config, release=True)
     selected = greedy_coreset(bank_features, coreset_size(len(bank_features), config.coreset_ratio),
                               projection_dim=config.projection_dim, seed=config.seed, progress=progress, cancel=cancel)
     bank = MemoryBank(bank_features[np.sort(selected)])
@@ -246,7 +261,9 @@ def fit(paths: Sequence[PathLike], config: PatchCoreConfig = PatchCoreConfig(), 
     scores, peaks, medians = [], [], []
     for done, index in enumerate(holdout_ids, start=1):
         check(cancel)
-        score, _, score_map = _score_grid(grids[index], bank, config, input_size)
+        grid = grids[index]
+        assert grid is not None
+        score, _, score_map = _score_grid(grid, bank, config, input_size)
         scores.append(score)
         peaks.append(float(score_map.max()))
         medians.append(float(np.median(score_map)))
