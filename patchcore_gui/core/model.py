@@ -10,7 +10,8 @@ import numpy as np
 
 from .calibration import MapScale
 from .config import PatchCoreConfig
-from .images import Preprocessing
+from .images import Preprocessing, map_to_original
+from .scoring import anomaly_map
 
 
 def now_iso() -> str:
@@ -52,3 +53,17 @@ class PatchCoreModel:
         if not np.isfinite(threshold):
             raise ValueError(f"threshold must be a finite number, not {threshold}")
         return replace(self, threshold=float(threshold))
+
+    def anomaly_map(self, patch_scores: np.ndarray, original_hw: Tuple[int, int]) -> np.ndarray:
+        """``(h, w)`` patch distances -> ``(H, W)`` float32 anomaly map on the original image.
+
+        Blurred at the network's input size, then mapped back: the map an inspection gives. A caller
+        that keeps many results keeps their patch scores (28 x 28 floats, 3 KB) and calls this for the
+        one it shows, instead of keeping every full-size map.
+
+        >>> model.anomaly_map(inspection.patch_scores, (480, 640)).shape  # doctest: +SKIP
+        (480, 640)
+        """
+        prep = self.preprocessing
+        return map_to_original(anomaly_map(np.asarray(patch_scores, np.float32), prep.input_size, self.config.sigma),
+                               original_hw, prep)

@@ -24,7 +24,7 @@ from .config import PatchCoreConfig
 from .coreset import coreset_size, greedy_coreset
 from .errors import DatasetError, ImageReadError
 from .features import PatchFeatureExtractor
-from .images import Preprocessing, map_to_original, preprocess, read_image
+from .images import Preprocessing, preprocess, read_image
 from .memory_bank import MemoryBank
 from .model import PatchCoreModel
 from .progress import CancelToken, ProgressFn, check, report
@@ -301,8 +301,9 @@ class Inspector:
 
     def _finish(self, grid: np.ndarray, original: Tuple[int, int]) -> Inspection:
         prep = self.model.preprocessing
-        score, patch_scores, input_map = _score_grid(grid, self.bank, self.model.config, prep.input_size)
-        return Inspection(score=score, anomaly_map=map_to_original(input_map, original, prep), patch_scores=patch_scores)
+        score, patch_scores, _ = _score_grid(grid, self.bank, self.model.config, prep.input_size)
+        return Inspection(score=score, anomaly_map=self.model.anomaly_map(patch_scores, original),
+                          patch_scores=patch_scores)
 
     def inspect(self, image: np.ndarray) -> Inspection:
         """Score one ``(H, W, 3)`` uint8 RGB image."""

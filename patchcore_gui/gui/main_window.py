@@ -62,8 +62,8 @@ class MainWindow(QMainWindow):
         self._pending: List[Path] = []
         self._known: Set[Path] = set()
         self._dropped_folder: Optional[Path] = None
-        # the selected part, read again from disk, and its map at full size, kept while it is
-        # shown so that a threshold move only re-draws outlines and colours
+        # the selected part, read again from disk, and its map at full size (rebuilt from the row's
+        # patch scores), kept while it is shown so that a threshold move only re-draws outlines and colours
         self._shown: Optional[InspectedImage] = None
         self._shown_image: Optional[np.ndarray] = None
         self._shown_inspection: Optional[Inspection] = None
@@ -365,7 +365,7 @@ class MainWindow(QMainWindow):
         if item is self._shown and item is not None:
             return
         self._shown, self._shown_image = item, None
-        self._shown_inspection = item.inspection() if item is not None else None
+        self._shown_inspection = item.inspection(self.model) if item is not None and self.model else None
         if item is not None:
             try:
                 self._shown_image = read_image(item.path)

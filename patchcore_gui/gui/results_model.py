@@ -1,10 +1,11 @@
 """The results list: one row per inspected file, its verdict re-coloured live as the threshold moves.
 
 Memory: a batch of thousands of images must not keep thousands of full-size float maps, so each
-row keeps only a thumbnail (max side :data:`THUMB_SIDE`, uint8) and a downsized anomaly map (max
-side :data:`MAP_SIDE`, float16, about 32 KB). The map is smooth (it comes from a 28 x 28 patch grid
-blurred at the network's input size), so scaling it back up loses nothing a person could see; the
-part itself is re-read from disk when a row is selected.
+row keeps only a JPEG thumbnail (max side :data:`THUMB_SIDE`, about 2 KB) and the image's patch
+scores (a 28 x 28 float32 grid, 3 KB), from which the model rebuilds the exact full-size map for
+the one row that is shown; the part itself is re-read from disk when a row is selected. Pixmaps
+made for the list are cached for the last :data:`PIXMAP_CACHE` rows drawn only.
+Measured with ``benchmarks/bench_batch_memory.py`` (docs/reliability.md).
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor, QImage, QPixmap
 
+from ..core.model import PatchCoreModel
 from ..core.patchcore import Inspection
 from ..core.results import ResultRow
 
-MAP_SIDE = 128
 THUMB_SIDE = 64
+PIXMAP_CACHE = 512
 
 #: Verdict colours shared by the list, the verdict panel and the histogram.
 VERDICT_COLOURS = {"OK": QColor(46, 160, 67), "NG": QColor(215, 38, 56), "ERROR": QColor(128, 128, 128)}
@@ -50,6 +52,23 @@ def downsize(array: np.ndarray, max_side: int) -> np.ndarray:
     return cv2.resize(array, size, interpolation=cv2.INTER_AREA)
 
 
+def encode_thumbnail(image: np.ndarray) -> bytes:
+    """``(H, W, 3)`` uint8 RGB -> JPEG bytes of it shrunk to at most :data:`THUMB_SIDE` on its longer side."""
+    ok, encoded = cv2.imencode(".jpg", np.ascontiguousarray(downsize(image, THUMB_SIDE)[:, :, ::-1]),
+                               [cv2.IMWRITE_JPEG_QUALITY, 90])
+    if not ok:  # cannot happen for a valid uint8 RGB array; an empty thumbnail is drawn as none
+        return b""
+    return encoded.tobytes()
+
+
+def decode_thumbnail(data: bytes) -> Optional[np.ndarray]:
+    """The other way: JPEG bytes -> ``(h, w, 3)`` uint8 RGB, or None."""
+    if not data:
+        return None
+    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    return None if pixels is None else np.ascontiguousarray(pixels[:, :, ::-1])
+
+
 @dataclass(frozen=True)
 class InspectedImage:
     """What the window keeps of one inspected file (see the module note on memory)."""
@@ -57,14 +76,14 @@ class InspectedImage:
     path: Path
     score: Optional[float]
     error: str = ""
-    thumbnail: Optional[np.ndarray] = None
-    small_map: Optional[np.ndarray] = None
+    thumbnail: bytes = b""
+    patch_scores: Optional[np.ndarray] = None
     image_size: Tuple[int, int] = (0, 0)
 
     @classmethod
     def from_inspection(cls, path: Path, image: np.ndarray, inspection: Inspection) -> "InspectedImage":
-        return cls(path=path, score=float(inspection.score), thumbnail=downsize(image, THUMB_SIDE),
-                   small_map=downsize(inspection.anomaly_map.astype(np.float32), MAP_SIDE).astype(np.float16),
+        return cls(path=path, score=float(inspection.score), thumbnail=encode_thumbnail(image),
+                   patch_scores=np.array(inspection.patch_scores, np.float32),
                    image_size=(int(image.shape[0]), int(image.shape[1])))
 
     @classmethod
@@ -78,13 +97,12 @@ class InspectedImage:
     def result_row(self, threshold: float) -> ResultRow:
         return ResultRow(str(self.path), self.score, threshold, self.error)
 
-    def inspection(self) -> Optional[Inspection]:
-        """The inspection at the image's size, rebuilt from the downsized map (for outlines and overlays)."""
-        if self.small_map is None:
+    def inspection(self, model: PatchCoreModel) -> Optional[Inspection]:
+        """The inspection at the image's size, its map rebuilt by ``model`` (the one that scored it)."""
+        if self.patch_scores is None or self.score is None:
             return None
-        height, width = self.image_size
-        full = cv2.resize(self.small_map.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
-        return Inspection(score=float(self.score or 0.0), anomaly_map=full, patch_scores=np.zeros((0, 0), np.float32))
+        return Inspection(score=self.score, anomaly_map=model.anomaly_map(self.patch_scores, self.image_size),
+                          patch_scores=self.patch_scores)
 
 
 def _pixmap(rgb: np.ndarray) -> QPixmap:
@@ -148,6 +166,18 @@ class ResultsTableModel(QAbstractTableModel):
     def result_rows(self) -> List[ResultRow]:
         return [item.result_row(self._threshold) for item in self._items]
 
+    def _thumbnail_pixmap(self, row: int, item: InspectedImage) -> Optional[QPixmap]:
+        pixmap = self._pixmaps.pop(row, None)
+        if pixmap is None:
+            pixels = decode_thumbnail(item.thumbnail)
+            if pixels is None:
+                return None
+            pixmap = _pixmap(pixels)
+            while len(self._pixmaps) >= PIXMAP_CACHE:  # the least recently drawn row goes
+                del self._pixmaps[next(iter(self._pixmaps))]
+        self._pixmaps[row] = pixmap  # (re)inserted last: the dict's order is the order of use
+        return pixmap
+
     # --- Qt model ----------------------------------------------------------------------------------
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # type: ignore[override]
         return 0 if parent.isValid() else len(self._items)
@@ -176,10 +206,8 @@ class ResultsTableModel(QAbstractTableModel):
                 return "–" if item.score is None else f"{item.score:.3f}"
             if column == self.VERDICT:
                 return verdict
-        elif role == Qt.ItemDataRole.DecorationRole and column == self.THUMB and item.thumbnail is not None:
-            if index.row() not in self._pixmaps:
-                self._pixmaps[index.row()] = _pixmap(item.thumbnail)
-            return self._pixmaps[index.row()]
+        elif role == Qt.ItemDataRole.DecorationRole and column == self.THUMB and item.thumbnail:
+            return self._thumbnail_pixmap(index.row(), item)
         elif role == Qt.ItemDataRole.ToolTipRole:
             return f"{item.path}\n{item.error}" if item.error else str(item.path)
         elif role == Qt.ItemDataRole.ForegroundRole and column == self.FILE and item.error:

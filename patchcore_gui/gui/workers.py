@@ -187,7 +187,7 @@ class ExportWorker(Worker):
         taken: set = set()
         for done, item in enumerate(self.items, start=1):
             self._token.raise_if_cancelled()
-            inspection = item.inspection()
+            inspection = item.inspection(model)
             try:
                 image = read_image(item.path)
                 assert inspection is not None

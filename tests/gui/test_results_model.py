@@ -6,10 +6,11 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QPixmap
 
-from patchcore_gui.core.patchcore import Inspection
-from patchcore_gui.gui.results_model import (MAP_SIDE, InspectedImage, ResultsFilterProxy, ResultsTableModel,
-                                             display_name)
+from patchcore_gui.core.patchcore import Inspector
+from patchcore_gui.gui.results_model import (PIXMAP_CACHE, THUMB_SIDE, InspectedImage, ResultsFilterProxy,
+                                             ResultsTableModel, decode_thumbnail, display_name, encode_thumbnail)
 
 
 def _item(name: str, score, error: str = "") -> InspectedImage:
@@ -53,11 +54,34 @@ def test_sorting_is_numeric_and_the_filter_shows_ng_only(qtbot):
     assert proxy.rowCount() == 1
 
 
-def test_a_row_keeps_a_small_map_not_the_full_one():
-    image = np.zeros((1536, 2048, 3), np.uint8)
-    anomaly_map = np.random.default_rng(0).random((1536, 2048)).astype(np.float32)
-    item = InspectedImage.from_inspection(Path("big.png"), image, Inspection(5.0, anomaly_map, np.zeros((28, 28))))
-    assert max(item.small_map.shape) == MAP_SIDE and item.small_map.dtype == np.float16
-    assert item.small_map.nbytes + item.thumbnail.nbytes < 64 * 1024  # against 12 MB for the full map
-    assert item.inspection().anomaly_map.shape == (1536, 2048)  # scaled back up for display
+def test_a_row_keeps_patch_scores_and_a_jpeg_thumbnail_not_the_full_map(fitted, backbone):
+    ramp = np.linspace(0, 255, 2048, dtype=np.float32)
+    image = np.stack([np.tile(ramp, (1536, 1)), np.tile(ramp[::-1], (1536, 1)), np.full((1536, 2048), 90.0)],
+                     axis=2).astype(np.uint8)
+    inspection = Inspector(fitted.model, backbone=backbone).inspect(image)
+    item = InspectedImage.from_inspection(Path("big.png"), image, inspection)
+    assert item.patch_scores.nbytes + len(item.thumbnail) < 8 * 1024  # against 12 MB for the full map
+    assert decode_thumbnail(item.thumbnail).shape == (48, THUMB_SIDE, 3)
+    rebuilt = item.inspection(fitted.model)
+    assert rebuilt.score == inspection.score
+    np.testing.assert_array_equal(rebuilt.anomaly_map, inspection.anomaly_map)  # exactly the engine's map
+    assert InspectedImage.failure(Path("x.png"), "cannot read 'x.png'").inspection(fitted.model) is None
     assert display_name(Path("/x/good/000.png")) == "good/000.png"
+
+
+def test_thumbnails_are_drawn_from_jpeg_and_only_recent_pixmaps_are_kept(qtbot):
+    table = ResultsTableModel()
+    picture = np.zeros((40, 80, 3), np.uint8)
+    picture[:, 40:] = (255, 0, 0)
+    item = InspectedImage(path=Path("a.png"), score=1.0, thumbnail=encode_thumbnail(picture))
+    for _ in range(PIXMAP_CACHE + 10):
+        table.append(item)
+    table.append(InspectedImage.failure(Path("b.png"), "cannot read 'b.png'"))
+    decoration = Qt.ItemDataRole.DecorationRole
+    first = table.index(0, ResultsTableModel.THUMB).data(decoration)
+    assert isinstance(first, QPixmap) and (first.width(), first.height()) == (THUMB_SIDE, 32)
+    assert first.toImage().pixelColor(60, 16).red() > 240 and first.toImage().pixelColor(10, 16).red() < 15
+    for row in range(table.rowCount()):  # scrolling through the whole list
+        table.index(row, ResultsTableModel.THUMB).data(decoration)
+    assert table.index(table.rowCount() - 1, ResultsTableModel.THUMB).data(decoration) is None
+    assert len(table._pixmaps) == PIXMAP_CACHE  # not one pixmap per row ever drawn

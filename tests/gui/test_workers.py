@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PySide6.QtCore import QObject
 
 from patchcore_gui.core.config import PatchCoreConfig
 from patchcore_gui.core.images import read_image
 from patchcore_gui.core.patchcore import Inspector
-from patchcore_gui.gui.results_model import MAP_SIDE, THUMB_SIDE, InspectedImage
+from patchcore_gui.gui.results_model import THUMB_SIDE, InspectedImage, decode_thumbnail
 from patchcore_gui.gui.workers import BuildOutcome, BuildWorker, ExportWorker, InspectWorker, start_worker
 
 from .conftest import JOB_TIMEOUT_MS, SignalLog
@@ -72,8 +73,8 @@ def test_inspect_worker_streams_one_result_per_file(qtbot, owner, fitted, synthe
     assert [item.path for item in received] == paths  # in input order, the broken file included
     assert received[2].score is None and "broken.png" in received[2].error
     good = received[0]
-    assert good.thumbnail.shape[:2] == (THUMB_SIDE, THUMB_SIDE)
-    assert max(good.small_map.shape) <= MAP_SIDE and good.small_map.dtype.name == "float16"
+    assert decode_thumbnail(good.thumbnail).shape[:2] == (THUMB_SIDE, THUMB_SIDE)
+    assert good.patch_scores.shape == fitted.model.feature_grid and good.patch_scores.dtype == np.float32
     assert received[3].score > good.score  # the defective part scores higher
 
 
