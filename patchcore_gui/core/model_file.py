@@ -101,8 +101,9 @@ def model_from_bytes(data: bytes, name: str = "model") -> PatchCoreModel:
         raise ModelFileError(f"cannot open model '{name}': integrity check failed (the file was altered or damaged)")
     try:
         return _model_from_header(json.loads(header_json), bank, good)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ModelFileError(f"cannot open model '{name}': inconsistent contents ({exc})") from None
+    except Exception as exc:  # only data is interpreted here: whatever it holds, a failure is the file's
+        cause = " ".join(str(exc).split()) or type(exc).__name__
+        raise ModelFileError(f"cannot open model '{name}': inconsistent contents ({cause})") from None
 
 
 def _model_from_header(header: Dict[str, Any], bank: np.ndarray, good: np.ndarray) -> PatchCoreModel:

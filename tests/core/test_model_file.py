@@ -1,11 +1,19 @@
+import copy
 import json
+import pickle
 import struct
+from dataclasses import replace
 
 import numpy as np
 import pytest
+import torch
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from safetensors.numpy import save as save_tensors
 
-from patchcore_gui.core.errors import ModelFileError
-from patchcore_gui.core.model_file import FORMAT_NAME, load_model, model_from_bytes, model_to_bytes, save_model
+from patchcore_gui.core.errors import ModelFileError, WeightsMissingError
+from patchcore_gui.core.model_file import (FORMAT_NAME, FORMAT_VERSION, _digest, load_model, model_from_bytes,
+                                           model_to_bytes, save_model)
 from patchcore_gui.core.patchcore import Inspector
 
 
@@ -85,3 +93,110 @@ def test_format_marker_is_in_the_header(fitted):
     data = model_to_bytes(fitted.model)
     (size,) = struct.unpack("<Q", data[:8])
     assert json.loads(data[8:8 + size])["__metadata__"]["format"] == FORMAT_NAME
+
+
+class _Payload:
+    """Unpickling this creates ``marker``: proof that code from the file ran."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_loading_never_runs_code_from_the_file(tmp_path):
+    marker = tmp_path / "code-ran"
+    (tmp_path / "pickle.patchcore").write_bytes(pickle.dumps(_Payload(str(marker))))
+    torch.save({"memory_bank": _Payload(str(marker))}, tmp_path / "checkpoint.patchcore")
+    for name in ("pickle.patchcore", "checkpoint.patchcore"):
+        with pytest.raises(ModelFileError, match=f"'{name}': not a PatchCore model"):
+            load_model(tmp_path / name)
+    assert not marker.exists()
+    pickle.loads((tmp_path / "pickle.patchcore").read_bytes())  # the same bytes do run code when unpickled
+    assert marker.exists()
+
+
+def test_a_model_whose_backbone_weights_are_not_here_is_one_line(fitted, tmp_path):
+    other = replace(fitted.model, weights_sha256="0" * 64)  # built with weights this machine does not have
+    with pytest.raises(WeightsMissingError) as raised:
+        Inspector(load_model(save_model(other, tmp_path / "elsewhere.patchcore")))
+    message = str(raised.value)
+    assert "differs from the weights this model was built with (sha256 000000000000)" in message
+    assert "\n" not in message
+
+
+def _signed(header: dict, tensors: dict) -> bytes:
+    """A model file with a valid integrity hash over whatever ``header`` and ``tensors`` hold."""
+    header_json = json.dumps(header, sort_keys=True)
+    metadata = {"format": FORMAT_NAME, "format_version": str(FORMAT_VERSION), "header": header_json,
+                "sha256": _digest(header_json, tensors["memory_bank"], tensors["good_scores"])}
+    return save_tensors(tensors, metadata=metadata)
+
+
+def _loads_or_says_why(data: bytes, folder) -> None:
+    path = folder / "fuzz.patchcore"
+    path.write_bytes(data)
+    try:
+        model = load_model(path)
+    except ModelFileError as error:
+        message = str(error)
+        assert message.startswith("cannot open model 'fuzz.patchcore': ") and "\n" not in message
+    else:
+        assert model.memory_bank.ndim == 2 and model.memory_bank.dtype == np.float32
+
+
+SCALARS = (st.none() | st.booleans() | st.integers() | st.sampled_from([10**400, -2**64]) | st.floats()
+           | st.text(max_size=6))
+JSON = st.recursive(SCALARS,
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+                    max_leaves=6)
+
+
+def test_random_and_mutated_model_bytes_load_or_raise_a_one_line_model_file_error(fitted, tmp_path):
+    seed = model_to_bytes(fitted.model)
+    edits = st.lists(st.tuples(st.integers(0, len(seed) - 1), st.integers(0, 255)), max_size=6)
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.one_of(st.binary(max_size=256), st.tuples(edits, st.integers(0, len(seed)))))
+    def check(case):
+        if isinstance(case, bytes):
+            data = case
+        else:
+            buffer = bytearray(seed)
+            for position, value in case[0]:
+                buffer[position] = value
+            data = bytes(buffer[:case[1]])
+        _loads_or_says_why(data, tmp_path)
+
+    check()
+
+
+def test_re_signed_models_with_random_contents_load_or_raise_a_one_line_model_file_error(fitted, tmp_path):
+    """Deliberately edited files that pass the integrity check still never escape with another error."""
+    (size,) = struct.unpack("<Q", model_to_bytes(fitted.model)[:8])
+    header = json.loads(json.loads(model_to_bytes(fitted.model)[8:8 + size])["__metadata__"]["header"])
+    bank, good = fitted.model.memory_bank[:50], fitted.model.good_scores
+    places = [(key,) for key in header] + [(part, key) for part in ("config", "preprocessing", "backbone",
+                                                                     "map_scale") for key in header[part]]
+    arrays = st.sampled_from([bank, bank[0], bank.astype(np.float64), bank[:0], np.zeros((2, 3, 4), np.float32),
+                              good, good.astype(np.int32)])
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.lists(st.tuples(st.sampled_from(places), st.one_of(st.just("<delete>"), JSON)), max_size=3),
+           st.one_of(st.just(bank), arrays), st.one_of(st.just(good), arrays))
+    @example([(("threshold",), 10**400)], bank, good)  # float() of it raised OverflowError, which escaped
+    @example([(("map_scale",), [1.0, 2.0])], bank, good)
+    def check(changes, new_bank, new_good):
+        edited = copy.deepcopy(header)
+        for place, value in changes:
+            target = edited
+            for key in place[:-1]:
+                target = target[key] if isinstance(target.get(key), dict) else {}
+            if value == "<delete>":
+                target.pop(place[-1], None)
+            else:
+                target[place[-1]] = value
+        _loads_or_says_why(_signed(edited, {"memory_bank": new_bank, "good_scores": new_good}), tmp_path)
+
+    check()
