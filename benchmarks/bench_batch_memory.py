@@ -154,7 +154,8 @@ def run_gui(model: Path, images: Path) -> List[Dict[str, float]]:
 def summary(mode: str, samples: List[Dict[str, float]]) -> None:
     for sample in samples:
         note = f"  ({sample['note']})" if "note" in sample else ""
-        print(f"  {mode} {int(sample['done']):>6} images  {sample['rss_mib']:8.1f} MiB  {sample['seconds']:7.1f} s{note}")
+        print(f"  {mode} {int(sample['done']):>6} images  {sample['rss_mib']:8.1f} MiB  "
+              f"{sample['seconds']:7.1f} s{note}")
     warm = next((s for s in samples if s["done"] > 0), samples[0])
     end = samples[-1]
     per_image = (end["rss_mib"] - warm["rss_mib"]) * 1024 / max(end["done"] - warm["done"], 1)

@@ -9,6 +9,7 @@ hidden temporary (``.NAME.*.tmp``) beside an intact target.
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -30,6 +31,8 @@ def atomic_write_bytes(path: PathLike, data: bytes) -> Path:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    except FileExistsError:  # what mkdir says when a file stands where a folder should
+        raise FileWriteError(target, NotADirectoryError(errno.ENOTDIR, f"'{folder}' is not a folder")) from None
     except OSError as exc:
         raise FileWriteError(target, exc) from None
     try:

@@ -169,9 +169,10 @@ def read_image(path: PathLike) -> np.ndarray:
         raise _fail(name, "permission denied") from None
     except IsADirectoryError:
         raise _fail(name, "is a folder, not an image file") from None
-    except Image.DecompressionBombError:
-        raise _fail(name, f"too large (over {2 * (Image.MAX_IMAGE_PIXELS or 0):,} pixels; at most "
-                          f"{MAX_PIXELS:,} are read)") from None
+    except Image.DecompressionBombError as exc:  # Pillow refuses over 2 x its limit in open(), before our check
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f"{int(found.group(1)):,} pixels" if found else f"over {2 * (Image.MAX_IMAGE_PIXELS or 0):,} pixels"
+        raise _fail(name, f"too large ({size}; at most {MAX_PIXELS:,} pixels, e.g. 8192 x 8192, are read)") from None
     except MemoryError:
         raise _fail(name, "not enough memory to decode it") from None
     except Exception as exc:  # every decoder failure, whatever the plugin raises, becomes one line

@@ -202,7 +202,8 @@ def failure(path: Path) -> str:
     ("half.png", encoded(NOISE, "PNG")[:2000], "truncated"),
     ("half.jpg", encoded(NOISE, "JPEG")[:1500], "truncated"),
     ("half.tif", encoded(NOISE, "TIFF")[:3000], "truncated"),
-    ("huge.png", png_header(20000, 20000), "too large"),
+    ("huge.png", png_header(20000, 20000), "too large (400,000,000 pixels; at most 67,108,864 pixels"),
+    ("big.png", png_header(10000, 10000), "too large (10000 x 10000 pixels; at most 67,108,864 pixels"),
     ("large.png", png_header(8193, 8192), "too large (8193 x 8192"),
 ])
 def test_bad_files_give_one_line_naming_the_file(tmp_path, name, content, words):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
@@ -14,7 +17,9 @@ from patchcore_gui.core.config import PatchCoreConfig
 from patchcore_gui.core.model_file import load_model
 from patchcore_gui.gui.dialogs import BuildRequest, weights_available
 from patchcore_gui.gui.main_window import MainWindow
-from patchcore_gui.gui.results_model import ResultsTableModel
+from patchcore_gui.gui.results_model import ResultsTableModel, display_name
+
+from ..core.test_images import NOISE, encoded, png_header
 
 from .conftest import JOB_TIMEOUT_MS, SignalLog, inspect_and_wait, verdicts
 
@@ -51,9 +56,12 @@ def test_cancel_keeps_the_previous_model(qtbot, model_window: MainWindow, synthe
     assert "previous model" in model_window.messages[-1]
 
 
-def test_build_errors_are_messages(qtbot, window: MainWindow, tmp_path: Path):
+def test_build_errors_are_messages(qtbot, window: MainWindow, tmp_path: Path, few_good: Path):
     empty = tmp_path / "empty"
     empty.mkdir()
+    assert not window.start_build(BuildRequest(empty, SMALL))
+    assert "holds no images" in window.last_error
+    (empty / "notes.txt").write_text("only text here")
     assert not window.start_build(BuildRequest(empty, SMALL))
     assert "holds no images" in window.last_error
     assert not window.start_build(BuildRequest(tmp_path / "nowhere", SMALL))
@@ -64,6 +72,13 @@ def test_build_errors_are_messages(qtbot, window: MainWindow, tmp_path: Path):
         window.start_build(BuildRequest(empty, SMALL))
     assert blocker.args == ["build", "failed"]
     assert "readable good images" in window.last_error and window.model is None
+    single = tmp_path / "single"
+    single.mkdir()
+    shutil.copy(few_good / sorted(p.name for p in few_good.iterdir())[0], single / "only.png")
+    with qtbot.waitSignal(window.job_done, timeout=JOB_TIMEOUT_MS) as blocker:
+        window.start_build(BuildRequest(single, SMALL))
+    assert blocker.args == ["build", "failed"]
+    assert window.last_error == "need at least 2 good images to build a model, got 1" and window.model is None
 
 
 def test_missing_weights_are_a_message(qtbot, window: MainWindow, few_good: Path):
@@ -241,3 +256,65 @@ def test_images_added_before_a_model_wait_for_it(qtbot, window: MainWindow, fitt
         window.set_model(fitted.model)
     qtbot.waitUntil(lambda: window.results.rowCount() == 2)
     assert verdicts(window) == ["NG", "NG"]
+
+
+def test_every_kind_of_bad_image_is_a_row_that_names_it(qtbot, model_window: MainWindow, synthetic_set, tmp_path):
+    lot = tmp_path / "lot"
+    (lot / "folder.jpg").mkdir(parents=True)  # a folder with an image's name is searched, not read
+    good = Image.open(synthetic_set.test_good[0]).convert("RGB")
+    contents = {"empty.png": b"", "notes.png": b"these are notes, not pixels\n", "huge.png": png_header(20000, 20000),
+                "half.png": encoded(NOISE, "PNG")[:2000], "half.jpg": encoded(NOISE, "JPEG")[:1500],
+                "folder.jpg/inside.png": encoded(good, "PNG"), "dot.png": encoded(Image.new("RGB", (1, 1)), "PNG"),
+                "grey16.png": encoded(Image.fromarray(np.asarray(good.convert("L"), np.uint16) * 257), "PNG"),
+                "cmyk.jpg": encoded(good.convert("CMYK"), "JPEG"),
+                "anim.gif": encoded(good, "GIF", save_all=True, append_images=[good.rotate(90)])}
+    for name, data in contents.items():
+        (lot / name).write_bytes(data)
+    os.symlink(lot, lot / "folder.jpg" / "loop")
+    inspect_and_wait(qtbot, model_window, [lot])
+    rows = {display_name(item.path): item for item in model_window.results.items()}
+    assert {name: item.error for name, item in rows.items() if item.error} == {
+        "lot/empty.png": "cannot read 'empty.png': empty file (0 bytes)",
+        "lot/notes.png": "cannot read 'notes.png': not an image (28 bytes; PNG, JPEG, BMP, TIFF, GIF and WebP "
+                         "are read)",
+        "lot/huge.png": "cannot read 'huge.png': too large (400,000,000 pixels; at most 67,108,864 pixels, "
+                        "e.g. 8192 x 8192, are read)",
+        "lot/half.png": rows["lot/half.png"].error, "lot/half.jpg": rows["lot/half.jpg"].error,
+        "folder.jpg/loop": f"'{lot / 'folder.jpg' / 'loop'}' links back to a folder it is inside (a loop); "
+                           "not followed"}
+    for name in ("half.png", "half.jpg"):
+        assert rows[f"lot/{name}"].error.startswith(f"cannot read '{name}': truncated or damaged (")
+    assert sorted(name for name, item in rows.items() if item.score is not None) == [
+        "folder.jpg/inside.png", "lot/anim.gif", "lot/cmyk.jpg", "lot/dot.png", "lot/grey16.png"]
+    assert model_window.results.counts()["ERROR"] == 6 and not model_window.busy
+
+
+def test_cancel_during_a_batch_keeps_the_rows_so_far_and_the_window_stays_usable(qtbot, model_window: MainWindow,
+                                                                                synthetic_set, tmp_path):
+    parts = []
+    for i in range(40):
+        parts.append(tmp_path / f"part_{i:02d}.png")
+        shutil.copy(synthetic_set.test_good[i % len(synthetic_set.test_good)], parts[-1])
+    with qtbot.waitSignal(model_window.job_done, timeout=JOB_TIMEOUT_MS) as blocker:
+        model_window.add_inputs(parts)
+        qtbot.waitUntil(lambda: model_window.results.rowCount() > 0, timeout=JOB_TIMEOUT_MS)
+        qtbot.mouseClick(model_window.cancel_button, Qt.MouseButton.LeftButton)
+    assert blocker.args == ["inspect", "cancelled"]
+    kept = model_window.results.rowCount()
+    assert 0 < kept < 40 and "images inspected so far are kept" in model_window.messages[-1]
+    assert all(item.score is not None for item in model_window.results.items())
+    assert not model_window.busy and model_window.commands.build.isEnabled()
+    inspect_and_wait(qtbot, model_window, synthetic_set.test_defective[:2])  # the next batch runs as usual
+    assert model_window.results.rowCount() == kept + 2 and verdicts(model_window)[-2:] == ["NG", "NG"]
+
+
+def test_a_save_or_export_that_cannot_write_is_a_message(qtbot, model_window: MainWindow, tmp_path: Path):
+    (tmp_path / "file").write_text("a file where a folder should be")
+    model_window._set_dirty(True)
+    assert not model_window.save_model_to(tmp_path / "file" / "line3.patchcore")
+    assert model_window.last_error == (f"cannot save the model to '{tmp_path / 'file' / 'line3.patchcore'}': "
+                                       f"'{tmp_path / 'file'}' is not a folder")
+    assert model_window.dirty and model_window.model_path is None
+    assert not model_window.export_csv(tmp_path / "file" / "results.csv")
+    assert model_window.last_error == (f"cannot write '{tmp_path / 'file' / 'results.csv'}': "
+                                       f"'{tmp_path / 'file'}' is not a folder")
