@@ -25,6 +25,13 @@ def version() -> str:
         return "0.1.0"
 
 
+def icon_path() -> Optional[Path]:
+    """``resources/patchcore.png`` in the packaged program's folder or at the top of a source checkout."""
+    base = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parents[2]))
+    path = base / "resources" / "patchcore.png"
+    return path if path.is_file() else None
+
+
 def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="patchcore-gui",
@@ -51,7 +58,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return run_self_test()
 
     from PySide6.QtCore import QCoreApplication, Qt
-    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtGui import QGuiApplication, QIcon
     from PySide6.QtWidgets import QApplication
 
     # fractional scale factors (125 %, 150 %) as they are, rather than rounded to whole numbers
@@ -61,6 +68,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     QCoreApplication.setApplicationVersion(version())
     qt_argv: List[str] = [sys.argv[0] if sys.argv else APPLICATION]
     app = QApplication.instance() or QApplication(qt_argv)
+    icon = icon_path()
+    if icon is not None:
+        app.setWindowIcon(QIcon(str(icon)))
 
     import pyqtgraph as pg
 
