@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import List, Optional, Sequence, Set, TextIO
 
@@ -210,6 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    # Pillow's plugins complain about damaged files through `warnings` (two lines each on stderr);
+    # the file's own one-line error already says what is wrong with it.
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
     try:
         return args.run(args)
     except PatchCoreError as exc:

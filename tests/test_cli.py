@@ -2,11 +2,14 @@
 
 import csv
 import json
+import warnings
 
 import pytest
 
 from patchcore_gui.cli import main
 from patchcore_gui.core.model_file import load_model
+
+from .core.test_images import NOISE, encoded
 
 
 @pytest.fixture(scope="module")
@@ -142,3 +145,14 @@ def test_predict_without_the_backbone_weights_is_one_line(model_path, synthetic_
     assert main(["predict", str(model_path), str(synthetic_set.test_good[0]), "--weights", str(other)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "differs from the weights this model was built with" in err
+
+
+def test_a_damaged_tiff_is_one_line_without_pillow_warnings(model_path, tmp_path, capsys):
+    cut = tmp_path / "cut.tif"
+    cut.write_bytes(encoded(NOISE, "TIFF")[:100])  # Pillow warns "Truncated File Read" while trying it
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main(["predict", str(model_path), str(cut)]) == 1
+    assert [str(w.message) for w in caught] == []
+    assert capsys.readouterr().err.strip() == ("error: cannot read 'cut.tif': not an image (100 bytes; PNG, JPEG, "
+                                               "BMP, TIFF, GIF and WebP are read)")
