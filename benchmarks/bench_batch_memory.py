@@ -143,9 +143,11 @@ def run_gui(model: Path, images: Path) -> List[Dict[str, float]]:
     command = [sys.executable, str(Path(__file__).resolve()), "--gui-child", str(model), str(images)]
     print("$", " ".join(command), flush=True)
     output = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    (model.parent / "gui-stderr.log").write_text(output.stderr)
     lines = [line for line in output.stdout.splitlines() if line.startswith("{")]
     if output.returncode != 0 or not lines:
-        raise SystemExit(f"GUI run failed ({output.returncode}):\n{output.stderr[-3000:]}")
+        head = "\n".join(line for line in output.stderr.splitlines() if not line.startswith("  File"))[:3000]
+        raise SystemExit(f"GUI run failed ({output.returncode}), stderr in {model.parent / 'gui-stderr.log'}:\n{head}")
     result = json.loads(lines[-1])
     print(f"  gui: {result['outcome']}, {result['counts']}", flush=True)
     return result["samples"]
