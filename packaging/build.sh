@@ -18,11 +18,10 @@ TORCH=${PATCHCORE_TORCH:-torch==2.13.0}
 TORCHVISION=${PATCHCORE_TORCHVISION:-torchvision==0.28.0}
 INDEX_ARGS=()
 if [[ -n "${PATCHCORE_TORCH_INDEX:-}" ]]; then INDEX_ARGS=(--index-url "$PATCHCORE_TORCH_INDEX"); fi
-[[ "${1:-}" == "--fresh" ]] && rm -rf "$VENV"
-
 step() { echo; echo "== $*"; }
 now() { date +%s; }
 t0=$(now)
+if [[ "${1:-}" == "--fresh" ]]; then rm -rf "$VENV"; fi
 
 step "build environment ($VENV)"
 if [[ ! -x "$VENV/bin/pyinstaller" ]]; then
