@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import ast
 import importlib
+import importlib.util
 import os
 import re
 import subprocess
 import sys
 import textwrap
-import tomllib
 from pathlib import Path
 from typing import Any, Dict
 
@@ -120,6 +120,7 @@ def test_build_script_and_extra_are_consistent():
     script = (PACKAGING / "build.sh").read_text(encoding="utf-8")
     assert "packaging/patchcore.spec" in script
     assert "'.[package]'" in script
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"]
     assert any(req.lower().startswith("pyinstaller") for req in extras["package"])
     assert "--self-test" in script and "--version" in script
