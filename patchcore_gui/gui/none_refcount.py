@@ -5,7 +5,7 @@ PySide6 6.12 on CPython 3.11 loses one reference to ``None`` each time a Python 
 serve (Qt asks for about ten roles per cell per paint) and pyqtgraph's ``itemChange`` while the
 histogram redraws. Measured with the real window: about 30 references per inspected image. When
 the count reaches zero CPython aborts with "Fatal Python error: none_dealloc: deallocating None";
-``benchmarks/bench_batch_memory.py`` hit that after 3,000 to 4,000 images in one batch.
+``benchmarks/bench_batch_memory.py`` hit that twice before the end of a 5,000-image batch.
 
 CPython 3.12 made ``None`` immortal (PEP 683); :func:`make_none_immortal` gives it the same
 property on older versions by raising its count far beyond what any session can lose.
