@@ -173,7 +173,7 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", type=Path, help="backbone weights file (for wide_resnet50_2 without a cache)")
     parser.add_argument("--coreset", type=float, default=defaults.coreset_ratio,
                         help=f"share of patches kept in the memory bank (default {defaults.coreset_ratio})")
-    parser.add_argument("--layers", help="comma-separated backbone layers (default: the backbone's strides 8 and 16)")
+    parser.add_argument("--layers", help="comma-separated backbone layers (default: the backbone's, for EfficientNet-Lite strides 8, 16 and 32)")
     parser.add_argument("--size", type=int, help=f"network input size in pixels (default {defaults.resize})")
 
 

