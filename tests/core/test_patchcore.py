@@ -167,3 +167,12 @@ def test_a_one_pixel_image_is_inspected_with_a_one_pixel_map(fitted, backbone, t
     (result,) = Inspector(fitted.model, backbone=backbone).inspect_paths([path])
     assert result.error is None and result.inspection.anomaly_map.shape == (1, 1)
     assert np.isfinite(result.inspection.score)
+
+
+def test_available_memory_counts_the_page_cache_that_linux_can_reclaim(tmp_path):
+    from patchcore_gui.core.patchcore import _available_memory
+
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemTotal:       24000000 kB\nMemFree:         2600000 kB\nMemAvailable:   20000000 kB\n")
+    assert _available_memory(str(meminfo)) == 20000000 * 1024
+    assert _available_memory(str(tmp_path / "missing")) is not None  # falls back to the free pages
