@@ -8,9 +8,9 @@ from patchcore_gui.core.backbones import (BACKBONES, file_sha256, get_spec, lite
 from patchcore_gui.core.errors import WeightsMissingError
 
 
-def test_default_backbone_gives_strides_8_and_16(backbone):
+def test_default_backbone_gives_strides_8_16_and_32(backbone):
     maps = backbone(torch.zeros(2, 3, 224, 224))
-    assert [tuple(m.shape) for m in maps] == [(2, 40, 28, 28), (2, 112, 14, 14)]
+    assert [tuple(m.shape) for m in maps] == [(2, 40, 28, 28), (2, 112, 14, 14), (2, 320, 7, 7)]
     assert len(backbone.weights_sha256) == 64
     assert backbone.weights_sha256 == file_sha256(backbone.weights_path)
 
