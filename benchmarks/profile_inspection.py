@@ -46,8 +46,7 @@ def main() -> None:
         image = timed("decode", read_image, path)
         tensor = timed("preprocess", preprocess, image, model.preprocessing)
         grid = timed("network", inspector._stream.extractor.extract, torch.from_numpy(tensor[None]))[0]
-        _, patch_scores, _ = timed("scoring", _score_grid, grid, inspector.bank, model.config,
-                                   model.preprocessing.input_size)
+        _, patch_scores = timed("scoring", _score_grid, grid, inspector.bank, model.config)
         timed("map", model.anomaly_map, patch_scores, image.shape[:2])
     total = 0.0
     for stage, values in times.items():

@@ -173,15 +173,14 @@ class _FeatureStream:
             yield from flush()
 
 
-def _score_grid(grid: np.ndarray, bank: MemoryBank, config: PatchCoreConfig, input_size: int
-                ) -> Tuple[float, np.ndarray, np.ndarray]:
-    """``(h, w, D)`` -> (image score, ``(h, w)`` patch scores, ``(S, S)`` map at network input size)."""
+def _score_grid(grid: np.ndarray, bank: MemoryBank, config: PatchCoreConfig) -> Tuple[float, np.ndarray]:
+    """``(h, w, D)`` -> (image score, ``(h, w)`` patch scores); the map is made only where it is used."""
     height, width, dim = grid.shape
     vectors = grid.reshape(-1, dim)
     distances, nearest = score_patches(vectors, bank)
     score = reweighted_image_score(vectors, distances, nearest, bank, config.reweight_neighbours)
     patch_scores = distances.reshape(height, width)
-    return score, patch_scores, anomaly_map(patch_scores, input_size, config.sigma)
+    return score, patch_scores
 
 
 @dataclass(frozen=True)
@@ -275,7 +274,8 @@ def fit(paths: Sequence[PathLike], config: PatchCoreConfig = PatchCoreConfig(), 
         check(cancel)
         grid = grids[index]
         assert grid is not None
-        score, _, score_map = _score_grid(grid, bank, config, input_size)
+        score, patch_scores = _score_grid(grid, bank, config)
+        score_map = anomaly_map(patch_scores, input_size, config.sigma)
         scores.append(score)
         peaks.append(float(score_map.max()))
         medians.append(float(np.median(score_map)))
@@ -312,8 +312,7 @@ class Inspector:
         self.bank = MemoryBank(model.memory_bank)
 
     def _finish(self, grid: np.ndarray, original: Tuple[int, int]) -> Inspection:
-        prep = self.model.preprocessing
-        score, patch_scores, _ = _score_grid(grid, self.bank, self.model.config, prep.input_size)
+        score, patch_scores = _score_grid(grid, self.bank, self.model.config)
         return Inspection(score=score, anomaly_map=self.model.anomaly_map(patch_scores, original),
                           patch_scores=patch_scores)
 
