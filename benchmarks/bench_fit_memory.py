@@ -13,32 +13,27 @@ x 152 float32 at the default 224 px input): about 0.48 MB per image, held once.
 from __future__ import annotations
 
 import argparse
-import multiprocessing
-import resource
 import sys
 import time
 from pathlib import Path
 from typing import Any, Dict, List
 
 import patchcore_gui  # noqa: F401  (first: it sets the OpenMP wait policy before torch loads)
+from isolated import peak_rss_mb, run_isolated
 
 
-def _fit_child(paths: List[str], coreset: float, queue: "multiprocessing.Queue[Any]") -> None:
+def measure_fit(paths: List[str], coreset: float) -> Dict[str, Any]:
     from patchcore_gui.core.config import PatchCoreConfig
     from patchcore_gui.core.patchcore import fit
 
-    try:
-        baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        started = time.perf_counter()
-        result = fit(paths, PatchCoreConfig(coreset_ratio=coreset))
-        model = result.model
-        queue.put({"n": len(paths), "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                   "rss_before_mb": baseline, "seconds": time.perf_counter() - started,
-                   "stages": result.seconds, "bank": len(model.memory_bank), "candidates": model.n_patches,
-                   "features_mb": model.n_good_images * model.feature_grid[0] * model.feature_grid[1]
-                   * model.memory_bank.shape[1] * 4 / 2**20})
-    except BaseException as exc:  # reported by the parent
-        queue.put({"n": len(paths), "error": f"{type(exc).__name__}: {exc}"})
+    baseline = peak_rss_mb()
+    started = time.perf_counter()
+    result = fit(paths, PatchCoreConfig(coreset_ratio=coreset))
+    model = result.model
+    return {"n": len(paths), "rss_before_mb": baseline, "seconds": time.perf_counter() - started,
+            "stages": result.seconds, "bank": len(model.memory_bank), "candidates": model.n_patches,
+            "features_mb": model.n_good_images * model.feature_grid[0] * model.feature_grid[1]
+            * model.memory_bank.shape[1] * 4 / 2**20}
 
 
 def main() -> int:
@@ -64,14 +59,9 @@ def main() -> int:
         if not path.exists():
             cv2.imwrite(str(path), image[..., ::-1])
         paths.append(str(path))
-    context = multiprocessing.get_context("spawn")
     rows: List[Dict[str, Any]] = []
     for n in sorted(args.counts):
-        queue = context.Queue()
-        child = context.Process(target=_fit_child, args=(paths[:n], args.coreset, queue))
-        child.start()
-        row = queue.get()
-        child.join()
+        row = run_isolated(measure_fit, paths[:n], args.coreset)
         if "error" in row:
             print(f"{n} images: {row['error']}", file=sys.stderr)
             continue

@@ -17,20 +17,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
-import resource
 import sys
 import time
 from pathlib import Path
 from typing import Any, Dict
 
 import patchcore_gui  # noqa: F401  (first: it sets the OpenMP wait policy before torch loads)
+from isolated import peak_rss_mb, run_isolated
 
 CATEGORIES = {"bottle": "mvtec_bottle_512/bottle", "magnetic_tile": "magnetic_tile/magnetic_tile"}
-
-
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
 def measure(category_dir: Path, plain_centres: int) -> Dict[str, Any]:
@@ -54,7 +49,7 @@ def measure(category_dir: Path, plain_centres: int) -> Dict[str, Any]:
         "bank_size": report.bank_size, "image_auroc": report.image_auroc, "pixel_auroc": report.pixel_auroc,
         "aupro": report.aupro, "fit_seconds": report.fit_seconds, "stage_seconds": report.fit_stage_seconds,
         "predict_ms_per_image": report.predict_ms_per_image, "evaluate_seconds": time.perf_counter() - started,
-        "peak_rss_mb_evaluate": _peak_rss_mb(), "threads": torch.get_num_threads(),
+        "peak_rss_mb_evaluate": peak_rss_mb(), "threads": torch.get_num_threads(),
     }
     # one image at a time, from disk to score and map, as on a line that inspects parts as they come
     inspector = Inspector(evaluation.model)
@@ -88,15 +83,6 @@ def measure(category_dir: Path, plain_centres: int) -> Dict[str, Any]:
     return result
 
 
-def _child(category_dir: str, plain_centres: int, queue: "multiprocessing.Queue[Any]") -> None:
-    try:
-        outcome = measure(Path(category_dir), plain_centres)
-        outcome["peak_rss_mb"] = _peak_rss_mb()
-        queue.put(outcome)
-    except BaseException as exc:  # reported by the parent, which goes on with the next category
-        queue.put({"error": f"{type(exc).__name__}: {exc}"})
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
@@ -106,7 +92,6 @@ def main() -> int:
     args = parser.parse_args()
 
     results = []
-    context = multiprocessing.get_context("spawn")
     for name, relative in CATEGORIES.items():
         if args.only and name != args.only:
             continue
@@ -114,11 +99,7 @@ def main() -> int:
         if not folder.is_dir():
             print(f"{name}: '{folder}' not found, skipped", file=sys.stderr)
             continue
-        queue = context.Queue()
-        child = context.Process(target=_child, args=(str(folder), args.plain_centres, queue))
-        child.start()
-        outcome = queue.get()
-        child.join()
+        outcome = run_isolated(measure, folder, args.plain_centres)
         if "error" in outcome:
             print(f"{name}: {outcome['error']}", file=sys.stderr)
             continue
