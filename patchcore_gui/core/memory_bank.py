@@ -1,15 +1,177 @@
-"""The memory bank and exact nearest-neighbour search over it (faiss, flat L2)."""
+"""The memory bank and exact nearest-neighbour search over it.
+
+A flat search compares every test patch with every bank vector. With bottle's defaults (1,568
+patches against a 13,093 x 472 bank) that is 19 GFLOP per image, ~57 ms on two cores even at the
+CPU's peak, and it was most of the inspection time. Yet a patch's nearest neighbour lies in a small
+part of the bank. ``ClusteredBank`` groups the bank into clusters in a PCA space and skips any
+cluster, and any vector of a visited cluster, whose lower bound on the distance already exceeds the
+best distance found. Nothing that could be the nearest neighbour is skipped, so the answer is the
+flat search's, within float32 rounding.
+"""
 
 from __future__ import annotations
 
-from typing import Tuple
+from typing import List, Optional, Tuple
 
 import faiss
 import numpy as np
 
+# Below this many vectors a flat search costs a few ms and the clustering would not pay for itself.
+CLUSTERED_MIN_BANK = 2048
+# Lower bounds are computed in float32 like the distances themselves; a bound within this fraction
+# of the squared norms involved counts as a tie, so rounding can never skip the true neighbour.
+_ROUNDING_SLACK = 1e-4
+
+
+def cluster_count(bank_size: int) -> int:
+    """How many clusters to split a bank into: ~sqrt(M)/4, which kept both the per-cluster
+    overhead and the vectors scanned per patch small on bottle (13k) and Magnetic Tile (60k) banks."""
+    return int(np.clip(round(np.sqrt(bank_size) / 4), 1, 96))
+
+
+class ClusteredBank:
+    """Exact 1-nearest-neighbour search that skips clusters and vectors it can prove are too far.
+
+    The bound: with the bank's mean removed and an orthonormal PCA basis ``V`` (``D x k``), a vector
+    ``x`` splits into its projection ``V^T x`` and a residual of norm ``r(x)``, and
+    ``|x - y|^2 >= |V^T x - V^T y|^2 + (r(x) - r(y))^2``. A cluster adds the triangle inequality
+    over its centre and radius in the projected space and the range of its residual norms.
+
+    ``vectors (M, D) float32``; ``search((P, D))`` -> squared distances ``(P,)`` float32 and
+    indices ``(P,)`` int64 into ``vectors``.
+
+    >>> bank = np.random.default_rng(0).normal(size=(500, 6)).astype(np.float32)
+    >>> squared, index = ClusteredBank(bank, clusters=4).search(bank[[3, 70]] + 0.001)
+    >>> index.tolist()
+    [3, 70]
+    """
+
+    def __init__(self, vectors: np.ndarray, clusters: int, components: int = 32, seed: int = 0) -> None:
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        centred = vectors - vectors.mean(axis=0)
+        self._mean = vectors.mean(axis=0)
+        # the basis only has to be orthonormal for the bound to hold; eigh in float64 makes it so
+        gram = (centred.T @ centred).astype(np.float64)
+        eigenvalues, eigenvectors = np.linalg.eigh(gram)
+        components = min(components, vectors.shape[1])
+        self._basis = np.ascontiguousarray(eigenvectors[:, ::-1][:, :components], dtype=np.float32)
+        projected = centred @ self._basis
+        centred_norm = np.einsum("ij,ij->i", centred, centred)
+        residual = np.sqrt(np.maximum(centred_norm - np.einsum("ij,ij->i", projected, projected), 0.0))
+
+        # faiss wants 39 training points per centroid and warns on stderr below that
+        clusters = max(1, min(clusters, len(vectors) // 39))
+        kmeans = faiss.Kmeans(components, clusters, niter=20, seed=seed, verbose=False)
+        kmeans.train(projected)
+        _, assignment = kmeans.index.search(projected, 1)
+        self._order = np.argsort(assignment[:, 0], kind="stable")
+        starts = np.searchsorted(assignment[self._order, 0], np.arange(clusters + 1))
+        spans = [(int(a), int(b)) for a, b in zip(starts[:-1], starts[1:]) if b > a]
+
+        ordered = vectors[self._order]
+        ordered_norm = np.einsum("ij,ij->i", ordered, ordered)
+        self._max_norm = float(ordered_norm.max())
+        # the per-vector bound is one small product: [projection, residual] . [projection, residual]
+        augmented = np.concatenate([projected, residual[:, None]], axis=1)[self._order]
+        self._blocks: List[Tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        centres, radii, low, high, representatives = [], [], [], [], []
+        for start, stop in spans:
+            members = projected[self._order[start:stop]]
+            centre = members.mean(axis=0)
+            offsets = np.linalg.norm(members - centre, axis=1)
+            centres.append(centre)
+            radii.append(offsets.max() * (1 + _ROUNDING_SLACK))
+            member_residual = residual[self._order[start:stop]]
+            low.append(member_residual.min())
+            high.append(member_residual.max())
+            representatives.append(start + int(offsets.argmin()))
+            self._blocks.append((start,
+                                 np.ascontiguousarray(ordered[start:stop].T), ordered_norm[start:stop],
+                                 np.ascontiguousarray(augmented[start:stop].T),
+                                 centred_norm[self._order[start:stop]]))
+        self._centres = np.asarray(centres, dtype=np.float64)
+        self._radii = np.asarray(radii, dtype=np.float64)
+        self._residual_low = np.asarray(low, dtype=np.float64)
+        self._residual_high = np.asarray(high, dtype=np.float64)
+        self._representatives = np.asarray(representatives)
+        self._representative_vectors = ordered[self._representatives]
+        self._representative_norm = ordered_norm[self._representatives]
+        self.scanned_fraction = 0.0  # of the flat search's work, in the last search
+
+    def search(self, queries: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        queries = np.ascontiguousarray(queries, dtype=np.float32)
+        centred = queries - self._mean
+        projected = centred @ self._basis
+        centred_norm = np.einsum("ij,ij->i", centred, centred)
+        residual = np.sqrt(np.maximum(centred_norm - np.einsum("ij,ij->i", projected, projected), 0.0))
+        query_norm = np.einsum("ij,ij->i", queries, queries)
+        slack = _ROUNDING_SLACK * (query_norm + self._max_norm)
+        cluster_bound = self._cluster_bounds(projected, residual).astype(np.float32)
+
+        # start from each query's closest cluster representative, so most clusters fail the bound
+        squared = (query_norm[:, None] - 2 * queries @ self._representative_vectors.T
+                   + self._representative_norm[None, :])
+        closest = squared.argmin(axis=1)
+        best = squared[np.arange(len(queries)), closest]
+        nearest = self._representatives[closest].astype(np.int64)
+
+        # clusters that are the most promising for many queries first: they shrink the most bounds
+        first_choice = np.bincount(cluster_bound.argmin(axis=1), minlength=len(self._blocks))
+        augmented_query = np.concatenate([projected, residual[:, None]], axis=1)
+        scanned = 0
+        for cluster in np.argsort(-first_choice, kind="stable"):
+            candidates = np.flatnonzero(cluster_bound[:, cluster] < best + slack)
+            if len(candidates) == 0:
+                continue
+            start, block, block_norm, augmented_block, block_centred_norm = self._blocks[cluster]
+            bound = augmented_query[candidates] @ augmented_block
+            bound *= -2
+            bound += block_centred_norm
+            bound += centred_norm[candidates, None]
+            needed = bound < (best[candidates] + slack[candidates])[:, None]
+            rows = needed.any(axis=1)
+            columns = np.flatnonzero(needed.any(axis=0))
+            if len(columns) == 0:
+                continue
+            candidates = candidates[rows]
+            columns, distance = self._distances(queries[candidates], block, block_norm, columns)
+            within = distance.argmin(axis=1)
+            found = distance[np.arange(len(candidates)), within] + query_norm[candidates]
+            better = found < best[candidates]
+            improved = candidates[better]
+            best[improved] = found[better]
+            nearest[improved] = start + (within if columns is None else columns[within])[better]
+            scanned += distance.size
+        self.scanned_fraction = scanned / max(1, len(queries) * len(self._order))
+        return np.maximum(best, 0.0), self._order[nearest]
+
+    def _cluster_bounds(self, projected: np.ndarray, residual: np.ndarray) -> np.ndarray:
+        """``(P, C)`` lower bounds on the squared distance from each query to anything in each cluster."""
+        projected = projected.astype(np.float64)
+        to_centre = np.sqrt(np.maximum(
+            np.einsum("ij,ij->i", projected, projected)[:, None] - 2 * projected @ self._centres.T
+            + np.einsum("ij,ij->i", self._centres, self._centres)[None, :], 0.0))
+        residual = residual.astype(np.float64)[:, None]
+        outside = np.maximum(np.maximum(self._residual_low - residual, residual - self._residual_high), 0.0)
+        return np.maximum(to_centre - self._radii, 0.0) ** 2 + outside ** 2
+
+    @staticmethod
+    def _distances(queries: np.ndarray, block: np.ndarray, block_norm: np.ndarray,
+                   columns: np.ndarray) -> Tuple[Optional[np.ndarray], np.ndarray]:
+        """Squared distances less ``|q|^2`` to the needed columns of a block (all of it when most are)."""
+        if 2 * len(columns) < block.shape[1]:
+            distance = queries @ block[:, columns]
+            distance *= -2
+            distance += block_norm[columns]
+            return columns, distance
+        distance = queries @ block
+        distance *= -2
+        distance += block_norm
+        return None, distance
+
 
 class MemoryBank:
-    """The coreset of good patch vectors with an exact L2 index.
+    """The coreset of good patch vectors with exact L2 search.
 
     >>> bank = MemoryBank(np.eye(3, dtype=np.float32))
     >>> distances, indices = bank.nearest(np.zeros((1, 3), np.float32), k=1)
@@ -21,8 +183,8 @@ class MemoryBank:
         if vectors.ndim != 2 or len(vectors) == 0:
             raise ValueError(f"a memory bank needs a non-empty (M, D) array, not shape {vectors.shape}")
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        self._index = faiss.IndexFlatL2(self.vectors.shape[1])
-        self._index.add(self.vectors)
+        self._clustered = (ClusteredBank(self.vectors, cluster_count(len(self.vectors)))
+                           if len(self.vectors) >= CLUSTERED_MIN_BANK else None)
 
     def __len__(self) -> int:
         return len(self.vectors)
@@ -37,6 +199,10 @@ class MemoryBank:
         ``(P, D)`` float32 -> ``(P, k)`` float32 distances (not squared), ``(P, k)`` int64 indices.
         """
         k = min(k, len(self))
-        squared, indices = self._index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+        queries = np.ascontiguousarray(queries, dtype=np.float32)
+        if k == 1 and self._clustered is not None:
+            squared, indices = self._clustered.search(queries)
+            return np.sqrt(squared)[:, None], indices[:, None]
+        squared, indices = faiss.knn(queries, self.vectors, k)
         # faiss computes |x|^2 - 2xy + |y|^2, which can come out slightly negative for a match
         return np.sqrt(np.maximum(squared, 0.0)), indices
