@@ -3,8 +3,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from patchcore_gui.core.backbones import (BACKBONES, file_sha256, get_spec, lite_state_dict_to_timm, load_backbone,
-                                          resolve_layers)
+from patchcore_gui.core.backbones import (BACKBONES, _prepared_for_inference, file_sha256, fold_batch_norms, get_spec,
+                                          lite_state_dict_to_timm, load_backbone, resolve_layers)
 from patchcore_gui.core.errors import WeightsMissingError
 
 
@@ -64,3 +64,58 @@ def test_lite_key_renaming_follows_the_stage_layout():
     renamed = lite_state_dict_to_timm(state, (1, 2, 2, 3, 3, 4, 1))
     assert renamed == {"blocks.0.0.conv_dw.weight": 0, "blocks.1.0.conv_pw.weight": 1,
                        "blocks.2.0.conv_pwl.weight": 2, "conv_stem.weight": 3, "bn2.bias": 4, "classifier.weight": 5}
+
+
+def _random_norm(channels, seed):
+    generator = torch.Generator().manual_seed(seed)
+    norm = torch.nn.BatchNorm2d(channels).eval()
+    norm.running_mean.copy_(torch.randn(channels, generator=generator))
+    norm.running_var.copy_(torch.rand(channels, generator=generator) + 0.5)
+    norm.weight.data.copy_(torch.randn(channels, generator=generator))
+    norm.bias.data.copy_(torch.randn(channels, generator=generator))
+    return norm
+
+
+def test_folding_batch_norms_keeps_the_output():
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 8, 3, padding=1, bias=False), _random_norm(8, 1), torch.nn.ReLU(),
+        torch.nn.Sequential(torch.nn.Conv2d(8, 8, 3, padding=1, groups=8), _random_norm(8, 2))).eval()
+    x = torch.rand(2, 3, 16, 16)
+    with torch.no_grad():
+        before = net(x)
+        assert fold_batch_norms(net) == 2
+        after = net(x)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules())
+    torch.testing.assert_close(after, before, rtol=1e-5, atol=1e-5)
+
+
+class _NormBeforeConv(torch.nn.Module):
+    """A conv registered just before a batch norm that in fact runs first: folding would be wrong."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(3)
+        self.conv = torch.nn.Conv2d(3, 3, 1)
+        self.norm = _random_norm(3, 4)
+
+    def forward(self, x):
+        return [self.conv(self.norm(x))]
+
+
+def test_a_network_that_folding_would_change_is_used_as_built():
+    net = _prepared_for_inference(_NormBeforeConv)
+    assert isinstance(net.norm, torch.nn.BatchNorm2d)
+    x = torch.rand(1, 3, 8, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(net(x)[0], _NormBeforeConv().eval()(x)[0])
+
+
+def test_the_default_backbone_is_folded_and_channels_last_with_the_same_features(backbone):
+    spec = get_spec("tf_efficientnet_lite0")
+    as_built = spec.build(backbone.weights_path, backbone.layers).eval()
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in backbone.net.modules())
+    x = torch.rand(2, 3, 224, 224)
+    with torch.inference_mode():
+        for fast, plain in zip(backbone(x), as_built(x)):
+            torch.testing.assert_close(fast, plain, rtol=1e-4, atol=1e-4 * float(plain.abs().max()))
