@@ -22,7 +22,7 @@ import torch
 
 from patchcore_gui.core.images import preprocess, read_image
 from patchcore_gui.core.model_file import load_model
-from patchcore_gui.core.patchcore import Inspector, _score_grid
+from patchcore_gui.core.patchcore import Inspector, _score_grids
 
 
 def main() -> None:
@@ -46,7 +46,7 @@ def main() -> None:
         image = timed("decode", read_image, path)
         tensor = timed("preprocess", preprocess, image, model.preprocessing)
         grid = timed("network", inspector._stream.extractor.extract, torch.from_numpy(tensor[None]))[0]
-        _, patch_scores = timed("scoring", _score_grid, grid, inspector.bank, model.config)
+        _, patch_scores = timed("scoring", _score_grids, [grid], inspector.bank, model.config)[0]
         timed("map", model.anomaly_map, patch_scores, image.shape[:2])
     total = 0.0
     for stage, values in times.items():

@@ -11,7 +11,7 @@ flat search's, within float32 rounding.
 
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+from typing import List, Tuple
 
 import faiss
 import numpy as np
@@ -71,9 +71,14 @@ class ClusteredBank:
         ordered = vectors[self._order]
         ordered_norm = np.einsum("ij,ij->i", ordered, ordered)
         self._max_norm = float(ordered_norm.max())
-        # the per-vector bound is one small product: [projection, residual] . [projection, residual]
-        augmented = np.concatenate([projected, residual[:, None]], axis=1)[self._order]
-        self._blocks: List[Tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        # Both tests are one product each, with what would be extra passes over the (queries x
+        # vectors) result folded into an extra column:
+        #   distance:  q.b - |b|^2/2 = (|q|^2 - |q - b|^2) / 2, largest for the nearest;
+        #   bound:     [Vq, r(q)].[Vb, r(b)] - |b - mean|^2/2, which exceeds
+        #              (|q - mean|^2 - best)/2 exactly when the bound is below the best distance.
+        scored = np.concatenate([ordered, -0.5 * ordered_norm[:, None]], axis=1)
+        bounding = np.concatenate([projected, residual[:, None], -0.5 * centred_norm[:, None]], axis=1)[self._order]
+        self._blocks: List[Tuple[int, np.ndarray, np.ndarray]] = []
         centres, radii, low, high, representatives = [], [], [], [], []
         for start, stop in spans:
             members = projected[self._order[start:stop]]
@@ -85,17 +90,14 @@ class ClusteredBank:
             low.append(member_residual.min())
             high.append(member_residual.max())
             representatives.append(start + int(offsets.argmin()))
-            self._blocks.append((start,
-                                 np.ascontiguousarray(ordered[start:stop].T), ordered_norm[start:stop],
-                                 np.ascontiguousarray(augmented[start:stop].T),
-                                 centred_norm[self._order[start:stop]]))
+            self._blocks.append((start, scored[start:stop], np.ascontiguousarray(bounding[start:stop].T)))
         self._centres = np.asarray(centres, dtype=np.float64)
         self._radii = np.asarray(radii, dtype=np.float64)
         self._residual_low = np.asarray(low, dtype=np.float64)
         self._residual_high = np.asarray(high, dtype=np.float64)
         self._representatives = np.asarray(representatives)
-        self._representative_vectors = ordered[self._representatives]
-        self._representative_norm = ordered_norm[self._representatives]
+        self._representative_vectors = scored[self._representatives]
+        self._vector_count = len(vectors)
         self.scanned_fraction = 0.0  # of the flat search's work, in the last search
 
     def search(self, queries: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
@@ -107,42 +109,42 @@ class ClusteredBank:
         query_norm = np.einsum("ij,ij->i", queries, queries)
         slack = _ROUNDING_SLACK * (query_norm + self._max_norm)
         cluster_bound = self._cluster_bounds(projected, residual).astype(np.float32)
+        ones = np.ones((len(queries), 1), np.float32)
+        scoring_query = np.concatenate([queries, ones], axis=1)
+        bounding_query = np.concatenate([projected, residual[:, None], ones], axis=1)
 
         # start from each query's closest cluster representative, so most clusters fail the bound
-        squared = (query_norm[:, None] - 2 * queries @ self._representative_vectors.T
-                   + self._representative_norm[None, :])
-        closest = squared.argmin(axis=1)
-        best = squared[np.arange(len(queries)), closest]
+        similarity = scoring_query @ self._representative_vectors.T
+        closest = similarity.argmax(axis=1)
+        best = query_norm - 2 * similarity[np.arange(len(queries)), closest]
         nearest = self._representatives[closest].astype(np.int64)
 
         # clusters that are the most promising for many queries first: they shrink the most bounds
         first_choice = np.bincount(cluster_bound.argmin(axis=1), minlength=len(self._blocks))
-        augmented_query = np.concatenate([projected, residual[:, None]], axis=1)
         scanned = 0
         for cluster in np.argsort(-first_choice, kind="stable"):
             candidates = np.flatnonzero(cluster_bound[:, cluster] < best + slack)
             if len(candidates) == 0:
                 continue
-            start, block, block_norm, augmented_block, block_centred_norm = self._blocks[cluster]
-            bound = augmented_query[candidates] @ augmented_block
-            bound *= -2
-            bound += block_centred_norm
-            bound += centred_norm[candidates, None]
-            needed = bound < (best[candidates] + slack[candidates])[:, None]
-            rows = needed.any(axis=1)
+            start, scored, bounding = self._blocks[cluster]
+            needed = bounding_query[candidates] @ bounding
+            needed = needed > (0.5 * (centred_norm[candidates] - best[candidates] - slack[candidates]))[:, None]
             columns = np.flatnonzero(needed.any(axis=0))
             if len(columns) == 0:
                 continue
-            candidates = candidates[rows]
-            columns, distance = self._distances(queries[candidates], block, block_norm, columns)
-            within = distance.argmin(axis=1)
-            found = distance[np.arange(len(candidates)), within] + query_norm[candidates]
+            candidates = candidates[needed.any(axis=1)]
+            if 2 * len(columns) < len(scored):
+                similarity = scoring_query[candidates] @ scored[columns].T
+            else:
+                similarity, columns = scoring_query[candidates] @ scored.T, None
+            within = similarity.argmax(axis=1)
+            found = query_norm[candidates] - 2 * similarity[np.arange(len(candidates)), within]
             better = found < best[candidates]
             improved = candidates[better]
             best[improved] = found[better]
             nearest[improved] = start + (within if columns is None else columns[within])[better]
-            scanned += distance.size
-        self.scanned_fraction = scanned / max(1, len(queries) * len(self._order))
+            scanned += similarity.size
+        self.scanned_fraction = scanned / max(1, len(queries) * self._vector_count)
         return np.maximum(best, 0.0), self._order[nearest]
 
     def _cluster_bounds(self, projected: np.ndarray, residual: np.ndarray) -> np.ndarray:
@@ -154,20 +156,6 @@ class ClusteredBank:
         residual = residual.astype(np.float64)[:, None]
         outside = np.maximum(np.maximum(self._residual_low - residual, residual - self._residual_high), 0.0)
         return np.maximum(to_centre - self._radii, 0.0) ** 2 + outside ** 2
-
-    @staticmethod
-    def _distances(queries: np.ndarray, block: np.ndarray, block_norm: np.ndarray,
-                   columns: np.ndarray) -> Tuple[Optional[np.ndarray], np.ndarray]:
-        """Squared distances less ``|q|^2`` to the needed columns of a block (all of it when most are)."""
-        if 2 * len(columns) < block.shape[1]:
-            distance = queries @ block[:, columns]
-            distance *= -2
-            distance += block_norm[columns]
-            return columns, distance
-        distance = queries @ block
-        distance *= -2
-        distance += block_norm
-        return None, distance
 
 
 class MemoryBank:

@@ -144,43 +144,59 @@ class _FeatureStream:
         image = read_image(path)
         return preprocess(image, self.preprocessing), image.shape[:2]
 
-    def grids(self, paths: Sequence[Path], cancel: Optional[CancelToken]
-              ) -> Iterator[Tuple[Path, Union[Tuple[np.ndarray, Tuple[int, int]], str]]]:
-        """Yield ``(path, (grid (h, w, D), original (H, W)))`` or ``(path, error line)``, in order."""
+    def batches(self, paths: Sequence[Path], cancel: Optional[CancelToken]
+                ) -> Iterator[List[Tuple[Path, Union[Tuple[np.ndarray, Tuple[int, int]], str]]]]:
+        """Yield lists of ``(path, (grid (h, w, D), original (H, W)))`` or ``(path, error line)``, in order:
+        the images of one network batch together, an unreadable file on its own."""
         batch: List[Tuple[Path, np.ndarray, Tuple[int, int]]] = []
 
-        def flush() -> Iterator[Tuple[Path, Tuple[np.ndarray, Tuple[int, int]]]]:
-            tensor = torch.from_numpy(np.stack([tensor for _, tensor, _ in batch]))
-            grids = self.extractor.extract(tensor)
-            for (path, _, original), grid in zip(batch, grids):
-                yield path, (grid, original)
+        def flush() -> List[Tuple[Path, Union[Tuple[np.ndarray, Tuple[int, int]], str]]]:
+            grids = self.extractor.extract(torch.from_numpy(np.stack([tensor for _, tensor, _ in batch])))
+            done = [(path, (grid, original)) for (path, _, original), grid in zip(batch, grids)]
             batch.clear()
+            return done  # type: ignore[return-value]
 
         for path, loaded in _prefetch(list(paths), self._load, depth=2 * self.config.batch_size):
             check(cancel)
             if isinstance(loaded, BaseException):
                 # yield what is already read first so results stay in input order
                 if batch:
-                    yield from flush()
-                yield path, _describe_failure(path, loaded)
+                    yield flush()
+                yield [(path, _describe_failure(path, loaded))]
                 continue
             tensor, original = loaded  # type: ignore[misc]
             batch.append((path, tensor, original))
             if len(batch) == self.config.batch_size:
-                yield from flush()
+                yield flush()
         if batch:
             check(cancel)
-            yield from flush()
+            yield flush()
+
+    def grids(self, paths: Sequence[Path], cancel: Optional[CancelToken]
+              ) -> Iterator[Tuple[Path, Union[Tuple[np.ndarray, Tuple[int, int]], str]]]:
+        """:meth:`batches`, one image at a time."""
+        for batch in self.batches(paths, cancel):
+            yield from batch
 
 
-def _score_grid(grid: np.ndarray, bank: MemoryBank, config: PatchCoreConfig) -> Tuple[float, np.ndarray]:
-    """``(h, w, D)`` -> (image score, ``(h, w)`` patch scores); the map is made only where it is used."""
-    height, width, dim = grid.shape
-    vectors = grid.reshape(-1, dim)
+def _score_grids(grids: Sequence[np.ndarray], bank: MemoryBank, config: PatchCoreConfig
+                 ) -> List[Tuple[float, np.ndarray]]:
+    """``(h, w, D)`` grids -> (image score, ``(h, w)`` patch scores) each; the map is made only where used.
+
+    The grids' patches are searched together: the bank search then shares its per-cluster work,
+    ~1.4x faster per image for a batch of 8 than one search per image (docs/benchmarks.md).
+    """
+    vectors = np.concatenate([grid.reshape(-1, grid.shape[-1]) for grid in grids])
     distances, nearest = score_patches(vectors, bank)
-    score = reweighted_image_score(vectors, distances, nearest, bank, config.reweight_neighbours)
-    patch_scores = distances.reshape(height, width)
-    return score, patch_scores
+    scored, start = [], 0
+    for grid in grids:
+        height, width = grid.shape[:2]
+        patches = slice(start, start + height * width)
+        score = reweighted_image_score(vectors[patches], distances[patches], nearest[patches], bank,
+                                       config.reweight_neighbours)
+        scored.append((score, distances[patches].reshape(height, width)))
+        start += height * width
+    return scored
 
 
 @dataclass(frozen=True)
@@ -274,7 +290,7 @@ def fit(paths: Sequence[PathLike], config: PatchCoreConfig = PatchCoreConfig(), 
         check(cancel)
         grid = grids[index]
         assert grid is not None
-        score, patch_scores = _score_grid(grid, bank, config)
+        score, patch_scores = _score_grids([grid], bank, config)[0]
         score_map = anomaly_map(patch_scores, input_size, config.sigma)
         scores.append(score)
         peaks.append(float(score_map.max()))
@@ -311,15 +327,16 @@ class Inspector:
         self._stream.preprocessing = model.preprocessing
         self.bank = MemoryBank(model.memory_bank)
 
-    def _finish(self, grid: np.ndarray, original: Tuple[int, int]) -> Inspection:
-        score, patch_scores = _score_grid(grid, self.bank, self.model.config)
+    def _finish(self, scored: Tuple[float, np.ndarray], original: Tuple[int, int]) -> Inspection:
+        score, patch_scores = scored
         return Inspection(score=score, anomaly_map=self.model.anomaly_map(patch_scores, original),
                           patch_scores=patch_scores)
 
     def inspect(self, image: np.ndarray) -> Inspection:
         """Score one ``(H, W, 3)`` uint8 RGB image."""
         tensor = torch.from_numpy(preprocess(image, self.model.preprocessing)[None])
-        return self._finish(self._stream.extractor.extract(tensor)[0], image.shape[:2])
+        grid = self._stream.extractor.extract(tensor)[0]
+        return self._finish(_score_grids([grid], self.bank, self.model.config)[0], image.shape[:2])
 
     def inspect_paths(self, paths: Iterable[PathLike], progress: Optional[ProgressFn] = None,
                       cancel: Optional[CancelToken] = None) -> Iterator[ImageResult]:
@@ -329,9 +346,15 @@ class Inspector:
         """
         image_paths = [Path(p) for p in paths]
         report(progress, 0, len(image_paths), "inspect")
-        for done, (path, outcome) in enumerate(self._stream.grids(image_paths, cancel), start=1):
-            if isinstance(outcome, str):
-                yield ImageResult(path=path, error=outcome)
-            else:
-                yield ImageResult(path=path, inspection=self._finish(*outcome))
-            report(progress, done, len(image_paths), "inspect")
+        done = 0
+        for batch in self._stream.batches(image_paths, cancel):
+            readable = [outcome for _, outcome in batch if not isinstance(outcome, str)]
+            scored = iter(_score_grids([grid for grid, _ in readable], self.bank, self.model.config)
+                          if readable else [])
+            for path, outcome in batch:
+                if isinstance(outcome, str):
+                    yield ImageResult(path=path, error=outcome)
+                else:
+                    yield ImageResult(path=path, inspection=self._finish(next(scored), outcome[1]))
+                done += 1
+                report(progress, done, len(image_paths), "inspect")

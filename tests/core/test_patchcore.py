@@ -68,11 +68,14 @@ def test_inspect_one_equals_inspect_in_batch(fitted, synthetic_set, backbone):
 def test_bad_file_in_a_batch_is_reported_and_the_batch_goes_on(fitted, synthetic_set, backbone, tmp_path):
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\n garbage")
-    paths = [synthetic_set.test_good[0], broken, synthetic_set.test_defective[0]]
-    results = list(Inspector(fitted.model, backbone=backbone).inspect_paths(paths))
+    paths = [synthetic_set.test_good[0], broken, synthetic_set.test_defective[0], synthetic_set.test_good[1]]
+    inspector = Inspector(fitted.model, backbone=backbone)
+    results = list(inspector.inspect_paths(paths))
     assert [r.path for r in results] == paths
     assert results[1].inspection is None and "broken.png" in results[1].error
-    assert results[0].inspection is not None and results[2].inspection is not None
+    # the images searched together still get their own scores
+    for result in results[:1] + results[2:]:
+        assert result.inspection.score == pytest.approx(inspector.inspect(read_image(result.path)).score, rel=1e-5)
 
 
 def test_fit_is_deterministic(synthetic_set, backbone, fitted):
