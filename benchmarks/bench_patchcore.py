@@ -6,7 +6,9 @@ Usage::
 
 For MVTec bottle and Magnetic Tile (each in its own child process, so its peak RSS is its own)
 it prints: fit time split into features / coreset / calibration, inspection ms per image one at
-a time (disk to score and map, median) and in batches over the test set, peak RSS, image and pixel AUROC with the default settings, and the plain greedy loop's
+a time (disk to score and map, median; beside the straightforward way, the network as built and a
+flat faiss search, taking turns on the same images) and in batches over the test set, peak RSS,
+image and pixel AUROC with the default settings, and the plain greedy loop's
 coreset time on the very same bank candidates. The plain loop costs the same for every centre, so
 it runs for ``--plain-centres`` centres and its full time is extrapolated from them (a full run
 is about 5 minutes for bottle and 45 minutes for Magnetic Tile on a 2-core machine); the fast
@@ -38,6 +40,7 @@ def measure(category_dir: Path, plain_centres: int) -> Dict[str, Any]:
     from patchcore_gui.core.coreset import coreset_size, greedy_coreset, plain_greedy_coreset, random_projection
     from patchcore_gui.core.evaluate import evaluate
     from patchcore_gui.core.images import find_images, read_image
+    from patchcore_gui.core.memory_bank import MemoryBank
     from patchcore_gui.core.patchcore import Inspector, bank_candidates, extract_good_features
 
     config = PatchCoreConfig()
@@ -51,15 +54,21 @@ def measure(category_dir: Path, plain_centres: int) -> Dict[str, Any]:
         "predict_ms_per_image": report.predict_ms_per_image, "evaluate_seconds": time.perf_counter() - started,
         "peak_rss_mb_evaluate": peak_rss_mb(), "threads": torch.get_num_threads(),
     }
-    # one image at a time, from disk to score and map, as on a line that inspects parts as they come
-    inspector = Inspector(evaluation.model)
-    latencies = []
-    for item, _ in evaluation.inspected[:25]:
-        started = time.perf_counter()
-        inspector.inspect(read_image(item.path))
-        latencies.append(time.perf_counter() - started)
-    result["single_image_ms"] = 1000 * float(np.median(latencies[5:]))
-    del evaluation, inspector
+    # one image at a time, from disk to score and map, as on a line that inspects parts as they come;
+    # the straightforward way (network as built, flat faiss search) takes turns with ours on each image
+    model = evaluation.model
+    inspector = Inspector(model)
+    plain = Inspector(model, backbone=load_backbone(config.backbone, model.layers, as_built=True))
+    plain.bank = MemoryBank(model.memory_bank, clustered=False)
+    latencies: Dict[str, list] = {"ours": [], "plain": []}
+    for item, _ in evaluation.inspected[:30]:
+        for name, way in (("ours", inspector), ("plain", plain)):
+            started = time.perf_counter()
+            way.inspect(read_image(item.path))
+            latencies[name].append(time.perf_counter() - started)
+    result["single_image_ms"] = 1000 * float(np.median(latencies["ours"][5:]))
+    result["single_image_plain_ms"] = 1000 * float(np.median(latencies["plain"][5:]))
+    del evaluation, inspector, plain
 
     # the plain loop on the same candidates the fit chose from (features again: fit does not keep them)
     images, _ = find_images([category_dir / "train" / "good"])
@@ -112,7 +121,9 @@ def main() -> int:
         print(f"  coreset fast {outcome['coreset_fast_seconds']:.1f} s, plain {outcome['coreset_plain_seconds']:.1f} s "
               f"(extrapolated from {outcome['coreset_plain_extrapolated_from']} centres): "
               f"{outcome['coreset_speedup']:.0f}x, same centres: {outcome['coreset_equal']}")
-        print(f"  inspect one at a time {outcome['single_image_ms']:.1f} ms (median, disk to score and map); batch "
+        print(f"  inspect one at a time {outcome['single_image_ms']:.1f} ms (median, disk to score and map; "
+              f"straightforward way {outcome['single_image_plain_ms']:.1f} ms: "
+              f"{outcome['single_image_plain_ms'] / outcome['single_image_ms']:.1f}x); batch "
               f"{outcome['predict_ms_per_image']:.1f} ms/image over {outcome['n_test']} test images; "
               f"peak RSS {outcome['peak_rss_mb']:.0f} MB")
         print(f"  image AUROC {outcome['image_auroc']:.4f}, pixel AUROC {outcome['pixel_auroc']:.4f}, "

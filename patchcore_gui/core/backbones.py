@@ -55,8 +55,9 @@ class FeatureBackbone(nn.Module):
     """
 
     def __init__(self, spec: BackboneSpec, layers: Sequence[str], net: nn.Module,
-                 weights_path: Path, weights_sha256: str) -> None:
+                 weights_path: Path, weights_sha256: str, channels_last: bool = False) -> None:
         super().__init__()
+        self.channels_last = channels_last
         self.spec = spec
         self.layers = tuple(layers)
         self.net = net.eval()
@@ -66,7 +67,7 @@ class FeatureBackbone(nn.Module):
             parameter.requires_grad_(False)
 
     def forward(self, x: torch.Tensor) -> List[torch.Tensor]:
-        out = self.net(x.contiguous(memory_format=torch.channels_last))
+        out = self.net(x.contiguous(memory_format=torch.channels_last) if self.channels_last else x)
         if isinstance(out, dict):
             return [out[name] for name in self.layers]
         return list(out)
@@ -287,11 +288,12 @@ def _load_state_dict(path: Path) -> Dict[str, torch.Tensor]:
 
 
 def load_backbone(name: str, layers: Optional[Sequence[str]] = None, weights: Optional[Path] = None,
-                  expected_sha256: Optional[str] = None) -> FeatureBackbone:
+                  expected_sha256: Optional[str] = None, as_built: bool = False) -> FeatureBackbone:
     """Build the named backbone with its ImageNet weights, offline.
 
     ``weights`` overrides where the weights come from; ``expected_sha256`` (from a saved model)
     makes a mismatch an error, because a bank is only valid with the exact weights that built it.
+    ``as_built`` skips the inference preparation (for benchmarks that measure what it gains).
     """
     spec = get_spec(name)
     chosen = resolve_layers(spec, layers)
@@ -304,5 +306,7 @@ def load_backbone(name: str, layers: Optional[Sequence[str]] = None, weights: Op
     if expected_sha256 is not None and sha != expected_sha256:
         raise WeightsMissingError(f"weights file '{path}' (sha256 {sha[:12]}) differs from the weights this model "
                                   f"was built with (sha256 {expected_sha256[:12]}): {spec.weights_hint}")
+    if as_built:
+        return FeatureBackbone(spec, chosen, spec.build(path, chosen), path, sha)
     net = _prepared_for_inference(lambda: spec.build(path, chosen))
-    return FeatureBackbone(spec, chosen, net, path, sha)
+    return FeatureBackbone(spec, chosen, net, path, sha, channels_last=True)

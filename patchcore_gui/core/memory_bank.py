@@ -11,7 +11,7 @@ flat search's, within float32 rounding.
 
 from __future__ import annotations
 
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import faiss
 import numpy as np
@@ -167,12 +167,15 @@ class MemoryBank:
     (1.0, 0)
     """
 
-    def __init__(self, vectors: np.ndarray) -> None:
+    def __init__(self, vectors: np.ndarray, clustered: Optional[bool] = None) -> None:
+        """``clustered``: use :class:`ClusteredBank` for single neighbours; by default from
+        ``CLUSTERED_MIN_BANK`` vectors on (``False`` measures the flat search it replaces)."""
         if vectors.ndim != 2 or len(vectors) == 0:
             raise ValueError(f"a memory bank needs a non-empty (M, D) array, not shape {vectors.shape}")
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        self._clustered = (ClusteredBank(self.vectors, cluster_count(len(self.vectors)))
-                           if len(self.vectors) >= CLUSTERED_MIN_BANK else None)
+        if clustered is None:
+            clustered = len(self.vectors) >= CLUSTERED_MIN_BANK
+        self._clustered = ClusteredBank(self.vectors, cluster_count(len(self.vectors))) if clustered else None
 
     def __len__(self) -> int:
         return len(self.vectors)

@@ -112,8 +112,8 @@ def test_a_network_that_folding_would_change_is_used_as_built():
 
 
 def test_the_default_backbone_is_folded_and_channels_last_with_the_same_features(backbone):
-    spec = get_spec("tf_efficientnet_lite0")
-    as_built = spec.build(backbone.weights_path, backbone.layers).eval()
+    as_built = load_backbone("tf_efficientnet_lite0", backbone.layers, as_built=True)
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in as_built.net.modules())
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in backbone.net.modules())
     x = torch.rand(2, 3, 224, 224)
     with torch.inference_mode():

@@ -74,5 +74,6 @@ def test_memory_bank_uses_the_clustered_search_for_large_banks_and_agrees_with_f
     assert np.all(np.diff(distances_3, axis=1) >= 0)
 
 
-def test_small_banks_keep_the_flat_search():
+def test_small_banks_keep_the_flat_search_and_it_can_be_asked_for():
     assert MemoryBank(np.ones((CLUSTERED_MIN_BANK - 1, 4), np.float32))._clustered is None
+    assert MemoryBank(np.ones((CLUSTERED_MIN_BANK, 4), np.float32), clustered=False)._clustered is None
