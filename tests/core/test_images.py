@@ -221,13 +221,23 @@ def test_a_large_image_is_refused_by_its_size_without_a_warning(tmp_path):
     assert [str(w.message) for w in caught] == []
 
 
-def test_corrupt_png_data(tmp_path):
+def test_corrupt_png_data(tmp_path, capfd):
     data = bytearray(encoded(NOISE, "PNG"))
     start = data.index(b"IDAT") + 4
     data[start:start + 64] = b"\xff" * 64  # the zlib stream's header and first block
     path = tmp_path / "corrupt.png"
     path.write_bytes(bytes(data))
     assert "damaged" in failure(path)
+    assert capfd.readouterr().err == ""  # our line only: libpng never saw the file
+
+
+def test_rgb_png_is_decoded_by_opencv_with_pillows_pixels(tmp_path, monkeypatch):
+    path = save(NOISE, tmp_path / "noise.png")
+    calls = []
+    original = images._decode_rgb_png_with_opencv
+    monkeypatch.setattr(images, "_decode_rgb_png_with_opencv", lambda p: calls.append(p) or original(p))
+    np.testing.assert_array_equal(read_image(path), np.asarray(NOISE))
+    assert calls == [path]
 
 
 def test_missing_folder_and_unreadable(tmp_path, monkeypatch):
