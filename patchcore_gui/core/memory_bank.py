@@ -25,6 +25,8 @@ _ROUNDING_SLACK = 1e-4
 # union of needed vectors stays small. Searching 7 images at once with groups of 512 was 18% faster
 # per image than one at a time for bottle and 8% slower for Magnetic Tile; without groups 26% slower.
 ROWS_PER_PRODUCT = 512
+# Up to this many queries, k > 1 neighbours are found with one numpy product instead of faiss.
+_FEW_QUERIES = 8
 
 
 def cluster_count(bank_size: int) -> int:
@@ -33,9 +35,11 @@ def cluster_count(bank_size: int) -> int:
     return int(np.clip(round(np.sqrt(bank_size) / 4), 1, 96))
 
 
-# 64 principal axes hold 85% of Magnetic Tile's bank variance (32 hold 74%, and then the search
-# computed 40% of the flat products instead of 19%, 1.5x slower); bottle is indifferent to 32 or 64.
-_COMPONENTS = 64
+# The bounds use the principal axes that hold this share of the bank's variance, up to 64: 64 hold
+# 85% of Magnetic Tile's (32 hold 74%, and then the search computed 40% of the flat products
+# instead of 13%, 1.5x slower); bottle needs ~20 for 90% and is no faster with more.
+_VARIANCE_SHARE = 0.9
+_MAX_COMPONENTS = 64
 
 
 class ClusteredBank:
@@ -55,13 +59,16 @@ class ClusteredBank:
     [3, 70]
     """
 
-    def __init__(self, vectors: np.ndarray, clusters: int, components: int = _COMPONENTS, seed: int = 0) -> None:
+    def __init__(self, vectors: np.ndarray, clusters: int, components: Optional[int] = None, seed: int = 0) -> None:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         centred = vectors - vectors.mean(axis=0)
         self._mean = vectors.mean(axis=0)
         # the basis only has to be orthonormal for the bound to hold; eigh in float64 makes it so
         gram = (centred.T @ centred).astype(np.float64)
         eigenvalues, eigenvectors = np.linalg.eigh(gram)
+        if components is None:
+            share = np.cumsum(eigenvalues[::-1]) / max(float(eigenvalues.sum()), 1e-30)
+            components = min(_MAX_COMPONENTS, int(np.searchsorted(share, _VARIANCE_SHARE)) + 1)
         components = min(components, vectors.shape[1])
         self._basis = np.ascontiguousarray(eigenvectors[:, ::-1][:, :components], dtype=np.float32)
         projected = centred @ self._basis
@@ -185,6 +192,7 @@ class MemoryBank:
         if vectors.ndim != 2 or len(vectors) == 0:
             raise ValueError(f"a memory bank needs a non-empty (M, D) array, not shape {vectors.shape}")
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        self._norms = np.einsum("ij,ij->i", self.vectors, self.vectors)
         if clustered is None:
             clustered = len(self.vectors) >= CLUSTERED_MIN_BANK
         self._clustered = ClusteredBank(self.vectors, cluster_count(len(self.vectors))) if clustered else None
@@ -203,6 +211,16 @@ class MemoryBank:
         """
         k = min(k, len(self))
         queries = np.ascontiguousarray(queries, dtype=np.float32)
+        if k > 1 and len(queries) <= _FEW_QUERIES:
+            # the re-weighting's one query: faiss took 2.5 ms to wake its threads for 0.5 ms of work.
+            # The product picks a few more than k, their differences give exact distances and order.
+            squared = self._norms[None, :] - 2 * queries @ self.vectors.T
+            shortlist = np.argpartition(squared, min(k + 8, len(self)) - 1, axis=1)[:, :k + 8]
+            difference = self.vectors[shortlist] - queries[:, None, :]
+            exact = np.einsum("ijk,ijk->ij", difference, difference)
+            order = np.argsort(exact, axis=1, kind="stable")[:, :k]
+            return (np.sqrt(np.take_along_axis(exact, order, 1)),
+                    np.take_along_axis(shortlist, order, 1).astype(np.int64))
         if k > 1:
             squared, indices = faiss.knn(queries, self.vectors, k)
             # faiss computes |x|^2 - 2xy + |y|^2, which can come out slightly negative for a match

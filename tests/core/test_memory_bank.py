@@ -1,3 +1,4 @@
+import faiss
 import numpy as np
 import pytest
 
@@ -77,3 +78,15 @@ def test_memory_bank_uses_the_clustered_search_for_large_banks_and_agrees_with_f
 def test_small_banks_keep_the_flat_search_and_it_can_be_asked_for():
     assert MemoryBank(np.ones((CLUSTERED_MIN_BANK - 1, 4), np.float32))._clustered is None
     assert MemoryBank(np.ones((CLUSTERED_MIN_BANK, 4), np.float32), clustered=False)._clustered is None
+
+
+def test_a_few_queries_get_the_same_k_neighbours_as_faiss():
+    rng = np.random.default_rng(7)
+    vectors = _clustered_data(rng, 3000, 16, groups=10)
+    bank = MemoryBank(vectors)
+    queries = np.concatenate([vectors[:2], rng.normal(size=(3, 16)).astype(np.float32)])
+    distances, indices = bank.nearest(queries, k=9)
+    expected_squared, expected_indices = faiss.knn(queries, vectors, 9)
+    np.testing.assert_allclose(distances, np.sqrt(np.maximum(expected_squared, 0)), rtol=1e-4, atol=1e-3)
+    assert (indices == expected_indices).mean() > 0.95 and indices.dtype == np.int64
+    assert indices[0, 0] == 0 and indices[1, 0] == 1
