@@ -228,16 +228,7 @@ def test_corrupt_png_data(tmp_path, capfd):
     path = tmp_path / "corrupt.png"
     path.write_bytes(bytes(data))
     assert "damaged" in failure(path)
-    assert capfd.readouterr().err == ""  # our line only: libpng never saw the file
-
-
-def test_rgb_png_is_decoded_by_opencv_with_pillows_pixels(tmp_path, monkeypatch):
-    path = save(NOISE, tmp_path / "noise.png")
-    calls = []
-    original = images._decode_rgb_png_with_opencv
-    monkeypatch.setattr(images, "_decode_rgb_png_with_opencv", lambda p: calls.append(p) or original(p))
-    np.testing.assert_array_equal(read_image(path), np.asarray(NOISE))
-    assert calls == [path]
+    assert capfd.readouterr().err == ""  # our line only
 
 
 def test_missing_folder_and_unreadable(tmp_path, monkeypatch):
