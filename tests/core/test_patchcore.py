@@ -11,7 +11,7 @@ from patchcore_gui.core.config import PatchCoreConfig
 from patchcore_gui.core.errors import Cancelled, DatasetError
 from patchcore_gui.core.images import find_images, read_image
 from patchcore_gui.core.metrics import auroc
-from patchcore_gui.core.patchcore import Inspector, fit
+from patchcore_gui.core.patchcore import Inspector, bank_candidates, extract_good_features, fit
 from patchcore_gui.core.progress import CancelToken
 
 from ..conftest import FAST_CONFIG
@@ -179,3 +179,12 @@ def test_available_memory_counts_the_page_cache_that_linux_can_reclaim(tmp_path)
     meminfo.write_text("MemTotal:       24000000 kB\nMemFree:         2600000 kB\nMemAvailable:   20000000 kB\n")
     assert _available_memory(str(meminfo)) == 20000000 * 1024
     assert _available_memory(str(tmp_path / "missing")) is not None  # falls back to the free pages
+
+
+def test_good_grids_own_their_memory_so_releasing_them_frees_it(synthetic_set, backbone):
+    good = extract_good_features(synthetic_set.train_good[:10], FAST_CONFIG, backbone)
+    # a view into its network batch would keep the whole batch alive while any image of it is held out
+    assert all(grid is not None and grid.base is None for grid in good.grids)
+    candidates, holdout = bank_candidates(good.grids, FAST_CONFIG, release=True)
+    assert [i for i, grid in enumerate(good.grids) if grid is not None] == sorted(holdout.tolist())
+    assert len(candidates) == (10 - len(holdout)) * good.grids[holdout[0]].shape[0] * good.grids[holdout[0]].shape[1]
