@@ -26,6 +26,7 @@ from typing import Any, Dict
 
 import patchcore_gui  # noqa: F401  (first: it sets the OpenMP wait policy before torch loads)
 from isolated import peak_rss_mb, run_isolated
+from timing import StageTimes
 
 CATEGORIES = {"bottle": "mvtec_bottle_512/bottle", "magnetic_tile": "magnetic_tile/magnetic_tile"}
 
@@ -60,14 +61,15 @@ def measure(category_dir: Path, plain_centres: int) -> Dict[str, Any]:
     inspector = Inspector(model)
     plain = Inspector(model, backbone=load_backbone(config.backbone, model.layers, as_built=True))
     plain.bank = MemoryBank(model.memory_bank, clustered=False)
-    latencies: Dict[str, list] = {"ours": [], "plain": []}
+    def disk_to_map(way: Inspector, path: Path) -> None:
+        way.inspect(read_image(path))
+
+    timed = StageTimes()
     for item, _ in evaluation.inspected[:30]:
         for name, way in (("ours", inspector), ("plain", plain)):
-            started = time.perf_counter()
-            way.inspect(read_image(item.path))
-            latencies[name].append(time.perf_counter() - started)
-    result["single_image_ms"] = 1000 * float(np.median(latencies["ours"][5:]))
-    result["single_image_plain_ms"] = 1000 * float(np.median(latencies["plain"][5:]))
+            timed(name, disk_to_map, way, item.path)
+    result["single_image_ms"] = timed.median_ms("ours", skip=5)
+    result["single_image_plain_ms"] = timed.median_ms("plain", skip=5)
     del evaluation, inspector, plain
 
     # the plain loop on the same candidates the fit chose from (features again: fit does not keep them)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import glob
 import time
-from typing import Callable, Dict, List
+from typing import List
 
 import patchcore_gui  # noqa: F401  (first: it sets the thread wait policies before numpy and torch load)
 
@@ -28,6 +28,7 @@ from patchcore_gui.core.images import preprocess, read_image
 from patchcore_gui.core.memory_bank import ClusteredBank, cluster_count
 from patchcore_gui.core.model_file import load_model
 from patchcore_gui.core.patchcore import Inspector
+from timing import StageTimes
 
 
 def main() -> None:
@@ -49,15 +50,9 @@ def main() -> None:
     clustered = ClusteredBank(bank, cluster_count(len(bank)))
     build_seconds = time.perf_counter() - started
 
-    times: Dict[str, List[float]] = {}
+    timed = StageTimes()
     scanned: List[float] = []
     mismatches = 0
-
-    def timed(name: str, call: Callable, *arguments):
-        begun = time.perf_counter()
-        result = call(*arguments)
-        times.setdefault(name, []).append(time.perf_counter() - begun)
-        return result
 
     for patches in queries:
         flat_squared, flat_index = timed("flat, one image", faiss.knn, patches, bank, 1)
@@ -78,10 +73,10 @@ def main() -> None:
     print(f"bank {bank.shape[0]:,} x {bank.shape[1]}, {len(queries[0])} patches per image, "
           f"{len(clustered._blocks)} clusters built in {build_seconds:.2f} s")
     per_image = {}
-    for name, values in times.items():
+    for name in timed.seconds:
         divisor = args.batch if "batch" in name else 1
         skip = 3 if "one image" in name else 0
-        per_image[name] = 1000 * float(np.median(values[skip:])) / divisor
+        per_image[name] = timed.median_ms(name, skip) / divisor
         print(f"{name:22s} {per_image[name]:7.1f} ms per image")
     print(f"one image: {per_image['flat, one image'] / per_image['clustered, one image']:.1f}x; "
           f"batch: {per_image[f'flat, batch of {args.batch}'] / per_image[f'clustered, batch of {args.batch}']:.1f}x; "

@@ -16,11 +16,9 @@ from __future__ import annotations
 import argparse
 import glob
 import time
-from typing import Callable, Dict, List
 
 import patchcore_gui  # noqa: F401  (first: it sets the thread wait policies before numpy and torch load)
 
-import numpy as np
 import torch
 
 from patchcore_gui.core.backbones import load_backbone
@@ -29,6 +27,7 @@ from patchcore_gui.core.images import preprocess, read_image
 from patchcore_gui.core.memory_bank import MemoryBank
 from patchcore_gui.core.model_file import load_model
 from patchcore_gui.core.patchcore import Inspector, _score_grids
+from timing import StageTimes
 
 
 def main() -> None:
@@ -42,14 +41,7 @@ def main() -> None:
     as_built = PatchFeatureExtractor(load_backbone(model.config.backbone, model.layers, as_built=True), model.config)
     flat_bank = MemoryBank(model.memory_bank, clustered=False)
     paths = sorted(glob.glob(args.images))[:args.count]
-    times: Dict[str, List[float]] = {}
-
-    def timed(stage: str, call: Callable, *arguments):
-        started = time.perf_counter()
-        result = call(*arguments)
-        times.setdefault(stage, []).append(time.perf_counter() - started)
-        return result
-
+    timed = StageTimes()
     for path in paths:
         image = timed("decode", read_image, path)
         tensor = torch.from_numpy(timed("preprocess", preprocess, image, model.preprocessing)[None])
@@ -58,7 +50,7 @@ def main() -> None:
         _, patch_scores = timed("scoring", _score_grids, [grid], inspector.bank, model.config)[0]
         timed("  flat", _score_grids, [grid], flat_bank, model.config)
         timed("map", model.anomaly_map, patch_scores, image.shape[:2])
-    medians = {stage: 1000 * float(np.median(values[3:])) for stage, values in times.items()}
+    medians = {stage: timed.median_ms(stage, skip=3) for stage in timed.seconds}
     ours = sum(value for stage, value in medians.items() if not stage.startswith(" "))
     plain = ours - medians["network"] - medians["scoring"] + medians["  as built"] + medians["  flat"]
     for stage, median in medians.items():
