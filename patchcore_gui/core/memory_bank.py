@@ -22,11 +22,17 @@ CLUSTERED_MIN_BANK = 2048
 # of the squared norms involved counts as a tie, so rounding can never skip the true neighbour.
 _ROUNDING_SLACK = 1e-4
 # Queries are taken in groups of this many per cluster: the products stay in the cache, and a group's
-# union of needed vectors stays small. Searching 7 images at once with groups of 512 was 18% faster
-# per image than one at a time for bottle and 8% slower for Magnetic Tile; without groups 26% slower.
+# union of needed vectors stays small. Searching 7 images at once with groups of 512 took 11.8 ms
+# per image for bottle (14.4 one at a time) and 97 ms for Magnetic Tile (88 one at a time); without
+# groups Magnetic Tile took 126 ms per image.
 ROWS_PER_PRODUCT = 512
 # Up to this many queries, k > 1 neighbours are found with one numpy product instead of faiss.
 _FEW_QUERIES = 8
+# The bounds use the principal axes that hold this share of the bank's variance, up to 64: 64 hold
+# 85% of Magnetic Tile's (32 hold 74%, and then the search computed 40% of the flat products
+# instead of 13%, 1.5x slower); bottle needs ~20 for 90% and is no faster with more.
+_VARIANCE_SHARE = 0.9
+_MAX_COMPONENTS = 64
 
 
 def cluster_count(bank_size: int) -> int:
@@ -34,12 +40,6 @@ def cluster_count(bank_size: int) -> int:
     overhead and the vectors scanned per patch small on bottle (13k) and Magnetic Tile (48k) banks."""
     return int(np.clip(round(np.sqrt(bank_size) / 4), 1, 96))
 
-
-# The bounds use the principal axes that hold this share of the bank's variance, up to 64: 64 hold
-# 85% of Magnetic Tile's (32 hold 74%, and then the search computed 40% of the flat products
-# instead of 13%, 1.5x slower); bottle needs ~20 for 90% and is no faster with more.
-_VARIANCE_SHARE = 0.9
-_MAX_COMPONENTS = 64
 
 
 class ClusteredBank:
@@ -61,8 +61,8 @@ class ClusteredBank:
 
     def __init__(self, vectors: np.ndarray, clusters: int, components: Optional[int] = None, seed: int = 0) -> None:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        centred = vectors - vectors.mean(axis=0)
         self._mean = vectors.mean(axis=0)
+        centred = vectors - self._mean
         # the basis only has to be orthonormal for the bound to hold; eigh in float64 makes it so
         gram = (centred.T @ centred).astype(np.float64)
         eigenvalues, eigenvectors = np.linalg.eigh(gram)
