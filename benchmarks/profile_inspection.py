@@ -26,7 +26,8 @@ from patchcore_gui.core.features import PatchFeatureExtractor
 from patchcore_gui.core.images import preprocess, read_image
 from patchcore_gui.core.memory_bank import MemoryBank
 from patchcore_gui.core.model_file import load_model
-from patchcore_gui.core.patchcore import Inspector, _score_grids
+from patchcore_gui.core.patchcore import Inspector
+from patchcore_gui.core.scoring import score_grids
 from timing import StageTimes
 
 
@@ -47,8 +48,8 @@ def main() -> None:
         tensor = torch.from_numpy(timed("preprocess", preprocess, image, model.preprocessing)[None])
         grid = timed("network", inspector._stream.extractor.extract, tensor)[0]
         timed("  as built", as_built.extract, tensor)
-        _, patch_scores = timed("scoring", _score_grids, [grid], inspector.bank, model.config)[0]
-        timed("  flat", _score_grids, [grid], flat_bank, model.config)
+        _, patch_scores = timed("scoring", score_grids, [grid], inspector.bank, model.config.reweight_neighbours)[0]
+        timed("  flat", score_grids, [grid], flat_bank, model.config.reweight_neighbours)
         timed("map", model.anomaly_map, patch_scores, image.shape[:2])
     medians = {stage: timed.median_ms(stage, skip=3) for stage in timed.seconds}
     ours = sum(value for stage, value in medians.items() if not stage.startswith(" "))
