@@ -27,7 +27,7 @@ from ..core.model import PatchCoreModel
 from ..core.model_file import MODEL_SUFFIX, load_model
 from ..core.patchcore import FitResult
 from ..core.results import write_results_csv
-from .dialogs import BuildOptionsDialog, BuildRequest, good_images
+from .dialogs import BuildOptionsDialog, BuildRequest, choose_folder_to_write, good_images
 from .image_view import InspectionPanel
 from .inspection_queue import InspectionQueue
 from .job_status import JobStatus
@@ -388,7 +388,7 @@ class MainWindow(QMainWindow):
             self.export_csv(path)
 
     def export_overlays_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Write overlays into", self.settings.folder("export"))
+        folder = choose_folder_to_write(self, "Write overlays into", self.settings.folder("export"))
         if folder:
             self.export_overlays(folder)
 

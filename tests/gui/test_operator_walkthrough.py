@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QDialog, QLineEdit
 
 from patchcore_gui.core.config import PatchCoreConfig
-from patchcore_gui.gui.dialogs import BuildOptionsDialog, BuildRequest, weights_available
+from patchcore_gui.gui.dialogs import BuildOptionsDialog, BuildRequest, WriteFolderDialog, weights_available
 from patchcore_gui.gui.main_window import MainWindow
 from patchcore_gui.gui.results_model import ResultsTableModel
 from patchcore_gui.gui.shown_part import NO_MODEL, NO_PART
@@ -250,3 +250,13 @@ def test_after_a_model_the_view_asks_for_parts_and_captions_fit(qtbot, model_win
         view.view_box.scaleBy((1.5, 1.5))
     x_range, y_range = view.view_box.viewRange()
     assert x_range[1] - x_range[0] <= 3 * max(height, width) + 1
+
+
+def test_the_overlay_folder_picker_makes_a_typed_new_folder(qtbot, tmp_path: Path):
+    dialog = WriteFolderDialog(None, "Write overlays into", str(tmp_path))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.findChild(QLineEdit, "fileNameEdit").setText("overlays_line3")
+    dialog.accept()
+    assert (tmp_path / "overlays_line3").is_dir() and dialog.result() == QDialog.DialogCode.Accepted
+    assert Path(dialog.selectedFiles()[0]) == tmp_path / "overlays_line3"
