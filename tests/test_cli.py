@@ -2,6 +2,7 @@
 
 import csv
 import json
+import os
 import warnings
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from patchcore_gui.cli import main
 from patchcore_gui.core.model_file import load_model
 
+from .core.test_atomic import mode_of, umask  # noqa: F401  (umask is a fixture)
 from .core.test_images import NOISE, encoded
 
 
@@ -156,3 +158,18 @@ def test_a_damaged_tiff_is_one_line_without_pillow_warnings(model_path, tmp_path
     assert [str(w.message) for w in caught] == []
     assert capsys.readouterr().err.strip() == ("error: cannot read 'cut.tif': not an image (100 bytes; PNG, JPEG, "
                                                "BMP, TIFF, GIF and WebP are read)")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="umask is POSIX")
+def test_fit_and_predict_write_files_others_can_read(umask, synthetic_set, tmp_path, capsys):
+    good = tmp_path / "good"
+    good.mkdir()
+    for path in synthetic_set.train_good[:4]:
+        (good / path.name).write_bytes(path.read_bytes())
+    model, table, out = tmp_path / "line3.patchcore", tmp_path / "results.csv", tmp_path / "overlays"
+    assert main(["fit", str(good), "-o", str(model), "--coreset", "0.25"]) == 0
+    assert main(["predict", str(model), *map(str, synthetic_set.test_good[:2]), "--csv", str(table),
+                 "--out", str(out)]) == 0
+    written = [model, table, *sorted(out.iterdir())]
+    assert len(written) == 4
+    assert {path.name: mode_of(path) for path in written} == {path.name: 0o666 & ~umask for path in written}
