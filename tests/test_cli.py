@@ -38,7 +38,9 @@ def test_predict_prints_a_line_per_image_and_writes_csv_and_overlays(model_path,
     assert len(rows) == 12 and set(rows[0]) == {"file", "score", "threshold", "verdict", "error"}
     ng = {r["file"] for r in rows if r["verdict"] == "NG"}
     assert sum("good" not in f for f in ng) >= 5
-    assert len(list(out.glob("*_overlay*.png"))) == 12  # same stems in good/ and defect folders do not collide
+    # good/part_000.png and crack/part_000.png: each overlay named after its folder, none numbered
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        f"{p.parent.name}__{p.stem}_overlay.png" for p in synthetic_set.test_good + synthetic_set.test_defective)
 
 
 def test_predict_reports_a_bad_file_goes_on_and_exits_1(model_path, synthetic_set, tmp_path, capsys):
