@@ -25,6 +25,7 @@ from .core.overlay import encode_png, inspection_overlay, overlay_name
 from .core.patchcore import Inspector, fit
 from .core.results import ResultRow, write_results_csv
 from .core.synthetic import write_synthetic_set
+from .line.command import add_watch_command
 
 
 class TextProgress:
@@ -206,6 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="patchcore-demo", help="output folder (default ./patchcore-demo)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(run=cmd_demo)
+
+    add_watch_command(sub)
     return parser
 
 

@@ -128,7 +128,14 @@ class PartQueue:
             self._parts.append(part)
             self._ready.notify_all()
 
-    def take(self, most: int, timeout: float) -> List[Part]:
+    def wait(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for a part (or a :meth:`wake`); True if one is waiting."""
+        with self._ready:
+            if not self._parts and timeout > 0:
+                self._ready.wait(timeout)
+            return bool(self._parts)
+
+    def take(self, most: int, timeout: float = 0.0) -> List[Part]:
         """Up to ``most`` parts, oldest first; waits up to ``timeout`` seconds for the first."""
         with self._ready:
             if not self._parts and timeout > 0:

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, List, Optional, Protocol, Set, Tuple
+from typing import Callable, List, Optional, Protocol, Set, Tuple, TypeVar
 
 from ..core.errors import PatchCoreError
 from ..core.images import read_image
@@ -24,6 +24,8 @@ from ..core.patchcore import Inspection, Inspector
 from .arrival import ArrivalSettings, FolderWatch, Part, PartQueue, file_sha256
 from .counters import ShiftCounters, ShiftSnapshot
 from .sorting import OverlayWriter, PartSorter
+
+T = TypeVar("T")
 
 
 class RecordingFailed(PatchCoreError):
@@ -49,6 +51,8 @@ class PartResult:
     overlay: Optional[Path] = None
     inspection: Optional[Inspection] = field(default=None, repr=False, compare=False)
     already_recorded: bool = False
+    #: The file at ``path`` no longer holds this part's bytes (deleted or replaced): it is not sorted.
+    image_gone: bool = False
 
     def line(self) -> str:
         """The console line: local time, file, score, verdict, ms (the error for an ERROR)."""
@@ -64,8 +68,8 @@ class Recorder(Protocol):
 
     def is_recorded(self, path: Path, sha256: str) -> bool: ...
 
-    def add(self, result: PartResult) -> None:
-        """Durable once it returns; raises :class:`RecordingFailed` when it cannot be."""
+    def add(self, result: PartResult) -> object:
+        """Durable once it returns; raises :class:`RecordingFailed` when it cannot be (as may :meth:`is_recorded`)."""
 
 
 class SessionMemory:
@@ -77,9 +81,10 @@ class SessionMemory:
     def is_recorded(self, path: Path, sha256: str) -> bool:
         return (str(path), sha256) in self._seen
 
-    def add(self, result: PartResult) -> None:
+    def add(self, result: PartResult) -> object:
         if result.sha256 is not None:
             self._seen.add((str(result.path), result.sha256))
+        return True
 
 
 @dataclass(frozen=True)
@@ -119,6 +124,8 @@ class InspectionLine:
         self._running = threading.Event()
         self._running.set()
         self.watch: Optional[FolderWatch] = None
+        #: Parts in hand when the line was stopped while the store could not take their records.
+        self.unrecorded = 0
 
     # -- control, from any thread -------------------------------------------------------------
     def stop(self) -> None:
@@ -130,6 +137,7 @@ class InspectionLine:
     def pause(self) -> None:
         """Take no new part until :meth:`resume`; parts keep arriving and wait in the backlog."""
         self._running.clear()
+        self.queue.wake()
 
     def resume(self) -> None:
         self._running.set()
@@ -164,10 +172,10 @@ class InspectionLine:
         most = self.settings.most_per_batch or self.model.config.batch_size
         try:
             while not self._stop.is_set():
-                if not self._running.wait(timeout=0.5):
+                if not self._running.wait(timeout=0.5) or not self.queue.wait(timeout=0.5):
                     continue
-                parts = self.queue.take(most, timeout=0.5)
-                if parts:  # in hand now: finished even if a stop comes meanwhile
+                if self._running.is_set() and not self._stop.is_set():  # not paused or stopped while waiting
+                    parts = self.queue.take(most)  # in hand now: finished even if a stop comes meanwhile
                     self._handle(parts, on_result, on_notice)
         finally:
             self.watch.stop()
@@ -176,13 +184,19 @@ class InspectionLine:
     def _handle(self, parts: List[Part], on_result: Callable[[PartResult], None],
                 on_notice: Callable[[str], None]) -> None:
         to_inspect: List[Tuple[Part, bool]] = []  # (part, already recorded: inspect only to sort)
-        for part in parts:
+        for index, part in enumerate(parts):
             problem = _identity_problem(part)
             if problem is not None:
-                self._conclude(_error_result(part, self.model.threshold, problem), on_result, on_notice)
+                self._conclude(_error_result(part, self.model.threshold, problem, image_gone=True), on_result,
+                               on_notice)
                 continue
             assert part.sha256 is not None
-            if self.recorder.is_recorded(part.path, part.sha256):
+            recorded = self._through_store(part.path, lambda: self.recorder.is_recorded(part.path, part.sha256),
+                                           on_notice)
+            if recorded is None:  # stopped while the store was away: these parts stay for the next start
+                self.unrecorded += len(parts) - index - 1
+                return
+            if recorded:
                 self.counters.add_already_recorded()
                 if self.sorter is not None and self.sorter.move:
                     to_inspect.append((part, True))
@@ -203,32 +217,33 @@ class InspectionLine:
                                     part.size, part.sha256, part.complete_at, inspection=outcome.inspection)
                 changed = _identity_problem(part, "changed while it was inspected")
                 if changed is not None:
-                    result = _error_result(part, model.threshold, changed)
+                    result = _error_result(part, model.threshold, changed, image_gone=True)
             self._conclude(replace(result, already_recorded=already), on_result, on_notice)
 
-    def _record(self, result: PartResult, on_notice: Callable[[str], None]) -> bool:
-        """Record, holding the line while the store cannot take it; False if stopped before it could."""
+    def _through_store(self, path: Path, action: Callable[[], T], on_notice: Callable[[str], None]) -> Optional[T]:
+        """``action()``, retried with the line held while the store cannot answer; None if stopped meanwhile."""
         warned = False
         while True:
             try:
-                self.recorder.add(result)
+                answer = action()
                 if warned:
                     on_notice("the store is back: recording again")
-                return True
+                return answer
             except RecordingFailed as exc:
-                on_notice(f"error: cannot record '{result.path.name}': {exc}; the line waits until the store is "
-                          f"back ({self.queue.backlog()[0]} parts waiting)")
+                on_notice(f"error: cannot record '{path.name}': {exc}; the line waits until the store is back "
+                          f"({self.queue.backlog()[0]} parts waiting)")
                 warned = True
                 if self._stop.wait(self.settings.record_retry_s):
-                    on_notice(f"'{result.path.name}' was not recorded: it stays in the folder for the next start")
-                    return False
+                    on_notice(f"'{path.name}' was not recorded: it stays in the folder for the next start")
+                    self.unrecorded += 1
+                    return None
 
     def _conclude(self, result: PartResult, on_result: Callable[[PartResult], None],
                   on_notice: Callable[[str], None]) -> None:
         """Record (unless it already was), then draw and sort, then report."""
         record = not result.already_recorded
         if record:
-            if not self._record(result, on_notice):
+            if self._through_store(result.path, lambda: self.recorder.add(result), on_notice) is None:
                 return
             result = replace(result, recorded_at=time.time())
             self.counters.add(result.verdict, result.inspection_ms)
@@ -240,7 +255,7 @@ class InspectionLine:
                 overlay = self.overlays.write(result.path, encode_png(rendered), result.time)
             except PatchCoreError as exc:
                 on_notice(f"error: no overlay for '{result.path.name}': {exc}")
-        if self.sorter is not None and result.path.exists():
+        if self.sorter is not None and not result.image_gone:
             try:
                 sorted_to = self.sorter.sort(result.path, result.verdict, result.time)
             except PatchCoreError as exc:
@@ -264,6 +279,6 @@ def _identity_problem(part: Part, changed: str = "replaced before its turn") -> 
     return None
 
 
-def _error_result(part: Part, threshold: float, error: str) -> PartResult:
+def _error_result(part: Part, threshold: float, error: str, image_gone: bool = False) -> PartResult:
     return PartResult(part.path, _now(), "ERROR", None, threshold, error, None, part.size, part.sha256,
-                      part.complete_at)
+                      part.complete_at, image_gone=image_gone)
