@@ -46,13 +46,13 @@ def rss_mib(pid: int | str = "self") -> float:
 
 
 def write_parts(folder: Path, count: int, side: int) -> None:
-    from patchcore_gui.core.synthetic import _write_png, good_part
+    from patchcore_gui.core import good_part, write_png
 
     folder.mkdir(parents=True, exist_ok=True)
     have = len(list(folder.glob("part_*.png")))
     rng = np.random.default_rng(0)
     for i in range(have, count):
-        _write_png(folder / f"part_{i:05d}.png", good_part(rng, side))
+        write_png(folder / f"part_{i:05d}.png", good_part(rng, side))
 
 
 def prepare(work: Path, count: int, side: int, size: int) -> Path:

@@ -18,7 +18,7 @@ import time
 import numpy as np
 import torch
 
-from patchcore_gui.core.coreset import coreset_size, greedy_coreset, plain_greedy_coreset, random_projection
+from patchcore_gui.core import coreset_size, greedy_coreset, plain_greedy_coreset, random_projection
 
 
 def main() -> None:

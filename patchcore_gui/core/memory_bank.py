@@ -116,6 +116,10 @@ class ClusteredBank:
         self._vector_count = len(vectors)
         self.scanned_fraction = 0.0  # of the flat search's work, in the last search
 
+    @property
+    def n_clusters(self) -> int:
+        return len(self._blocks)
+
     def search(self, queries: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         centred = queries - self._mean
