@@ -38,7 +38,7 @@ from typing import Callable, Deque, Dict, Iterator, List, Optional, Tuple
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from ..core.images import IMAGE_SUFFIXES
+from ..core import IMAGE_SUFFIXES
 
 #: Names whose last handed-on size and mtime are remembered (a camera rarely rewrites an older name).
 _REMEMBERED = 10_000

@@ -17,9 +17,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Optional
 
-from ..core.errors import PatchCoreError
-from ..core.model_file import load_model
-from ..core.patchcore import Inspector
+from ..core import Inspector, PatchCoreError, load_model
 from .arrival import ArrivalSettings
 from .runner import InspectionLine, LineSettings, PartResult, Recorder
 from .sorting import OverlayWriter, PartSorter

@@ -17,10 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, List, Optional, Protocol, Set, Tuple, TypeVar
 
-from ..core.errors import PatchCoreError
-from ..core.images import read_image
-from ..core.overlay import encode_png, inspection_overlay
-from ..core.patchcore import Inspection, Inspector
+from ..core import Inspection, Inspector, PatchCoreError, encode_png, inspection_overlay, read_image
 from .arrival import ArrivalSettings, FolderWatch, Part, PartQueue, file_sha256
 from .counters import ShiftCounters, ShiftSnapshot
 from .sorting import OverlayWriter, PartSorter

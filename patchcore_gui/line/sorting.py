@@ -17,8 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from ..core.atomic import atomic_write_bytes
-from ..core.errors import FileWriteError
+from ..core import FileWriteError, atomic_write_bytes
 
 
 def dated_folder(root: Path, when: datetime, verdict: str = "") -> Path:

@@ -10,7 +10,7 @@ from typing import Callable, List, Optional
 
 import pytest
 
-from patchcore_gui.core.patchcore import Inspector
+from patchcore_gui.core import Inspector
 from patchcore_gui.line import ArrivalSettings, InspectionLine, LineSettings, PartResult
 
 FAST = LineSettings(arrival=ArrivalSettings(settle=0.2, give_up=1.5), record_retry_s=0.2)

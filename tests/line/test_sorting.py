@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from patchcore_gui.core.errors import FileWriteError
+from patchcore_gui.core import FileWriteError
 from patchcore_gui.line.sorting import PartSorter, free_name, place_copy
 
 WHEN = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
