@@ -110,7 +110,7 @@ class InspectionLine:
                  settings: LineSettings = LineSettings()) -> None:
         self.inspector = inspector
         self.model = inspector.model
-        self.folder = Path(folder)
+        self.folder = Path(folder).absolute()  # one name per part across restarts, whatever the working folder
         self.recorder: Recorder = recorder if recorder is not None else SessionMemory()
         self.sorter = sorter
         self.overlays = overlays
