@@ -44,9 +44,9 @@ class StoreRecorder:
         except StoreUnavailable as exc:
             raise RecordingFailed(str(exc)) from None
 
-    def record_threshold(self, threshold: float, detail: str = "") -> None:
-        """The audit trail entry for a threshold moved while the line runs (raises StoreUnavailable)."""
-        self.store.record_model_change("threshold moved", self.model_sha256, self.model_name, threshold, detail)
+    def record_change(self, kind: str, threshold: float, detail: str = "") -> None:
+        """An audit trail entry while the line runs ("threshold unlocked", "threshold moved"); raises StoreUnavailable."""
+        self.store.record_model_change(kind, self.model_sha256, self.model_name, threshold, detail)
 
     def close(self) -> None:
         self.store.close()

@@ -154,8 +154,11 @@ class InspectionLine:
 
     # -- the loop -----------------------------------------------------------------------------
     def run(self, on_result: Callable[[PartResult], None] = lambda result: None,
-            on_notice: Callable[[str], None] = lambda line: None) -> ShiftSnapshot:
+            on_notice: Callable[[str], None] = lambda line: None,
+            on_tick: Callable[[], None] = lambda: None) -> ShiftSnapshot:
         """Watch, inspect, record and sort until stopped; returns the counters at the end.
+
+        ``on_tick()`` is called just before each batch, and at least every second while the line is idle.
 
         Raises :class:`PatchCoreError` if the folder cannot be watched.
         """
@@ -169,10 +172,12 @@ class InspectionLine:
         most = self.settings.most_per_batch or self.model.config.batch_size
         try:
             while not self._stop.is_set():
+                on_tick()
                 if not self._running.wait(timeout=0.5) or not self.queue.wait(timeout=0.5):
                     continue
                 if self._running.is_set() and not self._stop.is_set():  # not paused or stopped while waiting
                     parts = self.queue.take(most)  # in hand now: finished even if a stop comes meanwhile
+                    on_tick()  # last call before these parts: a threshold moved meanwhile counts for them
                     self._handle(parts, on_result, on_notice)
         finally:
             self.watch.stop()
