@@ -33,7 +33,6 @@ sys.path.insert(0, str(ROOT))
 
 from patchcore_gui.core import Inspector, PatchCoreConfig, find_images, fit, load_model, save_model  # noqa: E402
 from patchcore_gui.line import ArrivalSettings, InspectionLine, LineSettings, PartResult, PartSorter  # noqa: E402
-from patchcore_gui.line.recording import StoreRecorder  # noqa: E402
 
 BOTTLE = ROOT.parent / "shared" / "data" / "mvtec_bottle_512" / "bottle"
 
@@ -66,11 +65,14 @@ def bottle_model(path: Path) -> Path:
 
 
 def measure_rate(inspector: Inspector, model_sha: str, rate: float, seconds: float, images: List[bytes],
-                 work: Path) -> Dict[str, object]:
+                 work: Path, store: bool) -> Dict[str, object]:
     folder, sorted_root = work / "camera", work / "sorted"
     folder.mkdir()
-    recorder = StoreRecorder.open(str(work / "record.sqlite"), "bench", model_sha, "bottle.patchcore",
-                                  inspector.model.threshold)
+    recorder = None
+    if store:
+        from patchcore_gui.line.recording import StoreRecorder
+        recorder = StoreRecorder.open(str(work / "record.sqlite"), "bench", model_sha, "bottle.patchcore",
+                                      inspector.model.threshold)
     line = InspectionLine(inspector, folder, recorder, PartSorter(sorted_root, move=True),
                           settings=LineSettings(arrival=ArrivalSettings()))
     results: Dict[str, PartResult] = {}
@@ -97,7 +99,8 @@ def measure_rate(inspector: Inspector, model_sha: str, rate: float, seconds: flo
         time.sleep(0.2)
     line.stop()
     runner.join()
-    recorder.close()
+    if recorder is not None:
+        recorder.close()
     closed = dict(log)
     delays = np.array([1000 * (r.recorded_at - closed[name]) for name, r in results.items() if name in closed])
     ms = np.array([r.inspection_ms for r in results.values() if r.inspection_ms is not None])
@@ -107,7 +110,7 @@ def measure_rate(inspector: Inspector, model_sha: str, rate: float, seconds: flo
     slope = float(np.polyfit(times[second_half], counts[second_half], 1)[0]) if second_half.sum() > 2 else float("nan")
     end_backlog = int(counts[times <= seconds][-1]) if (times <= seconds).any() else 0
     outcome = {
-        "rate": rate, "seconds": seconds, "written": expected, "recorded": len(results),
+        "rate": rate, "seconds": seconds, "store": "SQLite" if store else "none", "written": expected, "recorded": len(results),
         "recorded_by_end_of_writing": done_at_end, "errors": sum(r.verdict == "ERROR" for r in results.values()),
         "delay_median_ms": float(np.median(delays)), "delay_p95_ms": float(np.percentile(delays, 95)),
         "delay_max_ms": float(delays.max()), "inspection_ms_median": float(np.median(ms)),
@@ -124,6 +127,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--model", type=Path, default=Path(tempfile.gettempdir()) / "bench_line_bottle.patchcore")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--no-store", action="store_true", help="no inspection record (to see what recording costs)")
     args = parser.parse_args()
     if not BOTTLE.is_dir():
         print(f"bottle data not found at {BOTTLE}", file=sys.stderr)
@@ -138,7 +142,7 @@ def main() -> int:
     outcomes = []
     for rate in args.rates:
         work = Path(tempfile.mkdtemp(prefix="bench_line_"))
-        outcome = measure_rate(inspector, model_sha, rate, args.seconds, images, work)
+        outcome = measure_rate(inspector, model_sha, rate, args.seconds, images, work, store=not args.no_store)
         outcome["loadavg_after"] = os.getloadavg()
         outcomes.append(outcome)
         print(json.dumps(outcome), flush=True)
