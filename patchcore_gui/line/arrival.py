@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import struct
 import threading
 import time
@@ -280,13 +281,12 @@ class ArrivalTracker:
 
 
 def _signature(path: Path) -> Optional[Tuple[int, int]]:
+    """``(size, mtime ns)`` of the file behind ``path`` (links followed); None if it is gone or no file."""
     try:
         info = path.stat()
     except OSError:
         return None
-    if not os.path.isfile(path):
-        return None
-    return info.st_size, info.st_mtime_ns
+    return (info.st_size, info.st_mtime_ns) if stat.S_ISREG(info.st_mode) else None
 
 
 class _Events(FileSystemEventHandler):

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from ..core import FileWriteError, atomic_write_bytes
+from ..core.atomic import fsync_folder
 
 
 def dated_folder(root: Path, when: datetime, verdict: str = "") -> Path:
@@ -51,19 +52,6 @@ def _same_bytes(a: Path, b: Path) -> bool:
         return hashlib.sha256(a.read_bytes()).digest() == hashlib.sha256(b.read_bytes()).digest()
     except OSError:
         return False
-
-
-def _fsync_folder(folder: Path) -> None:
-    try:
-        descriptor = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return  # not possible on every platform (Windows); the data itself are already flushed
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
 
 
 def place_copy(source: Path, folder: Path) -> Path:
@@ -106,7 +94,7 @@ def place_copy(source: Path, folder: Path) -> Path:
         raise
     if os.path.exists(temporary):
         os.unlink(temporary)
-    _fsync_folder(folder)
+    fsync_folder(folder)
     return target
 
 
@@ -134,7 +122,7 @@ class PartSorter:
                 os.unlink(source)
             except FileNotFoundError:
                 pass
-            _fsync_folder(source.parent)
+            fsync_folder(source.parent)
         return target
 
 
