@@ -131,7 +131,7 @@ def gui_child(model: Path, images: Path) -> None:
     results = window.results
     for row in range(results.rowCount()):  # every thumbnail, as scrolling through the whole list asks for them
         results.data(results.index(row, results.THUMB), Qt.ItemDataRole.DecorationRole)
-    window.select_row(results.rowCount() - 1)
+    window.results_panel.select_row(results.rowCount() - 1)
     app.processEvents()
     samples.append({"done": results.rowCount(), "rss_mib": rss_mib(), "seconds": time.perf_counter() - started,
                     "note": "after asking for every thumbnail and showing the last part"})

@@ -12,10 +12,10 @@ from .atomic import atomic_write_bytes, atomic_write_text
 from .backbones import BACKBONES, DEFAULT_BACKBONE, FeatureBackbone, get_spec, load_backbone, resolve_layers
 from .calibration import Calibration, MapScale, calibrate, default_threshold, holdout_split
 from .config import PatchCoreConfig
-from .coreset import coreset_size, greedy_coreset, plain_greedy_coreset, random_projection
+from .coreset import LOWER_BOUND_AXES, coreset_size, greedy_coreset, plain_greedy_coreset, random_projection
 from .errors import (Cancelled, DatasetError, FileWriteError, ImageReadError, ModelFileError, PatchCoreError,
                      WeightsMissingError)
-from .evaluate import EvaluationReport, TestImage, evaluate, find_test_images
+from .evaluate import EvaluationReport, evaluate, find_test_images
 from .features import PatchFeatureExtractor, aggregate_neighbourhood, join_layers
 from .images import IMAGE_SUFFIXES, MAX_PIXELS, InputProblem, Preprocessing, find_images, preprocess, read_image
 from .memory import available_memory
@@ -36,7 +36,7 @@ __all__ = [
     "PatchCoreConfig", "PatchCoreModel", "MapScale",
     # fitting: features -> coreset -> bank -> calibration
     "fit", "FitResult", "extract_good_features", "GoodFeatures", "bank_candidates",
-    "coreset_size", "greedy_coreset", "plain_greedy_coreset", "random_projection",
+    "coreset_size", "greedy_coreset", "plain_greedy_coreset", "random_projection", "LOWER_BOUND_AXES",
     "calibrate", "Calibration", "default_threshold", "holdout_split",
     # inspecting
     "Inspector", "Inspection", "ImageResult",
@@ -52,7 +52,7 @@ __all__ = [
     "inspection_overlay", "encode_png", "overlay_name", "COLOUR_MAP",
     "ResultRow", "write_results_csv", "atomic_write_bytes", "atomic_write_text",
     # measuring
-    "evaluate", "EvaluationReport", "TestImage", "find_test_images",
+    "evaluate", "EvaluationReport", "find_test_images",
     "auroc", "pixel_auroc", "aupro", "f1_optimal_threshold",
     "SyntheticSet", "write_synthetic_set", "good_part", "add_defect", "write_png",
     # progress, cancellation and errors

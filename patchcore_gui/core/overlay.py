@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Optional, Set, Tuple
 import cv2
 import numpy as np
 
+from .model import verdict_of
+
 if TYPE_CHECKING:  # only for annotations: the orchestration imports this module
     from .model import PatchCoreModel
     from .patchcore import Inspection
@@ -58,7 +60,7 @@ def inspection_overlay(image: np.ndarray, inspection: "Inspection", model: "Patc
     ``threshold`` defaults to the model's.
     """
     level = model.threshold if threshold is None else threshold
-    verdict = "NG" if inspection.score > level else "OK"
+    verdict = verdict_of(inspection.score, level)
     return render_overlay(image, inspection.anomaly_map, model.map_scale.colour_range(level),
                           inspection.defect_mask(model, level), opacity,
                           caption=f"{verdict}  {inspection.score:.3f} (threshold {level:.3f})")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 from .atomic import PathLike, atomic_write_text
+from .model import verdict_of
 
 CSV_COLUMNS = ("file", "score", "threshold", "verdict", "error")
 
@@ -24,9 +25,7 @@ class ResultRow:
 
     @property
     def verdict(self) -> str:
-        if self.score is None:
-            return "ERROR"
-        return "NG" if self.score > self.threshold else "OK"
+        return verdict_of(self.score, self.threshold)
 
     def line(self) -> str:
         """The console line: file, score, threshold, verdict separated by tabs."""

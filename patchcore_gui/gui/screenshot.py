@@ -43,14 +43,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         window.add_inputs(args.images)
         if window.busy:
             loop.exec()
-        for row in range(window.proxy.rowCount()):
-            item = window.proxy.index(row, 0).data(ITEM_ROLE)
+        proxy = window.results_panel.proxy
+        for row in range(proxy.rowCount()):
+            item = proxy.index(row, 0).data(ITEM_ROLE)
             if args.show and args.show in str(item.path):
-                window.select_row(row)
+                window.results_panel.select_row(row)
                 break
         QTimer.singleShot(500, loop.quit)  # let the batch views refresh and the view repaint
         loop.exec()
-        window.dirty = False
+        window.document.set_dirty(False)
         ok = window.grab().save(str(args.out))
         window.close()
     print(f"wrote {args.out}" if ok else f"could not write {args.out}")

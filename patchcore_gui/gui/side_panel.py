@@ -1,16 +1,16 @@
-"""The side panel's read-only parts: the model's facts and the verdict of the selected part."""
+"""The side panel: the verdict of the selected part, the threshold, and the open model's facts."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Dict, Optional
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from ..core.model import PatchCoreModel
+from .model_document import ModelDocument
 from .results_model import VERDICT_COLOURS, InspectedImage, display_name
+from .threshold_panel import ThresholdPanel
 
 
 def readable_date(iso: str) -> str:
@@ -33,8 +33,9 @@ class ModelPanel(QGroupBox):
     FACTS = ("File", "Backbone", "Good images", "Memory bank", "Threshold", "Default threshold", "Created",
              "Good folder")
 
-    def __init__(self, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, document: ModelDocument, parent: Optional[QWidget] = None) -> None:
         super().__init__("Model", parent)
+        self.document = document
         self.empty = QLabel("No model yet: build one from a folder of good parts (Ctrl+B) or open a model "
                             "file (Ctrl+O).")
         self.empty.setWordWrap(True)
@@ -49,9 +50,12 @@ class ModelPanel(QGroupBox):
         layout = QVBoxLayout(self)
         layout.addWidget(self.empty)
         layout.addWidget(self.form_host)
-        self.show_model(None, None, False)
+        document.state_changed.connect(self._refresh)
+        document.threshold_changed.connect(self._refresh)
+        self._refresh()
 
-    def show_model(self, model: Optional[PatchCoreModel], path: Optional[Path], dirty: bool) -> None:
+    def _refresh(self) -> None:
+        model, path, dirty = self.document.model, self.document.path, self.document.dirty
         self.empty.setVisible(model is None)
         self.form_host.setVisible(model is not None)
         if model is None:
@@ -128,3 +132,26 @@ class VerdictPanel(QGroupBox):
         else:
             colour = VERDICT_COLOURS[verdict].name()
             self.verdict.setStyleSheet(f"background-color: {colour}; color: white; border-radius: 6px;")
+
+
+class SidePanel(QScrollArea):
+    """Verdict, threshold and model, stacked; scrolls rather than squeezing them on a small screen."""
+
+    def __init__(self, document: ModelDocument, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.verdict_panel = VerdictPanel()
+        self.threshold_panel = ThresholdPanel(document)
+        self.model_panel = ModelPanel(document)
+        threshold_box = QGroupBox("Threshold")
+        QVBoxLayout(threshold_box).addWidget(self.threshold_panel)
+        content = QWidget()
+        layout = QVBoxLayout(content)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.verdict_panel)
+        layout.addWidget(threshold_box, 1)
+        layout.addWidget(self.model_panel)
+        self.setWidget(content)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setMinimumWidth(self.fontMetrics().horizontalAdvance("0") * 38)

@@ -9,6 +9,7 @@ from typing import Iterator, List, Sequence
 import pytest
 from PySide6.QtCore import QObject, QSettings, Slot
 
+from patchcore_gui.core.engine import Engine
 from patchcore_gui.core.synthetic import SyntheticSet
 from patchcore_gui.gui.main_window import MainWindow
 
@@ -38,7 +39,7 @@ def settings(tmp_path: Path) -> QSettings:
 @pytest.fixture
 def window(qtbot, settings: QSettings, backbone) -> Iterator[MainWindow]:
     """The real window, sharing the session's loaded backbone so builds and inspections start fast."""
-    main = MainWindow(settings=settings, backbone=backbone)
+    main = MainWindow(settings=settings, engine=Engine(backbone))
     main.use_message_boxes = False
     main._ask_to_save = lambda: "discard"  # type: ignore[method-assign]
     qtbot.addWidget(main)
@@ -71,4 +72,4 @@ def inspect_and_wait(qtbot, window: MainWindow, paths: Sequence[Path]) -> None:
 
 
 def verdicts(window: MainWindow) -> List[str]:
-    return [item.verdict(window.model.threshold) for item in window.results.items()]
+    return [window.document.verdict(item.score) for item in window.results.items()]

@@ -1,0 +1,292 @@
+"""The inspection store: every inspected part as one durable row, in SQLite or PostgreSQL.
+
+One class, :class:`InspectionStore`, through SQLAlchemy Core, for both backends:
+
+- an SQLite file (the default; no server). WAL journal, so readers (the History view, ``patchcore
+  log``) never block the line that writes and never see half a transaction; ``synchronous=FULL``,
+  so the WAL is flushed to disk at every commit and a record that :meth:`~InspectionStore.add`
+  returned survives a power cut, not only a crash of the program (``NORMAL`` would lose the last
+  commits on power loss, and a part whose record is lost after its image was sorted away is a lost
+  part). Writers wait for each other up to :data:`LOCK_TIMEOUT_S`.
+- a PostgreSQL server, for many line PCs writing to one database (``postgresql://user@host/db``,
+  through psycopg 3). Connections are checked before use, so a store whose server went away works
+  again once it is back.
+
+Every failure to write or read is a :class:`StoreUnavailable` with one line that says which store
+and what happened (disk full, connection lost, locked too long).
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Iterator, Optional, Union
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+
+from .errors import StoreError, StoreUnavailable
+from .schema import inspections, model_changes, upgrade
+
+#: how long a writer waits for another to finish before the store counts as unavailable
+LOCK_TIMEOUT_S = 10.0
+#: how long connecting to a PostgreSQL server may take
+CONNECT_TIMEOUT_S = 5
+VERDICTS = ("OK", "NG", "ERROR")
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
+#: PostgreSQL advisory lock that makes one opener at a time create or upgrade the schema
+_SCHEMA_LOCK = 0x50434952  # "PCIR"
+
+Target = Union[str, "os.PathLike[str]"]
+
+
+@dataclass(frozen=True)
+class InspectionRecord:
+    """One inspected part as it is recorded (the station comes from the store that writes it).
+
+    ``time`` is when the result was known, timezone-aware (stored as UTC). ``file_size`` and
+    ``sha256`` identify the image's content; None when it could not be read. ``model_sha256`` is the
+    sha256 of the model file and ``threshold`` the one in force for this verdict. ``score`` is None
+    for an ERROR, which says why in ``error``. ``regions`` is JSON-serialisable (the defect regions).
+    """
+
+    time: datetime
+    image_path: str
+    file_size: Optional[int]
+    sha256: Optional[str]
+    model_sha256: str
+    model_name: str
+    threshold: float
+    score: Optional[float]
+    verdict: str
+    error: Optional[str]
+    inspection_ms: Optional[float]
+    regions: Optional[list] = None
+
+    def __post_init__(self) -> None:
+        if self.time.tzinfo is None or self.time.utcoffset() is None:
+            raise ValueError(f"record time {self.time} has no time zone (use datetime.now(timezone.utc))")
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}, not {self.verdict!r}")
+
+
+def to_time_us(moment: datetime) -> int:
+    """Whole microseconds since 1970-01-01 UTC: how times are stored.
+
+    >>> to_time_us(datetime(1970, 1, 1, 0, 0, 1, 5, tzinfo=timezone.utc))
+    1000005
+    """
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"time {moment} has no time zone")
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def from_time_us(time_us: int) -> datetime:
+    """The UTC datetime of a stored time.
+
+    >>> from_time_us(1000005).isoformat()
+    '1970-01-01T00:00:01.000005+00:00'
+    """
+    return _EPOCH + timedelta(microseconds=int(time_us))
+
+
+def is_url(target: Target) -> bool:
+    return isinstance(target, str) and "://" in target
+
+
+class InspectionStore:
+    """A connection to one inspection record, writing as one station (line PC)."""
+
+    def __init__(self, engine: sa.Engine, station: str, name: str) -> None:
+        self.engine = engine
+        self.station = station
+        #: the store as a person names it: the file, or the URL without its password
+        self.name = name
+        self._insert = (pg_dialect.insert if engine.dialect.name == "postgresql" else sqlite_dialect.insert)
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def add(self, record: InspectionRecord) -> int:
+        """Commit one inspection; durable once this returns. Returns the record's id.
+
+        Adding the same record again (after a :class:`StoreUnavailable`, say) returns the id it
+        already has instead of storing it twice.
+        """
+        values = dict(
+            time_us=to_time_us(record.time), station=self.station, image_path=record.image_path,
+            file_size=record.file_size, sha256=record.sha256, model_sha256=record.model_sha256,
+            model_name=record.model_name, threshold=float(record.threshold),
+            score=None if record.score is None else float(record.score), verdict=record.verdict,
+            error=record.error, inspection_ms=None if record.inspection_ms is None else float(record.inspection_ms),
+            regions=record.regions)
+        statement = (self._insert(inspections).values(**values)
+                     .on_conflict_do_nothing(index_elements=["station", "image_path", "time_us"])
+                     .returning(inspections.c.id))
+        with self._transaction("write to", writes=True) as connection:
+            inserted = connection.execute(statement).scalar()
+            if inserted is not None:
+                return int(inserted)
+            return int(connection.execute(
+                sa.select(inspections.c.id).where(inspections.c.station == self.station,
+                                                  inspections.c.image_path == record.image_path,
+                                                  inspections.c.time_us == values["time_us"])).scalar_one())
+
+    def record_model_change(self, kind: str, model_sha256: str, model_name: str, threshold: float,
+                            detail: str = "", time: Optional[datetime] = None) -> None:
+        """Add to the audit trail: a change that affects verdicts ("model opened", "threshold moved", ...)."""
+        moment = time or datetime.now(timezone.utc)
+        with self._transaction("write to", writes=True) as connection:
+            connection.execute(model_changes.insert().values(
+                time_us=to_time_us(moment), station=self.station, kind=kind, model_sha256=model_sha256,
+                model_name=model_name, threshold=float(threshold), detail=detail))
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def is_recorded(self, image_path: str, sha256: str) -> bool:
+        """Whether this station has a committed record of this exact content at this path."""
+        query = (sa.select(inspections.c.id)
+                 .where(inspections.c.station == self.station, inspections.c.image_path == image_path,
+                        inspections.c.sha256 == sha256).limit(1))
+        with self._transaction("read") as connection:
+            return connection.execute(query).first() is not None
+
+    # -- connection ------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> "InspectionStore":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"InspectionStore({self.name!r}, station={self.station!r})"
+
+    @contextmanager
+    def _transaction(self, action: str, writes: bool = False) -> Iterator[sa.Connection]:
+        """One transaction, committed on leaving; database errors become :class:`StoreUnavailable`."""
+        try:
+            with self.engine.connect() as connection:
+                if writes:
+                    connection.execution_options(patchcore_writes=True)
+                with connection.begin():
+                    yield connection
+        except sa.exc.DBAPIError as exc:
+            raise StoreUnavailable(f"cannot {action} the inspection store {self.name}: {_reason(exc)}") from None
+
+    def upgrade_schema(self) -> int:
+        """Create or upgrade the tables, one opener at a time; returns the version found."""
+        with self._transaction("open", writes=True) as connection:
+            if self.engine.dialect.name == "postgresql":
+                connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
+            try:
+                return upgrade(connection)
+            except StoreError as exc:
+                raise StoreError(f"the inspection store {self.name} {exc}") from None
+
+
+def _reason(exc: sa.exc.DBAPIError) -> str:
+    """The cause of a database error in a few words a person can act on."""
+    text = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+    lowered = text.lower()
+    if "database or disk is full" in lowered or "no space left" in lowered:
+        return "the disk is full"
+    if "database is locked" in lowered or "database is busy" in lowered:
+        return f"another program kept it locked for more than {LOCK_TIMEOUT_S:.0f} s"
+    if "unable to open database file" in lowered:
+        return "the file cannot be opened (missing folder or no permission)"
+    if "readonly" in lowered or "read-only" in lowered:
+        return "it is read-only here (no permission to write)"
+    if "disk i/o error" in lowered:
+        return "disk I/O error (the disk may be full or failing)"
+    if exc.connection_invalidated or isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError)):
+        return f"lost the connection to the database ({text})"
+    return text
+
+
+def _sqlite_engine(path: Path) -> sa.Engine:
+    engine = sa.create_engine(f"sqlite+pysqlite:///{path}",
+                              connect_args={"timeout": LOCK_TIMEOUT_S, "check_same_thread": False})
+
+    @sa.event.listens_for(engine, "connect")
+    def _configure(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        # the driver's own transaction handling is off; "begin" below says what kind each one is
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(connection: sa.Connection) -> None:
+        # a writer takes the write lock at once (waiting up to the timeout), so two writers never
+        # both read and then fail to upgrade; readers take no lock at all under WAL
+        writes = connection.get_execution_options().get("patchcore_writes", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+
+    return engine
+
+
+def _postgresql_engine(target: str) -> sa.Engine:
+    url = sa.make_url(target)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    # keepalives: a server or network that went away is noticed in seconds, not hours
+    return sa.create_engine(url, pool_pre_ping=True, connect_args={
+        "connect_timeout": CONNECT_TIMEOUT_S, "keepalives": 1, "keepalives_idle": 10,
+        "keepalives_interval": 5, "keepalives_count": 3, "tcp_user_timeout": 30_000,
+        "application_name": "patchcore-inspector"})
+
+
+def open_store(target: Target, station: str) -> InspectionStore:
+    """Open (creating or upgrading) the store at ``target``, writing as ``station``.
+
+    ``target`` is an SQLite file path or a ``postgresql://user:password@host:port/database`` URL.
+    Raises :class:`StoreError` when it is no store or a newer one, :class:`StoreUnavailable` when
+    it cannot be reached.
+
+    >>> with open_store("/var/lib/patchcore/line3.sqlite", station="line3") as store:  # doctest: +SKIP
+    ...     store.is_recorded("/camera/part_0001.png", "9f86d0...")
+    False
+    """
+    station = station.strip()
+    if not station or len(station) > 200:
+        raise StoreError(f"station name must be 1 to 200 characters, not {station!r}")
+    if is_url(target):
+        url_text = str(target)
+        if not url_text.startswith(("postgresql", "postgres")):
+            raise StoreError(f"store URL must start with postgresql:// (or be an SQLite file path), not '{url_text}'")
+        try:
+            engine = _postgresql_engine(url_text)
+        except (sa.exc.ArgumentError, ValueError) as exc:
+            raise StoreError(f"bad store URL '{url_text}': {exc}") from None
+        name = engine.url.render_as_string(hide_password=True)
+    else:
+        path = Path(target).expanduser()
+        if path.is_dir():
+            raise StoreError(f"the inspection store '{path}' is a folder; give a file name, e.g. '{path / 'inspections.sqlite'}'")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreUnavailable(f"cannot create the folder of the inspection store '{path}': {exc.strerror}") from None
+        engine = _sqlite_engine(path)
+        name = f"'{path}'"
+    store = InspectionStore(engine, station, name)
+    try:
+        store.upgrade_schema()
+    except StoreUnavailable as exc:
+        engine.dispose()
+        if "file is not a database" in str(exc):
+            raise StoreError(f"{name} is not an inspection store (not an SQLite database)") from None
+        raise
+    except BaseException:
+        engine.dispose()
+        raise
+    return store
