@@ -27,6 +27,7 @@ from .core.overlay import encode_png, inspection_overlay, overlay_targets
 from .core.patchcore import Inspector, fit
 from .core.results import ResultRow, write_results_csv
 from .core.synthetic import write_synthetic_set
+from .line.command import add_watch_command
 
 
 class TerminalProgress:
@@ -220,6 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="patchcore-demo", help="output folder (default ./patchcore-demo)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(run=cmd_demo)
+
+    add_watch_command(sub)
     return parser
 
 

@@ -57,7 +57,7 @@ def atomic_write_bytes(path: PathLike, data: bytes) -> Path:
         if isinstance(exc, OSError):
             raise FileWriteError(target, exc) from None
         raise
-    _fsync_folder(folder)
+    fsync_folder(folder)
     return target
 
 
@@ -111,8 +111,8 @@ def _set_mode(handle: int, temporary: str, mode: int) -> None:
         pass
 
 
-def _fsync_folder(folder: Path) -> None:
-    # makes the rename itself durable; not possible on every platform (Windows), hence best effort
+def fsync_folder(folder: Path) -> None:
+    """Make the names in ``folder`` durable (a rename, a new link); best effort, as Windows cannot."""
     try:
         descriptor = os.open(folder, os.O_RDONLY)
     except OSError:
