@@ -20,15 +20,14 @@ import re
 import stat
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
+from .atomic import PathLike
 from .errors import ImageReadError
-
-PathLike = Union[str, "os.PathLike[str]"]
 
 IMAGE_SUFFIXES: frozenset[str] = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp"})
 #: 8192 x 8192. Below Pillow's own decompression-bomb warning (~89 Mpx), so a refused image is

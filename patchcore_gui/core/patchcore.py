@@ -7,7 +7,6 @@ Both stream images in batches, report progress and honour a cancel token between
 
 from __future__ import annotations
 
-import os
 import time
 from collections import deque
 from contextlib import contextmanager
@@ -19,6 +18,7 @@ from typing import Callable, Deque, Dict, Iterable, Iterator, List, Optional, Se
 import numpy as np
 import torch
 
+from .atomic import PathLike
 from .backbones import FeatureBackbone, load_backbone
 from .calibration import calibrate, holdout_split
 from .config import PatchCoreConfig
@@ -33,7 +33,6 @@ from .progress import CancelToken, ProgressFn, check, report
 from .scoring import score_grids
 
 T = TypeVar("T")
-PathLike = Union[str, "os.PathLike[str]"]
 
 
 @dataclass(frozen=True)
