@@ -42,7 +42,8 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
         description="Find defects on parts after seeing only good ones: build a model, inspect images, "
                     "set the threshold by eye.")
     parser.add_argument("inputs", nargs="*", metavar="MODEL_OR_IMAGE",
-                        help="a model file to open (known by its content, whatever its name), and image files or folders to inspect")
+                        help="a model file to open (known by its content, whatever its name), and image "
+                             "files or folders to inspect")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     parser.add_argument("--self-test", action="store_true",
                         help="check the installation (network weights, a tiny build and inspection) and exit")

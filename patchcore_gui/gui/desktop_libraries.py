@@ -28,6 +28,10 @@ DESKTOP_PACKAGES = (
     "libxkbcommon-x11-0", "libxcb-cursor0", "libxcb-icccm4", "libxcb-keysyms1", "libxcb-shape0",
 )
 
+#: A font and fontconfig's configuration: what the packaged program (which carries the fontconfig
+#: library, not fonts) needed besides libgl1 and libegl1 on a bare Debian 12; libfontconfig1 brings them.
+FONT_PACKAGES = ("fontconfig-config", "fonts-dejavu-core")
+
 #: Where each library the plugin links from the system comes from on Debian and Ubuntu.
 DEBIAN_PACKAGE_OF: Dict[str, str] = {
     "libglib-2.0.so.0": "libglib2.0-0", "libgthread-2.0.so.0": "libglib2.0-0", "libGL.so.1": "libgl1",
@@ -88,6 +92,28 @@ def install_hint(missing: List[str]) -> str:
     return hint
 
 
+def font_count() -> Optional[int]:
+    """How many fonts fontconfig finds (Qt draws all text with them on Linux; with none, every letter
+    is an empty box), or None where fontconfig itself cannot be loaded (then the libraries are missing)."""
+    import ctypes
+
+    try:
+        fontconfig = ctypes.CDLL("libfontconfig.so.1")
+    except OSError:
+        return None
+    fontconfig.FcInitLoadConfigAndFonts.restype = ctypes.c_void_p
+    fontconfig.FcConfigGetFonts.restype = ctypes.POINTER(ctypes.c_int)  # an FcFontSet starts with its count
+    fontconfig.FcConfigGetFonts.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    fontconfig.FcConfigDestroy.argtypes = [ctypes.c_void_p]
+    config = fontconfig.FcInitLoadConfigAndFonts()
+    if not config:
+        return 0
+    fonts = fontconfig.FcConfigGetFonts(config, 0)  # FcSetSystem: the installed fonts
+    count = fonts[0] if fonts else 0
+    fontconfig.FcConfigDestroy(config)
+    return count
+
+
 def display_present() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
@@ -104,8 +130,14 @@ def window_libraries_report() -> Optional[tuple]:
     if plugin is None:
         return False, "FAIL the window's libraries: Qt's X11 platform plugin (libqxcb.so) is not in this installation"
     missing = missing_libraries(plugin)
-    if not missing:
-        return True, "ok   the window's libraries: every library of Qt's X11 platform plugin is found"
+    fonts = None if missing else font_count()
+    if missing:
+        problem = f"the window's libraries: missing {install_hint(missing)}"
+    elif fonts == 0:
+        problem = ("the window's fonts: fontconfig finds none, so every letter would be an empty box "
+                   f"(Debian/Ubuntu: sudo apt-get install {' '.join(FONT_PACKAGES)})")
+    else:
+        return True, f"ok   the window's libraries: every library of Qt's X11 platform plugin is found; {fonts} fonts"
     if display_present():
-        return False, f"FAIL the window's libraries: missing {install_hint(missing)}"
-    return True, f"note the window's libraries: missing {install_hint(missing)}; not needed without a display"
+        return False, f"FAIL {problem}"
+    return True, f"note {problem}; not needed without a display"

@@ -1,10 +1,13 @@
 """The system libraries of the window's X11 platform: found, named when missing, and the one apt line."""
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from patchcore_gui.gui import desktop_libraries
-from patchcore_gui.gui.desktop_libraries import (DESKTOP_PACKAGES, install_hint, missing_libraries,
+from patchcore_gui.gui.desktop_libraries import (DESKTOP_PACKAGES, font_count, install_hint, missing_libraries,
                                                  window_libraries_report, xcb_plugin)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,3 +49,16 @@ def test_the_readme_and_ci_install_the_same_packages():
     line = " ".join(DESKTOP_PACKAGES)
     assert f"sudo apt-get install {line}" in (ROOT / "README.md").read_text()
     assert line in (ROOT / ".ci" / "run").read_text()
+
+
+def test_fonts_are_counted_and_none_is_a_problem(tmp_path):
+    """In a process of its own: fontconfig reads FONTCONFIG_FILE when it loads its configuration."""
+    empty = tmp_path / "fonts.conf"
+    empty.write_text("<?xml version='1.0'?><fontconfig></fontconfig>")
+    code = ("import os; from patchcore_gui.gui.desktop_libraries import font_count, window_libraries_report; "
+            "print(font_count()); os.environ['DISPLAY'] = ':99'; print(window_libraries_report()[1])")
+    env = dict(os.environ, FONTCONFIG_FILE=str(empty))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
+    count, line = done.stdout.splitlines()
+    assert count == "0" and line.startswith("FAIL the window's fonts: fontconfig finds none")
+    assert font_count() > 0  # this machine's own fonts (the window tests draw text with them)
