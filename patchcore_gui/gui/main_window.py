@@ -25,6 +25,7 @@ from ..core.errors import PatchCoreError
 from ..core.images import IMAGE_SUFFIXES, find_images
 from ..core.model import PatchCoreModel
 from ..core.model_file import MODEL_SUFFIX, load_model
+from ..core.overlay import OVERLAY_OPACITY
 from ..core.patchcore import FitResult
 from ..core.results import write_results_csv
 from .dialogs import BuildOptionsDialog, BuildRequest, choose_folder_to_write, good_images
@@ -340,7 +341,7 @@ class MainWindow(QMainWindow):
         if self.model is None or self.busy:
             return False
         self.settings.remember_folder("export", Path(folder))
-        worker = ExportWorker(self.model, self.results.items(), Path(folder), self.inspection_panel.opacity())
+        worker = ExportWorker(self.model, self.results.items(), Path(folder))  # the record's opacity, not the slider's
         self.jobs.start("export", worker, self._export_finished)
         self._update_actions()
         return True
@@ -349,7 +350,8 @@ class MainWindow(QMainWindow):
         written, problems = outcome
         if problems:
             self.show_error(f"{len(problems)} overlay(s) could not be written, e.g. {problems[0]}")
-        self.show_info(f"Wrote {len(written)} overlay(s)" + (f" to {written[0].parent}" if written else ""))
+        self.show_info(f"Wrote {len(written)} overlay(s)" + (f" to {written[0].parent}" if written else "")
+                       + f", heatmap at {OVERLAY_OPACITY:.0%} opacity whatever the view shows")
 
     # --- dialogs: they ask for a path, then call the methods above -----------------------------------------
     def open_model_dialog(self) -> None:

@@ -211,7 +211,7 @@ def test_export_results_and_overlays(qtbot, model_window: MainWindow, synthetic_
         assert model_window.export_overlays(tmp_path / "overlays")
     assert blocker.args == ["export", "finished"]
     assert sorted(p.name for p in (tmp_path / "overlays").iterdir()) == sorted(
-        f"{p.stem}_overlay.png" for p in synthetic_set.test_defective[:2])
+        f"{p.parent.name}__{p.stem}_overlay.png" for p in synthetic_set.test_defective[:2])
 
 
 def test_keyboard_moves_through_the_results_and_sorting_works(qtbot, model_window: MainWindow, synthetic_set):
