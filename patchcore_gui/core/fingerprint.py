@@ -27,7 +27,7 @@ from .images import read_image
 _READ_TRIES = 3
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FileFingerprint:
     size: int
     mtime_ns: int

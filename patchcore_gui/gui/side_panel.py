@@ -144,6 +144,8 @@ class SidePanel(QWidget):
         self.verdict_panel = VerdictPanel()
         self.threshold_panel = ThresholdPanel(document)
         self.model_panel = ModelPanel(document)
+        for page in (self.threshold_panel, self.model_panel):
+            page.setContentsMargins(6, 6, 6, 6)
         self.pages = QTabWidget()
         self.pages.addTab(self.threshold_panel, "Threshold")
         self.pages.addTab(self.model_panel, "Model")

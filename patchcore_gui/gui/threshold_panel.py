@@ -66,11 +66,11 @@ def _swatch(colour: QColor, text: str) -> str:
 
 
 class CountAxis(pg.AxisItem):
-    """A count axis: ticks on whole numbers only (no tick at 0.5 images)."""
+    """A count axis: ticks on whole numbers only (no tick at 0.5 images), one level of them."""
 
     def tickValues(self, minVal: float, maxVal: float, size: float):  # type: ignore[no-untyped-def] # noqa: N802,N803
         levels = [(spacing, values) for spacing, values in super().tickValues(minVal, maxVal, size) if spacing >= 1]
-        return levels or [(1.0, list(np.arange(np.ceil(minVal), np.floor(maxVal) + 1)))]
+        return levels[:1] or [(1.0, list(np.arange(np.ceil(minVal), np.floor(maxVal) + 1)))]
 
 
 class ThresholdPanel(QWidget):

@@ -112,7 +112,8 @@ def test_dropped_images_and_folders_are_inspected(qtbot, model_window: MainWindo
     assert all(item.score is not None and item.score > 0 for item in items)
     assert model_window.shown.item is items[0]  # the first result is shown at once
     assert model_window.side_panel.verdict_panel.text in ("OK", "NG")
-    assert model_window.inspection_panel.view.part_item.image is not None and model_window.inspection_panel.view.heat_item.image is not None
+    view = model_window.inspection_panel.view
+    assert view.part_item.image is not None and view.heat_item.image is not None
     # the defective parts are NG, the good ones OK, with the model's own threshold
     assert verdicts(model_window)[-2:] == ["NG", "NG"]
     assert verdicts(model_window)[:6].count("OK") >= 5
@@ -141,14 +142,15 @@ def test_one_threshold_for_slider_spin_box_line_and_verdicts(qtbot, model_window
     assert model_window.results.counts()["NG"] == len(scores)
     assert abs(panel.spin.value() - round(panel.line.value(), 3)) < 1e-6
     assert model_window.side_panel.verdict_panel.text == "NG"
-    assert model_window.inspection_panel.view.outline_item.image is not None and model_window.inspection_panel.view.outline_item.image[..., 3].any()
+    outlines = model_window.inspection_panel.view.outline_item
+    assert outlines.image is not None and outlines.image[..., 3].any()
 
     # the slider: all the way up is above every score again
     panel.slider.setValue(panel.slider.maximum())
     assert model_window.results.counts()["NG"] == 0
     assert model_window.document.threshold > scores[-1]
     assert model_window.side_panel.verdict_panel.text == "OK"
-    assert not model_window.inspection_panel.view.outline_item.image[..., 3].any()  # nothing above the threshold, no outline
+    assert not outlines.image[..., 3].any()  # nothing above the threshold, no outline
 
     # the list follows: "NG only" hides everything now, then shows the NG parts after a reset
     model_window.results_panel.ng_only.setChecked(True)
