@@ -23,7 +23,7 @@ from .core.images import find_images, read_image
 from .core.model_file import MODEL_SUFFIX, load_model, save_model
 from .core.overlay import encode_png, inspection_overlay, overlay_targets
 from .core.patchcore import Inspector, fit
-from .core.results import ResultRow, write_results_csv
+from .core.results import ResultRow, ResultsSource, inspection_time, write_results_csv
 from .core.synthetic import write_synthetic_set
 
 
@@ -90,7 +90,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     images, problems = find_images(args.inputs)
     inspector = Inspector(model, weights=args.weights)
     out = Path(args.out) if args.out else None
-    rows: List[ResultRow] = [ResultRow(str(problem.path), None, model.threshold, problem) for problem in problems]
+    rows: List[ResultRow] = [ResultRow(str(problem.path), None, model.threshold, problem, inspection_time())
+                             for problem in problems]
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     progress = TextProgress() if len(images) > 1 else None
@@ -98,10 +99,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
     overlays_failed = False
     for result in inspector.inspect_paths(images, progress=progress):
         if result.inspection is None:
-            rows.append(ResultRow(str(result.path), None, model.threshold, result.error or ""))
+            rows.append(ResultRow(str(result.path), None, model.threshold, result.error or "", inspection_time()))
             print(f"error: {result.error}", file=sys.stderr)
             continue
-        row = ResultRow(str(result.path), result.inspection.score, model.threshold)
+        row = ResultRow(str(result.path), result.inspection.score, model.threshold, inspected_at=inspection_time())
         rows.append(row)
         print(row.line())
         if out is not None:
@@ -113,7 +114,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
                 overlays_failed = True
                 print(f"error: no overlay for '{result.path.name}': {exc}", file=sys.stderr)
     if args.csv:
-        write_results_csv(args.csv, rows)
+        write_results_csv(args.csv, rows, ResultsSource.of(model, args.model))
     return 1 if overlays_failed or any(row.score is None for row in rows) or not rows else 0
 
 

@@ -4,11 +4,13 @@ import csv
 import json
 import os
 import warnings
+from datetime import datetime
 
 import pytest
 
 from patchcore_gui.cli import main
 from patchcore_gui.core.model_file import load_model
+from patchcore_gui.core.results import CSV_COLUMNS, model_identity
 
 from .core.test_atomic import mode_of, umask  # noqa: F401  (umask is a fixture)
 from .core.test_images import NOISE, encoded
@@ -35,7 +37,12 @@ def test_predict_prints_a_line_per_image_and_writes_csv_and_overlays(model_path,
     fields = lines[0].split("\t")
     assert len(fields) == 4 and fields[3] in {"OK", "NG"}
     rows = list(csv.DictReader(table.open()))
-    assert len(rows) == 12 and set(rows[0]) == {"file", "score", "threshold", "verdict", "error"}
+    assert len(rows) == 12 and tuple(rows[0]) == CSV_COLUMNS
+    # which model (name and identity), the threshold's source, when, and that every row is there
+    assert {(r["model"], r["model_id"], r["threshold_source"], r["rows_written"]) for r in rows} == {
+        ("parts.patchcore", model_identity(load_model(model_path)), "learned", "all")}
+    times = [datetime.fromisoformat(r["inspected_at"]) for r in rows]
+    assert times == sorted(times) and all(t.utcoffset() is not None for t in times)
     ng = {r["file"] for r in rows if r["verdict"] == "NG"}
     assert sum("good" not in f for f in ng) >= 5
     # good/part_000.png and crack/part_000.png: each overlay named after its folder, none numbered

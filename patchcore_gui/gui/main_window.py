@@ -26,7 +26,7 @@ from ..core.model import PatchCoreModel
 from ..core.model_file import MODEL_SUFFIX, load_model, save_model
 from ..core.overlay import OVERLAY_OPACITY
 from ..core.patchcore import Inspection, Inspector
-from ..core.results import write_results_csv
+from ..core.results import ResultsSource, csv_written_message, rows_to_write, write_results_csv
 from .dialogs import BuildOptionsDialog, BuildRequest
 from .image_view import InspectionPanel
 from .job_status import JobStatus
@@ -399,13 +399,16 @@ class MainWindow(QMainWindow):
 
     # --- export -------------------------------------------------------------------------------------------
     def export_csv(self, path: PathLike) -> bool:
+        # what the list shows is what is written; the file and the message say which
+        source = ResultsSource.of(self.model, self.model_path, ng_only=self.proxy.ng_only)
+        rows = rows_to_write(self.results.result_rows(), self.proxy.ng_only)
         try:
-            write_results_csv(path, self.results.result_rows())
+            write_results_csv(path, rows, source)
         except OSError as exc:
             self.show_error(f"cannot write '{path}': {exc.strerror or exc}", "Cannot export")
             return False
         self._remember_folder("export", Path(path))
-        self.show_info(f"Wrote {self.results.rowCount()} rows to {Path(path).name}")
+        self.show_info(csv_written_message(path, len(rows), self.results.rowCount(), source))
         return True
 
     def export_overlays(self, folder: PathLike) -> bool:

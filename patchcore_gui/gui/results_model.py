@@ -10,7 +10,7 @@ Measured with ``benchmarks/bench_batch_memory.py`` (docs/reliability.md).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -21,7 +21,7 @@ from PySide6.QtGui import QColor, QImage, QPixmap
 
 from ..core.model import PatchCoreModel
 from ..core.patchcore import Inspection
-from ..core.results import ResultRow
+from ..core.results import ResultRow, inspection_time
 
 THUMB_SIDE = 64
 PIXMAP_CACHE = 512
@@ -79,6 +79,7 @@ class InspectedImage:
     thumbnail: bytes = b""
     patch_scores: Optional[np.ndarray] = None
     image_size: Tuple[int, int] = (0, 0)
+    inspected_at: str = field(default_factory=inspection_time)
 
     @classmethod
     def from_inspection(cls, path: Path, image: np.ndarray, inspection: Inspection) -> "InspectedImage":
@@ -95,7 +96,7 @@ class InspectedImage:
         return self.result_row(threshold).verdict
 
     def result_row(self, threshold: float) -> ResultRow:
-        return ResultRow(str(self.path), self.score, threshold, self.error)
+        return ResultRow(str(self.path), self.score, threshold, self.error, self.inspected_at)
 
     def inspection(self, model: PatchCoreModel) -> Optional[Inspection]:
         """The inspection at the image's size, its map rebuilt by ``model`` (the one that scored it)."""
