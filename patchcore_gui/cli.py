@@ -20,6 +20,7 @@ from .core.config import PatchCoreConfig
 from .core.errors import PatchCoreError
 from .core.evaluate import evaluate
 from .core.images import find_images, read_image
+from .core.likeness import LikenessCheck
 from .core.model_file import MODEL_SUFFIX, load_model, save_model
 from .core.overlay import encode_png, inspection_overlay, overlay_targets
 from .core.patchcore import Inspector, fit
@@ -96,6 +97,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         print(f"error: {problem}", file=sys.stderr)
     progress = TextProgress() if len(images) > 1 else None
     targets = dict(zip(images, overlay_targets(images)))
+    likeness = LikenessCheck(model)
     overlays_failed = False
     for result in inspector.inspect_paths(images, progress=progress):
         if result.inspection is None:
@@ -105,6 +107,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         row = ResultRow(str(result.path), result.inspection.score, model.threshold, inspected_at=inspection_time())
         rows.append(row)
         print(row.line())
+        likeness.add_file(result.path, result.inspection.patch_scores)
         if out is not None:
             try:  # the file is read again: it may have gone since, or the disk may be full
                 target = targets[result.path]
@@ -115,6 +118,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
                 print(f"error: no overlay for '{result.path.name}': {exc}", file=sys.stderr)
     if args.csv:
         write_results_csv(args.csv, rows, ResultsSource.of(model, args.model))
+    warning = likeness.warning()
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
     return 1 if overlays_failed or any(row.score is None for row in rows) or not rows else 0
 
 

@@ -7,6 +7,7 @@ import warnings
 from datetime import datetime
 
 import pytest
+from PIL import Image
 
 from patchcore_gui.cli import main
 from patchcore_gui.core.model_file import load_model
@@ -182,3 +183,17 @@ def test_fit_and_predict_write_files_others_can_read(umask, synthetic_set, tmp_p
     written = [model, table, *sorted(out.iterdir())]
     assert len(written) == 4
     assert {path.name: mode_of(path) for path in written} == {path.name: 0o666 & ~umask for path in written}
+
+
+def test_predict_warns_in_one_line_when_the_parts_do_not_look_like_the_good_ones(model_path, synthetic_set,
+                                                                                 tmp_path, capsys):
+    assert main(["predict", str(model_path), str(synthetic_set.root / "test")]) == 0
+    assert "warning" not in capsys.readouterr().err  # good and defective parts of the right product
+    grey = tmp_path / "grey"
+    grey.mkdir()
+    for path in synthetic_set.test_good[:3]:
+        Image.open(path).convert("L").save(grey / path.name)
+    assert main(["predict", str(model_path), str(grey)]) == 0  # a warning, not a failure
+    warnings_ = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning: ")]
+    assert warnings_ == ["warning: 3 of 3 parts do not look like the good parts this model was built from "
+                         "(3 greyscale where the good parts are colour): is it the model for these parts?"]

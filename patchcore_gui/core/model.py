@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 
 from .calibration import MapScale
 from .config import PatchCoreConfig
 from .images import Preprocessing, map_to_original
+from .likeness import GoodPartsLook
 from .scoring import anomaly_map
 
 
@@ -41,6 +42,8 @@ class PatchCoreModel:
     feature_grid: Tuple[int, int]
     created: str = field(default_factory=now_iso)
     good_folder: str = ""
+    #: Sizes and colour modes of the good images; None for a model file written before they were recorded.
+    good_parts: Optional[GoodPartsLook] = None
 
     def is_ng(self, score: float) -> bool:
         return score > self.threshold

@@ -28,6 +28,7 @@ from .coreset import coreset_size, greedy_coreset
 from .errors import DatasetError, ImageReadError
 from .features import PatchFeatureExtractor
 from .images import Preprocessing, preprocess, read_image
+from .likeness import describe_good_parts
 from .memory_bank import MemoryBank
 from .model import PatchCoreModel
 from .progress import CancelToken, ProgressFn, check, report
@@ -339,6 +340,7 @@ def fit(paths: Sequence[PathLike], config: PatchCoreConfig = PatchCoreConfig(), 
         threshold=threshold, default_threshold=threshold,
         map_scale=learn_map_scale(good_scores, np.asarray(peaks), np.asarray(medians)),
         n_good_images=len(grids), n_patches=n_patches, feature_grid=(height, width), good_folder=good_folder,
+        good_parts=describe_good_parts(image_paths),
     )
     return FitResult(model=model, skipped=skipped, seconds=seconds)
 

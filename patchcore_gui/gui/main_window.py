@@ -22,6 +22,7 @@ from ..core.backbones import FeatureBackbone
 from ..core.config import PatchCoreConfig
 from ..core.errors import PatchCoreError
 from ..core.images import IMAGE_SUFFIXES, find_images, read_image
+from ..core.likeness import likeness_warning
 from ..core.model import PatchCoreModel
 from ..core.model_file import MODEL_SUFFIX, load_model, save_model
 from ..core.overlay import OVERLAY_OPACITY
@@ -339,7 +340,10 @@ class MainWindow(QMainWindow):
         self._backbone = inspector.backbone
         self._refresh_batch_views()
         counts = self.results.counts()
-        self.show_info(f"Inspected: {counts['OK']} OK, {counts['NG']} NG, {counts['ERROR']} unreadable")
+        unlike = likeness_warning(self.model, [(item.path, item.patch_scores) for item in self.results.items()
+                                               if item.patch_scores is not None]) if self.model else None
+        self.show_info(f"Inspected: {counts['OK']} OK, {counts['NG']} NG, {counts['ERROR']} unreadable"
+                       + (f". Warning: {unlike}" if unlike else ""))
         self.jobs.finish()
 
     def clear_results(self) -> None:

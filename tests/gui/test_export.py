@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from patchcore_gui.core.images import read_image
 from patchcore_gui.core.results import model_identity
@@ -58,3 +59,15 @@ def test_the_csv_holds_what_the_list_shows_and_says_so(qtbot, model_window: Main
     # the time is when each part was inspected, not when the file was written
     assert [row["inspected_at"] for row in ng] == [row["inspected_at"] for row in every if row["verdict"] == "NG"
                                                   and float(row["score"]) > model.threshold * 1.2]
+
+
+def test_the_status_bar_says_when_parts_do_not_look_like_the_good_ones(qtbot, model_window: MainWindow,
+                                                                       synthetic_set, tmp_path: Path):
+    inspect_and_wait(qtbot, model_window, synthetic_set.test_good[:2] + synthetic_set.test_defective[:2])
+    assert "Warning" not in model_window.messages[-1]
+    grey = tmp_path / "grey.png"
+    Image.open(synthetic_set.test_good[3]).convert("L").save(grey)
+    inspect_and_wait(qtbot, model_window, [grey])
+    message = model_window.statusBar().currentMessage()
+    assert message.startswith("Inspected: ") and ("Warning: 1 of 5 parts do not look like the good parts this model "
+                                                  "was built from (1 greyscale where the good parts are colour)") in message
