@@ -22,10 +22,11 @@ from .core.config import PatchCoreConfig
 from .core.errors import PatchCoreError
 from .core.evaluate import evaluate
 from .core.images import find_images, read_image
+from .core.likeness import LikenessCheck
 from .core.model_file import MODEL_SUFFIX, load_model, save_model
 from .core.overlay import encode_png, inspection_overlay, overlay_targets
 from .core.patchcore import Inspector, fit
-from .core.results import ResultRow, write_results_csv
+from .core.results import ResultRow, ResultsSource, inspection_time, write_results_csv
 from .core.synthetic import write_synthetic_set
 from .line.command import add_watch_command
 
@@ -104,20 +105,23 @@ def cmd_predict(args: argparse.Namespace) -> int:
     images, problems = find_images(args.inputs)
     inspector = Inspector(model, weights=args.weights)
     out = Path(args.out) if args.out else None
-    rows: List[ResultRow] = [ResultRow(str(problem.path), None, model.threshold, problem) for problem in problems]
+    rows: List[ResultRow] = [ResultRow(str(problem.path), None, model.threshold, problem, inspection_time())
+                             for problem in problems]
     for problem in problems:
         print_error(str(problem))
     progress = TerminalProgress() if len(images) > 1 else None
     targets = dict(zip(images, overlay_targets(images)))
+    likeness = LikenessCheck(model)
     overlays_failed = False
     for result in inspector.inspect_paths(images, progress=progress):
         if result.inspection is None:
-            rows.append(ResultRow(str(result.path), None, model.threshold, result.error or ""))
+            rows.append(ResultRow(str(result.path), None, model.threshold, result.error or "", inspection_time()))
             print_error(str(result.error))
             continue
-        row = ResultRow(str(result.path), result.inspection.score, model.threshold)
+        row = ResultRow(str(result.path), result.inspection.score, model.threshold, inspected_at=inspection_time())
         rows.append(row)
         tqdm.write(row.line())  # like print, but clears the progress bar first when both go to one terminal
+        likeness.add_file(result.path, result.inspection.patch_scores)
         if out is not None:
             try:  # the file is read again: it may have gone since, or the disk may be full
                 target = targets[result.path]
@@ -127,7 +131,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
                 overlays_failed = True
                 print_error(f"no overlay for '{result.path.name}': {exc}")
     if args.csv:
-        write_results_csv(args.csv, rows)
+        write_results_csv(args.csv, rows, ResultsSource.of(model, args.model))
+    warning = likeness.warning()
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
     return 1 if overlays_failed or any(row.score is None for row in rows) or not rows else 0
 
 

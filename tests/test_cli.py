@@ -7,11 +7,14 @@ import os
 import subprocess
 import sys
 import warnings
+from datetime import datetime
 
 import pytest
+from PIL import Image
 
 from patchcore_gui.cli import TerminalProgress, main
 from patchcore_gui.core.model_file import load_model
+from patchcore_gui.core.results import CSV_COLUMNS, model_identity
 
 from patchcore_gui.core.synthetic import write_synthetic_set
 
@@ -40,7 +43,12 @@ def test_predict_prints_a_line_per_image_and_writes_csv_and_overlays(model_path,
     fields = lines[0].split("\t")
     assert len(fields) == 4 and fields[3] in {"OK", "NG"}
     rows = list(csv.DictReader(table.open()))
-    assert len(rows) == 12 and set(rows[0]) == {"file", "score", "threshold", "verdict", "error"}
+    assert len(rows) == 12 and tuple(rows[0]) == CSV_COLUMNS
+    # which model (name and identity), the threshold's source, when, and that every row is there
+    assert {(r["model"], r["model_id"], r["threshold_source"], r["rows_written"]) for r in rows} == {
+        ("parts.patchcore", model_identity(load_model(model_path)), "learned", "all")}
+    times = [datetime.fromisoformat(r["inspected_at"]) for r in rows]
+    assert times == sorted(times) and all(t.utcoffset() is not None for t in times)
     ng = {r["file"] for r in rows if r["verdict"] == "NG"}
     assert sum("good" not in f for f in ng) >= 5
     # good/part_000.png and crack/part_000.png: each overlay named after its folder, none numbered
@@ -228,3 +236,17 @@ def test_fit_and_predict_write_files_others_can_read(umask, synthetic_set, tmp_p
     written = [model, table, *sorted(out.iterdir())]
     assert len(written) == 4
     assert {path.name: mode_of(path) for path in written} == {path.name: 0o666 & ~umask for path in written}
+
+
+def test_predict_warns_in_one_line_when_the_parts_do_not_look_like_the_good_ones(model_path, synthetic_set,
+                                                                                 tmp_path, capsys):
+    assert main(["predict", str(model_path), str(synthetic_set.root / "test")]) == 0
+    assert "warning" not in capsys.readouterr().err  # good and defective parts of the right product
+    grey = tmp_path / "grey"
+    grey.mkdir()
+    for path in synthetic_set.test_good[:3]:
+        Image.open(path).convert("L").save(grey / path.name)
+    assert main(["predict", str(model_path), str(grey)]) == 0  # a warning, not a failure
+    warnings_ = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning: ")]
+    assert warnings_ == ["warning: 3 of 3 parts do not look like the good parts this model was built from "
+                         "(3 greyscale where the good parts are colour): is it the model for these parts?"]

@@ -11,6 +11,7 @@ import numpy as np
 from .calibration import MapScale
 from .config import PatchCoreConfig
 from .images import Preprocessing, map_to_original
+from .likeness import GoodPartsLook
 from .scoring import anomaly_map
 
 
@@ -53,6 +54,8 @@ class PatchCoreModel:
     feature_grid: Tuple[int, int]
     created: str = field(default_factory=now_iso)
     good_folder: str = ""
+    #: Sizes and colour modes of the good images; None for a model file written before they were recorded.
+    good_parts: Optional[GoodPartsLook] = None
 
     def is_ng(self, score: float) -> bool:
         return self.verdict(score) == "NG"

@@ -24,6 +24,7 @@ from .calibration import MapScale
 from .config import PatchCoreConfig
 from .errors import ModelFileError
 from .images import Preprocessing
+from .likeness import GoodPartsLook
 from .model import PatchCoreModel
 
 FORMAT_NAME = "patchcore-inspector-model"
@@ -54,6 +55,8 @@ def model_to_bytes(model: PatchCoreModel) -> bytes:
         "created": model.created,
         "good_folder": model.good_folder,
     }
+    if model.good_parts is not None:  # absent from files written before it was recorded
+        header["good_parts"] = model.good_parts.to_dict()
     header_json = json.dumps(header, sort_keys=True)
     bank = np.ascontiguousarray(model.memory_bank, dtype=np.float32)
     good = np.ascontiguousarray(model.good_scores, dtype=np.float32)
@@ -147,6 +150,7 @@ def _model_from_header(header: Dict[str, Any], bank: np.ndarray, good: np.ndarra
         feature_grid=(int(header["feature_grid"][0]), int(header["feature_grid"][1])),
         created=str(header["created"]),
         good_folder=str(header.get("good_folder", "")),
+        good_parts=GoodPartsLook.from_dict(header["good_parts"]) if "good_parts" in header else None,
     )
 
 

@@ -27,6 +27,7 @@ from .errors import DatasetError, ImageReadError
 from .features import PatchFeatureExtractor
 from .images import Preprocessing, preprocess, read_image
 from .memory import check_feature_memory, give_back_freed_memory
+from .likeness import describe_good_parts
 from .memory_bank import MemoryBank
 from .model import PatchCoreModel
 from .progress import CancelToken, ProgressFn, check, report
@@ -255,6 +256,7 @@ def fit(paths: Sequence[PathLike], config: PatchCoreConfig = PatchCoreConfig(), 
         weights_sha256=backbone.weights_sha256, memory_bank=bank.vectors, good_scores=calibration.good_scores,
         threshold=calibration.threshold, default_threshold=calibration.threshold, map_scale=calibration.map_scale,
         n_good_images=n_good_images, n_patches=n_patches, feature_grid=feature_grid, good_folder=good_folder,
+        good_parts=describe_good_parts(image_paths),
     )
     return FitResult(model=model, skipped=good.skipped, seconds=seconds)
 

@@ -23,11 +23,12 @@ from ..core.config import PatchCoreConfig
 from ..core.engine import Engine
 from ..core.errors import PatchCoreError
 from ..core.images import IMAGE_SUFFIXES, find_images
+from ..core.likeness import likeness_warning
 from ..core.model import PatchCoreModel
 from ..core.model_file import MODEL_SUFFIX, load_model
 from ..core.overlay import OVERLAY_OPACITY
 from ..core.patchcore import FitResult
-from ..core.results import write_results_csv
+from ..core.results import ResultsSource, csv_written_message, rows_to_write, write_results_csv
 from .dialogs import BuildOptionsDialog, BuildRequest, choose_folder_to_write, good_images
 from .image_view import InspectionPanel
 from .inspection_queue import InspectionQueue
@@ -312,7 +313,10 @@ class MainWindow(QMainWindow):
     def _inspect_finished(self, _count: int) -> None:
         self._refresh_batch_views()
         counts = self.results.counts()
-        self.show_info(f"Inspected: {counts['OK']} OK, {counts['NG']} NG, {counts['ERROR']} unreadable")
+        unlike = likeness_warning(self.model, [(item.path, item.patch_scores) for item in self.results.items()
+                                               if item.patch_scores is not None]) if self.model else None
+        self.show_info(f"Inspected: {counts['OK']} OK, {counts['NG']} NG, {counts['ERROR']} unreadable"
+                       + (f". Warning: {unlike}" if unlike else ""))
 
     def clear_results(self) -> None:
         self.results_panel.clear()
@@ -328,13 +332,16 @@ class MainWindow(QMainWindow):
 
     # --- export -------------------------------------------------------------------------------------------
     def export_csv(self, path: PathLike) -> bool:
+        # what the list shows is what is written; the file and the message say which
+        source = ResultsSource.of(self.model, self.document.path, ng_only=self.results_panel.proxy.ng_only)
+        rows = rows_to_write(self.results.result_rows(), self.results_panel.proxy.ng_only)
         try:
-            write_results_csv(path, self.results.result_rows())
+            write_results_csv(path, rows, source)
         except OSError as exc:
             self.show_error(f"cannot write '{path}': {exc.strerror or exc}", "Cannot export")
             return False
         self.settings.remember_folder("export", Path(path))
-        self.show_info(f"Wrote {self.results.rowCount()} rows to {Path(path).name}")
+        self.show_info(csv_written_message(path, len(rows), self.results.rowCount(), source))
         return True
 
     def export_overlays(self, folder: PathLike) -> bool:

@@ -10,7 +10,7 @@ Measured with ``benchmarks/bench_batch_memory.py`` (docs/reliability.md).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -22,7 +22,7 @@ from PySide6.QtGui import QColor, QImage, QPixmap
 from ..core.fingerprint import FileFingerprint
 from ..core.model import PatchCoreModel, verdict_of
 from ..core.patchcore import Inspection
-from ..core.results import ResultRow
+from ..core.results import ResultRow, inspection_time
 from .model_document import ModelDocument
 
 THUMB_SIDE = 64
@@ -83,6 +83,7 @@ class InspectedImage:
     image_size: Tuple[int, int] = (0, 0)
     #: The content the score was computed from: the view draws the result only over that content.
     fingerprint: Optional[FileFingerprint] = None
+    inspected_at: str = field(default_factory=inspection_time)
 
     @classmethod
     def from_inspection(cls, path: Path, image: np.ndarray, inspection: Inspection,
@@ -99,7 +100,7 @@ class InspectedImage:
         return verdict_of(self.score, threshold)
 
     def result_row(self, threshold: float) -> ResultRow:
-        return ResultRow(str(self.path), self.score, threshold, self.error)
+        return ResultRow(str(self.path), self.score, threshold, self.error, self.inspected_at)
 
     def inspection(self, model: PatchCoreModel) -> Optional[Inspection]:
         """The inspection at the image's size, its map rebuilt by ``model`` (the one that scored it)."""
