@@ -12,8 +12,9 @@ from __future__ import annotations
 import errno
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Union
+from typing import Iterator, TextIO, Union
 
 from .errors import FileWriteError
 
@@ -69,3 +70,37 @@ def _fsync_folder(folder: Path) -> None:
         pass
     finally:
         os.close(descriptor)
+
+
+@contextmanager
+def atomic_text_writer(path: PathLike) -> Iterator[TextIO]:
+    """Write a large text file piece by piece, then replace ``path`` with it all at once.
+
+    For output too large to build in memory first (an export of a million records); what readers
+    see and what a failure leaves are as for :func:`atomic_write_bytes`.
+
+    >>> with atomic_text_writer("export.csv") as stream:  # doctest: +SKIP
+    ...     stream.write("file,score\\n")
+    """
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise FileWriteError(target, exc) from None
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            yield stream
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, target)
+    except BaseException as exc:
+        try:
+            os.unlink(temporary)
+        except FileNotFoundError:
+            pass
+        if isinstance(exc, OSError):
+            raise FileWriteError(target, exc) from None
+        raise
+    _fsync_folder(folder)
