@@ -32,7 +32,7 @@ from . import queries
 from .errors import StoreError, StoreUnavailable
 from .queries import ModelChange, RecordFilter, StoredInspection, Summary
 from .records import InspectionRecord, to_time_us
-from .schema import inspections, model_changes, stored_version, upgrade
+from .schema import SCHEMA_VERSION, inspections, model_changes, stored_version, upgrade
 
 #: how long a writer waits for another to finish before the store counts as unavailable
 LOCK_TIMEOUT_S = 10.0
@@ -180,6 +180,10 @@ class InspectionStore:
 
     def upgrade_schema(self, create: bool = True) -> int:
         """Create (unless told not to) or upgrade the tables, one opener at a time; returns the version found."""
+        with self._transaction("open") as connection:  # the usual case, without taking the write lock
+            found = stored_version(connection)
+        if found == SCHEMA_VERSION:
+            return found
         with self._transaction("open", writes=True) as connection:
             if self.engine.dialect.name == "postgresql":
                 connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
