@@ -20,8 +20,9 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QAbstractTableModel, QDateTime, QModelIndex, QObject, Qt, QThread, Signal
-from PySide6.QtWidgets import (QComboBox, QDateTimeEdit, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
-                               QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget)
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import (QComboBox, QDateTimeEdit, QDockWidget, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
+                               QMainWindow, QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget)
 
 from ..record import PeriodSummary, RecordFilter, StoredInspection, StoreError, Summary, open_store
 from ..record.export import write_records_csv
@@ -361,7 +362,31 @@ class HistoryPanel(QWidget):
         self.status.setText(message)
         self.exported.emit(message)
 
+    def refresh_if_visible(self) -> None:
+        if self.isVisible():
+            self.refresh()
+
     def shutdown(self) -> None:
         """Wait for running reads and exports (the window is closing)."""
         for thread in list(self._workers):
             thread.wait(10_000)
+
+
+def install_history_dock(window: QMainWindow, panel: HistoryPanel) -> QDockWidget:
+    """Put ``panel`` into a dock at the bottom of ``window``, hidden, shown by View > History (Ctrl+H);
+    it reads the store each time it is shown."""
+    dock = QDockWidget("History", window)
+    dock.setObjectName("history_dock")
+    dock.setWidget(panel)
+    window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+    dock.hide()
+    toggle = dock.toggleViewAction()
+    toggle.setText("&History")
+    toggle.setShortcut(QKeySequence("Ctrl+H"))
+    toggle.setStatusTip("Every part inspected here, from the inspection record: filter, yield per hour, export")
+    window.addAction(toggle)
+    for action in window.menuBar().actions():
+        if action.menu() is not None and action.text().replace("&", "") == "View":
+            action.menu().addAction(toggle)
+    dock.visibilityChanged.connect(panel.refresh_if_visible)
+    return dock

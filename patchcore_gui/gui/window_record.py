@@ -18,7 +18,7 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Deque, Optional
+from typing import Deque, Optional, Tuple
 
 import numpy as np
 from PySide6.QtCore import QObject, QSettings, QStandardPaths, QThread, QTimer, Signal, Slot
@@ -70,6 +70,7 @@ class PartResult:
     score: Optional[float]
     error: str
     threshold: float
+    identity: Optional[Tuple[int, str]]  # (size, sha256) of the content inspected, if it was read
 
 
 class RecordWriter(QObject):
@@ -79,6 +80,8 @@ class RecordWriter(QObject):
     unavailable = Signal(str)
     #: the parts that waited are recorded (how many)
     restored = Signal(int)
+    #: everything submitted so far is in the store
+    written = Signal()
 
     def __init__(self, target: str) -> None:
         super().__init__()
@@ -123,6 +126,7 @@ class RecordWriter(QObject):
         if self._outage:
             self._outage = False
             self.restored.emit(self._waited)
+        self.written.emit()
 
     def _schedule_retry(self) -> None:
         if self._retry is None:
@@ -152,10 +156,12 @@ class RecordWriter(QObject):
                                                 detail=f"from {old:.4f} to {request:.4f}")
                 self._model = (sha256, name, request)
         elif isinstance(request, PartResult) and self._model is not None:
-            try:
-                size, sha256 = file_identity(request.path)
-            except PatchCoreError:
-                size, sha256 = None, None
+            size, sha256 = request.identity or (None, None)
+            if request.identity is None:  # a failure row: name the content if the file is there
+                try:
+                    size, sha256 = file_identity(request.path)
+                except PatchCoreError:
+                    pass
             self._store.add(InspectionRecord(
                 time=request.time, image_path=str(request.path.resolve()), file_size=size, sha256=sha256,
                 model_sha256=self._model[0], model_name=self._model[1], threshold=request.threshold,
@@ -176,6 +182,8 @@ class WindowRecord(QObject):
     #: a line for the window's status bar or a message box
     problem = Signal(str)
     info = Signal(str)
+    #: what was submitted is in the store (a History view may read it now)
+    recorded = Signal()
 
     def __init__(self, document: ModelDocument, target: str, parent: Optional[QObject] = None) -> None:
         super().__init__(parent)
@@ -189,6 +197,7 @@ class WindowRecord(QObject):
         self._close.connect(self.writer.close)
         self.writer.unavailable.connect(self._unavailable)
         self.writer.restored.connect(self._restored)
+        self.writer.written.connect(self.recorded)
         self._thread.start()
         self._rest = QTimer(self, singleShot=True, interval=THRESHOLD_REST_MS)
         self._rest.timeout.connect(self._threshold_rested)
@@ -203,8 +212,9 @@ class WindowRecord(QObject):
         """Record one row of the results list (the verdict at the threshold in force now)."""
         if self.document.model is None:
             return
+        identity = (item.fingerprint.size, item.fingerprint.sha256) if item.fingerprint is not None else None
         self._submit.emit(PartResult(datetime.now(timezone.utc), item.path, item.score, item.error,
-                                     self.document.threshold))
+                                     self.document.threshold, identity))
 
     def close(self) -> None:
         """Write what is waiting (the threshold too) and end the writer's thread."""
@@ -233,6 +243,9 @@ class WindowRecord(QObject):
         self._rest.start()  # (again): recorded once it has rested
 
     def _in_force(self, kind: str) -> None:
+        if self._rest.isActive():  # a move not yet at rest goes into the trail before what follows it
+            self._rest.stop()
+            self._threshold_rested()
         model = self.document.model
         assert model is not None
         name = self._path.stem if self._path is not None else "new model (unsaved)"
