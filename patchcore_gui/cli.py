@@ -1,4 +1,4 @@
-"""The headless commands: ``patchcore fit | predict | evaluate | demo``, thin over the engine.
+"""The headless commands: ``patchcore fit | predict | evaluate | demo | log``, thin over the engine.
 
 Exit status: 0 when every image was read, 1 when some could not be (each named on stderr),
 2 when the command could not run at all (bad arguments, unreadable model, missing weights).
@@ -29,6 +29,7 @@ from .core.patchcore import Inspector, fit
 from .core.results import ResultRow, ResultsSource, inspection_time, write_results_csv
 from .core.synthetic import write_synthetic_set
 from .line.command import add_watch_command
+from .record.cli_log import PartTimer, add_log_command, add_store_options, close_recorder, recorder_for
 
 
 class TerminalProgress:
@@ -113,7 +114,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
     targets = dict(zip(images, overlay_targets(images)))
     likeness = LikenessCheck(model)
     overlays_failed = False
+    recorder = recorder_for(args, args.model, model.threshold)  # --log: a result it cannot record stops the batch
+    for problem in problems if recorder else ():
+        recorder.record(problem.path, None, error=str(problem))
+    part_ms = PartTimer()
     for result in inspector.inspect_paths(images, progress=progress):
+        if recorder:
+            recorder.record(result.path, result.inspection.score if result.inspection else None, error=result.error,
+                            inspection_ms=part_ms())
         if result.inspection is None:
             rows.append(ResultRow(str(result.path), None, model.threshold, result.error or "", inspection_time()))
             print_error(str(result.error))
@@ -130,6 +138,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
             except PatchCoreError as exc:
                 overlays_failed = True
                 print_error(f"no overlay for '{result.path.name}': {exc}")
+    close_recorder(recorder)
     if args.csv:
         write_results_csv(args.csv, rows, ResultsSource.of(model, args.model))
     warning = likeness.warning()
@@ -216,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="folder for heatmap overlays")
     p.add_argument("--csv", help="write the results as CSV")
     p.add_argument("--weights", type=Path, help="backbone weights file, if not where the model found it")
+    add_store_options(p)
     p.set_defaults(run=cmd_predict)
 
     p = sub.add_parser("evaluate", help="fit on CATEGORY/train/good, measure on CATEGORY/test (MVTec layout)")
@@ -230,6 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_demo)
 
     add_watch_command(sub)
+    add_log_command(sub)
     return parser
 
 

@@ -38,7 +38,9 @@ from .results_model import InspectedImage
 from .results_panel import ResultsPanel
 from .shown_part import ShownPart
 from .side_panel import SidePanel
+from .history_panel import HistoryPanel, install_history_dock
 from .window_actions import install_actions
+from .window_record import WindowRecord, store_target
 from .window_settings import WindowSettings
 from .workers import BuildWorker, ExportWorker, InspectWorker
 
@@ -73,6 +75,7 @@ class MainWindow(QMainWindow):
         self.document.state_changed.connect(self._show_document_state)
         self.document.threshold_changed.connect(self._threshold_moved)
         self.commands = install_actions(self, self._command_table())
+        self._install_record()
         self._refresh_timer = QTimer(self, singleShot=True, interval=150)  # coalesces a batch's updates
         self._refresh_timer.timeout.connect(self._refresh_batch_views)
         self.settings.restore(self, self.splitter, self.inspection_panel.opacity_slider)
@@ -115,6 +118,20 @@ class MainWindow(QMainWindow):
             "heatmap": self.inspection_panel.heatmap_box.toggle, "fit": self.inspection_panel.view.fit_to_view,
             "default_threshold": self.document.reset_threshold, "side_panel": self.toggle_side_panel,
         }
+
+    def _install_record(self) -> None:
+        """Every part inspected here goes into the inspection record; the History dock reads it back."""
+        self.record = WindowRecord(self.document, store_target(self.settings.settings), self)
+        self.record.problem.connect(self.show_error)
+        self.record.info.connect(self.show_info)
+        self.history = HistoryPanel(self.record.target)
+        self.history.reopen.connect(self.reopen_part)
+        self.record.recorded.connect(self.history.refresh_if_visible)
+        self.history_dock = install_history_dock(self, self.history)
+
+    def reopen_part(self, path: Path) -> None:
+        """A past part from the History: inspected again with the open model, and shown."""
+        self.add_inputs([path])
 
     @property
     def model(self) -> Optional[PatchCoreModel]:
@@ -307,6 +324,7 @@ class MainWindow(QMainWindow):
         if item.fingerprint is not None:
             self.queue.listed(item.path, item.fingerprint.stat_key)
         self.results_panel.append(item)
+        self.record.add(item)
         if not self._refresh_timer.isActive():  # at most one refresh per interval, however fast rows come
             self._refresh_timer.start()
 
@@ -448,3 +466,5 @@ class MainWindow(QMainWindow):
         self.settings.save(self, self.splitter, self.inspection_panel.opacity_slider)
         self.queue.drop_pending()
         self.jobs.shutdown()
+        self.history.shutdown()
+        self.record.close()

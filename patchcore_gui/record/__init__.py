@@ -5,10 +5,10 @@ SQLite on one PC or PostgreSQL for a plant, through one :class:`InspectionStore`
 
 from .errors import StoreError, StoreUnavailable
 from .identity import file_identity
-from .queries import ModelChange, PeriodSummary, RecordFilter, StoredInspection
+from .queries import ModelChange, PeriodSummary, RecordFilter, StoredInspection, Summary
 from .records import InspectionRecord
 from .schema import SCHEMA_VERSION
 from .store import InspectionStore, open_store
 
 __all__ = ["InspectionRecord", "InspectionStore", "ModelChange", "PeriodSummary", "RecordFilter", "SCHEMA_VERSION",
-           "StoreError", "StoreUnavailable", "StoredInspection", "file_identity", "open_store"]
+           "StoreError", "StoreUnavailable", "StoredInspection", "Summary", "file_identity", "open_store"]

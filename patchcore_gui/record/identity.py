@@ -1,14 +1,17 @@
-"""The identity of a file's content: its size and sha256, the key that says "this part was inspected"."""
+"""The identity of a file's content: its size and sha256, the key that says "this part was inspected".
+
+The same sha256 as :class:`~patchcore_gui.core.fingerprint.FileFingerprint` (which also keeps the
+modification time, for the window's cheap "changed since?" check); this is that, as the record
+needs it, with a one-line error instead of None.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import os
 from typing import Tuple, Union
 
 from ..core.errors import ImageReadError
-
-_CHUNK = 1 << 20
+from ..core.fingerprint import file_fingerprint
 
 
 def file_identity(path: Union[str, "os.PathLike[str]"]) -> Tuple[int, str]:
@@ -22,13 +25,12 @@ def file_identity(path: Union[str, "os.PathLike[str]"]) -> Tuple[int, str]:
     >>> file_identity(part)
     (3, 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad')
     """
-    digest = hashlib.sha256()
-    size = 0
-    try:
-        with open(path, "rb") as stream:
-            while chunk := stream.read(_CHUNK):
-                digest.update(chunk)
-                size += len(chunk)
-    except OSError as exc:
-        raise ImageReadError(f"cannot read '{os.fspath(path)}': {exc.strerror or exc}") from None
-    return size, digest.hexdigest()
+    fingerprint = file_fingerprint(path)
+    if fingerprint is None:
+        try:
+            os.stat(path)
+            reason = "cannot be read (no permission, or it went away while read)"
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+        raise ImageReadError(f"cannot read '{os.fspath(path)}': {reason}")
+    return fingerprint.size, fingerprint.sha256

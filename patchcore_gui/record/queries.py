@@ -6,8 +6,7 @@ reader's local time (this PC's zone unless one is given); the store itself holds
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
 from typing import Dict, Iterator, List, Optional, Tuple
 
@@ -73,21 +72,49 @@ class ModelChange:
     detail: str
 
 
-@dataclass
+@dataclass(frozen=True)
 class PeriodSummary:
-    """Counts of one period (or of everything, ``start`` None); yield is OK parts over all parts."""
+    """Counts of one period (``start`` in the reader's zone; None for a total); yield is OK over all parts."""
 
     start: Optional[datetime]
-    count: int = 0
-    ok: int = 0
-    ng: int = 0
-    errors: int = 0
-    median_ms: Optional[float] = None
-    _ms: List[str] = field(default_factory=list, repr=False)
+    count: int
+    ok: int
+    ng: int
+    errors: int
+    median_ms: Optional[float]
 
     @property
     def yield_(self) -> Optional[float]:
         return self.ok / self.count if self.count else None
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The periods that had parts, oldest first (none unless asked ``by`` hour or day), and the total."""
+
+    periods: List[PeriodSummary]
+    total: PeriodSummary
+
+
+class _Tally:
+    """Counts and inspection times (whole microseconds, as comma-joined text) while a summary is read."""
+
+    def __init__(self) -> None:
+        self.count = self.ok = self.ng = 0
+        self.ms_text: List[str] = []
+
+    def add(self, count: int, ok: int, ng: int, ms_text: Optional[str]) -> None:
+        self.count += count
+        self.ok += ok
+        self.ng += ng
+        if ms_text:
+            self.ms_text.append(ms_text)
+
+    def summary(self, start: Optional[datetime]) -> PeriodSummary:
+        median = None
+        if self.ms_text:
+            median = float(np.median(np.fromstring(",".join(self.ms_text), dtype=np.int64, sep=","))) / 1000
+        return PeriodSummary(start, self.count, self.ok, self.ng, self.count - self.ok - self.ng, median)
 
 
 def _stored(row: sa.Row) -> StoredInspection:
@@ -131,11 +158,11 @@ def list_models(connection: sa.Connection) -> List[Tuple[str, str]]:
 
 
 def summarize(connection: sa.Connection, where: RecordFilter, by: Optional[str] = None,
-              zone: Optional[tzinfo] = None) -> List[PeriodSummary]:
-    """Count, OK, NG, errors and median inspection ms per local hour or day (``by``), or overall.
+              zone: Optional[tzinfo] = None) -> Summary:
+    """Count, OK, NG, errors and median inspection ms per local hour or day (``by``), and in total.
 
-    ``zone`` is the reader's time zone (None: this PC's). Periods without parts are left out; with
-    ``by`` None there is exactly one summary (start None), empty when nothing matches.
+    ``zone`` is the reader's time zone (None: this PC's). Periods without parts are left out. In a
+    zone's repeated autumn hour both hours are counted as one.
     """
     if by is not None and by not in PERIODS:
         raise ValueError(f"summary periods are {' or '.join(PERIODS)}, not {by!r}")
@@ -144,30 +171,20 @@ def summarize(connection: sa.Connection, where: RecordFilter, by: Optional[str] 
     # about twice as fast as floats
     quarter = quarter_of(inspections.c.time_us).label("quarter")
     verdict = inspections.c.verdict
+    microseconds = sa.cast(sa.cast(inspections.c.inspection_ms * 1000, sa.BigInteger), sa.Text)
     query = (sa.select(quarter, sa.func.count(),
                        sa.func.sum(sa.case((verdict == "OK", 1), else_=0)),
                        sa.func.sum(sa.case((verdict == "NG", 1), else_=0)),
-                       sa.func.aggregate_strings(sa.cast(sa.cast(inspections.c.inspection_ms * 1000, sa.BigInteger), sa.Text), ","))
+                       sa.func.aggregate_strings(microseconds, ","))
              .where(*where.clauses(inspections), *_quarter_range(where)).group_by(quarter).order_by(quarter))
-    periods: "OrderedDict[Optional[datetime], PeriodSummary]" = OrderedDict()
-    if by is None:
-        periods[None] = PeriodSummary(None)
+    periods: Dict[datetime, _Tally] = {}
+    total = _Tally()
     for quarter_index, count, ok, ng, ms_text in connection.execute(query):
-        start = _period_start(int(quarter_index), by, zone)
-        summary = periods.get(start)
-        if summary is None:
-            summary = periods[start] = PeriodSummary(start)
-        summary.count += int(count)
-        summary.ok += int(ok or 0)
-        summary.ng += int(ng or 0)
-        summary.errors += int(count) - int(ok or 0) - int(ng or 0)
-        if ms_text:
-            summary._ms.append(ms_text)
-    for summary in periods.values():
-        if summary._ms:
-            summary.median_ms = float(np.median(np.fromstring(",".join(summary._ms), dtype=np.int64, sep=","))) / 1000
-        summary._ms = []
-    return sorted(periods.values(), key=lambda s: (s.start is not None, s.start or datetime.min.replace(tzinfo=timezone.utc)))
+        counts = (int(count), int(ok or 0), int(ng or 0), ms_text)
+        total.add(*counts)
+        if by is not None:
+            periods.setdefault(_period_start(int(quarter_index), by, zone), _Tally()).add(*counts)
+    return Summary([tally.summary(start) for start, tally in sorted(periods.items())], total.summary(None))
 
 
 def _quarter_range(where: RecordFilter) -> List[sa.ColumnElement[bool]]:

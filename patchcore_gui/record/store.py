@@ -30,9 +30,9 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from . import queries
 from .errors import StoreError, StoreUnavailable
-from .queries import ModelChange, PeriodSummary, RecordFilter, StoredInspection
+from .queries import ModelChange, RecordFilter, StoredInspection, Summary
 from .records import InspectionRecord, to_time_us
-from .schema import inspections, model_changes, upgrade
+from .schema import SCHEMA_VERSION, inspections, model_changes, stored_version, upgrade
 
 #: how long a writer waits for another to finish before the store counts as unavailable
 LOCK_TIMEOUT_S = 10.0
@@ -94,6 +94,23 @@ class InspectionStore:
                 time_us=to_time_us(moment), station=self.station, kind=kind, model_sha256=model_sha256,
                 model_name=model_name, threshold=float(threshold), detail=detail))
 
+    def record_model_in_force(self, kind: str, model_sha256: str, model_name: str, threshold: float,
+                              detail: str = "") -> bool:
+        """Record a model change only if this station's last entry names another model or threshold.
+
+        For programs that start with a model (``predict --log``, a line): the trail shows when the
+        model in force changed, not every start. Returns whether an entry was added.
+        """
+        query = (sa.select(model_changes.c.model_sha256, model_changes.c.threshold)
+                 .where(model_changes.c.station == self.station)
+                 .order_by(model_changes.c.time_us.desc(), model_changes.c.id.desc()).limit(1))
+        with self._transaction("read") as connection:
+            last = connection.execute(query).first()
+        if last is not None and (last.model_sha256, last.threshold) == (model_sha256, float(threshold)):
+            return False
+        self.record_model_change(kind, model_sha256, model_name, threshold, detail)
+        return True
+
     # -- reading ---------------------------------------------------------------------------------
 
     def is_recorded(self, image_path: str, sha256: str) -> bool:
@@ -120,7 +137,7 @@ class InspectionStore:
             return queries.count_inspections(connection, where)
 
     def summary(self, where: RecordFilter = RecordFilter(), by: Optional[str] = None,
-                zone: Optional[tzinfo] = None) -> List[PeriodSummary]:
+                zone: Optional[tzinfo] = None) -> Summary:
         """Count, OK, NG, errors, yield and median ms per local hour or day, or overall (see queries.summarize)."""
         with self._transaction("read") as connection:
             return queries.summarize(connection, where, by, zone)
@@ -161,12 +178,18 @@ class InspectionStore:
         except sa.exc.DBAPIError as exc:
             raise StoreUnavailable(f"cannot {action} the inspection store {self.name}: {_reason(exc)}") from None
 
-    def upgrade_schema(self) -> int:
-        """Create or upgrade the tables, one opener at a time; returns the version found."""
+    def upgrade_schema(self, create: bool = True) -> int:
+        """Create (unless told not to) or upgrade the tables, one opener at a time; returns the version found."""
+        with self._transaction("open") as connection:  # the usual case, without taking the write lock
+            found = stored_version(connection)
+        if found == SCHEMA_VERSION:
+            return found
         with self._transaction("open", writes=True) as connection:
             if self.engine.dialect.name == "postgresql":
                 connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
             try:
+                if not create and stored_version(connection) == 0:
+                    raise StoreError("holds no inspection record yet")
                 return upgrade(connection)
             except StoreError as exc:
                 raise StoreError(f"the inspection store {self.name} {exc}") from None
@@ -225,10 +248,11 @@ def _postgresql_engine(target: str) -> sa.Engine:
         "application_name": "patchcore-inspector"})
 
 
-def open_store(target: Target, station: str) -> InspectionStore:
+def open_store(target: Target, station: str, create: bool = True) -> InspectionStore:
     """Open (creating or upgrading) the store at ``target``, writing as ``station``.
 
     ``target`` is an SQLite file path or a ``postgresql://user:password@host:port/database`` URL.
+    With ``create`` False (readers) a store that does not exist yet is an error, not a new file.
     Raises :class:`StoreError` when it is no store or a newer one, :class:`StoreUnavailable` when
     it cannot be reached.
 
@@ -250,6 +274,8 @@ def open_store(target: Target, station: str) -> InspectionStore:
         name = engine.url.render_as_string(hide_password=True)
     else:
         path = Path(target).expanduser()
+        if not create and not path.exists():
+            raise StoreError(f"there is no inspection store at '{path}'")
         if path.is_dir():
             raise StoreError(f"the inspection store '{path}' is a folder; give a file name, e.g. '{path / 'inspections.sqlite'}'")
         try:
@@ -260,7 +286,7 @@ def open_store(target: Target, station: str) -> InspectionStore:
         name = f"'{path}'"
     store = InspectionStore(engine, station, name)
     try:
-        store.upgrade_schema()
+        store.upgrade_schema(create)
     except StoreUnavailable as exc:
         engine.dispose()
         if "file is not a database" in str(exc):

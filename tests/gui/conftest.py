@@ -32,8 +32,10 @@ class SignalLog(QObject):
 
 @pytest.fixture
 def settings(tmp_path: Path) -> QSettings:
-    """Settings in a file of this test's own, never the user's."""
-    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    """Settings in a file of this test's own, never the user's; so is the inspection record."""
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    settings.setValue("record/store", str(tmp_path / "inspections.sqlite"))
+    return settings
 
 
 @pytest.fixture

@@ -71,25 +71,25 @@ def test_the_audit_trail_says_who_moved_the_threshold_when(shift):
 
 
 def test_summary_per_local_hour(shift):
-    hours = shift.summary(RecordFilter(station="line3"), by="hour", zone=BERLIN)
+    hours = shift.summary(RecordFilter(station="line3"), by="hour", zone=BERLIN).periods
     assert [(h.start, h.count, h.ok, h.ng, h.errors, h.median_ms) for h in hours] == [
         (datetime(2026, 3, 10, 8, tzinfo=BERLIN), 4, 2, 1, 1, 41.0),  # the ERROR has no time: median of 40, 41, 44
         (datetime(2026, 3, 10, 9, tzinfo=BERLIN), 3, 2, 1, 0, 52.0)]
     assert hours[0].yield_ == 0.5
-    (total,) = shift.summary(RecordFilter(station="line3"))
+    total = shift.summary(RecordFilter(station="line3"), by="hour", zone=BERLIN).total
     assert (total.start, total.count, total.ok, total.ng, total.errors, total.median_ms) == (None, 7, 4, 2, 1, 47.0)  # (44 + 50) / 2
 
 
 def test_hours_in_a_half_hour_zone_start_at_half_past_utc(shift):
-    hours = shift.summary(RecordFilter(station="line3"), by="hour", zone=KOLKATA)
+    hours = shift.summary(RecordFilter(station="line3"), by="hour", zone=KOLKATA).periods
     # 07:00-07:59 UTC is 12:30-13:29 in Kolkata: 08:00, 08:20 and 08:40 Berlin are in hour 12, the rest in 13
     assert [(h.start.hour, h.start.minute, h.count) for h in hours] == [(12, 0, 2), (13, 0, 3), (14, 0, 2)]
 
 
 def test_an_empty_selection_summarises_to_zero_without_a_yield(shift):
-    (total,) = shift.summary(RecordFilter(verdict="NG", model="gasket"))
-    assert (total.count, total.yield_, total.median_ms) == (0, None, None)
-    assert shift.summary(RecordFilter(model="gasket", verdict="NG"), by="day") == []
+    summary = shift.summary(RecordFilter(verdict="NG", model="gasket"), by="day")
+    assert summary.periods == [] and (summary.total.count, summary.total.yield_, summary.total.median_ms) == (0, None, None)
+    assert shift.summary().periods == []  # no periods unless asked
 
 
 def test_days_follow_the_local_calendar_across_a_dst_change(store_target):
@@ -100,13 +100,13 @@ def test_days_follow_the_local_calendar_across_a_dst_change(store_target):
                    datetime(2026, 3, 30, 0, 1, tzinfo=BERLIN)]
         for number, moment in enumerate(moments):
             store.add(record(moment, "OK", number=number))
-        days = store.summary(by="day", zone=BERLIN)
+        days = store.summary(by="day", zone=BERLIN).periods
     assert [(d.start.isoformat(), d.count) for d in days] == [
         ("2026-03-28T00:00:00+01:00", 1), ("2026-03-29T00:00:00+01:00", 3), ("2026-03-30T00:00:00+02:00", 1)]
 
 
 def test_without_a_zone_periods_are_in_this_pcs_local_time(shift):
-    hours = shift.summary(RecordFilter(station="line3"), by="hour")
+    hours = shift.summary(RecordFilter(station="line3"), by="hour").periods
     assert [h.start.utcoffset() is not None for h in hours] == [True] * len(hours)
     assert hours[0].start.astimezone(timezone.utc) <= datetime(2026, 3, 10, 7, 0, tzinfo=timezone.utc)
 

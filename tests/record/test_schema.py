@@ -43,7 +43,7 @@ def test_a_first_version_sqlite_store_is_upgraded_in_place_with_every_record(tmp
         assert records[0].record.regions == [{"x": 0, "y": 1, "w": 2, "h": 3}]
         assert [c.kind for c in store.model_changes()] == ["model opened", "threshold moved"]
         assert store.is_recorded("/camera/line3_000002.png", f"{2:064x}")
-        (total,) = store.summary()
+        total = store.summary().total
         assert (total.count, total.ok, total.ng, total.errors) == (7, 4, 2, 1)
         store.add(records[0].record.__class__(**{**records[-1].record.__dict__, "image_path": "/camera/new.png"}))
         assert store.count(RecordFilter(verdict="ERROR")) == 2
@@ -66,7 +66,7 @@ def test_a_first_version_postgresql_store_is_upgraded_in_place(postgres_server):
     with open_store(target, "line3") as store:
         assert store.count() == 7 and store.upgrade_schema() == SCHEMA_VERSION
         assert store.inspections()[0].record.regions == [{"x": 0, "y": 1, "w": 2, "h": 3}]
-        assert store.summary(by="hour")[0].count == 3  # 05:50, 05:54, 05:58 UTC share an hour wherever you are
+        assert store.summary(by="hour").periods[0].count == 3  # 05:50, 05:54, 05:58 UTC share an hour wherever you are
     _assert_matches_current_tables(engine)
     engine.dispose()
 
