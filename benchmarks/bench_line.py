@@ -33,6 +33,8 @@ sys.path.insert(0, str(ROOT))
 
 from patchcore_gui.core import Inspector, PatchCoreConfig, find_images, fit, load_model, save_model  # noqa: E402
 from patchcore_gui.line import ArrivalSettings, InspectionLine, LineSettings, PartResult, PartSorter  # noqa: E402
+from patchcore_gui.line.recording import StoreRecorder  # noqa: E402
+from patchcore_gui.record import file_identity  # noqa: E402
 
 BOTTLE = ROOT.parent / "shared" / "data" / "mvtec_bottle_512" / "bottle"
 
@@ -70,7 +72,6 @@ def measure_rate(inspector: Inspector, model_sha: str, rate: float, seconds: flo
     folder.mkdir()
     recorder = None
     if store:
-        from patchcore_gui.line.recording import StoreRecorder
         recorder = StoreRecorder.open(str(work / "record.sqlite"), "bench", model_sha, "bottle.patchcore",
                                       inspector.model.threshold)
     line = InspectionLine(inspector, folder, recorder, PartSorter(sorted_root, move=True),
@@ -133,8 +134,7 @@ def main() -> int:
         print(f"bottle data not found at {BOTTLE}", file=sys.stderr)
         return 2
     model_path = bottle_model(args.model)
-    import hashlib
-    model_sha = hashlib.sha256(model_path.read_bytes()).hexdigest()
+    model_sha = file_identity(model_path)[1]
     inspector = Inspector(load_model(model_path))
     images = [p.read_bytes() for p in find_images([BOTTLE / "test"])[0]]
     print(f"{len(images)} bottle test images, {sum(map(len, images)) / len(images) / 1024:.0f} KB each on average; "
