@@ -31,6 +31,7 @@ from .dialogs import BuildOptionsDialog, BuildRequest, good_images
 from .image_view import InspectionPanel
 from .inspection_queue import InspectionQueue
 from .job_status import JobStatus
+from .line_mode import LineMode
 from .model_document import ModelDocument, with_model_suffix
 from .results_model import InspectedImage
 from .results_panel import ResultsPanel
@@ -70,6 +71,7 @@ class MainWindow(QMainWindow):
         self.document.state_changed.connect(self._show_document_state)
         self.document.threshold_changed.connect(self._threshold_moved)
         self.commands = install_actions(self, self._command_table())
+        self.line_mode = LineMode(self)
         self._refresh_timer = QTimer(self, singleShot=True, interval=150)  # coalesces a batch's updates
         self._refresh_timer.timeout.connect(self._refresh_batch_views)
         self._restore_settings()
@@ -187,6 +189,8 @@ class MainWindow(QMainWindow):
     # --- the model ------------------------------------------------------------------------------------------
     def set_model(self, model: PatchCoreModel, path: Optional[Path] = None, dirty: bool = False) -> None:
         """Make ``model`` current; results of an earlier model are inspected again with it."""
+        if self._model_locked():
+            return
         redo = [item.path for item in self.results.items()] if self.document.model is not None else []
         if redo:
             self.clear_results()
@@ -199,7 +203,15 @@ class MainWindow(QMainWindow):
             self._run_pending()
         self._update_actions()
 
+    def _model_locked(self) -> bool:
+        if self.line_mode.locked:
+            self.show_error("A line is running with the open model: stop it before opening or building another",
+                            "The model is locked")
+        return self.line_mode.locked
+
     def open_model(self, path: PathLike) -> bool:
+        if self._model_locked():
+            return False
         try:
             model = load_model(path)
         except PatchCoreError as exc:
@@ -422,12 +434,14 @@ class MainWindow(QMainWindow):
         if not hasattr(self, "commands"):
             return
         has_model, busy, has_rows = self.model is not None, self.busy, self.results.rowCount() > 0
+        locked = hasattr(self, "line_mode") and self.line_mode.locked
         c = self.commands
-        for action, enabled in ((c.open_model, not busy), (c.build, not busy), (c.save_model, has_model),
+        for action, enabled in ((c.open_model, not busy and not locked), (c.build, not busy and not locked),
+                                (c.save_model, has_model),
                                 (c.save_model_as, has_model), (c.export_csv, has_rows),
                                 (c.export_overlays, has_rows and has_model and not busy),
                                 (c.clear, has_rows and not busy), (c.cancel, busy),
-                                (c.default_threshold, has_model)):
+                                (c.default_threshold, has_model and (not locked or self.line_mode.threshold_free))):
             action.setEnabled(enabled)
 
     # --- drag and drop, closing ---------------------------------------------------------------------------
@@ -471,4 +485,5 @@ class MainWindow(QMainWindow):
         """Save the settings, cancel the running job and wait for its thread."""
         self._save_settings()
         self.queue.drop_pending()
+        self.line_mode.shutdown()
         self.jobs.shutdown()
