@@ -12,7 +12,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import List, Optional, Sequence, Set, TextIO
+from typing import List, Optional, Sequence, TextIO
 
 from tqdm import tqdm
 
@@ -23,7 +23,7 @@ from .core.errors import PatchCoreError
 from .core.evaluate import evaluate
 from .core.images import find_images, read_image
 from .core.model_file import MODEL_SUFFIX, load_model, save_model
-from .core.overlay import encode_png, inspection_overlay, overlay_name
+from .core.overlay import encode_png, inspection_overlay, overlay_targets
 from .core.patchcore import Inspector, fit
 from .core.results import ResultRow, write_results_csv
 from .core.synthetic import write_synthetic_set
@@ -108,7 +108,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     for problem in problems:
         print_error(str(problem))
     progress = TerminalProgress() if len(images) > 1 else None
-    overlay_names: Set[str] = set()
+    targets = dict(zip(images, overlay_targets(images)))
     overlays_failed = False
     for result in inspector.inspect_paths(images, progress=progress):
         if result.inspection is None:
@@ -120,8 +120,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
         tqdm.write(row.line())  # like print, but clears the progress bar first when both go to one terminal
         if out is not None:
             try:  # the file is read again: it may have gone since, or the disk may be full
-                overlay = inspection_overlay(read_image(result.path), result.inspection, model)
-                atomic_write_bytes(out / overlay_name(result.path, overlay_names), encode_png(overlay))
+                target = targets[result.path]
+                overlay = inspection_overlay(read_image(result.path), result.inspection, model, part=target.part)
+                atomic_write_bytes(out / target.file, encode_png(overlay))
             except PatchCoreError as exc:
                 overlays_failed = True
                 print_error(f"no overlay for '{result.path.name}': {exc}")
@@ -167,7 +168,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         verdict = model.verdict(inspection.score)
         expected = "NG" if item.anomalous else "OK"
         correct += verdict == expected
-        overlay = inspection_overlay(read_image(item.path), inspection, model)
+        overlay = inspection_overlay(read_image(item.path), inspection, model, part=f"{item.defect}/{item.path.name}")
         name = f"{item.defect}_{item.path.stem}.png"
         atomic_write_bytes(out / "overlays" / name, encode_png(overlay))
         lines.append(f"| {item.defect}/{item.path.name} | {inspection.score:.4f} | {verdict} (expected {expected}) | "

@@ -2,7 +2,8 @@
 
 It loads the bundled default backbone, builds a tiny memory bank from synthetic good parts,
 inspects a good and a defective part, and checks the defective one scores higher and is found
-where the defect is. IT runs it after installing on a line PC; the packaging script runs it on
+where the defect is. On Linux it then checks the system libraries of the window's X11 platform
+(:mod:`.gui.desktop_libraries`); missing ones fail it when a display is present. IT runs it after installing on a line PC; the packaging script runs it on
 the built program. Exit 0 when every check passed, 1 (with what failed) otherwise.
 """
 
@@ -80,5 +81,13 @@ def run_self_test(stream: TextIO = sys.stdout) -> int:
                 print(f"FAIL {name}: {type(exc).__name__}: {exc}", file=stream)
                 return 1
             print(f"ok   {name}: {fact}", file=stream)
+    from .gui.desktop_libraries import window_libraries_report
+
+    window = window_libraries_report()
+    if window is not None:
+        passed, line = window
+        print(line, file=stream)
+        if not passed:
+            return 1
     print(f"self-test passed in {time.perf_counter() - started:.1f} s", file=stream)
     return 0

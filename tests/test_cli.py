@@ -15,6 +15,7 @@ from patchcore_gui.core.model_file import load_model
 
 from patchcore_gui.core.synthetic import write_synthetic_set
 
+from .core.test_atomic import mode_of, umask  # noqa: F401  (umask is a fixture)
 from .core.test_images import NOISE, encoded
 
 
@@ -42,7 +43,9 @@ def test_predict_prints_a_line_per_image_and_writes_csv_and_overlays(model_path,
     assert len(rows) == 12 and set(rows[0]) == {"file", "score", "threshold", "verdict", "error"}
     ng = {r["file"] for r in rows if r["verdict"] == "NG"}
     assert sum("good" not in f for f in ng) >= 5
-    assert len(list(out.glob("*_overlay*.png"))) == 12  # same stems in good/ and defect folders do not collide
+    # good/part_000.png and crack/part_000.png: each overlay named after its folder, none numbered
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        f"{p.parent.name}__{p.stem}_overlay.png" for p in synthetic_set.test_good + synthetic_set.test_defective)
 
 
 def test_predict_reports_a_bad_file_goes_on_and_exits_1(model_path, synthetic_set, tmp_path, capsys):
@@ -212,3 +215,16 @@ def test_a_command_that_cannot_run_says_why_on_a_pipe(tmp_path):
     done = _run_cli("predict", str(tmp_path / "missing.patchcore"), str(tmp_path), stderr=subprocess.PIPE)
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.splitlines() == [f"error: cannot open model '{tmp_path / 'missing.patchcore'}': no such file"]
+@pytest.mark.skipif(os.name != "posix", reason="umask is POSIX")
+def test_fit_and_predict_write_files_others_can_read(umask, synthetic_set, tmp_path, capsys):
+    good = tmp_path / "good"
+    good.mkdir()
+    for path in synthetic_set.train_good[:4]:
+        (good / path.name).write_bytes(path.read_bytes())
+    model, table, out = tmp_path / "line3.patchcore", tmp_path / "results.csv", tmp_path / "overlays"
+    assert main(["fit", str(good), "-o", str(model), "--coreset", "0.25"]) == 0
+    assert main(["predict", str(model), *map(str, synthetic_set.test_good[:2]), "--csv", str(table),
+                 "--out", str(out)]) == 0
+    written = [model, table, *sorted(out.iterdir())]
+    assert len(written) == 4
+    assert {path.name: mode_of(path) for path in written} == {path.name: 0o666 & ~umask for path in written}

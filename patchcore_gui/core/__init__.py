@@ -23,7 +23,7 @@ from .memory_bank import ClusteredBank, MemoryBank, cluster_count
 from .metrics import aupro, auroc, f1_optimal_threshold, pixel_auroc
 from .model import PatchCoreModel
 from .model_file import MODEL_SUFFIX, load_model, save_model
-from .overlay import COLOUR_MAP, encode_png, inspection_overlay, overlay_name
+from .overlay import COLOUR_MAP, encode_png, inspection_overlay, overlay_targets
 from .patchcore import (FitResult, GoodFeatures, ImageResult, Inspection, Inspector, bank_candidates,
                         extract_good_features, fit)
 from .progress import CancelToken, ProgressFn
@@ -49,7 +49,7 @@ __all__ = [
     # images in, files out
     "read_image", "find_images", "InputProblem", "IMAGE_SUFFIXES", "MAX_PIXELS", "Preprocessing", "preprocess",
     "load_model", "save_model", "MODEL_SUFFIX",
-    "inspection_overlay", "encode_png", "overlay_name", "COLOUR_MAP",
+    "inspection_overlay", "encode_png", "overlay_targets", "COLOUR_MAP",
     "ResultRow", "write_results_csv", "atomic_write_bytes", "atomic_write_text",
     # measuring
     "evaluate", "EvaluationReport", "find_test_images",

@@ -5,13 +5,20 @@ over the target: readers see the old file or the new one, never a mixture. A wri
 (full disk, file-size limit, no permission) removes its temporary file and raises
 :class:`~.errors.FileWriteError`, one line naming the target. A process killed mid-write leaves its
 hidden temporary (``.NAME.*.tmp``) beside an intact target.
+
+The written file gets the permissions a plain ``open(path, "w")`` would give: an existing file
+keeps its mode (someone may have narrowed or widened it on purpose), a new one gets
+``0o666 & ~umask``. mkstemp's 0600 would otherwise make a model in a shared folder unreadable to
+the line PCs, which is a stopped line.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import stat
 import tempfile
+import threading
 from pathlib import Path
 from typing import Union
 
@@ -36,6 +43,7 @@ def atomic_write_bytes(path: PathLike, data: bytes) -> Path:
     except OSError as exc:
         raise FileWriteError(target, exc) from None
     try:
+        _set_mode(handle, temporary, _mode_for(target))
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()
@@ -55,6 +63,52 @@ def atomic_write_bytes(path: PathLike, data: bytes) -> Path:
 
 def atomic_write_text(path: PathLike, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+_UMASK_LOCK = threading.Lock()
+_PROC_STATUS = "/proc/self/status"
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it where the system allows (Linux >= 4.7).
+
+    Elsewhere it is set and put back at once, under a lock so that two writers of this module
+    never see each other's 0; another thread creating a file in that instant would get mode 0666
+    & ~0 (the only way POSIX offers to read the umask).
+    """
+    try:
+        with open(_PROC_STATUS, encoding="ascii") as lines:
+            for line in lines:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _UMASK_LOCK:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
+def _mode_for(target: Path) -> int:
+    """The permission bits a plain write to ``target`` would leave it with."""
+    try:
+        existing = target.stat()
+    except OSError:  # not there yet (or not reachable): a new file
+        return 0o666 & ~current_umask()
+    if stat.S_ISREG(existing.st_mode):
+        return stat.S_IMODE(existing.st_mode) & 0o777  # set-id bits are dropped, as a write by a non-owner does
+    return 0o666 & ~current_umask()
+
+
+def _set_mode(handle: int, temporary: str, mode: int) -> None:
+    # best effort: a share that keeps no Unix modes (SMB, FAT) refuses chmod, and the data matter more
+    try:
+        if hasattr(os, "fchmod"):
+            os.fchmod(handle, mode)
+        else:  # Windows: only the read-only flag exists, and 0o666 leaves the file writable
+            os.chmod(temporary, mode)
+    except OSError:
+        pass
 
 
 def fsync_folder(folder: Path) -> None:

@@ -1,9 +1,15 @@
-"""Heatmap overlays for people: the part, its anomaly map in colour, and the NG regions outlined."""
+"""Heatmap overlays for people: the part, its anomaly map in colour, and the NG regions outlined.
+
+An overlay file must say which part it shows on its own, once copied out of its folder: its name
+and its caption carry the part's path relative to the folder the batch came from.
+"""
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional, Set, Tuple
+from typing import TYPE_CHECKING, List, Optional, Sequence, Set, Tuple
 
 import cv2
 import numpy as np
@@ -16,6 +22,10 @@ if TYPE_CHECKING:  # only for annotations: the orchestration imports this module
 
 #: OpenCV's JET: blue for good, red for defect; the GUI uses the same map so the two agree.
 COLOUR_MAP = cv2.COLORMAP_JET
+#: Heatmap opacity of every written overlay, whatever the window's slider shows: an exported file is
+#: a record and must show its heatmap (at 0 it would have none) and look the same from CLI and window.
+OVERLAY_OPACITY = 0.45
+_FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
 def colourise(anomaly_map: np.ndarray, value_range: Tuple[float, float]) -> np.ndarray:
@@ -38,11 +48,30 @@ def render_overlay(image: np.ndarray, anomaly_map: np.ndarray, value_range: Tupl
     thickness = max(1, round(min(image.shape[:2]) / 256))
     cv2.drawContours(blended, contours, -1, (255, 255, 255), thickness)
     if caption:
-        scale = max(0.4, min(image.shape[:2]) / 500)
-        (width, height), base = cv2.getTextSize(caption, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
-        cv2.rectangle(blended, (0, 0), (width + 8, height + base + 8), (0, 0, 0), thickness=-1)
-        cv2.putText(blended, caption, (4, height + 4), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
+        _draw_caption(blended, caption)
     return blended
+
+
+def fit_caption(caption: str, image_hw: Tuple[int, int]) -> Tuple[str, float]:
+    """``(text, font scale)`` that fit ``caption`` across an image of ``image_hw``: shrunk down to a
+    legible size, then cut at its start so that its end (verdict, score) is always whole."""
+    room = image_hw[1] - 8
+    scale = max(0.4, min(image_hw) / 500)
+    width = cv2.getTextSize(caption, _FONT, scale, 1)[0][0]
+    if width > room:
+        scale = max(0.35, scale * room / width)
+    text = caption
+    while cv2.getTextSize(text, _FONT, scale, 1)[0][0] > room and len(text) > 4:
+        text = "..." + text[4:]  # Hershey fonts have no ellipsis character
+    return text, scale
+
+
+def _draw_caption(canvas: np.ndarray, caption: str) -> None:
+    """White text on a black band at the top."""
+    text, scale = fit_caption(caption, canvas.shape[:2])
+    (width, height), base = cv2.getTextSize(text, _FONT, scale, 1)
+    cv2.rectangle(canvas, (0, 0), (width + 8, height + base + 8), (0, 0, 0), thickness=-1)
+    cv2.putText(canvas, text, (4, height + 4), _FONT, scale, (255, 255, 255), 1, cv2.LINE_AA)
 
 
 def encode_png(rgb: np.ndarray) -> bytes:
@@ -53,28 +82,73 @@ def encode_png(rgb: np.ndarray) -> bytes:
 
 
 def inspection_overlay(image: np.ndarray, inspection: "Inspection", model: "PatchCoreModel",
-                       threshold: Optional[float] = None, opacity: float = 0.45) -> np.ndarray:
-    """The overlay a person sees for one inspected part: heatmap, NG outlines, verdict and score.
+                       threshold: Optional[float] = None, opacity: float = OVERLAY_OPACITY,
+                       part: str = "") -> np.ndarray:
+    """The overlay a person sees for one inspected part: heatmap, NG outlines, and a caption with
+    the part's name (``part``, e.g. ``broken_large/000.png``), verdict and score.
 
     One rendering for the CLI, the demo report and the GUI export, so all three look the same.
     ``threshold`` defaults to the model's.
     """
     level = model.threshold if threshold is None else threshold
-    verdict = verdict_of(inspection.score, level)
     return render_overlay(image, inspection.anomaly_map, model.map_scale.colour_range(level),
                           inspection.defect_mask(model, level), opacity,
-                          caption=f"{verdict}  {inspection.score:.3f} (threshold {level:.3f})")
+                          caption=overlay_caption(part, inspection.score, level))
 
 
-def overlay_name(path: Path, taken: Set[str]) -> str:
-    """``<stem>_overlay.png`` for ``path``, numbered when two inputs from different folders share a stem.
+def overlay_caption(part: str, score: float, threshold: float) -> str:
+    """The caption of an overlay: which part, its verdict and its score against the threshold.
 
-    >>> taken = set()
-    >>> overlay_name(Path("good/001.png"), taken), overlay_name(Path("crack/001.png"), taken)
-    ('001_overlay.png', '001_overlay_2.png')
+    >>> overlay_caption("broken_large/000.png", 64.2, 29.87)
+    'broken_large/000.png  NG  64.200 (threshold 29.870)'
     """
-    name, number = f"{path.stem}_overlay.png", 2
-    while name in taken:
-        name, number = f"{path.stem}_overlay_{number}.png", number + 1
-    taken.add(name)
-    return name
+    return f"{part + '  ' if part else ''}{verdict_of(score, threshold)}  {score:.3f} (threshold {threshold:.3f})"
+
+
+@dataclass(frozen=True)
+class OverlayTarget:
+    """Where one part's overlay goes and what its caption calls the part."""
+
+    part: str  #: the part's path relative to the batch's common folder, "/"-separated: ``broken_large/000.png``
+    file: str  #: the overlay's file name: ``broken_large__000_overlay.png``
+
+
+#: Joins folder names in an overlay's file name: rare in folder names, and "/" cannot be in a file name.
+FOLDER_SEPARATOR = "__"
+
+
+def overlay_targets(paths: Sequence[Path]) -> List[OverlayTarget]:
+    """One :class:`OverlayTarget` per path, in order: named after the path relative to the folder
+    all of ``paths`` share, folders joined by ``__`` into one flat name.
+
+    Flat rather than mirrored subfolders: the name alone says which part it is wherever the file
+    is copied or attached, and one folder of overlays is one list to page through. A name that is
+    still taken (``a__b/c.png`` and ``a/b__c.png``) gets a number.
+
+    >>> [t.file for t in overlay_targets([Path("test/good/000.png"), Path("test/crack/000.png")])]
+    ['good__000_overlay.png', 'crack__000_overlay.png']
+    >>> overlay_targets([Path("cam/part_7.png")])[0]
+    OverlayTarget(part='part_7.png', file='part_7_overlay.png')
+    """
+    relative = _relative_parts(paths)
+    taken: Set[str] = set()
+    targets = []
+    for part in relative:
+        stem = FOLDER_SEPARATOR.join(part.split("/")[:-1] + [Path(part).stem])
+        name, number = f"{stem}_overlay.png", 2
+        while name.casefold() in taken:  # case-insensitive file systems (Windows, macOS) would merge them
+            name, number = f"{stem}_overlay_{number}.png", number + 1
+        taken.add(name.casefold())
+        targets.append(OverlayTarget(part=part, file=name))
+    return targets
+
+
+def _relative_parts(paths: Sequence[Path]) -> List[str]:
+    absolute = [Path(os.path.abspath(path)) for path in paths]
+    if not absolute:
+        return []
+    try:
+        common = Path(os.path.commonpath([str(path.parent) for path in absolute]))
+    except ValueError:  # different drives (Windows): each keeps its own folder
+        return [f"{path.parent.name}/{path.name}" if path.parent.name else path.name for path in absolute]
+    return [path.relative_to(common).as_posix() for path in absolute]

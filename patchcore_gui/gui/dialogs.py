@@ -128,3 +128,29 @@ class BuildOptionsDialog(QDialog):
         config = self._config.with_changes(backbone=backbone, layers=layers,
                                            coreset_ratio=round(self.coreset_spin.value() / 100, 6))
         return BuildRequest(folder=Path(self.folder_edit.text().strip()), config=config)
+
+
+class WriteFolderDialog(QFileDialog):
+    """A folder picker for where to write: a folder name typed into it that does not exist yet is made
+    (Qt's own picker refuses it with "Directory not found")."""
+
+    def __init__(self, parent: Optional[QWidget], title: str, start: str) -> None:
+        super().__init__(parent, title, start)
+        self.setFileMode(QFileDialog.FileMode.Directory)
+        self.setOption(QFileDialog.Option.ShowDirsOnly, True)
+        self.setOption(QFileDialog.Option.DontUseNativeDialog, True)  # so that accept() below is the one run
+
+    def accept(self) -> None:
+        chosen = self.selectedFiles()
+        if chosen and not Path(chosen[0]).exists() and Path(chosen[0]).parent.is_dir():
+            try:
+                Path(chosen[0]).mkdir()
+            except OSError:
+                pass  # Qt's dialog then says the folder is not there, as before
+        super().accept()
+
+
+def choose_folder_to_write(parent: Optional[QWidget], title: str, start: str) -> str:
+    """The folder chosen or typed (made if new), or "" when the person cancelled."""
+    dialog = WriteFolderDialog(parent, title, start)
+    return dialog.selectedFiles()[0] if dialog.exec() == QDialog.DialogCode.Accepted else ""

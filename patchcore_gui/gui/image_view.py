@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QToolButton, QVBoxLayout, QWidget
 
 from ..core.overlay import COLOUR_MAP
 
@@ -159,7 +159,8 @@ class InspectionPanel(QWidget):
         self.opacity_slider.setToolTip("Heatmap opacity")
         # a method, not a lambda: a lambda connected here that holds the panel crashes PySide on deletion
         self.opacity_slider.valueChanged.connect(self._opacity_changed)
-        fit_button = QPushButton("Fit")
+        fit_button = QToolButton()
+        fit_button.setText("Fit")
         fit_button.setToolTip("Show the whole part (Ctrl+0); zoom with the wheel, pan by dragging")
         fit_button.clicked.connect(self.view.fit_to_view)
         controls = QHBoxLayout()

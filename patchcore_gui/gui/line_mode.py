@@ -35,7 +35,8 @@ class LineMode(QObject):
     def __init__(self, window: "MainWindow") -> None:
         super().__init__(window)
         self.window = window
-        self.panel = LinePanel(window.settings)
+        self.settings = window.settings.settings  # the QSettings behind the window's own
+        self.panel = LinePanel(self.settings)
         self.panel.message.connect(window.statusBar().showMessage)
         self.panel.running_changed.connect(self._running_changed)
         self.panel.threshold_unlocked.connect(self._apply_lock)
@@ -61,7 +62,7 @@ class LineMode(QObject):
         return self.panel.running
 
     def store_target(self) -> str:
-        return str(self.window.settings.value("line/store", str(default_line_store())))
+        return str(self.settings.value("line/store", str(default_line_store())))
 
     @Slot()
     def run_line(self, folder: Optional[Path] = None) -> bool:
@@ -79,7 +80,7 @@ class LineMode(QObject):
         model, model_path, target = document.model, document.path, self.store_target()
         engine = self.window.engine
 
-        station = str(self.window.settings.value("line/station", socket.gethostname()))
+        station = str(self.settings.value("line/station", socket.gethostname()))
 
         def make_recorder() -> StoreRecorder:  # in the worker's thread: the store's connection belongs there
             if "://" not in target:

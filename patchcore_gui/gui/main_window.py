@@ -15,8 +15,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import List, Optional, Sequence, Union
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QGuiApplication
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QSplitter, QWidget
 
 from ..core.config import PatchCoreConfig
@@ -25,9 +25,10 @@ from ..core.errors import PatchCoreError
 from ..core.images import IMAGE_SUFFIXES, find_images
 from ..core.model import PatchCoreModel
 from ..core.model_file import MODEL_SUFFIX, load_model
+from ..core.overlay import OVERLAY_OPACITY
 from ..core.patchcore import FitResult
 from ..core.results import write_results_csv
-from .dialogs import BuildOptionsDialog, BuildRequest, good_images
+from .dialogs import BuildOptionsDialog, BuildRequest, choose_folder_to_write, good_images
 from .image_view import InspectionPanel
 from .inspection_queue import InspectionQueue
 from .job_status import JobStatus
@@ -38,6 +39,7 @@ from .results_panel import ResultsPanel
 from .shown_part import ShownPart
 from .side_panel import SidePanel
 from .window_actions import install_actions
+from .window_settings import WindowSettings
 from .workers import BuildWorker, ExportWorker, InspectWorker
 
 PathLike = Union[str, Path]
@@ -54,7 +56,7 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: Optional[QSettings] = None, engine: Optional[Engine] = None,
                  parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
-        self.settings = settings if settings is not None else QSettings()
+        self.settings = WindowSettings(settings if settings is not None else QSettings())
         # the network stays loaded between jobs: loading it takes seconds
         self.engine = engine if engine is not None else Engine()
         self.document = ModelDocument(self)
@@ -74,7 +76,7 @@ class MainWindow(QMainWindow):
         self.line_mode = LineMode(self)
         self._refresh_timer = QTimer(self, singleShot=True, interval=150)  # coalesces a batch's updates
         self._refresh_timer.timeout.connect(self._refresh_batch_views)
-        self._restore_settings()
+        self.settings.restore(self, self.splitter, self.inspection_panel.opacity_slider)
         self._update_actions()
         self.statusBar().showMessage("Build a model from good parts (Ctrl+B) or open one (Ctrl+O), "
                                      "then drop images here", 15000)
@@ -125,35 +127,8 @@ class MainWindow(QMainWindow):
         if sizes[2] > 0:
             self.splitter.setSizes([sizes[0], sizes[1] + sizes[2], 0])
         else:
-            wanted = max(self.side_panel.minimumWidth(), 330)
+            wanted = max(self.side_panel.minimumSizeHint().width(), 330)
             self.splitter.setSizes([sizes[0], max(sizes[1] - wanted, 1), wanted])
-
-    # --- settings ---------------------------------------------------------------------------------------
-    def _restore_settings(self) -> None:
-        geometry = self.settings.value("window/geometry")
-        if not (isinstance(geometry, QByteArray) and self.restoreGeometry(geometry)):
-            screen = QGuiApplication.primaryScreen()
-            width, height = 1400, 900
-            if screen is not None:  # a first start on a small screen: most of it, not more
-                available = screen.availableGeometry()
-                width, height = min(width, int(available.width() * 0.95)), min(height, int(available.height() * 0.9))
-            self.resize(width, height)
-        state = self.settings.value("window/splitter")
-        if isinstance(state, QByteArray):
-            self.splitter.restoreState(state)
-        self.inspection_panel.opacity_slider.setValue(int(self.settings.value("view/opacity", 45)))
-
-    def _save_settings(self) -> None:
-        self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/splitter", self.splitter.saveState())
-        self.settings.setValue("view/opacity", self.inspection_panel.opacity_slider.value())
-        self.settings.sync()
-
-    def _folder(self, key: str) -> str:
-        return str(self.settings.value(f"folders/{key}", str(Path.home())))
-
-    def _remember_folder(self, key: str, path: Path) -> None:
-        self.settings.setValue(f"folders/{key}", str(path if path.is_dir() else path.parent))
 
     # --- messages -----------------------------------------------------------------------------------------
     def show_error(self, text: str, title: str = "Problem") -> None:
@@ -217,7 +192,7 @@ class MainWindow(QMainWindow):
         except PatchCoreError as exc:
             self.show_error(str(exc), "Cannot open the model")
             return False
-        self._remember_folder("model", Path(path))
+        self.settings.remember_folder("model", Path(path))
         self.set_model(model, Path(path))
         self.show_info(f"Opened {Path(path).name}")
         return True
@@ -231,7 +206,7 @@ class MainWindow(QMainWindow):
             self.show_error(f"cannot save the model to '{with_model_suffix(path)}': {exc.strerror or exc}",
                             "Cannot save")
             return False
-        self._remember_folder("model", target)
+        self.settings.remember_folder("model", target)
         self.show_info(f"Saved {target.name} (threshold {self.document.threshold:.3f})")
         return True
 
@@ -270,7 +245,7 @@ class MainWindow(QMainWindow):
 
     # --- build --------------------------------------------------------------------------------------------
     def build_dialog(self) -> None:
-        self._open_build_dialog(Path(self._folder("good")))
+        self._open_build_dialog(Path(self.settings.folder("good")))
 
     def _open_build_dialog(self, folder: Path) -> None:
         if self.busy:
@@ -294,7 +269,7 @@ class MainWindow(QMainWindow):
             return False
         for problem in problems:
             self.show_info(f"skipped: {problem}")
-        self._remember_folder("good", request.folder)
+        self.settings.remember_folder("good", request.folder)
         worker = BuildWorker(self.engine, images, request.config, str(request.folder.resolve()))
         self.jobs.start("build", worker, self._build_finished)
         self._update_actions()
@@ -370,15 +345,15 @@ class MainWindow(QMainWindow):
         except OSError as exc:
             self.show_error(f"cannot write '{path}': {exc.strerror or exc}", "Cannot export")
             return False
-        self._remember_folder("export", Path(path))
+        self.settings.remember_folder("export", Path(path))
         self.show_info(f"Wrote {self.results.rowCount()} rows to {Path(path).name}")
         return True
 
     def export_overlays(self, folder: PathLike) -> bool:
         if self.model is None or self.busy:
             return False
-        self._remember_folder("export", Path(folder))
-        worker = ExportWorker(self.model, self.results.items(), Path(folder), self.inspection_panel.opacity())
+        self.settings.remember_folder("export", Path(folder))
+        worker = ExportWorker(self.model, self.results.items(), Path(folder))  # the record's opacity, not the slider's
         self.jobs.start("export", worker, self._export_finished)
         self._update_actions()
         return True
@@ -387,13 +362,14 @@ class MainWindow(QMainWindow):
         written, problems = outcome
         if problems:
             self.show_error(f"{len(problems)} overlay(s) could not be written, e.g. {problems[0]}")
-        self.show_info(f"Wrote {len(written)} overlay(s)" + (f" to {written[0].parent}" if written else ""))
+        self.show_info(f"Wrote {len(written)} overlay(s)" + (f" to {written[0].parent}" if written else "")
+                       + f", heatmap at {OVERLAY_OPACITY:.0%} opacity whatever the view shows")
 
     # --- dialogs: they ask for a path, then call the methods above -----------------------------------------
     def open_model_dialog(self) -> None:
         if self.busy or not self._may_discard_model():
             return
-        path, _ = QFileDialog.getOpenFileName(self, "Open model", self._folder("model"),
+        path, _ = QFileDialog.getOpenFileName(self, "Open model", self.settings.folder("model"),
                                               f"PatchCore models (*{MODEL_SUFFIX});;All files (*)")
         if path:
             self.open_model(path)
@@ -401,48 +377,41 @@ class MainWindow(QMainWindow):
     def save_model_as_dialog(self) -> bool:
         if self.model is None:
             return False
-        start = str(self.document.path or Path(self._folder("model")) / f"model{MODEL_SUFFIX}")
+        start = str(self.document.path or Path(self.settings.folder("model")) / f"model{MODEL_SUFFIX}")
         path, _ = QFileDialog.getSaveFileName(self, "Save model", start, f"PatchCore models (*{MODEL_SUFFIX})")
         return self.save_model_to(path) if path else False
 
     def add_images_dialog(self) -> None:
         patterns = " ".join(f"*{suffix}" for suffix in sorted(IMAGE_SUFFIXES))
-        paths, _ = QFileDialog.getOpenFileNames(self, "Add images", self._folder("images"),
+        paths, _ = QFileDialog.getOpenFileNames(self, "Add images", self.settings.folder("images"),
                                                 f"Images ({patterns});;All files (*)")
         if paths:
-            self._remember_folder("images", Path(paths[0]))
+            self.settings.remember_folder("images", Path(paths[0]))
             self.add_inputs(paths)
 
     def add_folder_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Add a folder of images", self._folder("images"))
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder of images", self.settings.folder("images"))
         if folder:
-            self._remember_folder("images", Path(folder))
+            self.settings.remember_folder("images", Path(folder))
             self.add_inputs([folder])
 
     def export_csv_dialog(self) -> None:
-        start = str(Path(self._folder("export")) / "results.csv")
+        start = str(Path(self.settings.folder("export")) / "results.csv")
         path, _ = QFileDialog.getSaveFileName(self, "Export results", start, "CSV files (*.csv)")
         if path:
             self.export_csv(path)
 
     def export_overlays_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Write overlays into", self._folder("export"))
+        folder = choose_folder_to_write(self, "Write overlays into", self.settings.folder("export"))
         if folder:
             self.export_overlays(folder)
 
     def _update_actions(self) -> None:
-        if not hasattr(self, "commands"):
-            return
-        has_model, busy, has_rows = self.model is not None, self.busy, self.results.rowCount() > 0
-        locked = hasattr(self, "line_mode") and self.line_mode.locked
-        c = self.commands
-        for action, enabled in ((c.open_model, not busy and not locked), (c.build, not busy and not locked),
-                                (c.save_model, has_model),
-                                (c.save_model_as, has_model), (c.export_csv, has_rows),
-                                (c.export_overlays, has_rows and has_model and not busy),
-                                (c.clear, has_rows and not busy), (c.cancel, busy),
-                                (c.default_threshold, has_model and (not locked or self.line_mode.threshold_free))):
-            action.setEnabled(enabled)
+        if hasattr(self, "commands"):
+            line = getattr(self, "line_mode", None)
+            self.commands.enable(has_model=self.model is not None, busy=self.busy,
+                                 has_rows=self.results.rowCount() > 0, model_locked=bool(line and line.locked),
+                                 threshold_locked=bool(line and not line.threshold_free))
 
     # --- drag and drop, closing ---------------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
@@ -483,7 +452,7 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Save the settings, cancel the running job and wait for its thread."""
-        self._save_settings()
+        self.settings.save(self, self.splitter, self.inspection_panel.opacity_slider)
         self.queue.drop_pending()
         self.line_mode.shutdown()
         self.jobs.shutdown()

@@ -77,7 +77,10 @@ class ResultsPanel(QGroupBox):
         self.table.selectionModel().currentRowChanged.connect(self._current_row_changed)
         self.proxy.layoutChanged.connect(self._keep_current_in_view)  # sorting moves the shown row
         document.threshold_changed.connect(self._threshold_moved)
-        self.setMinimumWidth(self.fontMetrics().horizontalAdvance("0") * 34)
+        # room for "folder/part_017.png" beside the fixed columns: a name cut to "blow….png" tells nothing
+        fixed = sum(self.table.columnWidth(column) for column in (ResultsTableModel.THUMB, ResultsTableModel.SCORE,
+                                                                    ResultsTableModel.VERDICT))
+        self.setMinimumWidth(fixed + self.fontMetrics().horizontalAdvance("contamination/000.png") + 36)
 
         self.ng_only = QCheckBox("NG only")
         self.ng_only.setToolTip("Show only the parts above the threshold")

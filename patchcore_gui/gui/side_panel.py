@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Dict, Optional
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from .model_document import ModelDocument
 from .results_model import VERDICT_COLOURS, InspectedImage, display_name
@@ -27,14 +27,14 @@ def _value_label() -> QLabel:
     return label
 
 
-class ModelPanel(QGroupBox):
+class ModelPanel(QWidget):
     """Facts of the current model, enough to tell two model files apart."""
 
     FACTS = ("File", "Backbone", "Good images", "Memory bank", "Threshold", "Default threshold", "Created",
              "Good folder")
 
     def __init__(self, document: ModelDocument, parent: Optional[QWidget] = None) -> None:
-        super().__init__("Model", parent)
+        super().__init__(parent)
         self.document = document
         self.empty = QLabel("No model yet: build one from a folder of good parts (Ctrl+B) or open a model "
                             "file (Ctrl+O).")
@@ -50,6 +50,7 @@ class ModelPanel(QGroupBox):
         layout = QVBoxLayout(self)
         layout.addWidget(self.empty)
         layout.addWidget(self.form_host)
+        layout.addStretch(1)
         document.state_changed.connect(self._refresh)
         document.threshold_changed.connect(self._refresh)
         self._refresh()
@@ -134,24 +135,19 @@ class VerdictPanel(QGroupBox):
             self.verdict.setStyleSheet(f"background-color: {colour}; color: white; border-radius: 6px;")
 
 
-class SidePanel(QScrollArea):
-    """Verdict, threshold and model, stacked; scrolls rather than squeezing them on a small screen."""
+class SidePanel(QWidget):
+    """The verdict on top; below it, one page each for the threshold and the model (more can be added),
+    so the histogram keeps its height on a small screen."""
 
     def __init__(self, document: ModelDocument, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self.verdict_panel = VerdictPanel()
         self.threshold_panel = ThresholdPanel(document)
         self.model_panel = ModelPanel(document)
-        threshold_box = QGroupBox("Threshold")
-        QVBoxLayout(threshold_box).addWidget(self.threshold_panel)
-        content = QWidget()
-        layout = QVBoxLayout(content)
+        self.pages = QTabWidget()
+        self.pages.addTab(self.threshold_panel, "Threshold")
+        self.pages.addTab(self.model_panel, "Model")
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.verdict_panel)
-        layout.addWidget(threshold_box, 1)
-        layout.addWidget(self.model_panel)
-        self.setWidget(content)
-        self.setWidgetResizable(True)
-        self.setFrameShape(QScrollArea.Shape.NoFrame)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setMinimumWidth(self.fontMetrics().horizontalAdvance("0") * 38)
+        layout.addWidget(self.pages, 1)

@@ -91,7 +91,8 @@ class ThresholdPanel(QWidget):
         self.spin.setRange(0.0, 1e6)
         self.spin.setKeyboardTracking(False)
         self.spin.setToolTip("Threshold: type a value, or use the arrow keys")
-        self.spin.setMinimumWidth(self.spin.fontMetrics().horizontalAdvance("0000.000") + 40)
+        self.spin.setMinimumWidth(self.spin.fontMetrics().horizontalAdvance("000.000") + 36)
+        self.slider.setMinimumWidth(self.spin.fontMetrics().horizontalAdvance("0") * 8)
         self.reset_button = QPushButton("Default")
         self.reset_button.setToolTip("Back to the threshold learned when the model was built")
 
@@ -134,8 +135,7 @@ class ThresholdPanel(QWidget):
         self.legend.setToolTip("A part scoring above the threshold is NG. Drag the red line, move the slider or "
                                "type a value; the dashed line is the default learned from the good parts.")
 
-        row = QHBoxLayout()
-        row.addWidget(QLabel("Threshold"))
+        row = QHBoxLayout()  # the group around it says "Threshold": no label of its own, room for the slider
         row.addWidget(self.slider, 1)
         row.addWidget(self.spin)
         row.addWidget(self.reset_button)
@@ -227,7 +227,7 @@ class ThresholdPanel(QWidget):
         self.legend.setText("&nbsp;&nbsp; ".join((
             _swatch(GOOD_COLOUR, f"good parts, held out ({self._good.size})"),
             _swatch(INSPECTED_COLOUR, f"inspected ({self._inspected.size})"),
-            _swatch(VERDICT_COLOURS["NG"], "threshold: drag the line; a score above it is NG"))))
+            _swatch(VERDICT_COLOURS["NG"], "threshold (drag it)"))))
         self.plot.setXRange(low, high, padding=0.02)
         peak = max(good.max(initial=0), inspected.max(initial=0), 1)
         # room above the highest bar for the line's label, and the top tick not on the edge

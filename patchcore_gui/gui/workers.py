@@ -22,7 +22,7 @@ from ..core.errors import Cancelled, PatchCoreError
 from ..core.fingerprint import read_fingerprinted, stat_key
 from ..core.images import read_image
 from ..core.model import PatchCoreModel
-from ..core.overlay import encode_png, inspection_overlay, overlay_name
+from ..core.overlay import encode_png, inspection_overlay, OVERLAY_OPACITY, overlay_targets
 from ..core.patchcore import FitResult, ImageResult, Inspector
 from ..core.progress import CancelToken
 from .results_model import InspectedImage
@@ -151,7 +151,7 @@ class ExportWorker(Worker):
     """Write the overlay PNG of every scored item into ``folder``; finished -> (written, problems)."""
 
     def __init__(self, model: PatchCoreModel, items: Sequence[InspectedImage], folder: Path,
-                 opacity: float = 0.45) -> None:
+                 opacity: float = OVERLAY_OPACITY) -> None:
         super().__init__()
         self.model = model
         self.items = [item for item in items if item.score is not None]
@@ -162,15 +162,15 @@ class ExportWorker(Worker):
         model, threshold = self.model, self.model.threshold
         written: List[Path] = []
         problems: List[str] = []
-        taken: set = set()
-        for done, item in enumerate(self.items, start=1):
+        targets = overlay_targets([item.path for item in self.items])
+        for done, (item, target) in enumerate(zip(self.items, targets), start=1):
             self._token.raise_if_cancelled()
             inspection = item.inspection(model)
             try:
                 image = read_image(item.path)
                 assert inspection is not None
-                overlay = inspection_overlay(image, inspection, model, threshold, self.opacity)
-                written.append(atomic_write_bytes(self.folder / overlay_name(item.path, taken), encode_png(overlay)))
+                overlay = inspection_overlay(image, inspection, model, threshold, self.opacity, part=target.part)
+                written.append(atomic_write_bytes(self.folder / target.file, encode_png(overlay)))
             except (PatchCoreError, OSError) as exc:
                 problems.append(str(exc) if isinstance(exc, PatchCoreError) else f"cannot write overlay of "
                                 f"'{item.path.name}': {exc.strerror or exc}")

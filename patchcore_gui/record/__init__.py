@@ -5,8 +5,10 @@ SQLite on one PC or PostgreSQL for a plant, through one :class:`InspectionStore`
 
 from .errors import StoreError, StoreUnavailable
 from .identity import file_identity
+from .queries import ModelChange, PeriodSummary, RecordFilter, StoredInspection
+from .records import InspectionRecord
 from .schema import SCHEMA_VERSION
-from .store import InspectionRecord, InspectionStore, open_store
+from .store import InspectionStore, open_store
 
-__all__ = ["InspectionRecord", "InspectionStore", "SCHEMA_VERSION", "StoreError", "StoreUnavailable",
-           "file_identity", "open_store"]
+__all__ = ["InspectionRecord", "InspectionStore", "ModelChange", "PeriodSummary", "RecordFilter", "SCHEMA_VERSION",
+           "StoreError", "StoreUnavailable", "StoredInspection", "file_identity", "open_store"]

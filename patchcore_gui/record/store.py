@@ -20,79 +20,28 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone, tzinfo
 from pathlib import Path
-from typing import Iterator, Optional, Union
+from typing import Iterator, List, Optional, Tuple, Union
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
+from . import queries
 from .errors import StoreError, StoreUnavailable
+from .queries import ModelChange, PeriodSummary, RecordFilter, StoredInspection
+from .records import InspectionRecord, to_time_us
 from .schema import inspections, model_changes, upgrade
 
 #: how long a writer waits for another to finish before the store counts as unavailable
 LOCK_TIMEOUT_S = 10.0
 #: how long connecting to a PostgreSQL server may take
 CONNECT_TIMEOUT_S = 5
-VERDICTS = ("OK", "NG", "ERROR")
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_MICROSECOND = timedelta(microseconds=1)
 #: PostgreSQL advisory lock that makes one opener at a time create or upgrade the schema
 _SCHEMA_LOCK = 0x50434952  # "PCIR"
 
 Target = Union[str, "os.PathLike[str]"]
-
-
-@dataclass(frozen=True)
-class InspectionRecord:
-    """One inspected part as it is recorded (the station comes from the store that writes it).
-
-    ``time`` is when the result was known, timezone-aware (stored as UTC). ``file_size`` and
-    ``sha256`` identify the image's content; None when it could not be read. ``model_sha256`` is the
-    sha256 of the model file and ``threshold`` the one in force for this verdict. ``score`` is None
-    for an ERROR, which says why in ``error``. ``regions`` is JSON-serialisable (the defect regions).
-    """
-
-    time: datetime
-    image_path: str
-    file_size: Optional[int]
-    sha256: Optional[str]
-    model_sha256: str
-    model_name: str
-    threshold: float
-    score: Optional[float]
-    verdict: str
-    error: Optional[str]
-    inspection_ms: Optional[float]
-    regions: Optional[list] = None
-
-    def __post_init__(self) -> None:
-        if self.time.tzinfo is None or self.time.utcoffset() is None:
-            raise ValueError(f"record time {self.time} has no time zone (use datetime.now(timezone.utc))")
-        if self.verdict not in VERDICTS:
-            raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}, not {self.verdict!r}")
-
-
-def to_time_us(moment: datetime) -> int:
-    """Whole microseconds since 1970-01-01 UTC: how times are stored.
-
-    >>> to_time_us(datetime(1970, 1, 1, 0, 0, 1, 5, tzinfo=timezone.utc))
-    1000005
-    """
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"time {moment} has no time zone")
-    return (moment - _EPOCH) // _MICROSECOND
-
-
-def from_time_us(time_us: int) -> datetime:
-    """The UTC datetime of a stored time.
-
-    >>> from_time_us(1000005).isoformat()
-    '1970-01-01T00:00:01.000005+00:00'
-    """
-    return _EPOCH + timedelta(microseconds=int(time_us))
 
 
 def is_url(target: Target) -> bool:
@@ -154,6 +103,37 @@ class InspectionStore:
                         inspections.c.sha256 == sha256).limit(1))
         with self._transaction("read") as connection:
             return connection.execute(query).first() is not None
+
+    def inspections(self, where: RecordFilter = RecordFilter(), limit: Optional[int] = None,
+                    newest_first: bool = False) -> List[StoredInspection]:
+        """The matching records in time order (newest first if asked), at most ``limit`` of them."""
+        with self._transaction("read") as connection:
+            return list(queries.iter_inspections(connection, where, limit, newest_first))
+
+    def iter_inspections(self, where: RecordFilter = RecordFilter()) -> Iterator[StoredInspection]:
+        """The matching records in time order, streamed: for exports of any size."""
+        with self._transaction("read") as connection:
+            yield from queries.iter_inspections(connection, where)
+
+    def count(self, where: RecordFilter = RecordFilter()) -> int:
+        with self._transaction("read") as connection:
+            return queries.count_inspections(connection, where)
+
+    def summary(self, where: RecordFilter = RecordFilter(), by: Optional[str] = None,
+                zone: Optional[tzinfo] = None) -> List[PeriodSummary]:
+        """Count, OK, NG, errors, yield and median ms per local hour or day, or overall (see queries.summarize)."""
+        with self._transaction("read") as connection:
+            return queries.summarize(connection, where, by, zone)
+
+    def model_changes(self, where: RecordFilter = RecordFilter()) -> List[ModelChange]:
+        """The audit trail in time order (the filter's verdict does not apply to it)."""
+        with self._transaction("read") as connection:
+            return queries.list_model_changes(connection, where)
+
+    def models(self) -> List[Tuple[str, str]]:
+        """``(name, sha256)`` of every model that inspected a part here."""
+        with self._transaction("read") as connection:
+            return queries.list_models(connection)
 
     # -- connection ------------------------------------------------------------------------------
 

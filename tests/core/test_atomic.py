@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import subprocess
 import sys
 import textwrap
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from patchcore_gui.core.atomic import atomic_write_bytes
@@ -153,3 +155,50 @@ def test_a_failed_write_is_one_line_naming_the_file_and_still_an_os_error(tmp_pa
     with pytest.raises(FileWriteError):  # a folder in the target's place cannot be replaced by a file
         atomic_write_bytes(tmp_path, results_csv_text([]).encode())
     assert target.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["kept.csv", "taken"]
+
+
+@pytest.fixture(params=[0o022, 0o027], ids=["umask022", "umask027"])
+def umask(request):
+    """Run the test under a umask a site really uses; the process's own umask comes back after."""
+    previous = os.umask(request.param)
+    yield request.param
+    os.umask(previous)
+
+
+def mode_of(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@posix_only
+def test_new_files_get_the_mode_a_plain_write_gives(umask, fitted, tmp_path):
+    from patchcore_gui.core.overlay import encode_png
+
+    model = save_model(fitted.model, tmp_path / "line3.patchcore")
+    table = write_results_csv(tmp_path / "results.csv", [ResultRow("a.png", 0.5, 1.0)])
+    overlay = atomic_write_bytes(tmp_path / "overlays" / "a_overlay.png", encode_png(np.zeros((4, 4, 3), np.uint8)))
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    expected = 0o666 & ~umask
+    assert mode_of(plain) == expected  # what the system gives a plain write: 0644 or 0640
+    assert {name.name: mode_of(name) for name in (model, table, overlay)} == {
+        "line3.patchcore": expected, "results.csv": expected, "a_overlay.png": expected}
+
+
+@posix_only
+def test_a_replaced_file_keeps_its_mode(umask, tmp_path):
+    shared, private = tmp_path / "shared.patchcore", tmp_path / "private.csv"
+    for path, mode in ((shared, 0o664), (private, 0o600)):
+        path.write_bytes(b"old")
+        path.chmod(mode)
+        atomic_write_bytes(path, b"new")
+        assert path.read_bytes() == b"new" and mode_of(path) == mode
+
+
+@posix_only
+def test_the_umask_is_read_without_proc_too(umask, monkeypatch, tmp_path):
+    from patchcore_gui.core import atomic
+
+    assert atomic.current_umask() == umask
+    monkeypatch.setattr(atomic, "_PROC_STATUS", str(tmp_path / "no-proc"))
+    assert atomic.current_umask() == umask
+    assert os.umask(umask) == umask  # and it is left as it was

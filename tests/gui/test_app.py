@@ -57,7 +57,7 @@ def test_the_window_opens_a_renamed_model_inspects_and_says_what_it_left_out(qtb
     with qtbot.waitSignal(window.job_done, timeout=JOB_TIMEOUT_MS) as blocker:
         open_arguments(window, [str(odd_files["model"]), str(odd_files["image"]), str(odd_files["notes"])], stderr)
     assert blocker.args == ["inspect", "finished"]
-    assert window.model_path == odd_files["model"] and window.results.rowCount() == 1
+    assert window.document.path == odd_files["model"] and window.results.rowCount() == 1
     line = f"'{odd_files['notes']}' left out: neither a PatchCore model nor an image"
     assert stderr.getvalue() == f"patchcore-gui: {line}\n"
     assert line in window.messages

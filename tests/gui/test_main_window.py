@@ -209,7 +209,7 @@ def test_export_results_and_overlays(qtbot, model_window: MainWindow, synthetic_
         assert model_window.export_overlays(tmp_path / "overlays")
     assert blocker.args == ["export", "finished"]
     assert sorted(p.name for p in (tmp_path / "overlays").iterdir()) == sorted(
-        f"{p.stem}_overlay.png" for p in synthetic_set.test_defective[:2])
+        f"{p.parent.name}__{p.stem}_overlay.png" for p in synthetic_set.test_defective[:2])
 
 
 def test_keyboard_moves_through_the_results_and_sorting_works(qtbot, model_window: MainWindow, synthetic_set):
@@ -231,12 +231,12 @@ def test_window_geometry_and_folders_are_remembered(qtbot, settings, few_good: P
     first = MainWindow(settings=settings)
     qtbot.addWidget(first)
     first.resize(640, 480)
-    first._remember_folder("good", few_good)
+    first.settings.remember_folder("good", few_good)
     first.close()
     assert settings.value("window/geometry") is not None
     second = MainWindow(settings=settings)
     qtbot.addWidget(second)
-    assert second.size().width() == 640 and second._folder("good") == str(few_good)
+    assert second.size().width() == 640 and second.settings.folder("good") == str(few_good)
 
 
 def test_unsaved_threshold_asks_before_closing(qtbot, model_window: MainWindow):

@@ -13,6 +13,7 @@ from patchcore_gui.core.images import read_image
 from patchcore_gui.core.patchcore import Inspector
 from patchcore_gui.gui.results_model import THUMB_SIDE, InspectedImage, decode_thumbnail
 from patchcore_gui.core.engine import Engine
+from patchcore_gui.core.fingerprint import file_fingerprint
 from patchcore_gui.core.patchcore import FitResult
 from patchcore_gui.gui.workers import BuildWorker, ExportWorker, InspectWorker, start_worker
 
@@ -81,6 +82,7 @@ def test_inspect_worker_streams_one_result_per_file(qtbot, owner, fitted, synthe
     assert decode_thumbnail(good.thumbnail).shape[:2] == (THUMB_SIDE, THUMB_SIDE)
     assert good.patch_scores.shape == fitted.model.feature_grid and good.patch_scores.dtype == np.float32
     assert received[3].score > good.score  # the defective part scores higher
+    assert good.fingerprint == file_fingerprint(paths[0])  # of the content its score came from
 
 
 def test_export_worker_writes_overlays(qtbot, owner, fitted, synthetic_set, backbone, tmp_path):

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from patchcore_gui.core.errors import PatchCoreError
 from patchcore_gui.record import InspectionRecord, StoreError, StoreUnavailable, file_identity, open_store
+from patchcore_gui.record import records
 from patchcore_gui.record import store as store_module
 from patchcore_gui.record.schema import SCHEMA_VERSION, inspections, model_changes, schema_version
 
@@ -51,8 +52,8 @@ def test_a_record_is_stored_whole_with_its_station(store_target):
         record_id = store.add(part(1, "NG", regions=regions, time=T0.astimezone(timezone(timedelta(hours=2)))))
         (row,) = rows(store)
     assert row["id"] == record_id
-    assert row["station"] == "line3" and row["time_us"] == store_module.to_time_us(T0)
-    assert store_module.from_time_us(row["time_us"]) == T0
+    assert row["station"] == "line3" and row["time_us"] == records.to_time_us(T0)
+    assert records.from_time_us(row["time_us"]) == T0
     assert (row["image_path"], row["file_size"], row["sha256"]) == ("/camera/part_0001.png", 2001, "1".rjust(64, "0"))
     assert (row["model_sha256"], row["model_name"], row["threshold"]) == ("a" * 64, "bottle", 2.5)
     assert (row["score"], row["verdict"], row["error"], row["inspection_ms"]) == (3.0, "NG", None, 42.5)
@@ -92,7 +93,7 @@ def test_model_changes_form_an_audit_trail(store_target):
         changes = rows(store, model_changes)
     assert [(c["kind"], c["threshold"], c["detail"], c["station"]) for c in changes] == [
         ("model opened", 2.5, "", "line3"), ("threshold moved", 2.75, "from 2.5000 to 2.7500", "line3")]
-    assert all(abs(store_module.from_time_us(c["time_us"]) - datetime.now(timezone.utc)) < timedelta(minutes=1)
+    assert all(abs(records.from_time_us(c["time_us"]) - datetime.now(timezone.utc)) < timedelta(minutes=1)
                for c in changes)
 
 
