@@ -254,8 +254,8 @@ class InspectionLine:
         overlay = sorted_to = None
         if self.overlays is not None and result.verdict == "NG" and result.inspection is not None and record:
             try:
-                rendered = inspection_overlay(read_image(result.path), result.inspection, self.model.with_threshold(
-                    result.threshold))
+                rendered = inspection_overlay(read_image(result.path), result.inspection, self.model,
+                                              threshold=result.threshold, part=result.path.name)
                 overlay = self.overlays.write(result.path, encode_png(rendered), result.time)
             except PatchCoreError as exc:
                 on_notice(f"error: no overlay for '{result.path.name}': {exc}")
