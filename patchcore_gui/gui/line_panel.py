@@ -140,9 +140,10 @@ class LinePanel(QWidget):
         """Where sorted images and NG overlays go: beside the camera folder, never inside it."""
         return Path(str(self.settings.value("line/sort_into", str(folder.parent / f"{folder.name}-sorted"))))
 
-    def start(self, folder: Path, inspector: Inspector, make_recorder: Callable[[], Optional[Recorder]],
-              settings: LineSettings = LineSettings()) -> None:
-        """Run a line on ``folder`` with ``inspector``'s model; ``make_recorder`` runs in the worker's thread."""
+    def start(self, folder: Path, make_inspector: Callable[[], Inspector],
+              make_recorder: Callable[[], Optional[Recorder]], settings: LineSettings = LineSettings()) -> None:
+        """Run a line on ``folder``; ``make_inspector`` and ``make_recorder`` are called in the worker's thread
+        (making an inspector may load a network; a store's connection belongs to the thread that uses it)."""
         if self.worker is not None:
             return
         self.folder = folder
@@ -155,7 +156,7 @@ class LinePanel(QWidget):
         self.ng_parts.clear()
         self.ng_list.clear()
         self.unlocked = False
-        self.worker = LineWorker(inspector, folder, make_recorder, sorter, overlays, settings)
+        self.worker = LineWorker(make_inspector, folder, make_recorder, sorter, overlays, settings)
         self.worker.part_done.connect(self._part_done)
         self.worker.counters.connect(self._show_counters)
         self.worker.notice.connect(self._notice)

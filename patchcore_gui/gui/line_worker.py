@@ -84,19 +84,21 @@ def picture(result: PartResult, model: PatchCoreModel, thumbnail: bool) -> Shown
 class LineWorker(Worker):
     """Runs one line until :meth:`cancel` (Stop). Pause, resume and threshold changes come from the UI thread.
 
-    ``make_recorder`` is called in the worker's thread (a store's connection belongs to it) and may
-    return None (no store: the line remembers this run only).
+    ``make_inspector`` and ``make_recorder`` are called in the worker's thread (an inspector may need a
+    network loaded; a store's connection belongs to its thread); the recorder may be None (no store:
+    the line remembers this run only).
     """
 
     part_done = Signal(object)   # ShownLinePart
     counters = Signal(object)    # ShiftSnapshot
     notice = Signal(str)
 
-    def __init__(self, inspector: Inspector, folder: Path, make_recorder: Callable[[], Optional[Recorder]],
+    def __init__(self, make_inspector: Callable[[], Inspector], folder: Path,
+                 make_recorder: Callable[[], Optional[Recorder]],
                  sorter: Optional[PartSorter] = None, overlays: Optional[OverlayWriter] = None,
                  settings: LineSettings = LineSettings()) -> None:
         super().__init__()
-        self.inspector = inspector
+        self.make_inspector = make_inspector
         self.folder = folder
         self.make_recorder = make_recorder
         self.sorter = sorter
@@ -131,10 +133,10 @@ class LineWorker(Worker):
 
     # -- in the worker's thread ---------------------------------------------------------------------
     def work(self) -> Any:
+        inspector = self.make_inspector()
         recorder = self.make_recorder()
         try:
-            self.line = InspectionLine(self.inspector, self.folder, recorder, self.sorter, self.overlays,
-                                       self.settings)
+            self.line = InspectionLine(inspector, self.folder, recorder, self.sorter, self.overlays, self.settings)
             if self.cancel_requested:
                 return self.line.snapshot()
             final = self.line.run(self._result, self.notice.emit, self._tick)

@@ -33,6 +33,7 @@ from .dialogs import BuildOptionsDialog, BuildRequest, choose_folder_to_write, g
 from .image_view import InspectionPanel
 from .inspection_queue import InspectionQueue
 from .job_status import JobStatus
+from .line_mode import LineMode
 from .model_document import ModelDocument, with_model_suffix
 from .results_model import InspectedImage
 from .results_panel import ResultsPanel
@@ -76,6 +77,7 @@ class MainWindow(QMainWindow):
         self.document.threshold_changed.connect(self._threshold_moved)
         self.commands = install_actions(self, self._command_table())
         self._install_record()
+        self.line_mode = LineMode(self)
         self._refresh_timer = QTimer(self, singleShot=True, interval=150)  # coalesces a batch's updates
         self._refresh_timer.timeout.connect(self._refresh_batch_views)
         self.settings.restore(self, self.splitter, self.inspection_panel.opacity_slider)
@@ -180,6 +182,8 @@ class MainWindow(QMainWindow):
     # --- the model ------------------------------------------------------------------------------------------
     def set_model(self, model: PatchCoreModel, path: Optional[Path] = None, dirty: bool = False) -> None:
         """Make ``model`` current; results of an earlier model are inspected again with it."""
+        if self._model_locked():
+            return
         redo = [item.path for item in self.results.items()] if self.document.model is not None else []
         if redo:
             self.clear_results()
@@ -192,7 +196,15 @@ class MainWindow(QMainWindow):
             self._run_pending()
         self._update_actions()
 
+    def _model_locked(self) -> bool:
+        if self.line_mode.locked:
+            self.show_error("A line is running with the open model: stop it before opening or building another",
+                            "The model is locked")
+        return self.line_mode.locked
+
     def open_model(self, path: PathLike) -> bool:
+        if self._model_locked():
+            return False
         try:
             model = load_model(path)
         except PatchCoreError as exc:
@@ -421,8 +433,10 @@ class MainWindow(QMainWindow):
 
     def _update_actions(self) -> None:
         if hasattr(self, "commands"):
+            line = getattr(self, "line_mode", None)
             self.commands.enable(has_model=self.model is not None, busy=self.busy,
-                                 has_rows=self.results.rowCount() > 0)
+                                 has_rows=self.results.rowCount() > 0, model_locked=bool(line and line.locked),
+                                 threshold_locked=bool(line and not line.threshold_free))
 
     # --- drag and drop, closing ---------------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
@@ -465,6 +479,7 @@ class MainWindow(QMainWindow):
         """Save the settings, cancel the running job and wait for its thread."""
         self.settings.save(self, self.splitter, self.inspection_panel.opacity_slider)
         self.queue.drop_pending()
+        self.line_mode.shutdown()
         self.jobs.shutdown()
         self.history.shutdown()
         self.record.close()

@@ -30,13 +30,16 @@ class WindowActions:
     default_threshold: QAction
     side_panel: QAction
 
-    def enable(self, has_model: bool, busy: bool, has_rows: bool) -> None:
-        """What can be done now: one job at a time, nothing to save or export without a model or rows."""
-        for action, enabled in ((self.open_model, not busy), (self.build, not busy), (self.save_model, has_model),
+    def enable(self, has_model: bool, busy: bool, has_rows: bool, model_locked: bool = False,
+               threshold_locked: bool = False) -> None:
+        """What can be done now: one job at a time, nothing to save or export without a model or rows,
+        no other model and (until unlocked) no threshold change while a line runs."""
+        for action, enabled in ((self.open_model, not busy and not model_locked),
+                                (self.build, not busy and not model_locked), (self.save_model, has_model),
                                 (self.save_model_as, has_model), (self.export_csv, has_rows),
                                 (self.export_overlays, has_rows and has_model and not busy),
                                 (self.clear, has_rows and not busy), (self.cancel, busy),
-                                (self.default_threshold, has_model)):
+                                (self.default_threshold, has_model and not threshold_locked)):
             action.setEnabled(enabled)
 
 

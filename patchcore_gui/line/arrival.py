@@ -25,7 +25,6 @@ settling are looked at again on a timer, never the whole folder. Complete parts 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 import struct
@@ -39,7 +38,8 @@ from typing import Callable, Deque, Dict, Iterator, List, Optional, Tuple
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from ..core import IMAGE_SUFFIXES
+from ..core import IMAGE_SUFFIXES, ImageReadError
+from ..record import file_identity
 
 #: Names whose last handed-on size and mtime are remembered (a camera rarely rewrites an older name).
 _REMEMBERED = 10_000
@@ -81,17 +81,6 @@ def looks_whole(path: Path, size: int) -> Optional[bool]:
     if len(head) < 16 and not head.startswith(b"II") and not head.startswith(b"MM"):
         return False  # too short to say what it is: still being written
     return None
-
-
-def file_sha256(path: Path) -> Tuple[int, str]:
-    """``(size, sha256 hex)`` of the bytes read now; raises OSError when the file is gone."""
-    digest = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-            size += len(block)
-    return size, digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -244,15 +233,13 @@ class ArrivalTracker:
             if entry.signature == self._handed.get(path):
                 continue
             try:
-                size, sha256 = file_sha256(path)
-                if _signature(path) != entry.signature:
-                    raise InterruptedError  # written to while we read it: not complete after all
-            except InterruptedError:
+                size, sha256 = file_identity(path)
+            except ImageReadError:
+                self.queue.put(Part(path, entry.seq, None, None, time.time(), now, gone=True))
+                continue
+            if _signature(path) != entry.signature:  # written to while we read it: not complete after all
                 self._settling[path] = entry
                 entry.changed_at = entry.last_event = now
-                continue
-            except OSError:
-                self.queue.put(Part(path, entry.seq, None, None, time.time(), now, gone=True))
                 continue
             self._handed[path] = entry.signature
             if len(self._handed) > _REMEMBERED:

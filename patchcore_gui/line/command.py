@@ -8,7 +8,6 @@ the next start); 2 when it could not start (model, folder, store or backbone wei
 from __future__ import annotations
 
 import argparse
-import hashlib
 import signal
 import socket
 import sys
@@ -19,7 +18,9 @@ from typing import Optional
 
 from ..core import Inspector, PatchCoreError, load_model
 from .arrival import ArrivalSettings
-from .runner import InspectionLine, LineSettings, PartResult, Recorder
+from ..record import file_identity
+from .recording import StoreRecorder
+from .runner import InspectionLine, LineSettings, PartResult
 from .sorting import OverlayWriter, PartSorter
 
 #: Seconds between the summary lines.
@@ -47,15 +48,6 @@ def add_watch_command(sub: "argparse._SubParsersAction[argparse.ArgumentParser]"
     p.set_defaults(run=cmd_watch)
 
 
-def model_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def open_recorder(target: str, station: str, model_path: Path, model_name: str, threshold: float) -> Recorder:
-    from .recording import StoreRecorder  # the store's database driver loads only when a store is asked for
-    return StoreRecorder.open(target, station, model_sha256(model_path), model_name, threshold)
-
-
 def cmd_watch(args: argparse.Namespace) -> int:
     model_path = Path(args.model)
     model = load_model(model_path)
@@ -66,7 +58,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
         raise PatchCoreError("--move needs --sort-into DIR (where the images go)")
     recorder = None
     if args.log:
-        recorder = open_recorder(args.log, args.station, model_path, model_path.name, model.threshold)
+        recorder = StoreRecorder.open(args.log, args.station, file_identity(model_path)[1], model_path.name,
+                                      model.threshold)
     else:
         print("warning: no --log: results are not recorded, and a restart inspects every image still in the "
               "folder again", file=sys.stderr)

@@ -10,6 +10,7 @@ and not recorded again.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -17,8 +18,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, List, Optional, Protocol, Set, Tuple, TypeVar
 
-from ..core import Inspection, Inspector, PatchCoreError, encode_png, inspection_overlay, read_image
-from .arrival import ArrivalSettings, FolderWatch, Part, PartQueue, file_sha256
+from ..core import ImageReadError, Inspection, Inspector, PatchCoreError, encode_png, inspection_overlay, read_image
+from ..record import file_identity
+from .arrival import ArrivalSettings, FolderWatch, Part, PartQueue
 from .counters import ShiftCounters, ShiftSnapshot
 from .sorting import OverlayWriter, PartSorter
 
@@ -252,8 +254,8 @@ class InspectionLine:
         overlay = sorted_to = None
         if self.overlays is not None and result.verdict == "NG" and result.inspection is not None and record:
             try:
-                rendered = inspection_overlay(read_image(result.path), result.inspection, self.model.with_threshold(
-                    result.threshold))
+                rendered = inspection_overlay(read_image(result.path), result.inspection, self.model,
+                                              threshold=result.threshold, part=result.path.name)
                 overlay = self.overlays.write(result.path, encode_png(rendered), result.time)
             except PatchCoreError as exc:
                 on_notice(f"error: no overlay for '{result.path.name}': {exc}")
@@ -271,11 +273,9 @@ def _identity_problem(part: Part, changed: str = "replaced before its turn") -> 
     if part.gone:
         return f"'{name}' was deleted before it was completely written"
     try:
-        size, sha256 = file_sha256(part.path)
-    except FileNotFoundError:
-        return f"'{name}' was deleted before its turn"
-    except OSError as exc:
-        return f"cannot read '{name}': {exc.strerror or exc}"
+        size, sha256 = file_identity(part.path)
+    except ImageReadError as exc:
+        return f"'{name}' was deleted before its turn" if not os.path.lexists(part.path) else str(exc)
     if (size, sha256) != (part.size, part.sha256):
         return f"'{name}' was {changed} (other bytes now: {size:,} instead of {part.size:,})"
     return None

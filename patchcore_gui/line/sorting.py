@@ -10,15 +10,15 @@ the watched folder, at its target, or both; never neither.
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import shutil
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from ..core import FileWriteError, atomic_write_bytes
+from ..core import FileWriteError, ImageReadError, atomic_write_bytes
 from ..core.atomic import fsync_folder
+from ..record import file_identity
 
 
 def dated_folder(root: Path, when: datetime, verdict: str = "") -> Path:
@@ -47,10 +47,8 @@ def free_name(folder: Path, name: str) -> Path:
 
 def _same_bytes(a: Path, b: Path) -> bool:
     try:
-        if a.stat().st_size != b.stat().st_size:
-            return False
-        return hashlib.sha256(a.read_bytes()).digest() == hashlib.sha256(b.read_bytes()).digest()
-    except OSError:
+        return a.stat().st_size == b.stat().st_size and file_identity(a) == file_identity(b)
+    except (OSError, ImageReadError):
         return False
 
 

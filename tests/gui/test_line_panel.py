@@ -67,7 +67,7 @@ def test_a_running_line_shows_parts_counters_and_the_ng_list(qtbot, panel, inspe
     memory = AuditedMemory()
     panel.sorting.setCurrentIndex(panel.sorting.findData("move"))
     with qtbot.waitSignal(panel.running_changed, timeout=5000) as started:
-        panel.start(camera, inspector, lambda: memory, FAST)
+        panel.start(camera, lambda: inspector, lambda: memory, FAST)
     assert started.args == [True]
     assert not panel.run_button.isEnabled() and panel.stop_button.isEnabled() and not panel.sorting.isEnabled()
     for index, source in enumerate(synthetic_set.test_good[:2] + synthetic_set.test_defective[:2]):
@@ -104,7 +104,7 @@ def test_unlocking_is_recorded_and_a_moved_threshold_counts_from_the_next_part(q
     camera = tmp_path / "camera"
     camera.mkdir()
     memory = AuditedMemory()
-    panel.start(camera, inspector, lambda: memory, FAST)
+    panel.start(camera, lambda: inspector, lambda: memory, FAST)
     with qtbot.waitSignal(panel.threshold_unlocked, timeout=5000):
         panel.unlock_button.click()
     assert not panel.unlock_button.isEnabled()
@@ -122,5 +122,5 @@ def test_a_line_on_a_missing_folder_says_so(qtbot, panel, inspector, tmp_path):
     messages = []
     panel.message.connect(messages.append)
     with qtbot.waitSignal(panel.running_changed, timeout=TIMEOUT_MS, check_params_cb=lambda running: not running):
-        panel.start(tmp_path / "gone", inspector, lambda: None, FAST)
+        panel.start(tmp_path / "gone", lambda: inspector, lambda: None, FAST)
     assert messages[-1] == f"Line stopped: folder '{tmp_path / 'gone'}' does not exist or is not a folder"

@@ -64,7 +64,7 @@ def test_watch_prints_a_line_per_part_and_stops_on_sigterm(model_file, synthetic
         drop(synthetic_set.test_defective[0], folder, "after.png")
         lines = wait_for_lines(process, 2)
         process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=60)
+        out, err = process.communicate(timeout=180)
     finally:
         process.kill()
     fields = [line.split("\t") for line in lines]

@@ -66,7 +66,7 @@ def test_sigkill_mid_stream_then_restart_records_every_part_exactly_once(model_f
         rows = wait_for_records(store, PARTS)
         time.sleep(1.0)  # a duplicate would come now, if any
         second.send_signal(signal.SIGTERM)
-        out, err = second.communicate(timeout=60)
+        out, err = second.communicate(timeout=180)
     finally:
         second.kill()
     assert second.returncode == 0, err
