@@ -46,13 +46,13 @@ def rss_mib(pid: int | str = "self") -> float:
 
 
 def write_parts(folder: Path, count: int, side: int) -> None:
-    from patchcore_gui.core.synthetic import _write_png, good_part
+    from patchcore_gui.core import good_part, write_png
 
     folder.mkdir(parents=True, exist_ok=True)
     have = len(list(folder.glob("part_*.png")))
     rng = np.random.default_rng(0)
     for i in range(have, count):
-        _write_png(folder / f"part_{i:05d}.png", good_part(rng, side))
+        write_png(folder / f"part_{i:05d}.png", good_part(rng, side))
 
 
 def prepare(work: Path, count: int, side: int, size: int) -> Path:
@@ -131,7 +131,7 @@ def gui_child(model: Path, images: Path) -> None:
     results = window.results
     for row in range(results.rowCount()):  # every thumbnail, as scrolling through the whole list asks for them
         results.data(results.index(row, results.THUMB), Qt.ItemDataRole.DecorationRole)
-    window.select_row(results.rowCount() - 1)
+    window.results_panel.select_row(results.rowCount() - 1)
     app.processEvents()
     samples.append({"done": results.rowCount(), "rss_mib": rss_mib(), "seconds": time.perf_counter() - started,
                     "note": "after asking for every thumbnail and showing the last part"})

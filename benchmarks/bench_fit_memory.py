@@ -23,8 +23,7 @@ from isolated import peak_rss_mb, run_isolated
 
 
 def measure_fit(paths: List[str], coreset: float) -> Dict[str, Any]:
-    from patchcore_gui.core.config import PatchCoreConfig
-    from patchcore_gui.core.patchcore import fit
+    from patchcore_gui.core import PatchCoreConfig, fit
 
     baseline = peak_rss_mb()
     started = time.perf_counter()
@@ -45,9 +44,7 @@ def main() -> int:
 
     import numpy as np
 
-    import cv2
-
-    from patchcore_gui.core.synthetic import good_part
+    from patchcore_gui.core import good_part, write_png
 
     folder = args.work / "good"
     folder.mkdir(parents=True, exist_ok=True)
@@ -57,7 +54,7 @@ def main() -> int:
         path = folder / f"part_{index:05d}.png"
         image = good_part(rng)
         if not path.exists():
-            cv2.imwrite(str(path), image[..., ::-1])
+            write_png(path, image)
         paths.append(str(path))
     rows: List[Dict[str, Any]] = []
     for n in sorted(args.counts):

@@ -36,13 +36,9 @@ def measure(category_dir: Path, plain_centres: int) -> Dict[str, Any]:
     import numpy as np
     import torch
 
-    from patchcore_gui.core.backbones import load_backbone
-    from patchcore_gui.core.config import PatchCoreConfig
-    from patchcore_gui.core.coreset import coreset_size, greedy_coreset, plain_greedy_coreset, random_projection
-    from patchcore_gui.core.evaluate import evaluate
-    from patchcore_gui.core.images import find_images, read_image
-    from patchcore_gui.core.memory_bank import MemoryBank
-    from patchcore_gui.core.patchcore import Inspector, bank_candidates, extract_good_features
+    from patchcore_gui.core import (Inspector, MemoryBank, PatchCoreConfig, bank_candidates, coreset_size, evaluate,
+                                    extract_good_features, find_images, greedy_coreset, load_backbone,
+                                    plain_greedy_coreset, random_projection, read_image)
 
     config = PatchCoreConfig()
     started = time.perf_counter()

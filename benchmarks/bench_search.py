@@ -24,10 +24,8 @@ import faiss
 import numpy as np
 import torch
 
-from patchcore_gui.core.images import preprocess, read_image
-from patchcore_gui.core.memory_bank import ClusteredBank, cluster_count
-from patchcore_gui.core.model_file import load_model
-from patchcore_gui.core.patchcore import Inspector
+from patchcore_gui.core import (ClusteredBank, Inspector, PatchFeatureExtractor, cluster_count, load_model, preprocess,
+                                read_image)
 from timing import StageTimes
 
 
@@ -41,8 +39,8 @@ def main() -> None:
     model = load_model(args.model)
     inspector = Inspector(model)
     paths = sorted(glob.glob(args.images))[:args.count]
-    grids = [inspector._stream.extractor.extract(torch.from_numpy(preprocess(read_image(path),
-                                                                              model.preprocessing)[None]))[0]
+    extractor = PatchFeatureExtractor(inspector.backbone, model.config)
+    grids = [extractor.extract(torch.from_numpy(preprocess(read_image(path), model.preprocessing)[None]))[0]
              for path in paths]
     queries = [grid.reshape(-1, grid.shape[-1]) for grid in grids]
     bank = model.memory_bank
@@ -71,7 +69,7 @@ def main() -> None:
         timed(f"clustered, batch of {args.batch}", clustered.search, joined)
 
     print(f"bank {bank.shape[0]:,} x {bank.shape[1]}, {len(queries[0])} patches per image, "
-          f"{len(clustered._blocks)} clusters built in {build_seconds:.2f} s")
+          f"{clustered.n_clusters} clusters built in {build_seconds:.2f} s")
     per_image = {}
     for name in timed.seconds:
         divisor = args.batch if "batch" in name else 1

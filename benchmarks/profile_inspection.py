@@ -21,12 +21,8 @@ import patchcore_gui  # noqa: F401  (first: it sets the thread wait policies bef
 
 import torch
 
-from patchcore_gui.core.backbones import load_backbone
-from patchcore_gui.core.features import PatchFeatureExtractor
-from patchcore_gui.core.images import preprocess, read_image
-from patchcore_gui.core.memory_bank import MemoryBank
-from patchcore_gui.core.model_file import load_model
-from patchcore_gui.core.patchcore import Inspector, _score_grids
+from patchcore_gui.core import (Inspector, MemoryBank, PatchFeatureExtractor, load_backbone, load_model, preprocess,
+                                read_image, score_grids)
 from timing import StageTimes
 
 
@@ -38,6 +34,7 @@ def main() -> None:
     args = parser.parse_args()
     model = load_model(args.model)
     inspector = Inspector(model)
+    extractor = PatchFeatureExtractor(inspector.backbone, model.config)
     as_built = PatchFeatureExtractor(load_backbone(model.config.backbone, model.layers, as_built=True), model.config)
     flat_bank = MemoryBank(model.memory_bank, clustered=False)
     paths = sorted(glob.glob(args.images))[:args.count]
@@ -45,10 +42,10 @@ def main() -> None:
     for path in paths:
         image = timed("decode", read_image, path)
         tensor = torch.from_numpy(timed("preprocess", preprocess, image, model.preprocessing)[None])
-        grid = timed("network", inspector._stream.extractor.extract, tensor)[0]
+        grid = timed("network", extractor.extract, tensor)[0]
         timed("  as built", as_built.extract, tensor)
-        _, patch_scores = timed("scoring", _score_grids, [grid], inspector.bank, model.config)[0]
-        timed("  flat", _score_grids, [grid], flat_bank, model.config)
+        _, patch_scores = timed("scoring", score_grids, [grid], inspector.bank, model.config.reweight_neighbours)[0]
+        timed("  flat", score_grids, [grid], flat_bank, model.config.reweight_neighbours)
         timed("map", model.anomaly_map, patch_scores, image.shape[:2])
     medians = {stage: timed.median_ms(stage, skip=3) for stage in timed.seconds}
     ours = sum(value for stage, value in medians.items() if not stage.startswith(" "))

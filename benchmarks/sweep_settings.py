@@ -27,16 +27,10 @@ import patchcore_gui  # noqa: F401  (first: it sets the OpenMP wait policy befor
 import numpy as np
 import torch
 
-from patchcore_gui.core.backbones import load_backbone
-from patchcore_gui.core.config import PatchCoreConfig
-from patchcore_gui.core.coreset import coreset_size, greedy_coreset
-from patchcore_gui.core.evaluate import find_test_images
-from patchcore_gui.core.features import aggregate_neighbourhood, join_layers
-from patchcore_gui.core.images import Preprocessing, find_images, preprocess, read_image
-from patchcore_gui.core.memory_bank import MemoryBank
-from patchcore_gui.core.metrics import auroc
-from patchcore_gui.core.patchcore import bank_candidates
-from patchcore_gui.core.scoring import reweighted_image_score, score_patches
+from patchcore_gui.core import (MemoryBank, PatchCoreConfig, Preprocessing, aggregate_neighbourhood, auroc,
+                                bank_candidates, coreset_size, find_images, find_test_images, greedy_coreset,
+                                join_layers, load_backbone, preprocess, read_image, reweighted_image_score,
+                                score_patches)
 
 
 def raw_maps(paths: List[Path], config: PatchCoreConfig, layers: List[str]) -> Dict[str, np.ndarray]:

@@ -39,6 +39,14 @@ fi
     || "$VENV/bin/python" -c "import torch; print('torch', torch.__version__, '| torchvision without its native ops (see packaging/README.md)')"
 t1=$(now)
 
+# the folder carries the X libraries Qt's X11 plugin links (PyInstaller collects what it finds here), so
+# this machine must have them all; libxcb, libGL and libEGL stay the line PC's own (README, line PC)
+missing=$("$VENV/bin/python" -c "from patchcore_gui.gui.desktop_libraries import install_hint, missing_libraries, xcb_plugin; m = missing_libraries(xcb_plugin()); print(install_hint(m) if m else '')")
+if [[ -n "$missing" ]]; then
+    echo "this build machine lacks libraries of Qt's X11 plugin, so the package could not carry them: $missing" >&2
+    exit 1
+fi
+
 step "PyInstaller"
 "$VENV/bin/pyinstaller" --noconfirm --clean --log-level WARN --distpath dist --workpath build/pyinstaller packaging/patchcore.spec
 t2=$(now)
@@ -56,13 +64,21 @@ expected=$("$VENV/bin/python" -c "from importlib.metadata import version; print(
 got=$(frozen "$DIST/patchcore-gui" --version)
 [[ "$got" == "patchcore-gui $expected" ]] || { echo "--version printed '$got', expected 'patchcore-gui $expected'" >&2; exit 1; }
 echo "$got"
-frozen "$DIST/patchcore-gui" --self-test
+# with DISPLAY set, as on a desktop, a library missing for the window fails it (nothing connects to it)
+frozen env DISPLAY=:0 "$DIST/patchcore-gui" --self-test
 frozen "$DIST/patchcore" --help > /dev/null && echo "patchcore --help: ok"
 frozen "$DIST/patchcore" demo --out "$scratch/demo" > "$scratch/demo.log" 2>&1 && echo "patchcore demo: ok ($(ls "$scratch/demo" | wc -l) files)"
 # the window starts and keeps running (offscreen) until it is stopped
 set +e; frozen timeout 20 "$DIST/patchcore-gui" > "$scratch/gui.log" 2>&1; rc=$?; set -e
 [[ $rc == 124 ]] || { echo "the window exited with $rc before 20 s:" >&2; cat "$scratch/gui.log" >&2; exit 1; }
 echo "patchcore-gui: window up for 20 s"
+# the window on a real X server through Qt's xcb platform, with the folder's X libraries and the system's
+if command -v xvfb-run > /dev/null; then
+    xvfb-run -a -s "-screen 0 1600x1000x24" "$VENV/bin/python" packaging/x_window_check.py \
+        --home "$scratch" --shot build/x11-window.png -- "${isolate[@]}" "$DIST/patchcore-gui"
+else
+    echo "(xvfb-run is not installed: the window on a real X server is not checked; apt-get install xvfb xauth)"
+fi
 t3=$(now)
 
 step "archive"

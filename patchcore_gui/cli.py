@@ -1,4 +1,4 @@
-"""The headless commands: ``patchcore fit | predict | evaluate | demo``, thin over the engine.
+"""The headless commands: ``patchcore fit | predict | evaluate | demo | log``, thin over the engine.
 
 Exit status: 0 when every image was read, 1 when some could not be (each named on stderr),
 2 when the command could not run at all (bad arguments, unreadable model, missing weights).
@@ -14,6 +14,8 @@ import warnings
 from pathlib import Path
 from typing import List, Optional, Sequence, TextIO
 
+from tqdm import tqdm
+
 from .core.atomic import atomic_write_bytes, atomic_write_text
 from .core.backbones import BACKBONES, DEFAULT_BACKBONE
 from .core.config import PatchCoreConfig
@@ -26,30 +28,43 @@ from .core.overlay import encode_png, inspection_overlay, overlay_targets
 from .core.patchcore import Inspector, fit
 from .core.results import ResultRow, ResultsSource, inspection_time, write_results_csv
 from .core.synthetic import write_synthetic_set
+from .line.command import add_watch_command
+from .record.cli_log import PartTimer, add_log_command, add_store_options, close_recorder, recorder_for
 
 
-class TextProgress:
-    """A one-line progress bar on stderr; on a pipe (CI logs) a line per tenth instead."""
+class TerminalProgress:
+    """The engine's progress as a tqdm bar per stage on stderr, drawn only when stderr is a terminal.
 
-    def __init__(self, stream: TextIO = sys.stderr) -> None:
-        self.stream = stream
-        self.tty = stream.isatty()
-        self._last: tuple = ("", -1)
+    On a file or a pipe (a batch's log, CI) tqdm draws nothing, so the log holds results and errors
+    only. Errors written while a bar is up go through :func:`print_error`, which keeps the bar intact.
+    """
+
+    def __init__(self, stream: Optional[TextIO] = None) -> None:
+        self.stream = sys.stderr if stream is None else stream
+        self._bar: Optional[tqdm] = None
+        self._stage = ""
 
     def __call__(self, done: int, total: int, stage: str) -> None:
-        total = max(total, 1)
-        if self.tty:
-            filled = int(30 * done / total)
-            self.stream.write(f"\r{stage:<12} [{'#' * filled}{'.' * (30 - filled)}] {done}/{total}")
-            if done >= total:
-                self.stream.write("\n")
-            self.stream.flush()
-            return
-        tenth = 10 * done // total
-        if (stage, tenth) != self._last:
-            self._last = (stage, tenth)
-            self.stream.write(f"{stage}: {done}/{total}\n")
-            self.stream.flush()
+        if self._bar is None or stage != self._stage:
+            self.close()
+            self._stage = stage
+            # disable=None: tqdm turns itself off when the stream is not a terminal
+            self._bar = tqdm(total=total, desc=stage, file=self.stream, disable=None, dynamic_ncols=True)
+        self._bar.total = total
+        self._bar.n = done
+        self._bar.refresh()
+        if done >= total:
+            self.close()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+def print_error(message: str) -> None:
+    """One ``error: ...`` line on stderr, whatever stderr is; clears and redraws a progress bar on a terminal."""
+    tqdm.write(f"error: {message}", file=sys.stderr)
 
 
 def _config_from(args: argparse.Namespace) -> PatchCoreConfig:
@@ -74,7 +89,7 @@ def _good_images(folder: Path) -> List[Path]:
 
 def cmd_fit(args: argparse.Namespace) -> int:
     images = _good_images(Path(args.good_dir))
-    result = fit(images, _config_from(args), weights=args.weights, progress=TextProgress(),
+    result = fit(images, _config_from(args), weights=args.weights, progress=TerminalProgress(),
                  good_folder=str(Path(args.good_dir).resolve()))
     for line in result.skipped:
         print(f"skipped: {line}", file=sys.stderr)
@@ -94,19 +109,26 @@ def cmd_predict(args: argparse.Namespace) -> int:
     rows: List[ResultRow] = [ResultRow(str(problem.path), None, model.threshold, problem, inspection_time())
                              for problem in problems]
     for problem in problems:
-        print(f"error: {problem}", file=sys.stderr)
-    progress = TextProgress() if len(images) > 1 else None
+        print_error(str(problem))
+    progress = TerminalProgress() if len(images) > 1 else None
     targets = dict(zip(images, overlay_targets(images)))
     likeness = LikenessCheck(model)
     overlays_failed = False
+    recorder = recorder_for(args, args.model, model.threshold)  # --log: a result it cannot record stops the batch
+    for problem in problems if recorder else ():
+        recorder.record(problem.path, None, error=str(problem))
+    part_ms = PartTimer()
     for result in inspector.inspect_paths(images, progress=progress):
+        if recorder:
+            recorder.record(result.path, result.inspection.score if result.inspection else None, error=result.error,
+                            inspection_ms=part_ms())
         if result.inspection is None:
             rows.append(ResultRow(str(result.path), None, model.threshold, result.error or "", inspection_time()))
-            print(f"error: {result.error}", file=sys.stderr)
+            print_error(str(result.error))
             continue
         row = ResultRow(str(result.path), result.inspection.score, model.threshold, inspected_at=inspection_time())
         rows.append(row)
-        print(row.line())
+        tqdm.write(row.line())  # like print, but clears the progress bar first when both go to one terminal
         likeness.add_file(result.path, result.inspection.patch_scores)
         if out is not None:
             try:  # the file is read again: it may have gone since, or the disk may be full
@@ -115,7 +137,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
                 atomic_write_bytes(out / target.file, encode_png(overlay))
             except PatchCoreError as exc:
                 overlays_failed = True
-                print(f"error: no overlay for '{result.path.name}': {exc}", file=sys.stderr)
+                print_error(f"no overlay for '{result.path.name}': {exc}")
+    close_recorder(recorder)
     if args.csv:
         write_results_csv(args.csv, rows, ResultsSource.of(model, args.model))
     warning = likeness.warning()
@@ -125,7 +148,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    report = evaluate(args.category_dir, _config_from(args), weights=args.weights, progress=TextProgress()).report
+    report = evaluate(args.category_dir, _config_from(args), weights=args.weights, progress=TerminalProgress()).report
     for line in report.skipped:
         print(f"skipped: {line}", file=sys.stderr)
     fmt = lambda value: "n/a" if value is None else f"{value:.4f}"  # noqa: E731
@@ -147,7 +170,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     print(f"writing synthetic parts to {out / 'data'}")
     data = write_synthetic_set(out / "data", seed=args.seed)
-    evaluation = evaluate(data.root, PatchCoreConfig(), progress=TextProgress())
+    evaluation = evaluate(data.root, PatchCoreConfig(), progress=TerminalProgress())
     report, model = evaluation.report, evaluation.model
     model_path = save_model(model, out / f"demo{MODEL_SUFFIX}")
     lines = ["# PatchCore Inspector demo", "",
@@ -202,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="folder for heatmap overlays")
     p.add_argument("--csv", help="write the results as CSV")
     p.add_argument("--weights", type=Path, help="backbone weights file, if not where the model found it")
+    add_store_options(p)
     p.set_defaults(run=cmd_predict)
 
     p = sub.add_parser("evaluate", help="fit on CATEGORY/train/good, measure on CATEGORY/test (MVTec layout)")
@@ -214,6 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="patchcore-demo", help="output folder (default ./patchcore-demo)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(run=cmd_demo)
+
+    add_watch_command(sub)
+    add_log_command(sub)
     return parser
 
 
@@ -225,10 +252,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         return args.run(args)
     except PatchCoreError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print_error(str(exc))
         return 2
     except ValueError as exc:  # configuration values refused by PatchCoreConfig
-        print(f"error: {exc}", file=sys.stderr)
+        print_error(str(exc))
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -2,7 +2,8 @@
 
 It loads the bundled default backbone, builds a tiny memory bank from synthetic good parts,
 inspects a good and a defective part, and checks the defective one scores higher and is found
-where the defect is. IT runs it after installing on a line PC; the packaging script runs it on
+where the defect is. On Linux it then checks the system libraries of the window's X11 platform
+(:mod:`.gui.desktop_libraries`); missing ones fail it when a display is present. IT runs it after installing on a line PC; the packaging script runs it on
 the built program. Exit 0 when every check passed, 1 (with what failed) otherwise.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, List, TextIO, Tuple
 
@@ -60,8 +62,25 @@ def _checks(workdir: Path) -> List[Tuple[str, Callable[[], str]]]:
             raise RuntimeError(f"anomaly map peaks at {peak}, far from the defect at ({ys.mean():.0f}, {xs.mean():.0f})")
         return f"good {good.score:.3f}, defective {defective.score:.3f} (threshold {state['model'].threshold:.3f})"
 
+    def record() -> str:
+        # SQLAlchemy finds its database drivers by name at run time: a frozen build must carry both
+        import importlib
+
+        from .record import InspectionRecord, open_store
+        from .record.recorder import model_identity
+        importlib.import_module("sqlalchemy.dialects.postgresql.psycopg")
+        importlib.import_module("psycopg")
+        sha256, name = model_identity(workdir / "selftest.patchcore")
+        with open_store(workdir / "selftest.sqlite", "self-test") as store:
+            store.add(InspectionRecord(datetime.now(timezone.utc), "part.png", 1, "0" * 64, sha256, name,
+                                       state["model"].threshold, 0.5, "OK", None, 1.0))
+            if store.summary().total.count != 1:
+                raise RuntimeError("the inspection store did not give back the part it recorded")
+        return "SQLite store written and read; PostgreSQL driver present"
+
     return [("load the default backbone", backbone), ("build a memory bank", build),
-            ("save and reload the model", save_and_reload), ("inspect a good and a defective part", inspect)]
+            ("save and reload the model", save_and_reload), ("inspect a good and a defective part", inspect),
+            ("record a part in an inspection store", record)]
 
 
 def run_self_test(stream: TextIO = sys.stdout) -> int:
@@ -80,5 +99,13 @@ def run_self_test(stream: TextIO = sys.stdout) -> int:
                 print(f"FAIL {name}: {type(exc).__name__}: {exc}", file=stream)
                 return 1
             print(f"ok   {name}: {fact}", file=stream)
+    from .gui.desktop_libraries import window_libraries_report
+
+    window = window_libraries_report()
+    if window is not None:
+        passed, line = window
+        print(line, file=stream)
+        if not passed:
+            return 1
     print(f"self-test passed in {time.perf_counter() - started:.1f} s", file=stream)
     return 0

@@ -1,17 +1,22 @@
 """The headless commands, run in-process through ``main`` as a script would call them."""
 
 import csv
+import io
 import json
 import os
+import subprocess
+import sys
 import warnings
 from datetime import datetime
 
 import pytest
 from PIL import Image
 
-from patchcore_gui.cli import main
+from patchcore_gui.cli import TerminalProgress, main
 from patchcore_gui.core.model_file import load_model
 from patchcore_gui.core.results import CSV_COLUMNS, model_identity
+
+from patchcore_gui.core.synthetic import write_synthetic_set
 
 from .core.test_atomic import mode_of, umask  # noqa: F401  (umask is a fixture)
 from .core.test_images import NOISE, encoded
@@ -170,6 +175,54 @@ def test_a_damaged_tiff_is_one_line_without_pillow_warnings(model_path, tmp_path
                                                "BMP, TIFF, GIF and WebP are read)")
 
 
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_is_drawn_on_a_terminal_and_not_on_a_file():
+    terminal, log = _Terminal(), io.StringIO()
+    for stream in (terminal, log):
+        progress = TerminalProgress(stream)
+        for done in range(4):
+            progress(done, 3, "inspect")
+    assert "inspect" in terminal.getvalue() and "3/3" in terminal.getvalue()
+    assert log.getvalue() == ""
+
+
+def _run_cli(*args: str, stderr) -> subprocess.CompletedProcess:
+    """The command as a script runs it, in its own process, stderr to a pipe or a file (not a terminal)."""
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    return subprocess.run([sys.executable, "-m", "patchcore_gui.cli", *args], stdout=subprocess.PIPE,
+                          stderr=stderr, text=True, timeout=300, env=env)
+
+
+def test_predict_to_a_pipe_writes_errors_but_no_progress(model_path, synthetic_set, tmp_path):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image")
+    done = _run_cli("predict", str(model_path), str(bad), *map(str, synthetic_set.test_good[:3]),
+                    stderr=subprocess.PIPE)
+    assert done.returncode == 1
+    assert len(done.stdout.splitlines()) == 3
+    errors = done.stderr.splitlines()
+    assert len(errors) == 1 and errors[0].startswith("error: ") and "bad.png" in errors[0]
+
+
+def test_evaluate_to_a_file_writes_what_it_skipped_but_no_progress(tmp_path):
+    parts = write_synthetic_set(tmp_path / "parts", n_train=6, n_test_good=2, n_test_defective=2, size=96)
+    (parts.root / "test" / "good" / "damaged.png").write_bytes(b"not an image")
+    log = tmp_path / "stderr.log"
+    with log.open("w") as stderr:
+        done = _run_cli("evaluate", str(parts.root), "--coreset", "0.25", stderr=stderr)
+    assert done.returncode == 0 and "image AUROC" in done.stdout
+    lines = log.read_text().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("skipped: ") and "damaged.png" in lines[0]
+
+
+def test_a_command_that_cannot_run_says_why_on_a_pipe(tmp_path):
+    done = _run_cli("predict", str(tmp_path / "missing.patchcore"), str(tmp_path), stderr=subprocess.PIPE)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.splitlines() == [f"error: cannot open model '{tmp_path / 'missing.patchcore'}': no such file"]
 @pytest.mark.skipif(os.name != "posix", reason="umask is POSIX")
 def test_fit_and_predict_write_files_others_can_read(umask, synthetic_set, tmp_path, capsys):
     good = tmp_path / "good"

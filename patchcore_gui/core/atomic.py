@@ -19,8 +19,9 @@ import os
 import stat
 import tempfile
 import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Union
+from typing import IO, ContextManager, Iterator, TextIO, Union
 
 from .errors import FileWriteError
 
@@ -33,32 +34,9 @@ def atomic_write_bytes(path: PathLike, data: bytes) -> Path:
     >>> atomic_write_bytes("results/run.csv", b"file,score\\n")  # doctest: +SKIP
     PosixPath('results/run.csv')
     """
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    except FileExistsError:  # what mkdir says when a file stands where a folder should
-        raise FileWriteError(target, NotADirectoryError(errno.ENOTDIR, f"'{folder}' is not a folder")) from None
-    except OSError as exc:
-        raise FileWriteError(target, exc) from None
-    try:
-        _set_mode(handle, temporary, _mode_for(target))
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, target)
-    except BaseException as exc:
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
-        if isinstance(exc, OSError):
-            raise FileWriteError(target, exc) from None
-        raise
-    _fsync_folder(folder)
-    return target
+    with _replacing(path, binary=True) as stream:
+        stream.write(data)
+    return Path(path)
 
 
 def atomic_write_text(path: PathLike, text: str) -> Path:
@@ -111,8 +89,8 @@ def _set_mode(handle: int, temporary: str, mode: int) -> None:
         pass
 
 
-def _fsync_folder(folder: Path) -> None:
-    # makes the rename itself durable; not possible on every platform (Windows), hence best effort
+def fsync_folder(folder: Path) -> None:
+    """Make the names in ``folder`` durable (a rename, a new link); best effort, as Windows cannot."""
     try:
         descriptor = os.open(folder, os.O_RDONLY)
     except OSError:
@@ -123,3 +101,46 @@ def _fsync_folder(folder: Path) -> None:
         pass
     finally:
         os.close(descriptor)
+
+
+def atomic_text_writer(path: PathLike) -> ContextManager[TextIO]:
+    """Write a large text file piece by piece, then replace ``path`` with it all at once.
+
+    For output too large to build in memory first (an export of a million records); what readers
+    see and what a failure leaves are as for :func:`atomic_write_bytes`.
+
+    >>> with atomic_text_writer("export.csv") as stream:  # doctest: +SKIP
+    ...     stream.write("file,score\\n")
+    """
+    return _replacing(path, binary=False)
+
+
+@contextmanager
+def _replacing(path: PathLike, binary: bool) -> Iterator[IO]:
+    """A stream into a temporary beside ``path`` that replaces it once the ``with`` block ends well."""
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    except FileExistsError:  # what mkdir says when a file stands where a folder should
+        raise FileWriteError(target, NotADirectoryError(errno.ENOTDIR, f"'{folder}' is not a folder")) from None
+    except OSError as exc:
+        raise FileWriteError(target, exc) from None
+    try:
+        _set_mode(handle, temporary, _mode_for(target))
+        text = {} if binary else {"encoding": "utf-8", "newline": ""}
+        with os.fdopen(handle, "wb" if binary else "w", **text) as stream:
+            yield stream
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, target)
+    except BaseException as exc:
+        try:
+            os.unlink(temporary)
+        except FileNotFoundError:
+            pass
+        if isinstance(exc, OSError):
+            raise FileWriteError(target, exc) from None
+        raise
+    fsync_folder(folder)

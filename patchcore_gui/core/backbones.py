@@ -223,8 +223,7 @@ def fold_batch_norms(module: nn.Module) -> int:
 
 def _prepared_for_inference(build: Callable[[], nn.Module]) -> nn.Module:
     """The built network with batch norms folded and a channels-last layout, which oneDNN's CPU
-    convolutions prefer: together 1.4x faster for the default backbone (23.8 -> 16.5 ms per
-    image, docs/benchmarks.md).
+    convolutions prefer (the gain is measured in docs/benchmarks.md, "The network and the threads").
 
     Folding trusts that a convolution is registered just before the batch norm that follows it in
     ``forward``; a probe image checks that, and a network where it fails is used as built.

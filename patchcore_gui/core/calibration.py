@@ -1,17 +1,24 @@
 """The threshold, learned from good images only.
 
 At fit time a share of the good images is held out of the memory bank and scored against it,
-exactly as the line will score new good parts. Their score distribution is kept in the model; the
-default threshold follows from it by one stated rule (:func:`default_threshold`). With labelled
-defects, :func:`patchcore_gui.core.metrics.f1_optimal_threshold` gives the other view.
+exactly as the line will score new good parts (:func:`calibrate`). Their score distribution is kept
+in the model; the default threshold follows from it by one stated rule (:func:`default_threshold`).
+With labelled defects, :func:`patchcore_gui.core.metrics.f1_optimal_threshold` gives the other view.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Tuple
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
+
+from .config import PatchCoreConfig
+from .memory_bank import MemoryBank
+from .progress import CancelToken, ProgressFn, check, report
+from .scoring import anomaly_map, score_grids
+
+STAGE = "calibration"
 
 
 def holdout_split(n_images: int, fraction: float) -> Tuple[np.ndarray, np.ndarray]:
@@ -69,3 +76,34 @@ def learn_map_scale(scores: np.ndarray, map_peaks: np.ndarray, map_medians: np.n
     """From the held-out good images' scores, map maxima and map medians (each ``(n,)``)."""
     safe = np.maximum(scores, 1e-12)
     return MapScale(ratio=float(np.median(map_peaks / safe)), floor=float(np.median(map_medians)))
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """What the held-out good images teach: their scores ``(n,)`` float32, the threshold, the map scale."""
+
+    good_scores: np.ndarray
+    threshold: float
+    map_scale: MapScale
+
+
+def calibrate(holdout_grids: Sequence[np.ndarray], bank: MemoryBank, config: PatchCoreConfig, input_size: int,
+              progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None) -> Calibration:
+    """Score the held-out good images' ``(h, w, D)`` grids against the bank, one at a time as the
+    line inspects, and learn the threshold and map scale from them. Reports stage "calibration".
+
+    ``input_size`` is the network input's side, where the maps are made.
+    """
+    scores, peaks, medians = [], [], []
+    for done, grid in enumerate(holdout_grids, start=1):
+        check(cancel)
+        score, patch_scores = score_grids([grid], bank, config.reweight_neighbours)[0]
+        score_map = anomaly_map(patch_scores, input_size, config.sigma)
+        scores.append(score)
+        peaks.append(float(score_map.max()))
+        medians.append(float(np.median(score_map)))
+        report(progress, done, len(holdout_grids), STAGE)
+    good_scores = np.asarray(scores, dtype=np.float32)
+    return Calibration(good_scores=good_scores,
+                       threshold=default_threshold(good_scores, config.threshold_quantile, config.threshold_margin),
+                       map_scale=learn_map_scale(good_scores, np.asarray(peaks), np.asarray(medians)))

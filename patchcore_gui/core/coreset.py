@@ -4,15 +4,18 @@ Every patch vector is projected to a few dims with a fixed random map (Johnson-L
 then, starting from one point, the point farthest from all points chosen so far is chosen next,
 until the coreset has the asked size. :func:`plain_greedy_coreset` is the textbook loop, O(N * D)
 per chosen point. :func:`greedy_coreset` returns the very same indices in the very same order,
-but visits only the points that the new centre can possibly move closer:
+but computes exact distances only where a new centre can possibly move a point closer:
 
-* the points are grouped once into small static buckets (about ``_BUCKET_SIZE`` each), stored
-  contiguously, each with a centroid, a radius and every member's distance to the centroid;
-* a point x can only improve if ``dist(x, c) < mind(x)``; by the triangle inequality
-  ``dist(x, c) >= |dist(c, centroid) - dist(x, centroid)|``, so whole buckets (against their
-  largest ``mind``) and then single points are skipped with a few vector operations;
-* each bucket keeps its largest ``mind`` and where it is, so the next farthest point is found
-  among the buckets, not among all N points.
+* lower bounds: every point also gets coordinates on the top ``LOWER_BOUND_AXES`` principal axes, and
+  ``||low(x) - low(c)|| <= ||x - c||``. A point x can only improve if ``dist(x, c) < mind(x)``
+  (its distance to the chosen set), so one product of rows ``[low(x), 1, -limit(x)]`` with
+  columns ``[low(c), -|low(c)|^2 / 2, 1]`` tells for many points and centres at once which pairs
+  need an exact distance;
+* lazy updates: each ``mind(x)`` is exact over the centres chosen up to some step and an upper
+  bound after it. A round brings up to date only the points whose bounds are among the largest
+  (the active points, a window of about N / 64); the farthest active point is the farthest of
+  all, because every other point's upper bound lies below the round's threshold. Points that fall
+  below the threshold leave the active set, and when none is left a new round starts.
 
 Both loops compute a point-to-centre distance with the same function on the same float32 rows,
 so the fast loop's distances are bit-identical to the plain loop's; its pruning bounds keep a
@@ -26,8 +29,6 @@ relative safety margin far above float32 rounding, so no skipped point could hav
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-import heapq
 from typing import Optional
 
 import numpy as np
@@ -37,10 +38,8 @@ from .progress import CancelToken, ProgressFn, check, report
 STAGE = "coreset"
 #: Rows per block when computing distances: keeps the scratch buffer in cache.
 _CHUNK = 4096
-#: Points per static bucket of the fast loop: smaller buckets prune tighter but cost more to scan.
-_BUCKET_SIZE = 64
 #: Principal axes used for the lower bounds of the fast loop.
-_LOW_DIM = 32
+LOWER_BOUND_AXES = 32
 #: Relative slack of the pruning bounds: float32 distances over 128 dims err by < 1e-5 relative.
 _MARGIN = 1e-4
 
@@ -149,7 +148,7 @@ def _principal_coordinates(points: np.ndarray, m: int, seed: int) -> np.ndarray:
     """``(N, d)`` -> ``(N, m)`` float32 coordinates on the top ``m`` principal axes.
 
     Any orthonormal axes give ``||low(x) - low(c)|| <= ||x - c||``; the principal ones make that
-    lower bound tight (on CNN patch features 32 of 128 axes carry about 98% of the variance).
+    lower bound tight (on CNN patch features the first 32 hold most of the variance; docs/benchmarks.md).
     A subsample is enough to find them, and computing in float64 keeps the bound's rounding tiny.
     """
     rows = points
@@ -186,19 +185,18 @@ def _pair_sq_dists(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def greedy_coreset(features: np.ndarray, n_select: int, projection_dim: int = 128, seed: int = 0,
-                   progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None,
-                   *, window: Optional[int] = None) -> np.ndarray:
+                   progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None) -> np.ndarray:
     """Greedy k-center selection, same indices in the same order as :func:`plain_greedy_coreset`.
 
     ``(N, D)`` -> ``(n_select,)`` int64 indices into ``features`` in selection order.
     """
     points = _prepare(features, n_select, projection_dim, seed)
     n = len(points)
-    window = min(n, window or max(256, n // 64))
+    window = min(n, max(256, n // 64))  # points a round brings up to date (the module doc's lazy updates)
     every = _progress_every(n_select)
     check(cancel)
     report(progress, 0, n_select, STAGE)
-    low = _principal_coordinates(points, min(_LOW_DIM, points.shape[1]), seed)
+    low = _principal_coordinates(points, min(LOWER_BOUND_AXES, points.shape[1]), seed)
     m = low.shape[1]
     low_sq64 = (low.astype(np.float64) ** 2).sum(axis=1)
     largest = float(low_sq64.max())

@@ -14,13 +14,14 @@ from typing import Any, Dict, List, Optional, Tuple
 import cv2
 import numpy as np
 
+from .atomic import PathLike
 from .backbones import load_backbone
 from .config import PatchCoreConfig
 from .errors import DatasetError
 from .images import find_images
 from .metrics import aupro, auroc, f1_optimal_threshold, pixel_auroc
 from .model import PatchCoreModel
-from .patchcore import Inspection, Inspector, PathLike, fit
+from .patchcore import Inspection, Inspector, fit
 from .progress import CancelToken, ProgressFn
 
 

@@ -20,15 +20,14 @@ import re
 import stat
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
+from .atomic import PathLike
 from .errors import ImageReadError
-
-PathLike = Union[str, "os.PathLike[str]"]
 
 IMAGE_SUFFIXES: frozenset[str] = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp"})
 #: 8192 x 8192. Below Pillow's own decompression-bomb warning (~89 Mpx), so a refused image is
@@ -89,12 +88,21 @@ def _to_rgb(pixels: np.ndarray) -> np.ndarray:
     return out
 
 
-def _orient(pixels: np.ndarray, orientation: int) -> np.ndarray:
-    """Apply an EXIF orientation (1..8) to (H, W, 3): the same result as ``ImageOps.exif_transpose``."""
-    turned = {2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
-              5: lambda a: a.transpose(1, 0, 2), 6: lambda a: np.rot90(a, -1),
-              7: lambda a: np.rot90(a, -1)[::-1], 8: lambda a: np.rot90(a, 1)}.get(orientation)
-    return pixels if turned is None else np.ascontiguousarray(turned(pixels))
+def _orient(pixels: np.ndarray, source: Image.Image) -> np.ndarray:
+    """(H, W, 3) decoded from ``source``, turned as its EXIF orientation says (Pillow's ``exif_transpose``).
+
+    Applied to the decoded pixels rather than to ``source``, because 16-bit colour is decoded by
+    OpenCV, which ignores the orientation.
+    """
+    try:
+        orientation = source.getexif().get(ExifTags.Base.Orientation, 1)
+    except Exception:  # a damaged EXIF block must not make a good image unreadable
+        return pixels
+    if orientation == 1:
+        return pixels
+    decoded = Image.fromarray(pixels)
+    decoded.getexif()[ExifTags.Base.Orientation] = orientation
+    return np.asarray(ImageOps.exif_transpose(decoded))
 
 
 def _raw_mode(image: Image.Image) -> str:
@@ -159,11 +167,7 @@ def read_image(path: PathLike) -> np.ndarray:
                     raise _fail(name, _too_large(width, height))
                 raw_mode = _raw_mode(image)
                 image.load()  # before EXIF: Pillow's PNG reader loads for it and would swallow errors
-                try:
-                    orientation = int(image.getexif().get(0x0112, 1))
-                except Exception:  # a damaged EXIF block must not make a good image unreadable
-                    orientation = 1
-                return _orient(_decode(image, raw_mode, path, name), orientation)
+                return _orient(_decode(image, raw_mode, path, name), image)
         except UnidentifiedImageError:
             raise _fail(name, f"not an image ({info.st_size:,} bytes; PNG, JPEG, BMP, TIFF, GIF and WebP are read)"
                         ) from None

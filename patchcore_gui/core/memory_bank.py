@@ -1,9 +1,8 @@
 """The memory bank and exact nearest-neighbour search over it.
 
-A flat search compares every test patch with every bank vector. With bottle's defaults (784
-patches against a 13,093 x 472 bank) that is 9.7 GFLOP per image, ~57 ms on two cores near the
-CPU's peak, and it was most of the inspection time. Yet a patch's nearest neighbour lies in a small
-part of the bank. ``ClusteredBank`` groups the bank into clusters in a PCA space and skips any
+A flat search compares every test patch with every bank vector, and with the default settings
+that was most of the inspection time (docs/benchmarks.md, "The search"). Yet a patch's nearest
+neighbour lies in a small part of the bank. ``ClusteredBank`` groups the bank into clusters in a PCA space and skips any
 cluster, and any vector of a visited cluster, whose lower bound on the distance already exceeds the
 best distance found. Nothing that could be the nearest neighbour is skipped, so the answer is the
 flat search's, within float32 rounding.
@@ -22,22 +21,21 @@ CLUSTERED_MIN_BANK = 2048
 # of the squared norms involved counts as a tie, so rounding can never skip the true neighbour.
 _ROUNDING_SLACK = 1e-4
 # Queries are taken in groups of this many per cluster: the products stay in the cache, and a group's
-# union of needed vectors stays small. Searching 7 images at once with groups of 512 took 11.8 ms
-# per image for bottle (14.4 one at a time) and 97 ms for Magnetic Tile (88 one at a time); without
-# groups Magnetic Tile took 126 ms per image.
+# union of needed vectors stays small (what groups gained: docs/benchmarks.md, "The search").
 ROWS_PER_PRODUCT = 512
-# Up to this many queries, k > 1 neighbours are found with one numpy product instead of faiss.
+# Up to this many queries, k > 1 neighbours are found with one numpy product instead of faiss,
+# which takes longer to wake its threads than such a product takes.
 _FEW_QUERIES = 8
-# The bounds use the principal axes that hold this share of the bank's variance, up to 64: 64 hold
-# 85% of Magnetic Tile's (32 hold 74%, and then the search computed 40% of the flat products
-# instead of 13%, 1.5x slower); bottle needs ~20 for 90% and is no faster with more.
+# The bounds use the principal axes that hold this share of the bank's variance, up to 64: fewer
+# axes leave looser bounds, and a less clustered bank then computes far more of the flat products
+# (docs/benchmarks.md, "The search").
 _VARIANCE_SHARE = 0.9
 _MAX_COMPONENTS = 64
 
 
 def cluster_count(bank_size: int) -> int:
     """How many clusters to split a bank into: ~sqrt(M)/4, which kept both the per-cluster
-    overhead and the vectors scanned per patch small on bottle (13k) and Magnetic Tile (48k) banks."""
+    overhead and the vectors scanned per patch small on the bottle and Magnetic Tile banks."""
     return int(np.clip(round(np.sqrt(bank_size) / 4), 1, 96))
 
 
@@ -115,6 +113,10 @@ class ClusteredBank:
         self._representative_vectors = scored[self._representatives]
         self._vector_count = len(vectors)
         self.scanned_fraction = 0.0  # of the flat search's work, in the last search
+
+    @property
+    def n_clusters(self) -> int:
+        return len(self._blocks)
 
     def search(self, queries: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         queries = np.ascontiguousarray(queries, dtype=np.float32)
@@ -200,10 +202,6 @@ class MemoryBank:
     def __len__(self) -> int:
         return len(self.vectors)
 
-    @property
-    def dim(self) -> int:
-        return self.vectors.shape[1]
-
     def nearest(self, queries: np.ndarray, k: int = 1) -> Tuple[np.ndarray, np.ndarray]:
         """Euclidean distances and indices of the ``k`` nearest bank vectors.
 
@@ -212,8 +210,7 @@ class MemoryBank:
         k = min(k, len(self))
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         if k > 1 and len(queries) <= _FEW_QUERIES:
-            # the re-weighting's one query: faiss took 2.5 ms to wake its threads for 0.5 ms of work.
-            # The product picks a few more than k, their differences give exact distances and order.
+            # the re-weighting's one query (see _FEW_QUERIES). The product picks a few more than k, their differences give exact distances and order.
             squared = self._norms[None, :] - 2 * queries @ self.vectors.T
             shortlist = np.argpartition(squared, min(k + 8, len(self)) - 1, axis=1)[:, :k + 8]
             difference = self.vectors[shortlist] - queries[:, None, :]

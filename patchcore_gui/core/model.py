@@ -15,6 +15,18 @@ from .likeness import GoodPartsLook
 from .scoring import anomaly_map
 
 
+def verdict_of(score: Optional[float], threshold: float) -> str:
+    """The inspection rule, written only here: a score above the threshold is "NG", at or below it "OK";
+    no score (an unreadable file) is "ERROR".
+
+    >>> verdict_of(25.2, 25.1), verdict_of(25.1, 25.1), verdict_of(None, 25.1)
+    ('NG', 'OK', 'ERROR')
+    """
+    if score is None:
+        return "ERROR"
+    return "NG" if score > threshold else "OK"
+
+
 def now_iso() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
 
@@ -46,10 +58,10 @@ class PatchCoreModel:
     good_parts: Optional[GoodPartsLook] = None
 
     def is_ng(self, score: float) -> bool:
-        return score > self.threshold
+        return self.verdict(score) == "NG"
 
     def verdict(self, score: float) -> str:
-        return "NG" if self.is_ng(score) else "OK"
+        return verdict_of(score, self.threshold)
 
     def with_threshold(self, threshold: float) -> "PatchCoreModel":
         """The same model with a calibrated threshold (the bank is shared, not copied)."""

@@ -88,6 +88,28 @@ def _read_metadata(name: str, data: bytes) -> Dict[str, str]:
     return metadata
 
 
+def is_model_file(path: PathLike) -> bool:
+    """Whether ``path`` holds a PatchCore model, told by its content (the safetensors header names the
+    format), whatever the file is called. Reads the header only; never raises.
+    """
+    try:
+        with open(path, "rb") as file:
+            head = file.read(9)
+            if len(head) < 9 or head[8:9] != b"{":
+                return False
+            (header_size,) = struct.unpack("<Q", head[:8])
+            if header_size > _MAX_HEADER:
+                return False
+            data = head + file.read(header_size - 1)
+    except OSError:
+        return False
+    try:
+        _read_metadata(Path(path).name, data)
+    except ModelFileError:
+        return False
+    return True
+
+
 def model_from_bytes(data: bytes, name: str = "model") -> PatchCoreModel:
     metadata = _read_metadata(name, data)
     version = metadata.get("format_version", "?")

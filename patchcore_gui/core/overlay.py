@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, List, Optional, Sequence, Set, Tuple
 import cv2
 import numpy as np
 
+from .model import verdict_of
+
 if TYPE_CHECKING:  # only for annotations: the orchestration imports this module
     from .model import PatchCoreModel
     from .patchcore import Inspection
@@ -102,8 +104,7 @@ def overlay_caption(part: str, score: float, threshold: float) -> str:
     >>> overlay_caption("broken_large/000.png", 64.2, 29.87)
     'broken_large/000.png  NG  64.200 (threshold 29.870)'
     """
-    verdict = "NG" if score > threshold else "OK"
-    return f"{part + '  ' if part else ''}{verdict}  {score:.3f} (threshold {threshold:.3f})"
+    return f"{part + '  ' if part else ''}{verdict_of(score, threshold)}  {score:.3f} (threshold {threshold:.3f})"
 
 
 @dataclass(frozen=True)

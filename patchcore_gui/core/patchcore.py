@@ -1,18 +1,15 @@
 """PatchCore fit and inspect: the orchestration over features, coreset, bank, scoring, calibration.
 
 ``fit`` turns a list of good images into a :class:`PatchCoreModel`; an :class:`Inspector` holds a
-model with its network and faiss index ready and turns images into :class:`Inspection` results.
+model with its network loaded and its bank indexed and turns images into :class:`Inspection` results.
 Both stream images in batches, report progress and honour a cancel token between batches.
 """
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import os
-import sys
 import time
 from collections import deque
+from contextlib import contextmanager
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,21 +18,22 @@ from typing import Callable, Deque, Dict, Iterable, Iterator, List, Optional, Se
 import numpy as np
 import torch
 
+from .atomic import PathLike
 from .backbones import FeatureBackbone, load_backbone
-from .calibration import default_threshold, holdout_split, learn_map_scale
+from .calibration import calibrate, holdout_split
 from .config import PatchCoreConfig
 from .coreset import coreset_size, greedy_coreset
 from .errors import DatasetError, ImageReadError
 from .features import PatchFeatureExtractor
 from .images import Preprocessing, preprocess, read_image
+from .memory import check_feature_memory, give_back_freed_memory
 from .likeness import describe_good_parts
 from .memory_bank import MemoryBank
 from .model import PatchCoreModel
 from .progress import CancelToken, ProgressFn, check, report
-from .scoring import anomaly_map, reweighted_image_score, score_patches
+from .scoring import score_grids
 
 T = TypeVar("T")
-PathLike = Union[str, "os.PathLike[str]"]
 
 
 @dataclass(frozen=True)
@@ -108,64 +106,16 @@ def _preprocessing_for(backbone: FeatureBackbone, config: PatchCoreConfig) -> Pr
     return Preprocessing(resize=config.resize, crop=config.crop, mean=backbone.spec.mean, std=backbone.spec.std)
 
 
-def _available_memory(meminfo: str = "/proc/meminfo") -> Optional[int]:
-    """Bytes a new allocation can get: Linux's MemAvailable (free plus reclaimable page cache).
-
-    Plain free memory is far too low on a machine that has read many images, because the page
-    cache holds them; it made a 24 GB machine refuse a 2 GB fit.
-    """
-    try:
-        with open(meminfo, encoding="ascii") as lines:
-            for line in lines:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
-def _give_back_freed_memory() -> None:
-    """Return freed heap pages to the system (glibc only; elsewhere nothing to do).
-
-    glibc keeps the pages of freed network activations that sit between the feature grids that
-    stay: RSS grew by 2.5 MB per good image for 1.5 MB of features, and a 2,000-image fit peaked
-    at 8.9 GB. ``malloc_trim`` hands those pages back (docs/benchmarks.md).
-    """
-    if _LIBC is not None:
-        _LIBC.malloc_trim(0)
-
-
-def _load_libc() -> Optional[ctypes.CDLL]:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return libc if hasattr(libc, "malloc_trim") else None
-    except OSError:
-        return None
-
-
-_LIBC = _load_libc()
-
-
-def _check_memory(n_images: int, grid: Tuple[int, int], dim: int) -> None:
-    """Refuse before starting when the patch features of every good image could not fit in memory."""
-    needed = n_images * grid[0] * grid[1] * dim * 4 * 2  # features, then their projection and the coreset loop
-    available = _available_memory()
-    if available is not None and needed > 0.8 * available:
-        raise DatasetError(f"{n_images} good images need about {needed / 2**30:.1f} GiB for their patch features "
-                           f"but only {available / 2**30:.1f} GiB is free: use fewer images or a smaller input size")
-
-
 class _FeatureStream:
-    """Images -> patch feature grids, in batches, with bounded read-ahead."""
+    """Images -> patch feature grids, in batches, with bounded read-ahead.
 
-    def __init__(self, backbone: FeatureBackbone, config: PatchCoreConfig) -> None:
+    ``preprocessing`` is how images become the network input: from the backbone and config when
+    fitting, from the model when inspecting, so inspection repeats exactly what the fit did.
+    """
+
+    def __init__(self, backbone: FeatureBackbone, config: PatchCoreConfig, preprocessing: Preprocessing) -> None:
         self.config = config
-        self.preprocessing = _preprocessing_for(backbone, config)
+        self.preprocessing = preprocessing
         self.extractor = PatchFeatureExtractor(backbone, config)
 
     def _load(self, path: Path) -> Tuple[np.ndarray, Tuple[int, int]]:
@@ -207,27 +157,6 @@ class _FeatureStream:
             yield from batch
 
 
-def _score_grids(grids: Sequence[np.ndarray], bank: MemoryBank, config: PatchCoreConfig
-                 ) -> List[Tuple[float, np.ndarray]]:
-    """``(h, w, D)`` grids -> (image score, ``(h, w)`` patch scores) each; the map is made only where used.
-
-    The grids' patches are searched together, so the bank search shares its per-cluster work:
-    5 to 18% faster per image than one search per image on bottle, ~4% slower on Magnetic Tile's
-    less clustered bank (docs/benchmarks.md).
-    """
-    vectors = np.concatenate([grid.reshape(-1, grid.shape[-1]) for grid in grids])
-    distances, nearest = score_patches(vectors, bank)
-    scored, start = [], 0
-    for grid in grids:
-        height, width = grid.shape[:2]
-        patches = slice(start, start + height * width)
-        score = reweighted_image_score(vectors[patches], distances[patches], nearest[patches], bank,
-                                       config.reweight_neighbours)
-        scored.append((score, distances[patches].reshape(height, width)))
-        start += height * width
-    return scored
-
-
 @dataclass(frozen=True)
 class GoodFeatures:
     """The patch feature grids of the readable good images, in input order, and what was skipped."""
@@ -235,7 +164,6 @@ class GoodFeatures:
     grids: List[Optional[np.ndarray]]
     skipped: List[str]
     preprocessing: Preprocessing
-    seconds: float
 
 
 def extract_good_features(paths: Sequence[Path], config: PatchCoreConfig, backbone: FeatureBackbone,
@@ -245,8 +173,7 @@ def extract_good_features(paths: Sequence[Path], config: PatchCoreConfig, backbo
     Checks after the first image that the features of all of them fit in memory, so a huge folder
     is refused at once rather than after an hour.
     """
-    stream = _FeatureStream(backbone, config)
-    started = time.perf_counter()
+    stream = _FeatureStream(backbone, config, _preprocessing_for(backbone, config))
     grids: List[Optional[np.ndarray]] = []
     skipped: List[str] = []
     report(progress, 0, len(paths), "features")
@@ -255,14 +182,14 @@ def extract_good_features(paths: Sequence[Path], config: PatchCoreConfig, backbo
             skipped.append(outcome)
         else:
             if not grids:
-                _check_memory(len(paths), outcome[0].shape[:2], outcome[0].shape[2])
+                check_feature_memory(len(paths), outcome[0].shape[:2], outcome[0].shape[2])
             # its own copy: a view would keep its whole network batch alive while any image of it is
             # held out, and then releasing the bank images' grids frees nothing
             grids.append(outcome[0].copy())
             if len(grids) % config.batch_size == 0:
-                _give_back_freed_memory()
+                give_back_freed_memory()
         report(progress, done, len(paths), "features")
-    return GoodFeatures(grids, skipped, stream.preprocessing, time.perf_counter() - started)
+    return GoodFeatures(grids, skipped, stream.preprocessing)
 
 
 def bank_candidates(grids: List[Optional[np.ndarray]], config: PatchCoreConfig, release: bool = False
@@ -285,7 +212,7 @@ def bank_candidates(grids: List[Optional[np.ndarray]], config: PatchCoreConfig, 
         if release:
             grids[index] = None
             if row % config.batch_size == 0:
-                _give_back_freed_memory()
+                give_back_freed_memory()
     return candidates, holdout_ids
 
 
@@ -294,55 +221,60 @@ def fit(paths: Sequence[PathLike], config: PatchCoreConfig = PatchCoreConfig(), 
         backbone: Optional[FeatureBackbone] = None, good_folder: str = "") -> FitResult:
     """Build a memory bank from good images and calibrate its threshold on held-out good images.
 
-    Unreadable files are skipped and listed in ``FitResult.skipped``; fewer than two readable
-    images is a :class:`DatasetError`. Stages reported: "features", "coreset", "calibration".
+    The paper's steps in order: locally aware patch features of every good image (section 3.1), a
+    greedy coreset of the bank images' patches as the memory bank (3.2), then the held-out images
+    scored against it (3.3) for the threshold. Unreadable files are skipped and listed in
+    ``FitResult.skipped``; fewer than two readable images is a :class:`DatasetError`. Stages
+    reported: "features", "coreset", "calibration".
     """
     image_paths = [Path(p) for p in paths]
     if len(image_paths) < 2:
         raise DatasetError(f"need at least 2 good images to build a model, got {len(image_paths)}")
     backbone = backbone or load_backbone(config.backbone, config.layers, None if weights is None else Path(weights))
-    good = extract_good_features(image_paths, config, backbone, progress, cancel)
-    grids, skipped = good.grids, good.skipped
-    seconds: Dict[str, float] = {"features": good.seconds}
+    seconds: Dict[str, float] = {}
+    with _timed(seconds, "features"):
+        good = extract_good_features(image_paths, config, backbone, progress, cancel)
+    grids = good.grids
     if len(grids) < 2:
-        first = f" ({skipped[0]})" if skipped else ""
+        first = f" ({good.skipped[0]})" if good.skipped else ""
         raise DatasetError(f"need at least 2 readable good images, found {len(grids)} of {len(image_paths)}{first}")
+    n_good_images, feature_grid = len(grids), grids[0].shape[:2]  # type: ignore[union-attr]
 
-    height, width = grids[0].shape[:2]  # type: ignore[union-attr]  # all present until the bank takes them
-    started = time.perf_counter()
-    bank_features, holdout_ids = bank_candidates(grids, config, release=True)
-    selected = greedy_coreset(bank_features, coreset_size(len(bank_features), config.coreset_ratio),
-                              projection_dim=config.projection_dim, seed=config.seed, progress=progress, cancel=cancel)
-    bank = MemoryBank(bank_features[np.sort(selected)])
-    n_patches = len(bank_features)
-    del bank_features
-    seconds["coreset"] = time.perf_counter() - started
+    with _timed(seconds, "coreset"):
+        candidates, holdout_ids = bank_candidates(grids, config, release=True)
+        n_patches = len(candidates)
+        bank = _coreset_bank(candidates, config, progress, cancel)
+        del candidates
 
-    started = time.perf_counter()
-    input_size = good.preprocessing.input_size
-    scores, peaks, medians = [], [], []
-    for done, index in enumerate(holdout_ids, start=1):
-        check(cancel)
-        grid = grids[index]
-        assert grid is not None
-        score, patch_scores = _score_grids([grid], bank, config)[0]
-        score_map = anomaly_map(patch_scores, input_size, config.sigma)
-        scores.append(score)
-        peaks.append(float(score_map.max()))
-        medians.append(float(np.median(score_map)))
-        report(progress, done, len(holdout_ids), "calibration")
-    seconds["calibration"] = time.perf_counter() - started
-    good_scores = np.asarray(scores, dtype=np.float32)
-    threshold = default_threshold(good_scores, config.threshold_quantile, config.threshold_margin)
+    with _timed(seconds, "calibration"):
+        # every one: only the bank images' grids were released
+        holdout_grids = [grid for grid in (grids[index] for index in holdout_ids) if grid is not None]
+        calibration = calibrate(holdout_grids, bank, config, good.preprocessing.input_size, progress, cancel)
+
     model = PatchCoreModel(
         config=config, preprocessing=good.preprocessing, layers=backbone.layers,
-        weights_sha256=backbone.weights_sha256, memory_bank=bank.vectors, good_scores=good_scores,
-        threshold=threshold, default_threshold=threshold,
-        map_scale=learn_map_scale(good_scores, np.asarray(peaks), np.asarray(medians)),
-        n_good_images=len(grids), n_patches=n_patches, feature_grid=(height, width), good_folder=good_folder,
+        weights_sha256=backbone.weights_sha256, memory_bank=bank.vectors, good_scores=calibration.good_scores,
+        threshold=calibration.threshold, default_threshold=calibration.threshold, map_scale=calibration.map_scale,
+        n_good_images=n_good_images, n_patches=n_patches, feature_grid=feature_grid, good_folder=good_folder,
         good_parts=describe_good_parts(image_paths),
     )
-    return FitResult(model=model, skipped=skipped, seconds=seconds)
+    return FitResult(model=model, skipped=good.skipped, seconds=seconds)
+
+
+def _coreset_bank(candidates: np.ndarray, config: PatchCoreConfig, progress: Optional[ProgressFn],
+                  cancel: Optional[CancelToken]) -> MemoryBank:
+    """Stage "coreset" of :func:`fit`: the memory bank as a greedy coreset of the ``(N, D)`` candidates,
+    in their original order."""
+    selected = greedy_coreset(candidates, coreset_size(len(candidates), config.coreset_ratio),
+                              projection_dim=config.projection_dim, seed=config.seed, progress=progress, cancel=cancel)
+    return MemoryBank(candidates[np.sort(selected)])
+
+
+@contextmanager
+def _timed(seconds: Dict[str, float], stage: str) -> Iterator[None]:
+    started = time.perf_counter()
+    yield
+    seconds[stage] = time.perf_counter() - started
 
 
 class Inspector:
@@ -359,8 +291,7 @@ class Inspector:
             backbone = load_backbone(model.config.backbone, model.layers, None if weights is None else Path(weights),
                                      expected_sha256=model.weights_sha256)
         self.backbone = backbone
-        self._stream = _FeatureStream(backbone, model.config)
-        self._stream.preprocessing = model.preprocessing
+        self._stream = _FeatureStream(backbone, model.config, model.preprocessing)
         self.bank = MemoryBank(model.memory_bank)
 
     def _finish(self, scored: Tuple[float, np.ndarray], original: Tuple[int, int]) -> Inspection:
@@ -372,7 +303,7 @@ class Inspector:
         """Score one ``(H, W, 3)`` uint8 RGB image."""
         tensor = torch.from_numpy(preprocess(image, self.model.preprocessing)[None])
         grid = self._stream.extractor.extract(tensor)[0]
-        return self._finish(_score_grids([grid], self.bank, self.model.config)[0], image.shape[:2])
+        return self._finish(score_grids([grid], self.bank, self.model.config.reweight_neighbours)[0], image.shape[:2])
 
     def inspect_paths(self, paths: Iterable[PathLike], progress: Optional[ProgressFn] = None,
                       cancel: Optional[CancelToken] = None) -> Iterator[ImageResult]:
@@ -385,7 +316,7 @@ class Inspector:
         done = 0
         for batch in self._stream.batches(image_paths, cancel):
             readable = [outcome for _, outcome in batch if not isinstance(outcome, str)]
-            scored = iter(_score_grids([grid for grid, _ in readable], self.bank, self.model.config)
+            scored = iter(score_grids([grid for grid, _ in readable], self.bank, self.model.config.reweight_neighbours)
                           if readable else [])
             for path, outcome in batch:
                 if isinstance(outcome, str):

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Iterable, List, Optional, Sequence
 import numpy as np
 
 from .atomic import PathLike, atomic_write_text
+from .model import verdict_of
 
 if TYPE_CHECKING:
     from .model import PatchCoreModel
@@ -55,9 +56,7 @@ class ResultRow:
 
     @property
     def verdict(self) -> str:
-        if self.score is None:
-            return "ERROR"
-        return "NG" if self.score > self.threshold else "OK"
+        return verdict_of(self.score, self.threshold)
 
     def line(self) -> str:
         """The console line: file, score, threshold, verdict separated by tabs."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Tuple
+from typing import List, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -56,3 +56,22 @@ def score_patches(patch_vectors: np.ndarray, bank: MemoryBank) -> Tuple[np.ndarr
     """Nearest bank distance and index of every patch: ``(P, D)`` -> ``(P,)`` float32, ``(P,)`` int64."""
     distances, indices = bank.nearest(patch_vectors, k=1)
     return distances[:, 0], indices[:, 0]
+
+
+def score_grids(grids: Sequence[np.ndarray], bank: MemoryBank, neighbours: int) -> List[Tuple[float, np.ndarray]]:
+    """``(h, w, D)`` patch feature grids -> (image score, ``(h, w)`` patch distances) each.
+
+    The grids' patches are searched together, so the bank search shares its per-cluster work
+    (what that gains is measured in docs/benchmarks.md, "The search"). ``neighbours`` is the
+    re-weighting's b (:func:`reweighted_image_score`); the map is left to whoever shows it.
+    """
+    vectors = np.concatenate([grid.reshape(-1, grid.shape[-1]) for grid in grids])
+    distances, nearest = score_patches(vectors, bank)
+    scored, start = [], 0
+    for grid in grids:
+        height, width = grid.shape[:2]
+        patches = slice(start, start + height * width)
+        score = reweighted_image_score(vectors[patches], distances[patches], nearest[patches], bank, neighbours)
+        scored.append((score, distances[patches].reshape(height, width)))
+        start += height * width
+    return scored

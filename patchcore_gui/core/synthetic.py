@@ -69,7 +69,8 @@ class SyntheticSet:
     test_defective: List[Path]
 
 
-def _write_png(path: Path, rgb: np.ndarray) -> None:
+def write_png(path: Path, rgb: np.ndarray) -> None:
+    """Write an ``(H, W, 3)`` RGB or ``(H, W)`` grey uint8 image as PNG, making its folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
     array = rgb[..., ::-1] if rgb.ndim == 3 else rgb
     ok, encoded = cv2.imencode(".png", array)
@@ -85,13 +86,13 @@ def write_synthetic_set(root: Path, n_train: int = 24, n_test_good: int = 6, n_t
     train = [root / "train" / "good" / f"part_{i:03d}.png" for i in range(n_train)]
     test_good = [root / "test" / "good" / f"part_{i:03d}.png" for i in range(n_test_good)]
     for path in train + test_good:
-        _write_png(path, good_part(rng, size))
+        write_png(path, good_part(rng, size))
     defective: List[Path] = []
     for i in range(n_test_defective):
         kind = DEFECT_KINDS[i % len(DEFECT_KINDS)]
         image, mask = add_defect(good_part(rng, size), kind, rng)
         path = root / "test" / kind / f"part_{i:03d}.png"
-        _write_png(path, image)
-        _write_png(root / "ground_truth" / kind / f"part_{i:03d}_mask.png", mask)
+        write_png(path, image)
+        write_png(root / "ground_truth" / kind / f"part_{i:03d}_mask.png", mask)
         defective.append(path)
     return SyntheticSet(root=root, train_good=train, test_good=test_good, test_defective=defective)

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import TYPE_CHECKING, List, Optional, Sequence, TextIO
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
 
 ORGANISATION = "PatchCore Inspector"
 APPLICATION = "patchcore-gui"
@@ -38,13 +42,79 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
         description="Find defects on parts after seeing only good ones: build a model, inspect images, "
                     "set the threshold by eye.")
     parser.add_argument("inputs", nargs="*", metavar="MODEL_OR_IMAGE",
-                        help="a model file (.patchcore) to open, then image files or folders to inspect")
+                        help="a model file to open (known by its content, whatever its name), and image "
+                             "files or folders to inspect")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     parser.add_argument("--self-test", action="store_true",
                         help="check the installation (network weights, a tiny build and inspection) and exit")
     # Qt takes its own options (-platform, -style ...); they are passed through, not refused
     args, _unknown = parser.parse_known_args(argv)
     return args
+
+
+@dataclass
+class StartArguments:
+    """The command line's paths, told apart by what the files hold rather than by their names."""
+
+    model: Optional[Path] = None
+    inputs: List[Path] = field(default_factory=list)
+    #: one line per argument that is left out, naming it and why
+    refused: List[str] = field(default_factory=list)
+
+
+def _is_image(path: Path) -> bool:
+    from ..core.images import IMAGE_SUFFIXES
+
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        return True  # even a damaged one: its row in the list says what is wrong with it
+    from PIL import Image
+
+    try:
+        with Image.open(path):
+            return True
+    except Exception:  # whatever Pillow makes of a file it cannot identify, it is not an image
+        return False
+
+
+def sort_arguments(arguments: Sequence[str]) -> StartArguments:
+    """The model to open (the first argument that is one, by content or by its ``.patchcore`` name),
+    the images and folders to inspect, and a line for each argument that is neither.
+    """
+    from ..core.model_file import MODEL_SUFFIX, is_model_file
+
+    start = StartArguments()
+    for argument in arguments:
+        path = Path(argument)
+        if path.is_file() and (is_model_file(path) or path.suffix == MODEL_SUFFIX):
+            if start.model is None:
+                start.model = path
+            else:
+                start.refused.append(f"'{argument}' left out: one model at a time ('{start.model}' is opened)")
+        elif path.is_dir() or (path.is_file() and _is_image(path)):
+            start.inputs.append(path)
+        elif not path.exists():
+            start.refused.append(f"'{argument}' left out: no such file or folder")
+        else:
+            start.refused.append(f"'{argument}' left out: neither a PatchCore model nor an image")
+    return start
+
+
+def open_arguments(window: "MainWindow", arguments: Sequence[str], stderr: Optional[TextIO] = None) -> None:
+    """Open the model named on the command line and queue its images and folders; every argument that
+    cannot be used is said in the window and on stderr, one line each."""
+    stderr = sys.stderr if stderr is None else stderr
+    start = sort_arguments(arguments)
+    problems = list(start.refused)
+    if start.model is not None and not window.open_model(start.model):
+        problems.insert(0, window.last_error)
+    if start.inputs:
+        window.add_inputs(start.inputs)
+    for line in problems:
+        print(f"patchcore-gui: {line}", file=stderr)
+    if len(start.refused) == 1:
+        window.show_error(start.refused[0], "Left out")
+    elif start.refused:
+        window.show_error(f"{len(start.refused)} arguments left out: " + "; ".join(start.refused), "Left out")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -79,13 +149,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     window = MainWindow()
     window.show()
-    paths = [Path(p) for p in args.inputs]
-    from ..core.model_file import MODEL_SUFFIX
-
-    if paths and paths[0].suffix == MODEL_SUFFIX:
-        window.open_model(paths.pop(0))
-    if paths:
-        window.add_inputs(paths)
+    open_arguments(window, args.inputs)
     return int(app.exec())
 
 

@@ -4,20 +4,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional, Tuple
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout,
                                QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget)
 
 from ..core.backbones import BACKBONES, DEFAULT_BACKBONE
 from ..core.config import PatchCoreConfig
+from ..core.errors import DatasetError, PatchCoreError
+from ..core.images import IMAGE_SUFFIXES, InputProblem, find_images
 
 
 @dataclass(frozen=True)
 class BuildRequest:
     folder: Path
     config: PatchCoreConfig
+
+
+def good_images(folder: Path) -> Tuple[List[Path], List[InputProblem]]:
+    """The images of a good-parts folder and the files skipped; :class:`DatasetError` if there are none."""
+    if not folder.is_dir():
+        raise DatasetError(f"good-parts folder '{folder}' does not exist or is not a folder")
+    images, problems = find_images([folder])
+    if not images:
+        raise DatasetError(f"'{folder}' holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+    return images, problems
 
 
 def weights_available(name: str) -> bool:
@@ -51,11 +62,15 @@ class BuildOptionsDialog(QDialog):
         for name in BACKBONES:
             available = weights_available(name)
             self.backbone_combo.addItem(name if available else f"{name} (weights missing)", name)
-            if not available:
-                hint = BACKBONES[name].weights_hint
-                self.backbone_combo.setItemData(self.backbone_combo.count() - 1, hint, Qt.ItemDataRole.ToolTipRole)
+            if not available:  # listed so people know it exists, but not a choice that can only fail
+                item = self.backbone_combo.model().item(self.backbone_combo.count() - 1)
+                item.setEnabled(False)
+                item.setToolTip("Its ImageNet weights are not on this machine (nothing is downloaded); "
+                                "the README says where to put the file")
         chosen = self.backbone_combo.findData(config.backbone)
-        self.backbone_combo.setCurrentIndex(chosen if chosen >= 0 else self.backbone_combo.findData(DEFAULT_BACKBONE))
+        if chosen < 0 or not weights_available(config.backbone):
+            chosen = self.backbone_combo.findData(DEFAULT_BACKBONE)
+        self.backbone_combo.setCurrentIndex(chosen)
 
         self.coreset_spin = QDoubleSpinBox()
         self.coreset_spin.setRange(0.1, 100.0)
@@ -71,6 +86,12 @@ class BuildOptionsDialog(QDialog):
         note.setWordWrap(True)
         note.setEnabled(False)
 
+        # what is wrong with the folder is said here, and the dialog stays open to fix it
+        self.problem = QLabel()
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet("color: #c0392b")
+        self.problem.hide()
+
         form = QFormLayout()
         form.addRow("Good parts folder", folder_row)
         form.addRow("Network (backbone)", self.backbone_combo)
@@ -82,12 +103,22 @@ class BuildOptionsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(note)
+        layout.addWidget(self.problem)
         layout.addWidget(buttons)
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Folder of good parts", self.folder_edit.text())
         if folder:
             self.folder_edit.setText(folder)
+
+    def accept(self) -> None:
+        try:
+            good_images(self.request().folder)
+        except PatchCoreError as exc:
+            self.problem.setText(str(exc))
+            self.problem.show()
+            return
+        super().accept()
 
     def request(self) -> BuildRequest:
         backbone = self.backbone_combo.currentData()
@@ -96,3 +127,29 @@ class BuildOptionsDialog(QDialog):
         config = self._config.with_changes(backbone=backbone, layers=layers,
                                            coreset_ratio=round(self.coreset_spin.value() / 100, 6))
         return BuildRequest(folder=Path(self.folder_edit.text().strip()), config=config)
+
+
+class WriteFolderDialog(QFileDialog):
+    """A folder picker for where to write: a folder name typed into it that does not exist yet is made
+    (Qt's own picker refuses it with "Directory not found")."""
+
+    def __init__(self, parent: Optional[QWidget], title: str, start: str) -> None:
+        super().__init__(parent, title, start)
+        self.setFileMode(QFileDialog.FileMode.Directory)
+        self.setOption(QFileDialog.Option.ShowDirsOnly, True)
+        self.setOption(QFileDialog.Option.DontUseNativeDialog, True)  # so that accept() below is the one run
+
+    def accept(self) -> None:
+        chosen = self.selectedFiles()
+        if chosen and not Path(chosen[0]).exists() and Path(chosen[0]).parent.is_dir():
+            try:
+                Path(chosen[0]).mkdir()
+            except OSError:
+                pass  # Qt's dialog then says the folder is not there, as before
+        super().accept()
+
+
+def choose_folder_to_write(parent: Optional[QWidget], title: str, start: str) -> str:
+    """The folder chosen or typed (made if new), or "" when the person cancelled."""
+    dialog = WriteFolderDialog(parent, title, start)
+    return dialog.selectedFiles()[0] if dialog.exec() == QDialog.DialogCode.Accepted else ""

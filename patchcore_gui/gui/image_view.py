@@ -2,8 +2,8 @@
 
 Three ImageItems share one ViewBox (y down, aspect locked): the part in RGB, the anomaly map as a
 float image drawn through the JET lookup table, and an RGBA layer with the region outlines. The
-colour bar is the heatmap's legend; its range puts the threshold exactly mid-scale, so "warmer
-than green" reads as "above the threshold" on every part and every model.
+colour bar is the heatmap's legend, in the score's own units; its range puts the threshold exactly
+mid-scale, so "warmer than green" reads as "above the threshold" on every part and every model.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QToolButton, QVBoxLayout, QWidget
 
 from ..core.overlay import COLOUR_MAP
 
@@ -56,7 +56,7 @@ class InspectionView(pg.GraphicsLayoutWidget):
             self.view_box.addItem(item)
         self.heat_item.setOpacity(0.45)
         self.colour_bar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=jet_colour_map(), interactive=False,
-                                          width=14, label="anomaly   (white mark = threshold)",
+                                          width=14, label="anomaly, in score units   (white mark = threshold)",
                                           colorMapMenu=False)
         self.colour_bar.setImageItem(self.heat_item)
         self.addItem(self.colour_bar, row=0, col=1)
@@ -66,6 +66,7 @@ class InspectionView(pg.GraphicsLayoutWidget):
         self.caption = pg.TextItem(anchor=(0, 0), color="w", fill=pg.mkBrush(0, 0, 0, 160))
         self.caption.setZValue(10)
         self.caption.setParentItem(self.view_box)
+        self.view_box.sigResized.connect(self._fit_caption)  # a long caption wraps instead of running off
         self._shape: Optional[Tuple[int, int]] = None
         self.show_nothing("Open or build a model, then drop images here")
 
@@ -79,6 +80,13 @@ class InspectionView(pg.GraphicsLayoutWidget):
     def set_caption(self, text: str) -> None:
         self.caption.setText(text)
         self.caption.setVisible(bool(text))
+        self._fit_caption()
+
+    def _fit_caption(self) -> None:
+        self.caption.setTextWidth(-1)  # its natural width first, then at most the view's
+        width = max(self.view_box.width() - 8, 40)
+        if self.caption.textItem.boundingRect().width() > width:
+            self.caption.setTextWidth(width)
 
     def show_part(self, image: np.ndarray, anomaly_map: Optional[np.ndarray], colour_range: Tuple[float, float],
                   defect_mask: Optional[np.ndarray]) -> None:
@@ -93,6 +101,9 @@ class InspectionView(pg.GraphicsLayoutWidget):
         self.set_defect_mask(defect_mask)
         if self._shape != image.shape[:2]:
             self._shape = image.shape[:2]
+            # zooming out stops while the part still fills a third of the view, not a stamp in a corner
+            side = 3 * max(image.shape[:2])
+            self.view_box.setLimits(maxXRange=side, maxYRange=side)
             self.view_box.autoRange(padding=0.02)
 
     def set_colour_range(self, colour_range: Tuple[float, float]) -> None:
@@ -142,11 +153,14 @@ class InspectionPanel(QWidget):
         self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
         self.opacity_slider.setRange(0, 100)
         self.opacity_slider.setValue(45)
-        self.opacity_slider.setMaximumWidth(self.fontMetrics().horizontalAdvance("0") * 22)
+        digit = self.fontMetrics().horizontalAdvance("0")
+        self.opacity_slider.setMinimumWidth(digit * 10)  # a slider squeezed to nothing cannot be moved
+        self.opacity_slider.setMaximumWidth(digit * 22)
         self.opacity_slider.setToolTip("Heatmap opacity")
         # a method, not a lambda: a lambda connected here that holds the panel crashes PySide on deletion
         self.opacity_slider.valueChanged.connect(self._opacity_changed)
-        fit_button = QPushButton("Fit")
+        fit_button = QToolButton()
+        fit_button.setText("Fit")
         fit_button.setToolTip("Show the whole part (Ctrl+0); zoom with the wheel, pan by dragging")
         fit_button.clicked.connect(self.view.fit_to_view)
         controls = QHBoxLayout()

@@ -1,8 +1,9 @@
 """One background job at a time, and its progress in the status bar: stage, bar, Cancel.
 
-The window starts a worker here and hears back through ``ended(kind, outcome, message)``. A
-worker's ``finished`` goes straight to the window's handler for that kind, which calls
-:meth:`JobStatus.finish` once it has taken the result (so follow-up work can start at once).
+The window starts a worker here with the handler of its result, and hears back through
+``ended(kind, outcome, message)``. The job ends here too: after the handler has taken the result
+(while the job still counts as running, so what the handler queues waits for it), then ``ended``.
+A worker's own extra signals (an inspection's rows) are the caller's to connect before starting.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Callable, Dict, Optional
 from PySide6.QtCore import QThread, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QWidget
 
-from .workers import InspectWorker, Worker, start_worker
+from .workers import Worker, start_worker
 
 STAGE_NAMES = {"build": "Building", "inspect": "Inspecting", "export": "Writing overlays",
                "features": "Reading good parts", "coreset": "Choosing the memory bank",
@@ -25,6 +26,7 @@ class Job:
     kind: str  # "build", "inspect" or "export"
     worker: Worker
     thread: QThread
+    on_finished: Callable[[object], None]
 
 
 class JobStatus(QWidget):
@@ -61,21 +63,18 @@ class JobStatus(QWidget):
     def job(self) -> Optional[Job]:
         return self._job
 
-    def start(self, kind: str, worker: Worker, on_finished: Callable[[object], None],
-              on_inspected: Optional[Callable[[object], None]] = None) -> None:
-        """Run ``worker``; ``on_finished`` (a method of a UI-thread QObject) gets its result."""
+    def start(self, kind: str, worker: Worker, on_finished: Callable[[object], None]) -> None:
+        """Run ``worker``; ``on_finished`` gets its result on the UI thread, then the job ends."""
         if self._job is not None:
             raise RuntimeError(f"a {self._job.kind} job is running")
         worker.progress.connect(self._progress)
+        worker.finished.connect(self._finished)
         worker.failed.connect(self._failed)
         worker.cancelled.connect(self._cancelled)
-        worker.finished.connect(on_finished)
-        if isinstance(worker, InspectWorker) and on_inspected is not None:
-            worker.inspected.connect(on_inspected)
         thread = start_worker(worker, self)
         self._threads[thread] = worker
         thread.finished.connect(self._thread_finished)
-        self._job = Job(kind, worker, thread)
+        self._job = Job(kind, worker, thread, on_finished)
         self.stage_label.setText(STAGE_NAMES.get(kind, kind.capitalize()) + "…")
         self.progress_bar.setRange(0, 0)  # busy indicator until the first progress report
         self.cancel_button.setEnabled(True)
@@ -86,10 +85,6 @@ class JobStatus(QWidget):
             self._job.worker.cancel()
             self.cancel_button.setEnabled(False)
             self.stage_label.setText("Cancelling…")
-
-    def finish(self) -> None:
-        """Called by the window's handler of a worker's ``finished``."""
-        self._end("finished", "")
 
     def shutdown(self) -> None:
         """Cancel the running job and wait for every thread (a QThread must not outlive its owner)."""
@@ -105,6 +100,11 @@ class JobStatus(QWidget):
         self.stage_label.setText(STAGE_NAMES.get(stage, stage))
         self.progress_bar.setRange(0, max(total, 1))
         self.progress_bar.setValue(done)
+
+    def _finished(self, result: object) -> None:
+        if self._job is not None:
+            self._job.on_finished(result)
+        self._end("finished", "")
 
     def _failed(self, message: str) -> None:
         self._end("failed", message)

@@ -1,8 +1,10 @@
 """The inspection window: build or open a model, inspect parts, calibrate the threshold by eye.
 
-The window holds the state (model, results, what is shown) and adapts the engine to widgets;
-every long call runs in a worker (:mod:`.workers`) through :class:`.job_status.JobStatus`, one at
-a time. Images added while a job runs wait in a queue and are inspected when it ends.
+The window puts the panels together and runs the jobs. The open model is a :class:`ModelDocument`
+that the panels observe; what waits to be inspected is an :class:`InspectionQueue`; the part on
+screen is a :class:`ShownPart`; the network is the :class:`Engine`'s. Every long call runs in a
+worker (:mod:`.workers`) through :class:`.job_status.JobStatus`, one at a time; images added while
+a job runs wait in the queue and are inspected when it ends.
 
 Messages for people go through :meth:`MainWindow.show_error` / :meth:`MainWindow.show_info`, which
 record them (``last_error``, ``messages``) and never block, so tests can observe them.
@@ -11,134 +13,140 @@ record them (``last_error``, ``messages``) and never block, so tests can observe
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional, Sequence, Set, Union
+from typing import List, Optional, Sequence, Union
 
-import numpy as np
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QGuiApplication
-from PySide6.QtWidgets import QFileDialog, QGroupBox, QMainWindow, QMessageBox, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QSplitter, QWidget
 
-from ..core.backbones import FeatureBackbone
 from ..core.config import PatchCoreConfig
+from ..core.engine import Engine
 from ..core.errors import PatchCoreError
-from ..core.images import IMAGE_SUFFIXES, find_images, read_image
+from ..core.images import IMAGE_SUFFIXES, find_images
 from ..core.likeness import likeness_warning
 from ..core.model import PatchCoreModel
-from ..core.model_file import MODEL_SUFFIX, load_model, save_model
+from ..core.model_file import MODEL_SUFFIX, load_model
 from ..core.overlay import OVERLAY_OPACITY
-from ..core.patchcore import Inspection, Inspector
+from ..core.patchcore import FitResult
 from ..core.results import ResultsSource, csv_written_message, rows_to_write, write_results_csv
-from .dialogs import BuildOptionsDialog, BuildRequest
+from .dialogs import BuildOptionsDialog, BuildRequest, choose_folder_to_write, good_images
 from .image_view import InspectionPanel
+from .inspection_queue import InspectionQueue
 from .job_status import JobStatus
-from .results_model import InspectedImage, display_name
+from .line_mode import LineMode
+from .model_document import ModelDocument, with_model_suffix
+from .results_model import InspectedImage
 from .results_panel import ResultsPanel
-from .side_panel import ModelPanel, VerdictPanel
-from .threshold_panel import ThresholdPanel
+from .shown_part import ShownPart
+from .side_panel import SidePanel
+from .history_panel import HistoryPanel, install_history_dock
 from .window_actions import install_actions
-from .workers import BuildOutcome, BuildWorker, ExportWorker, InspectWorker
+from .window_record import WindowRecord, store_target
+from .window_settings import WindowSettings
+from .workers import BuildWorker, ExportWorker, InspectWorker
 
 PathLike = Union[str, Path]
 APP_TITLE = "PatchCore Inspector"
+#: What a failed job's message box is titled, and what a cancelled job says.
+FAILED_TITLES = {"build": "The build failed", "inspect": "The inspection failed", "export": "The export failed"}
+CANCELLED = {"inspect": "Inspection cancelled: the images inspected so far are kept", "export": "Export cancelled"}
 
 
 class MainWindow(QMainWindow):
-    model_changed = Signal(object)
     #: (kind, outcome): kind "build" | "inspect" | "export"; outcome "finished" | "failed" | "cancelled".
     job_done = Signal(str, str)
 
-    def __init__(self, settings: Optional[QSettings] = None, backbone: Optional[FeatureBackbone] = None,
+    def __init__(self, settings: Optional[QSettings] = None, engine: Optional[Engine] = None,
                  parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
-        self.settings = settings if settings is not None else QSettings()
-        self.model: Optional[PatchCoreModel] = None
-        self.model_path: Optional[Path] = None
-        self.dirty = False
+        self.settings = WindowSettings(settings if settings is not None else QSettings())
+        # the network stays loaded between jobs: loading it takes seconds
+        self.engine = engine if engine is not None else Engine()
+        self.document = ModelDocument(self)
+        self.queue = InspectionQueue()
         self.last_error = ""
         self.messages: List[str] = []
         #: Off in tests: messages are then only recorded and shown in the status bar.
         self.use_message_boxes = True
-        # the network stays loaded between jobs: loading it takes seconds
-        self._backbone = backbone
-        self._inspector: Optional[Inspector] = None
-        self._pending: List[Path] = []
-        self._known: Set[Path] = set()
         self._dropped_folder: Optional[Path] = None
-        # the selected part, read again from disk, and its map at full size (rebuilt from the row's
-        # patch scores), kept while it is shown so that a threshold move only re-draws outlines and colours
-        self._shown: Optional[InspectedImage] = None
-        self._shown_image: Optional[np.ndarray] = None
-        self._shown_inspection: Optional[Inspection] = None
 
         self.setWindowTitle(f"{APP_TITLE}[*]")
         self.setAcceptDrops(True)
         self._build_layout()
-        self.commands = install_actions(self)
+        self.document.state_changed.connect(self._show_document_state)
+        self.document.threshold_changed.connect(self._threshold_moved)
+        self.commands = install_actions(self, self._command_table())
+        self._install_record()
+        self.line_mode = LineMode(self)
         self._refresh_timer = QTimer(self, singleShot=True, interval=150)  # coalesces a batch's updates
         self._refresh_timer.timeout.connect(self._refresh_batch_views)
-        self._restore_settings()
+        self.settings.restore(self, self.splitter, self.inspection_panel.opacity_slider)
         self._update_actions()
         self.statusBar().showMessage("Build a model from good parts (Ctrl+B) or open one (Ctrl+O), "
                                      "then drop images here", 15000)
 
     def _build_layout(self) -> None:
-        self.results_panel = ResultsPanel()
-        self.results_panel.current_changed.connect(self._show_item)
-        self.results, self.proxy, self.table = (self.results_panel.results, self.results_panel.proxy,
-                                                self.results_panel.table)
+        self.results_panel = ResultsPanel(self.document)
+        self.results = self.results_panel.results
         self.inspection_panel = InspectionPanel()
-        self.view = self.inspection_panel.view
-        self.verdict_panel = VerdictPanel()
-        self.threshold_panel = ThresholdPanel()
-        self.threshold_panel.threshold_changed.connect(self._threshold_changed)
-        self.model_panel = ModelPanel()
-        threshold_box = QGroupBox("Threshold")
-        QVBoxLayout(threshold_box).addWidget(self.threshold_panel)
-        side = QWidget()
-        side_layout = QVBoxLayout(side)
-        side_layout.setContentsMargins(0, 0, 0, 0)
-        side_layout.addWidget(self.verdict_panel)
-        side_layout.addWidget(threshold_box, 1)
-        side_layout.addWidget(self.model_panel)
+        self.side_panel = SidePanel(self.document)
+        self.shown = ShownPart(self.document, self.inspection_panel.view, self.side_panel.verdict_panel, self)
+        self.shown.problem.connect(self.show_error)
+        self.shown.changed_on_disk.connect(self.queue.forget)
+        self.results_panel.current_changed.connect(self.shown.show)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        for widget, stretch in ((self.results_panel, 0), (self.inspection_panel, 1), (side, 0)):
+        for widget, stretch in ((self.results_panel, 0), (self.inspection_panel, 1), (self.side_panel, 0)):
             self.splitter.addWidget(widget)
             self.splitter.setStretchFactor(self.splitter.count() - 1, stretch)
+        # the list and the part always stay; the side panel folds away on a small screen (F9)
+        for index, collapsible in enumerate((False, False, True)):
+            self.splitter.setCollapsible(index, collapsible)
         self.splitter.setSizes([370, 600, 430])
         self.setCentralWidget(self.splitter)
 
         self.jobs = JobStatus()
         self.jobs.ended.connect(self._job_ended)
         self.statusBar().addPermanentWidget(self.jobs)
-        self.progress_bar, self.cancel_button = self.jobs.progress_bar, self.jobs.cancel_button
 
-    # --- settings ---------------------------------------------------------------------------------------
-    def _restore_settings(self) -> None:
-        geometry = self.settings.value("window/geometry")
-        if not (isinstance(geometry, QByteArray) and self.restoreGeometry(geometry)):
-            screen = QGuiApplication.primaryScreen()
-            width, height = 1400, 900
-            if screen is not None:  # a first start on a small screen: most of it, not more
-                available = screen.availableGeometry()
-                width, height = min(width, int(available.width() * 0.95)), min(height, int(available.height() * 0.9))
-            self.resize(width, height)
-        state = self.settings.value("window/splitter")
-        if isinstance(state, QByteArray):
-            self.splitter.restoreState(state)
-        self.inspection_panel.opacity_slider.setValue(int(self.settings.value("view/opacity", 45)))
+    def _command_table(self) -> dict:
+        return {
+            "open_model": self.open_model_dialog, "save_model": self.save_model_interactive,
+            "save_model_as": self.save_model_as_dialog, "build": self.build_dialog,
+            "add_images": self.add_images_dialog, "add_folder": self.add_folder_dialog,
+            "export_csv": self.export_csv_dialog, "export_overlays": self.export_overlays_dialog,
+            "clear": self.clear_results, "cancel": self.jobs.cancel, "quit": self.close,
+            "next": self.results_panel.select_next, "previous": self.results_panel.select_previous,
+            "heatmap": self.inspection_panel.heatmap_box.toggle, "fit": self.inspection_panel.view.fit_to_view,
+            "default_threshold": self.document.reset_threshold, "side_panel": self.toggle_side_panel,
+        }
 
-    def _save_settings(self) -> None:
-        self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/splitter", self.splitter.saveState())
-        self.settings.setValue("view/opacity", self.inspection_panel.opacity_slider.value())
-        self.settings.sync()
+    def _install_record(self) -> None:
+        """Every part inspected here goes into the inspection record; the History dock reads it back."""
+        self.record = WindowRecord(self.document, store_target(self.settings.settings), self)
+        self.record.problem.connect(self.show_error)
+        self.record.info.connect(self.show_info)
+        self.history = HistoryPanel(self.record.target)
+        self.history.reopen.connect(self.reopen_part)
+        self.record.recorded.connect(self.history.refresh_if_visible)
+        self.history_dock = install_history_dock(self, self.history)
 
-    def _folder(self, key: str) -> str:
-        return str(self.settings.value(f"folders/{key}", str(Path.home())))
+    def reopen_part(self, path: Path) -> None:
+        """A past part from the History: inspected again with the open model, and shown."""
+        self.add_inputs([path])
 
-    def _remember_folder(self, key: str, path: Path) -> None:
-        self.settings.setValue(f"folders/{key}", str(path if path.is_dir() else path.parent))
+    @property
+    def model(self) -> Optional[PatchCoreModel]:
+        """The open model (the document's), or None."""
+        return self.document.model
+
+    def toggle_side_panel(self) -> None:
+        sizes = self.splitter.sizes()
+        if sizes[2] > 0:
+            self.splitter.setSizes([sizes[0], sizes[1] + sizes[2], 0])
+        else:
+            wanted = max(self.side_panel.minimumSizeHint().width(), 330)
+            self.splitter.setSizes([sizes[0], max(sizes[1] - wanted, 1), wanted])
 
     # --- messages -----------------------------------------------------------------------------------------
     def show_error(self, text: str, title: str = "Problem") -> None:
@@ -164,7 +172,7 @@ class MainWindow(QMainWindow):
             answer, "cancel")
 
     def _may_discard_model(self) -> bool:
-        if not self.dirty or self.model is None:
+        if not self.document.dirty or self.document.model is None:
             return True
         answer = self._ask_to_save()
         if answer == "save":
@@ -174,15 +182,13 @@ class MainWindow(QMainWindow):
     # --- the model ------------------------------------------------------------------------------------------
     def set_model(self, model: PatchCoreModel, path: Optional[Path] = None, dirty: bool = False) -> None:
         """Make ``model`` current; results of an earlier model are inspected again with it."""
-        previous = self.model
-        self.model, self.model_path = model, path
-        self._set_dirty(dirty)
-        self.results_panel.set_threshold(model.threshold)
-        self.threshold_panel.set_model(model)
-        self.model_changed.emit(model)
-        if previous is not None and self.results.rowCount():
-            redo = [item.path for item in self.results.items()]
+        if self._model_locked():
+            return
+        redo = [item.path for item in self.results.items()] if self.document.model is not None else []
+        if redo:
             self.clear_results()
+        self.document.set_model(model, path, dirty)
+        if redo:
             self.show_info(f"The model changed: inspecting the {len(redo)} images again")
             self.add_inputs(redo)
         else:
@@ -190,55 +196,50 @@ class MainWindow(QMainWindow):
             self._run_pending()
         self._update_actions()
 
+    def _model_locked(self) -> bool:
+        if self.line_mode.locked:
+            self.show_error("A line is running with the open model: stop it before opening or building another",
+                            "The model is locked")
+        return self.line_mode.locked
+
     def open_model(self, path: PathLike) -> bool:
+        if self._model_locked():
+            return False
         try:
             model = load_model(path)
         except PatchCoreError as exc:
             self.show_error(str(exc), "Cannot open the model")
             return False
-        self._remember_folder("model", Path(path))
+        self.settings.remember_folder("model", Path(path))
         self.set_model(model, Path(path))
         self.show_info(f"Opened {Path(path).name}")
         return True
 
     def save_model_to(self, path: PathLike) -> bool:
-        if self.model is None:
+        if self.document.model is None:
             return False
-        target = Path(path)
-        if target.suffix != MODEL_SUFFIX:
-            target = target.with_name(target.name + MODEL_SUFFIX)
         try:
-            save_model(self.model, target)
+            target = self.document.save(path)
         except OSError as exc:
-            self.show_error(f"cannot save the model to '{target}': {exc.strerror or exc}", "Cannot save")
+            self.show_error(f"cannot save the model to '{with_model_suffix(path)}': {exc.strerror or exc}",
+                            "Cannot save")
             return False
-        self.model_path = target
-        self._remember_folder("model", target)
-        self._set_dirty(False)
-        self.show_info(f"Saved {target.name} (threshold {self.model.threshold:.3f})")
+        self.settings.remember_folder("model", target)
+        self.show_info(f"Saved {target.name} (threshold {self.document.threshold:.3f})")
         return True
 
     def save_model_interactive(self) -> bool:
-        if self.model_path is not None:
-            return self.save_model_to(self.model_path)
+        if self.document.path is not None:
+            return self.save_model_to(self.document.path)
         return self.save_model_as_dialog()
 
-    def _set_dirty(self, dirty: bool) -> None:
-        self.dirty = dirty
-        self.setWindowModified(dirty)
-        name = self.model_path.name if self.model_path else ("new model" if self.model else "")
+    def _show_document_state(self) -> None:
+        self.setWindowModified(self.document.dirty)
+        name = self.document.name
         self.setWindowTitle(f"{name}[*] — {APP_TITLE}" if name else f"{APP_TITLE}[*]")
-        self.model_panel.show_model(self.model, self.model_path, dirty)
 
-    def _threshold_changed(self, threshold: float) -> None:
-        """One threshold for everything: verdicts, counts, the filter and the outlines; no network."""
-        if self.model is None:
-            return
-        self.model = self.model.with_threshold(threshold)
-        self.results_panel.set_threshold(threshold)
-        self._set_dirty(True)
-        self.verdict_panel.show_counts(self.results.counts())
-        self._show_current()
+    def _threshold_moved(self) -> None:
+        self.side_panel.verdict_panel.show_counts(self.results.counts())
 
     # --- jobs ---------------------------------------------------------------------------------------------
     @property
@@ -247,24 +248,28 @@ class MainWindow(QMainWindow):
 
     def _job_ended(self, kind: str, outcome: str, message: str) -> None:
         if outcome == "failed":
-            titles = {"build": "The build failed", "inspect": "The inspection failed", "export": "The export failed"}
-            self.show_error(message, titles.get(kind, "Problem"))
-            self._pending.clear()
+            self.show_error(message, FAILED_TITLES.get(kind, "Problem"))
+            self.queue.drop_pending()
         elif outcome == "cancelled":
-            self._pending.clear()
-            self.show_info({"build": "Build cancelled: the previous model is still in use",
-                            "inspect": "Inspection cancelled: the images inspected so far are kept",
-                            "export": "Export cancelled"}.get(kind, "Cancelled"))
+            self.queue.drop_pending()
+            if kind == "build":
+                self.show_info("Build cancelled: the previous model is still in use" if self.document.model
+                               else "Build cancelled")
+            else:
+                self.show_info(CANCELLED.get(kind, "Cancelled"))
         self._update_actions()
         self.job_done.emit(kind, outcome)
         self._run_pending()
 
     # --- build --------------------------------------------------------------------------------------------
-    def build_dialog(self, folder: Optional[PathLike] = None) -> None:
+    def build_dialog(self) -> None:
+        self._open_build_dialog(Path(self.settings.folder("good")))
+
+    def _open_build_dialog(self, folder: Path) -> None:
         if self.busy:
             return
-        config = self.model.config if self.model is not None else PatchCoreConfig()
-        dialog = BuildOptionsDialog(str(folder) if folder else self._folder("good"), config, self)
+        config = self.document.model.config if self.document.model is not None else PatchCoreConfig()
+        dialog = BuildOptionsDialog(str(folder), config, self)
         if dialog.exec() == BuildOptionsDialog.DialogCode.Accepted:
             self.start_build(dialog.request())
 
@@ -273,35 +278,31 @@ class MainWindow(QMainWindow):
         if self.busy:
             self.show_error("wait for the running job to end, or cancel it, before building")
             return False
-        folder = request.folder
-        if not folder.is_dir():
-            self.show_error(f"good-parts folder '{folder}' does not exist or is not a folder", "Cannot build")
+        try:
+            images, problems = good_images(request.folder)
+        except PatchCoreError as exc:
+            self.show_error(str(exc), "Cannot build")
             return False
-        images, problems = find_images([folder])
-        if not images:
-            self.show_error(f"'{folder}' holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})", "Cannot build")
+        if not self._may_discard_model():  # the new model would replace an unsaved one
             return False
         for problem in problems:
             self.show_info(f"skipped: {problem}")
-        self._remember_folder("good", folder)
-        self.jobs.start("build", BuildWorker(images, request.config, str(folder.resolve()), self._backbone),
-                        self._build_finished)
+        self.settings.remember_folder("good", request.folder)
+        worker = BuildWorker(self.engine, images, request.config, str(request.folder.resolve()))
+        self.jobs.start("build", worker, self._build_finished)
         self._update_actions()
         return True
 
-    def _build_finished(self, outcome: BuildOutcome) -> None:
-        self._inspector = outcome.inspector
-        self._backbone = outcome.inspector.backbone
-        model, skipped = outcome.fit.model, outcome.fit.skipped
+    def _build_finished(self, outcome: FitResult) -> None:
+        model, skipped = outcome.model, outcome.skipped
         # set while the job still counts as running: images listed under the old model are queued
-        # and inspected again once finish() has ended the job
+        # and inspected again once the job has ended
         self.set_model(model, None, dirty=True)
         if skipped:
             self.show_error(f"{len(skipped)} file(s) could not be read and were skipped, e.g. {skipped[0]}",
                             "Some good images were skipped")
         self.show_info(f"Built a model from {model.n_good_images} good images; threshold {model.threshold:.3f} "
                        f"(not saved yet: Ctrl+S)")
-        self.jobs.finish()
 
     # --- inspect ------------------------------------------------------------------------------------------
     def add_inputs(self, inputs: Sequence[PathLike]) -> None:
@@ -313,112 +314,70 @@ class MainWindow(QMainWindow):
         images, problems = find_images([p for p in paths if p.suffix != MODEL_SUFFIX])
         for problem in problems:
             self._add_item(InspectedImage.failure(problem.path, problem))
-        fresh = [path for path in images if path.resolve() not in self._known]
-        if len(fresh) < len(images):
-            self.show_info(f"{len(images) - len(fresh)} image(s) already in the list were left out")
-        self._known.update(path.resolve() for path in fresh)
-        self._pending.extend(fresh)
-        if self.model is None and fresh:
-            self.show_info(f"{len(self._pending)} image(s) wait for a model: build one (Ctrl+B) or open one (Ctrl+O)")
+        left_out = self.queue.add(images)
+        if left_out:
+            self.show_info(f"{left_out} image(s) already in the list were left out (unchanged since)")
+        if len(images) > left_out:
+            self.results_panel.follow_next()  # show the first new part when it arrives
+            if self.document.model is None:
+                self.show_info(f"{len(self.queue)} image(s) wait for a model: build one (Ctrl+B) or open one "
+                               f"(Ctrl+O)")
         self._run_pending()
 
     def _run_pending(self) -> None:
-        if self.busy or self.model is None or not self._pending:
+        if self.busy or self.document.model is None or not len(self.queue):
             return
-        paths, self._pending = self._pending, []
-        self.jobs.start("inspect", InspectWorker(self.model, paths, self._inspector, self._backbone),
-                        self._inspect_finished, self._add_item)
+        worker = InspectWorker(self.engine, self.document.model, self.queue.take())
+        worker.inspected.connect(self._add_item)
+        self.jobs.start("inspect", worker, self._inspect_finished)
         self._update_actions()
 
     def _add_item(self, item: InspectedImage) -> None:
+        if item.fingerprint is not None:
+            self.queue.listed(item.path, item.fingerprint.stat_key)
         self.results_panel.append(item)
+        self.record.add(item)
         if not self._refresh_timer.isActive():  # at most one refresh per interval, however fast rows come
             self._refresh_timer.start()
 
-    def _inspect_finished(self, inspector: Inspector) -> None:
-        self._inspector = inspector
-        self._backbone = inspector.backbone
+    def _inspect_finished(self, _count: int) -> None:
         self._refresh_batch_views()
         counts = self.results.counts()
         unlike = likeness_warning(self.model, [(item.path, item.patch_scores) for item in self.results.items()
                                                if item.patch_scores is not None]) if self.model else None
         self.show_info(f"Inspected: {counts['OK']} OK, {counts['NG']} NG, {counts['ERROR']} unreadable"
                        + (f". Warning: {unlike}" if unlike else ""))
-        self.jobs.finish()
 
     def clear_results(self) -> None:
         self.results_panel.clear()
-        self._known.clear()
-        self._show_item(None)
+        self.queue.clear()
+        self.shown.show(None)
         self._refresh_batch_views()
 
     def _refresh_batch_views(self) -> None:
         self.results_panel.refresh_counts()
-        self.verdict_panel.show_counts(self.results.counts())
-        self.threshold_panel.set_inspected_scores(self.results.scores())
+        self.side_panel.verdict_panel.show_counts(self.results.counts())
+        self.side_panel.threshold_panel.set_inspected_scores(self.results.scores())
         self._update_actions()
-
-    # --- what is shown ------------------------------------------------------------------------------------
-    @property
-    def shown_item(self) -> Optional[InspectedImage]:
-        return self._shown
-
-    def select_row(self, row: int) -> None:
-        self.results_panel.select_row(row)
-
-    def _show_item(self, item: Optional[InspectedImage]) -> None:
-        if item is self._shown and item is not None:
-            return
-        self._shown, self._shown_image = item, None
-        self._shown_inspection = item.inspection(self.model) if item is not None and self.model else None
-        if item is not None:
-            try:
-                self._shown_image = read_image(item.path)
-            except PatchCoreError as exc:
-                if not item.error:  # an ERROR row already says why
-                    self.show_error(str(exc))
-        self._show_current(new_part=True)
-
-    def _show_current(self, new_part: bool = False) -> None:
-        """Draw the selected part at the current threshold: all of it for a new selection, only the
-        colour range and the outlines when the threshold moved."""
-        threshold = self.model.threshold if self.model else 0.0
-        self.verdict_panel.show_item(self._shown, threshold)
-        item, image, inspection = self._shown, self._shown_image, self._shown_inspection
-        if item is None or image is None:
-            self.view.show_nothing("" if item is None else f"ERROR: {item.error}")
-            return
-        if inspection is None or self.model is None:
-            self.view.show_part(image, None, (0.0, 1.0), None)
-        else:
-            colour_range = self.model.map_scale.colour_range(threshold)
-            mask = inspection.defect_mask(self.model, threshold)
-            if new_part:
-                self.view.show_part(image, inspection.anomaly_map, colour_range, mask)
-            else:
-                self.view.set_colour_range(colour_range)
-                self.view.set_defect_mask(mask)
-        caption = f"{display_name(item.path)}   {item.verdict(threshold)}"
-        self.view.set_caption(caption + ("" if item.score is None else f"   score {item.score:.3f}"))
 
     # --- export -------------------------------------------------------------------------------------------
     def export_csv(self, path: PathLike) -> bool:
         # what the list shows is what is written; the file and the message say which
-        source = ResultsSource.of(self.model, self.model_path, ng_only=self.proxy.ng_only)
-        rows = rows_to_write(self.results.result_rows(), self.proxy.ng_only)
+        source = ResultsSource.of(self.model, self.document.path, ng_only=self.results_panel.proxy.ng_only)
+        rows = rows_to_write(self.results.result_rows(), self.results_panel.proxy.ng_only)
         try:
             write_results_csv(path, rows, source)
         except OSError as exc:
             self.show_error(f"cannot write '{path}': {exc.strerror or exc}", "Cannot export")
             return False
-        self._remember_folder("export", Path(path))
+        self.settings.remember_folder("export", Path(path))
         self.show_info(csv_written_message(path, len(rows), self.results.rowCount(), source))
         return True
 
     def export_overlays(self, folder: PathLike) -> bool:
         if self.model is None or self.busy:
             return False
-        self._remember_folder("export", Path(folder))
+        self.settings.remember_folder("export", Path(folder))
         worker = ExportWorker(self.model, self.results.items(), Path(folder))  # the record's opacity, not the slider's
         self.jobs.start("export", worker, self._export_finished)
         self._update_actions()
@@ -430,13 +389,12 @@ class MainWindow(QMainWindow):
             self.show_error(f"{len(problems)} overlay(s) could not be written, e.g. {problems[0]}")
         self.show_info(f"Wrote {len(written)} overlay(s)" + (f" to {written[0].parent}" if written else "")
                        + f", heatmap at {OVERLAY_OPACITY:.0%} opacity whatever the view shows")
-        self.jobs.finish()
 
     # --- dialogs: they ask for a path, then call the methods above -----------------------------------------
     def open_model_dialog(self) -> None:
         if self.busy or not self._may_discard_model():
             return
-        path, _ = QFileDialog.getOpenFileName(self, "Open model", self._folder("model"),
+        path, _ = QFileDialog.getOpenFileName(self, "Open model", self.settings.folder("model"),
                                               f"PatchCore models (*{MODEL_SUFFIX});;All files (*)")
         if path:
             self.open_model(path)
@@ -444,46 +402,41 @@ class MainWindow(QMainWindow):
     def save_model_as_dialog(self) -> bool:
         if self.model is None:
             return False
-        start = str(self.model_path) if self.model_path else str(Path(self._folder("model")) / f"model{MODEL_SUFFIX}")
+        start = str(self.document.path or Path(self.settings.folder("model")) / f"model{MODEL_SUFFIX}")
         path, _ = QFileDialog.getSaveFileName(self, "Save model", start, f"PatchCore models (*{MODEL_SUFFIX})")
         return self.save_model_to(path) if path else False
 
     def add_images_dialog(self) -> None:
         patterns = " ".join(f"*{suffix}" for suffix in sorted(IMAGE_SUFFIXES))
-        paths, _ = QFileDialog.getOpenFileNames(self, "Add images", self._folder("images"),
+        paths, _ = QFileDialog.getOpenFileNames(self, "Add images", self.settings.folder("images"),
                                                 f"Images ({patterns});;All files (*)")
         if paths:
-            self._remember_folder("images", Path(paths[0]))
+            self.settings.remember_folder("images", Path(paths[0]))
             self.add_inputs(paths)
 
     def add_folder_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Add a folder of images", self._folder("images"))
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder of images", self.settings.folder("images"))
         if folder:
-            self._remember_folder("images", Path(folder))
+            self.settings.remember_folder("images", Path(folder))
             self.add_inputs([folder])
 
     def export_csv_dialog(self) -> None:
-        start = str(Path(self._folder("export")) / "results.csv")
+        start = str(Path(self.settings.folder("export")) / "results.csv")
         path, _ = QFileDialog.getSaveFileName(self, "Export results", start, "CSV files (*.csv)")
         if path:
             self.export_csv(path)
 
     def export_overlays_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Write overlays into", self._folder("export"))
+        folder = choose_folder_to_write(self, "Write overlays into", self.settings.folder("export"))
         if folder:
             self.export_overlays(folder)
 
     def _update_actions(self) -> None:
-        if not hasattr(self, "commands"):
-            return
-        has_model, busy, has_rows = self.model is not None, self.busy, self.results.rowCount() > 0
-        c = self.commands
-        for action, enabled in ((c.open_model, not busy), (c.build, not busy), (c.save_model, has_model),
-                                (c.save_model_as, has_model), (c.export_csv, has_rows),
-                                (c.export_overlays, has_rows and has_model and not busy),
-                                (c.clear, has_rows and not busy), (c.cancel, busy),
-                                (c.default_threshold, has_model)):
-            action.setEnabled(enabled)
+        if hasattr(self, "commands"):
+            line = getattr(self, "line_mode", None)
+            self.commands.enable(has_model=self.model is not None, busy=self.busy,
+                                 has_rows=self.results.rowCount() > 0, model_locked=bool(line and line.locked),
+                                 threshold_locked=bool(line and not line.threshold_free))
 
     # --- drag and drop, closing ---------------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
@@ -512,7 +465,8 @@ class MainWindow(QMainWindow):
         self.add_inputs(paths)
 
     def _build_from_dropped_folder(self) -> None:
-        self.build_dialog(self._dropped_folder)
+        if self._dropped_folder is not None:
+            self._open_build_dialog(self._dropped_folder)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self._may_discard_model():
@@ -523,6 +477,9 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Save the settings, cancel the running job and wait for its thread."""
-        self._save_settings()
-        self._pending.clear()
+        self.settings.save(self, self.splitter, self.inspection_panel.opacity_slider)
+        self.queue.drop_pending()
+        self.line_mode.shutdown()
         self.jobs.shutdown()
+        self.history.shutdown()
+        self.record.close()

@@ -19,9 +19,11 @@ import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor, QImage, QPixmap
 
-from ..core.model import PatchCoreModel
+from ..core.fingerprint import FileFingerprint
+from ..core.model import PatchCoreModel, verdict_of
 from ..core.patchcore import Inspection
 from ..core.results import ResultRow, inspection_time
+from .model_document import ModelDocument
 
 THUMB_SIDE = 64
 PIXMAP_CACHE = 512
@@ -79,21 +81,23 @@ class InspectedImage:
     thumbnail: bytes = b""
     patch_scores: Optional[np.ndarray] = None
     image_size: Tuple[int, int] = (0, 0)
+    #: The content the score was computed from: the view draws the result only over that content.
+    fingerprint: Optional[FileFingerprint] = None
     inspected_at: str = field(default_factory=inspection_time)
 
     @classmethod
-    def from_inspection(cls, path: Path, image: np.ndarray, inspection: Inspection) -> "InspectedImage":
+    def from_inspection(cls, path: Path, image: np.ndarray, inspection: Inspection,
+                        fingerprint: Optional[FileFingerprint] = None) -> "InspectedImage":
         return cls(path=path, score=float(inspection.score), thumbnail=encode_thumbnail(image),
                    patch_scores=np.array(inspection.patch_scores, np.float32),
-                   image_size=(int(image.shape[0]), int(image.shape[1])))
+                   image_size=(int(image.shape[0]), int(image.shape[1])), fingerprint=fingerprint)
 
     @classmethod
     def failure(cls, path: Path, error: str) -> "InspectedImage":
         return cls(path=path, score=None, error=error)
 
     def verdict(self, threshold: float) -> str:
-        # the rule is the engine's (ResultRow.verdict), so the list, the CSV and the CLI agree
-        return self.result_row(threshold).verdict
+        return verdict_of(self.score, threshold)
 
     def result_row(self, threshold: float) -> ResultRow:
         return ResultRow(str(self.path), self.score, threshold, self.error, self.inspected_at)
@@ -114,17 +118,19 @@ def _pixmap(rgb: np.ndarray) -> QPixmap:
 
 
 class ResultsTableModel(QAbstractTableModel):
-    """Rows of :class:`InspectedImage`; verdicts are computed from the current threshold on the fly."""
+    """Rows of :class:`InspectedImage`; verdicts come from the document's threshold as it is now."""
 
     COLUMNS = ("", "File", "Score", "Verdict")
     THUMB, FILE, SCORE, VERDICT = range(4)
     _VERDICT_ORDER = {"NG": 0, "ERROR": 1, "OK": 2}
 
-    def __init__(self, parent: Any = None) -> None:
+    def __init__(self, document: ModelDocument, parent: Any = None) -> None:
         super().__init__(parent)
+        self.document = document
         self._items: List[InspectedImage] = []
-        self._threshold = 0.0
         self._pixmaps: Dict[int, QPixmap] = {}
+        document.threshold_changed.connect(self._verdicts_changed)
+        document.model_changed.connect(self._verdicts_changed)
 
     # --- data in -----------------------------------------------------------------------------------
     def append(self, item: InspectedImage) -> None:
@@ -139,15 +145,13 @@ class ResultsTableModel(QAbstractTableModel):
         self._pixmaps.clear()
         self.endResetModel()
 
-    def set_threshold(self, threshold: float) -> None:
-        self._threshold = float(threshold)
+    def _verdicts_changed(self) -> None:
         if self._items:
             self.dataChanged.emit(self.index(0, self.SCORE), self.index(len(self._items) - 1, self.VERDICT))
 
     # --- data out ----------------------------------------------------------------------------------
-    @property
-    def threshold(self) -> float:
-        return self._threshold
+    def verdict(self, row: int) -> str:
+        return self.document.verdict(self._items[row].score)
 
     def items(self) -> Sequence[InspectedImage]:
         return tuple(self._items)
@@ -158,14 +162,14 @@ class ResultsTableModel(QAbstractTableModel):
     def counts(self) -> Dict[str, int]:
         counts = {"OK": 0, "NG": 0, "ERROR": 0}
         for item in self._items:
-            counts[item.verdict(self._threshold)] += 1
+            counts[self.document.verdict(item.score)] += 1
         return counts
 
     def scores(self) -> np.ndarray:
         return np.array([item.score for item in self._items if item.score is not None], dtype=np.float64)
 
     def result_rows(self) -> List[ResultRow]:
-        return [item.result_row(self._threshold) for item in self._items]
+        return [item.result_row(self.document.threshold) for item in self._items]
 
     def _thumbnail_pixmap(self, row: int, item: InspectedImage) -> Optional[QPixmap]:
         pixmap = self._pixmaps.pop(row, None)
@@ -187,8 +191,12 @@ class ResultsTableModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self.COLUMNS)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+        if orientation != Qt.Orientation.Horizontal:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
             return self.COLUMNS[section]
+        if role == Qt.ItemDataRole.InitialSortOrderRole and section == self.SCORE:
+            return Qt.SortOrder.DescendingOrder  # the first click puts the worst parts on top
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -196,7 +204,7 @@ class ResultsTableModel(QAbstractTableModel):
             return None
         item = self._items[index.row()]
         column = index.column()
-        verdict = item.verdict(self._threshold)
+        verdict = self.document.verdict(item.score)
         if role == ITEM_ROLE:
             return item
         if role == Qt.ItemDataRole.DisplayRole:
@@ -225,11 +233,16 @@ class ResultsTableModel(QAbstractTableModel):
 
 
 class ResultsFilterProxy(QSortFilterProxyModel):
-    """Sorts by :data:`SORT_ROLE` and can hide everything but the NG parts."""
+    """Sorts by :data:`SORT_ROLE` and can hide everything but the NG parts.
+
+    The part on screen stays listed under "NG only" when a threshold move makes it OK: a person
+    looking at it should not see it vanish and another part take its place.
+    """
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self._ng_only = False
+        self._kept_row: Optional[int] = None
         self.setSortRole(SORT_ROLE)
         self.setDynamicSortFilter(True)
 
@@ -239,7 +252,12 @@ class ResultsFilterProxy(QSortFilterProxyModel):
 
     def set_ng_only(self, ng_only: bool) -> None:
         self._ng_only = bool(ng_only)
+        self._kept_row = None
         self._filter_rows_again()
+
+    def keep_row(self, source_row: Optional[int]) -> None:
+        """Keep ``source_row`` (the one shown) listed whatever its verdict; None for no such row."""
+        self._kept_row = source_row
 
     def refilter(self) -> None:
         """Call after the threshold moved: which rows are NG may have changed."""
@@ -254,8 +272,8 @@ class ResultsFilterProxy(QSortFilterProxyModel):
             self.invalidateRowsFilter()
 
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:  # type: ignore[override]
-        if not self._ng_only:
+        if not self._ng_only or source_row == self._kept_row:
             return True
         source = self.sourceModel()
         assert isinstance(source, ResultsTableModel)
-        return source.item(source_row).verdict(source.threshold) == "NG"
+        return source.verdict(source_row) == "NG"

@@ -9,6 +9,7 @@ from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QStyle,
                                QStyledItemDelegate, QStyleOptionViewItem, QTableView, QVBoxLayout, QWidget)
 
+from .model_document import ModelDocument
 from .results_model import ITEM_ROLE, VERDICT_COLOURS, Index, InspectedImage, ResultsFilterProxy, ResultsTableModel
 
 
@@ -46,9 +47,10 @@ class ResultsPanel(QGroupBox):
 
     current_changed = Signal(object)
 
-    def __init__(self, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, document: ModelDocument, parent: Optional[QWidget] = None) -> None:
         super().__init__("Results", parent)
-        self.results = ResultsTableModel(self)
+        self._follow_next = False
+        self.results = ResultsTableModel(document, self)
         self.proxy = ResultsFilterProxy(self)
         self.proxy.setSourceModel(self.results)
         self.table = QTableView()
@@ -73,6 +75,12 @@ class ResultsPanel(QGroupBox):
                               (ResultsTableModel.VERDICT, 9 * digit)):
             self.table.setColumnWidth(column, width)
         self.table.selectionModel().currentRowChanged.connect(self._current_row_changed)
+        self.proxy.layoutChanged.connect(self._keep_current_in_view)  # sorting moves the shown row
+        document.threshold_changed.connect(self._threshold_moved)
+        # room for "folder/part_017.png" beside the fixed columns: a name cut to "blow….png" tells nothing
+        fixed = sum(self.table.columnWidth(column) for column in (ResultsTableModel.THUMB, ResultsTableModel.SCORE,
+                                                                    ResultsTableModel.VERDICT))
+        self.setMinimumWidth(fixed + self.fontMetrics().horizontalAdvance("contamination/000.png") + 36)
 
         self.ng_only = QCheckBox("NG only")
         self.ng_only.setToolTip("Show only the parts above the threshold")
@@ -87,27 +95,30 @@ class ResultsPanel(QGroupBox):
         layout.addWidget(self.table, 1)
         self.refresh_counts()
 
+    def follow_next(self) -> None:
+        """Show the next row that arrives (the first of a batch a person just added)."""
+        self._follow_next = True
+
     def append(self, item: InspectedImage) -> None:
         self.results.append(item)
-        if not self.table.selectionModel().hasSelection() and self.proxy.rowCount():
-            self.select_row(0)  # the first result is shown as soon as it arrives
+        if self._follow_next or not self.table.selectionModel().hasSelection():
+            shown = self.proxy.mapFromSource(self.results.index(self.results.rowCount() - 1, 0))
+            if shown.isValid():  # not hidden by "NG only"
+                self._follow_next = False
+                self.select_row(shown.row())
 
     def clear(self) -> None:
         self.results.clear()
+        self.proxy.keep_row(None)
         self.refresh_counts()
 
-    def set_threshold(self, threshold: float) -> None:
-        self.results.set_threshold(threshold)
+    def _threshold_moved(self) -> None:
         self.proxy.refilter()
         self.refresh_counts()
 
     def refresh_counts(self) -> None:
         shown, total = self.proxy.rowCount(), self.results.rowCount()
         self.counts.setText(f"{shown} of {total}" if shown != total else f"{total} images")
-
-    def current_item(self) -> Optional[InspectedImage]:
-        index = self.table.currentIndex()
-        return index.data(ITEM_ROLE) if index.isValid() else None
 
     def select_row(self, row: int) -> None:
         if 0 <= row < self.proxy.rowCount():
@@ -121,7 +132,13 @@ class ResultsPanel(QGroupBox):
         self.select_row(max(self.table.currentIndex().row() - 1, 0))
 
     def _current_row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self.proxy.keep_row(self.proxy.mapToSource(current).row() if current.isValid() else None)
         self.current_changed.emit(current.data(ITEM_ROLE) if current.isValid() else None)
+
+    def _keep_current_in_view(self) -> None:
+        current = self.table.currentIndex()
+        if current.isValid():
+            self.table.scrollTo(current, QAbstractItemView.ScrollHint.PositionAtCenter)
 
     def _ng_only_toggled(self, checked: bool) -> None:
         self.proxy.set_ng_only(checked)

@@ -1,4 +1,7 @@
-"""Take the README's screenshot: ``python -m patchcore_gui.gui.screenshot MODEL OUT.png IMAGE... [--show NAME]``.
+"""Take the README's screenshots: ``python -m patchcore_gui.gui.screenshot MODEL OUT.png IMAGE... [--show NAME]``.
+
+With ``--line CAMERA`` the window runs a line on that empty folder and the images are written into it
+one by one, as a camera would: the line mode's screenshot.
 
 Run it under a display (``xvfb-run -s "-screen 0 1600x1000x24"``) so fonts and styles are the real
 ones. The window uses a throw-away settings file, so the user's remembered folders are untouched.
@@ -20,6 +23,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("images", nargs="+", type=Path)
     parser.add_argument("--show", default="", help="select the row whose file path contains this text")
     parser.add_argument("--size", default="1400x900")
+    parser.add_argument("--line", type=Path, metavar="CAMERA",
+                        help="line mode: run a line on this empty folder and write the images into it one by one")
+    parser.add_argument("--hold", type=float, default=0.0,
+                        help="seconds to stay open after the screenshot (to take the screen from outside too)")
     args = parser.parse_args(argv)
 
     from PySide6.QtCore import QEventLoop, QSettings, QTimer
@@ -40,21 +47,49 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return 2
         loop = QEventLoop()
         window.job_done.connect(loop.quit)
-        window.add_inputs(args.images)
+        if args.line is not None:
+            window.settings.settings.setValue("record/store", str(Path(scratch) / "record.sqlite"))
+            _run_line(window, args.line, args.images)
+        else:
+            window.add_inputs(args.images)
         if window.busy:
             loop.exec()
-        for row in range(window.proxy.rowCount()):
-            item = window.proxy.index(row, 0).data(ITEM_ROLE)
+        proxy = window.results_panel.proxy
+        for row in range(proxy.rowCount()):
+            item = proxy.index(row, 0).data(ITEM_ROLE)
             if args.show and args.show in str(item.path):
-                window.select_row(row)
+                window.results_panel.select_row(row)
                 break
         QTimer.singleShot(500, loop.quit)  # let the batch views refresh and the view repaint
         loop.exec()
-        window.dirty = False
+        window.document.set_dirty(False)
         ok = window.grab().save(str(args.out))
+        if args.hold:
+            QTimer.singleShot(int(args.hold * 1000), loop.quit)
+            loop.exec()
+        window.line_mode.panel.stop()
         window.close()
     print(f"wrote {args.out}" if ok else f"could not write {args.out}")
     return 0 if ok else 1
+
+
+def _run_line(window, camera: Path, images: Sequence[Path]) -> None:  # type: ignore[no-untyped-def]
+    """Start a line on ``camera`` and write ``images`` into it as a camera would, then wait for them all."""
+    import shutil
+
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    window.line_mode.run_line(camera)
+    panel = window.line_mode.panel
+    loop = QEventLoop()
+    for image in images:
+        shutil.copy(image, camera / f".{image.name}.part")
+        (camera / f".{image.name}.part").rename(camera / f"{image.parent.name}_{image.name}")
+        QTimer.singleShot(300, loop.quit)
+        loop.exec()
+    while panel.last_snapshot is None or panel.last_snapshot.inspected < len(images):
+        QTimer.singleShot(200, loop.quit)
+        loop.exec()
 
 
 if __name__ == "__main__":

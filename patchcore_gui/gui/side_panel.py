@@ -1,16 +1,16 @@
-"""The side panel's read-only parts: the model's facts and the verdict of the selected part."""
+"""The side panel: the verdict of the selected part, the threshold, and the open model's facts."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Dict, Optional
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QTabWidget, QVBoxLayout, QWidget
 
-from ..core.model import PatchCoreModel
+from .model_document import ModelDocument
 from .results_model import VERDICT_COLOURS, InspectedImage, display_name
+from .threshold_panel import ThresholdPanel
 
 
 def readable_date(iso: str) -> str:
@@ -27,14 +27,15 @@ def _value_label() -> QLabel:
     return label
 
 
-class ModelPanel(QGroupBox):
+class ModelPanel(QWidget):
     """Facts of the current model, enough to tell two model files apart."""
 
     FACTS = ("File", "Backbone", "Good images", "Memory bank", "Threshold", "Default threshold", "Created",
              "Good folder")
 
-    def __init__(self, parent: Optional[QWidget] = None) -> None:
-        super().__init__("Model", parent)
+    def __init__(self, document: ModelDocument, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.document = document
         self.empty = QLabel("No model yet: build one from a folder of good parts (Ctrl+B) or open a model "
                             "file (Ctrl+O).")
         self.empty.setWordWrap(True)
@@ -49,9 +50,13 @@ class ModelPanel(QGroupBox):
         layout = QVBoxLayout(self)
         layout.addWidget(self.empty)
         layout.addWidget(self.form_host)
-        self.show_model(None, None, False)
+        layout.addStretch(1)
+        document.state_changed.connect(self._refresh)
+        document.threshold_changed.connect(self._refresh)
+        self._refresh()
 
-    def show_model(self, model: Optional[PatchCoreModel], path: Optional[Path], dirty: bool) -> None:
+    def _refresh(self) -> None:
+        model, path, dirty = self.document.model, self.document.path, self.document.dirty
         self.empty.setVisible(model is None)
         self.form_host.setVisible(model is not None)
         if model is None:
@@ -128,3 +133,23 @@ class VerdictPanel(QGroupBox):
         else:
             colour = VERDICT_COLOURS[verdict].name()
             self.verdict.setStyleSheet(f"background-color: {colour}; color: white; border-radius: 6px;")
+
+
+class SidePanel(QWidget):
+    """The verdict on top; below it, one page each for the threshold and the model (more can be added),
+    so the histogram keeps its height on a small screen."""
+
+    def __init__(self, document: ModelDocument, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.verdict_panel = VerdictPanel()
+        self.threshold_panel = ThresholdPanel(document)
+        self.model_panel = ModelPanel(document)
+        for page in (self.threshold_panel, self.model_panel):
+            page.setContentsMargins(6, 6, 6, 6)
+        self.pages = QTabWidget()
+        self.pages.addTab(self.threshold_panel, "Threshold")
+        self.pages.addTab(self.model_panel, "Model")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.verdict_panel)
+        layout.addWidget(self.pages, 1)

@@ -1,9 +1,9 @@
 """Threshold calibration by eye: a slider, a number box and a draggable line on a score histogram.
 
-The three controls are one threshold: moving any of them moves the other two and emits
-``threshold_changed`` once. The histogram shows the scores of the good parts held out when the
-model was built (what "good" looks like to this model) next to the scores of the inspected
-images, so a person can put the line in the gap between them.
+The three controls are one threshold, the document's: moving any of them moves the document's,
+and all three follow it. The histogram shows the scores of the good parts held out when the model
+was built (what "good" looks like to this model) beside the scores of the inspected images, each
+bin split in two halves so neither hides the other, and a person can put the line in the gap.
 """
 
 from __future__ import annotations
@@ -12,12 +12,13 @@ from typing import Optional, Tuple
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QVBoxLayout,
                                QWidget)
 
 from ..core.model import PatchCoreModel
+from .model_document import ModelDocument
 from .results_model import VERDICT_COLOURS
 
 SLIDER_STEPS = 1000
@@ -52,18 +53,32 @@ def _bars(colour: QColor, alpha: int, name: str) -> pg.BarGraphItem:
     return pg.BarGraphItem(x0=[], x1=[], height=[], brush=fill, pen=pg.mkPen(colour.darker(120), width=1), name=name)
 
 
-def _set_bars(bars: pg.BarGraphItem, edges: np.ndarray, counts: np.ndarray) -> None:
+def _set_bars(bars: pg.BarGraphItem, edges: np.ndarray, counts: np.ndarray, half: int) -> None:
+    """Bars in the left (``half`` 0) or right (1) half of each bin."""
     shown = counts > 0  # an empty bin drawn at height 0 would leave a coloured line on the axis
-    bars.setOpts(x0=edges[:-1][shown], x1=edges[1:][shown], height=counts[shown])
+    middle = (edges[:-1] + edges[1:]) / 2
+    left, right = (edges[:-1], middle) if half == 0 else (middle, edges[1:])
+    bars.setOpts(x0=left[shown], x1=right[shown], height=counts[shown])
+
+
+def _swatch(colour: QColor, text: str) -> str:
+    return f"<span style='color:{colour.name()}'>&#9632;</span>&nbsp;{text}"
+
+
+class CountAxis(pg.AxisItem):
+    """A count axis: ticks on whole numbers only (no tick at 0.5 images), one level of them."""
+
+    def tickValues(self, minVal: float, maxVal: float, size: float):  # type: ignore[no-untyped-def] # noqa: N802,N803
+        levels = [(spacing, values) for spacing, values in super().tickValues(minVal, maxVal, size) if spacing >= 1]
+        return levels[:1] or [(1.0, list(np.arange(np.ceil(minVal), np.floor(maxVal) + 1)))]
 
 
 class ThresholdPanel(QWidget):
-    threshold_changed = Signal(float)
+    """Shows and moves the threshold of ``document``; keeps no threshold of its own."""
 
-    def __init__(self, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, document: ModelDocument, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
-        self._threshold = 1.0
-        self._default: Optional[float] = None
+        self.document = document
         self._good = np.zeros(0)
         self._inspected = np.zeros(0)
         self._range = (0.0, 1.0)
@@ -76,18 +91,19 @@ class ThresholdPanel(QWidget):
         self.spin.setRange(0.0, 1e6)
         self.spin.setKeyboardTracking(False)
         self.spin.setToolTip("Threshold: type a value, or use the arrow keys")
-        self.spin.setMinimumWidth(self.spin.fontMetrics().horizontalAdvance("0000.000") + 40)
+        self.spin.setMinimumWidth(self.spin.fontMetrics().horizontalAdvance("000.000") + 36)
+        self.slider.setMinimumWidth(self.spin.fontMetrics().horizontalAdvance("0") * 8)
         self.reset_button = QPushButton("Default")
         self.reset_button.setToolTip("Back to the threshold learned when the model was built")
 
-        self.plot = pg.PlotWidget(background="w")
+        self.plot = pg.PlotWidget(background="w", axisItems={"left": CountAxis("left")})
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
         # files dropped on the histogram are for the window (a graphics view would swallow them)
         self.plot.setAcceptDrops(False)
         self.plot.viewport().setAcceptDrops(False)
-        self.plot.setMinimumHeight(180)
+        self.plot.setMinimumHeight(120)
         self.plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         item = self.plot.getPlotItem()
         for side in ("left", "bottom"):
@@ -96,9 +112,7 @@ class ThresholdPanel(QWidget):
             axis.setTextPen("k")
         item.setLabel("bottom", "anomaly score")
         item.setLabel("left", "images")
-        self.legend = item.addLegend(offset=(-8, 8), labelTextColor="k", brush=pg.mkBrush(255, 255, 255, 220),
-                                     pen=pg.mkPen(200, 200, 200))
-        self.good_bars = _bars(GOOD_COLOUR, 120, "good parts, held out")
+        self.good_bars = _bars(GOOD_COLOUR, 170, "good parts, held out")
         self.inspected_bars = _bars(INSPECTED_COLOUR, 170, "inspected")
         item.addItem(self.good_bars)
         item.addItem(self.inspected_bars)
@@ -106,22 +120,22 @@ class ThresholdPanel(QWidget):
         self.line = pg.InfiniteLine(angle=90, movable=True, pen=threshold_pen,
                                     hoverPen=pg.mkPen(VERDICT_COLOURS["NG"], width=5),
                                     label="threshold {value:.3f}",
-                                    labelOpts={"position": 0.62, "color": VERDICT_COLOURS["NG"], "anchors":
-                                               [(0, 0.5), (0, 0.5)], "fill": pg.mkBrush(255, 255, 255, 200)})
+                                    # pyqtgraph's own anchors put the label on the side with room
+                                    labelOpts={"position": 0.85, "color": VERDICT_COLOURS["NG"],
+                                               "fill": pg.mkBrush(255, 255, 255, 200)})
         self.line.setZValue(10)
         item.addItem(self.line)
         self.default_line = pg.InfiniteLine(angle=90, movable=False,
                                             pen=pg.mkPen(120, 120, 120, width=1, style=Qt.PenStyle.DashLine))
         item.addItem(self.default_line)
-        # the legend is for the line too; an empty curve with the line's pen stands in for it
-        self.legend.addItem(pg.PlotDataItem(pen=threshold_pen), "threshold (drag me)")
+        # the legend sits under the plot, where it cannot cover a bar at any size
+        self.legend = QLabel()
+        self.legend.setWordWrap(True)
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend.setToolTip("A part scoring above the threshold is NG. Drag the red line, move the slider or "
+                               "type a value; the dashed line is the default learned from the good parts.")
 
-        self.hint = QLabel("A part scoring above the threshold is NG. Drag the red line, move the slider or type "
-                           "a value; the dashed line is the default learned from the good parts.")
-        self.hint.setWordWrap(True)
-
-        row = QHBoxLayout()
-        row.addWidget(QLabel("Threshold"))
+        row = QHBoxLayout()  # the group around it says "Threshold": no label of its own, room for the slider
         row.addWidget(self.slider, 1)
         row.addWidget(self.spin)
         row.addWidget(self.reset_button)
@@ -129,20 +143,21 @@ class ThresholdPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(row)
         layout.addWidget(self.plot, 1)
-        layout.addWidget(self.hint)
+        layout.addWidget(self.legend)
 
         self.slider.valueChanged.connect(self._slider_moved)
         self.spin.valueChanged.connect(self.set_threshold)
+        # Enter ends the typing: the window's keys (Ctrl+E, H) work again, not the box's
+        self.spin.editingFinished.connect(self.spin.clearFocus)
         self.line.sigPositionChanged.connect(self._line_moved)
-        self.reset_button.clicked.connect(self.reset_to_default)
-        self.set_model(None)
+        self.reset_button.clicked.connect(document.reset_threshold)
+        document.model_changed.connect(self._show_model)
+        document.threshold_changed.connect(self._threshold_moved)
+        self._show_model(document.model)
 
     # --- what the window calls -----------------------------------------------------------------------
-    def threshold(self) -> float:
-        return self._threshold
-
-    def set_model(self, model: Optional[PatchCoreModel]) -> None:
-        """Show a model's held-out good scores and threshold (without emitting ``threshold_changed``)."""
+    def _show_model(self, model: Optional[PatchCoreModel]) -> None:
+        """A model's held-out good scores and threshold; a new model starts with no inspected scores."""
         enabled = model is not None
         for widget in (self.slider, self.spin, self.reset_button):
             widget.setEnabled(enabled)
@@ -156,7 +171,7 @@ class ThresholdPanel(QWidget):
             return
         self._good = np.asarray(model.good_scores, dtype=np.float64)
         self._default = float(model.default_threshold)
-        self._threshold = float(model.threshold)
+        self._inspected = np.zeros(0)
         self.default_line.setValue(self._default)
         self._redraw()
         self._show_threshold()
@@ -167,19 +182,14 @@ class ThresholdPanel(QWidget):
         self._show_threshold()
 
     def set_threshold(self, value: float) -> None:
-        """Move all three controls to ``value``; emits ``threshold_changed`` if it changed."""
-        value = float(value)
-        if not np.isfinite(value) or value == self._threshold:
-            return
-        self._threshold = value
+        """What any of the three controls does: moves the document's threshold (the others follow)."""
+        if np.isfinite(value):
+            self.document.set_threshold(float(value))
+
+    def _threshold_moved(self, value: float) -> None:
         if not self._range[0] <= value <= self._range[1]:
             self._redraw()
         self._show_threshold()
-        self.threshold_changed.emit(value)
-
-    def reset_to_default(self) -> None:
-        if self._default is not None:
-            self.set_threshold(self._default)
 
     # --- internals -----------------------------------------------------------------------------------
     def _slider_moved(self, position: int) -> None:
@@ -192,12 +202,13 @@ class ThresholdPanel(QWidget):
     def _show_threshold(self) -> None:
         """Put the three controls on the current threshold without any of them echoing back."""
         low, high = self._range
+        threshold = self.document.threshold
         for widget in (self.slider, self.spin, self.line):
             widget.blockSignals(True)
         try:
-            self.slider.setValue(round((self._threshold - low) / max(high - low, 1e-12) * SLIDER_STEPS))
-            self.spin.setValue(self._threshold)
-            self.line.setValue(self._threshold)
+            self.slider.setValue(round((threshold - low) / max(high - low, 1e-12) * SLIDER_STEPS))
+            self.spin.setValue(threshold)
+            self.line.setValue(threshold)
         finally:
             for widget in (self.slider, self.spin, self.line):
                 widget.blockSignals(False)
@@ -205,21 +216,20 @@ class ThresholdPanel(QWidget):
         self.line.label.valueChanged()
 
     def _redraw(self) -> None:
-        thresholds = (self._threshold,) + (() if self._default is None else (self._default,))
+        thresholds = (self.document.threshold,) + (() if self._default is None else (self._default,))
         low, high = score_axis_range(self._good, self._inspected, thresholds if self._good.size else ())
         self._range = (low, high)
         self.spin.setSingleStep(float(f"{(high - low) / 200:.1g}") or 0.001)
         edges = np.linspace(low, high, 41)
         good, inspected = histogram(self._good, edges), histogram(self._inspected, edges)
-        _set_bars(self.good_bars, edges, good)
-        _set_bars(self.inspected_bars, edges, inspected)
-        self._rename(self.good_bars, f"good parts, held out ({self._good.size})")
-        self._rename(self.inspected_bars, f"inspected ({self._inspected.size})")
+        _set_bars(self.good_bars, edges, good, 0)
+        _set_bars(self.inspected_bars, edges, inspected, 1)
+        self.legend.setText("&nbsp;&nbsp; ".join((
+            _swatch(GOOD_COLOUR, f"good parts, held out ({self._good.size})"),
+            _swatch(INSPECTED_COLOUR, f"inspected ({self._inspected.size})"),
+            _swatch(VERDICT_COLOURS["NG"], "threshold (drag it)"))))
         self.plot.setXRange(low, high, padding=0.02)
         peak = max(good.max(initial=0), inspected.max(initial=0), 1)
-        self.plot.setYRange(0, peak * 1.5, padding=0)  # headroom for the legend
+        # room above the highest bar for the line's label, and the top tick not on the edge
+        self.plot.setYRange(0, np.ceil(peak * 1.25) + 0.5, padding=0)
 
-    def _rename(self, bars: pg.BarGraphItem, name: str) -> None:
-        for sample, label in self.legend.items:
-            if sample.item is bars:
-                label.setText(name)

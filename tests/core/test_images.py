@@ -144,6 +144,19 @@ def test_exif_orientation_six_turns_a_jpeg_clockwise(tmp_path):
     assert out[4, 28].argmax() == 0 and out[4, 4].tolist() == pytest.approx([0, 0, 255], abs=8)
 
 
+def test_exif_orientation_also_turns_sixteen_bit_rgb_which_opencv_decodes(tmp_path):
+    rgb = np.stack([SIXTEEN, SIXTEEN[::-1], np.full_like(SIXTEEN, 65535)], axis=2)
+    png = cv2.imencode(".png", rgb[:, :, ::-1])[1].tobytes()
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    tiff = exif.tobytes()[len(b"Exif\x00\x00"):]  # an eXIf chunk holds the TIFF block without the JPEG prefix
+    chunk = struct.pack(">I", len(tiff)) + b"eXIf" + tiff + struct.pack(">I", zlib.crc32(b"eXIf" + tiff))
+    at = png.index(b"IDAT") - 4
+    path = tmp_path / "rgb16_turned.png"
+    path.write_bytes(png[:at] + chunk + png[at:])
+    np.testing.assert_array_equal(read_image(path), np.rot90(np.round(rgb / 257.0).astype(np.uint8), -1))
+
+
 def test_cmyk_jpeg_becomes_rgb(tmp_path):
     path = save(Image.new("CMYK", (16, 16), (255, 0, 0, 0)), tmp_path / "cmyk.jpg", quality=95)
     out = read_image(path)

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from safetensors.numpy import save as save_tensors
 
 from patchcore_gui.core.errors import ModelFileError, WeightsMissingError
-from patchcore_gui.core.model_file import (FORMAT_NAME, FORMAT_VERSION, _digest, load_model, model_from_bytes,
-                                           model_to_bytes, save_model)
+from patchcore_gui.core.model_file import (FORMAT_NAME, FORMAT_VERSION, _digest, is_model_file, load_model,
+                                           model_from_bytes, model_to_bytes, save_model)
 from patchcore_gui.core.patchcore import Inspector
 
 
@@ -200,3 +200,15 @@ def test_re_signed_models_with_random_contents_load_or_raise_a_one_line_model_fi
         _loads_or_says_why(_signed(edited, {"memory_bank": new_bank, "good_scores": new_good}), tmp_path)
 
     check()
+
+
+def test_a_model_is_told_by_its_content_not_its_name(fitted, synthetic_set, tmp_path):
+    data = model_to_bytes(fitted.model)
+    (tmp_path / "bottle.pcm").write_bytes(data)
+    (tmp_path / "other.safetensors").write_bytes(save_tensors({"x": np.zeros(3, np.float32)}, metadata={"a": "b"}))
+    (tmp_path / "cut.patchcore").write_bytes(data[:200])
+    (tmp_path / "empty.patchcore").write_bytes(b"")
+    assert is_model_file(tmp_path / "bottle.pcm")
+    for name in ("other.safetensors", "cut.patchcore", "empty.patchcore", "missing.patchcore"):
+        assert not is_model_file(tmp_path / name), name
+    assert not is_model_file(synthetic_set.test_good[0]) and not is_model_file(tmp_path)

@@ -1,6 +1,7 @@
 """End to end on synthetic parts: defects are found, located, and the threshold separates them."""
 
 import shutil
+from pathlib import Path
 from dataclasses import replace
 
 import numpy as np
@@ -172,13 +173,25 @@ def test_a_one_pixel_image_is_inspected_with_a_one_pixel_map(fitted, backbone, t
     assert np.isfinite(result.inspection.score)
 
 
-def test_available_memory_counts_the_page_cache_that_linux_can_reclaim(tmp_path):
-    from patchcore_gui.core.patchcore import _available_memory
+@pytest.mark.skipif(not Path("/proc/meminfo").exists(), reason="compares with Linux's /proc/meminfo")
+def test_available_memory_counts_the_page_cache_that_linux_can_reclaim():
+    from patchcore_gui.core.memory import available_memory
 
-    meminfo = tmp_path / "meminfo"
-    meminfo.write_text("MemTotal:       24000000 kB\nMemFree:         2600000 kB\nMemAvailable:   20000000 kB\n")
-    assert _available_memory(str(meminfo)) == 20000000 * 1024
-    assert _available_memory(str(tmp_path / "missing")) is not None  # falls back to the free pages
+    fields = {line.split(":")[0]: int(line.split()[1]) * 1024 for line in Path("/proc/meminfo").read_text().splitlines()}
+    # MemAvailable, not MemFree: other processes move both a little between the two readings
+    assert abs(available_memory() - fields["MemAvailable"]) < 0.05 * fields["MemTotal"]
+
+
+def test_a_fit_whose_features_cannot_fit_in_memory_is_refused_at_the_first_image(synthetic_set, backbone,
+                                                                                monkeypatch, tmp_path):
+    from patchcore_gui.core import memory
+
+    monkeypatch.setattr(memory, "available_memory", lambda: 2**30)
+    # one real image, then files that are quickly found missing: only the first image reaches the check
+    paths = synthetic_set.train_good[:1] + [tmp_path / f"missing_{i}.png" for i in range(2999)]
+    with pytest.raises(DatasetError, match=r"^3000 good images need about 8\.3 GiB for their patch features "
+                                           r"but only 1\.0 GiB is free"):
+        extract_good_features(paths, FAST_CONFIG, backbone)
 
 
 def test_good_grids_own_their_memory_so_releasing_them_frees_it(synthetic_set, backbone):

@@ -9,6 +9,7 @@ from typing import Iterator, List, Sequence
 import pytest
 from PySide6.QtCore import QObject, QSettings, Slot
 
+from patchcore_gui.core.engine import Engine
 from patchcore_gui.core.synthetic import SyntheticSet
 from patchcore_gui.gui.main_window import MainWindow
 
@@ -31,14 +32,16 @@ class SignalLog(QObject):
 
 @pytest.fixture
 def settings(tmp_path: Path) -> QSettings:
-    """Settings in a file of this test's own, never the user's."""
-    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    """Settings in a file of this test's own, never the user's; so is the inspection record."""
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    settings.setValue("record/store", str(tmp_path / "inspections.sqlite"))
+    return settings
 
 
 @pytest.fixture
 def window(qtbot, settings: QSettings, backbone) -> Iterator[MainWindow]:
     """The real window, sharing the session's loaded backbone so builds and inspections start fast."""
-    main = MainWindow(settings=settings, backbone=backbone)
+    main = MainWindow(settings=settings, engine=Engine(backbone))
     main.use_message_boxes = False
     main._ask_to_save = lambda: "discard"  # type: ignore[method-assign]
     qtbot.addWidget(main)
@@ -71,4 +74,4 @@ def inspect_and_wait(qtbot, window: MainWindow, paths: Sequence[Path]) -> None:
 
 
 def verdicts(window: MainWindow) -> List[str]:
-    return [item.verdict(window.model.threshold) for item in window.results.items()]
+    return [window.document.verdict(item.score) for item in window.results.items()]

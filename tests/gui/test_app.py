@@ -1,6 +1,14 @@
-"""The entry point answers --version without starting Qt."""
+"""The entry point: --version without starting Qt; its arguments told apart by their content."""
 
-from patchcore_gui.gui.app import main, parse_args
+import io
+import shutil
+
+import pytest
+
+from patchcore_gui.core.model_file import save_model
+from patchcore_gui.gui.app import main, open_arguments, parse_args, sort_arguments
+
+from .conftest import JOB_TIMEOUT_MS
 
 
 def test_version_is_printed_without_a_window(capsys):
@@ -11,3 +19,55 @@ def test_version_is_printed_without_a_window(capsys):
 def test_model_and_images_are_positional():
     args = parse_args(["line3.patchcore", "a.png", "folder"])
     assert args.inputs == ["line3.patchcore", "a.png", "folder"] and not args.self_test
+
+
+@pytest.fixture
+def odd_files(tmp_path, fitted, synthetic_set):
+    """A model under another name, a good part, a text file, a folder and a name that is not there."""
+    files = {"model": save_model(fitted.model, tmp_path / "bottle.pcm"),
+             "image": synthetic_set.test_good[0],
+             "notes": tmp_path / "notes.txt",
+             "folder": tmp_path / "parts",
+             "missing": tmp_path / "gone.png"}
+    files["notes"].write_text("not a part")
+    files["folder"].mkdir()
+    shutil.copy(synthetic_set.test_good[1], files["folder"] / "part.png")
+    return files
+
+
+def test_a_model_is_known_by_its_content_whatever_its_name(odd_files, tmp_path):
+    unnamed = tmp_path / "part"  # a PNG without a suffix is an image all the same
+    shutil.copy(odd_files["image"], unnamed)
+    start = sort_arguments([str(odd_files["image"]), str(odd_files["model"]), str(odd_files["folder"]), str(unnamed)])
+    assert start.model == odd_files["model"]
+    assert start.inputs == [odd_files["image"], odd_files["folder"], unnamed] and start.refused == []
+
+
+def test_arguments_that_are_neither_model_nor_image_are_named(odd_files, tmp_path):
+    second = shutil.copy(odd_files["model"], tmp_path / "other.bin")
+    start = sort_arguments([str(odd_files["model"]), str(odd_files["notes"]), str(odd_files["missing"]), str(second)])
+    assert start.model == odd_files["model"] and start.inputs == []
+    assert start.refused == [f"'{odd_files['notes']}' left out: neither a PatchCore model nor an image",
+                             f"'{odd_files['missing']}' left out: no such file or folder",
+                             f"'{second}' left out: one model at a time ('{odd_files['model']}' is opened)"]
+
+
+def test_the_window_opens_a_renamed_model_inspects_and_says_what_it_left_out(qtbot, window, odd_files):
+    stderr = io.StringIO()
+    with qtbot.waitSignal(window.job_done, timeout=JOB_TIMEOUT_MS) as blocker:
+        open_arguments(window, [str(odd_files["model"]), str(odd_files["image"]), str(odd_files["notes"])], stderr)
+    assert blocker.args == ["inspect", "finished"]
+    assert window.document.path == odd_files["model"] and window.results.rowCount() == 1
+    line = f"'{odd_files['notes']}' left out: neither a PatchCore model nor an image"
+    assert stderr.getvalue() == f"patchcore-gui: {line}\n"
+    assert line in window.messages
+
+
+def test_a_damaged_model_is_said_on_stderr_too(window, tmp_path):
+    broken = tmp_path / "line3.patchcore"
+    broken.write_bytes(b"nonsense")
+    stderr = io.StringIO()
+    open_arguments(window, [str(broken)], stderr)
+    assert window.model is None
+    assert stderr.getvalue().startswith("patchcore-gui: cannot open model 'line3.patchcore'")
+    assert stderr.getvalue().count("\n") == 1 and window.last_error in stderr.getvalue()

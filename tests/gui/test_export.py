@@ -46,9 +46,9 @@ def test_the_csv_holds_what_the_list_shows_and_says_so(qtbot, model_window: Main
         ("not saved", model_identity(model), "learned", "all")}
     assert model_window.messages[-1].startswith("Wrote all 4 rows to all.csv: model not saved, threshold learned")
 
-    model_window.threshold_panel.set_threshold(model.threshold * 1.2)  # moved by hand...
+    model_window.side_panel.threshold_panel.set_threshold(model.threshold * 1.2)  # moved by hand...
     model_window.results_panel.ng_only.setChecked(True)  # ...and the list shows the NG parts only
-    shown = model_window.proxy.rowCount()
+    shown = model_window.results_panel.proxy.rowCount()
     assert 0 < shown < 4
     assert model_window.export_csv(tmp_path / "ng.csv")
     ng = read_csv(tmp_path / "ng.csv")

@@ -33,24 +33,24 @@ def test_build_runs_in_a_worker_and_the_window_stays_responsive(qtbot, window: M
     timer.start()
     with qtbot.waitSignal(window.job_done, timeout=JOB_TIMEOUT_MS) as blocker:
         assert window.start_build(BuildRequest(few_good, SMALL))
-        assert window.busy and window.progress_bar.isVisible() and window.cancel_button.isVisible()
+        assert window.busy and window.jobs.progress_bar.isVisible() and window.jobs.cancel_button.isVisible()
         assert not window.commands.build.isEnabled()  # one job at a time
     timer.stop()
     assert blocker.args == ["build", "finished"]
     assert len(ticks.calls) >= 5  # the UI thread kept running its timers while the network worked
     model = window.model
-    assert model is not None and model.n_good_images == 6 and window.dirty
+    assert model is not None and model.n_good_images == 6 and window.document.dirty
     assert Path(model.good_folder) == few_good.resolve()
-    assert window.model_panel.facts["Good images"].text().startswith("6")
-    assert not window.busy and not window.progress_bar.isVisible()
-    assert window.threshold_panel.spin.value() == round(model.threshold, 3)
+    assert window.side_panel.model_panel.facts["Good images"].text().startswith("6")
+    assert not window.busy and not window.jobs.progress_bar.isVisible()
+    assert window.side_panel.threshold_panel.spin.value() == round(model.threshold, 3)
 
 
 def test_cancel_keeps_the_previous_model(qtbot, model_window: MainWindow, synthetic_set):
     previous = model_window.model
     with qtbot.waitSignal(model_window.job_done, timeout=JOB_TIMEOUT_MS) as blocker:
         model_window.start_build(BuildRequest(synthetic_set.train_good[0].parent, PatchCoreConfig(coreset_ratio=0.5)))
-        qtbot.mouseClick(model_window.cancel_button, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(model_window.jobs.cancel_button, Qt.MouseButton.LeftButton)
     assert blocker.args == ["build", "cancelled"]
     assert model_window.model is previous
     assert "previous model" in model_window.messages[-1]
@@ -93,7 +93,7 @@ def test_missing_weights_are_a_message(qtbot, window: MainWindow, few_good: Path
 def _drop(window: MainWindow, paths) -> None:
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    position = QPointF(window.view.geometry().center())
+    position = QPointF(window.inspection_panel.view.geometry().center())
     enter = QDragEnterEvent(position, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
                             Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(window, enter)
@@ -110,9 +110,10 @@ def test_dropped_images_and_folders_are_inspected(qtbot, model_window: MainWindo
     qtbot.waitUntil(lambda: model_window.results.rowCount() == 8)
     items = model_window.results.items()
     assert all(item.score is not None and item.score > 0 for item in items)
-    assert model_window.shown_item is items[0]  # the first result is shown at once
-    assert model_window.verdict_panel.text in ("OK", "NG")
-    assert model_window.view.part_item.image is not None and model_window.view.heat_item.image is not None
+    assert model_window.shown.item is items[0]  # the first result is shown at once
+    assert model_window.side_panel.verdict_panel.text in ("OK", "NG")
+    view = model_window.inspection_panel.view
+    assert view.part_item.image is not None and view.heat_item.image is not None
     # the defective parts are NG, the good ones OK, with the model's own threshold
     assert verdicts(model_window)[-2:] == ["NG", "NG"]
     assert verdicts(model_window)[:6].count("OK") >= 5
@@ -123,7 +124,7 @@ def test_dropped_images_and_folders_are_inspected(qtbot, model_window: MainWindo
 
 def test_one_threshold_for_slider_spin_box_line_and_verdicts(qtbot, model_window: MainWindow, synthetic_set):
     inspect_and_wait(qtbot, model_window, synthetic_set.test_good + synthetic_set.test_defective)
-    panel = model_window.threshold_panel
+    panel = model_window.side_panel.threshold_panel
     scores = np.sort([item.score for item in model_window.results.items()])
     counts_before = model_window.results.counts()
     assert counts_before["NG"] >= 5
@@ -132,47 +133,48 @@ def test_one_threshold_for_slider_spin_box_line_and_verdicts(qtbot, model_window
     panel.spin.setValue(float(scores[-1]) + 0.01)
     assert model_window.results.counts()["NG"] == 0
     assert abs(panel.line.value() - panel.spin.value()) < 1e-9
-    assert model_window.model.threshold == panel.spin.value() and model_window.dirty
-    assert "NG 0" in model_window.verdict_panel.counts.text().replace("</b> ", " ").replace("<b>", "")
+    assert model_window.model.threshold == panel.spin.value() and model_window.document.dirty
+    assert "NG 0" in model_window.side_panel.verdict_panel.counts.text().replace("</b> ", " ").replace("<b>", "")
 
     # the line: well below every score, all parts are NG and the shown defective part has outlines
-    model_window.select_row(model_window.proxy.rowCount() - 1)
+    model_window.results_panel.select_row(model_window.results_panel.proxy.rowCount() - 1)
     panel.line.setValue(float(scores[0]) * 0.5)
     assert model_window.results.counts()["NG"] == len(scores)
     assert abs(panel.spin.value() - round(panel.line.value(), 3)) < 1e-6
-    assert model_window.verdict_panel.text == "NG"
-    assert model_window.view.outline_item.image is not None and model_window.view.outline_item.image[..., 3].any()
+    assert model_window.side_panel.verdict_panel.text == "NG"
+    outlines = model_window.inspection_panel.view.outline_item
+    assert outlines.image is not None and outlines.image[..., 3].any()
 
     # the slider: all the way up is above every score again
     panel.slider.setValue(panel.slider.maximum())
     assert model_window.results.counts()["NG"] == 0
-    assert panel.threshold() > scores[-1]
-    assert model_window.verdict_panel.text == "OK"
-    assert not model_window.view.outline_item.image[..., 3].any()  # nothing above the threshold, no outline
+    assert model_window.document.threshold > scores[-1]
+    assert model_window.side_panel.verdict_panel.text == "OK"
+    assert not outlines.image[..., 3].any()  # nothing above the threshold, no outline
 
     # the list follows: "NG only" hides everything now, then shows the NG parts after a reset
     model_window.results_panel.ng_only.setChecked(True)
-    assert model_window.proxy.rowCount() == 0
+    assert model_window.results_panel.proxy.rowCount() == 0
     panel.reset_button.click()
     assert model_window.model.threshold == model_window.model.default_threshold
-    assert model_window.proxy.rowCount() == counts_before["NG"]
+    assert model_window.results_panel.proxy.rowCount() == counts_before["NG"]
 
 
 def test_save_and_reopen_keeps_the_calibrated_threshold(qtbot, model_window: MainWindow, tmp_path: Path, settings):
-    model_window.threshold_panel.spin.setValue(1.234)
-    assert model_window.dirty and model_window.isWindowModified()
+    model_window.side_panel.threshold_panel.spin.setValue(1.234)
+    assert model_window.document.dirty and model_window.isWindowModified()
     path = tmp_path / "line3"
     assert model_window.save_model_to(path)
-    assert model_window.model_path == tmp_path / "line3.patchcore" and not model_window.dirty
-    assert load_model(model_window.model_path).threshold == 1.234
+    assert model_window.document.path == tmp_path / "line3.patchcore" and not model_window.document.dirty
+    assert load_model(model_window.document.path).threshold == 1.234
 
     other = MainWindow(settings=settings)
     other.use_message_boxes = False
     qtbot.addWidget(other)
-    assert other.open_model(model_window.model_path)
-    assert other.model.threshold == 1.234 and other.threshold_panel.spin.value() == 1.234
-    assert other.model_panel.facts["File"].text() == "line3.patchcore"
-    assert other.model_panel.facts["Threshold"].text() == "1.234"
+    assert other.open_model(model_window.document.path)
+    assert other.model.threshold == 1.234 and other.side_panel.threshold_panel.spin.value() == 1.234
+    assert other.side_panel.model_panel.facts["File"].text() == "line3.patchcore"
+    assert other.side_panel.model_panel.facts["Threshold"].text() == "1.234"
     assert settings.value("folders/model") == str(tmp_path)
 
 
@@ -191,8 +193,8 @@ def test_bad_files_are_error_rows_and_messages_not_crashes(qtbot, model_window: 
     source = model_window.results
     row = [i.path.name for i in source.items()].index("broken.png")
     assert source.index(row, ResultsTableModel.FILE).data().splitlines()[1] == rows["broken.png"].error
-    model_window.select_row(model_window.proxy.mapFromSource(source.index(row, 0)).row())
-    assert model_window.verdict_panel.text == "ERROR"
+    model_window.results_panel.select_row(model_window.results_panel.proxy.mapFromSource(source.index(row, 0)).row())
+    assert model_window.side_panel.verdict_panel.text == "ERROR"
 
     assert not model_window.open_model(tmp_path / "broken.png")
     assert "not a PatchCore model" in model_window.last_error and model_window.model is not None
@@ -214,16 +216,16 @@ def test_export_results_and_overlays(qtbot, model_window: MainWindow, synthetic_
 
 def test_keyboard_moves_through_the_results_and_sorting_works(qtbot, model_window: MainWindow, synthetic_set):
     inspect_and_wait(qtbot, model_window, synthetic_set.test_good[:3] + synthetic_set.test_defective[:2])
-    model_window.select_row(0)
-    first = model_window.shown_item
-    qtbot.keyClick(model_window.table, Qt.Key.Key_PageDown)
-    assert model_window.shown_item is not first
+    model_window.results_panel.select_row(0)
+    first = model_window.shown.item
+    qtbot.keyClick(model_window.results_panel.table, Qt.Key.Key_PageDown)
+    assert model_window.shown.item is not first
     model_window.commands.previous.trigger()
-    assert model_window.shown_item is first
-    qtbot.keyClick(model_window.table, Qt.Key.Key_Down)
-    assert model_window.shown_item is model_window.results.item(1)
-    model_window.table.sortByColumn(ResultsTableModel.SCORE, Qt.SortOrder.DescendingOrder)
-    shown_scores = [model_window.proxy.index(r, ResultsTableModel.SCORE).data() for r in range(5)]
+    assert model_window.shown.item is first
+    qtbot.keyClick(model_window.results_panel.table, Qt.Key.Key_Down)
+    assert model_window.shown.item is model_window.results.item(1)
+    model_window.results_panel.table.sortByColumn(ResultsTableModel.SCORE, Qt.SortOrder.DescendingOrder)
+    shown_scores = [model_window.results_panel.proxy.index(r, ResultsTableModel.SCORE).data() for r in range(5)]
     assert shown_scores == sorted(shown_scores, key=float, reverse=True)
 
 
@@ -231,16 +233,16 @@ def test_window_geometry_and_folders_are_remembered(qtbot, settings, few_good: P
     first = MainWindow(settings=settings)
     qtbot.addWidget(first)
     first.resize(640, 480)
-    first._remember_folder("good", few_good)
+    first.settings.remember_folder("good", few_good)
     first.close()
     assert settings.value("window/geometry") is not None
     second = MainWindow(settings=settings)
     qtbot.addWidget(second)
-    assert second.size().width() == 640 and second._folder("good") == str(few_good)
+    assert second.size().width() == 640 and second.settings.folder("good") == str(few_good)
 
 
 def test_unsaved_threshold_asks_before_closing(qtbot, model_window: MainWindow):
-    model_window.threshold_panel.spin.setValue(2.5)
+    model_window.side_panel.threshold_panel.spin.setValue(2.5)
     asked = []
     model_window._ask_to_save = lambda: asked.append(True) or "cancel"
     model_window.close()
@@ -298,7 +300,7 @@ def test_cancel_during_a_batch_keeps_the_rows_so_far_and_the_window_stays_usable
     with qtbot.waitSignal(model_window.job_done, timeout=JOB_TIMEOUT_MS) as blocker:
         model_window.add_inputs(parts)
         qtbot.waitUntil(lambda: model_window.results.rowCount() > 0, timeout=JOB_TIMEOUT_MS)
-        qtbot.mouseClick(model_window.cancel_button, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(model_window.jobs.cancel_button, Qt.MouseButton.LeftButton)
     assert blocker.args == ["inspect", "cancelled"]
     kept = model_window.results.rowCount()
     assert 0 < kept < 40 and "images inspected so far are kept" in model_window.messages[-1]
@@ -310,11 +312,11 @@ def test_cancel_during_a_batch_keeps_the_rows_so_far_and_the_window_stays_usable
 
 def test_a_save_or_export_that_cannot_write_is_a_message(qtbot, model_window: MainWindow, tmp_path: Path):
     (tmp_path / "file").write_text("a file where a folder should be")
-    model_window._set_dirty(True)
+    model_window.document.set_dirty(True)
     assert not model_window.save_model_to(tmp_path / "file" / "line3.patchcore")
     assert model_window.last_error == (f"cannot save the model to '{tmp_path / 'file' / 'line3.patchcore'}': "
                                        f"'{tmp_path / 'file'}' is not a folder")
-    assert model_window.dirty and model_window.model_path is None
+    assert model_window.document.dirty and model_window.document.path is None
     assert not model_window.export_csv(tmp_path / "file" / "results.csv")
     assert model_window.last_error == (f"cannot write '{tmp_path / 'file' / 'results.csv'}': "
                                        f"'{tmp_path / 'file'}' is not a folder")

@@ -9,6 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from patchcore_gui.gui.none_refcount import _RESERVE, make_none_immortal
+from patchcore_gui.gui.model_document import ModelDocument
 from patchcore_gui.gui.results_model import InspectedImage, ResultsTableModel
 
 needs_guard = pytest.mark.skipif(sys.version_info >= (3, 12), reason="None is immortal from CPython 3.12")
@@ -16,7 +17,7 @@ needs_guard = pytest.mark.skipif(sys.version_info >= (3, 12), reason="None is im
 
 @needs_guard
 def test_qt_asking_a_model_for_an_unserved_role_loses_a_reference_to_none(qtbot):
-    table = ResultsTableModel()
+    table = ResultsTableModel(ModelDocument())
     table.append(InspectedImage(path=Path("a.png"), score=1.0))
     index = table.index(0, ResultsTableModel.SCORE)
     index.data(Qt.ItemDataRole.CheckStateRole)  # data() returns None for it

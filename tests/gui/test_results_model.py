@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
 
 from patchcore_gui.core.patchcore import Inspector
+from patchcore_gui.gui.model_document import ModelDocument
 from patchcore_gui.gui.results_model import (PIXMAP_CACHE, THUMB_SIDE, InspectedImage, ResultsFilterProxy,
                                              ResultsTableModel, decode_thumbnail, display_name, encode_thumbnail)
 
@@ -19,8 +20,10 @@ def _item(name: str, score, error: str = "") -> InspectedImage:
     return InspectedImage(path=Path("lot7") / name, score=score)
 
 
-def _table(qtbot) -> tuple:
-    table = ResultsTableModel()
+def _table(fitted, threshold: float) -> tuple:
+    document = ModelDocument()
+    document.set_model(fitted.model.with_threshold(threshold))
+    table = ResultsTableModel(document)
     for item in (_item("a.png", 3.0), _item("b.png", 1.0), _item("c.png", None, "cannot read 'c.png'"),
                  _item("d.png", 2.0)):
         table.append(item)
@@ -29,27 +32,25 @@ def _table(qtbot) -> tuple:
     return table, proxy
 
 
-def test_verdicts_and_counts_follow_the_threshold(qtbot):
-    table, _ = _table(qtbot)
-    table.set_threshold(1.5)
+def test_verdicts_and_counts_follow_the_threshold(qtbot, fitted):
+    table, _ = _table(fitted, 1.5)
     assert table.counts() == {"OK": 1, "NG": 2, "ERROR": 1}
     assert table.index(0, ResultsTableModel.VERDICT).data() == "NG"
-    table.set_threshold(2.5)
+    table.document.set_threshold(2.5)
     assert table.counts() == {"OK": 2, "NG": 1, "ERROR": 1}
     assert [row.verdict for row in table.result_rows()] == ["NG", "OK", "ERROR", "OK"]
     assert table.index(2, ResultsTableModel.FILE).data() == "lot7/c.png\ncannot read 'c.png'"
 
 
-def test_sorting_is_numeric_and_the_filter_shows_ng_only(qtbot):
-    table, proxy = _table(qtbot)
-    table.set_threshold(1.5)
+def test_sorting_is_numeric_and_the_filter_shows_ng_only(qtbot, fitted):
+    table, proxy = _table(fitted, 1.5)
     proxy.sort(ResultsTableModel.SCORE, Qt.SortOrder.DescendingOrder)
     assert [proxy.index(r, ResultsTableModel.SCORE).data() for r in range(4)] == ["3.000", "2.000", "1.000", "–"]
     proxy.sort(ResultsTableModel.VERDICT, Qt.SortOrder.AscendingOrder)
     assert [proxy.index(r, ResultsTableModel.VERDICT).data() for r in range(4)] == ["NG", "NG", "ERROR", "OK"]
     proxy.set_ng_only(True)
     assert proxy.rowCount() == 2
-    table.set_threshold(2.5)
+    table.document.set_threshold(2.5)
     proxy.refilter()
     assert proxy.rowCount() == 1
 
@@ -70,7 +71,7 @@ def test_a_row_keeps_patch_scores_and_a_jpeg_thumbnail_not_the_full_map(fitted, 
 
 
 def test_thumbnails_are_drawn_from_jpeg_and_only_recent_pixmaps_are_kept(qtbot):
-    table = ResultsTableModel()
+    table = ResultsTableModel(ModelDocument())
     picture = np.zeros((40, 80, 3), np.uint8)
     picture[:, 40:] = (255, 0, 0)
     item = InspectedImage(path=Path("a.png"), score=1.0, thumbnail=encode_thumbnail(picture))

@@ -12,7 +12,10 @@ from patchcore_gui.core.config import PatchCoreConfig
 from patchcore_gui.core.images import read_image
 from patchcore_gui.core.patchcore import Inspector
 from patchcore_gui.gui.results_model import THUMB_SIDE, InspectedImage, decode_thumbnail
-from patchcore_gui.gui.workers import BuildOutcome, BuildWorker, ExportWorker, InspectWorker, start_worker
+from patchcore_gui.core.engine import Engine
+from patchcore_gui.core.fingerprint import file_fingerprint
+from patchcore_gui.core.patchcore import FitResult
+from patchcore_gui.gui.workers import BuildWorker, ExportWorker, InspectWorker, start_worker
 
 from .conftest import JOB_TIMEOUT_MS, SignalLog
 
@@ -31,20 +34,23 @@ def owner(qtbot):
 
 
 def test_build_worker_returns_a_model_and_a_ready_inspector(qtbot, owner, synthetic_set, backbone):
-    worker = BuildWorker(synthetic_set.train_good[:6], SMALL, "good", backbone=backbone)
+    engine = Engine(backbone)
+    worker = BuildWorker(engine, synthetic_set.train_good[:6], SMALL, "good")
     progress = SignalLog()
     worker.progress.connect(progress.record)
     with qtbot.waitSignal(worker.finished, timeout=JOB_TIMEOUT_MS) as blocker:
         owner(worker)
     outcome = blocker.args[0]
-    assert isinstance(outcome, BuildOutcome)
-    assert outcome.fit.model.n_good_images == 6 and outcome.fit.model.good_folder == "good"
-    assert outcome.inspector.backbone is backbone  # the loaded network is reused, not loaded again
+    assert isinstance(outcome, FitResult)
+    assert outcome.model.n_good_images == 6 and outcome.model.good_folder == "good"
+    assert engine.backbone is backbone  # the loaded network is reused, not loaded again
+    inspector = engine.inspector_for(outcome.model)
+    assert inspector.backbone is backbone and engine.inspector_for(outcome.model.with_threshold(1.0)) is inspector
     assert {"features", "coreset", "calibration"} <= {stage for _, _, stage in progress.calls}
 
 
 def test_cancel_right_after_start_ends_with_cancelled(qtbot, owner, synthetic_set, backbone):
-    worker = BuildWorker(synthetic_set.train_good, SMALL, backbone=backbone)
+    worker = BuildWorker(Engine(backbone), synthetic_set.train_good, SMALL)
     finished = []
     worker.finished.connect(finished.append)
     with qtbot.waitSignal(worker.cancelled, timeout=10_000):
@@ -54,7 +60,7 @@ def test_cancel_right_after_start_ends_with_cancelled(qtbot, owner, synthetic_se
 
 
 def test_empty_list_of_good_images_is_a_message(qtbot, owner, backbone):
-    worker = BuildWorker([], SMALL, backbone=backbone)
+    worker = BuildWorker(Engine(backbone), [], SMALL)
     with qtbot.waitSignal(worker.failed, timeout=10_000) as blocker:
         owner(worker)
     assert "at least 2 good images" in blocker.args[0]
@@ -64,18 +70,19 @@ def test_inspect_worker_streams_one_result_per_file(qtbot, owner, fitted, synthe
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"not a png")
     paths = synthetic_set.test_good[:2] + [broken] + synthetic_set.test_defective[:1]
-    worker = InspectWorker(fitted.model, paths, backbone=backbone)
+    worker = InspectWorker(Engine(backbone), fitted.model, paths)
     received = []
     worker.inspected.connect(received.append)
     with qtbot.waitSignal(worker.finished, timeout=JOB_TIMEOUT_MS) as blocker:
         owner(worker)
-    assert isinstance(blocker.args[0], Inspector)
+    assert blocker.args[0] == len(paths)
     assert [item.path for item in received] == paths  # in input order, the broken file included
     assert received[2].score is None and "broken.png" in received[2].error
     good = received[0]
     assert decode_thumbnail(good.thumbnail).shape[:2] == (THUMB_SIDE, THUMB_SIDE)
     assert good.patch_scores.shape == fitted.model.feature_grid and good.patch_scores.dtype == np.float32
     assert received[3].score > good.score  # the defective part scores higher
+    assert good.fingerprint == file_fingerprint(paths[0])  # of the content its score came from
 
 
 def test_export_worker_writes_overlays(qtbot, owner, fitted, synthetic_set, backbone, tmp_path):

@@ -1,0 +1,178 @@
+"""Line mode at fixed part rates: bottle images written into a watched folder by a separate "camera" process.
+
+For each rate the camera writes one bottle test image (cycled, each under a new name) every 1/rate
+seconds, as a camera does (open, write, close), for ``--seconds``. The line runs in this process as
+``patchcore watch`` runs it: completeness rule, inspection, a record in an SQLite store, images
+moved into sorted folders. Measured per part: delay from the camera closing the file to its record
+being committed (median, 95th percentile); per rate: parts per second done, and whether the backlog
+grew (slope of the backlog over the second half of the run, and the backlog at the end).
+
+    python benchmarks/bench_line.py --rates 10 20 25 30 --seconds 60
+
+The model is fitted on bottle's train/good with the default configuration (cached in ``--model``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from patchcore_gui.core import Inspector, PatchCoreConfig, find_images, fit, load_model, save_model  # noqa: E402
+from patchcore_gui.line import ArrivalSettings, InspectionLine, LineSettings, PartResult, PartSorter  # noqa: E402
+from patchcore_gui.line.recording import StoreRecorder  # noqa: E402
+from patchcore_gui.record import file_identity  # noqa: E402
+
+BOTTLE = ROOT.parent / "shared" / "data" / "mvtec_bottle_512" / "bottle"
+
+
+def camera(folder: str, images: List[bytes], rate: float, seconds: float, start_at: float,
+           written: "multiprocessing.Queue[List[Tuple[str, float]]]") -> None:
+    """Write ``rate`` parts per second on a fixed schedule; hand back (name, wall time when closed) each."""
+    log: List[Tuple[str, float]] = []
+    count = int(rate * seconds)
+    while time.time() < start_at:
+        time.sleep(0.001)
+    for index in range(count):
+        due = start_at + index / rate
+        delay = due - time.time()
+        if delay > 0:
+            time.sleep(delay)
+        name = f"part_{index:06d}.png"
+        with open(os.path.join(folder, name), "wb") as stream:
+            stream.write(images[index % len(images)])
+        log.append((name, time.time()))
+    written.put(log)
+
+
+def bottle_model(path: Path) -> Path:
+    if path.exists():
+        return path
+    good = find_images([BOTTLE / "train" / "good"])[0]
+    save_model(fit(good, PatchCoreConfig()).model, path)
+    return path
+
+
+def inspector_capacity(inspector: Inspector, paths: List[Path]) -> Tuple[float, float]:
+    """What the inspector alone does on this machine right now: (parts/s in batches, ms for one part alone)."""
+    started = time.perf_counter()
+    list(inspector.inspect_paths(paths))
+    per_second = len(paths) / (time.perf_counter() - started)
+    singles = []
+    for path in paths[:5]:
+        started = time.perf_counter()
+        list(inspector.inspect_paths([path]))
+        singles.append(1000 * (time.perf_counter() - started))
+    return per_second, float(np.median(singles))
+
+
+def measure_rate(inspector: Inspector, model_sha: str, rate: float, seconds: float, images: List[bytes],
+                 work: Path, store: bool) -> Dict[str, object]:
+    folder, sorted_root = work / "camera", work / "sorted"
+    folder.mkdir()
+    recorder = None
+    if store:
+        recorder = StoreRecorder.open(str(work / "record.sqlite"), "bench", model_sha, "bottle.patchcore",
+                                      inspector.model.threshold)
+    line = InspectionLine(inspector, folder, recorder, PartSorter(sorted_root, move=True),
+                          settings=LineSettings(arrival=ArrivalSettings()))
+    results: Dict[str, PartResult] = {}
+    backlog: List[Tuple[float, int]] = []
+    runner = threading.Thread(target=line.run, args=(lambda r: results.__setitem__(r.path.name, r),), daemon=True)
+    runner.start()
+    while line.watch is None:
+        time.sleep(0.05)
+    context = multiprocessing.get_context("spawn")
+    written: "multiprocessing.Queue[List[Tuple[str, float]]]" = context.Queue()
+    start_at = time.time() + 2.0
+    writer = context.Process(target=camera, args=(str(folder), images, rate, seconds, start_at, written))
+    writer.start()
+    while writer.is_alive() or time.time() < start_at + seconds:
+        snap = line.snapshot()
+        backlog.append((time.time() - start_at, snap.backlog + line.watch.settling))
+        time.sleep(0.5)
+    log = written.get()
+    writer.join()
+    expected = len(log)
+    done_at_end = len(results)
+    deadline = time.time() + 60
+    while len(results) < expected and time.time() < deadline:  # drain what is left, to count every part
+        time.sleep(0.2)
+    line.stop()
+    runner.join()
+    if recorder is not None:
+        recorder.close()
+    closed = dict(log)
+    delays = np.array([1000 * (r.recorded_at - closed[name]) for name, r in results.items() if name in closed])
+    ms = np.array([r.inspection_ms for r in results.values() if r.inspection_ms is not None])
+    times = np.array([t for t, _ in backlog])
+    counts = np.array([c for _, c in backlog])
+    second_half = (times >= seconds / 2) & (times <= seconds)
+    slope = float(np.polyfit(times[second_half], counts[second_half], 1)[0]) if second_half.sum() > 2 else float("nan")
+    end_backlog = int(counts[times <= seconds][-1]) if (times <= seconds).any() else 0
+    outcome = {
+        "rate": rate, "seconds": seconds, "store": "SQLite" if store else "none", "written": expected, "recorded": len(results),
+        "recorded_by_end_of_writing": done_at_end, "errors": sum(r.verdict == "ERROR" for r in results.values()),
+        "delay_median_ms": float(np.median(delays)), "delay_p95_ms": float(np.percentile(delays, 95)),
+        "delay_max_ms": float(delays.max()), "inspection_ms_median": float(np.median(ms)),
+        "backlog_slope_per_s": slope, "backlog_at_end": end_backlog, "backlog_max": int(counts.max()),
+        "held": bool(slope < 0.05 and end_backlog <= max(2, rate)),
+    }
+    shutil.rmtree(work)
+    return outcome
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rates", type=float, nargs="+", default=[10, 20, 25, 30])
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--model", type=Path, default=Path(tempfile.gettempdir()) / "bench_line_bottle.patchcore")
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--no-store", action="store_true", help="no inspection record (to see what recording costs)")
+    args = parser.parse_args()
+    if not BOTTLE.is_dir():
+        print(f"bottle data not found at {BOTTLE}", file=sys.stderr)
+        return 2
+    model_path = bottle_model(args.model)
+    model_sha = file_identity(model_path)[1]
+    inspector = Inspector(load_model(model_path))
+    image_paths = find_images([BOTTLE / "test"])[0]
+    images = [p.read_bytes() for p in image_paths]
+    print(f"{len(images)} bottle test images, {sum(map(len, images)) / len(images) / 1024:.0f} KB each on average; "
+          f"load average before: {os.getloadavg()}", flush=True)
+    outcomes = []
+    for rate in args.rates:
+        capacity, single_ms = inspector_capacity(inspector, image_paths[:40])
+        work = Path(tempfile.mkdtemp(prefix="bench_line_"))
+        outcome = measure_rate(inspector, model_sha, rate, args.seconds, images, work, store=not args.no_store)
+        outcome.update(inspector_parts_per_s=capacity, inspector_single_ms=single_ms, loadavg_after=os.getloadavg())
+        outcomes.append(outcome)
+        print(json.dumps(outcome), flush=True)
+    print("\n| parts/s written | inspector alone just before: parts/s in batches, ms single | recorded by end "
+          "of writing | delay median ms | delay p95 ms | backlog slope /s | backlog at end | held | load after |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for o in outcomes:
+        print(f"| {o['rate']:g} | {o['inspector_parts_per_s']:.1f}, {o['inspector_single_ms']:.0f} | "
+              f"{o['recorded_by_end_of_writing']}/{o['written']} | {o['delay_median_ms']:.0f} | "
+              f"{o['delay_p95_ms']:.0f} | {o['backlog_slope_per_s']:+.2f} | {o['backlog_at_end']} | "
+              f"{'yes' if o['held'] else 'no'} | {o['loadavg_after'][0]:.1f} |")
+    if args.json:
+        args.json.write_text(json.dumps(outcomes, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,226 @@
+"""The inspection record: recording rate, store size and summary time, SQLite and PostgreSQL.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_record.py [--folder DIR] [--adds 2000] [--parts 1000000]
+                                                 [--postgresql URL | --no-postgresql]
+
+1. Recording: ``store.add`` one part at a time, each its own durable commit, as a line does;
+   median and 95th percentile ms per part and records/s sustained.
+2. Size: the store's size after 100,000 parts (SQLite: the file after a checkpoint; PostgreSQL:
+   the tables with their indexes and TOAST).
+3. Summary: ``store.summary`` over ``--parts`` parts (by default a million: about 11.6 days of one
+   line at one part per second), in total, per hour and per day; and the whole command
+   ``patchcore log STORE --summary --by hour`` with Python's start-up.
+
+Parts for 2 and 3 are written in batches of 10,000 per transaction (the same rows a line writes,
+written faster). Without --postgresql, a throwaway server is started in a temp folder where the
+Debian ``postgresql`` package is installed (tests/record/pg_server.py); fsync stays on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Dict, Iterator, List, Optional
+
+import numpy as np
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from patchcore_gui.record import InspectionRecord, open_store  # noqa: E402
+from patchcore_gui.record.schema import inspections  # noqa: E402
+from patchcore_gui.record.store import InspectionStore, to_time_us  # noqa: E402
+
+START = datetime(2026, 3, 1, 6, 0, tzinfo=timezone.utc)
+BATCH = 10_000
+
+
+def part(number: int, rng: random.Random, moment: datetime) -> InspectionRecord:
+    """A part as a line records it: 3% NG with one or two regions, 0.2% ERROR."""
+    draw = rng.random()
+    verdict = "ERROR" if draw < 0.002 else ("NG" if draw < 0.032 else "OK")
+    score = None if verdict == "ERROR" else (3.0 + rng.random() if verdict == "NG" else 1.0 + rng.random())
+    regions = None
+    if verdict == "NG":
+        regions = [{"x": rng.randrange(500), "y": rng.randrange(500), "w": rng.randrange(5, 60),
+                    "h": rng.randrange(5, 60), "area": rng.randrange(20, 2000), "peak": round(3 + rng.random(), 4)}
+                   for _ in range(rng.randint(1, 2))]
+    return InspectionRecord(
+        time=moment, image_path=f"/srv/camera/line3/{moment:%Y-%m-%d}/part_{number:08d}.png",
+        file_size=250_000 + rng.randrange(20_000), sha256=f"{rng.getrandbits(256):064x}",
+        model_sha256="9c1f" * 16, model_name="bottle-2026-02", threshold=2.85, score=score, verdict=verdict,
+        error="cannot read 'part.png': truncated file" if verdict == "ERROR" else None,
+        inspection_ms=None if verdict == "ERROR" else 38.0 + 12 * rng.random(), regions=regions)
+
+
+def rows(count: int, seconds_apart: float, seed: int = 0) -> Iterator[List[Dict]]:
+    rng = random.Random(seed)
+    batch: List[Dict] = []
+    for number in range(count):
+        record = part(number, rng, START + timedelta(seconds=number * seconds_apart))
+        values = {name: getattr(record, name) for name in record.__dataclass_fields__ if name != "time"}
+        batch.append(dict(values, time_us=to_time_us(record.time), station="line3"))
+        if len(batch) == BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def fill(store: InspectionStore, count: int, seconds_apart: float = 1.0) -> float:
+    started = time.perf_counter()
+    for batch in rows(count, seconds_apart):
+        with store.engine.begin() as connection:
+            connection.execute(inspections.insert(), batch)
+    return time.perf_counter() - started
+
+
+def measure_adds(store: InspectionStore, count: int) -> Dict[str, float]:
+    rng = random.Random(1)
+    records = [part(number, rng, datetime.now(timezone.utc) + timedelta(microseconds=number))
+               for number in range(count)]
+    times = []
+    started = time.perf_counter()
+    for record in records:
+        before = time.perf_counter()
+        store.add(record)
+        times.append(1000 * (time.perf_counter() - before))
+    total = time.perf_counter() - started
+    return {"median_ms": statistics.median(times), "p95_ms": float(np.percentile(times, 95)),
+            "records_per_s": count / total}
+
+
+def store_size(store: InspectionStore, path: Optional[Path]) -> int:
+    with store.engine.connect() as connection:
+        if path is not None:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            return path.stat().st_size
+        return int(connection.exec_driver_sql(
+            "SELECT pg_total_relation_size('inspections') + pg_total_relation_size('model_changes')").scalar())
+
+
+def time_summaries(store: InspectionStore, target: str, repeats: int = 3) -> Dict[str, float]:
+    results = {}
+    for by in (None, "hour", "day"):
+        seconds = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            summary = store.summary(by=by)
+            seconds.append(time.perf_counter() - started)
+        results[f"summary {by or 'total'} s"] = statistics.median(seconds)
+        results["parts"] = summary.total.count
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "patchcore_gui.cli", "log", target, "--summary", "--by", "hour"],
+                   check=True, capture_output=True, env=env)
+    results["command s"] = time.perf_counter() - started
+    return results
+
+
+def bench(name: str, target: str, path: Optional[Path], args: argparse.Namespace) -> None:
+    print(f"\n== {name}")
+    with open_store(target, "bench") as store:
+        adds = measure_adds(store, args.adds)
+        print(f"recording one part per commit ({args.adds} parts): median {adds['median_ms']:.2f} ms, "
+              f"p95 {adds['p95_ms']:.2f} ms, {adds['records_per_s']:.0f} records/s sustained")
+    if path is not None:  # what synchronous=FULL costs: the same with NORMAL (not durable on power loss)
+        normal_target, _ = new_target(name, "adds-normal", args)
+        with open_store(normal_target, "bench") as store:
+            store.engine.dispose()
+            sa.event.listen(store.engine, "connect",
+                            lambda connection, _record: connection.execute("PRAGMA synchronous=NORMAL"))
+            normal = measure_adds(store, args.adds)
+        print(f"  the same with synchronous=NORMAL (not used): median {normal['median_ms']:.2f} ms, "
+              f"p95 {normal['p95_ms']:.2f} ms, {normal['records_per_s']:.0f} records/s")
+    size_target, size_path = new_target(name, "size", args)
+    with open_store(size_target, "bench") as store:
+        fill(store, 100_000)
+        print(f"size per 100,000 parts: {store_size(store, size_path) / 1e6:.1f} MB")
+    summary_target, _ = new_target(name, "summary", args)
+    with open_store(summary_target, "bench") as store:
+        seconds = fill(store, args.parts)
+        print(f"wrote {args.parts:,} parts in batches in {seconds:.0f} s")
+        timed = time_summaries(store, summary_target)
+    print(f"summary over {timed['parts']:,} parts: total {timed['summary total s']:.2f} s, per hour "
+          f"{timed['summary hour s']:.2f} s, per day {timed['summary day s']:.2f} s (median of 3); "
+          f"`patchcore log --summary --by hour` command {timed['command s']:.2f} s")
+
+
+_TARGETS: Dict[str, object] = {}
+
+
+def new_target(name: str, purpose: str, args: argparse.Namespace):
+    """A fresh empty store of the kind ``name``: an SQLite path, or a new PostgreSQL database."""
+    if name == "SQLite":
+        path = Path(args.folder) / f"{purpose}.sqlite"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return str(path), path
+    server = _TARGETS["postgresql"]
+    return server.new_database(), None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--folder", help="where the SQLite stores go (default: a temp folder)")
+    parser.add_argument("--adds", type=int, default=2000)
+    parser.add_argument("--parts", type=int, default=1_000_000)
+    parser.add_argument("--postgresql", help="URL of a server whose user may CREATE DATABASE")
+    parser.add_argument("--no-postgresql", action="store_true")
+    args = parser.parse_args()
+    folder = tempfile.TemporaryDirectory(prefix="bench-record-", dir=args.folder) if not args.folder else None
+    args.folder = args.folder or folder.name
+    print(f"SQLite stores in {args.folder}; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+    target, path = new_target("SQLite", "adds", args)
+    bench("SQLite", target, path, args)
+    if args.no_postgresql:
+        return
+    sys.path.insert(0, str(ROOT / "tests" / "record"))
+    from pg_server import PG_SKIP_REASON, PostgresServer, pg_bin  # noqa: E402
+    if args.postgresql:
+        _TARGETS["postgresql"] = _ExistingServer(args.postgresql)
+    else:
+        bin_dir = pg_bin()
+        if bin_dir is None:
+            print(f"\nPostgreSQL skipped: {PG_SKIP_REASON}")
+            return
+        _TARGETS["postgresql"] = PostgresServer(bin_dir)
+    try:
+        bench("PostgreSQL", _TARGETS["postgresql"].new_database(), None, args)
+    finally:
+        close = getattr(_TARGETS["postgresql"], "close", None)
+        if close:
+            close()
+    print(f"\nload average at the end {os.getloadavg()[0]:.1f}")
+
+
+class _ExistingServer:
+    """A server given by URL: each measurement gets a new database on it."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.count = 0
+
+    def new_database(self) -> str:
+        self.count += 1
+        name = f"patchcore_bench_{os.getpid()}_{self.count}"
+        engine = sa.create_engine(self.url.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
+        with engine.connect() as connection:
+            connection.exec_driver_sql(f"CREATE DATABASE {name}")
+        engine.dispose()
+        return str(sa.make_url(self.url).set(database=name).render_as_string(hide_password=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,392 @@
+"""The History view: what the inspection record holds, filtered; yield per hour; past parts again.
+
+The panel reads the store on a worker thread (:class:`HistoryReader`), never on the UI thread, each
+time the filter changes or :meth:`HistoryPanel.refresh` is called; a refresh asked for while one
+runs is done once that one ends. It opens the store as a reader: under SQLite's WAL a reader
+neither blocks a line that writes nor sees half of a write.
+
+Opening a past part (double-click, or "Open part") hands its image to the window to inspect again
+with the model open now, and says so; when the image is no longer where it was recorded, the panel
+says that plainly, with what the record holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QAbstractTableModel, QDateTime, QModelIndex, QObject, Qt, QThread, Signal
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import (QComboBox, QDateTimeEdit, QDockWidget, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
+                               QMainWindow, QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget)
+
+from ..record import PeriodSummary, RecordFilter, StoredInspection, StoreError, Summary, open_store
+from ..record.export import write_records_csv
+from ..record.records import VERDICTS
+from .results_model import VERDICT_COLOURS
+from .workers import Worker, start_worker
+
+#: the newest parts listed; the chart and the counts cover the whole selection, an export every part
+ROW_LIMIT = 2000
+PERIODS: Dict[str, Optional[timedelta]] = {
+    "Last hour": timedelta(hours=1), "Last 8 hours": timedelta(hours=8), "Last 24 hours": timedelta(days=1),
+    "Last 7 days": timedelta(days=7), "Last 30 days": timedelta(days=30), "Everything": None, "Between…": None}
+DEFAULT_PERIOD = "Last 7 days"
+ALL = "All"
+
+
+@dataclass(frozen=True)
+class HistorySnapshot:
+    """What one reading of the store found for a filter."""
+
+    rows: List[StoredInspection]
+    count: int
+    hourly: Summary
+    models: List[Tuple[str, str]]
+    exists: bool = True
+
+
+class HistoryReader(Worker):
+    """Reads the newest parts, their count, the yield per hour and the models of a filter."""
+
+    def __init__(self, target: str, where: RecordFilter, limit: int = ROW_LIMIT) -> None:
+        super().__init__()
+        self.target, self.where, self.limit = target, where, limit
+
+    def work(self) -> HistorySnapshot:
+        try:
+            store = open_store(self.target, "history", create=False)
+        except StoreError as exc:
+            if "no inspection store" in str(exc) or "holds no inspection record" in str(exc):
+                return HistorySnapshot([], 0, Summary([], PeriodSummary(None, 0, 0, 0, 0, None)), [], exists=False)
+            raise
+        with store:
+            return HistorySnapshot(store.inspections(self.where, self.limit, newest_first=True),
+                                   store.count(self.where), store.summary(self.where, by="hour"), store.models())
+
+
+class HistoryExport(Worker):
+    """Writes every part of a filter as CSV (streamed: any number of them)."""
+
+    def __init__(self, target: str, where: RecordFilter, path: Path) -> None:
+        super().__init__()
+        self.target, self.where, self.path = target, where, path
+
+    def work(self) -> Tuple[Path, int]:
+        with open_store(self.target, "history", create=False) as store:
+            return self.path, write_records_csv(self.path, store.iter_inspections(self.where))
+
+
+class HistoryTableModel(QAbstractTableModel):
+    """Recorded parts, newest first: time (local), station, verdict, score, threshold, model, file."""
+
+    HEADERS = ("Time", "Station", "Verdict", "Score", "Threshold", "Model", "File")
+
+    def __init__(self, parent: Optional[QObject] = None) -> None:
+        super().__init__(parent)
+        self._rows: List[StoredInspection] = []
+
+    def set_rows(self, rows: Sequence[StoredInspection]) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def row(self, index: int) -> StoredInspection:
+        return self._rows[index]
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # type: ignore[override]
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # type: ignore[override]
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.HEADERS[section]
+        return None
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        stored = self._rows[index.row()]
+        record = stored.record
+        if role == Qt.ItemDataRole.DisplayRole:
+            return (record.time.astimezone().strftime("%Y-%m-%d %H:%M:%S"), stored.station, record.verdict,
+                    "-" if record.score is None else f"{record.score:.4f}", f"{record.threshold:.4f}",
+                    record.model_name, Path(record.image_path).name)[index.column()]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return record.error or record.image_path
+        if role == Qt.ItemDataRole.ForegroundRole and index.column() == 2:
+            return VERDICT_COLOURS[record.verdict]
+        return None
+
+
+class YieldChart(pg.PlotWidget):
+    """Yield per hour of the selection as bars (local time on the axis)."""
+
+    def __init__(self, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent, axisItems={"bottom": pg.DateAxisItem(orientation="bottom")})
+        self.setBackground("w")
+        self.setLabel("left", "yield", units="%")
+        self.setYRange(0, 100)
+        self.setMouseEnabled(x=True, y=False)
+        self.bars = pg.BarGraphItem(x0=[], x1=[], height=[], brush=pg.mkBrush(VERDICT_COLOURS["OK"]))
+        self.addItem(self.bars)
+        self.hours: np.ndarray = np.zeros(0)
+        self.yields: np.ndarray = np.zeros(0)
+
+    def show_summary(self, summary: Summary) -> None:
+        periods = [p for p in summary.periods if p.start is not None and p.yield_ is not None]
+        self.hours = np.array([p.start.timestamp() for p in periods], float)
+        self.yields = np.array([100 * p.yield_ for p in periods], float)
+        self.bars.setOpts(x0=self.hours + 180, x1=self.hours + 3420, height=self.yields)
+        if len(self.hours):
+            self.setXRange(self.hours.min(), self.hours.max() + 3600, padding=0.02)
+
+
+class HistoryPanel(QWidget):
+    """Filters, the yield chart, the newest parts, and the actions on them."""
+
+    #: an image to inspect again with the open model
+    reopen = Signal(Path)
+    #: a read finished (tests wait on it)
+    loaded = Signal()
+    #: an export ended: a line for people
+    exported = Signal(str)
+
+    def __init__(self, target: str, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.target = target
+        self.snapshot: Optional[HistorySnapshot] = None
+        self._workers: Dict[QThread, Worker] = {}
+        self._reading = False
+        self._again = False
+
+        self.period = QComboBox()
+        self.period.addItems(list(PERIODS))
+        self.period.setCurrentText(DEFAULT_PERIOD)
+        now = QDateTime.currentDateTime()
+        self.since_edit = QDateTimeEdit(now.addDays(-1), calendarPopup=True)
+        self.until_edit = QDateTimeEdit(now, calendarPopup=True)
+        for edit in (self.since_edit, self.until_edit):
+            edit.setDisplayFormat("yyyy-MM-dd HH:mm")
+            edit.dateTimeChanged.connect(self.refresh)
+        self.verdict = QComboBox()
+        self.verdict.addItems([ALL, *VERDICTS])
+        self.model_box = QComboBox()
+        self.model_box.addItem(ALL, None)
+        self.model_box.setMinimumContentsLength(16)
+        self.refresh_button = QPushButton("Refresh")
+        self.open_button = QPushButton("Open part")
+        self.export_button = QPushButton("Export CSV…")
+        for box in (self.period, self.verdict, self.model_box):
+            box.currentIndexChanged.connect(self.refresh)
+        self.period.currentIndexChanged.connect(self._show_period_edits)
+        self.refresh_button.clicked.connect(self.refresh)
+        self.open_button.clicked.connect(self.open_selected)
+        self.export_button.clicked.connect(self.export_dialog)
+
+        filters = QHBoxLayout()
+        for label, widget in (("Time", self.period), (None, self.since_edit), ("to", self.until_edit),
+                              ("Verdict", self.verdict), ("Model", self.model_box)):
+            if label:
+                filters.addWidget(QLabel(label))
+            filters.addWidget(widget)
+        filters.addStretch(1)
+        for button in (self.refresh_button, self.open_button, self.export_button):
+            filters.addWidget(button)
+
+        self.chart = YieldChart()
+        self.table_model = HistoryTableModel(self)
+        self.table = QTableView()
+        self.table.setModel(self.table_model)
+        self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QTableView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.doubleClicked.connect(self._double_clicked)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.chart)
+        split.addWidget(self.table)
+        split.setSizes([160, 300])
+        layout = QVBoxLayout(self)
+        layout.addLayout(filters)
+        layout.addWidget(split, 1)
+        layout.addWidget(self.status)
+        self._show_period_edits()
+
+    # -- the filter ---------------------------------------------------------------------------------
+
+    def record_filter(self) -> RecordFilter:
+        span = PERIODS[self.period.currentText()]
+        since = until = None
+        if self.period.currentText() == "Between…":
+            since = self.since_edit.dateTime().toPython().astimezone()
+            until = self.until_edit.dateTime().toPython().astimezone()
+        elif span is not None:
+            since = datetime.now(timezone.utc) - span
+        verdict = self.verdict.currentText()
+        return RecordFilter(since=since, until=until, verdict=None if verdict == ALL else verdict,
+                            model=self.model_box.currentData())
+
+    def _show_period_edits(self) -> None:
+        custom = self.period.currentText() == "Between…"
+        self.since_edit.setVisible(custom)
+        self.until_edit.setVisible(custom)
+
+    # -- reading --------------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Read the store again for the filter as it is (on a worker; once more if one is running)."""
+        if self._reading:
+            self._again = True
+            return
+        self._reading = True
+        worker = HistoryReader(self.target, self.record_filter())
+        worker.finished.connect(self._loaded)
+        worker.failed.connect(self._failed)
+        self._start(worker)
+
+    def _start(self, worker: Worker) -> None:
+        thread = start_worker(worker, self)
+        self._workers[thread] = worker  # the worker outlives its thread (see workers.start_worker)
+        thread.finished.connect(self._thread_finished)
+
+    def _thread_finished(self) -> None:
+        thread = self.sender()
+        self._workers.pop(thread, None)  # type: ignore[call-overload]
+        thread.deleteLater()
+
+    def _read_ended(self) -> None:
+        self._reading = False
+        if self._again:
+            self._again = False
+            self.refresh()
+        self.loaded.emit()
+
+    def _loaded(self, snapshot: HistorySnapshot) -> None:
+        self.snapshot = snapshot
+        self.table_model.set_rows(snapshot.rows)
+        self.chart.show_summary(snapshot.hourly)
+        self._offer_models(snapshot.models)
+        total = snapshot.hourly.total
+        if not snapshot.exists:
+            self.status.setText(f"Nothing recorded yet in {self.target}")
+        elif not snapshot.count:
+            self.status.setText("No recorded part matches this filter")
+        else:
+            shown = f"newest {len(snapshot.rows):,} of {snapshot.count:,} parts listed" \
+                if snapshot.count > len(snapshot.rows) else f"{snapshot.count:,} parts"
+            median = "" if total.median_ms is None else f", median {total.median_ms:.1f} ms"
+            self.status.setText(f"{shown}: {total.ok:,} OK, {total.ng:,} NG, {total.errors:,} errors, "
+                                f"yield {100 * (total.yield_ or 0):.2f}%{median}")
+        self._read_ended()
+
+    def _failed(self, message: str) -> None:
+        self.status.setText(f"Cannot read the inspection record: {message}")
+        self._read_ended()
+
+    def _offer_models(self, models: Sequence[Tuple[str, str]]) -> None:
+        chosen = self.model_box.currentData()
+        wanted = [(f"{name} ({sha[:8]})", sha) for name, sha in models]
+        present = [(self.model_box.itemText(i), self.model_box.itemData(i)) for i in range(1, self.model_box.count())]
+        if wanted == present:
+            return
+        self.model_box.blockSignals(True)
+        self.model_box.clear()
+        self.model_box.addItem(ALL, None)
+        for text, sha in wanted:
+            self.model_box.addItem(text, sha)
+        index = self.model_box.findData(chosen)
+        self.model_box.setCurrentIndex(max(index, 0))
+        self.model_box.blockSignals(False)
+
+    # -- a past part again ----------------------------------------------------------------------------
+
+    def _double_clicked(self, index: QModelIndex) -> None:
+        self.open_row(index.row())
+
+    def open_selected(self) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        if rows:
+            self.open_row(rows[0].row())
+        else:
+            self.status.setText("Select a part in the list first")
+
+    def open_row(self, row: int) -> None:
+        stored = self.table_model.row(row)
+        record = stored.record
+        path = Path(record.image_path)
+        score = "no score" if record.score is None else f"score {record.score:.4f}"
+        recorded = (f"recorded {record.time.astimezone():%Y-%m-%d %H:%M:%S} on {stored.station}: {record.verdict}, "
+                    f"{score}, model {record.model_name}, threshold {record.threshold:.4f}")
+        if not path.is_file():
+            self.status.setText(f"The image is no longer at {path}, so it cannot be shown again ({recorded}).")
+            return
+        changed = record.file_size is not None and path.stat().st_size != record.file_size
+        note = " The file has changed since (its size differs): this is not the part that was recorded." if changed else ""
+        self.status.setText(f"Inspecting {path.name} again with the model open now ({recorded}).{note}")
+        self.reopen.emit(path)
+
+    # -- export ---------------------------------------------------------------------------------------
+
+    def export_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export the record", str(Path.home() / "inspections.csv"),
+                                              "CSV files (*.csv)")
+        if path:
+            self.export_csv(Path(path))
+
+    def export_csv(self, path: Path) -> None:
+        """Write every part of the current filter to ``path`` on a worker; ``exported`` says how it went."""
+        worker = HistoryExport(self.target, self.record_filter(), path)
+        worker.finished.connect(self._export_finished)
+        worker.failed.connect(self._export_failed)
+        self._start(worker)
+
+    def _export_finished(self, outcome: Tuple[Path, int]) -> None:
+        self._exported(f"Wrote {outcome[1]:,} parts to {outcome[0]}")
+
+    def _export_failed(self, message: str) -> None:
+        self._exported(f"Cannot export: {message}")
+
+    def _exported(self, message: str) -> None:
+        self.status.setText(message)
+        self.exported.emit(message)
+
+    def refresh_if_visible(self) -> None:
+        if self.isVisible():
+            self.refresh()
+
+    def shutdown(self) -> None:
+        """Wait for running reads and exports (the window is closing)."""
+        for thread in list(self._workers):
+            thread.wait(10_000)
+
+
+def install_history_dock(window: QMainWindow, panel: HistoryPanel) -> QDockWidget:
+    """Put ``panel`` into a dock at the bottom of ``window``, hidden, shown by View > History (Ctrl+H);
+    it reads the store each time it is shown."""
+    dock = QDockWidget("History", window)
+    dock.setObjectName("history_dock")
+    dock.setWidget(panel)
+    window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+    dock.hide()
+    toggle = dock.toggleViewAction()
+    toggle.setText("&History")
+    toggle.setShortcut(QKeySequence("Ctrl+H"))
+    toggle.setStatusTip("Every part inspected here, from the inspection record: filter, yield per hour, export")
+    window.addAction(toggle)
+    for action in window.menuBar().actions():
+        if action.menu() is not None and action.text().replace("&", "") == "View":
+            action.menu().addAction(toggle)
+    dock.visibilityChanged.connect(panel.refresh_if_visible)
+    return dock

@@ -1,0 +1,310 @@
+"""Line mode in the window: the newest part large, the shift's counters, its NG parts, Pause and Stop.
+
+The panel starts a :class:`~.line_worker.LineWorker` on a folder and shows what its signals bring;
+it reads no file and computes nothing. While a line runs it says so (``running_changed``), and the
+window locks the threshold and the model against a stray drag; :meth:`unlock` is the operator's
+explicit unlock, which the worker puts into the store's audit trail (``threshold_unlocked``).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from pathlib import Path
+from typing import Callable, Deque, Optional
+
+import numpy as np
+from PySide6.QtCore import QSettings, QSize, Qt, Signal, Slot
+from PySide6.QtGui import QIcon, QImage, QPixmap
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGridLayout, QHBoxLayout, QLabel, QListWidget,
+                               QListWidgetItem, QMessageBox, QPushButton, QVBoxLayout, QWidget)
+
+from ..core import Inspector
+from ..line import LineSettings, OverlayWriter, PartSorter, ShiftSnapshot
+from ..line.runner import Recorder
+from .image_view import InspectionView
+from .line_worker import THUMBNAIL_SIDE, LineWorker, ShownLinePart
+from .workers import start_worker
+
+#: NG parts whose full picture is kept to look back at; older ones keep their thumbnail.
+KEPT_NG_PICTURES = 50
+VERDICT_STYLE = {"OK": "background:#1b7f3b;color:white", "NG": "background:#b3261e;color:white",
+                 "ERROR": "background:#c77700;color:white", "": "background:#444;color:white"}
+SORTING = (("leave", "Leave images in the folder"), ("copy", "Copy into OK / NG / ERROR"),
+           ("move", "Move into OK / NG / ERROR"))
+
+
+def to_pixmap(rgb: np.ndarray) -> QPixmap:
+    """``(h, w, 3) uint8`` -> a QPixmap (copied, so the array may go)."""
+    rgb = np.ascontiguousarray(rgb)
+    height, width = rgb.shape[:2]
+    return QPixmap.fromImage(QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy())
+
+
+class LinePanel(QWidget):
+    #: True when a line starts, False when it has stopped.
+    running_changed = Signal(bool)
+    #: The operator unlocked the threshold while the line runs.
+    threshold_unlocked = Signal()
+    #: A one-line message for the status bar.
+    message = Signal(str)
+
+    def __init__(self, settings: QSettings, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.worker: Optional[LineWorker] = None
+        self.thread = None
+        self.folder: Optional[Path] = None
+        self.unlocked = False
+        self.ng_parts: Deque[ShownLinePart] = deque(maxlen=KEPT_NG_PICTURES)
+        self.last_snapshot: Optional[ShiftSnapshot] = None
+        self.newest: Optional[ShownLinePart] = None
+        #: False in tests and scripts: a failure then goes to ``message`` only, never to a modal box.
+        self.use_message_boxes = True
+
+        self.run_button = QPushButton("Run line…")
+        self.run_button.setToolTip("Pick the folder the camera writes into and inspect every part that lands there")
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.setCheckable(True)
+        self.pause_button.toggled.connect(self._pause_toggled)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.clicked.connect(self.stop)
+        self.unlock_button = QPushButton("Unlock threshold")
+        self.unlock_button.setToolTip("While a line runs the threshold is locked; unlocking is recorded")
+        self.unlock_button.clicked.connect(self.unlock)
+        self.sorting = QComboBox()
+        for key, label in SORTING:
+            self.sorting.addItem(label, key)
+        self.sorting.setCurrentIndex(max(0, self.sorting.findData(settings.value("line/sorting", "leave"))))
+        self.folder_label = QLabel("No line running")
+        self.folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        bar = QHBoxLayout()
+        for widget in (self.run_button, self.pause_button, self.stop_button, self.sorting, self.unlock_button):
+            bar.addWidget(widget)
+        bar.addWidget(self.folder_label, 1)
+
+        self.view = InspectionView()
+        self.view.show_nothing("Run a line: the newest part shows here")
+        self.verdict_label = QLabel("")
+        self.verdict_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        font = self.verdict_label.font()
+        font.setPointSize(font.pointSize() * 2)
+        font.setBold(True)
+        self.verdict_label.setFont(font)
+        self._set_verdict("", "")
+        newest = QVBoxLayout()
+        newest.addWidget(self.verdict_label)
+        newest.addWidget(self.view, 1)
+
+        self.counter_labels = {}
+        counters = QFormLayout()
+        for key, label in (("inspected", "Inspected"), ("ok", "OK"), ("ng", "NG"), ("errors", "Errors"),
+                           ("yield", "Yield"), ("rate", "Parts / min"), ("median", "Median ms"), ("p95", "95th pct ms"),
+                           ("backlog", "Backlog")):
+            value = QLabel("-")
+            value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.counter_labels[key] = value
+            counters.addRow(label, value)
+        self.ng_list = QListWidget()
+        self.ng_list.setViewMode(QListWidget.ViewMode.IconMode)
+        self.ng_list.setIconSize(QSize(THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+        self.ng_list.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.ng_list.setMovement(QListWidget.Movement.Static)
+        self.ng_list.setWordWrap(True)
+        self.ng_list.currentRowChanged.connect(self._ng_selected)
+        side = QVBoxLayout()
+        side.addLayout(counters)
+        side.addWidget(QLabel("NG parts of this shift (click to look again)"))
+        side.addWidget(self.ng_list, 1)
+        self.notice_label = QLabel("")
+        self.notice_label.setWordWrap(True)
+        side.addWidget(self.notice_label)
+
+        body = QGridLayout()
+        body.addLayout(newest, 0, 0)
+        body.addLayout(side, 0, 1)
+        body.setColumnStretch(0, 3)
+        body.setColumnStretch(1, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addLayout(body, 1)
+        self._update_buttons()
+
+    # -- starting and stopping --------------------------------------------------------------------
+    def choose_folder(self) -> Optional[Path]:
+        """Ask for the camera's folder, starting where the last line ran (remembered)."""
+        start = str(self.settings.value("line/folder", str(Path.home())))
+        chosen = QFileDialog.getExistingDirectory(self, "Folder the camera writes into", start)
+        return Path(chosen) if chosen else None
+
+    def sort_root(self, folder: Path) -> Path:
+        """Where sorted images and NG overlays go: beside the camera folder, never inside it."""
+        return Path(str(self.settings.value("line/sort_into", str(folder.parent / f"{folder.name}-sorted"))))
+
+    def start(self, folder: Path, make_inspector: Callable[[], Inspector],
+              make_recorder: Callable[[], Optional[Recorder]], settings: LineSettings = LineSettings()) -> None:
+        """Run a line on ``folder``; ``make_inspector`` and ``make_recorder`` are called in the worker's thread
+        (making an inspector may load a network; a store's connection belongs to the thread that uses it)."""
+        if self.worker is not None:
+            return
+        self.folder = folder
+        self.settings.setValue("line/folder", str(folder))
+        mode = self.sorting.currentData()
+        self.settings.setValue("line/sorting", mode)
+        root = self.sort_root(folder)
+        sorter = PartSorter(root, move=mode == "move") if mode != "leave" else None
+        overlays = OverlayWriter(root / "overlays") if mode != "leave" else None
+        self.ng_parts.clear()
+        self.ng_list.clear()
+        self.unlocked = False
+        self.worker = LineWorker(make_inspector, folder, make_recorder, sorter, overlays, settings)
+        self.worker.part_done.connect(self._part_done)
+        self.worker.counters.connect(self._show_counters)
+        self.worker.notice.connect(self._notice)
+        self.worker.finished.connect(self._finished)
+        self.worker.failed.connect(self._failed)
+        self.thread = start_worker(self.worker, self)
+        where = f"; sorted into {root}" if sorter else ""
+        self.folder_label.setText(f"Running on {folder}{where}")
+        self._update_buttons()
+        self.running_changed.emit(True)
+
+    @property
+    def running(self) -> bool:
+        return self.worker is not None
+
+    @Slot()
+    def stop(self) -> None:
+        """Stop after the parts in hand are recorded (the worker's final signal ends the run)."""
+        if self.worker is not None:
+            self.worker.cancel()
+            self.folder_label.setText("Stopping after the parts in hand…")
+
+    def shutdown(self) -> None:
+        """Stop and wait for the worker's thread: before the window closes."""
+        thread = self.thread
+        self.stop()
+        if thread is not None:
+            thread.wait(60_000)
+
+    @Slot(bool)
+    def _pause_toggled(self, paused: bool) -> None:
+        if self.worker is None:
+            return
+        if paused:
+            self.worker.pause()
+        else:
+            self.worker.resume()
+        self.pause_button.setText("Resume" if paused else "Pause")
+
+    # -- the threshold lock -----------------------------------------------------------------------
+    @Slot()
+    def unlock(self) -> None:
+        """The operator's explicit unlock: the window then lets the threshold move, and it is recorded."""
+        if self.worker is None or self.unlocked:
+            return
+        self.unlocked = True
+        self.worker.note_unlock(self.worker.line.model.threshold if self.worker.line else float("nan"),
+                                "unlocked by the operator while the line runs")
+        self._update_buttons()
+        self.threshold_unlocked.emit()
+
+    @Slot(float)
+    def threshold_moved(self, threshold: float) -> None:
+        """The window's threshold moved (only possible once unlocked): the line uses it from the next part."""
+        if self.worker is not None:
+            self.worker.change_threshold(threshold, "moved in the window while the line runs")
+
+    # -- what the worker reports ------------------------------------------------------------------
+    @Slot(object)
+    def _part_done(self, shown: ShownLinePart) -> None:
+        result = shown.result
+        if shown.image is not None:
+            self.newest = shown
+            self._show(shown)
+        if result.verdict == "NG" and not result.already_recorded:
+            self._add_ng(shown)
+
+    def _show(self, shown: ShownLinePart) -> None:
+        result = shown.result
+        assert shown.image is not None
+        self.view.show_part(shown.image, shown.anomaly_map, shown.colour_range, shown.defect_mask)
+        score = "" if result.score is None else f"  {result.score:.3f}"
+        self._set_verdict(result.verdict, f"{result.verdict}  {result.path.name}{score}")
+        self.view.set_caption(result.error or "")
+
+    def _add_ng(self, shown: ShownLinePart) -> None:
+        result = shown.result
+        item = QListWidgetItem(f"{result.path.name}\n{result.time.astimezone():%H:%M:%S}")
+        if shown.thumbnail is not None:
+            item.setIcon(QIcon(to_pixmap(shown.thumbnail)))
+        item.setData(Qt.ItemDataRole.UserRole, id(shown))
+        item.setToolTip(f"{result.path}\nscore {result.score:.4f}, threshold {result.threshold:.4f}"
+                        + (f"\nsorted into {result.sorted_to}" if result.sorted_to else ""))
+        self.ng_parts.append(shown)
+        self.ng_list.addItem(item)
+
+    @Slot(int)
+    def _ng_selected(self, row: int) -> None:
+        item = self.ng_list.item(row)
+        if item is None:
+            return
+        kept = {id(shown): shown for shown in self.ng_parts}.get(item.data(Qt.ItemDataRole.UserRole))
+        if kept is not None and kept.image is not None:
+            self._show(kept)
+        else:
+            self.message.emit(f"only the last {KEPT_NG_PICTURES} NG parts are kept to look at here; "
+                              f"{item.toolTip().splitlines()[0]}")
+
+    @Slot(object)
+    def _show_counters(self, snapshot: ShiftSnapshot) -> None:
+        self.last_snapshot = snapshot
+        values = {
+            "inspected": f"{snapshot.inspected:,}", "ok": f"{snapshot.ok:,}", "ng": f"{snapshot.ng:,}",
+            "errors": f"{snapshot.errors:,}",
+            "yield": "-" if snapshot.yield_ is None else f"{100 * snapshot.yield_:.1f} %",
+            "rate": f"{snapshot.parts_per_minute:.0f}",
+            "median": "-" if snapshot.median_ms is None else f"{snapshot.median_ms:.0f}",
+            "p95": "-" if snapshot.p95_ms is None else f"{snapshot.p95_ms:.0f}",
+            "backlog": f"{snapshot.backlog}" + (f" (oldest {snapshot.oldest_waiting_s:.0f} s)" if snapshot.backlog
+                                                else ""),
+        }
+        for key, text in values.items():
+            self.counter_labels[key].setText(text)
+
+    @Slot(str)
+    def _notice(self, text: str) -> None:
+        self.notice_label.setText(text)
+        self.message.emit(text)
+
+    @Slot(object)
+    def _finished(self, snapshot: ShiftSnapshot) -> None:
+        self._show_counters(snapshot)
+        self._ended(f"Line stopped: {snapshot.line()}")
+
+    @Slot(str)
+    def _failed(self, text: str) -> None:
+        self._ended(f"Line stopped: {text}")
+        if self.use_message_boxes:
+            QMessageBox.warning(self, "Line stopped", text)
+
+    def _ended(self, text: str) -> None:
+        self.worker = None
+        self.thread = None
+        self.unlocked = False
+        self.pause_button.setChecked(False)
+        self.folder_label.setText(text)
+        self.message.emit(text)
+        self._update_buttons()
+        self.running_changed.emit(False)
+
+    def _set_verdict(self, verdict: str, text: str) -> None:
+        self.verdict_label.setStyleSheet(VERDICT_STYLE.get(verdict, VERDICT_STYLE[""]) + ";padding:6px")
+        self.verdict_label.setText(text or "—")
+
+    def _update_buttons(self) -> None:
+        running = self.worker is not None
+        self.run_button.setEnabled(not running)
+        self.sorting.setEnabled(not running)
+        self.pause_button.setEnabled(running)
+        self.stop_button.setEnabled(running)
+        self.unlock_button.setEnabled(running and not self.unlocked)

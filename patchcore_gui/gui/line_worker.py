@@ -1,0 +1,191 @@
+"""The line mode's worker: runs the line engine (patchcore_gui.line) on its own QThread.
+
+Everything that reads or computes happens here: the line's inspection and record, and what the
+panel shows of a part (its image read again, its heatmap, a thumbnail for NG parts). The panel gets
+signals only. The newest part's picture is prepared at most every ``SHOW_EVERY_S``; an NG part's
+always, so the shift's NG list misses none.
+"""
+
+from __future__ import annotations
+
+import queue
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Callable, Optional, Tuple
+
+import cv2
+import numpy as np
+from PySide6.QtCore import Signal
+
+from ..core import Inspector, PatchCoreError, PatchCoreModel, read_image
+from ..line import InspectionLine, LineSettings, OverlayWriter, PartResult, PartSorter
+from ..line.runner import Recorder
+from .workers import Worker
+
+#: Seconds between two pictures of the newest part (a person cannot follow 25 parts a second).
+SHOW_EVERY_S = 0.2
+#: Seconds between two counter updates.
+COUNT_EVERY_S = 0.25
+#: Longest side of a shown part, in pixels: enough for the view, and bounded memory per part kept.
+SHOWN_SIDE = 768
+THUMBNAIL_SIDE = 96
+
+
+@dataclass(frozen=True)
+class ShownLinePart:
+    """A part as the panel shows it: its result, and its picture when one was prepared.
+
+    ``image (h, w, 3) uint8`` and ``anomaly_map (h, w) float32`` at display size, ``defect_mask
+    (h, w) bool``; ``thumbnail`` only for NG parts. All None when no picture was made (throttled,
+    or the image is gone or unreadable).
+    """
+
+    result: PartResult
+    image: Optional[np.ndarray] = None
+    anomaly_map: Optional[np.ndarray] = None
+    colour_range: Tuple[float, float] = (0.0, 1.0)
+    defect_mask: Optional[np.ndarray] = None
+    thumbnail: Optional[np.ndarray] = None
+
+
+def _fit_within(pixels: np.ndarray, side: int, interpolation: int = cv2.INTER_AREA) -> np.ndarray:
+    height, width = pixels.shape[:2]
+    scale = side / max(height, width)
+    if scale >= 1.0:
+        return pixels
+    return cv2.resize(pixels, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=interpolation)
+
+
+def picture(result: PartResult, model: PatchCoreModel, thumbnail: bool) -> ShownLinePart:
+    """Read the part's image (where the sorter put it, if it moved it) and make what the panel draws."""
+    source = result.sorted_to or result.path
+    if result.image_gone or result.inspection is None:
+        image = None
+        if not result.image_gone:
+            try:
+                image = _fit_within(read_image(source), SHOWN_SIDE)
+            except PatchCoreError:
+                pass
+        return ShownLinePart(result, image=image)
+    try:
+        full = read_image(source)
+    except PatchCoreError:
+        return ShownLinePart(result)
+    threshold_model = model.with_threshold(result.threshold)
+    image = _fit_within(full, SHOWN_SIDE)
+    height, width = image.shape[:2]
+    heat = cv2.resize(result.inspection.anomaly_map, (width, height), interpolation=cv2.INTER_LINEAR)
+    mask = heat > threshold_model.map_scale.map_threshold(result.threshold)
+    small = _fit_within(image, THUMBNAIL_SIDE) if thumbnail else None
+    return ShownLinePart(result, image, heat, threshold_model.map_scale.colour_range(result.threshold), mask, small)
+
+
+class LineWorker(Worker):
+    """Runs one line until :meth:`cancel` (Stop). Pause, resume and threshold changes come from the UI thread.
+
+    ``make_inspector`` and ``make_recorder`` are called in the worker's thread (an inspector may need a
+    network loaded; a store's connection belongs to its thread); the recorder may be None (no store:
+    the line remembers this run only).
+    """
+
+    part_done = Signal(object)   # ShownLinePart
+    counters = Signal(object)    # ShiftSnapshot
+    notice = Signal(str)
+
+    def __init__(self, make_inspector: Callable[[], Inspector], folder: Path,
+                 make_recorder: Callable[[], Optional[Recorder]],
+                 sorter: Optional[PartSorter] = None, overlays: Optional[OverlayWriter] = None,
+                 settings: LineSettings = LineSettings()) -> None:
+        super().__init__()
+        self.make_inspector = make_inspector
+        self.folder = folder
+        self.make_recorder = make_recorder
+        self.sorter = sorter
+        self.overlays = overlays
+        self.settings = settings
+        self.line: Optional[InspectionLine] = None
+        self._changes: "queue.Queue[Tuple[str, float, str]]" = queue.Queue()
+        self._last_shown = 0.0
+        self._last_counted = 0.0
+
+    # -- from the UI thread -------------------------------------------------------------------------
+    def cancel(self) -> None:
+        super().cancel()
+        if self.line is not None:
+            self.line.stop()
+
+    def pause(self) -> None:
+        if self.line is not None:
+            self.line.pause()
+
+    def resume(self) -> None:
+        if self.line is not None:
+            self.line.resume()
+
+    def change_threshold(self, threshold: float, detail: str = "") -> None:
+        """Use ``threshold`` for the parts from now on; the change goes into the store's audit trail."""
+        self._changes.put(("threshold moved", threshold, detail))
+
+    def note_unlock(self, threshold: float, detail: str = "") -> None:
+        """Put the operator's unlock of the threshold into the audit trail."""
+        self._changes.put(("threshold unlocked", threshold, detail))
+
+    # -- in the worker's thread ---------------------------------------------------------------------
+    def work(self) -> Any:
+        inspector = self.make_inspector()
+        recorder = self.make_recorder()
+        try:
+            self.line = InspectionLine(inspector, self.folder, recorder, self.sorter, self.overlays, self.settings)
+            if self.cancel_requested:
+                return self.line.snapshot()
+            final = self.line.run(self._result, self.notice.emit, self._tick)
+            self._apply_changes(recorder)
+            self.counters.emit(final)
+            return final
+        finally:
+            close = getattr(recorder, "close", None)
+            if close is not None:
+                close()
+
+    def _result(self, result: PartResult) -> None:
+        assert self.line is not None
+        now = time.monotonic()
+        ng = result.verdict == "NG"
+        if ng or now - self._last_shown >= SHOW_EVERY_S:
+            self._last_shown = now
+            shown = picture(result, self.line.model, thumbnail=ng)
+        else:
+            shown = ShownLinePart(result)
+        # the full-size map has served: the panel gets the display-size copy only
+        self.part_done.emit(ShownLinePart(_without_map(result), shown.image, shown.anomaly_map, shown.colour_range,
+                                          shown.defect_mask, shown.thumbnail))
+        self._tick()
+
+    def _tick(self) -> None:
+        assert self.line is not None
+        self._apply_changes(getattr(self.line, "recorder", None))
+        now = time.monotonic()
+        if now - self._last_counted >= COUNT_EVERY_S:
+            self._last_counted = now
+            self.counters.emit(self.line.snapshot())
+
+    def _apply_changes(self, recorder: Optional[Recorder]) -> None:
+        while True:
+            try:
+                kind, threshold, detail = self._changes.get_nowait()
+            except queue.Empty:
+                return
+            assert self.line is not None
+            if kind == "threshold moved":
+                self.line.set_threshold(threshold)
+            record = getattr(recorder, "record_change", None)
+            if record is not None:
+                try:
+                    record(kind, threshold, detail)
+                except PatchCoreError as exc:
+                    self.notice.emit(f"error: '{kind}' could not be recorded: {exc}")
+
+
+def _without_map(result: PartResult) -> PartResult:
+    return replace(result, inspection=None)

@@ -1,0 +1,101 @@
+"""The open model as one document: the model, its file, whether it has unsaved changes, its threshold.
+
+Every panel that shows the model or judges a part by it observes this object; none keeps a copy of
+the threshold. A moved threshold is a change to the document (``threshold_changed``, then dirty),
+a new model replaces it (``model_changed``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from PySide6.QtCore import QObject, Signal
+
+from ..core.atomic import PathLike
+from ..core.model import PatchCoreModel, verdict_of
+from ..core.model_file import MODEL_SUFFIX, save_model
+
+
+def with_model_suffix(path: PathLike) -> Path:
+    """``path`` with the model file suffix, added if it is missing."""
+    target = Path(path)
+    return target if target.suffix == MODEL_SUFFIX else target.with_name(target.name + MODEL_SUFFIX)
+
+
+class ModelDocument(QObject):
+    #: The model was replaced (opened, built) or closed (None).
+    model_changed = Signal(object)
+    #: The threshold of the current model moved.
+    threshold_changed = Signal(float)
+    #: The file name or the unsaved-changes state changed.
+    state_changed = Signal()
+
+    def __init__(self, parent: Optional[QObject] = None) -> None:
+        super().__init__(parent)
+        self._model: Optional[PatchCoreModel] = None
+        self._path: Optional[Path] = None
+        self._dirty = False
+
+    @property
+    def model(self) -> Optional[PatchCoreModel]:
+        return self._model
+
+    @property
+    def path(self) -> Optional[Path]:
+        return self._path
+
+    @property
+    def dirty(self) -> bool:
+        """Whether the model has changes not in its file (a new build, a moved threshold)."""
+        return self._dirty
+
+    @property
+    def threshold(self) -> float:
+        return self._model.threshold if self._model is not None else 0.0
+
+    def verdict(self, score: Optional[float]) -> str:
+        """"OK", "NG" or "ERROR" (no score) at the current threshold."""
+        return verdict_of(score, self.threshold)
+
+    @property
+    def name(self) -> str:
+        """The file name, "new model" before the first save, "" without a model."""
+        if self._path is not None:
+            return self._path.name
+        return "new model" if self._model is not None else ""
+
+    def set_model(self, model: Optional[PatchCoreModel], path: Optional[Path] = None, dirty: bool = False) -> None:
+        self._model, self._path, self._dirty = model, path, dirty
+        self.model_changed.emit(model)
+        self.state_changed.emit()
+
+    def set_threshold(self, threshold: float) -> None:
+        """Move the threshold (a finite number); the model then has unsaved changes."""
+        if self._model is None or threshold == self._model.threshold:
+            return
+        self._model = self._model.with_threshold(threshold)
+        self.threshold_changed.emit(self._model.threshold)
+        self.set_dirty(True)
+
+    def reset_threshold(self) -> None:
+        if self._model is not None:
+            self.set_threshold(self._model.default_threshold)
+
+    def set_dirty(self, dirty: bool) -> None:
+        if dirty != self._dirty:
+            self._dirty = dirty
+            self.state_changed.emit()
+
+    def save(self, path: PathLike) -> Path:
+        """Write the model to ``path`` (the model suffix added if missing); it is then this document's file.
+
+        Raises ``OSError`` when the file cannot be written.
+        """
+        if self._model is None:
+            raise ValueError("no model to save")
+        target = with_model_suffix(path)
+        save_model(self._model, target)
+        self._path, self._dirty = target, False
+        self.state_changed.emit()
+        return target

@@ -1,0 +1,265 @@
+"""The window's own inspection record: every part it inspects, and every model and threshold change.
+
+A :class:`RecordWriter` lives on a thread of its own and owns the store connection: the UI thread
+never waits for a disk or a database. What it cannot write yet (store on a full disk, server away)
+waits in order and is written when the store is back; the window is told once per outage, plainly,
+and again when the waiting parts are recorded. :class:`WindowRecord` (UI thread) turns the
+window's events into requests for the writer: a row in the results list, a model opened, built or
+saved, a threshold that came to rest (a slider drag is one change, not a hundred).
+
+The store is the ``record/store`` setting (an SQLite file or a ``postgresql://`` URL), by default
+``inspections.sqlite`` in the user's data folder (:func:`default_store_path`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Deque, Optional, Tuple
+
+import numpy as np
+from PySide6.QtCore import QObject, QSettings, QStandardPaths, QThread, QTimer, Signal, Slot
+
+from ..core.errors import PatchCoreError
+from ..core.model import PatchCoreModel, verdict_of
+from ..record import InspectionRecord, StoreError, StoreUnavailable, file_identity, open_store
+from ..record.recorder import default_station, model_identity
+from ..record.store import InspectionStore
+from .model_document import ModelDocument
+from .results_model import InspectedImage
+
+STORE_SETTING = "record/store"
+#: how long the threshold must rest before its move is written to the audit trail
+THRESHOLD_REST_MS = 1000
+#: how often a store that is away is tried again
+RETRY_MS = 10_000
+
+
+def default_store_path() -> Path:
+    """``inspections.sqlite`` in the user's data folder (e.g. ``~/.local/share/PatchCore Inspector/patchcore-gui``)."""
+    folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+    return Path(folder or Path.home() / ".patchcore-inspector") / "inspections.sqlite"
+
+
+def store_target(settings: QSettings) -> str:
+    """The store the window writes to: the ``record/store`` setting, else the default file."""
+    configured = str(settings.value(STORE_SETTING, "") or "").strip()
+    return configured or str(default_store_path())
+
+
+@dataclass(frozen=True)
+class ModelInForce:
+    """A model the window now judges by: its file (None while unsaved) or, unsaved, its memory bank."""
+
+    kind: str  # "model opened", "model built", "model saved"
+    path: Optional[Path]
+    memory_bank: np.ndarray  # hashed on the writer's thread, only when there is no file to hash
+    name: str
+    threshold: float
+
+
+@dataclass(frozen=True)
+class PartResult:
+    """One row of the results list, at the threshold in force when it arrived."""
+
+    time: datetime
+    path: Path
+    score: Optional[float]
+    error: str
+    threshold: float
+    identity: Optional[Tuple[int, str]]  # (size, sha256) of the content inspected, if it was read
+
+
+class RecordWriter(QObject):
+    """Owns the store on its own thread; writes in order; holds what it cannot write yet."""
+
+    #: the store cannot take records now (one line); sent once per outage
+    unavailable = Signal(str)
+    #: the parts that waited are recorded (how many)
+    restored = Signal(int)
+    #: everything submitted so far is in the store
+    written = Signal()
+
+    def __init__(self, target: str) -> None:
+        super().__init__()
+        self.target = target
+        self.station = default_station()
+        self._store: Optional[InspectionStore] = None
+        self._model: Optional[tuple] = None  # (sha256, name, threshold)
+        self._pending: Deque[object] = deque()
+        self._outage = False
+        self._waited = 0
+        self._retry: Optional[QTimer] = None
+
+    @Slot(object)
+    def submit(self, request: object) -> None:
+        self._pending.append(request)
+        self._flush()
+
+    @Slot()
+    def close(self) -> None:
+        self._flush()
+        if self._retry is not None:
+            self._retry.stop()
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def _flush(self) -> None:
+        try:
+            if self._store is None:
+                self._store = open_store(self.target, self.station)
+            while self._pending:
+                self._write(self._pending[0])
+                self._pending.popleft()
+        except (StoreUnavailable, StoreError) as exc:
+            self._waited = len(self._pending)
+            if not self._outage:
+                self._outage = True
+                self.unavailable.emit(f"{exc}; {self._waited} inspection(s) wait to be recorded "
+                                      f"(tried again every {RETRY_MS // 1000} s)")
+            self._schedule_retry()
+            return
+        if self._outage:
+            self._outage = False
+            self.restored.emit(self._waited)
+        self.written.emit()
+
+    def _schedule_retry(self) -> None:
+        if self._retry is None:
+            self._retry = QTimer(self)
+            self._retry.setSingleShot(True)
+            self._retry.timeout.connect(self._flush)
+        if not self._retry.isActive():
+            self._retry.start(RETRY_MS)
+
+    def _write(self, request: object) -> None:
+        assert self._store is not None
+        if isinstance(request, ModelInForce):
+            sha256, name = None, request.name
+            if request.path is not None:
+                try:
+                    sha256, name = model_identity(request.path)
+                except PatchCoreError:
+                    pass  # the file went away since: the bank still names the model
+            sha256 = sha256 or bank_sha256(request.memory_bank)
+            self._model = (sha256, name, request.threshold)
+            self._store.record_model_change(request.kind, sha256, name, request.threshold,
+                                            detail=str(request.path or ""))
+        elif isinstance(request, float):  # the threshold came to rest
+            if self._model is not None and request != self._model[2]:
+                sha256, name, old = self._model
+                self._store.record_model_change("threshold moved", sha256, name, request,
+                                                detail=f"from {old:.4f} to {request:.4f}")
+                self._model = (sha256, name, request)
+        elif isinstance(request, PartResult) and self._model is not None:
+            size, sha256 = request.identity or (None, None)
+            if request.identity is None:  # a failure row: name the content if the file is there
+                try:
+                    size, sha256 = file_identity(request.path)
+                except PatchCoreError:
+                    pass
+            self._store.add(InspectionRecord(
+                time=request.time, image_path=str(request.path.resolve()), file_size=size, sha256=sha256,
+                model_sha256=self._model[0], model_name=self._model[1], threshold=request.threshold,
+                score=request.score, verdict=verdict_of(request.score, request.threshold),
+                error=(request.error or "cannot inspect") if request.score is None else None, inspection_ms=None))
+
+
+def bank_sha256(memory_bank: np.ndarray) -> str:
+    """A model that has no file yet is named by the sha256 of its memory bank."""
+    return hashlib.sha256(np.ascontiguousarray(memory_bank).tobytes()).hexdigest()
+
+
+class WindowRecord(QObject):
+    """Records what the window inspects, through a :class:`RecordWriter` on its own thread."""
+
+    _submit = Signal(object)
+    _close = Signal()
+    #: a line for the window's status bar or a message box
+    problem = Signal(str)
+    info = Signal(str)
+    #: what was submitted is in the store (a History view may read it now)
+    recorded = Signal()
+
+    def __init__(self, document: ModelDocument, target: str, parent: Optional[QObject] = None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.target = target
+        self._thread = QThread(self)
+        self._thread.setObjectName("RecordWriter")
+        self.writer = RecordWriter(target)
+        self.writer.moveToThread(self._thread)
+        self._submit.connect(self.writer.submit)
+        self._close.connect(self.writer.close)
+        self.writer.unavailable.connect(self._unavailable)
+        self.writer.restored.connect(self._restored)
+        self.writer.written.connect(self.recorded)
+        self._thread.start()
+        self._rest = QTimer(self, singleShot=True, interval=THRESHOLD_REST_MS)
+        self._rest.timeout.connect(self._threshold_rested)
+        self._model: Optional[PatchCoreModel] = None
+        self._path: Optional[Path] = None
+        document.model_changed.connect(self._model_changed)
+        document.state_changed.connect(self._state_changed)
+        document.threshold_changed.connect(self._threshold_moving)
+        self.last_problem = ""
+
+    def add(self, item: InspectedImage) -> None:
+        """Record one row of the results list (the verdict at the threshold in force now)."""
+        if self.document.model is None:
+            return
+        identity = (item.fingerprint.size, item.fingerprint.sha256) if item.fingerprint is not None else None
+        self._submit.emit(PartResult(datetime.now(timezone.utc), item.path, item.score, item.error,
+                                     self.document.threshold, identity))
+
+    def close(self) -> None:
+        """Write what is waiting (the threshold too) and end the writer's thread."""
+        if self._rest.isActive():
+            self._rest.stop()
+            self._threshold_rested()
+        self._close.emit()
+        self._thread.quit()
+        self._thread.wait(10_000)
+
+    def _model_changed(self, model: Optional[PatchCoreModel]) -> None:
+        self._rest.stop()
+        self._model, self._path = model, self.document.path
+        if model is not None:
+            self._in_force("model opened" if self._path is not None else "model built")
+
+    def _state_changed(self) -> None:
+        model = self.document.model
+        same_bank = model is not None and self._model is not None and model.memory_bank is self._model.memory_bank
+        if same_bank and self.document.path is not None and self.document.path != self._path:
+            self._path = self.document.path
+            self._in_force("model saved")
+
+    @Slot(float)
+    def _threshold_moving(self, _threshold: float) -> None:
+        self._rest.start()  # (again): recorded once it has rested
+
+    def _in_force(self, kind: str) -> None:
+        if self._rest.isActive():  # a move not yet at rest goes into the trail before what follows it
+            self._rest.stop()
+            self._threshold_rested()
+        model = self.document.model
+        assert model is not None
+        name = self._path.stem if self._path is not None else "new model (unsaved)"
+        self._submit.emit(ModelInForce(kind, self._path, model.memory_bank, name, float(model.threshold)))
+
+    def _threshold_rested(self) -> None:
+        if self.document.model is not None:
+            self._submit.emit(float(self.document.threshold))
+
+    def _unavailable(self, message: str) -> None:
+        self.last_problem = message
+        self.problem.emit(message)
+
+    def _restored(self, count: int) -> None:
+        self.last_problem = ""
+        self.info.emit(f"The inspection record is back: {count} waiting inspection(s) recorded")
+

@@ -1,0 +1,352 @@
+"""When a file in the watched folder is a whole part: the completeness rule and the watcher behind it.
+
+A camera, or the software behind it, writes one image per part. It may write the file in chunks,
+write ``x.tmp`` and rename it into place, or write through a second name (a hard link or a symlink
+whose target grows). Events say that a file changed, never that it is finished, so the rule is ours:
+
+A file is a **part** when its name has an image suffix and does not look temporary (no leading
+``.`` or ``~``; ``x.tmp``, ``x.png.part``, ``x.png.tmp`` have no image suffix and are never parts).
+A part is **complete** when all of these hold:
+
+1. its content looks whole for its format: PNG ends with its ``IEND`` chunk, JPEG with its end
+   marker, BMP and WebP are as long as their headers say, GIF ends with its trailer (for TIFF and
+   other formats the file cannot say, so only rule 2 with the quiet interval counts);
+2. the writer is done with it: it closed the file after writing (Linux reports that), or it renamed
+   the file into place, or nothing happened to it for ``settle`` seconds and its size and
+   modification time are what they were ``settle`` seconds ago (the last also catches writes through
+   another name, which raise no event for this one, and platforms without close events);
+3. a file that stays unwhole and unchanged for ``give_up`` seconds is handed on all the same, and
+   the decoder then names it damaged: a half-written file is never reported while it still grows.
+
+New files are seen through watchdog's events plus one scan of the folder at start; the files still
+settling are looked at again on a timer, never the whole folder. Complete parts go into the
+:class:`PartQueue` in the order they completed, with their size and sha256 at that moment.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import struct
+import threading
+import time
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Deque, Dict, Iterator, List, Optional, Tuple
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+
+from ..core import IMAGE_SUFFIXES, ImageReadError
+from ..record import file_identity
+
+#: Names whose last handed-on size and mtime are remembered (a camera rarely rewrites an older name).
+_REMEMBERED = 10_000
+#: Bytes read from the end of a file to find its format's end marker (JPEG may be padded after it).
+_TAIL = 64
+
+
+def is_part_name(path: Path) -> bool:
+    """Whether a file name is one a camera gives a finished part (see the module's rule).
+
+    >>> [is_part_name(Path(n)) for n in ("p1.png", "p1.png.tmp", ".p1.png", "~p1.jpg", "p1.tmp", "P2.JPG")]
+    [True, False, False, False, False, True]
+    """
+    return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith((".", "~"))
+
+
+def looks_whole(path: Path, size: int) -> Optional[bool]:
+    """Whether the file's bytes end as its format requires; None when the format cannot say (TIFF).
+
+    Reads the first and last few bytes only. A missing or unreadable file is not whole.
+    """
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(16)
+            stream.seek(max(0, size - _TAIL))
+            tail = stream.read(_TAIL)
+    except OSError:
+        return False
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return tail.endswith(b"IEND\xaeB`\x82")
+    if head.startswith(b"\xff\xd8"):
+        return tail.rstrip(b"\x00").endswith(b"\xff\xd9")
+    if head.startswith(b"BM") and len(head) >= 6:
+        return size >= struct.unpack("<I", head[2:6])[0]
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        return size >= struct.unpack("<I", head[4:8])[0] + 8
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return tail.endswith(b";")
+    if len(head) < 16 and not head.startswith(b"II") and not head.startswith(b"MM"):
+        return False  # too short to say what it is: still being written
+    return None
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part as it became complete: its file, and the bytes' size and sha256 at that moment.
+
+    ``gone`` is set, with ``size``/``sha256`` unknown, for a part file deleted before it was whole.
+    ``complete_at`` is wall-clock time (``time.time()``), ``waited_from`` the monotonic clock's.
+    """
+
+    path: Path
+    seq: int
+    size: Optional[int]
+    sha256: Optional[str]
+    complete_at: float
+    waited_from: float
+    gone: bool = False
+
+
+class PartQueue:
+    """Complete parts waiting for inspection, in the order they completed; nothing is dropped.
+
+    >>> queue = PartQueue()
+    >>> queue.put(Part(Path("a.png"), 1, 3, "00", time.time(), time.monotonic()))
+    >>> queue.backlog()[0], [p.path.name for p in queue.take(8, timeout=0)]
+    (1, ['a.png'])
+    """
+
+    def __init__(self) -> None:
+        self._parts: Deque[Part] = deque()
+        self._ready = threading.Condition()
+
+    def put(self, part: Part) -> None:
+        with self._ready:
+            self._parts.append(part)
+            self._ready.notify_all()
+
+    def wait(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for a part (or a :meth:`wake`); True if one is waiting."""
+        with self._ready:
+            if not self._parts and timeout > 0:
+                self._ready.wait(timeout)
+            return bool(self._parts)
+
+    def take(self, most: int, timeout: float = 0.0) -> List[Part]:
+        """Up to ``most`` parts, oldest first; waits up to ``timeout`` seconds for the first."""
+        with self._ready:
+            if not self._parts and timeout > 0:
+                self._ready.wait(timeout)
+            return [self._parts.popleft() for _ in range(min(most, len(self._parts)))]
+
+    def wake(self) -> None:
+        """Let a :meth:`take` that waits return now (to stop or pause)."""
+        with self._ready:
+            self._ready.notify_all()
+
+    def backlog(self) -> Tuple[int, float]:
+        """``(parts waiting, seconds the oldest has waited)``."""
+        with self._ready:
+            if not self._parts:
+                return 0, 0.0
+            return len(self._parts), time.monotonic() - self._parts[0].waited_from
+
+
+@dataclass
+class _Settling:
+    """A part file seen but not yet complete."""
+
+    seq: int
+    last_event: float
+    signature: Tuple[int, int] = (-1, -1)
+    changed_at: float = 0.0
+    closed: bool = False
+
+
+@dataclass(frozen=True)
+class ArrivalSettings:
+    """The completeness rule's intervals, in seconds (module docstring)."""
+
+    settle: float = 0.5
+    give_up: float = 10.0
+
+
+class ArrivalTracker:
+    """Turns file events into complete :class:`Part` s (no thread of its own: :class:`FolderWatch` drives it).
+
+    ``note(kind, path)`` takes an event (any thread); ``step()`` looks at what is settling and puts
+    what is complete into ``queue``; ``next_look()`` says how long ``step`` may wait.
+    """
+
+    def __init__(self, queue: PartQueue, settings: ArrivalSettings = ArrivalSettings(),
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.queue = queue
+        self.settings = settings
+        self.clock = clock
+        self._events: Deque[Tuple[str, Path, Optional[Path]]] = deque()
+        self._settling: Dict[Path, _Settling] = {}
+        self._seq = 0
+        # what was last handed on under each name, so a late close or a touch of the same bytes is no new part
+        self._handed: "OrderedDict[Path, Tuple[int, int]]" = OrderedDict()
+        self._lock = threading.Lock()
+        self.has_events = threading.Event()
+
+    def note(self, kind: str, path: Path, dest: Optional[Path] = None) -> None:
+        """``kind`` one of "seen" (found at start), "written", "closed", "moved", "deleted"."""
+        with self._lock:
+            self._events.append((kind, path, dest))
+        self.has_events.set()
+
+    @property
+    def settling(self) -> int:
+        return len(self._settling)
+
+    def _touch(self, path: Path, now: float) -> _Settling:
+        entry = self._settling.get(path)
+        if entry is None:
+            self._seq += 1
+            entry = self._settling[path] = _Settling(self._seq, now, changed_at=now)
+        entry.last_event = now
+        return entry
+
+    def _apply(self, kind: str, path: Path, dest: Optional[Path], now: float) -> None:
+        if kind == "moved":
+            self._settling.pop(path, None)  # renamed away, not deleted: no part is lost under the old name
+            if dest is not None and is_part_name(dest):
+                self._touch(dest, now).closed = True  # renamed into place: its writer is done
+            return
+        if not is_part_name(path):
+            return
+        if kind == "deleted":
+            entry = self._settling.pop(path, None)
+            if entry is not None:
+                self.queue.put(Part(path, entry.seq, None, None, time.time(), now, gone=True))
+            return
+        entry = self._touch(path, now)
+        entry.closed = kind == "closed" or (kind == "seen" and entry.closed)
+
+    def step(self) -> None:
+        """Apply the events noted since the last step, then hand on every settling file now complete."""
+        self.has_events.clear()
+        now = self.clock()
+        with self._lock:
+            events = list(self._events)
+            self._events.clear()
+        for kind, path, dest in events:
+            self._apply(kind, path, dest, now)
+        complete = [(entry.seq, path) for path, entry in self._settling.items() if self._is_complete(path, entry, now)]
+        for _, path in sorted(complete):
+            entry = self._settling.pop(path)
+            if entry.signature == self._handed.get(path):
+                continue
+            try:
+                size, sha256 = file_identity(path)
+            except ImageReadError:
+                self.queue.put(Part(path, entry.seq, None, None, time.time(), now, gone=True))
+                continue
+            if _signature(path) != entry.signature:  # written to while we read it: not complete after all
+                self._settling[path] = entry
+                entry.changed_at = entry.last_event = now
+                continue
+            self._handed[path] = entry.signature
+            if len(self._handed) > _REMEMBERED:
+                self._handed.popitem(last=False)
+            self.queue.put(Part(path, entry.seq, size, sha256, time.time(), now))
+
+    def _is_complete(self, path: Path, entry: _Settling, now: float) -> bool:
+        signature = _signature(path)
+        if signature is None:
+            return True  # gone or not a file: hand on, the line names it (a folder is dropped there)
+        if signature != entry.signature:
+            entry.signature, entry.changed_at = signature, now
+            if entry.last_event < now:
+                entry.closed = False  # grown without an event of its own: written through another name
+        quiet = now - max(entry.changed_at, entry.last_event) >= self.settings.settle
+        whole = looks_whole(path, signature[0])
+        if whole is None:
+            return quiet
+        if whole:
+            return entry.closed or quiet
+        return now - entry.changed_at >= self.settings.give_up
+
+    def next_look(self) -> float:
+        """Seconds until a settling file may have become complete by the quiet rule (a bounded wait)."""
+        return self.settings.settle / 2 if self._settling else 1.0
+
+
+def _signature(path: Path) -> Optional[Tuple[int, int]]:
+    """``(size, mtime ns)`` of the file behind ``path`` (links followed); None if it is gone or no file."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return (info.st_size, info.st_mtime_ns) if stat.S_ISREG(info.st_mode) else None
+
+
+class _Events(FileSystemEventHandler):
+    """watchdog's events for one folder, translated to the tracker's words."""
+
+    def __init__(self, tracker: ArrivalTracker) -> None:
+        self.tracker = tracker
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.is_directory:
+            return
+        kind = {"created": "written", "modified": "written", "closed": "closed", "moved": "moved",
+                "deleted": "deleted"}.get(event.event_type)
+        if kind is None:
+            return  # opened, closed without writing, attributes: the content is the same
+        dest = Path(os.fsdecode(event.dest_path)) if kind == "moved" else None
+        self.tracker.note(kind, Path(os.fsdecode(event.src_path)), dest)
+
+
+@dataclass
+class FolderWatch:
+    """Watches one folder (not its subfolders) and fills ``queue`` with complete parts until stopped.
+
+    >>> watch = FolderWatch(Path("camera"), PartQueue()).start()   # doctest: +SKIP
+    >>> watch.stop()                                                # doctest: +SKIP
+    """
+
+    folder: Path
+    queue: PartQueue
+    settings: ArrivalSettings = ArrivalSettings()
+    tracker: ArrivalTracker = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.tracker = ArrivalTracker(self.queue, self.settings)
+        self._observer = Observer()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._settle, name="part-arrival", daemon=True)
+
+    def start(self) -> "FolderWatch":
+        """Watch first, then scan, so that nothing written in between is missed (a file seen twice is one)."""
+        self._observer.schedule(_Events(self.tracker), str(self.folder), recursive=False)
+        self._observer.start()
+        for path in _existing_parts(self.folder):
+            self.tracker.note("seen", path)
+        self._thread.start()
+        return self
+
+    def _settle(self) -> None:
+        while not self._stopping.is_set():
+            self.tracker.step()
+            self.tracker.has_events.wait(self.tracker.next_look())
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.tracker.has_events.set()
+        self._observer.stop()
+        self._observer.join(timeout=5)
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    @property
+    def settling(self) -> int:
+        return self.tracker.settling
+
+
+def _existing_parts(folder: Path) -> Iterator[Path]:
+    """The part files already in the folder, oldest first: what arrived while the line was down."""
+    found = []
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            try:
+                if entry.is_file() and is_part_name(Path(entry.name)):
+                    found.append((entry.stat().st_mtime_ns, entry.name, Path(entry.path)))
+            except OSError:
+                continue  # gone between listing and looking
+    return (path for _, _, path in sorted(found))

@@ -1,0 +1,111 @@
+"""``patchcore watch MODEL FOLDER``: run a line from a terminal or a service, one line per part.
+
+Exit status: 0 when stopped by Ctrl+C or SIGTERM after the parts in hand were recorded; 1 when it was
+stopped while the store could not take records (those parts stay in the folder and are inspected at
+the next start); 2 when it could not start (model, folder, store or backbone weights unusable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import socket
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Optional
+
+from ..core import Inspector, PatchCoreError, load_model
+from .arrival import ArrivalSettings
+from ..record import file_identity
+from .recording import StoreRecorder
+from .runner import InspectionLine, LineSettings, PartResult
+from .sorting import OverlayWriter, PartSorter
+
+#: Seconds between the summary lines.
+SUMMARY_EVERY_S = 60.0
+
+
+def add_watch_command(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """Register ``watch`` with the CLI's sub-commands."""
+    p = sub.add_parser("watch", help="inspect every image a camera writes into a folder, until stopped",
+                       description="Inspect every part image written into FOLDER, once, in order, until Ctrl+C "
+                                   "or SIGTERM. Exit status: 0 stopped normally, 1 stopped while the store could "
+                                   "not take records, 2 could not start.")
+    p.add_argument("model")
+    p.add_argument("folder")
+    p.add_argument("--log", metavar="DB", help="record every part in this store (SQLite file or postgresql:// URL); "
+                                               "a restart then resumes where the line stopped")
+    p.add_argument("--sort-into", metavar="DIR", help="put each image into DIR/<date>/OK, NG or ERROR")
+    p.add_argument("--move", action="store_true", help="with --sort-into: move the images instead of copying them")
+    p.add_argument("--overlays", metavar="DIR", help="write the heatmap overlay of each NG part into DIR/<date>/")
+    p.add_argument("--station", default=socket.gethostname(), help="station name in the record (default: host name)")
+    p.add_argument("--settle", type=float, default=ArrivalSettings().settle, metavar="S",
+                   help="seconds a file must stay unchanged when its writer gives no close event "
+                        f"(default {ArrivalSettings().settle})")
+    p.add_argument("--weights", type=Path, help="backbone weights file, if not where the model found it")
+    p.set_defaults(run=cmd_watch)
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    model_path = Path(args.model)
+    model = load_model(model_path)
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        raise PatchCoreError(f"folder '{folder}' does not exist or is not a folder")
+    if args.move and not args.sort_into:
+        raise PatchCoreError("--move needs --sort-into DIR (where the images go)")
+    recorder = None
+    if args.log:
+        recorder = StoreRecorder.open(args.log, args.station, file_identity(model_path)[1], model_path.name,
+                                      model.threshold)
+    else:
+        print("warning: no --log: results are not recorded, and a restart inspects every image still in the "
+              "folder again", file=sys.stderr)
+    line = InspectionLine(Inspector(model, weights=args.weights), folder, recorder=recorder,
+                          sorter=PartSorter(Path(args.sort_into), move=args.move) if args.sort_into else None,
+                          overlays=OverlayWriter(Path(args.overlays)) if args.overlays else None,
+                          settings=LineSettings(arrival=ArrivalSettings(settle=args.settle)))
+    printing = threading.Lock()
+
+    def say(text: str, stream=sys.stdout) -> None:
+        with printing:
+            print(text, file=stream, flush=True)
+
+    def on_result(result: PartResult) -> None:
+        if result.already_recorded:
+            say(f"{result.path.name}: recorded before the last stop; now sorted into {result.sorted_to}")
+        else:
+            say(result.line())
+
+    def stop(signum: int, frame: Optional[FrameType]) -> None:
+        say(f"{signal.Signals(signum).name}: stopping after the parts in hand", sys.stderr)
+        line.stop()
+
+    done = threading.Event()
+
+    def summaries() -> None:
+        while not done.wait(SUMMARY_EVERY_S):
+            say(f"summary: {line.snapshot().line()}")
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    threading.Thread(target=summaries, name="summary", daemon=True).start()
+    say(f"watching {folder.resolve()} with {model_path.name} (threshold {model.threshold:.4f})"
+        + (f", recording into {args.log}" if args.log else ""), sys.stderr)
+    try:
+        final = line.run(on_result, lambda text: say(text, sys.stderr))
+    finally:
+        done.set()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        close = getattr(recorder, "close", None)
+        if close is not None:
+            close()
+    waiting = final.backlog + (line.watch.settling if line.watch else 0)
+    say(f"stopped: {final.line()}; {final.already_recorded} recorded before this start"
+        + (f"; {waiting} not yet inspected, inspected at the next start" if waiting else ""))
+    if line.unrecorded:
+        say(f"error: {line.unrecorded} part(s) could not be recorded and stay in the folder", sys.stderr)
+        return 1
+    return 0

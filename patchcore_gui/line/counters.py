@@ -1,0 +1,84 @@
+"""The shift's counters that the CLI's summary line and the window's line panel show."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Deque, Optional
+
+import numpy as np
+
+#: Median and 95th percentile are over the most recent parts: the line as it runs now, not its morning.
+RECENT_PARTS = 1000
+
+
+@dataclass(frozen=True)
+class ShiftSnapshot:
+    """The counters at one moment. ``yield_`` is OK over all results (an ERROR is no good part)."""
+
+    inspected: int
+    ok: int
+    ng: int
+    errors: int
+    already_recorded: int
+    parts_per_minute: float
+    median_ms: Optional[float]
+    p95_ms: Optional[float]
+    backlog: int
+    oldest_waiting_s: float
+
+    @property
+    def yield_(self) -> Optional[float]:
+        return self.ok / self.inspected if self.inspected else None
+
+    def line(self) -> str:
+        """One line for a log.
+
+        >>> ShiftSnapshot(10, 8, 1, 1, 0, 12.0, 41.5, 60.2, 0, 0.0).line()
+        'inspected 10: OK 8, NG 1, errors 1, yield 80.0%; 12.0 parts/min; 41.5 ms median, 60.2 ms p95; backlog 0'
+        """
+        yield_ = "-" if self.yield_ is None else f"{100 * self.yield_:.1f}%"
+        ms = "" if self.median_ms is None else f"; {self.median_ms:.1f} ms median, {self.p95_ms:.1f} ms p95"
+        backlog = f"backlog {self.backlog}" + (f" (oldest {self.oldest_waiting_s:.1f} s)" if self.backlog else "")
+        return (f"inspected {self.inspected}: OK {self.ok}, NG {self.ng}, errors {self.errors}, yield {yield_}; "
+                f"{self.parts_per_minute:.1f} parts/min{ms}; {backlog}")
+
+
+class ShiftCounters:
+    """Counts results as the line records them; read from any thread."""
+
+    def __init__(self, clock=time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._counts = {"OK": 0, "NG": 0, "ERROR": 0}
+        self._already = 0
+        self._ms: Deque[float] = deque(maxlen=RECENT_PARTS)
+        self._last_minute: Deque[float] = deque()
+
+    def add(self, verdict: str, inspection_ms: Optional[float]) -> None:
+        now = self._clock()
+        with self._lock:
+            self._counts[verdict] += 1
+            if inspection_ms is not None:
+                self._ms.append(inspection_ms)
+            self._last_minute.append(now)
+
+    def add_already_recorded(self) -> None:
+        with self._lock:
+            self._already += 1
+
+    def snapshot(self, backlog: int = 0, oldest_waiting_s: float = 0.0) -> ShiftSnapshot:
+        now = self._clock()
+        with self._lock:
+            while self._last_minute and now - self._last_minute[0] > 60.0:
+                self._last_minute.popleft()
+            ms = np.asarray(self._ms, dtype=np.float64)
+            counts = dict(self._counts)
+            per_minute = float(len(self._last_minute))
+            already = self._already
+        median, p95 = (float(np.median(ms)), float(np.percentile(ms, 95))) if len(ms) else (None, None)
+        return ShiftSnapshot(inspected=sum(counts.values()), ok=counts["OK"], ng=counts["NG"], errors=counts["ERROR"],
+                             already_recorded=already, parts_per_minute=per_minute, median_ms=median, p95_ms=p95,
+                             backlog=backlog, oldest_waiting_s=oldest_waiting_s)

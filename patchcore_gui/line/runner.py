@@ -1,0 +1,286 @@
+"""The line: complete parts in, inspected in order, each result recorded, then sorted and drawn.
+
+A part counts as inspected when its record is committed. So the order for each part is: inspect,
+record (retried, with the line held, while the store cannot take it), then write its NG overlay and
+sort its image. A part whose (path, sha256) is already recorded is not inspected again: that is how
+a restart resumes. When images are moved, such a part is still in the watched folder only because
+the line stopped between its record and its move; it is inspected once more to learn where it goes,
+and not recorded again.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, List, Optional, Protocol, Set, Tuple, TypeVar
+
+from ..core import ImageReadError, Inspection, Inspector, PatchCoreError, encode_png, inspection_overlay, read_image
+from ..record import file_identity
+from .arrival import ArrivalSettings, FolderWatch, Part, PartQueue
+from .counters import ShiftCounters, ShiftSnapshot
+from .sorting import OverlayWriter, PartSorter
+
+T = TypeVar("T")
+
+
+class RecordingFailed(PatchCoreError):
+    """The record could not be written (store full, connection lost); the message says why."""
+
+
+@dataclass(frozen=True)
+class PartResult:
+    """What became of one part. ``verdict`` is "OK", "NG" or "ERROR" (then ``error`` says why)."""
+
+    path: Path
+    time: datetime
+    verdict: str
+    score: Optional[float]
+    threshold: float
+    error: Optional[str]
+    inspection_ms: Optional[float]
+    size: Optional[int]
+    sha256: Optional[str]
+    complete_at: float
+    recorded_at: float = 0.0
+    sorted_to: Optional[Path] = None
+    overlay: Optional[Path] = None
+    inspection: Optional[Inspection] = field(default=None, repr=False, compare=False)
+    already_recorded: bool = False
+    #: The file at ``path`` no longer holds this part's bytes (deleted or replaced): it is not sorted.
+    image_gone: bool = False
+
+    def line(self) -> str:
+        """The console line: local time, file, score, verdict, ms (the error for an ERROR)."""
+        stamp = self.time.astimezone().strftime("%H:%M:%S")
+        score = "-" if self.score is None else f"{self.score:.4f}"
+        ms = "-" if self.inspection_ms is None else f"{self.inspection_ms:.0f} ms"
+        tail = f"\t{self.error}" if self.error else ""
+        return f"{stamp}\t{self.path.name}\t{score}\t{self.verdict}\t{ms}{tail}"
+
+
+class Recorder(Protocol):
+    """Where results are recorded: the inspection store, or a memory of this run (no store given)."""
+
+    def is_recorded(self, path: Path, sha256: str) -> bool: ...
+
+    def add(self, result: PartResult) -> object:
+        """Durable once it returns; raises :class:`RecordingFailed` when it cannot be (as may :meth:`is_recorded`)."""
+
+
+class SessionMemory:
+    """A :class:`Recorder` without a store: remembers this run only (a restart inspects everything again)."""
+
+    def __init__(self) -> None:
+        self._seen: Set[Tuple[str, str]] = set()
+
+    def is_recorded(self, path: Path, sha256: str) -> bool:
+        return (str(path), sha256) in self._seen
+
+    def add(self, result: PartResult) -> object:
+        if result.sha256 is not None:
+            self._seen.add((str(result.path), result.sha256))
+        return True
+
+
+@dataclass(frozen=True)
+class LineSettings:
+    arrival: ArrivalSettings = ArrivalSettings()
+    #: Seconds between attempts to record while the store cannot take a record.
+    record_retry_s: float = 2.0
+    #: Parts taken at once when a backlog has formed; one network batch is the model's batch size.
+    most_per_batch: Optional[int] = None
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class InspectionLine:
+    """Runs a line on one folder until :meth:`stop`; :meth:`run` blocks the calling thread.
+
+    ``on_result(PartResult)`` is called for every part after it is recorded and sorted;
+    ``on_notice(str)`` for a one-line message (a sort that failed, the store down or back).
+    Both are called from the thread that called :meth:`run`.
+    """
+
+    def __init__(self, inspector: Inspector, folder: Path, recorder: Optional[Recorder] = None,
+                 sorter: Optional[PartSorter] = None, overlays: Optional[OverlayWriter] = None,
+                 settings: LineSettings = LineSettings()) -> None:
+        self.inspector = inspector
+        self.model = inspector.model
+        self.folder = Path(folder).absolute()  # one name per part across restarts, whatever the working folder
+        self.recorder: Recorder = recorder if recorder is not None else SessionMemory()
+        self.sorter = sorter
+        self.overlays = overlays
+        self.settings = settings
+        self.queue = PartQueue()
+        self.counters = ShiftCounters()
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+        self.watch: Optional[FolderWatch] = None
+        #: Parts in hand when the line was stopped while the store could not take their records.
+        self.unrecorded = 0
+
+    # -- control, from any thread -------------------------------------------------------------
+    def stop(self) -> None:
+        """Stop after the parts in hand are recorded and sorted."""
+        self._stop.set()
+        self._running.set()
+        self.queue.wake()
+
+    def pause(self) -> None:
+        """Take no new part until :meth:`resume`; parts keep arriving and wait in the backlog."""
+        self._running.clear()
+        self.queue.wake()
+
+    def resume(self) -> None:
+        self._running.set()
+        self.queue.wake()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def set_threshold(self, threshold: float) -> None:
+        """A new threshold for the parts inspected from now on (the window records the change)."""
+        self.model = self.model.with_threshold(threshold)
+
+    def snapshot(self) -> ShiftSnapshot:
+        count, oldest = self.queue.backlog()
+        return self.counters.snapshot(count, oldest)
+
+    # -- the loop -----------------------------------------------------------------------------
+    def run(self, on_result: Callable[[PartResult], None] = lambda result: None,
+            on_notice: Callable[[str], None] = lambda line: None,
+            on_tick: Callable[[], None] = lambda: None) -> ShiftSnapshot:
+        """Watch, inspect, record and sort until stopped; returns the counters at the end.
+
+        ``on_tick()`` is called just before each batch, and at least every second while the line is idle.
+
+        Raises :class:`PatchCoreError` if the folder cannot be watched.
+        """
+        if not self.folder.is_dir():
+            raise PatchCoreError(f"folder '{self.folder}' does not exist or is not a folder")
+        self.watch = FolderWatch(self.folder, self.queue, self.settings.arrival)
+        try:
+            self.watch.start()
+        except OSError as exc:
+            raise PatchCoreError(f"cannot watch '{self.folder}': {exc.strerror or exc}") from None
+        most = self.settings.most_per_batch or self.model.config.batch_size
+        try:
+            while not self._stop.is_set():
+                on_tick()
+                if not self._running.wait(timeout=0.5) or not self.queue.wait(timeout=0.5):
+                    continue
+                if self._running.is_set() and not self._stop.is_set():  # not paused or stopped while waiting
+                    parts = self.queue.take(most)  # in hand now: finished even if a stop comes meanwhile
+                    on_tick()  # last call before these parts: a threshold moved meanwhile counts for them
+                    self._handle(parts, on_result, on_notice)
+        finally:
+            self.watch.stop()
+        return self.snapshot()
+
+    def _handle(self, parts: List[Part], on_result: Callable[[PartResult], None],
+                on_notice: Callable[[str], None]) -> None:
+        to_inspect: List[Tuple[Part, bool]] = []  # (part, already recorded: inspect only to sort)
+        for index, part in enumerate(parts):
+            problem = _identity_problem(part)
+            if problem is not None:
+                self._conclude(_error_result(part, self.model.threshold, problem, image_gone=True), on_result,
+                               on_notice)
+                continue
+            assert part.sha256 is not None
+            recorded = self._through_store(part.path, lambda: self.recorder.is_recorded(part.path, part.sha256),
+                                           on_notice)
+            if recorded is None:  # stopped while the store was away: these parts stay for the next start
+                self.unrecorded += len(parts) - index - 1
+                return
+            if recorded:
+                self.counters.add_already_recorded()
+                if self.sorter is not None and self.sorter.move:
+                    to_inspect.append((part, True))
+                continue
+            to_inspect.append((part, False))
+        if not to_inspect:
+            return
+        model = self.model
+        started = time.perf_counter()
+        outcomes = list(self.inspector.inspect_paths([part.path for part, _ in to_inspect]))
+        share_ms = 1000 * (time.perf_counter() - started) / len(to_inspect)
+        for (part, already), outcome in zip(to_inspect, outcomes):
+            if outcome.inspection is None:
+                result = _error_result(part, model.threshold, outcome.error or f"cannot read '{part.path.name}'")
+            else:
+                score = outcome.inspection.score
+                result = PartResult(part.path, _now(), model.verdict(score), score, model.threshold, None, share_ms,
+                                    part.size, part.sha256, part.complete_at, inspection=outcome.inspection)
+                changed = _identity_problem(part, "changed while it was inspected")
+                if changed is not None:
+                    result = _error_result(part, model.threshold, changed, image_gone=True)
+            self._conclude(replace(result, already_recorded=already), on_result, on_notice)
+
+    def _through_store(self, path: Path, action: Callable[[], T], on_notice: Callable[[str], None]) -> Optional[T]:
+        """``action()``, retried with the line held while the store cannot answer; None if stopped meanwhile."""
+        warned = False
+        while True:
+            try:
+                answer = action()
+                if warned:
+                    on_notice("the store is back: recording again")
+                return answer
+            except RecordingFailed as exc:
+                on_notice(f"error: cannot record '{path.name}': {exc}; the line waits until the store is back "
+                          f"({self.queue.backlog()[0]} parts waiting)")
+                warned = True
+                if self._stop.wait(self.settings.record_retry_s):
+                    on_notice(f"'{path.name}' was not recorded: it stays in the folder for the next start")
+                    self.unrecorded += 1
+                    return None
+
+    def _conclude(self, result: PartResult, on_result: Callable[[PartResult], None],
+                  on_notice: Callable[[str], None]) -> None:
+        """Record (unless it already was), then draw and sort, then report."""
+        record = not result.already_recorded
+        if record:
+            if self._through_store(result.path, lambda: self.recorder.add(result), on_notice) is None:
+                return
+            result = replace(result, recorded_at=time.time())
+            self.counters.add(result.verdict, result.inspection_ms)
+        overlay = sorted_to = None
+        if self.overlays is not None and result.verdict == "NG" and result.inspection is not None and record:
+            try:
+                rendered = inspection_overlay(read_image(result.path), result.inspection, self.model,
+                                              threshold=result.threshold, part=result.path.name)
+                overlay = self.overlays.write(result.path, encode_png(rendered), result.time)
+            except PatchCoreError as exc:
+                on_notice(f"error: no overlay for '{result.path.name}': {exc}")
+        if self.sorter is not None and not result.image_gone:
+            try:
+                sorted_to = self.sorter.sort(result.path, result.verdict, result.time)
+            except PatchCoreError as exc:
+                on_notice(f"error: '{result.path.name}' not sorted (left where it is): {exc}")
+        on_result(replace(result, overlay=overlay, sorted_to=sorted_to))
+
+
+def _identity_problem(part: Part, changed: str = "replaced before its turn") -> Optional[str]:
+    """Why the file is no longer the part that arrived (gone, other bytes), or None if it still is."""
+    name = part.path.name
+    if part.gone:
+        return f"'{name}' was deleted before it was completely written"
+    try:
+        size, sha256 = file_identity(part.path)
+    except ImageReadError as exc:
+        return f"'{name}' was deleted before its turn" if not os.path.lexists(part.path) else str(exc)
+    if (size, sha256) != (part.size, part.sha256):
+        return f"'{name}' was {changed} (other bytes now: {size:,} instead of {part.size:,})"
+    return None
+
+
+def _error_result(part: Part, threshold: float, error: str, image_gone: bool = False) -> PartResult:
+    return PartResult(part.path, _now(), "ERROR", None, threshold, error, None, part.size, part.sha256,
+                      part.complete_at, image_gone=image_gone)

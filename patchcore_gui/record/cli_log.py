@@ -1,0 +1,136 @@
+"""``patchcore log``: read the inspection record from the command line; and the ``--log`` option of
+the commands that inspect.
+
+    patchcore log STORE [--since WHEN] [--until WHEN] [--verdict NG] [--model NAME|SHA256] [--station NAME]
+                        [--csv FILE] [--summary [--by hour|day]] [--changes]
+
+WHEN is a date or time in this PC's zone (``2026-03-10``, ``2026-03-10 14:00``), one with an offset
+(``2026-03-10T14:00+01:00``), ``today``, ``yesterday``, or a span back from now (``30m``, ``8h``,
+``7d``). Exit status: 0 when the store was read (even if nothing matched), 2 when it could not be.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from datetime import datetime, timedelta
+from typing import Callable, Optional
+
+from .export import print_summary, record_line, write_records_csv, write_summary_csv
+from .queries import PERIODS, RecordFilter
+from .recorder import InspectionRecorder, default_station
+from .records import VERDICTS
+from .store import open_store
+
+_SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h|d|w)\s*$")
+_SPAN_UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_when(text: str, now: Optional[datetime] = None) -> datetime:
+    """A moment from the command line, timezone-aware (a time without a zone is this PC's).
+
+    >>> now = datetime.fromisoformat("2026-03-10T14:30:00+01:00")
+    >>> parse_when("8h", now).isoformat(), parse_when("2026-03-09T06:00+01:00").isoformat()
+    ('2026-03-10T06:30:00+01:00', '2026-03-09T06:00:00+01:00')
+    """
+    now = now or datetime.now().astimezone()
+    word = text.strip().lower()
+    if word in ("today", "yesterday"):
+        midnight = now.astimezone().replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
+        return (midnight - timedelta(days=1 if word == "yesterday" else 0)).astimezone()
+    span = _SPAN.match(word)
+    if span:
+        return now - timedelta(**{_SPAN_UNITS[span.group(2)]: float(span.group(1))})
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a time: use e.g. 2026-03-10, '2026-03-10 14:00', today, yesterday, 8h, 7d") from None
+    return moment if moment.tzinfo is not None else moment.astimezone()
+
+
+def add_log_command(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    p = sub.add_parser("log", help="read the inspection record: parts, yield per hour or day, model changes",
+                       description=__doc__.split("\n\n")[0])
+    p.add_argument("store", help="SQLite file or postgresql:// URL")
+    p.add_argument("--since", type=parse_when, help="from this time on (inclusive)")
+    p.add_argument("--until", type=parse_when, help="before this time")
+    p.add_argument("--verdict", choices=VERDICTS)
+    p.add_argument("--model", help="model name, or the start of its sha256")
+    p.add_argument("--station", help="only this station (line PC)")
+    p.add_argument("--csv", metavar="FILE", help="write the parts (or the summary) as CSV instead of printing them")
+    p.add_argument("--summary", action="store_true", help="count, OK, NG, errors, yield, median ms")
+    p.add_argument("--by", choices=PERIODS, help="with --summary: one line per local hour or day")
+    p.add_argument("--changes", action="store_true", help="the audit trail: model opened, threshold moved, ...")
+    p.set_defaults(run=cmd_log)
+
+
+def cmd_log(args: argparse.Namespace) -> int:
+    if args.by and not args.summary:
+        args.summary = True
+    where = RecordFilter(since=args.since, until=args.until, verdict=args.verdict, model=args.model,
+                         station=args.station)
+    out = sys.stdout
+    with open_store(args.store, station=args.station or default_station(), create=False) as store:
+        if args.changes:
+            for change in store.model_changes(where):
+                detail = f"\t{change.detail}" if change.detail else ""
+                out.write(f"{change.time.astimezone().isoformat(timespec='seconds')}\t{change.station}\t{change.kind}\t"
+                          f"{change.model_name}\t{change.model_sha256[:12]}\tthreshold {change.threshold:.4f}{detail}\n")
+            return 0
+        if args.summary:
+            summary = store.summary(where, by=args.by)
+            if args.csv:
+                write_summary_csv(args.csv, summary, args.by)
+                print(f"wrote the summary of {summary.total.count} parts to {args.csv}", file=sys.stderr)
+            else:
+                print_summary(summary, args.by, out)
+            return 0
+        if args.csv:
+            count = write_records_csv(args.csv, store.iter_inspections(where))
+            print(f"wrote {count} parts to {args.csv}", file=sys.stderr)
+            return 0
+        out.write("time\tstation\tverdict\tscore\tthreshold\tms\tmodel\tfile\terror\n")
+        for stored in store.iter_inspections(where):
+            out.write(record_line(stored) + "\n")
+    return 0
+
+
+def add_store_options(parser: argparse.ArgumentParser) -> None:
+    """``--log STORE [--station NAME]`` for a command that inspects."""
+    parser.add_argument("--log", metavar="STORE",
+                        help="record every result in this inspection store (SQLite file or postgresql:// URL)")
+    parser.add_argument("--station", help="station name in the record (default: this PC's name)")
+
+
+def recorder_for(args: argparse.Namespace, model_path: str, threshold: float) -> Optional[InspectionRecorder]:
+    """The recorder ``--log`` asks for, or None; the caller closes ``recorder.store``."""
+    if not getattr(args, "log", None):
+        return None
+    store = open_store(args.log, station=args.station or default_station())
+    try:
+        return InspectionRecorder.for_model_file(store, model_path, threshold)
+    except BaseException:
+        store.close()
+        raise
+
+
+class PartTimer:
+    """Milliseconds per part in a stream of results: the time since the previous one came."""
+
+    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
+        self._clock = clock
+        self._last = clock()
+
+    def __call__(self) -> float:
+        now = self._clock()
+        elapsed, self._last = 1000 * (now - self._last), now
+        return elapsed
+
+
+def close_recorder(recorder: Optional[InspectionRecorder]) -> None:
+    if recorder is not None:
+        recorder.store.close()
+

@@ -1,0 +1,89 @@
+"""The record as CSV (for a spreadsheet), and as the lines and tables ``patchcore log`` prints.
+
+Times are written twice in CSV: UTC (unambiguous) and the reader's local time (what people
+read); the console shows local time with its offset.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import datetime, tzinfo
+from typing import Iterable, List, Optional, TextIO
+
+from ..core.atomic import PathLike, atomic_text_writer
+from .queries import PeriodSummary, StoredInspection, Summary
+
+RECORD_COLUMNS = ("id", "time_utc", "time_local", "station", "image_path", "file_size", "sha256", "model_name",
+                  "model_sha256", "threshold", "score", "verdict", "error", "inspection_ms", "regions")
+SUMMARY_COLUMNS = ("period", "parts", "ok", "ng", "errors", "yield", "median_ms")
+
+
+def local(moment: datetime, zone: Optional[tzinfo] = None) -> datetime:
+    return moment.astimezone(zone)
+
+
+def _number(value: Optional[float], digits: int = 6) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
+
+
+def record_row(stored: StoredInspection, zone: Optional[tzinfo] = None) -> List[str]:
+    record = stored.record
+    return [str(stored.id), record.time.isoformat(), local(record.time, zone).isoformat(), stored.station,
+            record.image_path, "" if record.file_size is None else str(record.file_size), record.sha256 or "",
+            record.model_name, record.model_sha256, _number(record.threshold), _number(record.score), record.verdict,
+            record.error or "", _number(record.inspection_ms, 3),
+            "" if record.regions is None else json.dumps(record.regions, separators=(",", ":"))]
+
+
+def write_records_csv(path: PathLike, records: Iterable[StoredInspection], zone: Optional[tzinfo] = None) -> int:
+    """Write ``records`` (streamed: any number) as CSV, atomically; returns how many."""
+    written = 0
+    with atomic_text_writer(path) as stream:
+        writer = csv.writer(stream, lineterminator="\n")
+        writer.writerow(RECORD_COLUMNS)
+        for stored in records:
+            writer.writerow(record_row(stored, zone))
+            written += 1
+    return written
+
+
+def period_label(summary: PeriodSummary, by: Optional[str]) -> str:
+    if summary.start is None:
+        return "total"
+    return summary.start.strftime("%Y-%m-%d" if by == "day" else "%Y-%m-%d %H:%M")
+
+
+def _yield_text(summary: PeriodSummary) -> str:
+    return "" if summary.yield_ is None else f"{100 * summary.yield_:.2f}%"
+
+
+def write_summary_csv(path: PathLike, summary: Summary, by: Optional[str]) -> None:
+    with atomic_text_writer(path) as stream:
+        writer = csv.writer(stream, lineterminator="\n")
+        writer.writerow(SUMMARY_COLUMNS)
+        for period in [*summary.periods, summary.total]:
+            writer.writerow([period.start.isoformat() if period.start else "total", period.count, period.ok,
+                             period.ng, period.errors, _yield_text(period), _number(period.median_ms, 3)])
+
+
+def print_summary(summary: Summary, by: Optional[str], out: TextIO) -> None:
+    """A fixed-width table: one line per period with parts, then the total."""
+    width = 10 if by == "day" else 16
+    out.write(f"{'period':<{width}}  {'parts':>9}  {'OK':>9}  {'NG':>7}  {'errors':>6}  {'yield':>7}  {'median ms':>9}\n")
+    for period in [*summary.periods, summary.total]:
+        median = "-" if period.median_ms is None else f"{period.median_ms:.1f}"
+        out.write(f"{period_label(period, by):<{width}}  {period.count:>9}  {period.ok:>9}  {period.ng:>7}  "
+                  f"{period.errors:>6}  {_yield_text(period) or '-':>7}  {median:>9}\n")
+
+
+def record_line(stored: StoredInspection, zone: Optional[tzinfo] = None) -> str:
+    """The console line of one record: local time, station, verdict, score, threshold, ms, model, file, error."""
+    record = stored.record
+    score = "-" if record.score is None else f"{record.score:.4f}"
+    ms = "-" if record.inspection_ms is None else f"{record.inspection_ms:.1f}"
+    fields = [local(record.time, zone).isoformat(timespec="seconds"), stored.station, record.verdict, score,
+              f"{record.threshold:.4f}", ms, record.model_name, record.image_path]
+    if record.error:
+        fields.append(record.error)
+    return "\t".join(fields)

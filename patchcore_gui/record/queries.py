@@ -1,0 +1,217 @@
+"""Reading the record back: filtered inspections, the audit trail, and yield summaries per hour or day.
+
+One function per question, each one query, the same SQL on SQLite and PostgreSQL. Periods are the
+reader's local time (this PC's zone unless one is given); the store itself holds UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone, tzinfo
+from typing import Dict, Iterator, List, Optional, Tuple
+
+import numpy as np
+import sqlalchemy as sa
+
+from .schema import QUARTER_US, inspections, model_changes, quarter_of
+from .records import VERDICTS, InspectionRecord, from_time_us, to_time_us
+
+PERIODS = ("hour", "day")
+
+
+@dataclass(frozen=True)
+class RecordFilter:
+    """Which records: a time range [since, until), a verdict, a model (name or sha256 prefix), a station."""
+
+    since: Optional[datetime] = None
+    until: Optional[datetime] = None
+    verdict: Optional[str] = None
+    model: Optional[str] = None
+    station: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        if self.verdict is not None and self.verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}, not {self.verdict!r}")
+
+    def clauses(self, table: sa.Table) -> List[sa.ColumnElement[bool]]:
+        where: List[sa.ColumnElement[bool]] = []
+        if self.since is not None:
+            where.append(table.c.time_us >= to_time_us(self.since))
+        if self.until is not None:
+            where.append(table.c.time_us < to_time_us(self.until))
+        if self.verdict is not None and "verdict" in table.c:
+            where.append(table.c.verdict == self.verdict)
+        if self.model:
+            where.append(sa.or_(table.c.model_name == self.model,
+                                table.c.model_sha256.startswith(self.model.lower(), autoescape=True)))
+        if self.station:
+            where.append(table.c.station == self.station)
+        return where
+
+
+@dataclass(frozen=True)
+class StoredInspection:
+    """A record as read back: its id and the station that wrote it, beside what was recorded."""
+
+    id: int
+    station: str
+    record: InspectionRecord
+
+
+@dataclass(frozen=True)
+class ModelChange:
+    """One entry of the audit trail."""
+
+    id: int
+    time: datetime
+    station: str
+    kind: str
+    model_sha256: str
+    model_name: str
+    threshold: float
+    detail: str
+
+
+@dataclass(frozen=True)
+class PeriodSummary:
+    """Counts of one period (``start`` in the reader's zone; None for a total); yield is OK over all parts."""
+
+    start: Optional[datetime]
+    count: int
+    ok: int
+    ng: int
+    errors: int
+    median_ms: Optional[float]
+
+    @property
+    def yield_(self) -> Optional[float]:
+        return self.ok / self.count if self.count else None
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The periods that had parts, oldest first (none unless asked ``by`` hour or day), and the total."""
+
+    periods: List[PeriodSummary]
+    total: PeriodSummary
+
+
+class _Tally:
+    """Counts and inspection times (whole microseconds, as comma-joined text) while a summary is read."""
+
+    def __init__(self) -> None:
+        self.count = self.ok = self.ng = 0
+        self.ms_text: List[str] = []
+
+    def add(self, count: int, ok: int, ng: int, ms_text: Optional[str]) -> None:
+        self.count += count
+        self.ok += ok
+        self.ng += ng
+        if ms_text:
+            self.ms_text.append(ms_text)
+
+    def summary(self, start: Optional[datetime]) -> PeriodSummary:
+        median = None
+        if self.ms_text:
+            median = float(np.median(np.fromstring(",".join(self.ms_text), dtype=np.int64, sep=","))) / 1000
+        return PeriodSummary(start, self.count, self.ok, self.ng, self.count - self.ok - self.ng, median)
+
+
+def _stored(row: sa.Row) -> StoredInspection:
+    return StoredInspection(row.id, row.station, InspectionRecord(
+        time=from_time_us(row.time_us), image_path=row.image_path, file_size=row.file_size, sha256=row.sha256,
+        model_sha256=row.model_sha256, model_name=row.model_name, threshold=row.threshold, score=row.score,
+        verdict=row.verdict, error=row.error, inspection_ms=row.inspection_ms, regions=row.regions))
+
+
+def select_inspections(where: RecordFilter, limit: Optional[int] = None, newest_first: bool = False) -> sa.Select:
+    order = inspections.c.time_us.desc() if newest_first else inspections.c.time_us
+    query = sa.select(inspections).where(*where.clauses(inspections)).order_by(order, inspections.c.id)
+    return query.limit(limit) if limit is not None else query
+
+
+def iter_inspections(connection: sa.Connection, where: RecordFilter, limit: Optional[int] = None,
+                     newest_first: bool = False) -> Iterator[StoredInspection]:
+    """The matching records in time order, streamed (a million rows never sit in memory at once)."""
+    result = connection.execution_options(yield_per=2000).execute(select_inspections(where, limit, newest_first))
+    for row in result:
+        yield _stored(row)
+
+
+def count_inspections(connection: sa.Connection, where: RecordFilter) -> int:
+    return int(connection.execute(sa.select(sa.func.count()).select_from(inspections)
+                                  .where(*where.clauses(inspections))).scalar_one())
+
+
+def list_model_changes(connection: sa.Connection, where: RecordFilter) -> List[ModelChange]:
+    query = sa.select(model_changes).where(*where.clauses(model_changes)).order_by(model_changes.c.time_us,
+                                                                                  model_changes.c.id)
+    return [ModelChange(row.id, from_time_us(row.time_us), row.station, row.kind, row.model_sha256, row.model_name,
+                        row.threshold, row.detail) for row in connection.execute(query)]
+
+
+def list_models(connection: sa.Connection) -> List[Tuple[str, str]]:
+    """``(model_name, model_sha256)`` of every model that inspected something, by name."""
+    query = (sa.select(inspections.c.model_name, inspections.c.model_sha256).distinct()
+             .order_by(inspections.c.model_name, inspections.c.model_sha256))
+    return [(row.model_name, row.model_sha256) for row in connection.execute(query)]
+
+
+def summarize(connection: sa.Connection, where: RecordFilter, by: Optional[str] = None,
+              zone: Optional[tzinfo] = None) -> Summary:
+    """Count, OK, NG, errors and median inspection ms per local hour or day (``by``), and in total.
+
+    ``zone`` is the reader's time zone (None: this PC's). Periods without parts are left out. In a
+    zone's repeated autumn hour both hours are counted as one.
+    """
+    if by is not None and by not in PERIODS:
+        raise ValueError(f"summary periods are {' or '.join(PERIODS)}, not {by!r}")
+    # grouped by quarter hour in SQL (reading the summary index in order), merged here into the
+    # reader's local hours or days; times as whole microseconds, which SQLite writes out as text
+    # about twice as fast as floats
+    quarter = quarter_of(inspections.c.time_us).label("quarter")
+    verdict = inspections.c.verdict
+    microseconds = sa.cast(sa.cast(inspections.c.inspection_ms * 1000, sa.BigInteger), sa.Text)
+    query = (sa.select(quarter, sa.func.count(),
+                       sa.func.sum(sa.case((verdict == "OK", 1), else_=0)),
+                       sa.func.sum(sa.case((verdict == "NG", 1), else_=0)),
+                       sa.func.aggregate_strings(microseconds, ","))
+             .where(*where.clauses(inspections), *_quarter_range(where)).group_by(quarter).order_by(quarter))
+    periods: Dict[datetime, _Tally] = {}
+    total = _Tally()
+    for quarter_index, count, ok, ng, ms_text in connection.execute(query):
+        counts = (int(count), int(ok or 0), int(ng or 0), ms_text)
+        total.add(*counts)
+        if by is not None:
+            periods.setdefault(_period_start(int(quarter_index), by, zone), _Tally()).add(*counts)
+    return Summary([tally.summary(start) for start, tally in sorted(periods.items())], total.summary(None))
+
+
+def _quarter_range(where: RecordFilter) -> List[sa.ColumnElement[bool]]:
+    """The time range again, on quarter hours: what lets SQLite scan the summary index for a range."""
+    quarter = quarter_of(inspections.c.time_us)
+    clauses = []
+    if where.since is not None:
+        clauses.append(quarter >= to_time_us(where.since) // QUARTER_US)
+    if where.until is not None:
+        clauses.append(quarter <= to_time_us(where.until) // QUARTER_US)
+    return clauses
+
+
+def _period_start(quarter_index: int, by: Optional[str], zone: Optional[tzinfo]) -> Optional[datetime]:
+    if by is None:
+        return None
+    seconds = quarter_index * (QUARTER_US // 1_000_000)
+    # without a zone: this PC's wall clock (naive), given its offset only once floored, so a day
+    # that starts before a DST change gets the offset of its midnight
+    local = datetime.fromtimestamp(seconds, zone) if zone is not None else datetime.fromtimestamp(seconds)
+    start = local.replace(minute=0, second=0, microsecond=0)
+    if by == "day":
+        start = start.replace(hour=0)
+    return start if zone is not None else start.astimezone()
+
+
+def counts_by_verdict(connection: sa.Connection, where: RecordFilter) -> Dict[str, int]:
+    query = (sa.select(inspections.c.verdict, sa.func.count()).where(*where.clauses(inspections))
+             .group_by(inspections.c.verdict))
+    return {verdict: int(count) for verdict, count in connection.execute(query)}

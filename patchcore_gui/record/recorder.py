@@ -1,0 +1,84 @@
+"""Recording the results of one model: what ``predict --log``, a line and the window have in common.
+
+The recorder knows the model in force (its file's sha256, its name, the threshold), makes each
+result a complete :class:`InspectionRecord` (the image's size and sha256, the verdict by the one
+rule in :func:`~patchcore_gui.core.model.verdict_of`) and writes it. Threshold moves and model
+changes go to the audit trail through it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Optional, Tuple, Union
+
+from ..core.errors import ImageReadError, ModelFileError
+from ..core.model import verdict_of
+from .identity import file_identity
+from .records import InspectionRecord
+from .store import InspectionStore
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def default_station() -> str:
+    """This PC's name: the station a store writes as unless told otherwise."""
+    return socket.gethostname() or "station"
+
+
+def model_identity(model_path: PathLike) -> Tuple[str, str]:
+    """``(sha256 of the model file, its name)``: how records name the model that judged them."""
+    try:
+        return file_identity(model_path)[1], Path(model_path).stem
+    except ImageReadError:
+        raise ModelFileError(f"cannot read the model file '{model_path}' to record which model inspected") from None
+
+
+class InspectionRecorder:
+    """Writes one model's results into a store, with the model and threshold in force."""
+
+    def __init__(self, store: InspectionStore, model_sha256: str, model_name: str, threshold: float) -> None:
+        self.store = store
+        self.model_sha256 = model_sha256
+        self.model_name = model_name
+        self.threshold = float(threshold)
+
+    @classmethod
+    def for_model_file(cls, store: InspectionStore, model_path: PathLike, threshold: float,
+                       kind: str = "model opened") -> "InspectionRecorder":
+        """A recorder for the model saved at ``model_path``; the audit trail notes it if it is new here."""
+        sha256, name = model_identity(model_path)
+        recorder = cls(store, sha256, name, threshold)
+        store.record_model_in_force(kind, sha256, name, threshold, detail=str(Path(model_path).resolve()))
+        return recorder
+
+    def record(self, image_path: PathLike, score: Optional[float], error: Optional[str] = None,
+               inspection_ms: Optional[float] = None, identity: Optional[Tuple[int, str]] = None,
+               regions: Optional[list] = None, time: Optional[datetime] = None) -> int:
+        """Commit one result; ``identity`` is the image's ``(size, sha256)`` if the caller has it already.
+
+        An image that cannot be read again for its identity is recorded without one. Raises
+        :class:`~.errors.StoreUnavailable` when the store cannot take it.
+        """
+        if identity is None:
+            try:
+                identity = file_identity(image_path)
+            except ImageReadError:
+                identity = None
+        size, sha256 = identity if identity is not None else (None, None)
+        return self.store.add(InspectionRecord(
+            time=time or datetime.now(timezone.utc), image_path=os.path.abspath(image_path), file_size=size,
+            sha256=sha256, model_sha256=self.model_sha256, model_name=self.model_name, threshold=self.threshold,
+            score=score, verdict=verdict_of(score, self.threshold), error=error if score is None else None,
+            inspection_ms=inspection_ms, regions=regions))
+
+    def threshold_moved(self, threshold: float) -> None:
+        """Note a new threshold in the audit trail; later records carry it."""
+        threshold = float(threshold)
+        if threshold == self.threshold:
+            return
+        self.store.record_model_change("threshold moved", self.model_sha256, self.model_name, threshold,
+                                       detail=f"from {self.threshold:.4f} to {threshold:.4f}")
+        self.threshold = threshold

@@ -1,0 +1,134 @@
+"""The tables of the inspection record and the steps that bring an older store up to date.
+
+The schema is versioned by a one-row table, ``schema_version``. Each step in :data:`UPGRADES`
+brings a store from the version before it to its own, inside one transaction (SQLite and
+PostgreSQL both undo a half-done DDL step). A new store is made by the same steps from version 0,
+so the path an old store takes is the path every test takes. A step, once released, is never
+edited: a change to the schema is a new step and a new :data:`SCHEMA_VERSION`.
+
+Times are whole microseconds since 1970-01-01 UTC (``time_us``, BIGINT): the same integers on
+SQLite and PostgreSQL, so a range is one indexed comparison and an hour is ``time_us / 3600000000``
+on both, without date functions that differ between them.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Dict
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+from .errors import StoreError
+
+metadata = sa.MetaData()
+
+#: The row id: a 64-bit identity on PostgreSQL, SQLite's rowid (which is 64-bit already) there.
+_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+_JSON = sa.JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+
+schema_version = sa.Table(
+    "schema_version", metadata,
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+inspections = sa.Table(
+    "inspections", metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("time_us", sa.BigInteger, nullable=False),
+    sa.Column("station", sa.String(200), nullable=False),
+    sa.Column("image_path", sa.Text, nullable=False),
+    sa.Column("file_size", sa.BigInteger),
+    sa.Column("sha256", sa.String(64)),
+    sa.Column("model_sha256", sa.String(64), nullable=False),
+    sa.Column("model_name", sa.Text, nullable=False),
+    sa.Column("threshold", sa.Float, nullable=False),
+    sa.Column("score", sa.Float),
+    sa.Column("verdict", sa.String(5), nullable=False),
+    sa.Column("error", sa.Text),
+    sa.Column("inspection_ms", sa.Float),
+    sa.Column("regions", _JSON),
+    sa.CheckConstraint("verdict IN ('OK', 'NG', 'ERROR')", name="inspections_verdict"),
+    # One station inspects one path at one microsecond once: a record written again after a lost
+    # acknowledgement meets itself here instead of being stored twice. Also the index behind
+    # "is this file already recorded" (station, path first).
+    sa.UniqueConstraint("station", "image_path", "time_us", name="inspections_once"),
+)
+sa.Index("inspections_time", inspections.c.time_us)
+
+model_changes = sa.Table(
+    "model_changes", metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("time_us", sa.BigInteger, nullable=False),
+    sa.Column("station", sa.String(200), nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("model_sha256", sa.String(64), nullable=False),
+    sa.Column("model_name", sa.Text, nullable=False),
+    sa.Column("threshold", sa.Float, nullable=False),
+    sa.Column("detail", sa.Text, nullable=False, server_default=""),
+)
+sa.Index("model_changes_time", model_changes.c.time_us)
+
+
+def _version_1(connection: sa.Connection) -> None:
+    """The first schema: inspections, model changes, the version table.
+
+    Written from the current tables while they are version 1; the step that changes one of them
+    first copies this version's definition in here (tests/record/test_schema.py holds a store
+    written by version 1 and fails if this step stops making it).
+    """
+    metadata.create_all(connection, tables=[schema_version, inspections, model_changes])
+    connection.execute(schema_version.insert().values(version=0))
+
+
+#: the summary's grouping: quarter hours since 1970 (a quarter hour never straddles a local hour,
+#: whatever the zone's offset, +5:30 and +5:45 included)
+QUARTER_US = 900_000_000
+
+
+def quarter_of(time_us: sa.ColumnElement[int]) -> sa.ColumnElement[int]:
+    """``time_us / 900000000`` with the constant written out, as the summary index has it: both
+    databases use an index on an expression only for the very same expression (BIGINT / INTEGER
+    divides exactly on both)."""
+    return time_us.op("/")(sa.literal_column(str(QUARTER_US), sa.BigInteger))
+
+
+def _version_2(connection: sa.Connection) -> None:
+    """The summary index: quarter hours in time order with what a summary counts, so a summary of a
+    million parts reads this index in order instead of sorting the table (6.8 s -> under 2 s)."""
+    connection.exec_driver_sql(
+        f"CREATE INDEX inspections_quarter ON inspections ((time_us / {QUARTER_US}), time_us, verdict, "
+        "inspection_ms, station)")
+
+
+#: step n takes a store from version n - 1 to version n
+UPGRADES: Dict[int, Callable[[sa.Connection], None]] = {
+    1: _version_1,
+    2: _version_2,
+}
+SCHEMA_VERSION = max(UPGRADES)
+
+
+def stored_version(connection: sa.Connection) -> int:
+    """The schema version of the store behind ``connection``; 0 for an empty database."""
+    names = set(sa.inspect(connection).get_table_names())
+    if "schema_version" not in names:
+        if names & {"inspections", "model_changes"}:  # other tables beside ours are fine (a plant database)
+            raise StoreError("has tables named like an inspection record's but no schema version: not a store")
+        return 0
+    version = connection.execute(sa.select(schema_version.c.version)).scalar()
+    return int(version or 0)
+
+
+def upgrade(connection: sa.Connection, upto: int = SCHEMA_VERSION) -> int:
+    """Run the steps that bring the store to version ``upto`` (inside the caller's transaction).
+
+    Returns the version it started from. Refuses a store newer than this program knows.
+    """
+    found = stored_version(connection)
+    if found > SCHEMA_VERSION:
+        raise StoreError(f"was written by a newer PatchCore Inspector (schema version {found}; this program "
+                         f"reads up to {SCHEMA_VERSION}): update the program")
+    for version in range(found + 1, upto + 1):
+        UPGRADES[version](connection)
+        connection.execute(schema_version.update().values(version=version))
+    return found

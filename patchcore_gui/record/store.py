@@ -1,0 +1,298 @@
+"""The inspection store: every inspected part as one durable row, in SQLite or PostgreSQL.
+
+One class, :class:`InspectionStore`, through SQLAlchemy Core, for both backends:
+
+- an SQLite file (the default; no server). WAL journal, so readers (the History view, ``patchcore
+  log``) never block the line that writes and never see half a transaction; ``synchronous=FULL``,
+  so the WAL is flushed to disk at every commit and a record that :meth:`~InspectionStore.add`
+  returned survives a power cut, not only a crash of the program (``NORMAL`` would lose the last
+  commits on power loss, and a part whose record is lost after its image was sorted away is a lost
+  part). Writers wait for each other up to :data:`LOCK_TIMEOUT_S`.
+- a PostgreSQL server, for many line PCs writing to one database (``postgresql://user@host/db``,
+  through psycopg 3). Connections are checked before use, so a store whose server went away works
+  again once it is back.
+
+Every failure to write or read is a :class:`StoreUnavailable` with one line that says which store
+and what happened (disk full, connection lost, locked too long).
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from datetime import datetime, timezone, tzinfo
+from pathlib import Path
+from typing import Iterator, List, Optional, Tuple, Union
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+
+from . import queries
+from .errors import StoreError, StoreUnavailable
+from .queries import ModelChange, RecordFilter, StoredInspection, Summary
+from .records import InspectionRecord, to_time_us
+from .schema import SCHEMA_VERSION, inspections, model_changes, stored_version, upgrade
+
+#: how long a writer waits for another to finish before the store counts as unavailable
+LOCK_TIMEOUT_S = 10.0
+#: how long connecting to a PostgreSQL server may take
+CONNECT_TIMEOUT_S = 5
+#: PostgreSQL advisory lock that makes one opener at a time create or upgrade the schema
+_SCHEMA_LOCK = 0x50434952  # "PCIR"
+
+Target = Union[str, "os.PathLike[str]"]
+
+
+def is_url(target: Target) -> bool:
+    return isinstance(target, str) and "://" in target
+
+
+class InspectionStore:
+    """A connection to one inspection record, writing as one station (line PC)."""
+
+    def __init__(self, engine: sa.Engine, station: str, name: str) -> None:
+        self.engine = engine
+        self.station = station
+        #: the store as a person names it: the file, or the URL without its password
+        self.name = name
+        self._insert = (pg_dialect.insert if engine.dialect.name == "postgresql" else sqlite_dialect.insert)
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def add(self, record: InspectionRecord) -> int:
+        """Commit one inspection; durable once this returns. Returns the record's id.
+
+        Adding the same record again (after a :class:`StoreUnavailable`, say) returns the id it
+        already has instead of storing it twice.
+        """
+        values = dict(
+            time_us=to_time_us(record.time), station=self.station, image_path=record.image_path,
+            file_size=record.file_size, sha256=record.sha256, model_sha256=record.model_sha256,
+            model_name=record.model_name, threshold=float(record.threshold),
+            score=None if record.score is None else float(record.score), verdict=record.verdict,
+            error=record.error, inspection_ms=None if record.inspection_ms is None else float(record.inspection_ms),
+            regions=record.regions)
+        statement = (self._insert(inspections).values(**values)
+                     .on_conflict_do_nothing(index_elements=["station", "image_path", "time_us"])
+                     .returning(inspections.c.id))
+        with self._transaction("write to", writes=True) as connection:
+            inserted = connection.execute(statement).scalar()
+            if inserted is not None:
+                return int(inserted)
+            return int(connection.execute(
+                sa.select(inspections.c.id).where(inspections.c.station == self.station,
+                                                  inspections.c.image_path == record.image_path,
+                                                  inspections.c.time_us == values["time_us"])).scalar_one())
+
+    def record_model_change(self, kind: str, model_sha256: str, model_name: str, threshold: float,
+                            detail: str = "", time: Optional[datetime] = None) -> None:
+        """Add to the audit trail: a change that affects verdicts ("model opened", "threshold moved", ...)."""
+        moment = time or datetime.now(timezone.utc)
+        with self._transaction("write to", writes=True) as connection:
+            connection.execute(model_changes.insert().values(
+                time_us=to_time_us(moment), station=self.station, kind=kind, model_sha256=model_sha256,
+                model_name=model_name, threshold=float(threshold), detail=detail))
+
+    def record_model_in_force(self, kind: str, model_sha256: str, model_name: str, threshold: float,
+                              detail: str = "") -> bool:
+        """Record a model change only if this station's last entry names another model or threshold.
+
+        For programs that start with a model (``predict --log``, a line): the trail shows when the
+        model in force changed, not every start. Returns whether an entry was added.
+        """
+        query = (sa.select(model_changes.c.model_sha256, model_changes.c.threshold)
+                 .where(model_changes.c.station == self.station)
+                 .order_by(model_changes.c.time_us.desc(), model_changes.c.id.desc()).limit(1))
+        with self._transaction("read") as connection:
+            last = connection.execute(query).first()
+        if last is not None and (last.model_sha256, last.threshold) == (model_sha256, float(threshold)):
+            return False
+        self.record_model_change(kind, model_sha256, model_name, threshold, detail)
+        return True
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def is_recorded(self, image_path: str, sha256: str) -> bool:
+        """Whether this station has a committed record of this exact content at this path."""
+        query = (sa.select(inspections.c.id)
+                 .where(inspections.c.station == self.station, inspections.c.image_path == image_path,
+                        inspections.c.sha256 == sha256).limit(1))
+        with self._transaction("read") as connection:
+            return connection.execute(query).first() is not None
+
+    def inspections(self, where: RecordFilter = RecordFilter(), limit: Optional[int] = None,
+                    newest_first: bool = False) -> List[StoredInspection]:
+        """The matching records in time order (newest first if asked), at most ``limit`` of them."""
+        with self._transaction("read") as connection:
+            return list(queries.iter_inspections(connection, where, limit, newest_first))
+
+    def iter_inspections(self, where: RecordFilter = RecordFilter()) -> Iterator[StoredInspection]:
+        """The matching records in time order, streamed: for exports of any size."""
+        with self._transaction("read") as connection:
+            yield from queries.iter_inspections(connection, where)
+
+    def count(self, where: RecordFilter = RecordFilter()) -> int:
+        with self._transaction("read") as connection:
+            return queries.count_inspections(connection, where)
+
+    def summary(self, where: RecordFilter = RecordFilter(), by: Optional[str] = None,
+                zone: Optional[tzinfo] = None) -> Summary:
+        """Count, OK, NG, errors, yield and median ms per local hour or day, or overall (see queries.summarize)."""
+        with self._transaction("read") as connection:
+            return queries.summarize(connection, where, by, zone)
+
+    def model_changes(self, where: RecordFilter = RecordFilter()) -> List[ModelChange]:
+        """The audit trail in time order (the filter's verdict does not apply to it)."""
+        with self._transaction("read") as connection:
+            return queries.list_model_changes(connection, where)
+
+    def models(self) -> List[Tuple[str, str]]:
+        """``(name, sha256)`` of every model that inspected a part here."""
+        with self._transaction("read") as connection:
+            return queries.list_models(connection)
+
+    # -- connection ------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> "InspectionStore":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"InspectionStore({self.name!r}, station={self.station!r})"
+
+    @contextmanager
+    def _transaction(self, action: str, writes: bool = False) -> Iterator[sa.Connection]:
+        """One transaction, committed on leaving; database errors become :class:`StoreUnavailable`."""
+        try:
+            with self.engine.connect() as connection:
+                if writes:
+                    connection.execution_options(patchcore_writes=True)
+                with connection.begin():
+                    yield connection
+        except sa.exc.DBAPIError as exc:
+            raise StoreUnavailable(f"cannot {action} the inspection store {self.name}: {_reason(exc)}") from None
+
+    def upgrade_schema(self, create: bool = True) -> int:
+        """Create (unless told not to) or upgrade the tables, one opener at a time; returns the version found."""
+        with self._transaction("open") as connection:  # the usual case, without taking the write lock
+            found = stored_version(connection)
+        if found == SCHEMA_VERSION:
+            return found
+        with self._transaction("open", writes=True) as connection:
+            if self.engine.dialect.name == "postgresql":
+                connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
+            try:
+                if not create and stored_version(connection) == 0:
+                    raise StoreError("holds no inspection record yet")
+                return upgrade(connection)
+            except StoreError as exc:
+                raise StoreError(f"the inspection store {self.name} {exc}") from None
+
+
+def _reason(exc: sa.exc.DBAPIError) -> str:
+    """The cause of a database error in a few words a person can act on."""
+    text = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+    lowered = text.lower()
+    if "database or disk is full" in lowered or "no space left" in lowered:
+        return "the disk is full"
+    if "database is locked" in lowered or "database is busy" in lowered:
+        return f"another program kept it locked for more than {LOCK_TIMEOUT_S:.0f} s"
+    if "unable to open database file" in lowered:
+        return "the file cannot be opened (missing folder or no permission)"
+    if "readonly" in lowered or "read-only" in lowered:
+        return "it is read-only here (no permission to write)"
+    if "disk i/o error" in lowered:
+        return "disk I/O error (the disk may be full or failing)"
+    if exc.connection_invalidated or isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError)):
+        return f"lost the connection to the database ({text})"
+    return text
+
+
+def _sqlite_engine(path: Path) -> sa.Engine:
+    engine = sa.create_engine(f"sqlite+pysqlite:///{path}",
+                              connect_args={"timeout": LOCK_TIMEOUT_S, "check_same_thread": False})
+
+    @sa.event.listens_for(engine, "connect")
+    def _configure(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        # the driver's own transaction handling is off; "begin" below says what kind each one is
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(connection: sa.Connection) -> None:
+        # a writer takes the write lock at once (waiting up to the timeout), so two writers never
+        # both read and then fail to upgrade; readers take no lock at all under WAL
+        writes = connection.get_execution_options().get("patchcore_writes", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+
+    return engine
+
+
+def _postgresql_engine(target: str) -> sa.Engine:
+    url = sa.make_url(target)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    # keepalives: a server or network that went away is noticed in seconds, not hours
+    return sa.create_engine(url, pool_pre_ping=True, connect_args={
+        "connect_timeout": CONNECT_TIMEOUT_S, "keepalives": 1, "keepalives_idle": 10,
+        "keepalives_interval": 5, "keepalives_count": 3, "tcp_user_timeout": 30_000,
+        "application_name": "patchcore-inspector"})
+
+
+def open_store(target: Target, station: str, create: bool = True) -> InspectionStore:
+    """Open (creating or upgrading) the store at ``target``, writing as ``station``.
+
+    ``target`` is an SQLite file path or a ``postgresql://user:password@host:port/database`` URL.
+    With ``create`` False (readers) a store that does not exist yet is an error, not a new file.
+    Raises :class:`StoreError` when it is no store or a newer one, :class:`StoreUnavailable` when
+    it cannot be reached.
+
+    >>> with open_store("/var/lib/patchcore/line3.sqlite", station="line3") as store:  # doctest: +SKIP
+    ...     store.is_recorded("/camera/part_0001.png", "9f86d0...")
+    False
+    """
+    station = station.strip()
+    if not station or len(station) > 200:
+        raise StoreError(f"station name must be 1 to 200 characters, not {station!r}")
+    if is_url(target):
+        url_text = str(target)
+        if not url_text.startswith(("postgresql", "postgres")):
+            raise StoreError(f"store URL must start with postgresql:// (or be an SQLite file path), not '{url_text}'")
+        try:
+            engine = _postgresql_engine(url_text)
+        except (sa.exc.ArgumentError, ValueError) as exc:
+            raise StoreError(f"bad store URL '{url_text}': {exc}") from None
+        name = engine.url.render_as_string(hide_password=True)
+    else:
+        path = Path(target).expanduser()
+        if not create and not path.exists():
+            raise StoreError(f"there is no inspection store at '{path}'")
+        if path.is_dir():
+            raise StoreError(f"the inspection store '{path}' is a folder; give a file name, e.g. '{path / 'inspections.sqlite'}'")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreUnavailable(f"cannot create the folder of the inspection store '{path}': {exc.strerror}") from None
+        engine = _sqlite_engine(path)
+        name = f"'{path}'"
+    store = InspectionStore(engine, station, name)
+    try:
+        store.upgrade_schema(create)
+    except StoreUnavailable as exc:
+        engine.dispose()
+        if "file is not a database" in str(exc):
+            raise StoreError(f"{name} is not an inspection store (not an SQLite database)") from None
+        raise
+    except BaseException:
+        engine.dispose()
+        raise
+    return store

@@ -1,0 +1,139 @@
+"""The History panel on a real store: filters, yield per hour, a past part again, CSV, reading beside a writer."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from patchcore_gui.gui.history_panel import HistoryPanel
+from patchcore_gui.record import InspectionRecord, open_store
+
+ROOT = Path(__file__).resolve().parents[2]
+WRITER = ROOT / "tests" / "record" / "writer.py"
+TIMEOUT_MS = 30_000
+
+
+@pytest.fixture
+def recorded(tmp_path):
+    """Nine parts over the last three hours (two NG, one ERROR) by two models; the first image exists."""
+    store_path = tmp_path / "inspections.sqlite"
+    image = tmp_path / "part_000.png"
+    image.write_bytes(b"\x89PNG stand-in")
+    now = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    with open_store(store_path, "line3") as store:
+        for number in range(9):
+            verdict = "NG" if number in (2, 5) else "ERROR" if number == 7 else "OK"
+            model = "bottle" if number < 6 else "bottle-v2"
+            path = image if number == 0 else tmp_path / f"part_{number:03d}.png"
+            store.add(InspectionRecord(now - timedelta(hours=2) + timedelta(minutes=20 * number), str(path),
+                                       image.stat().st_size if number == 0 else 1000, "0" * 64, model[-2:] * 32,
+                                       model, 2.5, None if verdict == "ERROR" else (3.1 if verdict == "NG" else 1.2),
+                                       verdict, "cannot read" if verdict == "ERROR" else None, 40.0 + number))
+    return store_path, image
+
+
+def load(qtbot, panel: HistoryPanel) -> None:
+    with qtbot.waitSignal(panel.loaded, timeout=TIMEOUT_MS):
+        panel.refresh()
+
+
+@pytest.fixture
+def panel(qtbot, recorded):
+    widget = HistoryPanel(str(recorded[0]))
+    qtbot.addWidget(widget)
+    widget.show()
+    load(qtbot, widget)
+    yield widget
+    widget.shutdown()
+
+
+def test_lists_the_newest_parts_counts_them_and_charts_yield_per_hour(panel):
+    assert panel.table_model.rowCount() == 9
+    assert panel.table_model.row(0).record.verdict == "OK" and panel.table_model.row(1).record.verdict == "ERROR"
+    assert "9 parts: 6 OK, 2 NG, 1 errors, yield 66.67%" in panel.status.text()
+    assert len(panel.chart.hours) == 3 and panel.chart.yields.tolist() == pytest.approx([200 / 3] * 3)  # one of three not OK each hour
+
+
+def test_filters_by_verdict_and_model(qtbot, panel):
+    with qtbot.waitSignal(panel.loaded, timeout=TIMEOUT_MS):
+        panel.verdict.setCurrentText("NG")
+    assert [panel.table_model.row(i).record.verdict for i in range(panel.table_model.rowCount())] == ["NG", "NG"]
+    assert [panel.model_box.itemText(i).split()[0] for i in range(panel.model_box.count())] == ["All", "bottle",
+                                                                                               "bottle-v2"]
+    with qtbot.waitSignal(panel.loaded, timeout=TIMEOUT_MS):
+        panel.verdict.setCurrentText("All")
+    with qtbot.waitSignal(panel.loaded, timeout=TIMEOUT_MS):
+        panel.model_box.setCurrentIndex(2)
+    assert panel.table_model.rowCount() == 3 and "3 parts" in panel.status.text()
+
+
+def test_filters_by_time(qtbot, panel):
+    with qtbot.waitSignal(panel.loaded, timeout=TIMEOUT_MS):
+        panel.period.setCurrentText("Last hour")
+    newest = panel.table_model.row(0).record.time
+    assert all(datetime.now(timezone.utc) - panel.table_model.row(i).record.time <= timedelta(hours=1)
+               for i in range(panel.table_model.rowCount()))
+    assert panel.table_model.rowCount() < 9 and newest >= datetime.now(timezone.utc) - timedelta(hours=1)
+    with qtbot.waitSignal(panel.loaded, timeout=TIMEOUT_MS):
+        panel.period.setCurrentText("Between…")
+    assert panel.since_edit.isVisibleTo(panel)
+
+
+def test_a_past_part_opens_again_when_its_image_is_there_and_says_so_when_not(qtbot, panel, recorded):
+    rows = {Path(panel.table_model.row(i).record.image_path).name: i for i in range(panel.table_model.rowCount())}
+    with qtbot.waitSignal(panel.reopen, timeout=1000) as opened:
+        panel.open_row(rows["part_000.png"])
+    assert opened.args == [recorded[1]]
+    assert panel.status.text().startswith("Inspecting part_000.png again with the model open now (recorded ")
+    with qtbot.assertNotEmitted(panel.reopen):
+        panel.open_row(rows["part_004.png"])
+    assert panel.status.text().startswith(f"The image is no longer at {recorded[1].parent / 'part_004.png'}")
+    assert "OK, score 1.2000, model bottle, threshold 2.5000" in panel.status.text()
+    recorded[1].write_bytes(b"another part now")
+    with qtbot.waitSignal(panel.reopen, timeout=1000):
+        panel.open_row(rows["part_000.png"])
+    assert "The file has changed since" in panel.status.text()
+
+
+def test_exports_every_part_of_the_filter_as_csv(qtbot, panel, tmp_path):
+    target = tmp_path / "export.csv"
+    with qtbot.waitSignal(panel.exported, timeout=TIMEOUT_MS) as done:
+        panel.export_csv(target)
+    assert done.args == [f"Wrote 9 parts to {target}"]
+    rows = list(csv.DictReader(target.open()))
+    assert len(rows) == 9 and {r["model_name"] for r in rows} == {"bottle", "bottle-v2"}
+
+
+def test_a_store_with_nothing_yet_says_so(qtbot, tmp_path):
+    panel = HistoryPanel(str(tmp_path / "none.sqlite"))
+    qtbot.addWidget(panel)
+    load(qtbot, panel)
+    assert panel.status.text() == f"Nothing recorded yet in {tmp_path / 'none.sqlite'}"
+    assert not (tmp_path / "none.sqlite").exists()
+
+
+def test_reading_while_a_line_writes_neither_fails_nor_harms_the_store(qtbot, panel, recorded):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
+    line = subprocess.Popen([sys.executable, str(WRITER), str(recorded[0]), "line4", "0"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        line.stdout.readline()  # it writes
+        counts = []
+        for _ in range(5):
+            load(qtbot, panel)
+            assert not panel.status.text().startswith("Cannot read"), panel.status.text()
+            counts.append(panel.snapshot.count)
+        assert counts == sorted(counts) and counts[-1] > 9
+    finally:
+        line.send_signal(signal.SIGKILL)
+        line.wait(30)
+    with sqlite3.connect(recorded[0]) as check:
+        assert check.execute("PRAGMA integrity_check").fetchone() == ("ok",)

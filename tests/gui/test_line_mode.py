@@ -1,0 +1,58 @@
+"""Line mode in the real window: Run line with the saved model, the lock, the recorded unlock, Stop."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+from patchcore_gui.core import save_model
+
+TIMEOUT_MS = 120_000
+
+
+def drop(source: Path, folder: Path, name: str) -> None:
+    shutil.copy(source, folder / f".{name}.part")
+    (folder / f".{name}.part").rename(folder / name)
+
+
+def audit(store: Path) -> list:
+    with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as connection:
+        return [row[0] for row in connection.execute("SELECT kind FROM model_changes ORDER BY id")]
+
+
+def test_run_line_locks_the_model_records_the_unlock_and_stops(qtbot, window, fitted, synthetic_set, tmp_path,
+                                                               settings):
+    store = tmp_path / "record.sqlite"
+    settings.setValue("record/store", str(store))
+    assert not window.line_mode.run_line(tmp_path)  # no saved model: it says so
+    assert window.last_error.startswith("Save the model first")
+    model_path = save_model(fitted.model, tmp_path / "parts.patchcore")
+    assert window.open_model(model_path)
+    camera = tmp_path / "camera"
+    camera.mkdir()
+    panel = window.line_mode.panel
+    assert window.line_mode.run_line(camera)
+    assert window.line_mode.tabs.currentWidget() is panel
+    assert not window.side_panel.threshold_panel.isEnabled()
+    assert not window.commands.open_model.isEnabled() and not window.commands.build.isEnabled()
+    assert not window.commands.default_threshold.isEnabled()
+    assert not window.open_model(model_path) and window.last_error.startswith("A line is running")
+
+    drop(synthetic_set.test_defective[0], camera, "d0.png")
+    qtbot.waitUntil(lambda: panel.last_snapshot is not None and panel.last_snapshot.ng == 1, timeout=TIMEOUT_MS)
+    panel.unlock_button.click()
+    assert window.side_panel.threshold_panel.isEnabled() and window.commands.default_threshold.isEnabled()
+    window.document.set_threshold(1e6)
+    drop(synthetic_set.test_defective[1], camera, "d1.png")
+    qtbot.waitUntil(lambda: panel.last_snapshot.inspected == 2, timeout=TIMEOUT_MS)
+    assert panel.last_snapshot.ok == 1  # the moved threshold counts for the next part
+
+    with qtbot.waitSignal(panel.running_changed, timeout=TIMEOUT_MS):
+        panel.stop_button.click()
+    assert window.side_panel.threshold_panel.isEnabled() and window.commands.open_model.isEnabled()
+    assert audit(store)[-2:] == ["threshold unlocked", "threshold moved"]
+    with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as connection:
+        rows = connection.execute("SELECT image_path, verdict, threshold FROM inspections ORDER BY id").fetchall()
+    assert [(Path(p).name, v) for p, v, _ in rows] == [("d0.png", "NG"), ("d1.png", "OK")]
+    assert rows[1][2] == 1e6

@@ -1,0 +1,46 @@
+"""The window on a real X server (Xvfb, Qt's xcb platform), as a person starts it; the other GUI
+tests run offscreen, which needs none of the X libraries a desktop must have (README, "The window")."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from patchcore_gui.gui.desktop_libraries import install_hint, missing_libraries, xcb_plugin
+
+ROOT = Path(__file__).resolve().parents[2]
+CHECK = ROOT / "packaging" / "x_window_check.py"
+XVFB_RUN = shutil.which("xvfb-run")
+
+pytestmark = pytest.mark.skipif(
+    XVFB_RUN is None, reason="xvfb-run is not installed (Debian: apt-get install xvfb xauth, as .ci/run does): "
+                             "the window is not started on a real X server here")
+
+
+def _under_xvfb(tmp_path: Path, *command: str) -> subprocess.CompletedProcess:
+    # the window's remembered settings go to a home of the test's own
+    env = dict(os.environ, HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / ".config"), OMP_NUM_THREADS="1")
+    env.pop("QT_QPA_PLATFORM", None)
+    return subprocess.run([XVFB_RUN, "-a", "-s", "-screen 0 1600x1000x24", sys.executable, str(CHECK), *command],
+                          capture_output=True, text=True, timeout=300, env=env)
+
+
+def test_the_installed_window_is_drawn_on_a_real_x_server(tmp_path):
+    plugin = xcb_plugin()
+    missing = missing_libraries(plugin) if plugin else ["libqxcb.so"]
+    assert not missing, f"the X11 platform cannot load: {install_hint(missing)}"
+    script = Path(sys.executable).parent / "patchcore-gui"  # the gui-script pip installs
+    command = [str(script)] if script.is_file() else [sys.executable, "-m", "patchcore_gui.gui.app"]
+    shot = tmp_path / "window.png"
+    done = _under_xvfb(tmp_path, "--shot", str(shot), "--", *command)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("window drawn on the X server") and shot.stat().st_size > 10_000
+
+
+def test_the_check_fails_when_the_program_ends_before_drawing(tmp_path):
+    done = _under_xvfb(tmp_path, "--", sys.executable, "-c", "import sys; print('no window'); sys.exit(3)")
+    assert done.returncode == 1
+    assert "ended with exit status 3 before it was drawn" in done.stderr and "no window" in done.stderr

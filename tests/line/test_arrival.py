@@ -1,0 +1,204 @@
+"""The completeness rule with real files on disk: chunks, renames, second names, deletions, bursts."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+from typing import Dict, List
+
+import cv2
+import numpy as np
+import pytest
+
+from patchcore_gui.line.arrival import ArrivalSettings, FolderWatch, Part, PartQueue, looks_whole
+
+SETTINGS = ArrivalSettings(settle=0.2, give_up=1.5)
+PAUSE = 0.35  # longer than the settle interval: a quiet-only rule would hand on a half file
+
+
+def encoded(seed: int, ext: str = ".png", size: int = 96) -> bytes:
+    pixels = np.random.default_rng(seed).integers(0, 255, (size, size, 3), dtype=np.uint8)
+    ok, data = cv2.imencode(ext, pixels)
+    assert ok
+    return data.tobytes()
+
+
+class Watched:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.queue = PartQueue()
+        self.watch = FolderWatch(folder, self.queue, SETTINGS)
+        self.parts: List[Part] = []
+
+    def collect(self, count: int, timeout: float = 10.0) -> List[Part]:
+        deadline = time.monotonic() + timeout
+        while len(self.parts) < count and time.monotonic() < deadline:
+            self.parts += self.queue.take(1000, timeout=0.1)
+        return self.parts
+
+    def settle_out(self, seconds: float = 1.0) -> List[Part]:
+        """Everything handed on until nothing more comes for ``seconds``."""
+        time.sleep(seconds)
+        self.parts += self.queue.take(100000, timeout=0)
+        return self.parts
+
+
+@pytest.fixture
+def watched(tmp_path):
+    folder = tmp_path / "camera"
+    folder.mkdir()
+    w = Watched(folder)
+    w.watch.start()
+    yield w
+    w.watch.stop()
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def write_in_chunks(path: Path, data: bytes, chunks: int, pause: float, reopen: bool = True) -> None:
+    """A slow camera: each chunk appended (and the file closed, if ``reopen``) with a pause between."""
+    pieces = np.array_split(np.frombuffer(data, np.uint8), chunks)
+    if reopen:
+        for piece in pieces:
+            with open(path, "ab") as stream:
+                stream.write(piece.tobytes())
+            time.sleep(pause)
+        return
+    with open(path, "wb") as stream:
+        for piece in pieces:
+            stream.write(piece.tobytes())
+            stream.flush()
+            time.sleep(pause)
+
+
+@pytest.mark.parametrize("ext", [".png", ".jpg", ".bmp"])
+def test_a_file_written_slowly_in_chunks_is_handed_on_once_when_whole(watched, ext):
+    data = encoded(1, ext)
+    path = watched.folder / f"part{ext}"
+    write_in_chunks(path, data, chunks=4, pause=PAUSE)
+    parts = watched.settle_out()
+    assert [(p.path.name, p.sha256, p.size) for p in parts] == [(path.name, sha(data), len(data))]
+
+
+def test_a_file_held_open_and_written_slowly_is_whole_only_at_the_end(watched):
+    data = encoded(2)
+    write_in_chunks(watched.folder / "held.png", data, chunks=4, pause=PAUSE, reopen=False)
+    assert [p.sha256 for p in watched.settle_out()] == [sha(data)]
+
+
+def test_a_tiff_whose_end_cannot_be_told_waits_for_the_quiet_interval(watched):
+    data = encoded(3, ".tif")
+    started = time.monotonic()
+    write_in_chunks(watched.folder / "scan.tif", data, chunks=4, pause=0.05)
+    parts = watched.collect(1)
+    assert [p.sha256 for p in parts] == [sha(data)]
+    assert parts[0].waited_from - started >= 0.15 + SETTINGS.settle * 0.9
+
+
+def test_a_temporary_name_renamed_into_place_is_one_part_at_once(watched):
+    data = encoded(4)
+    temporary = watched.folder / "part7.png.tmp"
+    write_in_chunks(temporary, data, chunks=3, pause=PAUSE)
+    os.rename(temporary, watched.folder / "part7.png")
+    renamed = time.monotonic()
+    parts = watched.collect(1)
+    assert [(p.path.name, p.sha256) for p in parts] == [("part7.png", sha(data))]
+    assert parts[0].waited_from - renamed < SETTINGS.settle  # no quiet interval needed after a rename
+    assert watched.settle_out() == parts
+
+
+def test_a_hard_link_written_through_its_other_name(watched, tmp_path):
+    data = encoded(5)
+    other = watched.folder / "x.tmp"
+    other.write_bytes(b"")
+    os.link(other, watched.folder / "linked.png")  # events come for x.tmp only from now on
+    write_in_chunks(other, data, chunks=4, pause=PAUSE)
+    parts = watched.settle_out()
+    assert [(p.path.name, p.sha256) for p in parts] == [("linked.png", sha(data))]
+
+
+def test_a_symlink_whose_target_is_written_elsewhere(watched, tmp_path):
+    data = encoded(6)
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    target = staging / "frame.bin"
+    target.write_bytes(b"")
+    (watched.folder / "via_link.png").symlink_to(target)
+    write_in_chunks(target, data, chunks=4, pause=PAUSE)
+    assert [(p.path.name, p.sha256) for p in watched.settle_out()] == [("via_link.png", sha(data))]
+
+
+def test_a_file_deleted_before_it_is_whole_is_handed_on_as_gone(watched):
+    path = watched.folder / "aborted.png"
+    path.write_bytes(encoded(7)[:200])
+    time.sleep(0.1)
+    path.unlink()
+    parts = watched.settle_out()
+    assert [(p.path.name, p.gone) for p in parts] == [("aborted.png", True)]
+
+
+def test_a_damaged_file_is_handed_on_after_it_stays_unchanged(watched):
+    (watched.folder / "cut.png").write_bytes(encoded(8)[:300])
+    parts = watched.collect(1, timeout=SETTINGS.give_up + 3)
+    assert [(p.path.name, p.gone, p.size) for p in parts] == [("cut.png", False, 300)]
+
+
+def test_a_burst_of_hundreds_arrives_in_order_each_once(watched):
+    data = [encoded(seed, size=48) for seed in range(300)]
+    for index, content in enumerate(data):
+        (watched.folder / f"p{index:04d}.png").write_bytes(content)
+    parts = watched.collect(300)
+    assert [p.path.name for p in parts] == [f"p{index:04d}.png" for index in range(300)]
+    assert [p.sha256 for p in parts] == [sha(content) for content in data]
+    assert len(watched.settle_out(0.5)) == 300
+
+
+def test_files_there_before_the_start_are_found_oldest_first(tmp_path):
+    folder = tmp_path / "camera"
+    folder.mkdir()
+    for index, name in enumerate(["b.png", "a.png", "c.png"]):
+        (folder / name).write_bytes(encoded(index))
+        os.utime(folder / name, ns=(10**18 + index, 10**18 + index))
+    (folder / ".hidden.png").write_bytes(encoded(9))
+    (folder / "notes.txt").write_text("no part")
+    w = Watched(folder)
+    w.watch.start()
+    try:
+        assert [p.path.name for p in w.collect(3)] == ["b.png", "a.png", "c.png"]
+        assert len(w.settle_out(0.5)) == 3
+    finally:
+        w.watch.stop()
+
+
+def test_an_overwritten_file_is_a_new_part(watched):
+    first, second = encoded(10), encoded(11)
+    path = watched.folder / "latest.png"
+    path.write_bytes(first)
+    watched.collect(1)
+    path.write_bytes(second)
+    parts = watched.collect(2)
+    assert [p.sha256 for p in parts] == [sha(first), sha(second)]
+
+
+@pytest.mark.parametrize("ext,cut", [(".png", 10), (".jpg", 2), (".bmp", 1), (".webp", 1), (".gif", 1)])
+def test_whole_only_with_the_last_bytes(tmp_path, ext, cut):
+    data = encoded(12, ext) if ext != ".gif" else _gif()
+    path = tmp_path / f"x{ext}"
+    path.write_bytes(data)
+    assert looks_whole(path, len(data)) is True
+    path.write_bytes(data[:-cut])
+    assert looks_whole(path, len(data) - cut) is False
+
+
+def _gif() -> bytes:
+    from io import BytesIO
+    from PIL import Image
+    buffer = BytesIO()
+    Image.new("RGB", (8, 8), (200, 10, 10)).save(buffer, "GIF")
+    return buffer.getvalue()

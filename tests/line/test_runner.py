@@ -1,0 +1,148 @@
+"""The line with the session's tiny model: results in order, ERROR without stopping, store outages, resume."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import List, Set, Tuple
+
+import pytest
+
+from patchcore_gui.line import InspectionLine, OverlayWriter, PartResult, PartSorter, RecordingFailed
+from patchcore_gui.line.runner import SessionMemory
+
+from .conftest import FAST, drop
+
+
+class FlakyStore(SessionMemory):
+    """A recorder whose store goes away for ``outage`` attempts after ``fine`` records."""
+
+    def __init__(self, fine: int = 10**9, outage: int = 0) -> None:
+        super().__init__()
+        self.fine, self.outage = fine, outage
+        self.added: List[PartResult] = []
+
+    def add(self, result: PartResult) -> object:
+        if len(self.added) >= self.fine and self.outage > 0:
+            self.outage -= 1
+            raise RecordingFailed("database is locked")
+        self.added.append(result)
+        return super().add(result)
+
+
+def camera(tmp_path: Path) -> Path:
+    folder = tmp_path / "camera"
+    folder.mkdir()
+    return folder
+
+
+def test_parts_are_inspected_in_order_recorded_sorted_and_ng_drawn(tmp_path, inspector, synthetic_set, run_line):
+    folder, store = camera(tmp_path), FlakyStore()
+    line = InspectionLine(inspector, folder, store, PartSorter(tmp_path / "sorted", move=True),
+                          OverlayWriter(tmp_path / "overlays"), FAST)
+    running = run_line(line)
+    sources = synthetic_set.test_good[:3] + synthetic_set.test_defective[:3]
+    names = [f"part{index:02d}.png" for index in range(len(sources))]
+    for source, name in zip(sources, names):
+        drop(source, folder, name)
+    results = running.wait_for(6)
+    running.stop()
+    assert [r.path.name for r in results] == names
+    assert [r.verdict for r in results] == ["OK"] * 3 + ["NG"] * 3
+    assert [r.path.name for r in store.added] == names
+    day = datetime.now().astimezone().strftime("%Y-%m-%d")
+    assert sorted(p.name for p in (tmp_path / "sorted" / day / "OK").iterdir()) == names[:3]
+    assert sorted(p.name for p in (tmp_path / "sorted" / day / "NG").iterdir()) == names[3:]
+    assert not list(folder.glob("*.png"))
+    assert sorted(p.name for p in (tmp_path / "overlays" / day).iterdir()) == [f"{n[:-4]}_overlay.png" for n in names[3:]]
+    assert all(r.recorded_at >= r.complete_at for r in results)
+    snapshot = line.snapshot()
+    assert (snapshot.inspected, snapshot.ok, snapshot.ng, snapshot.errors, snapshot.backlog) == (6, 3, 3, 0, 0)
+
+
+def test_unreadable_deleted_and_replaced_parts_are_errors_and_the_line_goes_on(tmp_path, inspector, synthetic_set,
+                                                                             run_line):
+    folder, store = camera(tmp_path), FlakyStore()
+    line = InspectionLine(inspector, folder, store, PartSorter(tmp_path / "sorted"), settings=FAST)
+    running = run_line(line)
+    line.pause()
+    drop(synthetic_set.test_good[0], folder, "a_deleted.png")
+    drop(synthetic_set.test_good[1], folder, "b_replaced.png")
+    (folder / "c_damaged.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40 + b"IEND\xaeB`\x82")
+    drop(synthetic_set.test_good[2], folder, "d_fine.png")
+    running.wait_until(lambda: line.snapshot().backlog == 4)
+    assert line.snapshot().oldest_waiting_s > 0
+    (folder / "a_deleted.png").unlink()
+    drop(synthetic_set.test_defective[0], folder, "b_replaced.png")  # another part under the same name
+    line.resume()
+    results = running.wait_for(5)
+    running.stop()
+    got = [(r.path.name, r.verdict) for r in results]
+    assert got == [("a_deleted.png", "ERROR"), ("b_replaced.png", "ERROR"), ("c_damaged.png", "ERROR"),
+                   ("d_fine.png", "OK"), ("b_replaced.png", "NG")]
+    assert results[0].error == "'a_deleted.png' was deleted before its turn"
+    assert results[1].error.startswith("'b_replaced.png' was replaced before its turn")
+    assert results[2].error.startswith("cannot read 'c_damaged.png'")
+    day = datetime.now().astimezone().strftime("%Y-%m-%d")
+    assert [p.name for p in (tmp_path / "sorted" / day / "ERROR").iterdir()] == ["c_damaged.png"]
+    assert len(store.added) == 5
+
+
+def test_the_line_waits_while_the_store_is_away_and_loses_nothing(tmp_path, inspector, synthetic_set, run_line):
+    folder, store = camera(tmp_path), FlakyStore(fine=1, outage=4)
+    running = run_line(InspectionLine(inspector, folder, store, settings=FAST))
+    for index in range(3):
+        drop(synthetic_set.test_good[index], folder, f"p{index}.png")
+    running.wait_for(3)
+    running.stop()
+    assert [r.path.name for r in store.added] == ["p0.png", "p1.png", "p2.png"]
+    assert sum("cannot record 'p1.png': database is locked" in n for n in running.notices) == 4
+    assert "the store is back: recording again" in running.notices
+
+
+def test_a_part_already_recorded_is_not_inspected_again_and_a_stopped_move_is_finished(tmp_path, inspector,
+                                                                                       synthetic_set, run_line):
+    folder, store = camera(tmp_path), FlakyStore()
+    first = InspectionLine(inspector, folder, store, settings=FAST)  # records, sorts nothing: as if killed before
+    running = run_line(first)
+    drop(synthetic_set.test_defective[0], folder, "p0.png")
+    running.wait_for(1)
+    running.stop()
+    drop(synthetic_set.test_good[0], folder, "p1.png")  # arrived while the line was down
+    second = InspectionLine(inspector, folder, store, PartSorter(tmp_path / "sorted", move=True), settings=FAST)
+    running = run_line(second)
+    results = running.wait_for(2)
+    running.stop()
+    assert [(r.path.name, r.already_recorded) for r in results] == [("p0.png", True), ("p1.png", False)]
+    assert [r.path.name for r in store.added] == ["p0.png", "p1.png"]
+    assert results[0].sorted_to is not None and results[0].sorted_to.parent.name == "NG"
+    assert second.snapshot().already_recorded == 1 and second.snapshot().inspected == 1
+
+
+def test_stop_finishes_the_parts_in_hand(tmp_path, inspector, synthetic_set, run_line):
+    folder, store = camera(tmp_path), FlakyStore()
+    line = InspectionLine(inspector, folder, store, settings=FAST)
+    seen: List[str] = []
+    original = line._conclude
+
+    def conclude_then_stop(result, on_result, on_notice):
+        original(result, on_result, on_notice)
+        seen.append(result.path.name)
+        line.stop()  # a stop that comes while a batch is in hand
+
+    line._conclude = conclude_then_stop  # type: ignore[method-assign]
+    line.pause()
+    running = run_line(line)
+    for index in range(4):
+        drop(synthetic_set.test_good[index % 3], folder, f"p{index}.png")
+    running.wait_until(lambda: line.snapshot().backlog == 4)
+    line.resume()
+    running.thread.join(timeout=60)
+    assert seen == ["p0.png", "p1.png", "p2.png", "p3.png"]  # one batch of 4: all recorded
+    assert len(store.added) == 4
+
+
+def test_a_missing_folder_is_one_line(tmp_path, inspector):
+    line = InspectionLine(inspector, tmp_path / "nowhere", settings=FAST)
+    with pytest.raises(Exception, match="folder '.*nowhere' does not exist or is not a folder"):
+        line.run()

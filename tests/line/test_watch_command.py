@@ -1,0 +1,83 @@
+"""``patchcore watch`` as a real process: a line per part, stops on SIGTERM after the part in hand."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import List
+
+import pytest
+
+from patchcore_gui.cli import main
+from patchcore_gui.core import save_model
+
+from .conftest import drop
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def model_file(fitted, tmp_path_factory) -> Path:
+    return save_model(fitted.model, tmp_path_factory.mktemp("watch") / "parts.patchcore")
+
+
+def start_watch(model: Path, folder: Path, *extra: str) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+    return subprocess.Popen([sys.executable, "-m", "patchcore_gui.cli", "watch", str(model), str(folder),
+                             "--settle", "0.2", *extra], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_lines(process: subprocess.Popen, count: int, timeout: float = 120) -> List[str]:
+    lines: List[str] = []
+    deadline = time.monotonic() + timeout
+    while len(lines) < count:
+        assert time.monotonic() < deadline and process.poll() is None, (lines, process.poll())
+        line = process.stdout.readline()
+        if line:
+            lines.append(line.rstrip("\n"))
+    return lines
+
+
+def wait_until_watching(process: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        if line.startswith("watching "):
+            return
+        assert line or process.poll() is None, f"exited {process.poll()}"
+    raise AssertionError("the line did not start")
+
+
+def test_watch_prints_a_line_per_part_and_stops_on_sigterm(model_file, synthetic_set, tmp_path):
+    folder = tmp_path / "camera"
+    folder.mkdir()
+    drop(synthetic_set.test_good[0], folder, "before.png")  # there before the start: inspected too
+    process = start_watch(model_file, folder, "--sort-into", str(tmp_path / "sorted"), "--move",
+                          "--overlays", str(tmp_path / "overlays"))
+    try:
+        wait_until_watching(process)
+        drop(synthetic_set.test_defective[0], folder, "after.png")
+        lines = wait_for_lines(process, 2)
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=180)
+    finally:
+        process.kill()
+    fields = [line.split("\t") for line in lines]
+    assert [(f[1], f[3]) for f in fields] == [("before.png", "OK"), ("after.png", "NG")]
+    assert all(f[4].endswith(" ms") and float(f[2]) > 0 for f in fields)
+    assert process.returncode == 0, err
+    assert "SIGTERM: stopping after the parts in hand" in err
+    assert out.strip().splitlines()[-1].startswith("stopped: inspected 2: OK 1, NG 1, errors 0, yield 50.0%")
+    assert not list(folder.iterdir())
+    assert len(list((tmp_path / "overlays").glob("*/after_overlay.png"))) == 1
+
+
+def test_watch_refuses_a_missing_folder_in_one_line(model_file, tmp_path, capsys):
+    assert main(["watch", str(model_file), str(tmp_path / "nowhere")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: folder '{tmp_path / 'nowhere'}' does not exist or is not a folder"

@@ -1,0 +1,158 @@
+"""``patchcore predict --log`` writes the record; ``patchcore log`` reads it back (lines, CSV, summary, trail)."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from patchcore_gui.cli import main
+from patchcore_gui.core.model_file import save_model
+from patchcore_gui.record import InspectionRecord, RecordFilter, open_store
+from patchcore_gui.record.cli_log import parse_when
+
+T0 = datetime(2026, 3, 10, 6, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def model_file(fitted, tmp_path_factory):
+    return save_model(fitted.model, tmp_path_factory.mktemp("model") / "bottle-line3.patchcore")
+
+
+def test_predict_log_records_every_part_with_the_model_and_its_threshold(model_file, fitted, synthetic_set, tmp_path,
+                                                                        capsys):
+    store_path = tmp_path / "line.sqlite"
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"\x89PNG broken")
+    code = main(["predict", str(model_file), str(synthetic_set.root / "test"), str(bad), "--log", str(store_path),
+                 "--station", "line3"])
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert code == 1  # the bad file
+    with open_store(store_path, "reader") as store:
+        records = store.inspections()
+        changes = store.model_changes()
+    assert len(records) == 13 and {r.station for r in records} == {"line3"}
+    model_sha = hashlib.sha256(model_file.read_bytes()).hexdigest()
+    assert {(r.record.model_sha256, r.record.model_name, r.record.threshold) for r in records} == {
+        (model_sha, "bottle-line3", float(fitted.model.threshold))}
+    by_file = {r.record.image_path: r.record for r in records}
+    for line in printed:
+        path, score, _threshold, verdict = line.split("\t")
+        record = by_file[str(path)]
+        assert (f"{record.score:.4f}", record.verdict) == (score, verdict)
+        assert record.inspection_ms > 0 and record.sha256 == hashlib.sha256(open(path, "rb").read()).hexdigest()
+    error = by_file[str(bad)]
+    assert error.verdict == "ERROR" and "bad.png" in error.error and error.score is None
+    assert error.file_size == bad.stat().st_size  # the file exists: its content is named, though not an image
+    assert [(c.kind, c.model_sha256) for c in changes] == [("model opened", model_sha)]
+
+    assert main(["predict", str(model_file), str(synthetic_set.test_good[0]), "--log", str(store_path),
+                 "--station", "line3"]) == 0
+    with open_store(store_path, "reader") as store:
+        assert store.count() == 14 and len(store.model_changes()) == 1  # same model, same threshold: no new entry
+
+
+def test_predict_log_to_a_store_it_cannot_open_inspects_nothing(model_file, synthetic_set, tmp_path, capsys):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    code = main(["predict", str(model_file), str(synthetic_set.test_good[0]), "--log", str(blocker / "s.sqlite")])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == ""
+    assert captured.err.count("\n") == 1 and "inspection store" in captured.err and "Traceback" not in captured.err
+
+
+@pytest.fixture
+def shift_store(tmp_path):
+    path = tmp_path / "plant.sqlite"
+    with open_store(path, "line3") as line3, open_store(path, "line4") as line4:
+        for minute in range(0, 120, 10):  # 12 parts over two hours, every fourth NG
+            verdict = "NG" if minute % 40 == 0 else "OK"
+            line3.add(InspectionRecord(T0 + timedelta(minutes=minute), f"/cam/p{minute:03d}.png", 10, "f" * 64,
+                                       "a" * 64, "bottle", 2.5, 3.0 if verdict == "NG" else 1.0, verdict, None,
+                                       40.0 + minute / 10))
+        line4.add(InspectionRecord(T0, "/cam/q.png", None, None, "b" * 64, "gasket", 1.0, None, "ERROR",
+                                   "cannot read 'q.png': truncated", None))
+        line3.record_model_change("threshold moved", "a" * 64, "bottle", 2.5, "from 2.4000 to 2.5000", time=T0)
+    return path
+
+
+def test_log_prints_the_parts_that_match(shift_store, capsys):
+    assert main(["log", str(shift_store), "--verdict", "NG", "--station", "line3"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].split("\t")[:3] == ["time", "station", "verdict"]
+    assert len(lines) == 1 + 3 and all("\tline3\tNG\t3.0000\t2.5000\t" in line for line in lines[1:])
+    assert main(["log", str(shift_store), "--model", "gasket"]) == 0
+    (line,) = capsys.readouterr().out.strip().splitlines()[1:]
+    assert line.endswith("\t/cam/q.png\tcannot read 'q.png': truncated") and "\tERROR\t-\t" in line
+
+
+def test_log_time_range(shift_store, capsys):
+    since, until = (T0 + timedelta(minutes=30)).isoformat(), (T0 + timedelta(minutes=60)).isoformat()
+    assert main(["log", str(shift_store), "--since", since, "--until", until]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == 1 + 3  # minutes 30, 40, 50
+
+
+def test_log_csv_holds_every_column(shift_store, tmp_path, capsys):
+    table = tmp_path / "out" / "ng.csv"
+    assert main(["log", str(shift_store), "--verdict", "NG", "--csv", str(table)]) == 0
+    assert "wrote 3 parts" in capsys.readouterr().err
+    rows = list(csv.DictReader(table.open()))
+    assert len(rows) == 3 and rows[0]["time_utc"] == "2026-03-10T06:00:00+00:00"
+    assert (rows[0]["station"], rows[0]["model_name"], rows[0]["verdict"], rows[0]["score"]) == (
+        "line3", "bottle", "NG", "3.000000")
+
+
+@pytest.fixture
+def utc_pc(monkeypatch):
+    """This PC's zone is UTC for the test (the hours printed are local hours)."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_log_summary_per_hour_and_in_total(shift_store, tmp_path, capsys, utc_pc):
+    assert main(["log", str(shift_store), "--summary", "--station", "line3"]) == 0
+    header, total = capsys.readouterr().out.strip().splitlines()
+    assert header.split() == ["period", "parts", "OK", "NG", "errors", "yield", "median", "ms"]
+    assert total.split() == ["total", "12", "9", "3", "0", "75.00%", "45.5"]
+    assert main(["log", str(shift_store), "--by", "hour"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split()[-6:] for line in lines[1:]] == [
+        ["7", "4", "2", "1", "57.14%", "42.5"],  # 06:00 UTC: six of line3 (two NG) and line4's ERROR
+        ["6", "5", "1", "0", "83.33%", "48.5"],
+        ["13", "9", "3", "1", "69.23%", "45.5"]]
+    table = tmp_path / "summary.csv"
+    assert main(["log", str(shift_store), "--summary", "--by", "day", "--csv", str(table)]) == 0
+    rows = list(csv.DictReader(table.open()))
+    assert [r["parts"] for r in rows] == ["13", "13"] and rows[-1]["period"] == "total"
+
+
+def test_log_changes_show_the_audit_trail(shift_store, capsys):
+    assert main(["log", str(shift_store), "--changes"]) == 0
+    (line,) = capsys.readouterr().out.strip().splitlines()
+    assert "\tline3\tthreshold moved\tbottle\taaaaaaaaaaaa\tthreshold 2.5000\tfrom 2.4000 to 2.5000" in line
+
+
+def test_log_of_a_missing_store_or_a_bad_time_is_one_line(tmp_path, capsys):
+    assert main(["log", str(tmp_path / "typo.sqlite")]) == 2
+    assert capsys.readouterr().err.strip() == f"error: there is no inspection store at '{tmp_path / 'typo.sqlite'}'"
+    assert not (tmp_path / "typo.sqlite").exists()
+    with pytest.raises(SystemExit) as exit_status:
+        main(["log", str(tmp_path / "typo.sqlite"), "--since", "last tuesday"])
+    assert exit_status.value.code == 2 and "'last tuesday' is not a time" in capsys.readouterr().err
+
+
+def test_when_words_and_spans():
+    now = datetime(2026, 3, 10, 14, 30, tzinfo=timezone.utc)
+    assert parse_when("90m", now) == now - timedelta(minutes=90)
+    assert parse_when("7d", now) == now - timedelta(days=7)
+    today = parse_when("today")
+    assert today.tzinfo is not None and (today.hour, today.minute) == (0, 0)
+    assert parse_when("yesterday") < today
+    assert parse_when("2026-03-10 14:00").tzinfo is not None
+    assert RecordFilter(since=parse_when("2026-03-10")).since.utcoffset() is not None

@@ -1,0 +1,87 @@
+"""Schema versions: a store written by the first version is upgraded in place, keeping every record.
+
+``data/store_v1.sqlite`` was written by the first released store (commit 57fc3a9, schema version 1):
+seven inspections from station line3 (one ERROR) and two model changes. It is never regenerated.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from patchcore_gui.record import RecordFilter, open_store
+from patchcore_gui.record.schema import SCHEMA_VERSION, UPGRADES, metadata, schema_version, upgrade
+
+STORE_V1 = Path(__file__).with_name("data") / "store_v1.sqlite"
+
+
+def _ddl(path: Path) -> list:
+    with sqlite3.connect(path) as connection:
+        return sorted(connection.execute("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"))
+
+
+def test_the_first_step_still_makes_exactly_the_first_version(tmp_path):
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'v1.sqlite'}")
+    with engine.begin() as connection:
+        upgrade(connection, upto=1)
+    engine.dispose()
+    assert _ddl(tmp_path / "v1.sqlite") == _ddl(STORE_V1)
+
+
+def test_a_first_version_sqlite_store_is_upgraded_in_place_with_every_record(tmp_path):
+    path = tmp_path / "line3.sqlite"
+    shutil.copy(STORE_V1, path)
+    with open_store(path, "line3") as store:
+        with store.engine.connect() as connection:
+            assert connection.execute(sa.select(schema_version.c.version)).scalar() == SCHEMA_VERSION
+        records = store.inspections()
+        assert [r.record.verdict for r in records] == ["OK"] * 4 + ["NG", "NG", "ERROR"]
+        assert records[0].record.regions == [{"x": 0, "y": 1, "w": 2, "h": 3}]
+        assert [c.kind for c in store.model_changes()] == ["model opened", "threshold moved"]
+        assert store.is_recorded("/camera/line3_000002.png", f"{2:064x}")
+        total = store.summary().total
+        assert (total.count, total.ok, total.ng, total.errors) == (7, 4, 2, 1)
+        store.add(records[0].record.__class__(**{**records[-1].record.__dict__, "image_path": "/camera/new.png"}))
+        assert store.count(RecordFilter(verdict="ERROR")) == 2
+    _assert_matches_current_tables(sa.create_engine(f"sqlite:///{path}"))
+
+
+def test_a_first_version_postgresql_store_is_upgraded_in_place(postgres_server):
+    target = postgres_server.new_database()
+    engine = sa.create_engine(target.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as connection:
+        upgrade(connection, upto=1)
+    with sqlite3.connect(STORE_V1) as old:  # the same records as the SQLite v1 store, into PostgreSQL v1
+        columns = [row[1] for row in old.execute("PRAGMA table_info(inspections)")]
+        rows = [dict(zip(columns, row)) for row in old.execute("SELECT * FROM inspections")]
+    for row in rows:
+        row["regions"] = json.loads(row["regions"]) if row["regions"] else None
+    with engine.begin() as connection:
+        for row in rows:
+            connection.execute(metadata.tables["inspections"].insert().values(**row))
+    with open_store(target, "line3") as store:
+        assert store.count() == 7 and store.upgrade_schema() == SCHEMA_VERSION
+        assert store.inspections()[0].record.regions == [{"x": 0, "y": 1, "w": 2, "h": 3}]
+        assert store.summary(by="hour").periods[0].count == 3  # 05:50, 05:54, 05:58 UTC share an hour wherever you are
+    _assert_matches_current_tables(engine)
+    engine.dispose()
+
+
+def test_every_version_has_its_step():
+    assert sorted(UPGRADES) == list(range(1, SCHEMA_VERSION + 1))
+
+
+def _assert_matches_current_tables(engine: sa.Engine) -> None:
+    """The upgraded store has the columns the program's tables describe, and the summary index."""
+    inspector = sa.inspect(engine)
+    for table in metadata.sorted_tables:
+        assert [c["name"] for c in inspector.get_columns(table.name)] == [c.name for c in table.columns]
+    indexes = ("SELECT name FROM sqlite_master WHERE type = 'index'" if engine.dialect.name == "sqlite"
+               else "SELECT indexname FROM pg_indexes WHERE tablename = 'inspections'")
+    with engine.connect() as connection:  # (reflection skips indexes on expressions)
+        assert "inspections_quarter" in set(connection.exec_driver_sql(indexes).scalars())
+    engine.dispose()
