@@ -34,7 +34,6 @@ sys.path.insert(0, str(ROOT))
 from patchcore_gui.core import Inspector, PatchCoreConfig, find_images, fit, load_model, save_model  # noqa: E402
 from patchcore_gui.line import ArrivalSettings, InspectionLine, LineSettings, PartResult, PartSorter  # noqa: E402
 from patchcore_gui.line.recording import StoreRecorder  # noqa: E402
-from patchcore_gui.record import file_identity  # noqa: E402
 
 BOTTLE = ROOT.parent / "shared" / "data" / "mvtec_bottle_512" / "bottle"
 
@@ -79,14 +78,13 @@ def inspector_capacity(inspector: Inspector, paths: List[Path]) -> Tuple[float, 
     return per_second, float(np.median(singles))
 
 
-def measure_rate(inspector: Inspector, model_sha: str, rate: float, seconds: float, images: List[bytes],
+def measure_rate(inspector: Inspector, model_path: Path, rate: float, seconds: float, images: List[bytes],
                  work: Path, store: bool) -> Dict[str, object]:
     folder, sorted_root = work / "camera", work / "sorted"
     folder.mkdir()
     recorder = None
     if store:
-        recorder = StoreRecorder.open(str(work / "record.sqlite"), "bench", model_sha, "bottle.patchcore",
-                                      inspector.model.threshold)
+        recorder = StoreRecorder.open(str(work / "record.sqlite"), "bench", model_path, inspector.model.threshold)
     line = InspectionLine(inspector, folder, recorder, PartSorter(sorted_root, move=True),
                           settings=LineSettings(arrival=ArrivalSettings()))
     results: Dict[str, PartResult] = {}
@@ -147,7 +145,6 @@ def main() -> int:
         print(f"bottle data not found at {BOTTLE}", file=sys.stderr)
         return 2
     model_path = bottle_model(args.model)
-    model_sha = file_identity(model_path)[1]
     inspector = Inspector(load_model(model_path))
     image_paths = find_images([BOTTLE / "test"])[0]
     images = [p.read_bytes() for p in image_paths]
@@ -157,7 +154,7 @@ def main() -> int:
     for rate in args.rates:
         capacity, single_ms = inspector_capacity(inspector, image_paths[:40])
         work = Path(tempfile.mkdtemp(prefix="bench_line_"))
-        outcome = measure_rate(inspector, model_sha, rate, args.seconds, images, work, store=not args.no_store)
+        outcome = measure_rate(inspector, model_path, rate, args.seconds, images, work, store=not args.no_store)
         outcome.update(inspector_parts_per_s=capacity, inspector_single_ms=single_ms, loadavg_after=os.getloadavg())
         outcomes.append(outcome)
         print(json.dumps(outcome), flush=True)

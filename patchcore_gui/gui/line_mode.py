@@ -8,7 +8,6 @@ that goes to the running line and into the record's audit trail.
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
@@ -17,9 +16,8 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QTabWidget
 
 from ..line.recording import StoreRecorder
-from ..record import file_identity
+from ..record.recorder import default_station
 from .line_panel import LinePanel
-from .window_record import store_target
 
 if TYPE_CHECKING:  # the window imports this module
     from .main_window import MainWindow
@@ -55,7 +53,7 @@ class LineMode(QObject):
         return self.panel.running
 
     def store_target(self) -> str:
-        return store_target(self.settings)  # the window's one record: a line's parts beside the ones inspected by hand
+        return self.window.record.target  # the window's one record: a line's parts beside the ones inspected by hand
 
     @Slot()
     def run_line(self, folder: Optional[Path] = None) -> bool:
@@ -73,12 +71,10 @@ class LineMode(QObject):
         model, model_path, target = document.model, document.path, self.store_target()
         engine = self.window.engine
 
-        station = str(self.settings.value("line/station", socket.gethostname()))
-
         def make_recorder() -> StoreRecorder:  # in the worker's thread: the store's connection belongs there
             if "://" not in target:
                 Path(target).parent.mkdir(parents=True, exist_ok=True)
-            return StoreRecorder.open(target, station, file_identity(model_path)[1], model_path.name, model.threshold)
+            return StoreRecorder.open(target, default_station(), model_path, model.threshold)
 
         self.panel.start(folder, lambda: engine.inspector_for(model), make_recorder)
         self.tabs.setCurrentWidget(self.panel)

@@ -212,7 +212,7 @@ class LinePanel(QWidget):
     def threshold_moved(self, threshold: float) -> None:
         """The window's threshold moved (only possible once unlocked): the line uses it from the next part."""
         if self.worker is not None:
-            self.worker.change_threshold(threshold, "moved in the window while the line runs")
+            self.worker.change_threshold(threshold)
 
     # -- what the worker reports ------------------------------------------------------------------
     @Slot(object)

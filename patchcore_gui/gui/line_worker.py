@@ -123,9 +123,9 @@ class LineWorker(Worker):
         if self.line is not None:
             self.line.resume()
 
-    def change_threshold(self, threshold: float, detail: str = "") -> None:
-        """Use ``threshold`` for the parts from now on; the change goes into the store's audit trail."""
-        self._changes.put(("threshold moved", threshold, detail))
+    def change_threshold(self, threshold: float) -> None:
+        """Use ``threshold`` for the parts from now on (whoever moved it puts the move into the audit trail)."""
+        self._changes.put(("threshold moved", threshold, ""))
 
     def note_unlock(self, threshold: float, detail: str = "") -> None:
         """Put the operator's unlock of the threshold into the audit trail."""
@@ -179,6 +179,7 @@ class LineWorker(Worker):
             assert self.line is not None
             if kind == "threshold moved":
                 self.line.set_threshold(threshold)
+                continue
             record = getattr(recorder, "record_change", None)
             if record is not None:
                 try:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import signal
-import socket
 import sys
 import threading
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Optional
 
 from ..core import Inspector, PatchCoreError, load_model
 from .arrival import ArrivalSettings
-from ..record import file_identity
+from ..record.recorder import default_station
 from .recording import StoreRecorder
 from .runner import InspectionLine, LineSettings, PartResult
 from .sorting import OverlayWriter, PartSorter
@@ -40,7 +39,7 @@ def add_watch_command(sub: "argparse._SubParsersAction[argparse.ArgumentParser]"
     p.add_argument("--sort-into", metavar="DIR", help="put each image into DIR/<date>/OK, NG or ERROR")
     p.add_argument("--move", action="store_true", help="with --sort-into: move the images instead of copying them")
     p.add_argument("--overlays", metavar="DIR", help="write the heatmap overlay of each NG part into DIR/<date>/")
-    p.add_argument("--station", default=socket.gethostname(), help="station name in the record (default: host name)")
+    p.add_argument("--station", default=default_station(), help="station name in the record (default: host name)")
     p.add_argument("--settle", type=float, default=ArrivalSettings().settle, metavar="S",
                    help="seconds a file must stay unchanged when its writer gives no close event "
                         f"(default {ArrivalSettings().settle})")
@@ -58,8 +57,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
         raise PatchCoreError("--move needs --sort-into DIR (where the images go)")
     recorder = None
     if args.log:
-        recorder = StoreRecorder.open(args.log, args.station, file_identity(model_path)[1], model_path.name,
-                                      model.threshold)
+        recorder = StoreRecorder.open(args.log, args.station, model_path, model.threshold)
     else:
         print("warning: no --log: results are not recorded, and a restart inspects every image still in the "
               "folder again", file=sys.stderr)

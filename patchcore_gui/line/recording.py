@@ -1,52 +1,55 @@
-"""The line's results into the inspection record (patchcore_gui.record): the one place the two meet."""
+"""The line's results into the inspection record: the record's own :class:`InspectionRecorder`, adapted.
+
+The recorder writes each result with the model in force (the model file's sha256 and name) and the
+threshold the verdict was made with. Who moves a threshold puts the move into the audit trail (the
+window does, for its document); the line only records under the threshold it was given.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..record import InspectionRecord, InspectionStore, StoreUnavailable, open_store
+from ..record import StoreUnavailable, open_store
+from ..record.recorder import InspectionRecorder
 from .runner import PartResult, RecordingFailed
 
 
 @dataclass
 class StoreRecorder:
-    """A :class:`~.runner.Recorder` over an open store, for one model file (its sha256 and name)."""
+    """A :class:`~.runner.Recorder` over an open store, for one model file."""
 
-    store: InspectionStore
-    model_sha256: str
-    model_name: str
+    recorder: InspectionRecorder
 
     @classmethod
-    def open(cls, target: str, station: str, model_sha256: str, model_name: str, threshold: float) -> "StoreRecorder":
-        """Open the store and put the start of the line, with its model and threshold, into the audit trail."""
+    def open(cls, target: str, station: str, model_path: Path, threshold: float) -> "StoreRecorder":
+        """Open the store; the audit trail notes the line's model and threshold if they are new at this station."""
         store = open_store(target, station)
         try:
-            store.record_model_change("line started", model_sha256, model_name, threshold)
+            return cls(InspectionRecorder.for_model_file(store, model_path, threshold, kind="line started"))
         except BaseException:
             store.close()
             raise
-        return cls(store, model_sha256, model_name)
 
     def is_recorded(self, path: Path, sha256: str) -> bool:
         try:
-            return self.store.is_recorded(str(path), sha256)
+            return self.recorder.store.is_recorded(str(path), sha256)
         except StoreUnavailable as exc:
             raise RecordingFailed(str(exc)) from None
 
     def add(self, result: PartResult) -> int:
-        record = InspectionRecord(
-            time=result.time, image_path=str(result.path), file_size=result.size, sha256=result.sha256,
-            model_sha256=self.model_sha256, model_name=self.model_name, threshold=result.threshold,
-            score=result.score, verdict=result.verdict, error=result.error, inspection_ms=result.inspection_ms)
+        self.recorder.threshold = result.threshold  # the one this verdict was made with (its move is audited)
+        identity = None if result.sha256 is None or result.size is None else (result.size, result.sha256)
         try:
-            return self.store.add(record)
+            return self.recorder.record(result.path, result.score, result.error, result.inspection_ms,
+                                        identity=identity, time=result.time)
         except StoreUnavailable as exc:
             raise RecordingFailed(str(exc)) from None
 
     def record_change(self, kind: str, threshold: float, detail: str = "") -> None:
-        """An audit trail entry while the line runs ("threshold unlocked", "threshold moved"); raises StoreUnavailable."""
-        self.store.record_model_change(kind, self.model_sha256, self.model_name, threshold, detail)
+        """An audit trail entry while the line runs (e.g. "threshold unlocked"); raises StoreUnavailable."""
+        self.recorder.store.record_model_change(kind, self.recorder.model_sha256, self.recorder.model_name,
+                                                threshold, detail)
 
     def close(self) -> None:
-        self.store.close()
+        self.recorder.store.close()

@@ -113,8 +113,7 @@ def test_unlocking_is_recorded_and_a_moved_threshold_counts_from_the_next_part(q
     wait_inspected(qtbot, panel, 1)
     panel.stop()
     qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT_MS)
-    assert [kind for kind, _, _ in memory.changes] == ["threshold unlocked", "threshold moved"]
-    assert memory.changes[1][1] == 1e9
+    assert [kind for kind, _, _ in memory.changes] == ["threshold unlocked"]  # the move is the window's to record
     assert [(r.verdict, r.threshold) for r in memory.added] == [("OK", 1e9)]
 
 
