@@ -223,6 +223,8 @@ def test_a_command_that_cannot_run_says_why_on_a_pipe(tmp_path):
     done = _run_cli("predict", str(tmp_path / "missing.patchcore"), str(tmp_path), stderr=subprocess.PIPE)
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.splitlines() == [f"error: cannot open model '{tmp_path / 'missing.patchcore'}': no such file"]
+
+
 @pytest.mark.skipif(os.name != "posix", reason="umask is POSIX")
 def test_fit_and_predict_write_files_others_can_read(umask, synthetic_set, tmp_path, capsys):
     good = tmp_path / "good"

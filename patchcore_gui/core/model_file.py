@@ -110,6 +110,13 @@ def is_model_file(path: PathLike) -> bool:
     return True
 
 
+def is_model_path(path: PathLike) -> bool:
+    """Whether a path a person gave is a model to open rather than an image: a file holding a model,
+    whatever its name, or one named ``.patchcore`` (opening it then says what is wrong with it)."""
+    target = Path(path)
+    return target.is_file() and (target.suffix == MODEL_SUFFIX or is_model_file(target))
+
+
 def model_from_bytes(data: bytes, name: str = "model") -> PatchCoreModel:
     metadata = _read_metadata(name, data)
     version = metadata.get("format_version", "?")

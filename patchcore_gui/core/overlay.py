@@ -55,11 +55,13 @@ def render_overlay(image: np.ndarray, anomaly_map: np.ndarray, value_range: Tupl
 def fit_caption(caption: str, image_hw: Tuple[int, int]) -> Tuple[str, float]:
     """``(text, font scale)`` that fit ``caption`` across an image of ``image_hw``: shrunk down to a
     legible size, then cut at its start so that its end (verdict, score) is always whole."""
-    room = image_hw[1] - 8
+    room, smallest = image_hw[1] - 8, 0.35
     scale = max(0.4, min(image_hw) / 500)
     width = cv2.getTextSize(caption, _FONT, scale, 1)[0][0]
-    if width > room:
-        scale = max(0.35, scale * room / width)
+    if width > room:  # text width is not quite proportional to the scale: step down until it fits
+        scale = max(smallest, scale * room / width)
+        while cv2.getTextSize(caption, _FONT, scale, 1)[0][0] > room and scale > smallest:
+            scale = max(smallest, scale * 0.97)
     text = caption
     while cv2.getTextSize(text, _FONT, scale, 1)[0][0] > room and len(text) > 4:
         text = "..." + text[4:]  # Hershey fonts have no ellipsis character

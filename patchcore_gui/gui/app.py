@@ -80,12 +80,12 @@ def sort_arguments(arguments: Sequence[str]) -> StartArguments:
     """The model to open (the first argument that is one, by content or by its ``.patchcore`` name),
     the images and folders to inspect, and a line for each argument that is neither.
     """
-    from ..core.model_file import MODEL_SUFFIX, is_model_file
+    from ..core.model_file import is_model_path
 
     start = StartArguments()
     for argument in arguments:
         path = Path(argument)
-        if path.is_file() and (is_model_file(path) or path.suffix == MODEL_SUFFIX):
+        if is_model_path(path):
             if start.model is None:
                 start.model = path
             else:

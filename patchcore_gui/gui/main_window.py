@@ -25,7 +25,7 @@ from ..core.errors import PatchCoreError
 from ..core.images import IMAGE_SUFFIXES, find_images
 from ..core.likeness import likeness_warning
 from ..core.model import PatchCoreModel
-from ..core.model_file import MODEL_SUFFIX, load_model
+from ..core.model_file import MODEL_SUFFIX, is_model_path, load_model
 from ..core.overlay import OVERLAY_OPACITY
 from ..core.patchcore import FitResult
 from ..core.results import ResultsSource, csv_written_message, rows_to_write, write_results_csv
@@ -308,10 +308,10 @@ class MainWindow(QMainWindow):
     def add_inputs(self, inputs: Sequence[PathLike]) -> None:
         """Queue image files and folders for inspection (a model file among them is opened)."""
         paths = [Path(p) for p in inputs]
-        models = [p for p in paths if p.suffix == MODEL_SUFFIX]
+        models = [p for p in paths if is_model_path(p)]
         if models and not self.busy:
             self.open_model(models[0])
-        images, problems = find_images([p for p in paths if p.suffix != MODEL_SUFFIX])
+        images, problems = find_images([p for p in paths if p not in models])
         for problem in problems:
             self._add_item(InspectedImage.failure(problem.path, problem))
         left_out = self.queue.add(images)
@@ -460,8 +460,8 @@ class MainWindow(QMainWindow):
             self._dropped_folder = paths[0]
             QTimer.singleShot(0, self._build_from_dropped_folder)
             return
-        if any(path.suffix == MODEL_SUFFIX for path in paths) and not self._may_discard_model():
-            paths = [path for path in paths if path.suffix != MODEL_SUFFIX]
+        if any(is_model_path(path) for path in paths) and not self._may_discard_model():
+            paths = [path for path in paths if not is_model_path(path)]
         self.add_inputs(paths)
 
     def _build_from_dropped_folder(self) -> None:

@@ -14,14 +14,16 @@ The store is the ``record/store`` setting (an SQLite file or a ``postgresql://``
 from __future__ import annotations
 
 import hashlib
+import queue
+import threading
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Deque, Optional, Tuple
+from typing import Callable, Deque, Optional, Tuple
 
 import numpy as np
-from PySide6.QtCore import QObject, QSettings, QStandardPaths, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QSettings, QStandardPaths, QTimer, Signal, Slot
 
 from ..core.errors import PatchCoreError
 from ..core.model import PatchCoreModel, verdict_of
@@ -73,42 +75,56 @@ class PartResult:
     identity: Optional[Tuple[int, str]]  # (size, sha256) of the content inspected, if it was read
 
 
-class RecordWriter(QObject):
-    """Owns the store on its own thread; writes in order; holds what it cannot write yet."""
+class RecordWriter:
+    """Owns the store on a thread of its own; writes in order; holds what it cannot write yet.
 
-    #: the store cannot take records now (one line); sent once per outage
-    unavailable = Signal(str)
-    #: the parts that waited are recorded (how many)
-    restored = Signal(int)
-    #: everything submitted so far is in the store
-    written = Signal()
+    A plain Python daemon thread rather than a QThread: it lives as long as the window's record
+    and needs no Qt object to outlive it. It tells the window through ``notify(kind, value)``:
+    "unavailable" (one line, once per outage), "restored" (how many waited), "written".
+    """
 
-    def __init__(self, target: str) -> None:
-        super().__init__()
+    _STOP = object()
+
+    def __init__(self, target: str, notify: Callable[[str, object], None]) -> None:
         self.target = target
         self.station = default_station()
+        self._notify = notify
         self._store: Optional[InspectionStore] = None
         self._model: Optional[tuple] = None  # (sha256, name, threshold)
+        self._requests: "queue.Queue[object]" = queue.Queue()
         self._pending: Deque[object] = deque()
         self._outage = False
-        self._waited = 0
-        self._retry: Optional[QTimer] = None
+        self._thread = threading.Thread(target=self._run, name="RecordWriter", daemon=True)
+        self._thread.start()
 
-    @Slot(object)
     def submit(self, request: object) -> None:
-        self._pending.append(request)
-        self._flush()
+        self._requests.put(request)
 
-    @Slot()
-    def close(self) -> None:
-        self._flush()
-        if self._retry is not None:
-            self._retry.stop()
-        if self._store is not None:
-            self._store.close()
-            self._store = None
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Write what waits (if the store takes it) and end the thread."""
+        self._requests.put(self._STOP)
+        self._thread.join(timeout_s)
 
-    def _flush(self) -> None:
+    def _run(self) -> None:
+        while True:
+            try:
+                request = self._requests.get(timeout=RETRY_MS / 1000 if self._outage else None)
+            except queue.Empty:  # the store was away: try again
+                request = None
+            if request is self._STOP:
+                self._flush()
+                if self._store is not None:
+                    self._store.close()
+                return
+            if request is not None:
+                self._pending.append(request)
+            if not self._requests.empty() and not self._outage:
+                continue  # a burst: take it all, then write
+            if not self._flush():
+                return
+
+    def _flush(self) -> bool:
+        """Write what is pending; False when the window is gone and the thread should end."""
         try:
             if self._store is None:
                 self._store = open_store(self.target, self.station)
@@ -116,25 +132,23 @@ class RecordWriter(QObject):
                 self._write(self._pending[0])
                 self._pending.popleft()
         except (StoreUnavailable, StoreError) as exc:
-            self._waited = len(self._pending)
             if not self._outage:
                 self._outage = True
-                self.unavailable.emit(f"{exc}; {self._waited} inspection(s) wait to be recorded "
-                                      f"(tried again every {RETRY_MS // 1000} s)")
-            self._schedule_retry()
-            return
+                return self._tell("unavailable", f"{exc}; {len(self._pending)} inspection(s) wait to be recorded "
+                                                 f"(tried again every {RETRY_MS // 1000 or 1} s)")
+            return True
         if self._outage:
             self._outage = False
-            self.restored.emit(self._waited)
-        self.written.emit()
+            if not self._tell("restored", None):
+                return False
+        return self._tell("written", None)
 
-    def _schedule_retry(self) -> None:
-        if self._retry is None:
-            self._retry = QTimer(self)
-            self._retry.setSingleShot(True)
-            self._retry.timeout.connect(self._flush)
-        if not self._retry.isActive():
-            self._retry.start(RETRY_MS)
+    def _tell(self, kind: str, value: object) -> bool:
+        try:
+            self._notify(kind, value)
+        except RuntimeError:  # the window's record object is gone (closed without close())
+            return False
+        return True
 
     def _write(self, request: object) -> None:
         assert self._store is not None
@@ -177,8 +191,8 @@ def bank_sha256(memory_bank: np.ndarray) -> str:
 class WindowRecord(QObject):
     """Records what the window inspects, through a :class:`RecordWriter` on its own thread."""
 
-    _submit = Signal(object)
-    _close = Signal()
+    #: from the writer's thread: (kind, value), delivered on the UI thread
+    _notice = Signal(str, object)
     #: a line for the window's status bar or a message box
     problem = Signal(str)
     info = Signal(str)
@@ -189,16 +203,8 @@ class WindowRecord(QObject):
         super().__init__(parent)
         self.document = document
         self.target = target
-        self._thread = QThread(self)
-        self._thread.setObjectName("RecordWriter")
-        self.writer = RecordWriter(target)
-        self.writer.moveToThread(self._thread)
-        self._submit.connect(self.writer.submit)
-        self._close.connect(self.writer.close)
-        self.writer.unavailable.connect(self._unavailable)
-        self.writer.restored.connect(self._restored)
-        self.writer.written.connect(self.recorded)
-        self._thread.start()
+        self._notice.connect(self._noticed)
+        self.writer = RecordWriter(target, self._notice.emit)
         self._rest = QTimer(self, singleShot=True, interval=THRESHOLD_REST_MS)
         self._rest.timeout.connect(self._threshold_rested)
         self._model: Optional[PatchCoreModel] = None
@@ -213,7 +219,7 @@ class WindowRecord(QObject):
         if self.document.model is None:
             return
         identity = (item.fingerprint.size, item.fingerprint.sha256) if item.fingerprint is not None else None
-        self._submit.emit(PartResult(datetime.now(timezone.utc), item.path, item.score, item.error,
+        self.writer.submit(PartResult(datetime.now(timezone.utc), item.path, item.score, item.error,
                                      self.document.threshold, identity))
 
     def close(self) -> None:
@@ -221,9 +227,7 @@ class WindowRecord(QObject):
         if self._rest.isActive():
             self._rest.stop()
             self._threshold_rested()
-        self._close.emit()
-        self._thread.quit()
-        self._thread.wait(10_000)
+        self.writer.close()
 
     def _model_changed(self, model: Optional[PatchCoreModel]) -> None:
         self._rest.stop()
@@ -249,17 +253,20 @@ class WindowRecord(QObject):
         model = self.document.model
         assert model is not None
         name = self._path.stem if self._path is not None else "new model (unsaved)"
-        self._submit.emit(ModelInForce(kind, self._path, model.memory_bank, name, float(model.threshold)))
+        self.writer.submit(ModelInForce(kind, self._path, model.memory_bank, name, float(model.threshold)))
 
     def _threshold_rested(self) -> None:
         if self.document.model is not None:
-            self._submit.emit(float(self.document.threshold))
+            self.writer.submit(float(self.document.threshold))
 
-    def _unavailable(self, message: str) -> None:
-        self.last_problem = message
-        self.problem.emit(message)
-
-    def _restored(self, count: int) -> None:
-        self.last_problem = ""
-        self.info.emit(f"The inspection record is back: {count} waiting inspection(s) recorded")
+    @Slot(str, object)
+    def _noticed(self, kind: str, value: object) -> None:
+        if kind == "unavailable":
+            self.last_problem = str(value)
+            self.problem.emit(self.last_problem)
+        elif kind == "restored":
+            self.last_problem = ""
+            self.info.emit("The inspection record is back: the inspections that waited are recorded")
+        else:
+            self.recorded.emit()
 

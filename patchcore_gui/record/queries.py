@@ -7,7 +7,7 @@ reader's local time (this PC's zone unless one is given); the store itself holds
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone, tzinfo
+from datetime import datetime, tzinfo
 from typing import Dict, Iterator, List, Optional, Tuple
 
 import numpy as np

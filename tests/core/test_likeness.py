@@ -118,3 +118,14 @@ def test_size_rules(fitted):
     assert unlike_reasons(model, PartLook(80, 80, COLOUR), flat) == (PROPORTIONS,)  # far smaller than any
     assert unlike_reasons(model, PartLook(900, 900, COLOUR), flat) == (PROPORTIONS,)
     assert unlike_reasons(dataclasses.replace(model, good_parts=None), PartLook(80, 80, GREY), flat) == ()
+
+
+def test_far_everywhere_means_the_closest_tenth_of_the_part(fitted):
+    model, floor = fitted.model, fitted.model.map_scale.floor
+    good_look = PartLook(192, 192, COLOUR)
+    # a large defect: 80% of the patches far away, the closest tenth still like a good part
+    patches = np.full(100, 5 * floor, np.float32)
+    patches[:20] = floor
+    assert unlike_reasons(model, good_look, patches) == ()
+    assert unlike_reasons(model, good_look, np.full(100, 1.6 * floor, np.float32)) == ()
+    assert unlike_reasons(model, good_look, np.full(100, 1.8 * floor, np.float32)) == (FAR,)

@@ -50,6 +50,9 @@ def test_a_caption_longer_than_the_image_keeps_its_end():
     caption = "line3/camera_left/2026-11-28/part_000123.png  NG  31.200 (threshold 29.870)"
     text, scale = fit_caption(caption, (512, 512))
     assert text == caption  # fits on a 512-pixel part once shrunk a little
+    # shrunk to fit, not shrunk and then cut as well (seen on bottle: "...en_large/000.png  NG ...")
+    bottle = "broken_large/000.png  NG  64.311 (threshold 29.870)"
+    assert fit_caption(bottle, (512, 512))[0] == bottle
     text, scale = fit_caption(caption, (192, 192))
     assert text.startswith("...") and text.endswith("000123.png  NG  31.200 (threshold 29.870)")
     assert cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0] <= 192 - 8

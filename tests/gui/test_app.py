@@ -71,3 +71,10 @@ def test_a_damaged_model_is_said_on_stderr_too(window, tmp_path):
     assert window.model is None
     assert stderr.getvalue().startswith("patchcore-gui: cannot open model 'line3.patchcore'")
     assert stderr.getvalue().count("\n") == 1 and window.last_error in stderr.getvalue()
+
+
+def test_a_renamed_model_dropped_on_the_window_opens(qtbot, window, odd_files):
+    with qtbot.waitSignal(window.job_done, timeout=JOB_TIMEOUT_MS) as blocker:
+        window.drop_paths([odd_files["model"], odd_files["image"]])
+    assert blocker.args == ["inspect", "finished"]
+    assert window.document.path == odd_files["model"] and window.results.rowCount() == 1
