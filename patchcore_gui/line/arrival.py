@@ -217,6 +217,16 @@ class ArrivalTracker:
             return
         entry = self._touch(path, now)
         entry.closed = kind == "closed" or (kind == "seen" and entry.closed)
+        if kind == "seen":
+            self._quiet_since_mtime(path, entry, now)
+
+    def _quiet_since_mtime(self, path: Path, entry: _Settling, now: float) -> None:
+        # A file found at start whose last write is already ``settle`` seconds old has been quiet that
+        # long: it goes in the first step, so a part that lands just after the start cannot overtake it.
+        signature = _signature(path)
+        if signature is not None and time.time() - signature[1] / 1e9 >= self.settings.settle:
+            entry.signature = signature
+            entry.changed_at = entry.last_event = now - self.settings.settle
 
     def step(self) -> None:
         """Apply the events noted since the last step, then hand on every settling file now complete."""

@@ -176,6 +176,21 @@ def test_files_there_before_the_start_are_found_oldest_first(tmp_path):
         w.watch.stop()
 
 
+def test_a_part_there_before_the_start_goes_before_one_that_lands_just_after(tmp_path):
+    folder = tmp_path / "camera"
+    folder.mkdir()
+    (folder / "before.png").write_bytes(encoded(1))
+    old = time.time_ns() - 5 * 10**9  # written while the line was down
+    os.utime(folder / "before.png", ns=(old, old))
+    w = Watched(folder)
+    w.watch.start()
+    try:
+        (folder / "after.png").write_bytes(encoded(2))  # closed at once, within the settle interval
+        assert [p.path.name for p in w.collect(2)] == ["before.png", "after.png"]
+    finally:
+        w.watch.stop()
+
+
 def test_an_overwritten_file_is_a_new_part(watched):
     first, second = encoded(10), encoded(11)
     path = watched.folder / "latest.png"
