@@ -1,7 +1,5 @@
-"""The frozen ``patchcore`` executable: the same ``main`` as the installed console script."""
+"""The frozen ``patchcore`` executable: the same program as the installed console script."""
 
-import sys
+from patchcore_gui.cli import run_as_program
 
-from patchcore_gui.cli import main
-
-sys.exit(main())
+run_as_program()

@@ -33,7 +33,7 @@ import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Deque, Dict, Iterator, List, Optional, Tuple
+from typing import Callable, Deque, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
@@ -190,6 +190,13 @@ class ArrivalTracker:
             self._events.append((kind, path, dest))
         self.has_events.set()
 
+    def note_existing(self, paths: Sequence[Path]) -> None:
+        """The parts found by the scan at start, oldest first: they go before any event noted meanwhile,
+        since the watcher starts before the scan and a part written in between would otherwise overtake them."""
+        with self._lock:
+            self._events.extendleft(("seen", path, None) for path in reversed(paths))
+        self.has_events.set()
+
     @property
     def settling(self) -> int:
         return len(self._settling)
@@ -326,8 +333,7 @@ class FolderWatch:
         """Watch first, then scan, so that nothing written in between is missed (a file seen twice is one)."""
         self._observer.schedule(_Events(self.tracker), str(self.folder), recursive=False)
         self._observer.start()
-        for path in _existing_parts(self.folder):
-            self.tracker.note("seen", path)
+        self.tracker.note_existing(list(_existing_parts(self.folder)))
         self._thread.start()
         return self
 

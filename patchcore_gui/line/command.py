@@ -65,7 +65,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
                           sorter=PartSorter(Path(args.sort_into), move=args.move) if args.sort_into else None,
                           overlays=OverlayWriter(Path(args.overlays)) if args.overlays else None,
                           settings=LineSettings(arrival=ArrivalSettings(settle=args.settle)))
-    printing = threading.Lock()
+    # reentrant: the signal handler says its line on the main thread, perhaps while that thread is printing
+    printing = threading.RLock()
 
     def say(text: str, stream=sys.stdout) -> None:
         with printing:

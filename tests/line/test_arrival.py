@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
-from patchcore_gui.line.arrival import ArrivalSettings, FolderWatch, Part, PartQueue, looks_whole
+from patchcore_gui.line.arrival import ArrivalSettings, ArrivalTracker, FolderWatch, Part, PartQueue, looks_whole
 
 SETTINGS = ArrivalSettings(settle=0.2, give_up=1.5)
 PAUSE = 0.35  # longer than the settle interval: a quiet-only rule would hand on a half file
@@ -189,6 +189,20 @@ def test_a_part_there_before_the_start_goes_before_one_that_lands_just_after(tmp
         assert [p.path.name for p in w.collect(2)] == ["before.png", "after.png"]
     finally:
         w.watch.stop()
+
+
+def test_the_scan_at_start_goes_before_a_part_written_while_the_watcher_started(tmp_path):
+    # the watcher starts before the scan: an event for a part written in between is noted first
+    (tmp_path / "before.png").write_bytes(encoded(1))
+    old = time.time_ns() - 5 * 10**9
+    os.utime(tmp_path / "before.png", ns=(old, old))
+    (tmp_path / "after.png").write_bytes(encoded(2))
+    queue = PartQueue()
+    tracker = ArrivalTracker(queue, SETTINGS)
+    tracker.note("closed", tmp_path / "after.png")
+    tracker.note_existing([tmp_path / "before.png", tmp_path / "after.png"])
+    tracker.step()
+    assert [p.path.name for p in queue.take(10)] == ["before.png", "after.png"]
 
 
 def test_an_overwritten_file_is_a_new_part(watched):

@@ -26,7 +26,7 @@ def model_file(fitted, tmp_path_factory) -> Path:
 
 
 def start_watch(model: Path, folder: Path, *extra: str) -> subprocess.Popen:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1", PYTHONFAULTHANDLER="1")
     return subprocess.Popen([sys.executable, "-m", "patchcore_gui.cli", "watch", str(model), str(folder),
                              "--settle", "0.2", *extra], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
@@ -70,7 +70,7 @@ def test_watch_prints_a_line_per_part_and_stops_on_sigterm(model_file, synthetic
     fields = [line.split("\t") for line in lines]
     assert [(f[1], f[3]) for f in fields] == [("before.png", "OK"), ("after.png", "NG")]
     assert all(f[4].endswith(" ms") and float(f[2]) > 0 for f in fields)
-    assert process.returncode == 0, err
+    assert process.returncode == 0, (out, err)
     assert "SIGTERM: stopping after the parts in hand" in err
     assert out.strip().splitlines()[-1].startswith("stopped: inspected 2: OK 1, NG 1, errors 0, yield 50.0%")
     assert not list(folder.iterdir())
