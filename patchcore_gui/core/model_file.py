@@ -28,15 +28,25 @@ from .likeness import GoodPartsLook
 from .model import PatchCoreModel
 
 FORMAT_NAME = "patchcore-inspector-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Versions this program reads. Version 2 may carry tensors beyond the bank and the good scores
+#: (region of interest, taught patches...); every one of them is covered by the integrity hash.
+READABLE_VERSIONS = ("1", "2")
 MODEL_SUFFIX = ".patchcore"
 _MAX_HEADER = 100 * 1024 * 1024
 
 
-def _digest(header_json: str, bank: np.ndarray, good_scores: np.ndarray) -> str:
+_FIRST_TENSORS = ("memory_bank", "good_scores")
+
+
+def _digest(header_json: str, tensors: Dict[str, np.ndarray]) -> str:
+    """sha256 of the header, then the bank, the good scores and any other tensor in name order, each
+    as its little-endian bytes (for a version 1 file exactly its old hash: bank and good scores only)."""
     digest = hashlib.sha256(header_json.encode("utf-8"))
-    digest.update(np.ascontiguousarray(bank, dtype="<f4").tobytes())
-    digest.update(np.ascontiguousarray(good_scores, dtype="<f4").tobytes())
+    others = sorted(name for name in tensors if name not in _FIRST_TENSORS)
+    for name in (*_FIRST_TENSORS, *others):
+        array = np.ascontiguousarray(tensors[name])
+        digest.update(array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes())
     return digest.hexdigest()
 
 
@@ -58,11 +68,11 @@ def model_to_bytes(model: PatchCoreModel) -> bytes:
     if model.good_parts is not None:  # absent from files written before it was recorded
         header["good_parts"] = model.good_parts.to_dict()
     header_json = json.dumps(header, sort_keys=True)
-    bank = np.ascontiguousarray(model.memory_bank, dtype=np.float32)
-    good = np.ascontiguousarray(model.good_scores, dtype=np.float32)
+    tensors = {"memory_bank": np.ascontiguousarray(model.memory_bank, dtype=np.float32),
+               "good_scores": np.ascontiguousarray(model.good_scores, dtype=np.float32)}
     metadata = {"format": FORMAT_NAME, "format_version": str(FORMAT_VERSION), "header": header_json,
-                "sha256": _digest(header_json, bank, good)}
-    return save_tensors({"memory_bank": bank, "good_scores": good}, metadata=metadata)
+                "sha256": _digest(header_json, tensors)}
+    return save_tensors(tensors, metadata=metadata)
 
 
 def save_model(model: PatchCoreModel, path: PathLike) -> Path:
@@ -120,16 +130,17 @@ def is_model_path(path: PathLike) -> bool:
 def model_from_bytes(data: bytes, name: str = "model") -> PatchCoreModel:
     metadata = _read_metadata(name, data)
     version = metadata.get("format_version", "?")
-    if version != str(FORMAT_VERSION):
+    if version not in READABLE_VERSIONS:
         raise ModelFileError(f"cannot open model '{name}': format version {version} is not supported by this "
-                             f"program (it reads version {FORMAT_VERSION}); use the program that wrote it")
+                             f"program (it reads versions {', '.join(READABLE_VERSIONS)}); use the program that "
+                             f"wrote it")
     try:
         tensors = load_tensors(data)
         header_json = metadata["header"]
         bank, good = tensors["memory_bank"], tensors["good_scores"]
     except Exception:
         raise ModelFileError(f"cannot open model '{name}': the file is truncated or damaged") from None
-    if _digest(header_json, bank, good) != metadata.get("sha256"):
+    if _digest(header_json, tensors) != metadata.get("sha256"):
         raise ModelFileError(f"cannot open model '{name}': integrity check failed (the file was altered or damaged)")
     try:
         return _model_from_header(json.loads(header_json), bank, good)

@@ -67,6 +67,21 @@ def test_future_version_is_refused_with_a_reason(fitted):
         model_from_bytes(data, "future.patchcore")
 
 
+def test_version_1_files_still_open(fitted):
+    """A version 1 file is the version 2 layout with only the bank and the good scores, hashed the same."""
+    data = _rewrite_metadata(model_to_bytes(fitted.model), lambda meta: meta.update(format_version="1"))
+    loaded = model_from_bytes(data, "old.patchcore")
+    assert np.array_equal(loaded.memory_bank, fitted.model.memory_bank)
+
+
+def test_every_tensor_is_under_the_integrity_hash():
+    tensors = {"memory_bank": np.zeros((2, 3), np.float32), "good_scores": np.ones(2, np.float32),
+               "roi_mask": np.zeros((4, 4), np.uint8)}
+    altered = dict(tensors, roi_mask=np.eye(4, dtype=np.uint8))
+    assert _digest("{}", tensors) != _digest("{}", altered)
+    assert _digest("{}", tensors) == _digest("{}", dict(reversed(list(tensors.items()))))
+
+
 def test_foreign_files(tmp_path):
     from safetensors.numpy import save_file
     save_file({"x": np.zeros(3, np.float32)}, str(tmp_path / "other.safetensors"))
@@ -130,7 +145,7 @@ def _signed(header: dict, tensors: dict) -> bytes:
     """A model file with a valid integrity hash over whatever ``header`` and ``tensors`` hold."""
     header_json = json.dumps(header, sort_keys=True)
     metadata = {"format": FORMAT_NAME, "format_version": str(FORMAT_VERSION), "header": header_json,
-                "sha256": _digest(header_json, tensors["memory_bank"], tensors["good_scores"])}
+                "sha256": _digest(header_json, tensors)}
     return save_tensors(tensors, metadata=metadata)
 
 
