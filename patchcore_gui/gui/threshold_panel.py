@@ -201,7 +201,7 @@ class ThresholdPanel(QWidget):
         self.spin.editingFinished.connect(self.spin.clearFocus)
         self.line.sigPositionChanged.connect(self._line_moved)
         self.reset_button.clicked.connect(document.reset_threshold)
-        self.rate_button.clicked.connect(self.set_reject_rate)
+        self.rate_button.clicked.connect(lambda: self.set_reject_rate())
         self.one_in.editingFinished.connect(self.one_in.clearFocus)
         self.review_box.toggled.connect(self._review_toggled)
         self.review_spin.valueChanged.connect(self.set_review_from)
@@ -270,7 +270,9 @@ class ThresholdPanel(QWidget):
 
     def _threshold_moved(self, value: float) -> None:
         review = self.document.review_from
-        if not self._range[0] <= value <= self._range[1] or (review is not None and review < self._range[0]):
+        band_shown = "review band from" in self.legend.text()
+        if (not self._range[0] <= value <= self._range[1] or (review is not None and review < self._range[0])
+                or band_shown != (review is not None)):
             self._redraw()
         if self.last_rate is not None and self.document.threshold != self.last_rate.threshold:
             self.last_rate = None  # moved by hand since: the rate's note no longer describes it
