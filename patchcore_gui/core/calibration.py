@@ -170,6 +170,15 @@ def threshold_for_reject_rate(good_scores: np.ndarray, rate: float) -> RejectRat
                                held_out_above=int(np.sum(scores > threshold)))
 
 
+def learned_threshold(good_scores: np.ndarray, config: PatchCoreConfig) -> float:
+    """The default threshold by the configuration's rule: for at most ``threshold_reject_rate`` of good
+    parts rejected (:func:`threshold_for_reject_rate`); without a rate, or with a single held-out part,
+    the older :func:`default_threshold`."""
+    if config.threshold_reject_rate is not None and len(good_scores) >= 2:
+        return threshold_for_reject_rate(good_scores, config.threshold_reject_rate).threshold
+    return default_threshold(good_scores, config.threshold_quantile, config.threshold_margin)
+
+
 def default_threshold(good_scores: np.ndarray, quantile: float, margin: float) -> float:
     """``Q_q(good) + margin * (Q_q(good) - median(good))``: a quantile of the held-out good scores
     plus a share of their spread, because the held-out set is small and the line will see good parts
@@ -240,5 +249,5 @@ def calibrate(holdout_grids: Sequence[np.ndarray], bank: MemoryBank, config: Pat
         report(progress, done, len(holdout_grids), STAGE)
     good_scores = np.asarray(scores, dtype=np.float32)
     return Calibration(good_scores=good_scores,
-                       threshold=default_threshold(good_scores, config.threshold_quantile, config.threshold_margin),
+                       threshold=learned_threshold(good_scores, config),
                        map_scale=learn_map_scale(good_scores, np.asarray(peaks), np.asarray(medians)))
