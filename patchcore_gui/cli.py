@@ -1,4 +1,4 @@
-"""The headless commands: ``patchcore fit | predict | evaluate | demo | log``, thin over the engine.
+"""The headless commands: ``patchcore fit | predict | evaluate | demo | watch | log | threshold``, thin over the engine.
 
 Exit status: 0 when every image was read, 1 when some could not be (each named on stderr),
 2 when the command could not run at all (bad arguments, unreadable model, missing weights).
@@ -31,6 +31,7 @@ from .core.results import ResultRow, ResultsSource, inspection_time, write_resul
 from .core.synthetic import write_synthetic_set
 from .line.command import add_watch_command
 from .record.cli_log import PartTimer, add_log_command, add_store_options, close_recorder, recorder_for
+from .threshold_cli import add_threshold_command
 
 
 class TerminalProgress:
@@ -107,7 +108,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     images, problems = find_images(args.inputs)
     inspector = Inspector(model, weights=args.weights)
     out = Path(args.out) if args.out else None
-    rows: List[ResultRow] = [ResultRow(str(problem.path), None, model.threshold, problem, inspection_time())
+    review = model.review_from
+    rows: List[ResultRow] = [ResultRow(str(problem.path), None, model.threshold, problem, inspection_time(), review)
                              for problem in problems]
     for problem in problems:
         print_error(str(problem))
@@ -115,7 +117,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     targets = dict(zip(images, overlay_targets(images)))
     likeness = LikenessCheck(model)
     overlays_failed = False
-    recorder = recorder_for(args, args.model, model.threshold)  # --log: a result it cannot record stops the batch
+    recorder = recorder_for(args, args.model, model.threshold,  # --log: a result it cannot record stops the batch
+                            review_from=model.review_from)
     for problem in problems if recorder else ():
         recorder.record(problem.path, None, error=str(problem))
     part_ms = PartTimer()
@@ -124,10 +127,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
             recorder.record(result.path, result.inspection.score if result.inspection else None, error=result.error,
                             inspection_ms=part_ms())
         if result.inspection is None:
-            rows.append(ResultRow(str(result.path), None, model.threshold, result.error or "", inspection_time()))
+            rows.append(ResultRow(str(result.path), None, model.threshold, result.error or "", inspection_time(), review))
             print_error(str(result.error))
             continue
-        row = ResultRow(str(result.path), result.inspection.score, model.threshold, inspected_at=inspection_time())
+        row = ResultRow(str(result.path), result.inspection.score, model.threshold, inspected_at=inspection_time(),
+                        review_from=review)
         rows.append(row)
         tqdm.write(row.line())  # like print, but clears the progress bar first when both go to one terminal
         likeness.add_file(result.path, result.inspection.patch_scores)
@@ -157,8 +161,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
           f"AUPRO {fmt(report.aupro)}")
     print(f"  fit {report.fit_seconds:.1f} s ({report.n_train} good images, bank {report.bank_size}), "
           f"inspect {report.predict_ms_per_image:.1f} ms/image ({report.n_test} test images)")
-    print(f"  default threshold {report.threshold:.4f}: accuracy {report.default_threshold_accuracy:.3f}; "
-          f"F1-optimal threshold {report.f1_threshold:.4f} (F1 {report.f1:.3f})")
+    print(f"  default threshold {report.threshold:.4f}: accuracy {report.default_threshold_accuracy:.3f}, "
+          f"false rejects {report.false_reject_rate:.1%} of good parts, misses {report.miss_rate:.1%} of defective "
+          f"parts; F1-optimal threshold {report.f1_threshold:.4f} (F1 {report.f1:.3f})")
     for defect, value in report.per_defect_auroc.items():
         print(f"  {defect}: image AUROC {value:.4f}")
     if args.json:
@@ -242,6 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_watch_command(sub)
     add_log_command(sub)
+    add_threshold_command(sub)
     return parser
 
 

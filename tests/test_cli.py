@@ -88,7 +88,10 @@ def test_evaluate_writes_the_json_fields(synthetic_set, tmp_path, capsys):
         assert key in data
     assert data["image_auroc"] == 1.0 and data["pixel_auroc"] > 0.9
     assert data["n_train"] == 20 and data["n_test"] == 12
-    assert "image AUROC" in capsys.readouterr().out
+    # both ways a threshold errs, at the default threshold: good parts rejected, defective ones passed
+    assert data["false_reject_rate"] == 0.0 and data["miss_rate"] == 0.0  # the tiny set is separable
+    out = capsys.readouterr().out
+    assert "image AUROC" in out and "false rejects 0.0% of good parts, misses 0.0% of defective parts" in out
 
 
 def test_demo_makes_a_report_with_overlays(tmp_path, capsys):

@@ -57,6 +57,9 @@ class EvaluationReport:
     config: Dict[str, Any] = field(default_factory=dict)
     skipped: List[str] = field(default_factory=list)
     per_defect_auroc: Dict[str, float] = field(default_factory=dict)
+    #: At the default threshold: the share of test/good parts called NG, and of defective parts not called NG.
+    false_reject_rate: float = 0.0
+    miss_rate: float = 0.0
 
     def to_dict(self) -> Dict[str, Any]:
         return asdict(self)
@@ -96,6 +99,11 @@ def _read_mask(item: TestImage, shape: tuple) -> np.ndarray:
     if mask.shape != shape:
         mask = cv2.resize(mask, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
     return mask > 127
+
+
+def _share(flags: np.ndarray) -> float:
+    """The share of True in ``flags``; 0 for none (a test set without good or without defective parts)."""
+    return float(np.mean(flags)) if flags.size else 0.0
 
 
 def evaluate(category_dir: PathLike, config: PatchCoreConfig = PatchCoreConfig(), weights: Optional[PathLike] = None,
@@ -150,6 +158,8 @@ def evaluate(category_dir: PathLike, config: PatchCoreConfig = PatchCoreConfig()
         n_test=len(scores),
         threshold=threshold,
         default_threshold_accuracy=float(np.mean((score_array > threshold) == label_array.astype(bool))),
+        false_reject_rate=_share(score_array[label_array == 0] > threshold),
+        miss_rate=_share(score_array[label_array == 1] <= threshold),
         f1_threshold=f1_threshold,
         f1=f1,
         fit_stage_seconds=fitted.seconds,

@@ -56,7 +56,8 @@ class PatchCoreModel:
 
     ``memory_bank`` is ``(M, D)`` float32; ``good_scores`` ``(n_holdout,)`` float32 holds the image
     scores of good images that were kept out of the bank. ``threshold`` is the one the line uses:
-    a score above it is NG.
+    a score above it is NG. ``review_from``, when set (at or below the threshold), starts the review
+    band: a score above it and at or below the threshold is REVIEW, for a person to look at.
     """
 
     config: PatchCoreConfig
@@ -75,18 +76,43 @@ class PatchCoreModel:
     good_folder: str = ""
     #: Sizes and colour modes of the good images; None for a model file written before they were recorded.
     good_parts: Optional[GoodPartsLook] = None
+    #: Start of the review band (OK / REVIEW / NG); None for none, as in a file written before it existed.
+    review_from: Optional[float] = None
+
+    def __post_init__(self) -> None:
+        if self.review_from is not None and not (np.isfinite(self.review_from) and self.review_from <= self.threshold):
+            raise ValueError(f"the review band must start at or below the threshold {self.threshold:.4f}, "
+                             f"not at {self.review_from}")
 
     def is_ng(self, score: float) -> bool:
         return self.verdict(score) == "NG"
 
-    def verdict(self, score: float) -> str:
-        return verdict_of(score, self.threshold)
+    def verdict(self, score: Optional[float]) -> str:
+        return verdict_of(score, self.threshold, review_from=self.review_from)
 
     def with_threshold(self, threshold: float) -> "PatchCoreModel":
-        """The same model with a calibrated threshold (the bank is shared, not copied)."""
+        """The same model with a calibrated threshold (the bank is shared, not copied).
+
+        A review band that started above the new threshold is pulled down to it (an empty band: the
+        threshold moved through it, and the band stays where the person can widen it again).
+        """
         if not np.isfinite(threshold):
             raise ValueError(f"threshold must be a finite number, not {threshold}")
-        return replace(self, threshold=float(threshold))
+        review = None if self.review_from is None else min(self.review_from, float(threshold))
+        return replace(self, threshold=float(threshold), review_from=review)
+
+    def with_review_band(self, review_from: Optional[float]) -> "PatchCoreModel":
+        """The same model with its review band starting at ``review_from`` (None: no band, OK / NG only).
+
+        >>> model.with_review_band(model.threshold - 2.0).verdict(model.threshold - 1.0)  # doctest: +SKIP
+        'REVIEW'
+        """
+        if review_from is not None:
+            review_from = float(review_from)
+            if not np.isfinite(review_from) or review_from > self.threshold:
+                raise ValueError(f"the review band must start at or below the threshold {self.threshold:.4f}, "
+                                 f"not at {review_from}")
+        return replace(self, review_from=review_from)
 
     def anomaly_map(self, patch_scores: np.ndarray, original_hw: Tuple[int, int]) -> np.ndarray:
         """``(h, w)`` patch distances -> ``(H, W)`` float32 anomaly map on the original image.

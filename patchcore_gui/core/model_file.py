@@ -67,6 +67,8 @@ def model_to_bytes(model: PatchCoreModel) -> bytes:
     }
     if model.good_parts is not None:  # absent from files written before it was recorded
         header["good_parts"] = model.good_parts.to_dict()
+    if model.review_from is not None:  # absent: no review band, as in every older file
+        header["review_from"] = model.review_from
     header_json = json.dumps(header, sort_keys=True)
     tensors = {"memory_bank": np.ascontiguousarray(model.memory_bank, dtype=np.float32),
                "good_scores": np.ascontiguousarray(model.good_scores, dtype=np.float32)}
@@ -169,6 +171,7 @@ def _model_from_header(header: Dict[str, Any], bank: np.ndarray, good: np.ndarra
         created=str(header["created"]),
         good_folder=str(header.get("good_folder", "")),
         good_parts=GoodPartsLook.from_dict(header["good_parts"]) if "good_parts" in header else None,
+        review_from=float(header["review_from"]) if header.get("review_from") is not None else None,
     )
 
 

@@ -83,28 +83,37 @@ def encode_png(rgb: np.ndarray) -> bytes:
     return data.tobytes()
 
 
+_MODELS_BAND = object()  # "the model's own review band", told apart from None (no band)
+
+
 def inspection_overlay(image: np.ndarray, inspection: "Inspection", model: "PatchCoreModel",
                        threshold: Optional[float] = None, opacity: float = OVERLAY_OPACITY,
-                       part: str = "") -> np.ndarray:
+                       part: str = "", review_from: object = _MODELS_BAND) -> np.ndarray:
     """The overlay a person sees for one inspected part: heatmap, NG outlines, and a caption with
     the part's name (``part``, e.g. ``broken_large/000.png``), verdict and score.
 
     One rendering for the CLI, the demo report and the GUI export, so all three look the same.
-    ``threshold`` defaults to the model's.
+    ``threshold`` and ``review_from`` (a number, or None for no review band) default to the model's.
     """
     level = model.threshold if threshold is None else threshold
+    review = model.review_from if review_from is _MODELS_BAND else review_from
     return render_overlay(image, inspection.anomaly_map, model.map_scale.colour_range(level),
                           inspection.defect_mask(model, level), opacity,
-                          caption=overlay_caption(part, inspection.score, level))
+                          caption=overlay_caption(part, inspection.score, level, review))  # type: ignore[arg-type]
 
 
-def overlay_caption(part: str, score: float, threshold: float) -> str:
-    """The caption of an overlay: which part, its verdict and its score against the threshold.
+def overlay_caption(part: str, score: float, threshold: float, review_from: Optional[float] = None) -> str:
+    """The caption of an overlay: which part, its verdict and its score against the threshold (and
+    the review band's start, when the part falls in it).
 
     >>> overlay_caption("broken_large/000.png", 64.2, 29.87)
     'broken_large/000.png  NG  64.200 (threshold 29.870)'
+    >>> overlay_caption("good/003.png", 29.1, 29.87, review_from=28.5)
+    'good/003.png  REVIEW  29.100 (review from 28.500, threshold 29.870)'
     """
-    return f"{part + '  ' if part else ''}{verdict_of(score, threshold)}  {score:.3f} (threshold {threshold:.3f})"
+    verdict = verdict_of(score, threshold, review_from=review_from)
+    band = f"review from {review_from:.3f}, " if verdict == "REVIEW" and review_from is not None else ""
+    return f"{part + '  ' if part else ''}{verdict}  {score:.3f} ({band}threshold {threshold:.3f})"
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,9 @@ from .model import verdict_of
 if TYPE_CHECKING:
     from .model import PatchCoreModel
 
-#: The first five are the columns of earlier versions, in the same order.
+#: The first five are the columns of earlier versions, in the same order; new columns go at the end.
 CSV_COLUMNS = ("file", "score", "threshold", "verdict", "error",
-               "threshold_source", "inspected_at", "model", "model_id", "rows_written")
+               "threshold_source", "inspected_at", "model", "model_id", "rows_written", "review_from")
 
 THRESHOLD_LEARNED = "learned"  # the default, learned from the held-out good parts at build time
 THRESHOLD_SET_BY_USER = "set by user"
@@ -46,17 +46,21 @@ def inspection_time() -> str:
 
 @dataclass(frozen=True)
 class ResultRow:
-    """One line of a results table; ``score`` is None (and ``verdict`` "ERROR") for an unreadable file."""
+    """One line of a results table; ``score`` is None (and ``verdict`` "ERROR") for an unreadable file.
+
+    ``review_from`` is the start of the review band in force (None: no band).
+    """
 
     file: str
     score: Optional[float]
     threshold: float
     error: str = ""
     inspected_at: str = ""
+    review_from: Optional[float] = None
 
     @property
     def verdict(self) -> str:
-        return verdict_of(self.score, self.threshold)
+        return verdict_of(self.score, self.threshold, review_from=self.review_from)
 
     def line(self) -> str:
         """The console line: file, score, threshold, verdict separated by tabs."""
@@ -111,8 +115,9 @@ def results_csv_text(rows: Iterable[ResultRow], source: ResultsSource = ResultsS
     writer.writerow(CSV_COLUMNS)
     for row in rows:
         score = "" if row.score is None else f"{row.score:.6f}"
+        review = "" if row.review_from is None else f"{row.review_from:.6f}"
         writer.writerow((row.file, score, f"{row.threshold:.6f}", row.verdict, row.error, source.threshold_source,
-                         row.inspected_at, source.model, source.model_id, source.rows_written))
+                         row.inspected_at, source.model, source.model_id, source.rows_written, review))
     return buffer.getvalue()
 
 

@@ -345,7 +345,8 @@ class MainWindow(QMainWindow):
         counts = self.results.counts()
         unlike = likeness_warning(self.model, [(item.path, item.patch_scores) for item in self.results.items()
                                                if item.patch_scores is not None]) if self.model else None
-        self.show_info(f"Inspected: {counts['OK']} OK, {counts['NG']} NG, {counts['ERROR']} unreadable"
+        review = f"{counts['REVIEW']} REVIEW, " if counts["REVIEW"] else ""
+        self.show_info(f"Inspected: {counts['OK']} OK, {review}{counts['NG']} NG, {counts['ERROR']} unreadable"
                        + (f". Warning: {unlike}" if unlike else ""))
 
     def clear_results(self) -> None:

@@ -29,7 +29,8 @@ THUMB_SIDE = 64
 PIXMAP_CACHE = 512
 
 #: Verdict colours shared by the list, the verdict panel and the histogram.
-VERDICT_COLOURS = {"OK": QColor(46, 160, 67), "NG": QColor(215, 38, 56), "ERROR": QColor(128, 128, 128)}
+VERDICT_COLOURS = {"OK": QColor(46, 160, 67), "REVIEW": QColor(214, 140, 0), "NG": QColor(215, 38, 56),
+                   "ERROR": QColor(128, 128, 128)}
 
 #: The role the proxy sorts by: numbers for scores, an order for verdicts, folded text for names.
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -96,11 +97,11 @@ class InspectedImage:
     def failure(cls, path: Path, error: str) -> "InspectedImage":
         return cls(path=path, score=None, error=error)
 
-    def verdict(self, threshold: float) -> str:
-        return verdict_of(self.score, threshold)
+    def verdict(self, threshold: float, review_from: Optional[float] = None) -> str:
+        return verdict_of(self.score, threshold, review_from=review_from)
 
-    def result_row(self, threshold: float) -> ResultRow:
-        return ResultRow(str(self.path), self.score, threshold, self.error, self.inspected_at)
+    def result_row(self, threshold: float, review_from: Optional[float] = None) -> ResultRow:
+        return ResultRow(str(self.path), self.score, threshold, self.error, self.inspected_at, review_from)
 
     def inspection(self, model: PatchCoreModel) -> Optional[Inspection]:
         """The inspection at the image's size, its map rebuilt by ``model`` (the one that scored it)."""
@@ -122,7 +123,7 @@ class ResultsTableModel(QAbstractTableModel):
 
     COLUMNS = ("", "File", "Score", "Verdict")
     THUMB, FILE, SCORE, VERDICT = range(4)
-    _VERDICT_ORDER = {"NG": 0, "ERROR": 1, "OK": 2}
+    _VERDICT_ORDER = {"NG": 0, "REVIEW": 1, "ERROR": 2, "OK": 3}
 
     def __init__(self, document: ModelDocument, parent: Any = None) -> None:
         super().__init__(parent)
@@ -160,7 +161,7 @@ class ResultsTableModel(QAbstractTableModel):
         return self._items[row]
 
     def counts(self) -> Dict[str, int]:
-        counts = {"OK": 0, "NG": 0, "ERROR": 0}
+        counts = {"OK": 0, "REVIEW": 0, "NG": 0, "ERROR": 0}
         for item in self._items:
             counts[self.document.verdict(item.score)] += 1
         return counts
@@ -169,7 +170,7 @@ class ResultsTableModel(QAbstractTableModel):
         return np.array([item.score for item in self._items if item.score is not None], dtype=np.float64)
 
     def result_rows(self) -> List[ResultRow]:
-        return [item.result_row(self.document.threshold) for item in self._items]
+        return [item.result_row(self.document.threshold, self.document.review_from) for item in self._items]
 
     def _thumbnail_pixmap(self, row: int, item: InspectedImage) -> Optional[QPixmap]:
         pixmap = self._pixmaps.pop(row, None)

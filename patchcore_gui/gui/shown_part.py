@@ -94,7 +94,7 @@ class ShownPart(QObject):
         """All of it for a new selection; only the colour range and the outlines when the threshold moved."""
         item, image, inspection, model = self._item, self._image, self._inspection, self.document.model
         threshold = self.document.threshold
-        self.verdict_panel.show_item(item, threshold)
+        self.verdict_panel.show_item(item, threshold, self.document.review_from)
         if item is None:
             self.view.show_nothing(NO_MODEL if model is None else NO_PART)
             return

@@ -61,6 +61,7 @@ class ModelInForce:
     memory_bank: np.ndarray  # hashed on the writer's thread, only when there is no file to hash
     name: str
     threshold: float
+    review_from: Optional[float] = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,15 @@ class PartResult:
     error: str
     threshold: float
     identity: Optional[Tuple[int, str]]  # (size, sha256) of the content inspected, if it was read
+    review_from: Optional[float] = None  # the review band's start in force, None for none
+
+
+@dataclass(frozen=True)
+class RuleAtRest:
+    """The threshold and review band once they came to rest after a move."""
+
+    threshold: float
+    review_from: Optional[float]
 
 
 class RecordWriter:
@@ -90,7 +100,7 @@ class RecordWriter:
         self.station = default_station()
         self._notify = notify
         self._store: Optional[InspectionStore] = None
-        self._model: Optional[tuple] = None  # (sha256, name, threshold)
+        self._model: Optional[tuple] = None  # (sha256, name, threshold, review_from)
         self._requests: "queue.Queue[object]" = queue.Queue()
         self._pending: Deque[object] = deque()
         self._outage = False
@@ -160,15 +170,19 @@ class RecordWriter:
                 except PatchCoreError:
                     pass  # the file went away since: the bank still names the model
             sha256 = sha256 or bank_sha256(request.memory_bank)
-            self._model = (sha256, name, request.threshold)
+            self._model = (sha256, name, request.threshold, request.review_from)
             self._store.record_model_change(request.kind, sha256, name, request.threshold,
                                             detail=str(request.path or ""))
-        elif isinstance(request, float):  # the threshold came to rest
-            if self._model is not None and request != self._model[2]:
-                sha256, name, old = self._model
-                self._store.record_model_change("threshold moved", sha256, name, request,
-                                                detail=f"from {old:.4f} to {request:.4f}")
-                self._model = (sha256, name, request)
+        elif isinstance(request, RuleAtRest):  # the threshold or the review band came to rest
+            if self._model is not None:
+                sha256, name, old, old_review = self._model
+                if request.threshold != old:
+                    self._store.record_model_change("threshold moved", sha256, name, request.threshold,
+                                                    detail=f"from {old:.4f} to {request.threshold:.4f}")
+                if request.review_from != old_review:
+                    self._store.record_model_change("review band moved", sha256, name, request.threshold,
+                                                    detail=f"from {_band(old_review)} to {_band(request.review_from)}")
+                self._model = (sha256, name, request.threshold, request.review_from)
         elif isinstance(request, PartResult) and self._model is not None:
             size, sha256 = request.identity or (None, None)
             if request.identity is None:  # a failure row: name the content if the file is there
@@ -179,8 +193,13 @@ class RecordWriter:
             self._store.add(InspectionRecord(
                 time=request.time, image_path=str(request.path.resolve()), file_size=size, sha256=sha256,
                 model_sha256=self._model[0], model_name=self._model[1], threshold=request.threshold,
-                score=request.score, verdict=verdict_of(request.score, request.threshold),
-                error=(request.error or "cannot inspect") if request.score is None else None, inspection_ms=None))
+                score=request.score, verdict=verdict_of(request.score, request.threshold, review_from=request.review_from),
+                error=(request.error or "cannot inspect") if request.score is None else None, inspection_ms=None,
+                review_from=request.review_from))
+
+
+def _band(review_from: Optional[float]) -> str:
+    return "none" if review_from is None else f"{review_from:.4f}"
 
 
 def bank_sha256(memory_bank: np.ndarray) -> str:
@@ -220,7 +239,7 @@ class WindowRecord(QObject):
             return
         identity = (item.fingerprint.size, item.fingerprint.sha256) if item.fingerprint is not None else None
         self.writer.submit(PartResult(datetime.now(timezone.utc), item.path, item.score, item.error,
-                                     self.document.threshold, identity))
+                                     self.document.threshold, identity, self.document.review_from))
 
     def close(self) -> None:
         """Write what is waiting (the threshold too) and end the writer's thread."""
@@ -253,11 +272,12 @@ class WindowRecord(QObject):
         model = self.document.model
         assert model is not None
         name = self._path.stem if self._path is not None else "new model (unsaved)"
-        self.writer.submit(ModelInForce(kind, self._path, model.memory_bank, name, float(model.threshold)))
+        self.writer.submit(ModelInForce(kind, self._path, model.memory_bank, name, float(model.threshold),
+                                        model.review_from))
 
     def _threshold_rested(self) -> None:
         if self.document.model is not None:
-            self.writer.submit(float(self.document.threshold))
+            self.writer.submit(RuleAtRest(float(self.document.threshold), self.document.review_from))
 
     @Slot(str, object)
     def _noticed(self, kind: str, value: object) -> None:

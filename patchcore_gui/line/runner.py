@@ -33,7 +33,8 @@ class RecordingFailed(PatchCoreError):
 
 @dataclass(frozen=True)
 class PartResult:
-    """What became of one part. ``verdict`` is "OK", "NG" or "ERROR" (then ``error`` says why)."""
+    """What became of one part. ``verdict`` is "OK", "REVIEW", "NG" or "ERROR" (then ``error`` says why);
+    ``threshold`` and ``review_from`` are the rule it was judged by."""
 
     path: Path
     time: datetime
@@ -52,6 +53,8 @@ class PartResult:
     already_recorded: bool = False
     #: The file at ``path`` no longer holds this part's bytes (deleted or replaced): it is not sorted.
     image_gone: bool = False
+    #: The start of the review band in force (None: OK / NG only).
+    review_from: Optional[float] = None
 
     def line(self) -> str:
         """The console line: local time, file, score, verdict, ms (the error for an ERROR)."""
@@ -146,9 +149,10 @@ class InspectionLine:
     def paused(self) -> bool:
         return not self._running.is_set()
 
-    def set_threshold(self, threshold: float) -> None:
-        """A new threshold for the parts inspected from now on (the window records the change)."""
-        self.model = self.model.with_threshold(threshold)
+    def set_threshold(self, threshold: float, review_from: Optional[float] = None) -> None:
+        """A new threshold and review band (None: none) for the parts inspected from now on (the window
+        records the change)."""
+        self.model = self.model.with_threshold(threshold).with_review_band(review_from)
 
     def snapshot(self) -> ShiftSnapshot:
         count, oldest = self.queue.backlog()
@@ -218,7 +222,8 @@ class InspectionLine:
             else:
                 score = outcome.inspection.score
                 result = PartResult(part.path, _now(), model.verdict(score), score, model.threshold, None, share_ms,
-                                    part.size, part.sha256, part.complete_at, inspection=outcome.inspection)
+                                    part.size, part.sha256, part.complete_at, inspection=outcome.inspection,
+                                    review_from=model.review_from)
                 changed = _identity_problem(part, "changed while it was inspected")
                 if changed is not None:
                     result = _error_result(part, model.threshold, changed, image_gone=True)
@@ -255,7 +260,8 @@ class InspectionLine:
         if self.overlays is not None and result.verdict == "NG" and result.inspection is not None and record:
             try:
                 rendered = inspection_overlay(read_image(result.path), result.inspection, self.model,
-                                              threshold=result.threshold, part=result.path.name)
+                                              threshold=result.threshold, part=result.path.name,
+                                              review_from=result.review_from)
                 overlay = self.overlays.write(result.path, encode_png(rendered), result.time)
             except PatchCoreError as exc:
                 on_notice(f"error: no overlay for '{result.path.name}': {exc}")

@@ -61,7 +61,7 @@ def add_log_command(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     p.add_argument("--model", help="model name, or the start of its sha256")
     p.add_argument("--station", help="only this station (line PC)")
     p.add_argument("--csv", metavar="FILE", help="write the parts (or the summary) as CSV instead of printing them")
-    p.add_argument("--summary", action="store_true", help="count, OK, NG, errors, yield, median ms")
+    p.add_argument("--summary", action="store_true", help="count, OK, REVIEW, NG, errors, yield, median ms")
     p.add_argument("--by", choices=PERIODS, help="with --summary: one line per local hour or day")
     p.add_argument("--changes", action="store_true", help="the audit trail: model opened, threshold moved, ...")
     p.set_defaults(run=cmd_log)
@@ -105,13 +105,14 @@ def add_store_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--station", help="station name in the record (default: this PC's name)")
 
 
-def recorder_for(args: argparse.Namespace, model_path: str, threshold: float) -> Optional[InspectionRecorder]:
+def recorder_for(args: argparse.Namespace, model_path: str, threshold: float,
+                 review_from: Optional[float] = None) -> Optional[InspectionRecorder]:
     """The recorder ``--log`` asks for, or None; the caller closes ``recorder.store``."""
     if not getattr(args, "log", None):
         return None
     store = open_store(args.log, station=args.station or default_station())
     try:
-        return InspectionRecorder.for_model_file(store, model_path, threshold)
+        return InspectionRecorder.for_model_file(store, model_path, threshold, review_from=review_from)
     except BaseException:
         store.close()
         raise

@@ -39,18 +39,21 @@ def model_identity(model_path: PathLike) -> Tuple[str, str]:
 class InspectionRecorder:
     """Writes one model's results into a store, with the model and threshold in force."""
 
-    def __init__(self, store: InspectionStore, model_sha256: str, model_name: str, threshold: float) -> None:
+    def __init__(self, store: InspectionStore, model_sha256: str, model_name: str, threshold: float,
+                 review_from: Optional[float] = None) -> None:
         self.store = store
         self.model_sha256 = model_sha256
         self.model_name = model_name
         self.threshold = float(threshold)
+        #: the start of the review band in force (None: OK / NG only)
+        self.review_from = review_from
 
     @classmethod
     def for_model_file(cls, store: InspectionStore, model_path: PathLike, threshold: float,
-                       kind: str = "model opened") -> "InspectionRecorder":
+                       kind: str = "model opened", review_from: Optional[float] = None) -> "InspectionRecorder":
         """A recorder for the model saved at ``model_path``; the audit trail notes it if it is new here."""
         sha256, name = model_identity(model_path)
-        recorder = cls(store, sha256, name, threshold)
+        recorder = cls(store, sha256, name, threshold, review_from)
         store.record_model_in_force(kind, sha256, name, threshold, detail=str(Path(model_path).resolve()))
         return recorder
 
@@ -71,8 +74,9 @@ class InspectionRecorder:
         return self.store.add(InspectionRecord(
             time=time or datetime.now(timezone.utc), image_path=os.path.abspath(image_path), file_size=size,
             sha256=sha256, model_sha256=self.model_sha256, model_name=self.model_name, threshold=self.threshold,
-            score=score, verdict=verdict_of(score, self.threshold), error=error if score is None else None,
-            inspection_ms=inspection_ms, regions=regions))
+            score=score, verdict=verdict_of(score, self.threshold, review_from=self.review_from),
+            error=error if score is None else None, inspection_ms=inspection_ms, regions=regions,
+            review_from=self.review_from))
 
     def threshold_moved(self, threshold: float) -> None:
         """Note a new threshold in the audit trail; later records carry it."""
