@@ -74,7 +74,7 @@ class LineMode(QObject):
         def make_recorder() -> StoreRecorder:  # in the worker's thread: the store's connection belongs there
             if "://" not in target:
                 Path(target).parent.mkdir(parents=True, exist_ok=True)
-            return StoreRecorder.open(target, default_station(), model_path, model.threshold)
+            return StoreRecorder.open(target, default_station(), model_path, model.threshold, model.min_defect_area)
 
         self.panel.start(folder, lambda: engine.inspector_for(model), make_recorder)
         self.tabs.setCurrentWidget(self.panel)
