@@ -93,6 +93,8 @@ class LineMode(QObject):
     @Slot()
     def _apply_lock(self) -> None:
         self.window.side_panel.threshold_panel.setEnabled(self.threshold_free)
+        # the line judges by the minimum area it started with: it moves only without a line
+        self.window.side_panel.defect_size_control.setEnabled(not self.panel.running)
         self.window._update_actions()
 
     @Slot(float)
