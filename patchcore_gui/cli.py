@@ -1,4 +1,4 @@
-"""The headless commands: ``patchcore fit | predict | evaluate | demo | watch | log | threshold``, thin over the engine.
+"""The headless commands: ``patchcore fit | predict | evaluate | demo | watch | log | threshold | defect-size``, thin over the engine.
 
 Exit status: 0 when every image was read, 1 when some could not be (each named on stderr),
 2 when the command could not run at all (bad arguments, unreadable model, missing weights).
@@ -13,7 +13,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import List, Optional, Sequence, TextIO
+from typing import List, Optional, Sequence, TextIO, Tuple
 
 from tqdm import tqdm
 
@@ -25,6 +25,7 @@ from .core.evaluate import evaluate
 from .core.images import find_images, read_image
 from .core.likeness import LikenessCheck
 from .core.model_file import MODEL_SUFFIX, load_model, save_model
+from .core.regions import defect_size_text, min_area_px
 from .core.overlay import encode_png, inspection_overlay, overlay_targets
 from .core.patchcore import Inspector, fit
 from .core.results import ResultRow, ResultsSource, inspection_time, write_results_csv
@@ -91,16 +92,54 @@ def _good_images(folder: Path) -> List[Path]:
 
 def cmd_fit(args: argparse.Namespace) -> int:
     images = _good_images(Path(args.good_dir))
+    defect_size = _defect_size_from(args)  # refused before the fit, not after it
     result = fit(images, _config_from(args), weights=args.weights, progress=TerminalProgress(),
                  good_folder=str(Path(args.good_dir).resolve()))
     for line in result.skipped:
         print(f"skipped: {line}", file=sys.stderr)
-    path = save_model(result.model, args.output)
-    model = result.model
+    model = result.model.with_defect_size(*defect_size) if defect_size else result.model
+    path = save_model(model, args.output)
     print(f"saved {path}: {model.n_good_images} good images, bank {len(model.memory_bank)} of {model.n_patches} "
           f"patches, threshold {model.threshold:.4f} (from {len(model.good_scores)} held-out good images); "
-          f"features {result.seconds['features']:.1f} s, coreset {result.seconds['coreset']:.1f} s")
+          f"features {result.seconds['features']:.1f} s, coreset {result.seconds['coreset']:.1f} s"
+          + (f"; {defect_size_text(model)}" if defect_size else ""))
     return 1 if result.skipped else 0
+
+
+def _defect_size_from(args: argparse.Namespace) -> Optional[Tuple[float, Optional[float]]]:
+    """``(min area in pixels, pixel size in mm or None)`` from ``--min-area``/``--min-area-mm2``/``--pixel-size``,
+    or None when none is given. An area in mm² needs the pixel size."""
+    if args.min_area is None and args.min_area_mm2 is None and args.pixel_size is None:
+        return None
+    if args.min_area is not None and args.min_area_mm2 is not None:
+        raise PatchCoreError("give the minimum defect area once: --min-area (pixels) or --min-area-mm2")
+    if args.min_area_mm2 is not None:
+        if args.pixel_size is None:
+            raise PatchCoreError("--min-area-mm2 needs --pixel-size (millimetres per pixel)")
+        return min_area_px(args.min_area_mm2, args.pixel_size), args.pixel_size
+    return (args.min_area if args.min_area is not None else 0.0), args.pixel_size
+
+
+def _add_defect_size_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--min-area", type=float, metavar="PIXELS",
+                        help="minimum defect area in image pixels: a part whose every defect region is smaller is OK "
+                             "(default 0: every region counts)")
+    parser.add_argument("--min-area-mm2", type=float, metavar="MM2", help="the minimum defect area in mm² "
+                        "(needs --pixel-size)")
+    parser.add_argument("--pixel-size", type=float, metavar="MM",
+                        help="millimetres per image pixel, so areas also read in mm²")
+
+
+def cmd_defect_size(args: argparse.Namespace) -> int:
+    """Set (or, without options, show) a model's minimum defect area, in place and without a rebuild."""
+    model = load_model(args.model)
+    defect_size = _defect_size_from(args)
+    if defect_size is not None:
+        pixel_size = defect_size[1] if args.pixel_size is not None else model.pixel_size_mm
+        model = model.with_defect_size(defect_size[0], pixel_size)
+        save_model(model, args.model)
+    print(f"{Path(args.model).name}: {defect_size_text(model)}" + (" (saved)" if defect_size is not None else ""))
+    return 0
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
@@ -118,20 +157,20 @@ def cmd_predict(args: argparse.Namespace) -> int:
     likeness = LikenessCheck(model)
     overlays_failed = False
     recorder = recorder_for(args, args.model, model.threshold,  # --log: a result it cannot record stops the batch
-                            review_from=model.review_from)
+                            review_from=model.review_from, min_defect_area=model.min_defect_area)
     for problem in problems if recorder else ():
         recorder.record(problem.path, None, error=str(problem))
     part_ms = PartTimer()
     for result in inspector.inspect_paths(images, progress=progress):
+        regions = result.inspection.defect_regions(model).regions if result.inspection else None
         if recorder:
             recorder.record(result.path, result.inspection.score if result.inspection else None, error=result.error,
-                            inspection_ms=part_ms())
-        if result.inspection is None:
+                            inspection_ms=part_ms(), regions=regions)
+        if result.inspection is None or regions is None:
             rows.append(ResultRow(str(result.path), None, model.threshold, result.error or "", inspection_time(), review))
             print_error(str(result.error))
             continue
-        row = ResultRow(str(result.path), result.inspection.score, model.threshold, inspected_at=inspection_time(),
-                        review_from=review)
+        row = ResultRow.inspected(str(result.path), result.inspection.score, model, regions, inspection_time())
         rows.append(row)
         tqdm.write(row.line())  # like print, but clears the progress bar first when both go to one terminal
         likeness.add_file(result.path, result.inspection.patch_scores)
@@ -153,7 +192,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    report = evaluate(args.category_dir, _config_from(args), weights=args.weights, progress=TerminalProgress()).report
+    defect_size = _defect_size_from(args)
+    report = evaluate(args.category_dir, _config_from(args), weights=args.weights, progress=TerminalProgress(),
+                      min_defect_area=defect_size[0] if defect_size else 0.0).report
     for line in report.skipped:
         print(f"skipped: {line}", file=sys.stderr)
     fmt = lambda value: "n/a" if value is None else f"{value:.4f}"  # noqa: E731
@@ -161,6 +202,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
           f"AUPRO {fmt(report.aupro)}")
     print(f"  fit {report.fit_seconds:.1f} s ({report.n_train} good images, bank {report.bank_size}), "
           f"inspect {report.predict_ms_per_image:.1f} ms/image ({report.n_test} test images)")
+    if report.min_defect_area > 0:
+        print(f"  minimum defect area {report.min_defect_area:g} px: verdicts judge the largest defect region")
     print(f"  default threshold {report.threshold:.4f}: accuracy {report.default_threshold_accuracy:.3f}, "
           f"false rejects {report.false_reject_rate:.1%} of good parts, misses {report.miss_rate:.1%} of defective "
           f"parts; F1-optimal threshold {report.f1_threshold:.4f} (F1 {report.f1:.3f})")
@@ -187,7 +230,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
              "| image | score | verdict | overlay |", "|---|---|---|---|"]
     correct = 0
     for item, inspection in evaluation.inspected:
-        verdict = model.verdict(inspection.score)
+        verdict = inspection.verdict(model)
         expected = "NG" if item.anomalous else "OK"
         correct += verdict == expected
         overlay = inspection_overlay(read_image(item.path), inspection, model, part=f"{item.defect}/{item.path.name}")
@@ -223,6 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("good_dir")
     p.add_argument("-o", "--output", required=True, help=f"model file to write (e.g. line3{MODEL_SUFFIX})")
     _add_model_options(p)
+    _add_defect_size_options(p)
     p.set_defaults(run=cmd_fit)
 
     p = sub.add_parser("predict", help="inspect images with a model")
@@ -238,7 +282,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("category_dir")
     p.add_argument("--json", help="write the measurements as JSON")
     _add_model_options(p)
+    _add_defect_size_options(p)
     p.set_defaults(run=cmd_evaluate)
+
+    p = sub.add_parser("defect-size", help="set a model's minimum defect area (no rebuild); without options, show it",
+                       description="A part whose every defect region is smaller than the minimum defect area is OK. "
+                                   "The model file is rewritten in place (atomically).")
+    p.add_argument("model")
+    _add_defect_size_options(p)
+    p.set_defaults(run=cmd_defect_size)
 
     p = sub.add_parser("demo", help="make synthetic parts, fit, inspect and write a report (no data needed)")
     p.add_argument("--out", default="patchcore-demo", help="output folder (default ./patchcore-demo)")

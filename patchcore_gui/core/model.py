@@ -78,17 +78,33 @@ class PatchCoreModel:
     good_parts: Optional[GoodPartsLook] = None
     #: Start of the review band (OK / REVIEW / NG); None for none, as in a file written before it existed.
     review_from: Optional[float] = None
+    #: A part whose every defect region is smaller than this many pixels of its image is OK; 0: every region counts.
+    min_defect_area: float = 0.0
+    #: Millimetres per image pixel, so areas read (and are entered) in mm²; None when unknown.
+    pixel_size_mm: Optional[float] = None
 
     def __post_init__(self) -> None:
         if self.review_from is not None and not (np.isfinite(self.review_from) and self.review_from <= self.threshold):
             raise ValueError(f"the review band must start at or below the threshold {self.threshold:.4f}, "
                              f"not at {self.review_from}")
 
-    def is_ng(self, score: float) -> bool:
-        return self.verdict(score) == "NG"
+    def is_ng(self, score: float, largest_region: Optional[float] = None) -> bool:
+        return self.verdict(score, largest_region) == "NG"
 
-    def verdict(self, score: Optional[float]) -> str:
-        return verdict_of(score, self.threshold, review_from=self.review_from)
+    def verdict(self, score: Optional[float], largest_region: Optional[float] = None) -> str:
+        """The verdict of a part scoring ``score`` whose largest defect region has ``largest_region`` pixels
+        (None: not measured, which never passes a part under a minimum defect area)."""
+        return verdict_of(score, self.threshold, review_from=self.review_from, largest_region=largest_region,
+                          min_defect_area=self.min_defect_area)
+
+    def with_defect_size(self, min_area_px: float, pixel_size_mm: Optional[float] = None) -> "PatchCoreModel":
+        """The same model with another minimum defect area (pixels) and pixel size (mm, None: unknown)."""
+        if not (np.isfinite(min_area_px) and min_area_px >= 0):
+            raise ValueError(f"the minimum defect area must be a number of pixels >= 0, not {min_area_px}")
+        if pixel_size_mm is not None and not (np.isfinite(pixel_size_mm) and pixel_size_mm > 0):
+            raise ValueError(f"the pixel size must be a positive number of millimetres, not {pixel_size_mm}")
+        return replace(self, min_defect_area=float(min_area_px),
+                       pixel_size_mm=None if pixel_size_mm is None else float(pixel_size_mm))
 
     def with_threshold(self, threshold: float) -> "PatchCoreModel":
         """The same model with a calibrated threshold (the bank is shared, not copied).

@@ -13,7 +13,7 @@ import hashlib
 import json
 import struct
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 from safetensors.numpy import load as load_tensors
@@ -69,6 +69,8 @@ def model_to_bytes(model: PatchCoreModel) -> bytes:
         header["good_parts"] = model.good_parts.to_dict()
     if model.review_from is not None:  # absent: no review band, as in every older file
         header["review_from"] = model.review_from
+    if model.min_defect_area > 0 or model.pixel_size_mm is not None:  # absent: every region counts (as before)
+        header["defect_size"] = {"min_area_px": model.min_defect_area, "pixel_size_mm": model.pixel_size_mm}
     header_json = json.dumps(header, sort_keys=True)
     tensors = {"memory_bank": np.ascontiguousarray(model.memory_bank, dtype=np.float32),
                "good_scores": np.ascontiguousarray(model.good_scores, dtype=np.float32)}
@@ -155,6 +157,7 @@ def _model_from_header(header: Dict[str, Any], bank: np.ndarray, good: np.ndarra
     if bank.ndim != 2 or bank.dtype != np.float32 or len(bank) == 0:
         raise ValueError(f"memory bank has shape {bank.shape} and type {bank.dtype}")
     backbone = header["backbone"]
+    defect_size = _defect_size(header.get("defect_size", {}))
     return PatchCoreModel(
         config=PatchCoreConfig.from_dict(header["config"]),
         preprocessing=Preprocessing.from_dict(header["preprocessing"]),
@@ -172,7 +175,23 @@ def _model_from_header(header: Dict[str, Any], bank: np.ndarray, good: np.ndarra
         good_folder=str(header.get("good_folder", "")),
         good_parts=GoodPartsLook.from_dict(header["good_parts"]) if "good_parts" in header else None,
         review_from=float(header["review_from"]) if header.get("review_from") is not None else None,
+        min_defect_area=defect_size[0],
+        pixel_size_mm=defect_size[1],
     )
+
+
+def _defect_size(data: Dict[str, Any]) -> Tuple[float, Optional[float]]:
+    """``(min_area_px, pixel_size_mm)`` from the optional ``defect_size`` header key; unknown keys are refused."""
+    unknown = sorted(set(data) - {"min_area_px", "pixel_size_mm"})
+    if unknown:
+        raise ValueError(f"unknown defect_size keys: {', '.join(unknown)}")
+    min_area = float(data.get("min_area_px", 0.0))
+    pixel_size = data.get("pixel_size_mm")
+    if not (np.isfinite(min_area) and min_area >= 0):
+        raise ValueError(f"defect_size min_area_px {min_area} is not a number of pixels >= 0")
+    if pixel_size is not None and not (np.isfinite(float(pixel_size)) and float(pixel_size) > 0):
+        raise ValueError(f"defect_size pixel_size_mm {pixel_size} is not a positive number")
+    return min_area, None if pixel_size is None else float(pixel_size)
 
 
 def load_model(path: PathLike) -> PatchCoreModel:

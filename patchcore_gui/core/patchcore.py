@@ -31,6 +31,7 @@ from .likeness import describe_good_parts
 from .memory_bank import MemoryBank
 from .model import PatchCoreModel
 from .progress import CancelToken, ProgressFn, check, report
+from .regions import DefectRegions, find_defect_regions
 from .scoring import score_grids
 
 T = TypeVar("T")
@@ -51,6 +52,19 @@ class Inspection:
         """``(H, W)`` bool: the regions whose map value is above the threshold drawn on the map."""
         level = model.map_scale.map_threshold(model.threshold if threshold is None else threshold)
         return self.anomaly_map > level
+
+    def defect_regions(self, model: PatchCoreModel, threshold: Optional[float] = None) -> DefectRegions:
+        """The connected areas of :meth:`defect_mask`, largest first, in pixels of the original image."""
+        return find_defect_regions(self.anomaly_map, self.defect_mask(model, threshold), model.map_scale.ratio)
+
+    def verdict(self, model: PatchCoreModel, threshold: Optional[float] = None,
+                regions: Optional[DefectRegions] = None) -> str:
+        """The verdict by ``model`` (at ``threshold``, default the model's), its minimum defect area judged on
+        this part's regions (``regions`` if already found at that threshold, else found here when needed)."""
+        judge = model if threshold is None else model.with_threshold(threshold)
+        if regions is None and judge.min_defect_area > 0:
+            regions = self.defect_regions(judge)
+        return judge.verdict(self.score, None if regions is None else regions.largest_area)
 
 
 @dataclass(frozen=True)

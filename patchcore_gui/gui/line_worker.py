@@ -76,7 +76,9 @@ def picture(result: PartResult, model: PatchCoreModel, thumbnail: bool) -> Shown
     image = _fit_within(full, SHOWN_SIDE)
     height, width = image.shape[:2]
     heat = cv2.resize(result.inspection.anomaly_map, (width, height), interpolation=cv2.INTER_LINEAR)
-    mask = heat > threshold_model.map_scale.map_threshold(result.threshold)
+    # the part's own defect regions (as recorded), brought to display size
+    mask = cv2.resize(result.inspection.defect_mask(threshold_model).astype(np.uint8), (width, height),
+                      interpolation=cv2.INTER_NEAREST) > 0
     small = _fit_within(image, THUMBNAIL_SIDE) if thumbnail else None
     return ShownLinePart(result, image, heat, threshold_model.map_scale.colour_range(result.threshold), mask, small)
 

@@ -36,6 +36,7 @@ from .job_status import JobStatus
 from .line_mode import LineMode
 from .model_document import ModelDocument, with_model_suffix
 from .results_model import InspectedImage
+from .regions_panel import install_regions
 from .results_panel import ResultsPanel
 from .shown_part import ShownPart
 from .side_panel import SidePanel
@@ -76,6 +77,7 @@ class MainWindow(QMainWindow):
         self.document.state_changed.connect(self._show_document_state)
         self.document.threshold_changed.connect(self._threshold_moved)
         self.commands = install_actions(self, self._command_table())
+        self.region_refresher = install_regions(self)
         self._install_record()
         self.line_mode = LineMode(self)
         self._refresh_timer = QTimer(self, singleShot=True, interval=150)  # coalesces a batch's updates
@@ -481,6 +483,7 @@ class MainWindow(QMainWindow):
         self.settings.save(self, self.splitter, self.inspection_panel.opacity_slider)
         self.queue.drop_pending()
         self.line_mode.shutdown()
+        self.region_refresher.shutdown()
         self.jobs.shutdown()
         self.history.shutdown()
         self.record.close()

@@ -31,6 +31,8 @@ class ModelDocument(QObject):
     threshold_changed = Signal(float)
     #: The file name or the unsaved-changes state changed.
     state_changed = Signal()
+    #: The minimum defect area or the pixel size of the current model changed.
+    defect_size_changed = Signal()
 
     def __init__(self, parent: Optional[QObject] = None) -> None:
         super().__init__(parent)
@@ -60,9 +62,25 @@ class ModelDocument(QObject):
         """Where the review band starts (a score above it and at or below the threshold is REVIEW), or None."""
         return self._model.review_from if self._model is not None else None
 
-    def verdict(self, score: Optional[float]) -> str:
-        """"OK", "REVIEW", "NG" or "ERROR" (no score) at the current threshold and review band."""
-        return verdict_of(score, self.threshold, review_from=self.review_from)
+    def verdict(self, score: Optional[float], largest_region: Optional[float] = None) -> str:
+        """"OK", "REVIEW", "NG" or "ERROR" (no score) at the current threshold and review band, the largest
+        defect region (pixels; None: not measured) judged against the model's minimum defect area."""
+        if self._model is None:
+            return verdict_of(score, self.threshold)
+        return self._model.verdict(score, largest_region)
+
+    @property
+    def min_defect_area(self) -> float:
+        return self._model.min_defect_area if self._model is not None else 0.0
+
+    def set_defect_size(self, min_area_px: float, pixel_size_mm: Optional[float]) -> None:
+        """A new minimum defect area (pixels) and pixel size (mm, None unknown); the model then has unsaved changes."""
+        model = self._model
+        if model is None or (min_area_px, pixel_size_mm) == (model.min_defect_area, model.pixel_size_mm):
+            return
+        self._model = model.with_defect_size(min_area_px, pixel_size_mm)
+        self.defect_size_changed.emit()
+        self.set_dirty(True)
 
     @property
     def name(self) -> str:

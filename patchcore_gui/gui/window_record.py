@@ -27,6 +27,7 @@ from PySide6.QtCore import QObject, QSettings, QStandardPaths, QTimer, Signal, S
 
 from ..core.errors import PatchCoreError
 from ..core.model import PatchCoreModel, verdict_of
+from ..core.regions import DefectRegion, defect_size_text, largest_area, regions_to_json
 from ..record import InspectionRecord, StoreError, StoreUnavailable, file_identity, open_store
 from ..record.recorder import default_station, model_identity
 from ..record.store import InspectionStore
@@ -75,6 +76,8 @@ class PartResult:
     threshold: float
     identity: Optional[Tuple[int, str]]  # (size, sha256) of the content inspected, if it was read
     review_from: Optional[float] = None  # the review band's start in force, None for none
+    regions: Optional[Tuple[DefectRegion, ...]] = None  # at ``threshold``; None for a failure
+    min_defect_area: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,14 @@ class RuleAtRest:
 
     threshold: float
     review_from: Optional[float]
+
+
+@dataclass(frozen=True)
+class DefectSizeSet:
+    """The minimum defect area of the model in force changed (``detail`` says to what)."""
+
+    threshold: float
+    detail: str
 
 
 class RecordWriter:
@@ -183,6 +194,10 @@ class RecordWriter:
                     self._store.record_model_change("review band moved", sha256, name, request.threshold,
                                                     detail=f"from {_band(old_review)} to {_band(request.review_from)}")
                 self._model = (sha256, name, request.threshold, request.review_from)
+        elif isinstance(request, DefectSizeSet) and self._model is not None:
+            sha256, name = self._model[:2]
+            self._store.record_model_change("minimum defect area set", sha256, name, request.threshold,
+                                            detail=request.detail)
         elif isinstance(request, PartResult) and self._model is not None:
             size, sha256 = request.identity or (None, None)
             if request.identity is None:  # a failure row: name the content if the file is there
@@ -193,9 +208,12 @@ class RecordWriter:
             self._store.add(InspectionRecord(
                 time=request.time, image_path=str(request.path.resolve()), file_size=size, sha256=sha256,
                 model_sha256=self._model[0], model_name=self._model[1], threshold=request.threshold,
-                score=request.score, verdict=verdict_of(request.score, request.threshold, review_from=request.review_from),
+                score=request.score,
+                verdict=verdict_of(request.score, request.threshold, review_from=request.review_from,
+                                   min_defect_area=request.min_defect_area,
+                                   largest_region=None if request.regions is None else largest_area(request.regions)),
                 error=(request.error or "cannot inspect") if request.score is None else None, inspection_ms=None,
-                review_from=request.review_from))
+                regions=regions_to_json(request.regions), review_from=request.review_from))
 
 
 def _band(review_from: Optional[float]) -> str:
@@ -231,15 +249,20 @@ class WindowRecord(QObject):
         document.model_changed.connect(self._model_changed)
         document.state_changed.connect(self._state_changed)
         document.threshold_changed.connect(self._threshold_moving)
+        document.defect_size_changed.connect(self._defect_size_changed)
         self.last_problem = ""
 
     def add(self, item: InspectedImage) -> None:
-        """Record one row of the results list (the verdict at the threshold in force now)."""
-        if self.document.model is None:
+        """Record one row of the results list (the verdict at the threshold and minimum defect area in force
+        now; its regions were measured at that threshold unless it moved while the row was inspected)."""
+        model = self.document.model
+        if model is None:
             return
         identity = (item.fingerprint.size, item.fingerprint.sha256) if item.fingerprint is not None else None
+        regions = item.measured(model).regions if item.score is not None else None
         self.writer.submit(PartResult(datetime.now(timezone.utc), item.path, item.score, item.error,
-                                     self.document.threshold, identity, self.document.review_from))
+                                     self.document.threshold, identity, self.document.review_from, regions,
+                                     model.min_defect_area))
 
     def close(self) -> None:
         """Write what is waiting (the threshold too) and end the writer's thread."""
@@ -274,6 +297,13 @@ class WindowRecord(QObject):
         name = self._path.stem if self._path is not None else "new model (unsaved)"
         self.writer.submit(ModelInForce(kind, self._path, model.memory_bank, name, float(model.threshold),
                                         model.review_from))
+
+    @Slot()
+    def _defect_size_changed(self) -> None:
+        """A new minimum defect area goes into the audit trail at once (it is typed, not dragged)."""
+        model = self.document.model
+        if model is not None:
+            self.writer.submit(DefectSizeSet(float(model.threshold), defect_size_text(model)))
 
     def _threshold_rested(self) -> None:
         if self.document.model is not None:

@@ -58,7 +58,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
         raise PatchCoreError("--move needs --sort-into DIR (where the images go)")
     recorder = None
     if args.log:
-        recorder = StoreRecorder.open(args.log, args.station, model_path, model.threshold, model.review_from)
+        recorder = StoreRecorder.open(args.log, args.station, model_path, model.threshold, model.review_from,
+                                      model.min_defect_area)
     else:
         print("warning: no --log: results are not recorded, and a restart inspects every image still in the "
               "folder again", file=sys.stderr)

@@ -24,12 +24,12 @@ class StoreRecorder:
 
     @classmethod
     def open(cls, target: str, station: str, model_path: Path, threshold: float,
-             review_from: Optional[float] = None) -> "StoreRecorder":
+             review_from: Optional[float] = None, min_defect_area: float = 0.0) -> "StoreRecorder":
         """Open the store; the audit trail notes the line's model and threshold if they are new at this station."""
         store = open_store(target, station)
         try:
             return cls(InspectionRecorder.for_model_file(store, model_path, threshold, kind="line started",
-                                                         review_from=review_from))
+                                                         review_from=review_from, min_defect_area=min_defect_area))
         except BaseException:
             store.close()
             raise
@@ -43,10 +43,11 @@ class StoreRecorder:
     def add(self, result: PartResult) -> int:
         # the rule this verdict was made with (its move is audited)
         self.recorder.threshold, self.recorder.review_from = result.threshold, result.review_from
+        self.recorder.min_defect_area = result.min_defect_area
         identity = None if result.sha256 is None or result.size is None else (result.size, result.sha256)
         try:
             return self.recorder.record(result.path, result.score, result.error, result.inspection_ms,
-                                        identity=identity, time=result.time)
+                                        identity=identity, regions=result.regions, time=result.time)
         except StoreUnavailable as exc:
             raise RecordingFailed(str(exc)) from None
 

@@ -18,7 +18,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Callable, Optional
 
-from .export import print_summary, record_line, write_records_csv, write_summary_csv
+from .export import RECORD_LINE_COLUMNS, print_summary, record_line, write_records_csv, write_summary_csv
 from .queries import PERIODS, RecordFilter
 from .recorder import InspectionRecorder, default_station
 from .records import VERDICTS
@@ -92,7 +92,7 @@ def cmd_log(args: argparse.Namespace) -> int:
             count = write_records_csv(args.csv, store.iter_inspections(where))
             print(f"wrote {count} parts to {args.csv}", file=sys.stderr)
             return 0
-        out.write("time\tstation\tverdict\tscore\tthreshold\tms\tmodel\tfile\terror\n")
+        out.write("\t".join(RECORD_LINE_COLUMNS) + "\n")
         for stored in store.iter_inspections(where):
             out.write(record_line(stored) + "\n")
     return 0
@@ -106,13 +106,14 @@ def add_store_options(parser: argparse.ArgumentParser) -> None:
 
 
 def recorder_for(args: argparse.Namespace, model_path: str, threshold: float,
-                 review_from: Optional[float] = None) -> Optional[InspectionRecorder]:
+                 review_from: Optional[float] = None, min_defect_area: float = 0.0) -> Optional[InspectionRecorder]:
     """The recorder ``--log`` asks for, or None; the caller closes ``recorder.store``."""
     if not getattr(args, "log", None):
         return None
     store = open_store(args.log, station=args.station or default_station())
     try:
-        return InspectionRecorder.for_model_file(store, model_path, threshold, review_from=review_from)
+        return InspectionRecorder.for_model_file(store, model_path, threshold, review_from=review_from,
+                                                 min_defect_area=min_defect_area)
     except BaseException:
         store.close()
         raise

@@ -81,13 +81,31 @@ def print_summary(summary: Summary, by: Optional[str], out: TextIO) -> None:
                   f"{period.ng:>7}  {period.errors:>6}  {_yield_text(period) or '-':>7}  {median:>9}\n")
 
 
+#: The columns :func:`record_line` writes, for the header ``patchcore log`` prints above them.
+RECORD_LINE_COLUMNS = ("time", "station", "verdict", "score", "threshold", "ms", "regions", "model", "file", "error")
+
+
+def regions_cell(regions: Optional[list]) -> str:
+    """The record's regions in a few characters: "-" not measured, else how many and the largest's area.
+
+    >>> regions_cell(None), regions_cell([]), regions_cell([{"area": 30}, {"area": 120}])
+    ('-', '0', '2 (largest 120 px)')
+    """
+    if regions is None:
+        return "-"
+    if not regions:
+        return "0"
+    return f"{len(regions)} (largest {max(int(region.get('area', 0)) for region in regions)} px)"
+
+
 def record_line(stored: StoredInspection, zone: Optional[tzinfo] = None) -> str:
-    """The console line of one record: local time, station, verdict, score, threshold, ms, model, file, error."""
+    """The console line of one record: local time, station, verdict, score, threshold, ms, regions, model, file,
+    error."""
     record = stored.record
     score = "-" if record.score is None else f"{record.score:.4f}"
     ms = "-" if record.inspection_ms is None else f"{record.inspection_ms:.1f}"
     fields = [local(record.time, zone).isoformat(timespec="seconds"), stored.station, record.verdict, score,
-              f"{record.threshold:.4f}", ms, record.model_name, record.image_path]
+              f"{record.threshold:.4f}", ms, regions_cell(record.regions), record.model_name, record.image_path]
     if record.error:
         fields.append(record.error)
     return "\t".join(fields)

@@ -182,3 +182,38 @@ def test_with_a_review_band_doubtful_parts_are_sorted_counted_and_recorded_as_re
         (stored,) = store.inspections(RecordFilter(verdict="REVIEW"))
         assert stored.record.review_from == pytest.approx(review_from)
         assert stored.record.image_path.endswith(names[expected.index("REVIEW")])
+def test_the_line_judges_by_the_minimum_defect_area_and_records_the_regions(tmp_path, fitted, backbone, synthetic_set,
+                                                                            run_line):
+    """A line on a model whose minimum area is just above a defective part's largest region passes that
+    part; its regions go into the store with it."""
+    from patchcore_gui.core import Inspector, read_image
+    from patchcore_gui.line.recording import StoreRecorder
+    from patchcore_gui.record import open_store
+    from patchcore_gui.core.model_file import save_model
+
+    part = synthetic_set.test_defective[0]
+    plain = Inspector(fitted.model, backbone=backbone)
+    largest = plain.inspect(read_image(part)).defect_regions(fitted.model).largest_area
+    assert largest > 0
+    model = fitted.model.with_defect_size(largest + 1)
+    model_path = save_model(model, tmp_path / "speck.patchcore")
+    store = StoreRecorder.open(str(tmp_path / "line.sqlite"), "line3", model_path, model.threshold,
+                               min_defect_area=model.min_defect_area)
+    folder = camera(tmp_path)
+    running = run_line(InspectionLine(Inspector(model, backbone=backbone), folder, store, settings=FAST))
+    drop(part, folder, "speck.png")
+    drop(synthetic_set.test_defective[1], folder, "other.png")
+    results = running.wait_for(2)
+    running.stop()
+    store.close()
+    by_name = {result.path.name: result for result in results}
+    speck = by_name["speck.png"]
+    assert speck.score > model.threshold and speck.verdict == "OK" and max(r.area for r in speck.regions) == largest
+    assert speck.min_defect_area == largest + 1 and "region" in speck.line()
+    with open_store(tmp_path / "line.sqlite", "reader") as reader:
+        recorded = {Path(stored.record.image_path).name: stored.record for stored in reader.inspections()}
+    assert recorded["speck.png"].verdict == "OK"
+    assert [region["area"] for region in recorded["speck.png"].regions] == [r.area for r in speck.regions]
+    other = by_name["other.png"]
+    assert recorded["other.png"].verdict == other.verdict
+    assert len(recorded["other.png"].regions) == len(other.regions)

@@ -40,12 +40,16 @@ def test_predict_log_records_every_part_with_the_model_and_its_threshold(model_f
         (model_sha, "bottle-line3", float(fitted.model.threshold))}
     by_file = {r.record.image_path: r.record for r in records}
     for line in printed:
-        path, score, _threshold, verdict = line.split("\t")
+        path, score, _threshold, verdict, regions = line.split("\t")
         record = by_file[str(path)]
         assert (f"{record.score:.4f}", record.verdict) == (score, verdict)
+        # the part's defect regions are in the record, as predict printed them
+        assert isinstance(record.regions, list) and regions.startswith(
+            "no region" if not record.regions else f"{len(record.regions)} region")
+        assert all(set(region) == {"x", "y", "w", "h", "area", "peak", "cx", "cy"} for region in record.regions)
         assert record.inspection_ms > 0 and record.sha256 == hashlib.sha256(open(path, "rb").read()).hexdigest()
     error = by_file[str(bad)]
-    assert error.verdict == "ERROR" and "bad.png" in error.error and error.score is None
+    assert error.verdict == "ERROR" and "bad.png" in error.error and error.score is None and error.regions is None
     assert error.file_size == bad.stat().st_size  # the file exists: its content is named, though not an image
     assert [(c.kind, c.model_sha256) for c in changes] == [("model opened", model_sha)]
 
@@ -179,3 +183,24 @@ def test_review_parts_are_recorded_counted_and_found_apart_from_ok_ng_and_errors
     table = tmp_path / "review.csv"
     assert main(["log", str(store_path), "--csv", str(table)]) == 0
     assert [row["review_from"] for row in csv.DictReader(table.open())] == ["2.000000"] * 5
+def test_the_recorder_judges_and_keeps_the_regions_and_log_shows_them(tmp_path, capsys):
+    from patchcore_gui.core.regions import DefectRegion
+    from patchcore_gui.record.recorder import InspectionRecorder
+
+    speck = DefectRegion(12, 5, 6, 4, 3, 3.2, (7.0, 7.0))
+    scratch = DefectRegion(120, 40, 50, 30, 4, 3.6, (55.0, 52.0))
+    image = tmp_path / "part.png"
+    image.write_bytes(b"not read again: only hashed")
+    path = tmp_path / "line.sqlite"
+    with open_store(path, "line3") as store:
+        recorder = InspectionRecorder(store, "a" * 64, "bottle", threshold=3.0, min_defect_area=40)
+        recorder.record(image, 3.2, regions=[speck], time=T0)
+        recorder.record(image, 3.6, regions=[scratch, speck], time=T0 + timedelta(seconds=1))
+        recorder.record(image, 3.6, regions=None, time=T0 + timedelta(seconds=2))  # not measured: never passed
+        records = [stored.record for stored in store.inspections()]
+    assert [r.verdict for r in records] == ["OK", "NG", "NG"]
+    assert records[1].regions == [scratch.to_dict(), speck.to_dict()] and records[2].regions is None
+    assert main(["log", str(path)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].split("\t")[6] == "regions"
+    assert [line.split("\t")[6] for line in lines[1:]] == ["1 (largest 12 px)", "2 (largest 120 px)", "-"]
