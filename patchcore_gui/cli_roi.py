@@ -11,6 +11,8 @@ import argparse
 from pathlib import Path
 from typing import Optional, Tuple
 
+import numpy as np
+
 from .core.atomic import atomic_write_bytes
 from .core.errors import PatchCoreError
 from .core.likeness import GoodPartsLook
@@ -50,7 +52,7 @@ def cmd_roi(args: argparse.Namespace) -> int:
     if args.export:
         if model.roi is None:
             raise PatchCoreError(f"'{Path(args.model).name}' has no region of interest to export")
-        atomic_write_bytes(args.export, encode_png(model.roi.mask))
+        atomic_write_bytes(args.export, encode_png(np.repeat(model.roi.mask[:, :, None], 3, axis=2)))  # RGB in
         print(f"wrote {args.export}: {model.roi.size[1]} x {model.roi.size[0]}, white = inspected")
         return 0
     if args.clear == (args.mask is not None):
