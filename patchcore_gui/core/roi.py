@@ -212,15 +212,24 @@ class GoodPatchRecord:
 
 
 def record_good_patches(holdout_grids: Sequence[np.ndarray], sizes: Sequence[Tuple[int, int]], bank: MemoryBank,
-                        neighbours: int) -> GoodPatchRecord:
-    """The :class:`GoodPatchRecord` of the held-out good images' ``(h, w, D)`` grids and their sizes."""
+                        neighbours: int, images_at_once: int = 32) -> GoodPatchRecord:
+    """The :class:`GoodPatchRecord` of the held-out good images' ``(h, w, D)`` grids and their sizes.
+
+    Images go ``images_at_once`` together, so a bank vector that is the nearest for patches of
+    several of them has its neighbours searched once.
+    """
     distances: List[np.ndarray] = []
     scores: List[np.ndarray] = []
-    for grid in holdout_grids:
-        height, width = grid.shape[:2]
-        patch_distances, patch_scores = patch_image_scores(grid.reshape(height * width, -1), bank, neighbours)
-        distances.append(patch_distances.reshape(height, width))
-        scores.append(patch_scores.reshape(height, width))
+    for first in range(0, len(holdout_grids), images_at_once):
+        group = holdout_grids[first:first + images_at_once]
+        vectors = np.concatenate([grid.reshape(-1, grid.shape[-1]) for grid in group])
+        group_distances, group_scores = patch_image_scores(vectors, bank, neighbours)
+        start = 0
+        for grid in group:
+            height, width = grid.shape[:2]
+            distances.append(group_distances[start:start + height * width].reshape(height, width))
+            scores.append(group_scores[start:start + height * width].reshape(height, width))
+            start += height * width
     return GoodPatchRecord(distances=np.asarray(distances, np.float32), scores=np.asarray(scores, np.float32),
                            sizes=np.asarray(sizes, np.int32).reshape(-1, 2))
 
