@@ -1,4 +1,4 @@
-"""The headless commands: ``patchcore fit | predict | evaluate | demo | watch | log | threshold | defect-size``, thin over the engine.
+"""The headless commands: ``patchcore fit | predict | evaluate | demo | roi | watch | log | threshold | defect-size``, thin over the engine.
 
 Exit status: 0 when every image was read, 1 when some could not be (each named on stderr),
 2 when the command could not run at all (bad arguments, unreadable model, missing weights).
@@ -30,6 +30,8 @@ from .core.overlay import encode_png, inspection_overlay, overlay_targets
 from .core.patchcore import Inspector, fit
 from .core.results import ResultRow, ResultsSource, inspection_time, write_results_csv
 from .core.synthetic import write_synthetic_set
+from .cli_roi import add_fit_option, add_roi_command, mask_for
+from .core.likeness import describe_good_parts
 from .line.command import add_watch_command
 from .record.cli_log import PartTimer, add_log_command, add_store_options, close_recorder, recorder_for
 from .threshold_cli import add_threshold_command
@@ -93,8 +95,9 @@ def _good_images(folder: Path) -> List[Path]:
 def cmd_fit(args: argparse.Namespace) -> int:
     images = _good_images(Path(args.good_dir))
     defect_size = _defect_size_from(args)  # refused before the fit, not after it
+    roi = mask_for(args.roi, describe_good_parts(images)) if args.roi else None  # a bad mask before the long fit
     result = fit(images, _config_from(args), weights=args.weights, progress=TerminalProgress(),
-                 good_folder=str(Path(args.good_dir).resolve()))
+                 good_folder=str(Path(args.good_dir).resolve()), roi=roi)
     for line in result.skipped:
         print(f"skipped: {line}", file=sys.stderr)
     model = result.model.with_defect_size(*defect_size) if defect_size else result.model
@@ -103,6 +106,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
           f"patches, threshold {model.threshold:.4f} (from {len(model.good_scores)} held-out good images); "
           f"features {result.seconds['features']:.1f} s, coreset {result.seconds['coreset']:.1f} s"
           + (f"; {defect_size_text(model)}" if defect_size else ""))
+    if model.roi is not None:
+        print(f"region of interest from '{args.roi.name}': {100 * model.roi.share:.0f}% of the part inspected")
     return 1 if result.skipped else 0
 
 
@@ -267,6 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help=f"model file to write (e.g. line3{MODEL_SUFFIX})")
     _add_model_options(p)
     _add_defect_size_options(p)
+    add_fit_option(p)
     p.set_defaults(run=cmd_fit)
 
     p = sub.add_parser("predict", help="inspect images with a model")
@@ -298,6 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_demo)
 
     add_watch_command(sub)
+    add_roi_command(sub)
     add_log_command(sub)
     add_threshold_command(sub)
     return parser

@@ -12,6 +12,7 @@ from .calibration import MapScale
 from .config import PatchCoreConfig
 from .images import Preprocessing, map_to_original
 from .likeness import GoodPartsLook
+from .roi import GoodPatchRecord, RegionOfInterest, recalibrate
 from .scoring import anomaly_map
 
 
@@ -82,6 +83,11 @@ class PatchCoreModel:
     min_defect_area: float = 0.0
     #: Millimetres per image pixel, so areas read (and are entered) in mm²; None when unknown.
     pixel_size_mm: Optional[float] = None
+    #: The inspected pixels (core/roi.py); None inspects the whole image.
+    roi: Optional[RegionOfInterest] = None
+    #: Per-patch distances and scores of the held-out good images, so a changed ``roi`` recalibrates
+    #: exactly; None for a model file written before they were recorded.
+    good_patches: Optional[GoodPatchRecord] = None
 
     def __post_init__(self) -> None:
         if self.review_from is not None and not (np.isfinite(self.review_from) and self.review_from <= self.threshold):
@@ -130,16 +136,44 @@ class PatchCoreModel:
                                  f"not at {review_from}")
         return replace(self, review_from=review_from)
 
+    def with_region_of_interest(self, roi: Optional[RegionOfInterest]) -> "PatchCoreModel":
+        """The same bank inspecting only ``roi`` (None: the whole image), without a rebuild.
+
+        With the held-out record (:attr:`good_patches`) the held-out good scores, the default threshold
+        and the map scale are recomputed exactly as a fit with this region would give them; a threshold
+        at its default follows the new default, one set by hand stays where the user put it. Without the
+        record they stay those of the whole image (:attr:`recalibrated` tells which). Raises
+        :class:`~.roi.RoiError` for a region that holds no patch of a good part.
+        """
+        if roi is not None:
+            roi.patches_at(roi.size, self.preprocessing, self.feature_grid)  # refuses a region with no patch
+        if self.good_patches is None:
+            return replace(self, roi=roi)
+        fresh = recalibrate(self.good_patches, roi, self.preprocessing, self.config, self.map_scale.floor)
+        by_hand = self.threshold != self.default_threshold
+        return replace(self, roi=roi, good_scores=fresh.good_scores, default_threshold=fresh.default_threshold,
+                       threshold=self.threshold if by_hand else fresh.default_threshold, map_scale=fresh.map_scale)
+
+    @property
+    def recalibrated(self) -> bool:
+        """Whether a changed region of interest recomputes the held-out scores and the default threshold."""
+        return self.good_patches is not None
+
     def anomaly_map(self, patch_scores: np.ndarray, original_hw: Tuple[int, int]) -> np.ndarray:
         """``(h, w)`` patch distances -> ``(H, W)`` float32 anomaly map on the original image.
 
-        Blurred at the network's input size, then mapped back: the map an inspection gives. A caller
+        Blurred at the network's input size, then mapped back: the map an inspection gives. Outside the
+        region of interest it is held at the good parts' floor (the patches there before the blur, the
+        pixels after), so no defect region is found there. A caller
         that keeps many results keeps their patch scores (28 x 28 floats, 3 KB) and calls this for the
         one it shows, instead of keeping every full-size map.
 
         >>> model.anomaly_map(inspection.patch_scores, (480, 640)).shape  # doctest: +SKIP
         (480, 640)
         """
-        prep = self.preprocessing
-        return map_to_original(anomaly_map(np.asarray(patch_scores, np.float32), prep.input_size, self.config.sigma),
-                               original_hw, prep)
+        prep, roi, floor = self.preprocessing, self.roi, self.map_scale.floor
+        scores = np.asarray(patch_scores, np.float32)
+        if roi is not None:
+            scores = roi.hold_outside(scores, original_hw, prep, floor)
+        full = map_to_original(anomaly_map(scores, prep.input_size, self.config.sigma), original_hw, prep)
+        return full if roi is None else roi.hold_outside_pixels(full, floor)

@@ -26,6 +26,7 @@ from .errors import ModelFileError
 from .images import Preprocessing
 from .likeness import GoodPartsLook
 from .model import PatchCoreModel
+from .roi import GoodPatchRecord, RegionOfInterest
 
 FORMAT_NAME = "patchcore-inspector-model"
 FORMAT_VERSION = 2
@@ -74,6 +75,12 @@ def model_to_bytes(model: PatchCoreModel) -> bytes:
     header_json = json.dumps(header, sort_keys=True)
     tensors = {"memory_bank": np.ascontiguousarray(model.memory_bank, dtype=np.float32),
                "good_scores": np.ascontiguousarray(model.good_scores, dtype=np.float32)}
+    if model.roi is not None:  # each absent from files written before it: see docs/model-format.md
+        tensors["roi_mask"] = np.ascontiguousarray(model.roi.mask, dtype=np.uint8)
+    if model.good_patches is not None:
+        tensors["good_patch_distances"] = np.ascontiguousarray(model.good_patches.distances, dtype=np.float32)
+        tensors["good_patch_scores"] = np.ascontiguousarray(model.good_patches.scores, dtype=np.float32)
+        tensors["good_image_sizes"] = np.ascontiguousarray(model.good_patches.sizes, dtype=np.int32)
     metadata = {"format": FORMAT_NAME, "format_version": str(FORMAT_VERSION), "header": header_json,
                 "sha256": _digest(header_json, tensors)}
     return save_tensors(tensors, metadata=metadata)
@@ -147,15 +154,30 @@ def model_from_bytes(data: bytes, name: str = "model") -> PatchCoreModel:
     if _digest(header_json, tensors) != metadata.get("sha256"):
         raise ModelFileError(f"cannot open model '{name}': integrity check failed (the file was altered or damaged)")
     try:
-        return _model_from_header(json.loads(header_json), bank, good)
+        return _model_from_header(json.loads(header_json), bank, good, tensors)
     except Exception as exc:  # only data is interpreted here: whatever it holds, a failure is the file's
         cause = " ".join(str(exc).split()) or type(exc).__name__
         raise ModelFileError(f"cannot open model '{name}': inconsistent contents ({cause})") from None
 
 
-def _model_from_header(header: Dict[str, Any], bank: np.ndarray, good: np.ndarray) -> PatchCoreModel:
+def _good_patches(tensors: Dict[str, np.ndarray], n_good: int) -> Optional[GoodPatchRecord]:
+    names = ("good_patch_distances", "good_patch_scores", "good_image_sizes")
+    present = [name for name in names if name in tensors]
+    if not present:
+        return None
+    if len(present) != len(names):
+        raise ValueError(f"the held-out patch record is incomplete (has only {', '.join(present)})")
+    distances, scores, sizes = (tensors[name] for name in names)
+    if distances.dtype != np.float32 or scores.dtype != np.float32 or sizes.dtype != np.int32 or len(sizes) != n_good:
+        raise ValueError("the held-out patch record does not fit the held-out good scores")
+    return GoodPatchRecord(distances=distances, scores=scores, sizes=sizes)
+
+
+def _model_from_header(header: Dict[str, Any], bank: np.ndarray, good: np.ndarray,
+                       tensors: Optional[Dict[str, np.ndarray]] = None) -> PatchCoreModel:
     if bank.ndim != 2 or bank.dtype != np.float32 or len(bank) == 0:
         raise ValueError(f"memory bank has shape {bank.shape} and type {bank.dtype}")
+    tensors = tensors or {}
     backbone = header["backbone"]
     defect_size = _defect_size(header.get("defect_size", {}))
     return PatchCoreModel(
@@ -177,6 +199,8 @@ def _model_from_header(header: Dict[str, Any], bank: np.ndarray, good: np.ndarra
         review_from=float(header["review_from"]) if header.get("review_from") is not None else None,
         min_defect_area=defect_size[0],
         pixel_size_mm=defect_size[1],
+        roi=RegionOfInterest(tensors["roi_mask"]) if "roi_mask" in tensors else None,
+        good_patches=_good_patches(tensors, len(good)),
     )
 
 

@@ -103,7 +103,7 @@ class ResultRow:
 
 def model_identity(model: "PatchCoreModel") -> str:
     """12 hex digits that name one build: sha256 over its memory bank, held-out good scores,
-    backbone weights, configuration and creation time.
+    backbone weights, configuration, creation time and region of interest (if any).
 
     The threshold is left out on purpose: it has its own column, and one build calibrated twice is
     still one model. Renaming or copying the file keeps the identity.
@@ -113,6 +113,8 @@ def model_identity(model: "PatchCoreModel") -> str:
     digest.update(json.dumps(facts, sort_keys=True).encode("utf-8"))
     digest.update(np.ascontiguousarray(model.memory_bank, dtype="<f4"))  # no copy of a bank already so
     digest.update(np.ascontiguousarray(model.good_scores, dtype="<f4"))
+    if model.roi is not None:  # another region scores other patches: another model (none: as before)
+        digest.update(model.roi.mask.tobytes())
     return digest.hexdigest()[:12]
 
 

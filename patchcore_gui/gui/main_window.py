@@ -38,6 +38,7 @@ from .model_document import ModelDocument, with_model_suffix
 from .results_model import InspectedImage
 from .regions_panel import install_regions
 from .results_panel import ResultsPanel
+from .roi_editor import install_region_of_interest
 from .shown_part import ShownPart
 from .side_panel import SidePanel
 from .history_panel import HistoryPanel, install_history_dock
@@ -49,7 +50,8 @@ from .workers import BuildWorker, ExportWorker, InspectWorker
 PathLike = Union[str, Path]
 APP_TITLE = "PatchCore Inspector"
 #: What a failed job's message box is titled, and what a cancelled job says.
-FAILED_TITLES = {"build": "The build failed", "inspect": "The inspection failed", "export": "The export failed"}
+FAILED_TITLES = {"build": "The build failed", "inspect": "The inspection failed", "export": "The export failed",
+                 "region of interest": "Cannot set the region of interest"}
 CANCELLED = {"inspect": "Inspection cancelled: the images inspected so far are kept", "export": "Export cancelled"}
 
 
@@ -79,6 +81,7 @@ class MainWindow(QMainWindow):
         self.commands = install_actions(self, self._command_table())
         self.region_refresher = install_regions(self)
         self._install_record()
+        self.region_of_interest = install_region_of_interest(self)
         self.line_mode = LineMode(self)
         self._refresh_timer = QTimer(self, singleShot=True, interval=150)  # coalesces a batch's updates
         self._refresh_timer.timeout.connect(self._refresh_batch_views)
