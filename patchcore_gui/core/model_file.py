@@ -13,7 +13,7 @@ import hashlib
 import json
 import struct
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 from safetensors.numpy import load as load_tensors
@@ -25,7 +25,7 @@ from .config import PatchCoreConfig
 from .errors import ModelFileError
 from .images import Preprocessing
 from .likeness import GoodPartsLook
-from .model import PatchCoreModel
+from .model import PatchCoreModel, Teaching
 
 FORMAT_NAME = "patchcore-inspector-model"
 FORMAT_VERSION = 2
@@ -37,6 +37,8 @@ _MAX_HEADER = 100 * 1024 * 1024
 
 
 _FIRST_TENSORS = ("memory_bank", "good_scores")
+#: Every teaching's patches, one after the other in teaching order; header ``teachings`` says how many each.
+TAUGHT_PATCHES = "taught_patches"
 
 
 def _digest(header_json: str, tensors: Dict[str, np.ndarray]) -> str:
@@ -67,9 +69,18 @@ def model_to_bytes(model: PatchCoreModel) -> bytes:
     }
     if model.good_parts is not None:  # absent from files written before it was recorded
         header["good_parts"] = model.good_parts.to_dict()
+    if model.coverage_radius is not None:
+        header["coverage_radius"] = model.coverage_radius
+    if model.teachings:
+        header["teachings"] = [{"file": t.file, "taught_at": t.taught_at, "patches": len(t.patches),
+                                "image_sha256": t.image_sha256} for t in model.teachings]
     header_json = json.dumps(header, sort_keys=True)
     tensors = {"memory_bank": np.ascontiguousarray(model.memory_bank, dtype=np.float32),
                "good_scores": np.ascontiguousarray(model.good_scores, dtype=np.float32)}
+    if model.teachings:
+        dim = model.memory_bank.shape[1]
+        tensors[TAUGHT_PATCHES] = np.ascontiguousarray(np.concatenate(
+            [np.asarray(t.patches, np.float32).reshape(-1, dim) for t in model.teachings]), dtype=np.float32)
     metadata = {"format": FORMAT_NAME, "format_version": str(FORMAT_VERSION), "header": header_json,
                 "sha256": _digest(header_json, tensors)}
     return save_tensors(tensors, metadata=metadata)
@@ -143,13 +154,32 @@ def model_from_bytes(data: bytes, name: str = "model") -> PatchCoreModel:
     if _digest(header_json, tensors) != metadata.get("sha256"):
         raise ModelFileError(f"cannot open model '{name}': integrity check failed (the file was altered or damaged)")
     try:
-        return _model_from_header(json.loads(header_json), bank, good)
+        return _model_from_header(json.loads(header_json), bank, good, tensors.get(TAUGHT_PATCHES))
     except Exception as exc:  # only data is interpreted here: whatever it holds, a failure is the file's
         cause = " ".join(str(exc).split()) or type(exc).__name__
         raise ModelFileError(f"cannot open model '{name}': inconsistent contents ({cause})") from None
 
 
-def _model_from_header(header: Dict[str, Any], bank: np.ndarray, good: np.ndarray) -> PatchCoreModel:
+def _teachings_from(header: Dict[str, Any], bank: np.ndarray, taught: Optional[np.ndarray]) -> Tuple[Teaching, ...]:
+    listed = header.get("teachings", [])
+    counts = [int(entry["patches"]) for entry in listed]
+    rows = 0 if taught is None else len(taught)
+    if sum(counts) != rows or any(count < 0 for count in counts):
+        raise ValueError(f"the teachings list {sum(counts)} taught patches, the file holds {rows}")
+    if taught is not None and (taught.ndim != 2 or taught.dtype != np.float32 or taught.shape[1] != bank.shape[1]):
+        raise ValueError(f"taught patches have shape {taught.shape} and type {taught.dtype}")
+    teachings, start = [], 0
+    for entry, count in zip(listed, counts):
+        assert taught is not None or count == 0
+        patches = taught[start:start + count] if taught is not None else np.empty((0, bank.shape[1]), np.float32)
+        teachings.append(Teaching(file=str(entry["file"]), taught_at=str(entry["taught_at"]), patches=patches,
+                                  image_sha256=str(entry.get("image_sha256", ""))))
+        start += count
+    return tuple(teachings)
+
+
+def _model_from_header(header: Dict[str, Any], bank: np.ndarray, good: np.ndarray,
+                       taught: Optional[np.ndarray] = None) -> PatchCoreModel:
     if bank.ndim != 2 or bank.dtype != np.float32 or len(bank) == 0:
         raise ValueError(f"memory bank has shape {bank.shape} and type {bank.dtype}")
     backbone = header["backbone"]
@@ -169,6 +199,8 @@ def _model_from_header(header: Dict[str, Any], bank: np.ndarray, good: np.ndarra
         created=str(header["created"]),
         good_folder=str(header.get("good_folder", "")),
         good_parts=GoodPartsLook.from_dict(header["good_parts"]) if "good_parts" in header else None,
+        coverage_radius=float(header["coverage_radius"]) if "coverage_radius" in header else None,
+        teachings=_teachings_from(header, bank, taught),
     )
 
 

@@ -67,7 +67,7 @@ class ResultRow:
 
 def model_identity(model: "PatchCoreModel") -> str:
     """12 hex digits that name one build: sha256 over its memory bank, held-out good scores,
-    backbone weights, configuration and creation time.
+    backbone weights, configuration and creation time, and any taught patches.
 
     The threshold is left out on purpose: it has its own column, and one build calibrated twice is
     still one model. Renaming or copying the file keeps the identity.
@@ -77,6 +77,8 @@ def model_identity(model: "PatchCoreModel") -> str:
     digest.update(json.dumps(facts, sort_keys=True).encode("utf-8"))
     digest.update(np.ascontiguousarray(model.memory_bank, dtype="<f4"))  # no copy of a bank already so
     digest.update(np.ascontiguousarray(model.good_scores, dtype="<f4"))
+    for teaching in model.teachings:  # a taught bank is another model; an untaught one keeps its old identity
+        digest.update(np.ascontiguousarray(teaching.patches, dtype="<f4"))
     return digest.hexdigest()[:12]
 
 
