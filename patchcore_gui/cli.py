@@ -1,4 +1,4 @@
-"""The headless commands: ``patchcore fit | predict | evaluate | demo | log``, thin over the engine.
+"""The headless commands: ``patchcore fit | predict | evaluate | demo | watch | log | teach``, thin over the engine.
 
 Exit status: 0 when every image was read, 1 when some could not be (each named on stderr),
 2 when the command could not run at all (bad arguments, unreadable model, missing weights).
@@ -31,6 +31,7 @@ from .core.results import ResultRow, ResultsSource, inspection_time, write_resul
 from .core.synthetic import write_synthetic_set
 from .line.command import add_watch_command
 from .record.cli_log import PartTimer, add_log_command, add_store_options, close_recorder, recorder_for
+from .teach_command import add_teach_command
 
 
 class TerminalProgress:
@@ -242,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_watch_command(sub)
     add_log_command(sub)
+    add_teach_command(sub)
     return parser
 
 

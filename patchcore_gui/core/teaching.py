@@ -35,10 +35,12 @@ from .progress import CancelToken, ProgressFn, check, report
 from .scoring import score_grids, score_patches
 
 STAGE = "teach"
-#: The rules compared in benchmarks/bench_teaching.py; the first is the one in use.
+#: The rules compared in benchmarks/bench_teaching.py; the first is the one in use: patches farther than
+#: min(covering distance, threshold), farther than the covering distance alone, or every patch.
 BEYOND_COVERAGE = "beyond coverage"
+COVERAGE_ONLY = "coverage only"
 ALL_PATCHES = "all patches"
-RULES = (BEYOND_COVERAGE, ALL_PATCHES)
+RULES = (BEYOND_COVERAGE, COVERAGE_ONLY, ALL_PATCHES)
 
 
 def covering_distance(model: PatchCoreModel) -> float:
@@ -52,6 +54,8 @@ def addition_limit(model: PatchCoreModel, rule: str = BEYOND_COVERAGE) -> float:
     """Patches farther than this from the bank are added (every patch for :data:`ALL_PATCHES`)."""
     if rule == ALL_PATCHES:
         return -1.0
+    if rule == COVERAGE_ONLY:
+        return covering_distance(model)
     if rule != BEYOND_COVERAGE:
         raise ValueError(f"teaching rule must be one of {RULES}, not {rule!r}")
     return min(covering_distance(model), float(model.threshold))
