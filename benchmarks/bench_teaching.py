@@ -2,7 +2,8 @@
 
 Usage::
 
-    nice -n 10 .venv/bin/python benchmarks/bench_teaching.py CATEGORY_DIR [--teach 3] [--cache DIR] [--json out.json]
+    nice -n 10 .venv/bin/python benchmarks/bench_teaching.py CATEGORY_DIR [--teach 3] [--threshold model|f1]
+        [--cache DIR] [--json out.json]
 
 Fits the default model on ``train/good`` (cached in ``--cache``), then teaches the ``--teach``
 worst-scoring good test images (the false rejects a person would point at) by each rule of
@@ -34,7 +35,7 @@ from patchcore_gui.core import (Inspector, MemoryBank, PatchCoreConfig, bank_can
                                 find_images, find_test_images, fit, load_model, preprocess, read_image, save_model,
                                 score_grids)
 from patchcore_gui.core.coverage import estimated_coverage_radius
-from patchcore_gui.core.metrics import auroc
+from patchcore_gui.core.metrics import auroc, f1_optimal_threshold
 from patchcore_gui.core.teaching import RULES, addition_limit, teach
 
 BATCH = 8
@@ -62,7 +63,7 @@ def scores(grids: List[np.ndarray], bank: MemoryBank, neighbours: int) -> np.nda
     return np.asarray(out)
 
 
-def measure(category: Path, n_teach: int, cache: Path) -> Dict[str, Any]:
+def measure(category: Path, n_teach: int, cache: Path, threshold_rule: str) -> Dict[str, Any]:
     cache.mkdir(parents=True, exist_ok=True)
     config = PatchCoreConfig()
     train, _ = find_images([category / "train" / "good"])
@@ -116,6 +117,11 @@ def measure(category: Path, n_teach: int, cache: Path) -> Dict[str, Any]:
         np.save(grids_file, np.stack(test_grids))
     labels = np.array([item.anomalous for item in items])
     before = scores(test_grids, inspector.bank, neighbours)
+    result["default_threshold"] = model.threshold
+    if threshold_rule == "f1":
+        # the threshold an engineer tunes to with labelled parts: it rejects some good parts, the ones to teach
+        model = model.with_threshold(f1_optimal_threshold(labels, before)[0])
+        inspector = Inspector(model, backbone=inspector.backbone)
     goods = np.flatnonzero(~labels)
     taught_ids = goods[np.argsort(-before[goods])[:n_teach]]
     kept = np.setdiff1d(np.arange(len(items)), taught_ids)
@@ -172,10 +178,12 @@ def main() -> None:
     parser.add_argument("--teach", type=int, default=3)
     parser.add_argument("--cache", type=Path, default=Path("/work/cache/teach"))
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--threshold", choices=("model", "f1"), default="model",
+                        help="judge by the model's threshold or the F1-optimal one on the test set")
     args = parser.parse_args()
     torch.set_num_threads(1)
     started = time.perf_counter()
-    result = measure(args.category_dir, args.teach, args.cache / args.category_dir.name)
+    result = measure(args.category_dir, args.teach, args.cache / args.category_dir.name, args.threshold)
     result["seconds"] = time.perf_counter() - started
     text = json.dumps(result, indent=1)
     print(text)

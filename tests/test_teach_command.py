@@ -1,6 +1,5 @@
 """``patchcore teach``: run in-process through ``main`` as a script would call it."""
 
-import numpy as np
 import pytest
 
 from patchcore_gui.cli import main

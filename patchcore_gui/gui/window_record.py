@@ -238,7 +238,8 @@ class WindowRecord(QObject):
             self._in_force(self._change_kind(previous, model))
 
     def _change_kind(self, previous: Optional[PatchCoreModel], model: PatchCoreModel) -> str:
-        if previous is not None and previous.memory_bank is model.memory_bank and previous.teachings is not model.teachings:
+        same_fit = previous is not None and previous.memory_bank is model.memory_bank
+        if previous is not None and same_fit and previous.teachings is not model.teachings:
             return "model taught" if len(model.teachings) > len(previous.teachings) else "teaching undone"
         return "model opened" if self._path is not None else "model built"
 
