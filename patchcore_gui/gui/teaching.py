@@ -61,7 +61,7 @@ class TeachingsPanel(QGroupBox):
         self.undo_selected.setToolTip("Take the selected teaching's patches out of the memory bank")
         self.undo_selected.clicked.connect(self._undo_selected)
         self.undo_newest = QPushButton("Undo newest")
-        self.undo_newest.clicked.connect(lambda: self.undo_requested.emit(len(self._teachings())))
+        self.undo_newest.clicked.connect(self._undo_newest)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.undo_selected)
@@ -70,15 +70,16 @@ class TeachingsPanel(QGroupBox):
         layout.addWidget(self.summary)
         layout.addWidget(self.list, 1)
         layout.addLayout(buttons)
-        self.list.currentRowChanged.connect(lambda _row: self._enable())
-        document.model_changed.connect(lambda _model: self.refresh())
+        # methods, not lambdas: a lambda holding a widget can crash PySide when the widget goes
+        self.list.currentRowChanged.connect(self._enable)
+        document.model_changed.connect(self.refresh)
         self.refresh()
 
     def _teachings(self) -> tuple:
         model = self.document.model
         return model.teachings if model is not None else ()
 
-    def refresh(self) -> None:
+    def refresh(self, *_model: object) -> None:
         self.list.clear()
         model = self.document.model
         teachings = self._teachings()
@@ -102,10 +103,13 @@ class TeachingsPanel(QGroupBox):
         self._changes_allowed = enabled
         self._enable()
 
-    def _enable(self) -> None:
+    def _enable(self, *_row: object) -> None:
         allowed = getattr(self, "_changes_allowed", True)
         self.undo_newest.setEnabled(allowed and self.list.count() > 0)
         self.undo_selected.setEnabled(allowed and self.list.currentRow() >= 0)
+
+    def _undo_newest(self) -> None:
+        self.undo_requested.emit(len(self._teachings()))
 
     def _undo_selected(self) -> None:
         if self.list.currentRow() >= 0:
@@ -143,10 +147,9 @@ class WindowTeaching(QObject):
         table = window.results_panel.table
         table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         table.customContextMenuRequested.connect(self._context_menu)
-        window.jobs.ended.connect(lambda *_: self._enable())
-        window.document.model_changed.connect(lambda _model: self._enable())
-        window.document.threshold_changed.connect(lambda _threshold: self._enable())
-        window.results_panel.current_changed.connect(lambda _item: self._enable())
+        for changed in (window.jobs.ended, window.document.model_changed, window.document.threshold_changed,
+                        window.results_panel.current_changed, window.line_mode.panel.running_changed):
+            changed.connect(self._enable)
         self._enable()
 
     # --- what may be taught now -----------------------------------------------------------------------------
@@ -164,7 +167,7 @@ class WindowTeaching(QObject):
     def _rejected(self, item: Optional[InspectedImage]) -> bool:
         return item is not None and item.score is not None and self.window.document.verdict(item.score) in REJECTED
 
-    def _enable(self) -> None:
+    def _enable(self, *_changed: object) -> None:
         free = not self._refusal()
         self.action.setEnabled(free and self._rejected(self.window.shown.item))
         self.panel.set_enabled_for_changes(free)
@@ -179,10 +182,16 @@ class WindowTeaching(QObject):
         self._menu = menu = QMenu(table)
         action = menu.addAction(f"This part is good: teach {item.path.name}")
         action.setEnabled(not self._refusal())
-        action.triggered.connect(lambda: self.teach([item.path]))
+        action.setData(str(item.path))
+        action.triggered.connect(self._teach_menu_part)
         menu.popup(table.viewport().mapToGlobal(position))
 
     # --- teaching and undo ----------------------------------------------------------------------------------
+    def _teach_menu_part(self) -> None:
+        action = self.sender()
+        if isinstance(action, QAction) and action.data():
+            self.teach([Path(action.data())])
+
     def teach_shown_part(self) -> None:
         item = self.window.shown.item
         if self._rejected(item):
