@@ -15,8 +15,8 @@ from typing import List, Optional, Sequence
 
 from PySide6.QtCore import QObject, QPoint, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QAbstractItemView, QDockWidget, QGroupBox, QHBoxLayout, QLabel, QListWidget,
-                               QListWidgetItem, QMainWindow, QMenu, QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QDockWidget, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
+                               QMainWindow, QMenu, QPushButton, QVBoxLayout, QWidget)
 
 from ..core.engine import Engine
 from ..core.model import PatchCoreModel
@@ -42,7 +42,7 @@ class TeachWorker(Worker):
         return self.engine.teach(self.model, self.paths, progress=self._report, cancel=self._token)
 
 
-class TeachingsPanel(QGroupBox):
+class TeachingsPanel(QWidget):
     """The open model's teachings, oldest first, with Undo for the selected one or the newest.
 
     Emits ``undo_requested(number)``, numbered from 1 as ``patchcore teach --list`` counts them.
@@ -51,8 +51,9 @@ class TeachingsPanel(QGroupBox):
     undo_requested = Signal(int)
 
     def __init__(self, document: ModelDocument, parent: Optional[QWidget] = None) -> None:
-        super().__init__("Teachings", parent)
+        super().__init__(parent)
         self.document = document
+        self.setMinimumWidth(self.fontMetrics().horizontalAdvance("0") * 34)
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.list = QListWidget()
@@ -84,8 +85,9 @@ class TeachingsPanel(QGroupBox):
         model = self.document.model
         teachings = self._teachings()
         for number, teaching in enumerate(teachings, start=1):
-            item = QListWidgetItem(f"{number}. {teaching.file}: {len(teaching.patches):,} patches, "
-                                   f"{teaching.taught_at.replace('T', ' ').split('+')[0]} UTC")
+            when = teaching.taught_at.replace("T", " ").split("+")[0]
+            item = QListWidgetItem(f"{number}. {teaching.file}: {len(teaching.patches):,} patches\n"
+                                   f"    taught {when} UTC")
             item.setToolTip(f"sha256 of the image: {teaching.image_sha256 or 'not known'}")
             self.list.addItem(item)
         if model is None:
