@@ -1,4 +1,4 @@
-"""The headless commands: ``patchcore fit | predict | evaluate | demo | roi | watch | log | threshold | defect-size``, thin over the engine.
+"""The headless commands: ``patchcore fit | predict | evaluate | demo | roi | teach | watch | log | threshold | defect-size``, thin over the engine.
 
 Exit status: 0 when every image was read, 1 when some could not be (each named on stderr),
 2 when the command could not run at all (bad arguments, unreadable model, missing weights).
@@ -35,6 +35,7 @@ from .core.likeness import describe_good_parts
 from .line.command import add_watch_command
 from .record.cli_log import PartTimer, add_log_command, add_store_options, close_recorder, recorder_for
 from .threshold_cli import add_threshold_command
+from .teach_command import add_teach_command
 
 
 class TerminalProgress:
@@ -307,6 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_roi_command(sub)
     add_log_command(sub)
     add_threshold_command(sub)
+    add_teach_command(sub)
     return parser
 
 

@@ -52,6 +52,20 @@ def now_iso() -> str:
 
 
 @dataclass(frozen=True)
+class Teaching:
+    """Patches added to the memory bank from one image a person said is good (core/teaching.py).
+
+    ``patches`` is ``(n, D)`` float32, possibly empty when the bank already covered the image;
+    ``file`` is the image's name, ``taught_at`` ISO 8601 UTC, ``image_sha256`` its content's sha256.
+    """
+
+    file: str
+    taught_at: str
+    patches: np.ndarray
+    image_sha256: str = ""
+
+
+@dataclass(frozen=True)
 class PatchCoreModel:
     """The memory bank, the calibration and the facts of how both were made.
 
@@ -88,6 +102,19 @@ class PatchCoreModel:
     #: Per-patch distances and scores of the held-out good images, so a changed ``roi`` recalibrates
     #: exactly; None for a model file written before they were recorded.
     good_patches: Optional[GoodPatchRecord] = None
+    #: Largest distance from a bank-building patch to its nearest coreset member, measured on a sample at
+    #: fit time (core/teaching.py); None for a file written before it was recorded.
+    coverage_radius: Optional[float] = None
+    #: Images taught as good since the fit, oldest first; the bank searched is the coreset and their patches.
+    teachings: Tuple[Teaching, ...] = ()
+
+    def bank_vectors(self) -> np.ndarray:
+        """``(M + T, D)`` float32: the fitted coreset followed by every taught patch in teaching order (the
+        coreset itself, not a copy, when nothing was taught)."""
+        taught = [teaching.patches for teaching in self.teachings if len(teaching.patches)]
+        if not taught:
+            return self.memory_bank
+        return np.concatenate([self.memory_bank, *taught]).astype(np.float32, copy=False)
 
     def __post_init__(self) -> None:
         if self.review_from is not None and not (np.isfinite(self.review_from) and self.review_from <= self.threshold):

@@ -25,7 +25,7 @@ from .config import PatchCoreConfig
 from .errors import ModelFileError
 from .images import Preprocessing
 from .likeness import GoodPartsLook
-from .model import PatchCoreModel
+from .model import PatchCoreModel, Teaching
 from .roi import GoodPatchRecord, RegionOfInterest
 
 FORMAT_NAME = "patchcore-inspector-model"
@@ -38,6 +38,8 @@ _MAX_HEADER = 100 * 1024 * 1024
 
 
 _FIRST_TENSORS = ("memory_bank", "good_scores")
+#: Every teaching's patches, one after the other in teaching order; header ``teachings`` says how many each.
+TAUGHT_PATCHES = "taught_patches"
 
 
 def _digest(header_json: str, tensors: Dict[str, np.ndarray]) -> str:
@@ -72,6 +74,11 @@ def model_to_bytes(model: PatchCoreModel) -> bytes:
         header["review_from"] = model.review_from
     if model.min_defect_area > 0 or model.pixel_size_mm is not None:  # absent: every region counts (as before)
         header["defect_size"] = {"min_area_px": model.min_defect_area, "pixel_size_mm": model.pixel_size_mm}
+    if model.coverage_radius is not None:
+        header["coverage_radius"] = model.coverage_radius
+    if model.teachings:
+        header["teachings"] = [{"file": t.file, "taught_at": t.taught_at, "patches": len(t.patches),
+                                "image_sha256": t.image_sha256} for t in model.teachings]
     header_json = json.dumps(header, sort_keys=True)
     tensors = {"memory_bank": np.ascontiguousarray(model.memory_bank, dtype=np.float32),
                "good_scores": np.ascontiguousarray(model.good_scores, dtype=np.float32)}
@@ -81,6 +88,10 @@ def model_to_bytes(model: PatchCoreModel) -> bytes:
         tensors["good_patch_distances"] = np.ascontiguousarray(model.good_patches.distances, dtype=np.float32)
         tensors["good_patch_scores"] = np.ascontiguousarray(model.good_patches.scores, dtype=np.float32)
         tensors["good_image_sizes"] = np.ascontiguousarray(model.good_patches.sizes, dtype=np.int32)
+    if model.teachings:
+        dim = model.memory_bank.shape[1]
+        tensors[TAUGHT_PATCHES] = np.ascontiguousarray(np.concatenate(
+            [np.asarray(t.patches, np.float32).reshape(-1, dim) for t in model.teachings]), dtype=np.float32)
     metadata = {"format": FORMAT_NAME, "format_version": str(FORMAT_VERSION), "header": header_json,
                 "sha256": _digest(header_json, tensors)}
     return save_tensors(tensors, metadata=metadata)
@@ -173,6 +184,24 @@ def _good_patches(tensors: Dict[str, np.ndarray], n_good: int) -> Optional[GoodP
     return GoodPatchRecord(distances=distances, scores=scores, sizes=sizes)
 
 
+def _teachings_from(header: Dict[str, Any], bank: np.ndarray, taught: Optional[np.ndarray]) -> Tuple[Teaching, ...]:
+    listed = header.get("teachings", [])
+    counts = [int(entry["patches"]) for entry in listed]
+    rows = 0 if taught is None else len(taught)
+    if sum(counts) != rows or any(count < 0 for count in counts):
+        raise ValueError(f"the teachings list {sum(counts)} taught patches, the file holds {rows}")
+    if taught is not None and (taught.ndim != 2 or taught.dtype != np.float32 or taught.shape[1] != bank.shape[1]):
+        raise ValueError(f"taught patches have shape {taught.shape} and type {taught.dtype}")
+    teachings, start = [], 0
+    for entry, count in zip(listed, counts):
+        assert taught is not None or count == 0
+        patches = taught[start:start + count] if taught is not None else np.empty((0, bank.shape[1]), np.float32)
+        teachings.append(Teaching(file=str(entry["file"]), taught_at=str(entry["taught_at"]), patches=patches,
+                                  image_sha256=str(entry.get("image_sha256", ""))))
+        start += count
+    return tuple(teachings)
+
+
 def _model_from_header(header: Dict[str, Any], bank: np.ndarray, good: np.ndarray,
                        tensors: Optional[Dict[str, np.ndarray]] = None) -> PatchCoreModel:
     if bank.ndim != 2 or bank.dtype != np.float32 or len(bank) == 0:
@@ -201,6 +230,8 @@ def _model_from_header(header: Dict[str, Any], bank: np.ndarray, good: np.ndarra
         pixel_size_mm=defect_size[1],
         roi=RegionOfInterest(tensors["roi_mask"]) if "roi_mask" in tensors else None,
         good_patches=_good_patches(tensors, len(good)),
+        coverage_radius=float(header["coverage_radius"]) if "coverage_radius" in header else None,
+        teachings=_teachings_from(header, bank, tensors.get(TAUGHT_PATCHES)),
     )
 
 

@@ -23,6 +23,7 @@ from .backbones import FeatureBackbone, load_backbone
 from .calibration import calibrate, holdout_split
 from .config import PatchCoreConfig
 from .coreset import coreset_size, greedy_coreset
+from .coverage import sampled_coverage_radius
 from .errors import DatasetError, ImageReadError
 from .features import PatchFeatureExtractor
 from .images import Preprocessing, preprocess, read_image
@@ -266,6 +267,8 @@ def fit(paths: Sequence[PathLike], config: PatchCoreConfig = PatchCoreConfig(), 
         candidates, holdout_ids = bank_candidates(grids, config, release=True)
         n_patches = len(candidates)
         bank = _coreset_bank(candidates, config, progress, cancel)
+        # what teaching later compares a taught patch's distance with (core/coverage.py)
+        coverage = sampled_coverage_radius(candidates, bank, seed=config.seed)
         del candidates
 
     with _timed(seconds, "calibration"):
@@ -281,7 +284,7 @@ def fit(paths: Sequence[PathLike], config: PatchCoreConfig = PatchCoreConfig(), 
         weights_sha256=backbone.weights_sha256, memory_bank=bank.vectors, good_scores=calibration.good_scores,
         threshold=calibration.threshold, default_threshold=calibration.threshold, map_scale=calibration.map_scale,
         n_good_images=n_good_images, n_patches=n_patches, feature_grid=feature_grid, good_folder=good_folder,
-        good_parts=describe_good_parts(image_paths), good_patches=good_patches,
+        good_parts=describe_good_parts(image_paths), good_patches=good_patches, coverage_radius=coverage,
     )
     if roi is not None:
         model = model.with_region_of_interest(roi)
@@ -319,7 +322,14 @@ class Inspector:
                                      expected_sha256=model.weights_sha256)
         self.backbone = backbone
         self._stream = _FeatureStream(backbone, model.config, model.preprocessing)
-        self.bank = MemoryBank(model.memory_bank)
+        self.bank = MemoryBank(model.bank_vectors())
+
+    def feature_grids(self, paths: Sequence[PathLike], cancel: Optional[CancelToken] = None
+                      ) -> Iterator[Tuple[Path, Union[np.ndarray, str]]]:
+        """Each file's ``(h, w, D)`` patch feature grid exactly as :meth:`inspect_paths` extracts it, or
+        the one-line reason it could not be read, in input order (teaching adds from these)."""
+        for path, outcome in self._stream.grids([Path(p) for p in paths], cancel):
+            yield path, outcome if isinstance(outcome, str) else outcome[0]
 
     def counted_patches(self, original: Tuple[int, int], grid_hw: Tuple[int, int]) -> Optional[np.ndarray]:
         """``(h, w)`` bool: the patches of an image of ``original`` size that its score is taken over

@@ -103,7 +103,7 @@ class ResultRow:
 
 def model_identity(model: "PatchCoreModel") -> str:
     """12 hex digits that name one build: sha256 over its memory bank, held-out good scores,
-    backbone weights, configuration, creation time and region of interest (if any).
+    backbone weights, configuration and creation time, its region of interest and any taught patches.
 
     The threshold is left out on purpose: it has its own column, and one build calibrated twice is
     still one model. Renaming or copying the file keeps the identity.
@@ -115,6 +115,8 @@ def model_identity(model: "PatchCoreModel") -> str:
     digest.update(np.ascontiguousarray(model.good_scores, dtype="<f4"))
     if model.roi is not None:  # another region scores other patches: another model (none: as before)
         digest.update(model.roi.mask.tobytes())
+    for teaching in model.teachings:  # a taught bank is another model; an untaught one keeps its old identity
+        digest.update(np.ascontiguousarray(teaching.patches, dtype="<f4"))
     return digest.hexdigest()[:12]
 
 

@@ -42,6 +42,7 @@ from .roi_editor import install_region_of_interest
 from .shown_part import ShownPart
 from .side_panel import SidePanel
 from .history_panel import HistoryPanel, install_history_dock
+from .teaching import WindowTeaching
 from .window_actions import install_actions
 from .window_record import WindowRecord, store_target
 from .window_settings import WindowSettings
@@ -51,8 +52,10 @@ PathLike = Union[str, Path]
 APP_TITLE = "PatchCore Inspector"
 #: What a failed job's message box is titled, and what a cancelled job says.
 FAILED_TITLES = {"build": "The build failed", "inspect": "The inspection failed", "export": "The export failed",
-                 "region of interest": "Cannot set the region of interest"}
-CANCELLED = {"inspect": "Inspection cancelled: the images inspected so far are kept", "export": "Export cancelled"}
+                 "region of interest": "Cannot set the region of interest",
+                 "teach": "The teaching failed"}
+CANCELLED = {"inspect": "Inspection cancelled: the images inspected so far are kept", "export": "Export cancelled",
+             "teach": "Teaching cancelled: the model is unchanged"}
 
 
 class MainWindow(QMainWindow):
@@ -83,6 +86,7 @@ class MainWindow(QMainWindow):
         self._install_record()
         self.region_of_interest = install_region_of_interest(self)
         self.line_mode = LineMode(self)
+        self.teaching = WindowTeaching(self)
         self._refresh_timer = QTimer(self, singleShot=True, interval=150)  # coalesces a batch's updates
         self._refresh_timer.timeout.connect(self._refresh_batch_views)
         self.settings.restore(self, self.splitter, self.inspection_panel.opacity_slider)
@@ -170,7 +174,7 @@ class MainWindow(QMainWindow):
     def _ask_to_save(self) -> str:
         """'save', 'discard' or 'cancel' for a model with unsaved changes (tests replace this method)."""
         answer = QMessageBox.question(
-            self, APP_TITLE, "The model has unsaved changes (a new build or a moved threshold). Save it?",
+            self, APP_TITLE, "The model has unsaved changes (a new build, a teaching or a moved threshold). Save it?",
             QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
             QMessageBox.StandardButton.Save)
         return {QMessageBox.StandardButton.Save: "save", QMessageBox.StandardButton.Discard: "discard"}.get(

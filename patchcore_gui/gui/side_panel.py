@@ -70,7 +70,8 @@ class ModelPanel(QWidget):
             "File": (path.name if path else "not saved yet") + (" (changed)" if dirty else ""),
             "Backbone": f"{model.config.backbone} ({layers})",
             "Good images": f"{model.n_good_images} ({len(model.good_scores)} held out to calibrate)",
-            "Memory bank": f"{bank:,} of {model.n_patches:,} patches ({bank / max(model.n_patches, 1):.1%})",
+            "Memory bank": f"{bank:,} of {model.n_patches:,} patches ({bank / max(model.n_patches, 1):.1%})"
+                           + (f" + {len(model.bank_vectors()) - bank:,} taught" if model.teachings else ""),
             "Threshold": f"{model.threshold:.3f}",
             "Review band": "none" if model.review_from is None else f"{model.review_from:.3f} to {model.threshold:.3f}",
             "Default threshold": f"{model.default_threshold:.3f}",

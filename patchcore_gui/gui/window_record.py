@@ -59,7 +59,7 @@ class ModelInForce:
 
     kind: str  # "model opened", "model built", "model saved"
     path: Optional[Path]
-    memory_bank: np.ndarray  # hashed on the writer's thread, only when there is no file to hash
+    memory_bank: np.ndarray  # the bank searched (taught patches too), hashed on the writer's thread if no file
     name: str
     threshold: float
     review_from: Optional[float] = None
@@ -273,14 +273,24 @@ class WindowRecord(QObject):
 
     def _model_changed(self, model: Optional[PatchCoreModel]) -> None:
         self._rest.stop()
-        self._model, self._path = model, self.document.path
+        previous = self._model
+        # a model with changes not in its file (a build, a teaching) is named by its bank, not by the file
+        self._model, self._path = model, self.document.path if not self.document.dirty else None
         if model is not None:
-            self._in_force("model opened" if self._path is not None else "model built")
+            self._in_force(self._change_kind(previous, model))
+
+    def _change_kind(self, previous: Optional[PatchCoreModel], model: PatchCoreModel) -> str:
+        same_fit = previous is not None and previous.memory_bank is model.memory_bank
+        if previous is not None and same_fit and previous.teachings is not model.teachings:
+            return "model taught" if len(model.teachings) > len(previous.teachings) else "teaching undone"
+        return "model opened" if self._path is not None else "model built"
 
     def _state_changed(self) -> None:
         model = self.document.model
         same_bank = model is not None and self._model is not None and model.memory_bank is self._model.memory_bank
-        if same_bank and self.document.path is not None and self.document.path != self._path:
+        # saved: the file now holds the model (a taught model keeps its old path, unsaved, until then)
+        saved = self.document.path is not None and not self.document.dirty
+        if same_bank and saved and self.document.path != self._path:
             self._path = self.document.path
             self._in_force("model saved")
 
@@ -294,8 +304,13 @@ class WindowRecord(QObject):
             self._threshold_rested()
         model = self.document.model
         assert model is not None
-        name = self._path.stem if self._path is not None else "new model (unsaved)"
-        self.writer.submit(ModelInForce(kind, self._path, model.memory_bank, name, float(model.threshold),
+        if self._path is not None:
+            name = self._path.stem
+        else:
+            file = self.document.path
+            name = f"{file.stem} (changed, unsaved)" if file is not None else "new model (unsaved)"
+        # the whole bank searched: a taught bank is another model than the fitted one
+        self.writer.submit(ModelInForce(kind, self._path, model.bank_vectors(), name, float(model.threshold),
                                         model.review_from))
 
     @Slot()
