@@ -76,7 +76,7 @@ def _per_image(search: Callable[[np.ndarray], np.ndarray], queries: Sequence[np.
 
 
 def growth(cache: Path, sizes: Sequence[int], n_queries: int, probe_shares: Sequence[float], hnsw_max: int,
-           flat_max: int) -> List[Dict[str, Any]]:
+           flat_max: int, cluster_factors: Sequence[float]) -> List[Dict[str, Any]]:
     train, test, meta, _ = read_cache(cache)
     dim = train.shape[-1]
     pool = train.reshape(-1, dim)
@@ -92,13 +92,17 @@ def growth(cache: Path, sizes: Sequence[int], n_queries: int, probe_shares: Sequ
         row: Dict[str, Any] = {"features": cache.name, "bank": size, "patches_per_image": len(queries[0])}
         clustered, row["exact_build_s"] = _timed(ClusteredBank, bank, cluster_count(size))
         exact_index, row["exact_ms"] = _per_image(lambda q: clustered.search(q)[1], queries)
-        row["exact_clusters"] = clustered.n_clusters
+        row["exact_clusters"], row["exact_scanned"] = clustered.n_clusters, clustered.scanned_fraction
         exact = [_distances(q, bank, i) for q, i in zip(queries, exact_index)]
-        if size > 96 * 16 * 16:  # where cluster_count's cap of 96 holds: would more clusters serve?
-            more, row["exact_more_clusters_build_s"] = _timed(ClusteredBank, bank, int(round(np.sqrt(size) / 4)))
-            _, row["exact_more_clusters_ms"] = _per_image(lambda q: more.search(q)[1], queries)
-            row["exact_more_clusters"] = more.n_clusters
-            del more
+        for factor in cluster_factors:  # would another number of clusters serve the exact search better?
+            clusters = max(1, int(round(np.sqrt(size) * factor)))
+            if clusters == clustered.n_clusters:
+                continue
+            other, build_s = _timed(ClusteredBank, bank, clusters)
+            _, ms = _per_image(lambda q: other.search(q)[1], queries)
+            row.setdefault("exact_other_clusters", []).append(
+                {"clusters": other.n_clusters, "build_s": build_s, "ms": ms, "scanned": other.scanned_fraction})
+            del other
         if size <= flat_max:
             _, row["flat_ms"] = _per_image(lambda q: faiss.knn(q, bank, 1)[1][:, 0], queries)
         del clustered
@@ -228,6 +232,8 @@ def main() -> None:
     p.add_argument("--probes", type=float, nargs="+", default=[0.01, 0.02, 0.05])
     p.add_argument("--hnsw-max", type=int, default=160_000)
     p.add_argument("--flat-max", type=int, default=160_000)
+    p.add_argument("--cluster-factors", type=float, nargs="*", default=[0.5, 1.0],
+                   help="also time the exact search with sqrt(bank) x these clusters (the default: / 4, at most 96)")
     p.add_argument("--json")
     p = sub.add_parser("accuracy")
     p.add_argument("caches", type=Path, nargs="+")
@@ -238,7 +244,8 @@ def main() -> None:
     rows: List[Dict[str, Any]] = []
     for cache in args.caches:
         if args.command == "growth":
-            rows += growth(cache, args.sizes, args.queries, args.probes, args.hnsw_max, args.flat_max)
+            rows += growth(cache, args.sizes, args.queries, args.probes, args.hnsw_max, args.flat_max,
+                           args.cluster_factors)
         else:
             rows += accuracy(cache, args.probes)
     print(f"load average at end: {' '.join(f'{v:.1f}' for v in __import__('os').getloadavg())}", flush=True)

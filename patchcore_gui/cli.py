@@ -1,4 +1,4 @@
-"""The headless commands: ``patchcore fit | predict | evaluate | demo | log``, thin over the engine.
+"""The headless commands: ``patchcore fit | predict | evaluate | info | demo | log``, thin over the engine.
 
 Exit status: 0 when every image was read, 1 when some could not be (each named on stderr),
 2 when the command could not run at all (bad arguments, unreadable model, missing weights).
@@ -24,6 +24,7 @@ from .core.errors import PatchCoreError
 from .core.evaluate import evaluate
 from .core.images import find_images, read_image
 from .core.likeness import LikenessCheck
+from .core.memory_bank import SEARCH_KINDS
 from .core.model_file import MODEL_SUFFIX, load_model, save_model
 from .core.overlay import encode_png, inspection_overlay, overlay_targets
 from .core.patchcore import Inspector, fit
@@ -74,6 +75,8 @@ def _config_from(args: argparse.Namespace) -> PatchCoreConfig:
         changes["layers"] = tuple(args.layers.split(","))
     if args.size:
         changes["resize"] = args.size
+    if args.search:
+        changes["search"] = args.search
     return PatchCoreConfig().with_changes(**changes)
 
 
@@ -98,7 +101,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
     model = result.model
     print(f"saved {path}: {model.n_good_images} good images, bank {len(model.memory_bank)} of {model.n_patches} "
           f"patches, threshold {model.threshold:.4f} (from {len(model.good_scores)} held-out good images); "
-          f"features {result.seconds['features']:.1f} s, coreset {result.seconds['coreset']:.1f} s")
+          f"features {result.seconds['features']:.1f} s, coreset {result.seconds['coreset']:.1f} s; "
+          f"search {model.search.describe()}")
     return 1 if result.skipped else 0
 
 
@@ -157,12 +161,24 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
           f"AUPRO {fmt(report.aupro)}")
     print(f"  fit {report.fit_seconds:.1f} s ({report.n_train} good images, bank {report.bank_size}), "
           f"inspect {report.predict_ms_per_image:.1f} ms/image ({report.n_test} test images)")
+    print(f"  search {report.search}")
     print(f"  default threshold {report.threshold:.4f}: accuracy {report.default_threshold_accuracy:.3f}; "
           f"F1-optimal threshold {report.f1_threshold:.4f} (F1 {report.f1:.3f})")
     for defect, value in report.per_defect_auroc.items():
         print(f"  {defect}: image AUROC {value:.4f}")
     if args.json:
         atomic_write_text(args.json, json.dumps(report.to_dict(), indent=2))
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    model = load_model(args.model)
+    bank = len(model.memory_bank)
+    print(f"{args.model}: {model.config.backbone} ({', '.join(model.layers)}), input {model.preprocessing.input_size} px")
+    print(f"  {model.n_good_images} good images ({len(model.good_scores)} held out to calibrate), "
+          f"bank {bank:,} of {model.n_patches:,} patches x {model.memory_bank.shape[1]} dims")
+    print(f"  search {model.search.describe()}")
+    print(f"  threshold {model.threshold:.4f} (default {model.default_threshold:.4f}), created {model.created}")
     return 0
 
 
@@ -207,6 +223,9 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
                         help=f"share of patches kept in the memory bank (default {defaults.coreset_ratio})")
     parser.add_argument("--layers", help="comma-separated backbone layers (default: the backbone's, for EfficientNet-Lite strides 8, 16 and 32)")
     parser.add_argument("--size", type=int, help=f"network input size in pixels (default {defaults.resize})")
+    parser.add_argument("--search", choices=SEARCH_KINDS,
+                        help=f"nearest-neighbour search of the bank (default {defaults.search}); ivf is approximate: "
+                             f"faster on large banks, may miss a patch's true nearest neighbour")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -234,6 +253,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", help="write the measurements as JSON")
     _add_model_options(p)
     p.set_defaults(run=cmd_evaluate)
+
+    p = sub.add_parser("info", help="say what a model file holds and how it searches its bank")
+    p.add_argument("model")
+    p.set_defaults(run=cmd_info)
 
     p = sub.add_parser("demo", help="make synthetic parts, fit, inspect and write a report (no data needed)")
     p.add_argument("--out", default="patchcore-demo", help="output folder (default ./patchcore-demo)")

@@ -57,6 +57,8 @@ class EvaluationReport:
     config: Dict[str, Any] = field(default_factory=dict)
     skipped: List[str] = field(default_factory=list)
     per_defect_auroc: Dict[str, float] = field(default_factory=dict)
+    #: How the bank was searched: "exact", or the approximate index with its settings.
+    search: str = "exact"
 
     def to_dict(self) -> Dict[str, Any]:
         return asdict(self)
@@ -157,5 +159,6 @@ def evaluate(category_dir: PathLike, config: PatchCoreConfig = PatchCoreConfig()
         config=config.to_dict(),
         skipped=skipped,
         per_defect_auroc=per_defect,
+        search=inspector.bank.search.describe(),
     )
     return Evaluation(report=report, model=fitted.model, inspected=inspected)

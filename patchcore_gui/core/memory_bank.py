@@ -96,8 +96,11 @@ IVF_PROBED_SHARE = 0.02
 
 
 def ivf_centroids(vectors: np.ndarray, lists: int, seed: int = 0) -> np.ndarray:
-    """``(lists, D)`` float32 k-means centres of the bank's IVF cells, from a fixed seed."""
-    kmeans = faiss.Kmeans(vectors.shape[1], lists, niter=20, seed=seed, verbose=False, max_points_per_centroid=256)
+    """``(lists, D)`` float32 k-means centres of the bank's IVF cells, from a fixed seed.
+
+    Trained on at most 64 vectors per cell for 10 rounds: the cells only have to split the bank into
+    compact parts, and a bank of 640k vectors in 3,200 cells then trains in under a minute here."""
+    kmeans = faiss.Kmeans(vectors.shape[1], lists, niter=10, seed=seed, verbose=False, max_points_per_centroid=64)
     kmeans.train(np.ascontiguousarray(vectors, dtype=np.float32))
     return np.ascontiguousarray(kmeans.centroids, dtype=np.float32)
 

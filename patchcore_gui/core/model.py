@@ -12,6 +12,7 @@ from .calibration import MapScale
 from .config import PatchCoreConfig
 from .images import Preprocessing, map_to_original
 from .likeness import GoodPartsLook
+from .memory_bank import EXACT_SEARCH, SearchIndex
 from .scoring import anomaly_map
 
 
@@ -75,6 +76,10 @@ class PatchCoreModel:
     good_folder: str = ""
     #: Sizes and colour modes of the good images; None for a model file written before they were recorded.
     good_parts: Optional[GoodPartsLook] = None
+    #: How the bank is searched (exact for files written before the choice existed) and, for an IVF
+    #: search, its ``(lists, D)`` float32 cell centres, so every machine builds the same index.
+    search: SearchIndex = EXACT_SEARCH
+    search_centroids: Optional[np.ndarray] = None
 
     def is_ng(self, score: float) -> bool:
         return self.verdict(score) == "NG"

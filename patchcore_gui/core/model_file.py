@@ -13,7 +13,7 @@ import hashlib
 import json
 import struct
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 import numpy as np
 from safetensors.numpy import load as load_tensors
@@ -25,6 +25,7 @@ from .config import PatchCoreConfig
 from .errors import ModelFileError
 from .images import Preprocessing
 from .likeness import GoodPartsLook
+from .memory_bank import EXACT_SEARCH, SearchIndex
 from .model import PatchCoreModel
 
 FORMAT_NAME = "patchcore-inspector-model"
@@ -67,9 +68,13 @@ def model_to_bytes(model: PatchCoreModel) -> bytes:
     }
     if model.good_parts is not None:  # absent from files written before it was recorded
         header["good_parts"] = model.good_parts.to_dict()
+    if model.search.approximate:  # absent: the exact search, as in every file before the choice existed
+        header["search"] = model.search.to_dict()
     header_json = json.dumps(header, sort_keys=True)
     tensors = {"memory_bank": np.ascontiguousarray(model.memory_bank, dtype=np.float32),
                "good_scores": np.ascontiguousarray(model.good_scores, dtype=np.float32)}
+    if model.search_centroids is not None:
+        tensors["search_centroids"] = np.ascontiguousarray(model.search_centroids, dtype=np.float32)
     metadata = {"format": FORMAT_NAME, "format_version": str(FORMAT_VERSION), "header": header_json,
                 "sha256": _digest(header_json, tensors)}
     return save_tensors(tensors, metadata=metadata)
@@ -143,18 +148,32 @@ def model_from_bytes(data: bytes, name: str = "model") -> PatchCoreModel:
     if _digest(header_json, tensors) != metadata.get("sha256"):
         raise ModelFileError(f"cannot open model '{name}': integrity check failed (the file was altered or damaged)")
     try:
-        return _model_from_header(json.loads(header_json), bank, good)
+        return _model_from_header(json.loads(header_json), bank, good, tensors.get("search_centroids"))
     except Exception as exc:  # only data is interpreted here: whatever it holds, a failure is the file's
         cause = " ".join(str(exc).split()) or type(exc).__name__
         raise ModelFileError(f"cannot open model '{name}': inconsistent contents ({cause})") from None
 
 
-def _model_from_header(header: Dict[str, Any], bank: np.ndarray, good: np.ndarray) -> PatchCoreModel:
+def _search_of(header: Dict[str, Any], config: PatchCoreConfig, bank: np.ndarray,
+               centroids: Optional[np.ndarray]) -> SearchIndex:
+    search = SearchIndex.from_dict(header["search"]) if "search" in header else EXACT_SEARCH
+    if search.kind != config.search:
+        raise ValueError(f"the configuration asks for the {config.search} search, the file records {search.kind}")
+    expected = (search.lists, bank.shape[1]) if search.approximate else None
+    found = None if centroids is None else (centroids.shape, centroids.dtype)
+    if (expected is None) != (centroids is None) or (found is not None and found != (expected, np.float32)):
+        raise ValueError(f"search cell centres {found} do not fit the {search.kind} search of this bank")
+    return search
+
+
+def _model_from_header(header: Dict[str, Any], bank: np.ndarray, good: np.ndarray,
+                       centroids: Optional[np.ndarray] = None) -> PatchCoreModel:
     if bank.ndim != 2 or bank.dtype != np.float32 or len(bank) == 0:
         raise ValueError(f"memory bank has shape {bank.shape} and type {bank.dtype}")
     backbone = header["backbone"]
+    config = PatchCoreConfig.from_dict(header["config"])
     return PatchCoreModel(
-        config=PatchCoreConfig.from_dict(header["config"]),
+        config=config,
         preprocessing=Preprocessing.from_dict(header["preprocessing"]),
         layers=tuple(backbone["layers"]),
         weights_sha256=str(backbone["weights_sha256"]),
@@ -169,6 +188,8 @@ def _model_from_header(header: Dict[str, Any], bank: np.ndarray, good: np.ndarra
         created=str(header["created"]),
         good_folder=str(header.get("good_folder", "")),
         good_parts=GoodPartsLook.from_dict(header["good_parts"]) if "good_parts" in header else None,
+        search=_search_of(header, config, bank, centroids),
+        search_centroids=centroids,
     )
 
 

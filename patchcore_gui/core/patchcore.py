@@ -28,7 +28,7 @@ from .features import PatchFeatureExtractor
 from .images import Preprocessing, preprocess, read_image
 from .memory import check_feature_memory, give_back_freed_memory
 from .likeness import describe_good_parts
-from .memory_bank import MemoryBank
+from .memory_bank import MemoryBank, SearchIndex
 from .model import PatchCoreModel
 from .progress import CancelToken, ProgressFn, check, report
 from .scoring import score_grids
@@ -256,7 +256,7 @@ def fit(paths: Sequence[PathLike], config: PatchCoreConfig = PatchCoreConfig(), 
         weights_sha256=backbone.weights_sha256, memory_bank=bank.vectors, good_scores=calibration.good_scores,
         threshold=calibration.threshold, default_threshold=calibration.threshold, map_scale=calibration.map_scale,
         n_good_images=n_good_images, n_patches=n_patches, feature_grid=feature_grid, good_folder=good_folder,
-        good_parts=describe_good_parts(image_paths),
+        good_parts=describe_good_parts(image_paths), search=bank.search, search_centroids=bank.centroids,
     )
     return FitResult(model=model, skipped=good.skipped, seconds=seconds)
 
@@ -264,10 +264,12 @@ def fit(paths: Sequence[PathLike], config: PatchCoreConfig = PatchCoreConfig(), 
 def _coreset_bank(candidates: np.ndarray, config: PatchCoreConfig, progress: Optional[ProgressFn],
                   cancel: Optional[CancelToken]) -> MemoryBank:
     """Stage "coreset" of :func:`fit`: the memory bank as a greedy coreset of the ``(N, D)`` candidates,
-    in their original order."""
+    in their original order, searched as the config asks (the held-out images are then calibrated
+    with the very search the line will use)."""
     selected = greedy_coreset(candidates, coreset_size(len(candidates), config.coreset_ratio),
                               projection_dim=config.projection_dim, seed=config.seed, progress=progress, cancel=cancel)
-    return MemoryBank(candidates[np.sort(selected)])
+    return MemoryBank(candidates[np.sort(selected)], search=SearchIndex.for_bank(config.search, len(selected)),
+                      seed=config.seed)
 
 
 @contextmanager
@@ -292,7 +294,7 @@ class Inspector:
                                      expected_sha256=model.weights_sha256)
         self.backbone = backbone
         self._stream = _FeatureStream(backbone, model.config, model.preprocessing)
-        self.bank = MemoryBank(model.memory_bank)
+        self.bank = MemoryBank(model.memory_bank, search=model.search, centroids=model.search_centroids)
 
     def _finish(self, scored: Tuple[float, np.ndarray], original: Tuple[int, int]) -> Inspection:
         score, patch_scores = scored

@@ -30,7 +30,7 @@ def _value_label() -> QLabel:
 class ModelPanel(QWidget):
     """Facts of the current model, enough to tell two model files apart."""
 
-    FACTS = ("File", "Backbone", "Good images", "Memory bank", "Threshold", "Default threshold", "Created",
+    FACTS = ("File", "Backbone", "Good images", "Memory bank", "Search", "Threshold", "Default threshold", "Created",
              "Good folder")
 
     def __init__(self, document: ModelDocument, parent: Optional[QWidget] = None) -> None:
@@ -68,6 +68,7 @@ class ModelPanel(QWidget):
             "Backbone": f"{model.config.backbone} ({layers})",
             "Good images": f"{model.n_good_images} ({len(model.good_scores)} held out to calibrate)",
             "Memory bank": f"{bank:,} of {model.n_patches:,} patches ({bank / max(model.n_patches, 1):.1%})",
+            "Search": model.search.describe(),
             "Threshold": f"{model.threshold:.3f}",
             "Default threshold": f"{model.default_threshold:.3f}",
             "Created": readable_date(model.created),
