@@ -135,7 +135,7 @@ def growth(cache: Path, sizes: Sequence[int], n_queries: int, probe_shares: Sequ
 
 def _coreset(cache: Path, name: str, candidates: np.ndarray, config: PatchCoreConfig) -> np.ndarray:
     """Indices of the greedy coreset of ``candidates``, computed once and kept beside the features."""
-    target = cache / f"coreset_{name}.npy"
+    target = cache / f"coreset_{name}{'' if config.coreset_ratio == 0.1 else f'_{config.coreset_ratio}'}.npy"
     if target.exists():
         return np.load(target)
     selected, seconds = _timed(greedy_coreset, candidates, coreset_size(len(candidates), config.coreset_ratio),
@@ -149,9 +149,12 @@ def _candidates(train: np.ndarray, ids: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(train[ids].reshape(-1, train.shape[-1]))
 
 
-def accuracy(cache: Path, probe_shares: Sequence[float], batch: int = 8) -> List[Dict[str, Any]]:
+def accuracy(cache: Path, probe_shares: Sequence[float], coreset: Optional[float] = None, batch: int = 8
+             ) -> List[Dict[str, Any]]:
     train, test, meta, prep = read_cache(cache)
     config = PatchCoreConfig.from_dict(meta["config"])
+    if coreset is not None:
+        config = config.with_changes(coreset_ratio=coreset)
     bank_ids, holdout_ids = holdout_split(len(train), config.calibration_fraction)
     candidates = _candidates(train, bank_ids)
     bank_80 = candidates[_coreset(cache, "bank_images", candidates, config)]
@@ -182,7 +185,7 @@ def accuracy(cache: Path, probe_shares: Sequence[float], batch: int = 8) -> List
                                                 tuple(t["original"]), prep))
         score_array = np.asarray(scores)
         verdicts = score_array > calibration.threshold
-        row = {"features": cache.name, "search": name, "bank": len(bank), "threshold": calibration.threshold,
+        row = {"features": cache.name, "coreset": config.coreset_ratio, "search": name, "bank": len(bank), "threshold": calibration.threshold,
                "image_auroc": auroc(labels, score_array),
                "pixel_auroc": pixel_auroc(masks, maps) if has_masks else None,
                "accuracy": float(np.mean(verdicts == labels.astype(bool))),
@@ -238,6 +241,7 @@ def main() -> None:
     p = sub.add_parser("accuracy")
     p.add_argument("caches", type=Path, nargs="+")
     p.add_argument("--probes", type=float, nargs="+", default=[0.01, 0.05])
+    p.add_argument("--coreset", type=float, help="coreset ratio instead of the default 0.1 (a quicker proxy)")
     p.add_argument("--json")
     args = parser.parse_args()
     print(f"load average at start: {' '.join(f'{v:.1f}' for v in __import__('os').getloadavg())}", flush=True)
@@ -247,7 +251,7 @@ def main() -> None:
             rows += growth(cache, args.sizes, args.queries, args.probes, args.hnsw_max, args.flat_max,
                            args.cluster_factors)
         else:
-            rows += accuracy(cache, args.probes)
+            rows += accuracy(cache, args.probes, args.coreset)
     print(f"load average at end: {' '.join(f'{v:.1f}' for v in __import__('os').getloadavg())}", flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
