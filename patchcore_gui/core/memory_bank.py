@@ -85,13 +85,15 @@ class SearchIndex:
         the true nearest neighbour for nearly every patch (docs/benchmarks.md, "Approximate search")."""
         if kind == "exact":
             return cls()
-        lists = int(np.clip(round(IVF_LISTS_PER_ROOT * np.sqrt(bank_size)), 1, max(1, bank_size // 39)))
+        lists = int(np.clip(round(IVF_LISTS_PER_ROOT * np.sqrt(bank_size)), 1, max(1, min(IVF_MAX_LISTS, bank_size // 39))))
         return cls(kind, lists=lists, probes=int(np.clip(round(lists * IVF_PROBED_SHARE), 1, lists)))
 
 
 EXACT_SEARCH = SearchIndex()
-# IVF cells per square root of the bank size, and the share of them searched per patch
+# IVF cells per square root of the bank size (at most IVF_MAX_LISTS, which bounds the k-means at fit
+# time and the assignment when a model opens), and the share of them searched per patch
 IVF_LISTS_PER_ROOT = 4.0
+IVF_MAX_LISTS = 1024
 IVF_PROBED_SHARE = 0.02
 
 
