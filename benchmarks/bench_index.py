@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
@@ -63,16 +64,27 @@ def _recall(found: np.ndarray, exact: np.ndarray) -> float:
     return float(np.mean(found <= exact * (1 + RECALL_TOLERANCE) + 1e-6))
 
 
-def _per_image(search: Callable[[np.ndarray], np.ndarray], queries: Sequence[np.ndarray]
-               ) -> Tuple[List[np.ndarray], float]:
-    """Indices found for each image's patches, and the median ms per image (after one warm-up call)."""
-    search(queries[0])
-    found, seconds = [], []
+def _in_turns(searches: Dict[str, Callable[[np.ndarray], np.ndarray]], queries: Sequence[np.ndarray]
+              ) -> Dict[str, Tuple[List[np.ndarray], float]]:
+    """Each search on each image, taking turns image by image (so a change in the machine's load
+    falls on all of them alike): the indices found and the median ms per image, after one warm-up."""
+    for search in searches.values():
+        search(queries[0])
+    found: Dict[str, List[np.ndarray]] = {name: [] for name in searches}
+    seconds: Dict[str, List[float]] = {name: [] for name in searches}
     for patches in queries:
-        index, took = _timed(search, patches)
-        found.append(index)
-        seconds.append(took)
-    return found, 1000 * float(np.median(seconds))
+        for name, search in searches.items():
+            index, took = _timed(search, patches)
+            found[name].append(index)
+            seconds[name].append(took)
+    return {name: (found[name], 1000 * float(np.median(seconds[name]))) for name in searches}
+
+
+def _hnsw_search(index: Any, ef: int) -> Callable[[np.ndarray], np.ndarray]:
+    def search(queries: np.ndarray) -> np.ndarray:
+        index.hnsw.efSearch = ef
+        return index.search(queries, 1)[1][:, 0]
+    return search
 
 
 def growth(cache: Path, sizes: Sequence[int], n_queries: int, probe_shares: Sequence[float], hnsw_max: int,
@@ -89,47 +101,44 @@ def growth(cache: Path, sizes: Sequence[int], n_queries: int, probe_shares: Sequ
             continue
         rng = np.random.default_rng(0)
         bank = np.ascontiguousarray(pool[np.sort(rng.choice(len(pool), size, replace=False))])
-        row: Dict[str, Any] = {"features": cache.name, "bank": size, "patches_per_image": len(queries[0])}
-        clustered, row["exact_build_s"] = _timed(ClusteredBank, bank, cluster_count(size))
-        exact_index, row["exact_ms"] = _per_image(lambda q: clustered.search(q)[1], queries)
-        row["exact_clusters"], row["exact_scanned"] = clustered.n_clusters, clustered.scanned_fraction
-        exact = [_distances(q, bank, i) for q, i in zip(queries, exact_index)]
+        row: Dict[str, Any] = {"features": cache.name, "bank": size, "patches_per_image": len(queries[0]),
+                               "load_before": os.getloadavg()[0]}
+        searches: Dict[str, Callable[[np.ndarray], np.ndarray]] = {}
+        build: Dict[str, float] = {}
+        clustered, build["exact"] = _timed(ClusteredBank, bank, cluster_count(size))
+        searches["exact"] = lambda q, c=clustered: c.search(q)[1]
         for factor in cluster_factors:  # would another number of clusters serve the exact search better?
             clusters = max(1, int(round(np.sqrt(size) * factor)))
-            if clusters == clustered.n_clusters:
-                continue
-            other, build_s = _timed(ClusteredBank, bank, clusters)
-            _, ms = _per_image(lambda q: other.search(q)[1], queries)
-            row.setdefault("exact_other_clusters", []).append(
-                {"clusters": other.n_clusters, "build_s": build_s, "ms": ms, "scanned": other.scanned_fraction})
-            del other
+            if clusters != clustered.n_clusters:
+                other, build[f"exact, {clusters} clusters"] = _timed(ClusteredBank, bank, clusters)
+                searches[f"exact, {clusters} clusters"] = lambda q, c=other: c.search(q)[1]
         if size <= flat_max:
-            _, row["flat_ms"] = _per_image(lambda q: faiss.knn(q, bank, 1)[1][:, 0], queries)
-        del clustered
-        for kind in ("ivf",):
-            spec = SearchIndex.for_bank(kind, size)
-            centroids, train_s = _timed(ivf_centroids, bank, spec.lists)
-            row["ivf_lists"], row["ivf_train_s"] = spec.lists, train_s
-            for share in probe_shares:
-                probes = int(np.clip(round(spec.lists * share), 1, spec.lists))
-                ivf, build_s = _timed(IvfBank, bank, centroids, probes)
-                found, ms = _per_image(ivf.search, queries)
-                recall = np.mean([_recall(_distances(q, bank, f), e) for q, f, e in zip(queries, found, exact)])
-                row.setdefault("ivf", []).append({"probes": probes, "share": share, "build_s": build_s, "ms": ms,
-                                                  "recall": float(recall)})
-                del ivf
+            searches["flat"] = lambda q: faiss.knn(q, bank, 1)[1][:, 0]
+        spec = SearchIndex.for_bank("ivf", size)
+        centroids, row["ivf_train_s"] = _timed(ivf_centroids, bank, spec.lists)
+        for share in probe_shares:
+            probes = int(np.clip(round(spec.lists * share), 1, spec.lists))
+            name = f"ivf {probes}/{spec.lists}"
+            ivf, build[name] = _timed(IvfBank, bank, centroids, probes)
+            searches[name] = ivf.search
         if size <= hnsw_max:
             hnsw = faiss.IndexHNSWFlat(dim, 32)
             hnsw.hnsw.efConstruction = 40
-            _, row["hnsw_build_s"] = _timed(hnsw.add, bank)
+            _, build["hnsw"] = _timed(hnsw.add, bank)
             for ef in (16, 32, 64):
-                hnsw.hnsw.efSearch = ef
-                found, ms = _per_image(lambda q: hnsw.search(q, 1)[1][:, 0], queries)
-                recall = np.mean([_recall(_distances(q, bank, f), e) for q, f, e in zip(queries, found, exact)])
-                row.setdefault("hnsw", []).append({"ef_search": ef, "ms": ms, "recall": float(recall)})
-            del hnsw
+                searches[f"hnsw ef {ef}"] = _hnsw_search(hnsw, ef)
+        results = _in_turns(searches, queries)
+        exact = [_distances(q, bank, i) for q, i in zip(queries, results["exact"][0])]
+        row["exact_clusters"] = clustered.n_clusters
+        row["searches"] = {
+            name: {"ms": ms, "build_s": build.get(name.split(" ef ")[0]),
+                   "recall": float(np.mean([_recall(_distances(q, bank, f), e)
+                                            for q, f, e in zip(queries, found, exact)]))}
+            for name, (found, ms) in results.items()}
+        row["load_after"] = os.getloadavg()[0]
         print(json.dumps(row), flush=True)
         rows.append(row)
+        del searches, results, clustered
     return rows
 
 
@@ -244,7 +253,7 @@ def main() -> None:
     p.add_argument("--coreset", type=float, help="coreset ratio instead of the default 0.1 (a quicker proxy)")
     p.add_argument("--json")
     args = parser.parse_args()
-    print(f"load average at start: {' '.join(f'{v:.1f}' for v in __import__('os').getloadavg())}", flush=True)
+    print(f"load average at start: {' '.join(f'{v:.1f}' for v in os.getloadavg())}", flush=True)
     rows: List[Dict[str, Any]] = []
     for cache in args.caches:
         if args.command == "growth":
@@ -252,7 +261,7 @@ def main() -> None:
                            args.cluster_factors)
         else:
             rows += accuracy(cache, args.probes, args.coreset)
-    print(f"load average at end: {' '.join(f'{v:.1f}' for v in __import__('os').getloadavg())}", flush=True)
+    print(f"load average at end: {' '.join(f'{v:.1f}' for v in os.getloadavg())}", flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
 
