@@ -1,4 +1,4 @@
-"""The headless commands: ``patchcore fit | predict | evaluate | demo | roi | teach | watch | log | threshold | defect-size``, thin over the engine.
+"""The headless commands: ``patchcore fit | predict | evaluate | info | demo | roi | teach | watch | log | threshold | defect-size``, thin over the engine.
 
 Exit status: 0 when every image was read, 1 when some could not be (each named on stderr),
 2 when the command could not run at all (bad arguments, unreadable model, missing weights).
@@ -24,6 +24,7 @@ from .core.errors import PatchCoreError
 from .core.evaluate import evaluate
 from .core.images import find_images, read_image
 from .core.likeness import LikenessCheck
+from .core.memory_bank import SEARCH_KINDS
 from .core.model_file import MODEL_SUFFIX, load_model, save_model
 from .core.regions import defect_size_text, min_area_px
 from .core.overlay import encode_png, inspection_overlay, overlay_targets
@@ -79,6 +80,8 @@ def _config_from(args: argparse.Namespace) -> PatchCoreConfig:
         changes["layers"] = tuple(args.layers.split(","))
     if args.size:
         changes["resize"] = args.size
+    if args.search:
+        changes["search"] = args.search
     return PatchCoreConfig().with_changes(**changes)
 
 
@@ -105,8 +108,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
     path = save_model(model, args.output)
     print(f"saved {path}: {model.n_good_images} good images, bank {len(model.memory_bank)} of {model.n_patches} "
           f"patches, threshold {model.threshold:.4f} (from {len(model.good_scores)} held-out good images); "
-          f"features {result.seconds['features']:.1f} s, coreset {result.seconds['coreset']:.1f} s"
-          + (f"; {defect_size_text(model)}" if defect_size else ""))
+          f"features {result.seconds['features']:.1f} s, coreset {result.seconds['coreset']:.1f} s; "
+          f"search {model.search.describe()}" + (f"; {defect_size_text(model)}" if defect_size else ""))
     if model.roi is not None:
         print(f"region of interest from '{args.roi.name}': {100 * model.roi.share:.0f}% of the part inspected")
     return 1 if result.skipped else 0
@@ -208,6 +211,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
           f"AUPRO {fmt(report.aupro)}")
     print(f"  fit {report.fit_seconds:.1f} s ({report.n_train} good images, bank {report.bank_size}), "
           f"inspect {report.predict_ms_per_image:.1f} ms/image ({report.n_test} test images)")
+    print(f"  search {report.search}")
     if report.min_defect_area > 0:
         print(f"  minimum defect area {report.min_defect_area:g} px: verdicts judge the largest defect region")
     print(f"  default threshold {report.threshold:.4f}: accuracy {report.default_threshold_accuracy:.3f}, "
@@ -217,6 +221,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"  {defect}: image AUROC {value:.4f}")
     if args.json:
         atomic_write_text(args.json, json.dumps(report.to_dict(), indent=2))
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    model = load_model(args.model)
+    bank = len(model.memory_bank)
+    print(f"{args.model}: {model.config.backbone} ({', '.join(model.layers)}), input {model.preprocessing.input_size} px")
+    print(f"  {model.n_good_images} good images ({len(model.good_scores)} held out to calibrate), "
+          f"bank {bank:,} of {model.n_patches:,} patches x {model.memory_bank.shape[1]} dims")
+    print(f"  search {model.search.describe()}")
+    print(f"  threshold {model.threshold:.4f} (default {model.default_threshold:.4f}), created {model.created}")
     return 0
 
 
@@ -261,6 +276,9 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
                         help=f"share of patches kept in the memory bank (default {defaults.coreset_ratio})")
     parser.add_argument("--layers", help="comma-separated backbone layers (default: the backbone's, for EfficientNet-Lite strides 8, 16 and 32)")
     parser.add_argument("--size", type=int, help=f"network input size in pixels (default {defaults.resize})")
+    parser.add_argument("--search", choices=SEARCH_KINDS,
+                        help=f"nearest-neighbour search of the bank (default {defaults.search}); ivf is approximate: "
+                             f"faster on large banks, may miss a patch's true nearest neighbour")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -298,6 +316,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model")
     _add_defect_size_options(p)
     p.set_defaults(run=cmd_defect_size)
+    p = sub.add_parser("info", help="say what a model file holds and how it searches its bank")
+    p.add_argument("model")
+    p.set_defaults(run=cmd_info)
 
     p = sub.add_parser("demo", help="make synthetic parts, fit, inspect and write a report (no data needed)")
     p.add_argument("--out", default="patchcore-demo", help="output folder (default ./patchcore-demo)")

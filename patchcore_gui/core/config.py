@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Dict, Optional, Tuple
 
 from .backbones import DEFAULT_BACKBONE
+from .memory_bank import SEARCH_KINDS
 
 AGGREGATIONS = ("avgpool", "unfold")
 
@@ -52,8 +53,13 @@ class PatchCoreConfig:
     threshold_margin: float = 0.1
     seed: int = 0
     batch_size: int = 8
+    #: How each patch's nearest bank vector is found: "exact", or "ivf" (approximate: faster on large
+    #: banks, may miss the true nearest; the model file and every summary say so).
+    search: str = "exact"
 
     def __post_init__(self) -> None:
+        if self.search not in SEARCH_KINDS:
+            raise ValueError(f"search must be one of {', '.join(SEARCH_KINDS)}, not {self.search!r}")
         if self.aggregation not in AGGREGATIONS:
             raise ValueError(f"aggregation must be one of {AGGREGATIONS}, not {self.aggregation!r}")
         if not 0.0 < self.coreset_ratio <= 1.0:

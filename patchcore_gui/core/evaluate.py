@@ -62,6 +62,8 @@ class EvaluationReport:
     miss_rate: float = 0.0
     #: The minimum defect area (pixels) the verdicts behind ``default_threshold_accuracy`` were made with.
     min_defect_area: float = 0.0
+    #: How the bank was searched: "exact", or the approximate index with its settings.
+    search: str = "exact"
 
     def to_dict(self) -> Dict[str, Any]:
         return asdict(self)
@@ -176,5 +178,6 @@ def evaluate(category_dir: PathLike, config: PatchCoreConfig = PatchCoreConfig()
         skipped=skipped,
         per_defect_auroc=per_defect,
         min_defect_area=model.min_defect_area,
+        search=inspector.bank.search.describe(),
     )
     return Evaluation(report=report, model=model, inspected=inspected)

@@ -13,6 +13,7 @@ from .config import PatchCoreConfig
 from .images import Preprocessing, map_to_original
 from .likeness import GoodPartsLook
 from .roi import GoodPatchRecord, RegionOfInterest, recalibrate
+from .memory_bank import EXACT_SEARCH, SearchIndex
 from .scoring import anomaly_map
 
 
@@ -107,6 +108,10 @@ class PatchCoreModel:
     coverage_radius: Optional[float] = None
     #: Images taught as good since the fit, oldest first; the bank searched is the coreset and their patches.
     teachings: Tuple[Teaching, ...] = ()
+    #: How the bank is searched (exact for files written before the choice existed) and, for an IVF
+    #: search, its ``(lists, D)`` float32 cell centres, so every machine builds the same index.
+    search: SearchIndex = EXACT_SEARCH
+    search_centroids: Optional[np.ndarray] = None
 
     def bank_vectors(self) -> np.ndarray:
         """``(M + T, D)`` float32: the fitted coreset followed by every taught patch in teaching order (the

@@ -25,6 +25,7 @@ from .config import PatchCoreConfig
 from .errors import ModelFileError
 from .images import Preprocessing
 from .likeness import GoodPartsLook
+from .memory_bank import EXACT_SEARCH, SearchIndex
 from .model import PatchCoreModel, Teaching
 from .roi import GoodPatchRecord, RegionOfInterest
 
@@ -79,6 +80,8 @@ def model_to_bytes(model: PatchCoreModel) -> bytes:
     if model.teachings:
         header["teachings"] = [{"file": t.file, "taught_at": t.taught_at, "patches": len(t.patches),
                                 "image_sha256": t.image_sha256} for t in model.teachings]
+    if model.search.approximate:  # absent: the exact search, as in every file before the choice existed
+        header["search"] = model.search.to_dict()
     header_json = json.dumps(header, sort_keys=True)
     tensors = {"memory_bank": np.ascontiguousarray(model.memory_bank, dtype=np.float32),
                "good_scores": np.ascontiguousarray(model.good_scores, dtype=np.float32)}
@@ -92,6 +95,8 @@ def model_to_bytes(model: PatchCoreModel) -> bytes:
         dim = model.memory_bank.shape[1]
         tensors[TAUGHT_PATCHES] = np.ascontiguousarray(np.concatenate(
             [np.asarray(t.patches, np.float32).reshape(-1, dim) for t in model.teachings]), dtype=np.float32)
+    if model.search_centroids is not None:
+        tensors["search_centroids"] = np.ascontiguousarray(model.search_centroids, dtype=np.float32)
     metadata = {"format": FORMAT_NAME, "format_version": str(FORMAT_VERSION), "header": header_json,
                 "sha256": _digest(header_json, tensors)}
     return save_tensors(tensors, metadata=metadata)
@@ -171,6 +176,18 @@ def model_from_bytes(data: bytes, name: str = "model") -> PatchCoreModel:
         raise ModelFileError(f"cannot open model '{name}': inconsistent contents ({cause})") from None
 
 
+def _search_of(header: Dict[str, Any], config: PatchCoreConfig, bank: np.ndarray,
+               centroids: Optional[np.ndarray]) -> SearchIndex:
+    search = SearchIndex.from_dict(header["search"]) if "search" in header else EXACT_SEARCH
+    if search.kind != config.search:
+        raise ValueError(f"the configuration asks for the {config.search} search, the file records {search.kind}")
+    expected = (search.lists, bank.shape[1]) if search.approximate else None
+    found = None if centroids is None else (centroids.shape, centroids.dtype)
+    if (expected is None) != (centroids is None) or (found is not None and found != (expected, np.float32)):
+        raise ValueError(f"search cell centres {found} do not fit the {search.kind} search of this bank")
+    return search
+
+
 def _good_patches(tensors: Dict[str, np.ndarray], n_good: int) -> Optional[GoodPatchRecord]:
     names = ("good_patch_distances", "good_patch_scores", "good_image_sizes")
     present = [name for name in names if name in tensors]
@@ -209,8 +226,9 @@ def _model_from_header(header: Dict[str, Any], bank: np.ndarray, good: np.ndarra
     tensors = tensors or {}
     backbone = header["backbone"]
     defect_size = _defect_size(header.get("defect_size", {}))
+    config = PatchCoreConfig.from_dict(header["config"])
     return PatchCoreModel(
-        config=PatchCoreConfig.from_dict(header["config"]),
+        config=config,
         preprocessing=Preprocessing.from_dict(header["preprocessing"]),
         layers=tuple(backbone["layers"]),
         weights_sha256=str(backbone["weights_sha256"]),
@@ -232,6 +250,8 @@ def _model_from_header(header: Dict[str, Any], bank: np.ndarray, good: np.ndarra
         good_patches=_good_patches(tensors, len(good)),
         coverage_radius=float(header["coverage_radius"]) if "coverage_radius" in header else None,
         teachings=_teachings_from(header, bank, tensors.get(TAUGHT_PATCHES)),
+        search=_search_of(header, config, bank, tensors.get("search_centroids")),
+        search_centroids=tensors.get("search_centroids"),
     )
 
 

@@ -29,7 +29,7 @@ from .features import PatchFeatureExtractor
 from .images import Preprocessing, preprocess, read_image
 from .memory import check_feature_memory, give_back_freed_memory
 from .likeness import describe_good_parts
-from .memory_bank import MemoryBank
+from .memory_bank import MemoryBank, SearchIndex
 from .model import PatchCoreModel
 from .progress import CancelToken, ProgressFn, check, report
 from .regions import DefectRegions, find_defect_regions
@@ -285,6 +285,7 @@ def fit(paths: Sequence[PathLike], config: PatchCoreConfig = PatchCoreConfig(), 
         threshold=calibration.threshold, default_threshold=calibration.threshold, map_scale=calibration.map_scale,
         n_good_images=n_good_images, n_patches=n_patches, feature_grid=feature_grid, good_folder=good_folder,
         good_parts=describe_good_parts(image_paths), good_patches=good_patches, coverage_radius=coverage,
+        search=bank.search, search_centroids=bank.centroids,
     )
     if roi is not None:
         model = model.with_region_of_interest(roi)
@@ -294,10 +295,12 @@ def fit(paths: Sequence[PathLike], config: PatchCoreConfig = PatchCoreConfig(), 
 def _coreset_bank(candidates: np.ndarray, config: PatchCoreConfig, progress: Optional[ProgressFn],
                   cancel: Optional[CancelToken]) -> MemoryBank:
     """Stage "coreset" of :func:`fit`: the memory bank as a greedy coreset of the ``(N, D)`` candidates,
-    in their original order."""
+    in their original order, searched as the config asks (the held-out images are then calibrated
+    with the very search the line will use)."""
     selected = greedy_coreset(candidates, coreset_size(len(candidates), config.coreset_ratio),
                               projection_dim=config.projection_dim, seed=config.seed, progress=progress, cancel=cancel)
-    return MemoryBank(candidates[np.sort(selected)])
+    return MemoryBank(candidates[np.sort(selected)], search=SearchIndex.for_bank(config.search, len(selected)),
+                      seed=config.seed)
 
 
 @contextmanager
@@ -322,7 +325,7 @@ class Inspector:
                                      expected_sha256=model.weights_sha256)
         self.backbone = backbone
         self._stream = _FeatureStream(backbone, model.config, model.preprocessing)
-        self.bank = MemoryBank(model.bank_vectors())
+        self.bank = MemoryBank(model.bank_vectors(), search=model.search, centroids=model.search_centroids)
 
     def feature_grids(self, paths: Sequence[PathLike], cancel: Optional[CancelToken] = None
                       ) -> Iterator[Tuple[Path, Union[np.ndarray, str]]]:

@@ -33,8 +33,8 @@ def _value_label() -> QLabel:
 class ModelPanel(QWidget):
     """Facts of the current model, enough to tell two model files apart."""
 
-    FACTS = ("File", "Backbone", "Good images", "Memory bank", "Threshold", "Review band", "Default threshold",
-             "Created", "Good folder")
+    FACTS = ("File", "Backbone", "Good images", "Memory bank", "Search", "Threshold", "Review band",
+             "Default threshold", "Created", "Good folder")
 
     def __init__(self, document: ModelDocument, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
@@ -72,6 +72,7 @@ class ModelPanel(QWidget):
             "Good images": f"{model.n_good_images} ({len(model.good_scores)} held out to calibrate)",
             "Memory bank": f"{bank:,} of {model.n_patches:,} patches ({bank / max(model.n_patches, 1):.1%})"
                            + (f" + {len(model.bank_vectors()) - bank:,} taught" if model.teachings else ""),
+            "Search": model.search.describe(),
             "Threshold": f"{model.threshold:.3f}",
             "Review band": "none" if model.review_from is None else f"{model.review_from:.3f} to {model.threshold:.3f}",
             "Default threshold": f"{model.default_threshold:.3f}",
