@@ -10,7 +10,7 @@ import numpy as np
 
 from .calibration import MapScale
 from .config import PatchCoreConfig
-from .images import Preprocessing, map_to_original
+from .geometry import Preprocessing, map_box_size, map_to_original
 from .likeness import GoodPartsLook
 from .scoring import anomaly_map
 
@@ -99,5 +99,5 @@ class PatchCoreModel:
         (480, 640)
         """
         prep = self.preprocessing
-        return map_to_original(anomaly_map(np.asarray(patch_scores, np.float32), prep.input_size, self.config.sigma),
-                               original_hw, prep)
+        scores = np.asarray(patch_scores, np.float32)
+        return map_to_original(anomaly_map(scores, map_box_size(scores.shape, prep), self.config.sigma), original_hw, prep)
