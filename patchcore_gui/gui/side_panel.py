@@ -30,7 +30,7 @@ def _value_label() -> QLabel:
 class ModelPanel(QWidget):
     """Facts of the current model, enough to tell two model files apart."""
 
-    FACTS = ("File", "Backbone", "Good images", "Memory bank", "Threshold", "Default threshold", "Created",
+    FACTS = ("File", "Backbone", "Input", "Good images", "Memory bank", "Threshold", "Default threshold", "Created",
              "Good folder")
 
     def __init__(self, document: ModelDocument, parent: Optional[QWidget] = None) -> None:
@@ -66,6 +66,7 @@ class ModelPanel(QWidget):
         values = {
             "File": (path.name if path else "not saved yet") + (" (changed)" if dirty else ""),
             "Backbone": f"{model.config.backbone} ({layers})",
+            "Input": model.preprocessing.describe(),
             "Good images": f"{model.n_good_images} ({len(model.good_scores)} held out to calibrate)",
             "Memory bank": f"{bank:,} of {model.n_patches:,} patches ({bank / max(model.n_patches, 1):.1%})",
             "Threshold": f"{model.threshold:.3f}",
