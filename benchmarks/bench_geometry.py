@@ -41,10 +41,15 @@ from patchcore_gui.core.patchcore import _FeatureStream, preprocessing_for
 from patchcore_gui.core.scoring import anomaly_map
 
 
-def _features(paths: List[Path], config: PatchCoreConfig, cache: Path, split: str
+def _features(paths: List[Path], config: PatchCoreConfig, cache: Path, split: str, every: int
               ) -> Tuple[List[np.ndarray], List[Tuple[int, int]], float]:
-    """Grids and original sizes of ``paths`` and the seconds the extraction took (cached)."""
-    stem = cache / split
+    """Grids and original sizes of every ``every``-th of ``paths`` and the seconds their extraction took
+    (cached; taken from a cache of all of them when there is one)."""
+    if every > 1 and (cache / f"{split}.json").is_file():
+        grids, originals, seconds = _features(paths, config, cache, split, 1)
+        return grids[::every], originals[::every], seconds * len(grids[::every]) / len(grids)
+    paths = paths[::every]
+    stem = cache / (split if every == 1 else f"{split}-every{every}")
     if (stem.with_suffix(".json")).is_file():
         meta = json.loads(stem.with_suffix(".json").read_text())
         flat = np.load(stem.with_suffix(".npy"), mmap_mode="r")
@@ -80,15 +85,17 @@ def _mask(path: Any, shape: Tuple[int, int]) -> np.ndarray:
 
 
 def run_variant(category: Path, name: str, changes: Dict[str, Any], ratios: List[float], cache_root: Path,
-                test_every: int) -> List[Dict[str, Any]]:
+                test_every: int, train_every: int) -> List[Dict[str, Any]]:
     base = PatchCoreConfig(**changes)
     key = hashlib.sha256(json.dumps({"category": str(category.resolve()), **base.to_dict(),
-                                     "test_every": test_every}, sort_keys=True).encode()).hexdigest()[:12]
+                                     "test_every": 3}, sort_keys=True).encode()).hexdigest()[:12]
     cache = cache_root / f"{category.name}-{name}-{key}"
     train, _ = find_images([category / "train" / "good"])
-    tests = find_test_images(category)[::test_every]
-    train_grids, _, train_s = _features(train, base, cache, "train")
-    test_grids, originals, test_s = _features([t.path for t in tests], base, cache, "test")
+    all_tests = find_test_images(category)
+    tests = all_tests[::test_every]
+    train_grids, _, train_s = _features(train, base, cache, "train", train_every)
+    test_grids, originals, test_s = _features([t.path for t in all_tests], base, cache, "test", test_every)
+    train = train[::train_every]
     prep = preprocessing_for(load_backbone(base.backbone, base.layers), base)
     labels = np.array([int(t.anomalous) for t in tests])
     defects = np.array([t.defect for t in tests])
@@ -121,7 +128,7 @@ def run_variant(category: Path, name: str, changes: Dict[str, Any], ratios: List
         n = len(tests)
         rows.append({
             "variant": name, "changes": changes, "coreset_ratio": ratio, "geometry": prep.describe(),
-            "n_train": len(train), "n_test": n, "test_every": test_every,
+            "n_train": len(train), "n_test": n, "test_every": test_every, "train_every": train_every,
             "patches_per_image": float(np.mean([g.shape[0] * g.shape[1] for g in train_grids])),
             "candidates": n_candidates, "bank": len(bank.vectors), "dim": int(bank.vectors.shape[1]),
             "image_auroc": auroc(labels, scores_a), "pixel_auroc": pixel_auroc(masks, maps),
@@ -141,13 +148,15 @@ def main() -> int:
     parser.add_argument("--variant", nargs=2, action="append", metavar=("NAME", "JSON"), required=True)
     parser.add_argument("--ratios", nargs="+", type=float, default=[0.1])
     parser.add_argument("--test-every", type=int, default=1, help="every n-th test image only (a cheap probe)")
+    parser.add_argument("--train-every", type=int, default=1, help="every n-th good image only (a cheap probe)")
     parser.add_argument("--cache", type=Path, default=Path("/work/cache/geometry"))
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     torch.set_num_threads(2)
     rows = []
     for name, text in args.variant:
-        rows += run_variant(args.category, name, json.loads(text), args.ratios, args.cache, args.test_every)
+        rows += run_variant(args.category, name, json.loads(text), args.ratios, args.cache, args.test_every,
+                            args.train_every)
         if args.json:
             args.json.write_text(json.dumps(rows, indent=1))
     print(f"{'variant':<14} {'ratio':>5} {'bank':>7} {'image':>6} {'pixel':>6} {'fit s':>6} {'ms/img':>7}  per defect")
