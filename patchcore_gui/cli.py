@@ -72,12 +72,14 @@ def print_error(message: str) -> None:
 
 def _config_from(args: argparse.Namespace, good: Sequence[Path] = ()) -> PatchCoreConfig:
     """The options as a config; ``--geometry auto`` picks the geometry from the good images' sizes."""
-    changes = {"backbone": args.backbone, "coreset_ratio": args.coreset}
+    changes = {"backbone": args.backbone}
     if args.layers:
         changes["layers"] = tuple(args.layers.split(","))
     config = PatchCoreConfig().with_changes(**changes)
     automatic = args.geometry == "auto"
     config = resolved_config(config, image_sizes(good) if automatic else (), automatic)
+    if args.coreset is not None:  # a ratio given wins over the automatic choice's
+        config = config.with_changes(coreset_ratio=args.coreset)
     geometry = None if automatic else args.geometry
     return config.with_changes(**geometry_changes(geometry, args.size, args.scale, args.tile, args.overlap))
 
@@ -220,8 +222,9 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backbone", default=DEFAULT_BACKBONE, choices=sorted(BACKBONES),
                         help=f"feature extractor (default {DEFAULT_BACKBONE})")
     parser.add_argument("--weights", type=Path, help="backbone weights file (for wide_resnet50_2 without a cache)")
-    parser.add_argument("--coreset", type=float, default=defaults.coreset_ratio,
-                        help=f"share of patches kept in the memory bank (default {defaults.coreset_ratio})")
+    parser.add_argument("--coreset", type=float,
+                        help=f"share of patches kept in the memory bank (default {defaults.coreset_ratio}; "
+                             f"{SUGGESTED_TILE['coreset_ratio']} with automatic tiles)")
     parser.add_argument("--layers", help="comma-separated backbone layers (default: the backbone's, for EfficientNet-Lite strides 8, 16 and 32)")
     parser.add_argument("--size", type=int, help=f"network input size in pixels: the square's side with "
                         f"--geometry squeeze, the longer side with pad (default {defaults.resize})")

@@ -108,6 +108,7 @@ class BuildOptionsDialog(QDialog):
             self.geometry_combo.setCurrentIndex(self.geometry_combo.findData(config.geometry))
         self._show_size(config)
         self.geometry_combo.currentIndexChanged.connect(self._geometry_changed)
+        self._automatic_geometry = config.geometry  # what "Automatic" last chose, so a change can be followed
 
         # what the choice costs, said before building (estimated from the folder's image headers)
         self.cost = QLabel()
@@ -162,10 +163,23 @@ class BuildOptionsDialog(QDialog):
         defaults = PatchCoreConfig().with_changes(**SUGGESTED_TILE) if geometry == "tile" else PatchCoreConfig()
         self._show_size(defaults)
 
+    def _follow_automatic(self, config: PatchCoreConfig) -> None:
+        """When "Automatic" turns to another geometry for this folder, show that geometry's bank size in the
+        spin box (tiles keep 1%, the squeeze 10%); a size the person sets afterwards is kept."""
+        if self.geometry_combo.currentData() is not None or config.geometry == self._automatic_geometry:
+            return
+        self._automatic_geometry = config.geometry
+        ratio = SUGGESTED_TILE["coreset_ratio"] if config.geometry == "tile" else PatchCoreConfig().coreset_ratio
+        self.coreset_spin.blockSignals(True)
+        self.coreset_spin.setValue(ratio * 100)
+        self.coreset_spin.blockSignals(False)
+
     def update_cost(self) -> None:
         """Estimate the build from the folder's image sizes and say it (or what is wrong with the folder)."""
         try:
             images, _ = good_images(Path(self.folder_edit.text().strip()))
+            request = self.request(images)
+            self._follow_automatic(request.config)
             request = self.request(images)
             cost = estimate_build_cost(request.config, image_sizes(images), len(images))
         except (PatchCoreError, ValueError) as exc:
@@ -203,7 +217,9 @@ class BuildOptionsDialog(QDialog):
             if images is None:
                 images = find_images([folder])[0] if folder.is_dir() else []
             base = config.with_changes(geometry="squeeze", resize=PatchCoreConfig().resize)
-            config = resolved_config(base, image_sizes(images), automatic=True)
+            # the geometry is the automatic one; the bank size stays what the spin box says
+            config = resolved_config(base, image_sizes(images), automatic=True).with_changes(
+                coreset_ratio=config.coreset_ratio)
         elif geometry == "tile":
             config = config.with_changes(geometry="tile", tile=self.size_spin.value())
         else:

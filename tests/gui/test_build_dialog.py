@@ -28,8 +28,13 @@ def test_automatic_geometry_follows_the_good_parts_and_the_cost_is_said(qtbot, t
 
     dialog.folder_edit.setText(str(_folder(tmp_path / "oblong", 200, 500)))
     dialog.update_cost()
-    assert dialog.request().config.geometry == "tile"
+    config = dialog.request().config
+    assert (config.geometry, config.tile, config.coreset_ratio) == ("tile", 384, 0.01)
+    assert dialog.coreset_spin.value() == 1.0  # the bank size tiles take, shown
     assert "tiles" in dialog.cost.text() and "ms per image" in dialog.cost.text()
+    dialog.coreset_spin.setValue(5.0)  # a size set by hand afterwards is kept
+    dialog.update_cost()
+    assert dialog.request().config.coreset_ratio == 0.05
 
 
 def test_a_chosen_geometry_and_size_make_the_config(qtbot, tmp_path):
