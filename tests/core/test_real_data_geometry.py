@@ -14,6 +14,9 @@ from ..conftest import BOTTLE, MAGNETIC_TILE, require
 
 pytestmark = pytest.mark.realdata
 
+# no worse than the 224 squeeze (0.957 / 0.805) until the full run's figures are in
+IMAGE_MIN, PIXEL_MIN = 0.95, 0.805
+
 
 def _automatic(category):
     train, _ = find_images([category / "train" / "good"])
