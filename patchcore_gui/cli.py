@@ -19,7 +19,9 @@ from tqdm import tqdm
 
 from .core.atomic import atomic_write_bytes, atomic_write_text
 from .core.backbones import BACKBONES, DEFAULT_BACKBONE
+from .core.build_cost import estimate_build_cost, geometry_changes, image_sizes, resolved_config
 from .core.config import PatchCoreConfig
+from .core.geometry import GEOMETRIES, SUGGESTED_TILE
 from .core.errors import PatchCoreError
 from .core.evaluate import evaluate
 from .core.images import find_images, read_image
@@ -74,15 +76,25 @@ def print_error(message: str) -> None:
     tqdm.write(f"error: {message}", file=sys.stderr)
 
 
-def _config_from(args: argparse.Namespace) -> PatchCoreConfig:
-    changes = {"backbone": args.backbone, "coreset_ratio": args.coreset}
+def _config_from(args: argparse.Namespace, good: Sequence[Path] = ()) -> PatchCoreConfig:
+    """The options as a config; ``--geometry auto`` picks the geometry from the good images' sizes."""
+    changes = {"backbone": args.backbone}
     if args.layers:
         changes["layers"] = tuple(args.layers.split(","))
-    if args.size:
-        changes["resize"] = args.size
+    config = PatchCoreConfig().with_changes(**changes)
+    automatic = args.geometry == "auto"
+    config = resolved_config(config, image_sizes(good) if automatic else (), automatic)
+    if args.coreset is not None:  # a ratio given wins over the automatic choice's
+        config = config.with_changes(coreset_ratio=args.coreset)
     if args.search:
-        changes["search"] = args.search
-    return PatchCoreConfig().with_changes(**changes)
+        config = config.with_changes(search=args.search)
+    geometry = None if automatic else args.geometry
+    return config.with_changes(**geometry_changes(geometry, args.size, args.scale, args.tile, args.overlap))
+
+
+def _say_cost(config: PatchCoreConfig, good: Sequence[Path]) -> None:
+    """What the build will cost, before it starts (stdout: it is the command's answer to --estimate)."""
+    print(estimate_build_cost(config, image_sizes(good), len(good)).text(), flush=True)
 
 
 def _good_images(folder: Path) -> List[Path]:
@@ -100,7 +112,11 @@ def cmd_fit(args: argparse.Namespace) -> int:
     images = _good_images(Path(args.good_dir))
     defect_size = _defect_size_from(args)  # refused before the fit, not after it
     roi = mask_for(args.roi, describe_good_parts(images)) if args.roi else None  # a bad mask before the long fit
-    result = fit(images, _config_from(args), weights=args.weights, progress=TerminalProgress(),
+    config = _config_from(args, images)
+    _say_cost(config, images)
+    if args.estimate:
+        return 0
+    result = fit(images, config, weights=args.weights, progress=TerminalProgress(),
                  good_folder=str(Path(args.good_dir).resolve()), roi=roi)
     for line in result.skipped:
         print(f"skipped: {line}", file=sys.stderr)
@@ -202,7 +218,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     defect_size = _defect_size_from(args)
-    report = evaluate(args.category_dir, _config_from(args), weights=args.weights, progress=TerminalProgress(),
+    train = find_images([Path(args.category_dir) / "train" / "good"])[0]
+    config = _config_from(args, train)
+    _say_cost(config, train)
+    report = evaluate(args.category_dir, config, weights=args.weights, progress=TerminalProgress(),
                       min_defect_area=defect_size[0] if defect_size else 0.0).report
     for line in report.skipped:
         print(f"skipped: {line}", file=sys.stderr)
@@ -272,10 +291,20 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backbone", default=DEFAULT_BACKBONE, choices=sorted(BACKBONES),
                         help=f"feature extractor (default {DEFAULT_BACKBONE})")
     parser.add_argument("--weights", type=Path, help="backbone weights file (for wide_resnet50_2 without a cache)")
-    parser.add_argument("--coreset", type=float, default=defaults.coreset_ratio,
-                        help=f"share of patches kept in the memory bank (default {defaults.coreset_ratio})")
+    parser.add_argument("--coreset", type=float,
+                        help=f"share of patches kept in the memory bank (default {defaults.coreset_ratio}; "
+                             f"{SUGGESTED_TILE['coreset_ratio']} with automatic tiles)")
     parser.add_argument("--layers", help="comma-separated backbone layers (default: the backbone's, for EfficientNet-Lite strides 8, 16 and 32)")
-    parser.add_argument("--size", type=int, help=f"network input size in pixels (default {defaults.resize})")
+    parser.add_argument("--size", type=int, help=f"network input size in pixels: the square's side with "
+                        f"--geometry squeeze, the longer side with pad (default {defaults.resize})")
+    parser.add_argument("--geometry", default="auto", choices=("auto",) + GEOMETRIES,
+                        help="how images meet the network: squeeze (whole image to a square, aspect lost), pad "
+                             "(aspect kept, padded square), tile (aspect kept, near its own resolution, cut into "
+                             "overlapping tiles); auto (default): squeeze for square good parts, tile otherwise")
+    parser.add_argument("--tile", type=int, help=f"tile side in pixels with --geometry tile (a multiple of 32; "
+                        f"automatic choice {SUGGESTED_TILE['tile']})")
+    parser.add_argument("--overlap", type=int, help=f"tile overlap in pixels (automatic choice {SUGGESTED_TILE['overlap']})")
+    parser.add_argument("--scale", type=float, help="image scale before tiling (default 1.0: its own resolution)")
     parser.add_argument("--search", choices=SEARCH_KINDS,
                         help=f"nearest-neighbour search of the bank (default {defaults.search}); ivf is approximate: "
                              f"faster on large banks, may miss a patch's true nearest neighbour")
@@ -292,6 +321,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_options(p)
     _add_defect_size_options(p)
     add_fit_option(p)
+    p.add_argument("--estimate", action="store_true", help="say what the build would cost (bank, memory, time "
+                   "per image) and stop")
     p.set_defaults(run=cmd_fit)
 
     p = sub.add_parser("predict", help="inspect images with a model")

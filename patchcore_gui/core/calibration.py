@@ -16,6 +16,7 @@ from typing import Optional, Sequence, Tuple
 import numpy as np
 
 from .config import PatchCoreConfig
+from .geometry import Preprocessing, map_box_size
 from .memory_bank import MemoryBank
 from .progress import CancelToken, ProgressFn, check, report
 from .scoring import anomaly_map, score_grids
@@ -231,18 +232,19 @@ class Calibration:
     map_scale: MapScale
 
 
-def calibrate(holdout_grids: Sequence[np.ndarray], bank: MemoryBank, config: PatchCoreConfig, input_size: int,
+def calibrate(holdout_grids: Sequence[np.ndarray], bank: MemoryBank, config: PatchCoreConfig,
+              preprocessing: Preprocessing,
               progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None) -> Calibration:
     """Score the held-out good images' ``(h, w, D)`` grids against the bank, one at a time as the
     line inspects, and learn the threshold and map scale from them. Reports stage "calibration".
 
-    ``input_size`` is the network input's side, where the maps are made.
+    The maps are made over each grid's map box at input resolution (``preprocessing``), as the line's are.
     """
     scores, peaks, medians = [], [], []
     for done, grid in enumerate(holdout_grids, start=1):
         check(cancel)
         score, patch_scores = score_grids([grid], bank, config.reweight_neighbours)[0]
-        score_map = anomaly_map(patch_scores, input_size, config.sigma)
+        score_map = anomaly_map(patch_scores, map_box_size(patch_scores.shape, preprocessing), config.sigma)
         scores.append(score)
         peaks.append(float(score_map.max()))
         medians.append(float(np.median(score_map)))

@@ -11,6 +11,7 @@ from typing import Any, Dict, Optional, Tuple
 
 from .backbones import DEFAULT_BACKBONE
 from .memory_bank import SEARCH_KINDS
+from .geometry import check_geometry
 
 AGGREGATIONS = ("avgpool", "unfold")
 
@@ -30,6 +31,13 @@ class PatchCoreConfig:
     resize: int = 224
     #: Centre crop after resizing the shorter side to ``resize`` (the reference's 256 -> 224).
     crop: Optional[int] = None
+    #: How the image meets the network (core/geometry.py): "squeeze" to ``resize`` square, "pad" (aspect
+    #: kept, longer side ``resize``) or "tile" (aspect kept, scaled by ``scale``, cut into ``tile`` px
+    #: tiles overlapping by ``overlap`` px).
+    geometry: str = "squeeze"
+    scale: float = 1.0
+    tile: int = 224
+    overlap: int = 64
     #: Neighbourhood p of the locally aware patch features.
     patch_size: int = 3
     #: "avgpool" (anomalib: p x p mean) or "unfold" (reference: unfold, then adaptive mean to a dim).
@@ -74,12 +82,19 @@ class PatchCoreConfig:
             raise ValueError(f"input size {self.resize} / crop {self.crop} is not usable")
         if self.threshold_reject_rate is not None and not 0.0 < self.threshold_reject_rate < 1.0:
             raise ValueError(f"threshold reject rate must be in (0, 1), not {self.threshold_reject_rate}")
+        check_geometry(self.geometry, self.crop, self.scale, self.tile, self.overlap)
+        object.__setattr__(self, "scale", float(self.scale))
         if self.layers is not None:
             object.__setattr__(self, "layers", tuple(self.layers))
 
     def to_dict(self) -> Dict[str, Any]:
+        """The fields as JSON values; geometry fields at their defaults are left out, so a model built as
+        before geometry was a choice has the same header as then (and older programs still open it)."""
         data = asdict(self)
         data["layers"] = list(self.layers) if self.layers is not None else None
+        for name in _GEOMETRY_FIELDS:
+            if data[name] == getattr(_DEFAULT_GEOMETRY, name):
+                del data[name]
         return data
 
     @classmethod
@@ -101,3 +116,7 @@ class PatchCoreConfig:
 
     def with_changes(self, **changes: Any) -> "PatchCoreConfig":
         return replace(self, **changes)
+
+
+_GEOMETRY_FIELDS = ("geometry", "scale", "tile", "overlap")
+_DEFAULT_GEOMETRY = PatchCoreConfig()

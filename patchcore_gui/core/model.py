@@ -10,7 +10,7 @@ import numpy as np
 
 from .calibration import MapScale
 from .config import PatchCoreConfig
-from .images import Preprocessing, map_to_original
+from .geometry import Preprocessing, map_box_size, map_to_original
 from .likeness import GoodPartsLook
 from .roi import GoodPatchRecord, RegionOfInterest, recalibrate
 from .memory_bank import EXACT_SEARCH, SearchIndex
@@ -207,5 +207,6 @@ class PatchCoreModel:
         scores = np.asarray(patch_scores, np.float32)
         if roi is not None:
             scores = roi.hold_outside(scores, original_hw, prep, floor)
-        full = map_to_original(anomaly_map(scores, prep.input_size, self.config.sigma), original_hw, prep)
+        full = map_to_original(anomaly_map(scores, map_box_size(scores.shape, prep), self.config.sigma),
+                               original_hw, prep)
         return full if roi is None else roi.hold_outside_pixels(full, floor)

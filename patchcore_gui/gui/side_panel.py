@@ -33,7 +33,7 @@ def _value_label() -> QLabel:
 class ModelPanel(QWidget):
     """Facts of the current model, enough to tell two model files apart."""
 
-    FACTS = ("File", "Backbone", "Good images", "Memory bank", "Search", "Threshold", "Review band",
+    FACTS = ("File", "Backbone", "Input", "Good images", "Memory bank", "Search", "Threshold", "Review band",
              "Default threshold", "Created", "Good folder")
 
     def __init__(self, document: ModelDocument, parent: Optional[QWidget] = None) -> None:
@@ -69,6 +69,7 @@ class ModelPanel(QWidget):
         values = {
             "File": (path.name if path else "not saved yet") + (" (changed)" if dirty else ""),
             "Backbone": f"{model.config.backbone} ({layers})",
+            "Input": model.preprocessing.describe(),
             "Good images": f"{model.n_good_images} ({len(model.good_scores)} held out to calibrate)",
             "Memory bank": f"{bank:,} of {model.n_patches:,} patches ({bank / max(model.n_patches, 1):.1%})"
                            + (f" + {len(model.bank_vectors()) - bank:,} taught" if model.teachings else ""),
