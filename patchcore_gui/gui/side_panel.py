@@ -6,7 +6,8 @@ from datetime import datetime
 from typing import Dict, Optional, Sequence
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QFormLayout, QFrame, QGroupBox, QLabel, QScrollArea, QTabWidget, QVBoxLayout,
+                               QWidget)
 
 from ..core.model import PatchCoreModel
 from ..core.regions import DefectRegion, area_text, largest_area
@@ -177,7 +178,14 @@ class SidePanel(QWidget):
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.threshold_panel, 1)
         column.addWidget(self.defect_size_control)
-        self.pages.addTab(tuning, "Threshold")
+        # Scrolled rather than squeezed: on a small screen the histogram, its legend and the rules under
+        # it keep their size (squeezed below their minimum, Qt lays them over one another).
+        tuning_scroll = QScrollArea()
+        tuning_scroll.setWidgetResizable(True)
+        tuning_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        tuning_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        tuning_scroll.setWidget(tuning)
+        self.pages.addTab(tuning_scroll, "Threshold")
         self.pages.addTab(self.model_panel, "Model")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
