@@ -94,7 +94,7 @@ EXACT_SEARCH = SearchIndex()
 # time and the assignment when a model opens), and the share of them searched per patch
 IVF_LISTS_PER_ROOT = 4.0
 IVF_MAX_LISTS = 1024
-IVF_PROBED_SHARE = 0.02
+IVF_PROBED_SHARE = 0.1
 
 
 def ivf_centroids(vectors: np.ndarray, lists: int, seed: int = 0) -> np.ndarray:

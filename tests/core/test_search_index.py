@@ -58,7 +58,7 @@ def test_ivf_finds_the_true_nearest_neighbour_for_nearly_every_patch():
     expected_squared, _ = _brute_force(queries, vectors)
     # an approximate search can only miss the nearest, never find something nearer
     assert np.all(distances[:, 0] ** 2 >= expected_squared * (1 - 1e-4) - 1e-3)
-    assert _recall(queries, vectors, distances) >= 0.95  # 0.974 with the default settings
+    assert _recall(queries, vectors, distances) >= 0.99  # 0.998 with the default settings (31 of 307 cells)
     # the re-weighting's k neighbours stay exact
     _, exact_indices = MemoryBank(vectors).nearest(queries[:3], k=9)
     assert np.array_equal(bank.nearest(queries[:3], k=9)[1], exact_indices)
@@ -68,7 +68,7 @@ def test_too_few_probes_lose_recall_and_the_test_above_would_see_it():
     vectors, queries = _patch_like(12_000), _patch_like(600, seed=1)
     lists = SearchIndex.for_bank("ivf", len(vectors)).lists
     distances, _ = MemoryBank(vectors, search=SearchIndex("ivf", lists, 1)).nearest(queries)
-    assert _recall(queries, vectors, distances) < 0.95  # 0.59
+    assert _recall(queries, vectors, distances) < 0.99  # 0.59
 
 
 def test_patches_whose_probed_cells_are_empty_are_searched_exactly():
