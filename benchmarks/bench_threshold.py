@@ -52,7 +52,8 @@ def _features(paths: List[Path], config: PatchCoreConfig, backbone, cache: Path)
 
 def collect(name: str, root: Path, config: PatchCoreConfig, fractions: List[float], cache: Path) -> Dict[str, dict]:
     """Held-out good scores and test scores for each fraction: ``{fraction: {...}}``, cached as JSON."""
-    out = cache / f"{name}_scores.json"
+    ratio = "" if config.coreset_ratio == PatchCoreConfig().coreset_ratio else f"_coreset{config.coreset_ratio:g}"
+    out = cache / f"{name}{ratio}_scores.json"
     known: Dict[str, dict] = json.loads(out.read_text()) if out.is_file() else {}
     missing = [f for f in fractions if f"{f:g}" not in known]
     if not missing:
@@ -163,9 +164,11 @@ def main() -> int:
     parser.add_argument("--draws", type=int, default=500)
     parser.add_argument("--rates", nargs="+", type=int, default=[10, 20, 50, 100, 1000])
     parser.add_argument("--collect-only", action="store_true")
+    parser.add_argument("--coreset", type=float, default=PatchCoreConfig().coreset_ratio,
+                        help="memory bank share (default: the program's); a smaller one for a quick look")
     args = parser.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
-    config = PatchCoreConfig()
+    config = PatchCoreConfig(coreset_ratio=args.coreset)
     rows, tails = [], []
     for entry in args.data:
         if entry == "demo":
@@ -176,6 +179,8 @@ def main() -> int:
             root = Path(entry)
             name = root.name
         scores = collect(name, root, config, args.fractions, args.cache)
+        if args.coreset != PatchCoreConfig().coreset_ratio:
+            name = f"{name} (coreset {args.coreset:g})"
         if args.collect_only:
             continue
         rows += table(name, {k: v for k, v in scores.items() if float(k) in args.fractions}, args.draws, args.sizes,
