@@ -45,7 +45,7 @@ class PatchCoreConfig:
     calibration_fraction: float = 0.2
     #: The default threshold: at most this share of good parts rejected, estimated from the held-out
     #: good scores (calibration.threshold_for_reject_rate). ``None``: the older rule below.
-    threshold_reject_rate: Optional[float] = 0.01
+    threshold_reject_rate: Optional[float] = 0.001
     #: The older rule (models built before the rate): quantile of the held-out good scores...
     threshold_quantile: float = 1.0
     #: ...plus this share of the spread (quantile - median) as a margin against unseen good parts.
