@@ -33,7 +33,8 @@ import patchcore_gui  # noqa: F401  (first: it sets the OpenMP wait policy befor
 import numpy as np
 
 from patchcore_gui.core import PatchCoreConfig, find_images, find_test_images, load_backbone
-from patchcore_gui.core.calibration import default_threshold, prediction_bound, threshold_for_reject_rate
+from patchcore_gui.core.calibration import (default_threshold, outlier_threshold, prediction_bound,
+                                            threshold_for_reject_rate)
 from patchcore_gui.core.memory_bank import MemoryBank
 from patchcore_gui.core.patchcore import _coreset_bank, bank_candidates, extract_good_features
 from patchcore_gui.core.scoring import score_grids
@@ -99,11 +100,13 @@ RULES: Dict[str, Rule] = {
     "max": lambda g: float(np.max(g)),
     "empirical 99%": lambda g: float(np.quantile(g, 0.99)),
     "mean + 2.33 sd": lambda g: _normal(g, 2.326),
-    "median + 3.5 MAD-sd": lambda g: float(np.median(g) + 3.5 * 1.4826 * np.median(np.abs(g - np.median(g)))),
+    "median + 3.5 MAD-sd (outlier z 3.5)": lambda g: outlier_threshold(g, 3.5),
     "1 in 100 (engine)": lambda g: threshold_for_reject_rate(g, 0.01).threshold,
     "1 in 300 (engine)": lambda g: threshold_for_reject_rate(g, 1 / 300).threshold,
     "1 in 1000 (engine)": lambda g: threshold_for_reject_rate(g, 0.001).threshold,
     "1 in 1000, log-normal": lambda g: float(np.exp(prediction_bound(np.log(g), 0.001))),
+    "outlier z 3.5, or 1 in 100 if higher": lambda g: max(outlier_threshold(g, 3.5),
+                                                         threshold_for_reject_rate(g, 0.01).threshold),
 }
 
 
