@@ -3,8 +3,9 @@
 Usage::
 
     nice -n 10 .venv/bin/python benchmarks/bench_threshold.py --cache /work/cache/threshold \\
-        --data demo ../shared/data/mvtec_bottle_512/bottle ../shared/data/magnetic_tile/magnetic_tile \\
-        --fractions 0.1 0.2 0.3
+        --data demo ../shared/data/mvtec_bottle_512/bottle --fractions 0.1 0.2 0.3 --draws 300
+    nice -n 10 .venv/bin/python benchmarks/bench_threshold.py --cache /work/cache/threshold --coreset 0.01 \\
+        --data ../shared/data/magnetic_tile/magnetic_tile --fractions 0.2 --draws 300
 
 Each data set's patch features (train/good and test) are extracted once with the default settings
 and cached; for each calibration fraction the memory bank is built once (as ``fit`` builds it: the

@@ -2,8 +2,10 @@
 
 At fit time a share of the good images is held out of the memory bank and scored against it,
 exactly as the line will score new good parts (:func:`calibrate`). Their score distribution is kept
-in the model; the default threshold follows from it by one stated rule (:func:`default_threshold`).
-With labelled defects, :func:`patchcore_gui.core.metrics.f1_optimal_threshold` gives the other view.
+in the model; the default threshold follows from it by one stated rule (:func:`learned_threshold`;
+models built before it used :func:`default_threshold`), and "at most 1 good part in N rejected" by
+:func:`threshold_for_reject_rate`. With labelled defects,
+:func:`patchcore_gui.core.metrics.f1_optimal_threshold` gives the other view.
 """
 
 from __future__ import annotations
