@@ -3,8 +3,9 @@
 Usage::
 
     nice -n 10 .venv/bin/python benchmarks/bench_threshold.py --cache /work/cache/threshold \\
-        --data demo ../shared/data/mvtec_bottle_512/bottle ../shared/data/magnetic_tile/magnetic_tile \\
-        --fractions 0.1 0.2 0.3
+        --data demo ../shared/data/mvtec_bottle_512/bottle --fractions 0.1 0.2 0.3 --draws 300
+    nice -n 10 .venv/bin/python benchmarks/bench_threshold.py --cache /work/cache/threshold --coreset 0.01 \\
+        --data ../shared/data/magnetic_tile/magnetic_tile --fractions 0.2 --draws 300
 
 Each data set's patch features (train/good and test) are extracted once with the default settings
 and cached; for each calibration fraction the memory bank is built once (as ``fit`` builds it: the
@@ -33,7 +34,8 @@ import patchcore_gui  # noqa: F401  (first: it sets the OpenMP wait policy befor
 import numpy as np
 
 from patchcore_gui.core import PatchCoreConfig, find_images, find_test_images, load_backbone
-from patchcore_gui.core.calibration import default_threshold, threshold_for_reject_rate
+from patchcore_gui.core.calibration import (default_threshold, outlier_threshold, prediction_bound,
+                                            threshold_for_reject_rate)
 from patchcore_gui.core.memory_bank import MemoryBank
 from patchcore_gui.core.patchcore import _coreset_bank, bank_candidates, extract_good_features
 from patchcore_gui.core.scoring import score_grids
@@ -52,7 +54,8 @@ def _features(paths: List[Path], config: PatchCoreConfig, backbone, cache: Path)
 
 def collect(name: str, root: Path, config: PatchCoreConfig, fractions: List[float], cache: Path) -> Dict[str, dict]:
     """Held-out good scores and test scores for each fraction: ``{fraction: {...}}``, cached as JSON."""
-    out = cache / f"{name}_scores.json"
+    ratio = "" if config.coreset_ratio == PatchCoreConfig().coreset_ratio else f"_coreset{config.coreset_ratio:g}"
+    out = cache / f"{name}{ratio}_scores.json"
     known: Dict[str, dict] = json.loads(out.read_text()) if out.is_file() else {}
     missing = [f for f in fractions if f"{f:g}" not in known]
     if not missing:
@@ -98,9 +101,13 @@ RULES: Dict[str, Rule] = {
     "max": lambda g: float(np.max(g)),
     "empirical 99%": lambda g: float(np.quantile(g, 0.99)),
     "mean + 2.33 sd": lambda g: _normal(g, 2.326),
-    "median + 3.5 MAD-sd": lambda g: float(np.median(g) + 3.5 * 1.4826 * np.median(np.abs(g - np.median(g)))),
+    "median + 3.5 MAD-sd (outlier z 3.5)": lambda g: outlier_threshold(g, 3.5),
     "1 in 100 (engine)": lambda g: threshold_for_reject_rate(g, 0.01).threshold,
+    "1 in 300 (engine)": lambda g: threshold_for_reject_rate(g, 1 / 300).threshold,
     "1 in 1000 (engine)": lambda g: threshold_for_reject_rate(g, 0.001).threshold,
+    "1 in 1000, log-normal": lambda g: float(np.exp(prediction_bound(np.log(g), 0.001))),
+    "outlier z 3.5, or 1 in 100 if higher": lambda g: max(outlier_threshold(g, 3.5),
+                                                         threshold_for_reject_rate(g, 0.01).threshold),
 }
 
 
@@ -163,9 +170,11 @@ def main() -> int:
     parser.add_argument("--draws", type=int, default=500)
     parser.add_argument("--rates", nargs="+", type=int, default=[10, 20, 50, 100, 1000])
     parser.add_argument("--collect-only", action="store_true")
+    parser.add_argument("--coreset", type=float, default=PatchCoreConfig().coreset_ratio,
+                        help="memory bank share (default: the program's); a smaller one for a quick look")
     args = parser.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
-    config = PatchCoreConfig()
+    config = PatchCoreConfig(coreset_ratio=args.coreset)
     rows, tails = [], []
     for entry in args.data:
         if entry == "demo":
@@ -176,6 +185,8 @@ def main() -> int:
             root = Path(entry)
             name = root.name
         scores = collect(name, root, config, args.fractions, args.cache)
+        if args.coreset != PatchCoreConfig().coreset_ratio:
+            name = f"{name} (coreset {args.coreset:g})"
         if args.collect_only:
             continue
         rows += table(name, {k: v for k, v in scores.items() if float(k) in args.fractions}, args.draws, args.sizes,

@@ -105,6 +105,8 @@ def test_demo_makes_a_report_with_overlays(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path / "demo")]) == 0
     report = (tmp_path / "demo" / "report.md").read_text()
     assert "Image AUROC" in report and "overlays/" in report
+    # the first thing a new user sees: the default threshold calls every one of the demo's parts right
+    assert "12 of 12 verdicts as expected with the default threshold" in report
     assert len(list((tmp_path / "demo" / "overlays").glob("*.png"))) >= 10
     assert load_model(tmp_path / "demo" / "demo.patchcore").n_good_images > 0
 

@@ -52,8 +52,11 @@ class PatchCoreConfig:
     sigma: float = 4.0
     #: Share of the good images held out to learn what good scores look like.
     calibration_fraction: float = 0.2
-    #: The default threshold: at most this share of good parts rejected, estimated from the held-out
-    #: good scores (calibration.threshold_for_reject_rate). ``None``: the older rule below.
+    #: The default threshold (calibration.learned_threshold) is the higher of two bounds on the held-out
+    #: good scores: the modified z-score above which a part is an outlier among them...
+    threshold_outlier_z: Optional[float] = 3.5
+    #: ...and the prediction bound for at most this share of good parts rejected, which widens when few
+    #: parts are held out. Both ``None``: the older rule below.
     threshold_reject_rate: Optional[float] = 0.01
     #: The older rule (models built before the rate): quantile of the held-out good scores...
     threshold_quantile: float = 1.0
@@ -80,6 +83,8 @@ class PatchCoreConfig:
             raise ValueError(f"re-weighting neighbours b must be >= 1, not {self.reweight_neighbours}")
         if self.resize < 32 or (self.crop is not None and not 32 <= self.crop <= self.resize):
             raise ValueError(f"input size {self.resize} / crop {self.crop} is not usable")
+        if self.threshold_outlier_z is not None and not self.threshold_outlier_z > 0:
+            raise ValueError(f"threshold outlier z must be positive, not {self.threshold_outlier_z}")
         if self.threshold_reject_rate is not None and not 0.0 < self.threshold_reject_rate < 1.0:
             raise ValueError(f"threshold reject rate must be in (0, 1), not {self.threshold_reject_rate}")
         check_geometry(self.geometry, self.crop, self.scale, self.tile, self.overlap)
@@ -101,14 +106,15 @@ class PatchCoreConfig:
     def from_dict(cls, data: Dict[str, Any]) -> "PatchCoreConfig":
         """Rebuild from :meth:`to_dict`; unknown keys (from a newer writer) are refused, not dropped.
 
-        A configuration written before ``threshold_reject_rate`` existed was calibrated by the older
-        rule, and says so when read back (the key absent means None).
+        A configuration written before ``threshold_outlier_z`` and ``threshold_reject_rate`` existed was
+        calibrated by the older rule, and says so when read back (a key absent means None).
         """
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"unknown configuration keys: {', '.join(unknown)}")
         values = dict(data)
+        values.setdefault("threshold_outlier_z", None)
         values.setdefault("threshold_reject_rate", None)
         if values.get("layers") is not None:
             values["layers"] = tuple(values["layers"])

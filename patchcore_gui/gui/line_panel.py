@@ -28,7 +28,7 @@ from .workers import start_worker
 #: NG parts whose full picture is kept to look back at; older ones keep their thumbnail.
 KEPT_NG_PICTURES = 50
 VERDICT_STYLE = {"OK": "background:#1b7f3b;color:white", "NG": "background:#b3261e;color:white",
-                 "REVIEW": "background:#d68c00;color:white",
+                 "REVIEW": "background:#8e44ad;color:white",
                  "ERROR": "background:#c77700;color:white", "": "background:#444;color:white"}
 SORTING = (("leave", "Leave images in the folder"), ("copy", "Copy into OK / (REVIEW /) NG / ERROR"),
            ("move", "Move into OK / (REVIEW /) NG / ERROR"))

@@ -30,7 +30,7 @@ THUMB_SIDE = 64
 PIXMAP_CACHE = 512
 
 #: Verdict colours shared by the list, the verdict panel and the histogram.
-VERDICT_COLOURS = {"OK": QColor(46, 160, 67), "REVIEW": QColor(214, 140, 0), "NG": QColor(215, 38, 56),
+VERDICT_COLOURS = {"OK": QColor(46, 160, 67), "REVIEW": QColor(142, 68, 173), "NG": QColor(215, 38, 56),
                    "ERROR": QColor(128, 128, 128)}
 
 #: The role the proxy sorts by: numbers for scores, an order for verdicts, folded text for names.

@@ -29,6 +29,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         help="teach the part whose file path contains NAME as good, show the Teachings dock")
     parser.add_argument("--hold", type=float, default=0.0,
                         help="seconds to stay open after the screenshot (to take the screen from outside too)")
+    parser.add_argument("--side-panel", action="store_true", help="grab the side panel only (verdict and threshold)")
+    parser.add_argument("--reject-at-most", type=int, metavar="N",
+                        help="set the threshold for at most 1 good part in N rejected, as the threshold panel does")
     args = parser.parse_args(argv)
 
     from PySide6.QtCore import QEventLoop, QSettings, QTimer
@@ -66,8 +69,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 break
         QTimer.singleShot(500, loop.quit)  # let the batch views refresh and the view repaint
         loop.exec()
+        if args.reject_at_most:
+            review = window.document.review_from
+            window.side_panel.threshold_panel.set_reject_rate(args.reject_at_most)
+            if review is not None:  # the model's band stays where it was, below the new threshold
+                window.document.set_review_from(min(review, window.document.threshold))
+            QTimer.singleShot(300, loop.quit)
+            loop.exec()
         window.document.set_dirty(False)
-        ok = window.grab().save(str(args.out))
+        ok = (window.side_panel if args.side_panel else window).grab().save(str(args.out))
         if args.hold:
             QTimer.singleShot(int(args.hold * 1000), loop.quit)
             loop.exec()

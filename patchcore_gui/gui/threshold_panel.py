@@ -7,7 +7,7 @@ was built (what "good" looks like to this model) beside the scores of the inspec
 bin split in two halves so neither hides the other, and a person can put the line in the gap.
 "Reject at most 1 in N" sets the threshold from those held-out scores
 (:func:`~patchcore_gui.core.calibration.threshold_for_reject_rate`) and says how many parts the
-estimate rests on. The review band's start is a second, amber line (OK / REVIEW / NG).
+estimate rests on. The review band's start is a second, violet line (OK / REVIEW / NG).
 """
 
 from __future__ import annotations
@@ -171,7 +171,7 @@ class ThresholdPanel(QWidget):
         # the review band: OK / REVIEW / NG
         self.review_box = QCheckBox("Review band from")
         self.review_box.setToolTip("Parts scoring above this and at or below the threshold are REVIEW: a person "
-                                   "looks at them. Drag the amber line or type a value.")
+                                   "looks at them. Drag the violet line or type a value.")
         self.review_spin = QDoubleSpinBox()
         self.review_spin.setDecimals(3)
         self.review_spin.setRange(0.0, 1e6)

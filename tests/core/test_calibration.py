@@ -98,3 +98,31 @@ def test_moving_the_threshold_below_the_review_band_pulls_the_band_down(fitted):
     with pytest.raises(ValueError, match="at or below the threshold"):
         fitted.model.with_review_band(fitted.model.threshold + 0.1)
     assert model.with_review_band(None).verdict(model.threshold - 0.5) == "OK"
+
+
+def test_the_default_rule_ignores_an_outlying_held_out_part_and_widens_for_few_parts():
+    from patchcore_gui.core.calibration import learned_threshold, outlier_threshold
+    from patchcore_gui.core.config import PatchCoreConfig
+
+    config = PatchCoreConfig()
+    rng = np.random.default_rng(3)
+    many = np.append(rng.normal(20.0, 1.0, 150), [29.0, 31.0])  # two outlying good parts, as bottle and MT hold
+    both = max(outlier_threshold(many, 3.5), threshold_for_reject_rate(many, 0.01).threshold)
+    assert learned_threshold(many, config) == pytest.approx(both)
+    assert learned_threshold(many, config) < 25.0 < default_threshold(many, 1.0, 0.1)  # the old rule: above 31
+    assert outlier_threshold(many, 3.5) == pytest.approx(outlier_threshold(many[:-2], 3.5), abs=0.1)
+    few = rng.normal(20.0, 1.0, 5)
+    assert learned_threshold(few, config) == pytest.approx(threshold_for_reject_rate(few, 0.01).threshold)
+    assert learned_threshold(few, config) > outlier_threshold(few, 3.5)
+    old = PatchCoreConfig(threshold_outlier_z=None, threshold_reject_rate=None)
+    assert learned_threshold(many, old) == default_threshold(many, 1.0, 0.1)
+
+
+def test_a_configuration_from_before_the_rule_reads_back_as_the_older_rule():
+    from patchcore_gui.core.config import PatchCoreConfig
+
+    data = PatchCoreConfig().to_dict()
+    del data["threshold_outlier_z"], data["threshold_reject_rate"]
+    old = PatchCoreConfig.from_dict(data)
+    assert old.threshold_outlier_z is None and old.threshold_reject_rate is None
+    assert PatchCoreConfig.from_dict(PatchCoreConfig().to_dict()) == PatchCoreConfig()
