@@ -90,9 +90,11 @@ def inspection_overlay(image: np.ndarray, inspection: "Inspection", model: "Patc
     the part's name (``part``, e.g. ``broken_large/000.png``), verdict and score.
 
     One rendering for the CLI, the demo report and the GUI export, so all three look the same.
-    ``threshold`` defaults to the model's.
+    ``threshold`` defaults to the model's. Outside a region of interest the part is dimmed.
     """
     level = model.threshold if threshold is None else threshold
+    if model.roi is not None:  # the ignored area at half brightness, as the window dims it
+        image = np.where(model.roi.pixels_at(image.shape[:2])[:, :, None], image, image // 2).astype(np.uint8)
     return render_overlay(image, inspection.anomaly_map, model.map_scale.colour_range(level),
                           inspection.defect_mask(model, level), opacity,
                           caption=overlay_caption(part, inspection.score, level))

@@ -217,3 +217,14 @@ def test_the_mask_has_the_good_parts_size_or_their_proportions():
     with pytest.raises(RoiError, match="proportions"):
         fit_to_good_parts(roi, "m.png", (90, 100), (180, 200))
     assert fit_to_good_parts(roi, "m.png", None, None) is roi  # an old model: any size, scaled per image
+
+
+def test_an_overlay_dims_the_ignored_area(fitted, inspector, synthetic_set):
+    from patchcore_gui.core.overlay import inspection_overlay
+    right = np.zeros((192, 192), bool)
+    right[:, 96:] = True
+    model = fitted.model.with_region_of_interest(RegionOfInterest.from_pixels(right))
+    image = read_image(synthetic_set.test_good[0])
+    plain = inspection_overlay(image, Inspector(fitted.model, backbone=inspector.backbone).inspect(image), fitted.model)
+    masked = inspection_overlay(image, Inspector(model, backbone=inspector.backbone).inspect(image), model)
+    assert masked[40:, :90].mean() < 0.8 * plain[40:, :90].mean()  # below the caption band
