@@ -25,6 +25,7 @@ from .config import PatchCoreConfig
 from .model import PatchCoreModel
 from .patchcore import FitResult, Inspector, fit
 from .progress import CancelToken, ProgressFn, check, report
+from .teaching import TeachingOutcome, teach
 
 LOADING_NETWORK = "loading network"
 
@@ -58,7 +59,8 @@ class Engine:
         the loaded network (which :class:`Inspector` replaces if ``model`` was built with another)."""
         with self._lock:
             current = self._inspector
-            if current is not None and current.model.memory_bank is model.memory_bank:
+            if (current is not None and current.model.memory_bank is model.memory_bank
+                    and current.model.teachings is model.teachings):
                 # the same bank, perhaps another threshold or region of interest: nothing to index again
                 current.model = model
                 return current
@@ -68,6 +70,16 @@ class Engine:
             self._inspector = Inspector(model, backbone=self._backbone)
             self._backbone = self._inspector.backbone
             return self._inspector
+
+    def teach(self, model: PatchCoreModel, paths: Sequence[Path], progress: Optional[ProgressFn] = None,
+              cancel: Optional[CancelToken] = None) -> TeachingOutcome:
+        """Add what the bank lacks from good ``paths`` (:func:`.teaching.teach`) on the loaded network; the
+        inspector for the taught model is kept, so the parts inspected next use it at once."""
+        inspector = self.inspector_for(model, progress)
+        with self._lock:
+            outcome = teach(inspector, paths, progress=progress, cancel=cancel)
+            self._inspector = outcome.inspector
+            return outcome
 
     def _network_for(self, config: PatchCoreConfig, progress: Optional[ProgressFn]) -> FeatureBackbone:
         layers = resolve_layers(get_spec(config.backbone), config.layers)

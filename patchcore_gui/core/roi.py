@@ -26,10 +26,11 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from .calibration import MapScale, default_threshold, learn_map_scale
+from .calibration import MapScale, learn_map_scale, learned_threshold
 from .config import PatchCoreConfig
 from .errors import ImageReadError, PatchCoreError
-from .images import Preprocessing, preprocess, read_image
+from .geometry import original_to_grid
+from .images import Preprocessing, read_image
 from .memory_bank import MemoryBank
 from .scoring import anomaly_map, patch_image_scores
 
@@ -47,34 +48,22 @@ class RoiError(PatchCoreError):
     """A region of interest that cannot be used (unreadable file, not black and white, wrong size, empty)."""
 
 
-def _patch_cells(shares_at_input: np.ndarray, grid_hw: Tuple[int, int]) -> np.ndarray:
-    """``(S, S)`` share of each network-input pixel inside -> ``(h, w)`` share of each patch's cell."""
-    return cv2.resize(shares_at_input.astype(np.float32), (int(grid_hw[1]), int(grid_hw[0])),
-                      interpolation=cv2.INTER_AREA)
-
-
 def patch_shares(inside: np.ndarray, prep: Preprocessing, grid_hw: Tuple[int, int]) -> np.ndarray:
     """``(H, W)`` bool inspected pixels of an image -> ``(h, w)`` float32 share of each patch inside.
 
-    The mask takes the image's own way to the network (:func:`preprocess`: resize, crop, and whatever
-    the preprocessing does), so it keeps matching the features when the preprocessing changes. Done
-    for the mask, an all-black and an all-white picture: a network-input pixel that the picture does not
-    reach (padding) changes with none of them and counts as outside.
+    The mask takes the image's own way to the network (:func:`~.geometry.original_to_grid`: resize,
+    crop, padding, tiles), so it keeps matching the features whatever the input geometry; a cell the
+    picture does not reach (padding) counts as outside.
 
     >>> prep = Preprocessing(resize=64)
     >>> left = np.zeros((100, 200), bool); left[:, :100] = True
     >>> patch_shares(left, prep, (8, 8))[0].round(2).tolist()
     [1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0]
     """
-    height, width = inside.shape
-    pictures = [np.where(inside, 255, 0).astype(np.uint8), np.zeros((height, width), np.uint8),
-                np.full((height, width), 255, np.uint8)]
-    mean, std = np.asarray(prep.mean, np.float32), np.asarray(prep.std, np.float32)
-    mask, black, white = (preprocess(np.repeat(picture[:, :, None], 3, axis=2), prep)[0] * std[0] + mean[0]
-                          for picture in pictures)
-    reach = white - black
-    shares = np.where(reach > 0.5, (mask - black) / np.maximum(reach, 1e-6), 0.0)
-    return np.clip(_patch_cells(shares, grid_hw), 0.0, 1.0)
+    shares = original_to_grid(inside, prep)
+    if shares.shape != tuple(grid_hw):
+        shares = cv2.resize(shares, (int(grid_hw[1]), int(grid_hw[0])), interpolation=cv2.INTER_AREA)
+    return np.clip(shares, 0.0, 1.0)
 
 
 def counted_patches(shares: np.ndarray) -> np.ndarray:
@@ -261,8 +250,7 @@ def recalibrate(record: GoodPatchRecord, roi: Optional[RegionOfInterest], prep: 
         peaks[index] = float(anomaly_map(held, prep.input_size, config.sigma).max())
     scale = learn_map_scale(scores, peaks, np.full(len(scores), floor))
     return Recalibration(good_scores=scores,
-                         default_threshold=default_threshold(scores, config.threshold_quantile,
-                                                             config.threshold_margin),
+                         default_threshold=learned_threshold(scores, config),
                          map_scale=MapScale(ratio=scale.ratio, floor=floor))
 
 

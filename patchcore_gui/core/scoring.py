@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple, Union
 
 import cv2
 import faiss
@@ -104,12 +104,14 @@ def gaussian_smooth(score_map: np.ndarray, sigma: float) -> np.ndarray:
                             borderType=cv2.BORDER_REFLECT)
 
 
-def anomaly_map(patch_scores: np.ndarray, input_size: int, sigma: float) -> np.ndarray:
+def anomaly_map(patch_scores: np.ndarray, input_size: Union[int, Tuple[int, int]], sigma: float) -> np.ndarray:
     """Patch score grid -> smoothed map at network-input resolution.
 
-    ``(h, w)`` float32 -> ``(input_size, input_size)`` float32 (bilinear upsampling, then Gaussian).
+    ``(h, w)`` float32 -> ``(input_size, input_size)`` float32, or ``input_size`` = (height, width)
+    (the map box of a kept-aspect geometry): bilinear upsampling, then Gaussian.
     """
-    upsampled = cv2.resize(patch_scores.astype(np.float32), (input_size, input_size), interpolation=cv2.INTER_LINEAR)
+    height, width = (input_size, input_size) if isinstance(input_size, int) else input_size
+    upsampled = cv2.resize(patch_scores.astype(np.float32), (int(width), int(height)), interpolation=cv2.INTER_LINEAR)
     return gaussian_smooth(upsampled, sigma)
 
 

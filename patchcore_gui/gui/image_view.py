@@ -8,15 +8,19 @@ mid-scale, so "warmer than green" reads as "above the threshold" on every part a
 
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from typing import TYPE_CHECKING, Optional, Tuple
 
 import cv2
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtWidgets import (QCheckBox, QGraphicsRectItem, QHBoxLayout, QLabel, QSlider, QToolButton, QVBoxLayout,
+                               QWidget)
 
 from ..core.overlay import COLOUR_MAP
+
+if TYPE_CHECKING:
+    from ..core.regions import DefectRegion
 
 
 def jet_colour_map() -> pg.ColorMap:
@@ -91,10 +95,29 @@ class InspectionView(pg.GraphicsLayoutWidget):
         self.caption.setZValue(10)
         self.caption.setParentItem(self.view_box)
         self.view_box.sigResized.connect(self._fit_caption)  # a long caption wraps instead of running off
+        # the defect region selected in a list: a box around it, the view zoomed to it
+        self.region_box = QGraphicsRectItem()
+        self.region_box.setPen(pg.mkPen((0, 255, 255), width=2, cosmetic=True))
+        self.region_box.setZValue(5)
+        self.region_box.setVisible(False)
+        self.view_box.addItem(self.region_box)
         self._shape: Optional[Tuple[int, int]] = None
         self.show_nothing("Open or build a model, then drop images here")
 
+    def highlight_region(self, region: Optional["DefectRegion"]) -> None:
+        """Draw a box around ``region`` and zoom to it with a margin (the region a third of the view);
+        None takes the box away and leaves the view where it is."""
+        if region is None or self._shape is None:
+            self.region_box.setVisible(False)
+            return
+        self.region_box.setRect(QRectF(region.x, region.y, region.width, region.height))
+        self.region_box.setVisible(True)
+        side = max(region.width, region.height, 24) * 3
+        centre_x, centre_y = region.x + region.width / 2, region.y + region.height / 2
+        self.view_box.setRange(QRectF(centre_x - side / 2, centre_y - side / 2, side, side), padding=0)
+
     def show_nothing(self, message: str = "") -> None:
+        self.region_box.setVisible(False)
         for item in (self.part_item, self.heat_item, self.outline_item, self.region_item):
             item.clear()
         self.colour_bar.setOpacity(0.0)  # not setVisible: hiding it lets the layout squeeze its label

@@ -29,6 +29,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         help="grab the region editor on the shown part instead, after drawing SHAPES: JSON "
                              '[[mode, tool, [[x, y], ...]], ...] with x, y as fractions of the part, e.g. '
                              '[["exclude", "rectangle", [[0, 0], [0.3, 0.2]]]]')
+    parser.add_argument("--teach", default="", metavar="NAME",
+                        help="teach the part whose file path contains NAME as good, show the Teachings dock")
     parser.add_argument("--hold", type=float, default=0.0,
                         help="seconds to stay open after the screenshot (to take the screen from outside too)")
     args = parser.parse_args(argv)
@@ -58,6 +60,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             window.add_inputs(args.images)
         if window.busy:
             loop.exec()
+        if args.teach:
+            _teach(window, args.teach)
         proxy = window.results_panel.proxy
         for row in range(proxy.rowCount()):
             item = proxy.index(row, 0).data(ITEM_ROLE)
@@ -108,6 +112,19 @@ def _grab_region_editor(window, shapes: str, out: Path) -> bool:  # type: ignore
     ok = editor.grab().save(str(out))
     editor.close()
     return ok
+
+
+def _teach(window, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Teach the listed part whose path contains ``name``, wait until the list is inspected again, show the dock."""
+    from PySide6.QtCore import QEventLoop
+
+    part = next(item.path for item in window.results.items() if name in str(item.path))
+    loop = QEventLoop()
+    window.job_done.connect(loop.quit)
+    window.teaching.teach([part])
+    while window.busy:
+        loop.exec()
+    window.teaching.dock.show()
 
 
 def _run_line(window, camera: Path, images: Sequence[Path]) -> None:  # type: ignore[no-untyped-def]
