@@ -91,6 +91,7 @@ def model_to_bytes(model: PatchCoreModel) -> bytes:
         tensors["good_patch_distances"] = np.ascontiguousarray(model.good_patches.distances, dtype=np.float32)
         tensors["good_patch_scores"] = np.ascontiguousarray(model.good_patches.scores, dtype=np.float32)
         tensors["good_image_sizes"] = np.ascontiguousarray(model.good_patches.sizes, dtype=np.int32)
+        tensors["good_patch_grids"] = np.ascontiguousarray(model.good_patches.grids, dtype=np.int32)
     if model.teachings:
         dim = model.memory_bank.shape[1]
         tensors[TAUGHT_PATCHES] = np.ascontiguousarray(np.concatenate(
@@ -198,7 +199,16 @@ def _good_patches(tensors: Dict[str, np.ndarray], n_good: int) -> Optional[GoodP
     distances, scores, sizes = (tensors[name] for name in names)
     if distances.dtype != np.float32 or scores.dtype != np.float32 or sizes.dtype != np.int32 or len(sizes) != n_good:
         raise ValueError("the held-out patch record does not fit the held-out good scores")
-    return GoodPatchRecord(distances=distances, scores=scores, sizes=sizes)
+    if "good_patch_grids" in tensors:
+        grids = tensors["good_patch_grids"]
+    elif distances.ndim == 3:  # written before the grids could differ: one (n, h, w) block
+        grids = np.tile(np.asarray(distances.shape[1:], np.int32), (len(distances), 1))
+        distances, scores = distances.reshape(-1), scores.reshape(-1)
+    else:
+        raise ValueError("the held-out patch record has no grid shapes")
+    if grids.dtype != np.int32:
+        raise ValueError("the held-out patch record's grid shapes are not int32")
+    return GoodPatchRecord(distances=distances, scores=scores, grids=grids, sizes=sizes)
 
 
 def _teachings_from(header: Dict[str, Any], bank: np.ndarray, taught: Optional[np.ndarray]) -> Tuple[Teaching, ...]:

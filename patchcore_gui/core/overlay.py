@@ -114,9 +114,12 @@ def inspection_overlay(image: np.ndarray, inspection: "Inspection", model: "Patc
 
     One rendering for the CLI, the demo report and the GUI export, so all three look the same.
     ``threshold`` and ``review_from`` (a number, or None for no review band) default to the model's;
-    the outlines are the part's defect regions at the threshold.
+    the outlines are the part's defect regions at the threshold. Outside a region of interest the part
+    is dimmed.
     """
     level = model.threshold if threshold is None else threshold
+    if model.roi is not None:  # the ignored area at half brightness, as the window dims it
+        image = np.where(model.roi.pixels_at(image.shape[:2])[:, :, None], image, image // 2).astype(np.uint8)
     review = model.review_from if review_from is _MODELS_BAND else review_from
     regions = inspection.defect_regions(model, level)
     largest = regions.largest_area if model.min_defect_area > 0 else None

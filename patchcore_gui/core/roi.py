@@ -29,7 +29,7 @@ import numpy as np
 from .calibration import MapScale, learn_map_scale, learned_threshold
 from .config import PatchCoreConfig
 from .errors import ImageReadError, PatchCoreError
-from .geometry import original_to_grid
+from .geometry import map_box_size, original_to_grid
 from .images import Preprocessing, read_image
 from .memory_bank import MemoryBank
 from .scoring import anomaly_map, patch_image_scores
@@ -176,25 +176,41 @@ class RegionOfInterest:
 class GoodPatchRecord:
     """Per held-out good image, what a changed region of interest needs to score it again.
 
-    ``distances (n, h, w)`` float32: each patch's nearest-bank distance; ``scores (n, h, w)``
-    float32: the image score each patch gives as the image's worst (its distance re-weighted);
-    ``sizes (n, 2)`` int32: each image's (height, width) in pixels.
+    The images' patch grids may differ (an aspect-keeping geometry on parts of several sizes), so the
+    patches lie one image after another, each grid row by row: ``distances (P,)`` float32, each patch's
+    nearest-bank distance; ``scores (P,)`` float32, the image score each patch gives as the image's
+    worst (its distance re-weighted); ``grids (n, 2)`` int32, each image's grid (h, w), with
+    ``sum(h * w) == P``; ``sizes (n, 2)`` int32, each image's (height, width) in pixels.
     """
 
     distances: np.ndarray
     scores: np.ndarray
+    grids: np.ndarray
     sizes: np.ndarray
 
     def __post_init__(self) -> None:
-        if (self.distances.ndim != 3 or self.scores.shape != self.distances.shape
-                or self.sizes.shape != (len(self.distances), 2)):
+        n = len(self.sizes)
+        if (self.distances.ndim != 1 or self.scores.shape != self.distances.shape or self.sizes.shape != (n, 2)
+                or self.grids.shape != (n, 2) or int(np.prod(self.grids, axis=1).sum()) != len(self.distances)):
             raise ValueError(f"good patch record shapes {self.distances.shape}, {self.scores.shape}, "
-                             f"{self.sizes.shape} do not fit together")
+                             f"{self.grids.shape}, {self.sizes.shape} do not fit together")
+
+    def __len__(self) -> int:
+        return len(self.sizes)
+
+    def image(self, index: int) -> Tuple[np.ndarray, np.ndarray]:
+        """Image ``index``'s ``(h, w)`` distances and ``(h, w)`` scores."""
+        cells = np.prod(self.grids, axis=1)
+        start = int(cells[:index].sum())
+        height, width = (int(v) for v in self.grids[index])
+        patches = slice(start, start + height * width)
+        return self.distances[patches].reshape(height, width), self.scores[patches].reshape(height, width)
 
     def image_scores(self, counted: Optional[Sequence[np.ndarray]] = None) -> np.ndarray:
         """``(n,)`` float32 image scores, over the counted patches of each image (``(h, w)`` bool each) or all."""
-        out = np.empty(len(self.distances), np.float32)
-        for index, (distances, scores) in enumerate(zip(self.distances, self.scores)):
+        out = np.empty(len(self), np.float32)
+        for index in range(len(self)):
+            distances, scores = self.image(index)
             candidates = distances if counted is None else np.where(counted[index], distances, -np.inf)
             out[index] = scores.flat[int(np.argmax(candidates))]
         return out
@@ -213,13 +229,12 @@ def record_good_patches(holdout_grids: Sequence[np.ndarray], sizes: Sequence[Tup
         group = holdout_grids[first:first + images_at_once]
         vectors = np.concatenate([grid.reshape(-1, grid.shape[-1]) for grid in group])
         group_distances, group_scores = patch_image_scores(vectors, bank, neighbours)
-        start = 0
-        for grid in group:
-            height, width = grid.shape[:2]
-            distances.append(group_distances[start:start + height * width].reshape(height, width))
-            scores.append(group_scores[start:start + height * width].reshape(height, width))
-            start += height * width
-    return GoodPatchRecord(distances=np.asarray(distances, np.float32), scores=np.asarray(scores, np.float32),
+        distances.append(group_distances)
+        scores.append(group_scores)
+    empty = np.zeros(0, np.float32)
+    return GoodPatchRecord(distances=np.concatenate(distances or [empty]).astype(np.float32),
+                           scores=np.concatenate(scores or [empty]).astype(np.float32),
+                           grids=np.asarray([grid.shape[:2] for grid in holdout_grids], np.int32).reshape(-1, 2),
                            sizes=np.asarray(sizes, np.int32).reshape(-1, 2))
 
 
@@ -241,13 +256,14 @@ def recalibrate(record: GoodPatchRecord, roi: Optional[RegionOfInterest], prep: 
     """
     counted = None
     if roi is not None:
-        grid_hw = record.distances.shape[1:]
-        counted = [roi.patches_at((int(h), int(w)), prep, grid_hw) for h, w in record.sizes]
+        counted = [roi.patches_at((int(size[0]), int(size[1])), prep, (int(grid[0]), int(grid[1])))
+                   for size, grid in zip(record.sizes, record.grids)]
     scores = record.image_scores(counted)
     peaks = np.empty(len(scores))
-    for index, distances in enumerate(record.distances):
+    for index in range(len(record)):
+        distances, _ = record.image(index)
         held = distances if counted is None else np.where(counted[index], distances, np.float32(floor))
-        peaks[index] = float(anomaly_map(held, prep.input_size, config.sigma).max())
+        peaks[index] = float(anomaly_map(held, map_box_size(held.shape, prep), config.sigma).max())
     scale = learn_map_scale(scores, peaks, np.full(len(scores), floor))
     return Recalibration(good_scores=scores,
                          default_threshold=learned_threshold(scores, config),

@@ -230,6 +230,7 @@ class LinePanel(QWidget):
         result = shown.result
         assert shown.image is not None
         self.view.show_part(shown.image, shown.anomaly_map, shown.colour_range, shown.defect_mask)
+        self.view.set_region_of_interest(shown.region)
         score = "" if result.score is None else f"  {result.score:.3f}"
         self._set_verdict(result.verdict, f"{result.verdict}  {result.path.name}{score}")
         self.view.set_caption(result.error or "")

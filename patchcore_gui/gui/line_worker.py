@@ -47,6 +47,8 @@ class ShownLinePart:
     colour_range: Tuple[float, float] = (0.0, 1.0)
     defect_mask: Optional[np.ndarray] = None
     thumbnail: Optional[np.ndarray] = None
+    #: ``(h, w)`` bool inspected pixels at display size, when the model has a region of interest.
+    region: Optional[np.ndarray] = None
 
 
 def _fit_within(pixels: np.ndarray, side: int, interpolation: int = cv2.INTER_AREA) -> np.ndarray:
@@ -80,7 +82,9 @@ def picture(result: PartResult, model: PatchCoreModel, thumbnail: bool) -> Shown
     mask = cv2.resize(result.inspection.defect_mask(threshold_model).astype(np.uint8), (width, height),
                       interpolation=cv2.INTER_NEAREST) > 0
     small = _fit_within(image, THUMBNAIL_SIDE) if thumbnail else None
-    return ShownLinePart(result, image, heat, threshold_model.map_scale.colour_range(result.threshold), mask, small)
+    region = None if model.roi is None else model.roi.pixels_at((height, width))
+    return ShownLinePart(result, image, heat, threshold_model.map_scale.colour_range(result.threshold), mask, small,
+                         region)
 
 
 class LineWorker(Worker):

@@ -25,6 +25,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--size", default="1400x900")
     parser.add_argument("--line", type=Path, metavar="CAMERA",
                         help="line mode: run a line on this empty folder and write the images into it one by one")
+    parser.add_argument("--region-editor", metavar="SHAPES",
+                        help="grab the region editor on the shown part instead, after drawing SHAPES: JSON "
+                             '[[mode, tool, [[x, y], ...]], ...] with x, y as fractions of the part, e.g. '
+                             '[["exclude", "rectangle", [[0, 0], [0.3, 0.2]]]]')
     parser.add_argument("--teach", default="", metavar="NAME",
                         help="teach the part whose file path contains NAME as good, show the Teachings dock")
     parser.add_argument("--hold", type=float, default=0.0,
@@ -77,7 +81,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             QTimer.singleShot(300, loop.quit)
             loop.exec()
         window.document.set_dirty(False)
-        ok = (window.side_panel if args.side_panel else window).grab().save(str(args.out))
+        if args.region_editor:
+            ok = _grab_region_editor(window, args.region_editor, args.out)
+        else:
+            ok = (window.side_panel if args.side_panel else window).grab().save(str(args.out))
         if args.hold:
             QTimer.singleShot(int(args.hold * 1000), loop.quit)
             loop.exec()
@@ -85,6 +92,36 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         window.close()
     print(f"wrote {args.out}" if ok else f"could not write {args.out}")
     return 0 if ok else 1
+
+
+def _grab_region_editor(window, shapes: str, out: Path) -> bool:  # type: ignore[no-untyped-def]
+    """Open the region editor on the shown part, draw ``shapes`` (see ``--region-editor``) and grab it."""
+    import json
+
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    editor = window.region_of_interest.open_editor()
+    if editor is None:
+        return False
+    height, width = editor.part.shape[:2]
+    buttons = {"include": editor.include_button, "exclude": editor.exclude_button, "erase": editor.erase_button,
+               "rectangle": editor.rectangle_button, "polygon": editor.polygon_button}
+    for mode, tool, points in json.loads(shapes):
+        buttons[mode].setChecked(True)
+        buttons[tool].setChecked(True)
+        pixels = [(x * width, y * height) for x, y in points]
+        if tool == "rectangle":
+            editor.finish_rectangle(pixels[0], pixels[1])
+        else:
+            for x, y in pixels:
+                editor.add_point(x, y)
+            editor.close_polygon()
+    loop = QEventLoop()
+    QTimer.singleShot(500, loop.quit)
+    loop.exec()
+    ok = editor.grab().save(str(out))
+    editor.close()
+    return ok
 
 
 def _teach(window, name: str) -> None:  # type: ignore[no-untyped-def]

@@ -43,8 +43,9 @@ def _scores(inspector, model, paths):
 def test_the_fit_keeps_a_record_that_gives_back_its_own_held_out_scores(fitted):
     model = fitted.model
     record = model.good_patches
-    assert record is not None and record.distances.shape == (len(model.good_scores), *model.feature_grid)
+    assert record is not None and record.grids.tolist() == [list(model.feature_grid)] * len(model.good_scores)
     assert record.sizes.tolist() == [[192, 192]] * len(model.good_scores)
+    assert record.distances.shape == (len(model.good_scores) * int(np.prod(model.feature_grid)),)
     again = recalibrate(record, None, model.preprocessing, model.config, model.map_scale.floor)
     # the same arithmetic on the same neighbours as the fit's own calibration: equal, not close
     np.testing.assert_array_equal(again.good_scores, model.good_scores)
@@ -145,7 +146,7 @@ def test_the_region_and_the_record_round_trip_through_the_file_under_the_hash(fi
     model = fitted.model.with_region_of_interest(region)
     loaded = load_model(save_model(model, tmp_path / "m.patchcore"))
     assert loaded.roi == region and loaded.roi.mask.dtype == np.uint8
-    for name in ("distances", "scores", "sizes"):
+    for name in ("distances", "scores", "grids", "sizes"):
         np.testing.assert_array_equal(getattr(loaded.good_patches, name), getattr(model.good_patches, name))
     np.testing.assert_array_equal(loaded.good_scores, model.good_scores)
     assert loaded.threshold == model.threshold and loaded.map_scale == model.map_scale
@@ -217,3 +218,38 @@ def test_the_mask_has_the_good_parts_size_or_their_proportions():
     with pytest.raises(RoiError, match="proportions"):
         fit_to_good_parts(roi, "m.png", (90, 100), (180, 200))
     assert fit_to_good_parts(roi, "m.png", None, None) is roi  # an old model: any size, scaled per image
+
+
+def test_an_overlay_dims_the_ignored_area(fitted, inspector, synthetic_set):
+    from patchcore_gui.core.overlay import inspection_overlay
+    right = np.zeros((192, 192), bool)
+    right[:, 96:] = True
+    model = fitted.model.with_region_of_interest(RegionOfInterest.from_pixels(right))
+    image = read_image(synthetic_set.test_good[0])
+    plain = inspection_overlay(image, Inspector(fitted.model, backbone=inspector.backbone).inspect(image), fitted.model)
+    masked = inspection_overlay(image, Inspector(model, backbone=inspector.backbone).inspect(image), model)
+    assert masked[40:, :90].mean() < 0.8 * plain[40:, :90].mean()  # below the caption band
+
+
+def test_held_out_parts_of_several_sizes_under_an_aspect_keeping_geometry(backbone, tmp_path):
+    """With "pad" each size has its own patch grid: the record keeps them apart, and a region recalibrates."""
+    from patchcore_gui.core.config import PatchCoreConfig
+    from patchcore_gui.core.patchcore import fit
+    from patchcore_gui.core.synthetic import good_part
+    rng, paths = np.random.default_rng(0), []
+    for index in range(10):
+        image = good_part(rng, 192)
+        path = tmp_path / f"good_{index}.png"
+        write_png(path, cv2.resize(image, (256, 192)) if index % 2 else image)
+        paths.append(path)
+    model = fit(paths, PatchCoreConfig(coreset_ratio=0.25, geometry="pad", resize=224), backbone=backbone).model
+    record = model.good_patches
+    assert len({tuple(grid) for grid in record.grids.tolist()}) == 2
+    np.testing.assert_array_equal(record.image_scores(), model.good_scores)
+    right = np.zeros((192, 192), bool)
+    right[:, 96:] = True
+    masked = model.with_region_of_interest(RegionOfInterest.from_pixels(right))
+    assert np.all(masked.good_scores <= model.good_scores * 1.01) and masked.threshold != model.threshold
+    loaded = model_from_bytes(model_to_bytes(masked))
+    np.testing.assert_array_equal(loaded.good_patches.grids, record.grids)
+    np.testing.assert_array_equal(loaded.good_scores, masked.good_scores)
