@@ -154,7 +154,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     targets = dict(zip(images, overlay_targets(images)))
     likeness = LikenessCheck(model)
     overlays_failed = False
-    recorder = recorder_for(args, args.model, model.threshold, model.min_defect_area)  # --log: a result it cannot record stops the batch
+    # --log: a result it cannot record stops the batch
+    recorder = recorder_for(args, args.model, model.threshold, model.min_defect_area)
     for problem in problems if recorder else ():
         recorder.record(problem.path, None, error=str(problem))
     part_ms = PartTimer()
