@@ -95,7 +95,10 @@ def test_evaluate_writes_the_json_fields(synthetic_set, tmp_path, capsys):
         assert key in data
     assert data["image_auroc"] == 1.0 and data["pixel_auroc"] > 0.9
     assert data["n_train"] == 20 and data["n_test"] == 12
-    assert "image AUROC" in capsys.readouterr().out
+    # both ways a threshold errs, at the default threshold: good parts rejected, defective ones passed
+    assert data["false_reject_rate"] == 0.0 and data["miss_rate"] == 0.0  # the tiny set is separable
+    out = capsys.readouterr().out
+    assert "image AUROC" in out and "false rejects 0.0% of good parts, misses 0.0% of defective parts" in out
 
 
 def test_demo_makes_a_report_with_overlays(tmp_path, capsys):
@@ -309,3 +312,21 @@ def test_fit_sets_the_minimum_defect_area(synthetic_set, tmp_path, capsys):
                  "--min-area", "40"]) == 0
     assert "minimum defect area 40 px" in capsys.readouterr().out
     assert load_model(path).min_defect_area == 40.0
+def test_info_says_the_model_searches_exactly_by_default(model_path, capsys):
+    assert main(["info", str(model_path)]) == 0
+    out = capsys.readouterr().out
+    assert "search exact" in out and "approximate" not in out and "20 good images" in out
+
+
+def test_fit_with_the_approximate_search_says_so_and_info_and_evaluate_say_it_too(synthetic_set, tmp_path, capsys):
+    path = tmp_path / "ivf.patchcore"
+    assert main(["fit", str(synthetic_set.root / "train" / "good"), "-o", str(path), "--coreset", "0.25",
+                 "--search", "ivf"]) == 0
+    assert "search approximate (IVF" in capsys.readouterr().out
+    assert load_model(path).config.search == "ivf"
+    assert main(["info", str(path)]) == 0
+    assert "search approximate (IVF" in capsys.readouterr().out
+    assert main(["evaluate", str(synthetic_set.root), "--coreset", "0.25", "--search", "ivf",
+                 "--json", str(tmp_path / "e.json")]) == 0
+    assert "search approximate (IVF" in capsys.readouterr().out
+    assert json.loads((tmp_path / "e.json").read_text())["search"].startswith("approximate (IVF")

@@ -57,8 +57,13 @@ class EvaluationReport:
     config: Dict[str, Any] = field(default_factory=dict)
     skipped: List[str] = field(default_factory=list)
     per_defect_auroc: Dict[str, float] = field(default_factory=dict)
+    #: At the default threshold: the share of test/good parts called NG, and of defective parts not called NG.
+    false_reject_rate: float = 0.0
+    miss_rate: float = 0.0
     #: The minimum defect area (pixels) the verdicts behind ``default_threshold_accuracy`` were made with.
     min_defect_area: float = 0.0
+    #: How the bank was searched: "exact", or the approximate index with its settings.
+    search: str = "exact"
 
     def to_dict(self) -> Dict[str, Any]:
         return asdict(self)
@@ -98,6 +103,11 @@ def _read_mask(item: TestImage, shape: tuple) -> np.ndarray:
     if mask.shape != shape:
         mask = cv2.resize(mask, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
     return mask > 127
+
+
+def _share(flags: np.ndarray) -> float:
+    """The share of True in ``flags``; 0 for none (a test set without good or without defective parts)."""
+    return float(np.mean(flags)) if flags.size else 0.0
 
 
 def evaluate(category_dir: PathLike, config: PatchCoreConfig = PatchCoreConfig(), weights: Optional[PathLike] = None,
@@ -140,6 +150,7 @@ def evaluate(category_dir: PathLike, config: PatchCoreConfig = PatchCoreConfig()
     predict_ms = 1000.0 * (time.perf_counter() - started) / max(1, len(scores))
 
     label_array, score_array = np.asarray(labels), np.asarray(scores)
+    ng = np.asarray(verdicts) == "NG"
     threshold = model.threshold
     f1_threshold, f1 = f1_optimal_threshold(label_array, score_array)
     per_defect = {}
@@ -156,7 +167,9 @@ def evaluate(category_dir: PathLike, config: PatchCoreConfig = PatchCoreConfig()
         n_train=fitted.model.n_good_images,
         n_test=len(scores),
         threshold=threshold,
-        default_threshold_accuracy=float(np.mean((np.asarray(verdicts) == "NG") == label_array.astype(bool))),
+        default_threshold_accuracy=float(np.mean(ng == label_array.astype(bool))),
+        false_reject_rate=_share(ng[label_array == 0]),
+        miss_rate=_share(~ng[label_array == 1]),
         f1_threshold=f1_threshold,
         f1=f1,
         fit_stage_seconds=fitted.seconds,
@@ -165,5 +178,6 @@ def evaluate(category_dir: PathLike, config: PatchCoreConfig = PatchCoreConfig()
         skipped=skipped,
         per_defect_auroc=per_defect,
         min_defect_area=model.min_defect_area,
+        search=inspector.bank.search.describe(),
     )
     return Evaluation(report=report, model=model, inspected=inspected)

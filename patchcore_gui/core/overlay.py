@@ -103,37 +103,50 @@ def encode_png(rgb: np.ndarray) -> bytes:
     return data.tobytes()
 
 
+_MODELS_BAND = object()  # "the model's own review band", told apart from None (no band)
+
+
 def inspection_overlay(image: np.ndarray, inspection: "Inspection", model: "PatchCoreModel",
                        threshold: Optional[float] = None, opacity: float = OVERLAY_OPACITY,
-                       part: str = "") -> np.ndarray:
+                       part: str = "", review_from: object = _MODELS_BAND) -> np.ndarray:
     """The overlay a person sees for one inspected part: heatmap, NG outlines (numbered when there are
     several), and a caption with the part's name (``part``, e.g. ``broken_large/000.png``), verdict and score.
 
     One rendering for the CLI, the demo report and the GUI export, so all three look the same.
-    ``threshold`` defaults to the model's; the outlines are the part's defect regions at it.
+    ``threshold`` and ``review_from`` (a number, or None for no review band) default to the model's;
+    the outlines are the part's defect regions at the threshold.
     """
     level = model.threshold if threshold is None else threshold
+    review = model.review_from if review_from is _MODELS_BAND else review_from
     regions = inspection.defect_regions(model, level)
-    caption = overlay_caption(part, inspection.score, level, inspection.verdict(model, level, regions),
-                              regions.largest_area if model.min_defect_area > 0 else None, model.min_defect_area)
+    largest = regions.largest_area if model.min_defect_area > 0 else None
+    verdict = verdict_of(inspection.score, level, review, regions.largest_area, model.min_defect_area)  # type: ignore[arg-type]
+    caption = overlay_caption(part, inspection.score, level, verdict, largest, model.min_defect_area,
+                              review)  # type: ignore[arg-type]
     return render_overlay(image, inspection.anomaly_map, model.map_scale.colour_range(level), regions.mask, opacity,
                           caption=caption, regions=regions.regions)
 
 
 def overlay_caption(part: str, score: float, threshold: float, verdict: Optional[str] = None,
-                    largest_region: Optional[float] = None, min_defect_area: float = 0.0) -> str:
-    """The caption of an overlay: which part, its verdict and its score against the threshold, and with a
-    minimum defect area the largest region against it (the verdict is the model's, given or by the score).
+                    largest_region: Optional[float] = None, min_defect_area: float = 0.0,
+                    review_from: Optional[float] = None) -> str:
+    """The caption of an overlay: which part, its verdict and its score against the threshold (and the
+    review band's start, when the part falls in it), and with a minimum defect area the largest region
+    against it (the verdict is the model's, given or by the score).
 
     >>> overlay_caption("broken_large/000.png", 64.2, 29.87)
     'broken_large/000.png  NG  64.200 (threshold 29.870)'
+    >>> overlay_caption("good/003.png", 29.1, 29.87, review_from=28.5)
+    'good/003.png  REVIEW  29.100 (review from 28.500, threshold 29.870)'
     >>> overlay_caption("speck/001.png", 31.2, 29.87, "OK", largest_region=12, min_defect_area=40)
     'speck/001.png  OK  31.200 (threshold 29.870, largest region 12 px, min 40 px)'
     """
-    verdict = verdict or verdict_of(score, threshold, largest_region=largest_region, min_defect_area=min_defect_area)
+    verdict = verdict or verdict_of(score, threshold, review_from=review_from, largest_region=largest_region,
+                                    min_defect_area=min_defect_area)
+    band = f"review from {review_from:.3f}, " if verdict == "REVIEW" and review_from is not None else ""
     size = (f", largest region {largest_region:.0f} px, min {min_defect_area:.0f} px"
             if min_defect_area > 0 and largest_region is not None else "")
-    return f"{part + '  ' if part else ''}{verdict}  {score:.3f} (threshold {threshold:.3f}{size})"
+    return f"{part + '  ' if part else ''}{verdict}  {score:.3f} ({band}threshold {threshold:.3f}{size})"
 
 
 @dataclass(frozen=True)

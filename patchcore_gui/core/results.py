@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 #: The first five are the columns of earlier versions, in the same order; new columns go at the end.
 CSV_COLUMNS = ("file", "score", "threshold", "verdict", "error",
-               "threshold_source", "inspected_at", "model", "model_id", "rows_written",
+               "threshold_source", "inspected_at", "model", "model_id", "rows_written", "review_from",
                "region_count", "largest_region_px", "min_defect_area_px", "largest_region_mm2", "regions")
 #: Between the regions of one part in the ``regions`` column (one cell, readable in a spreadsheet).
 REGION_SEPARATOR = "; "
@@ -50,13 +50,17 @@ def inspection_time() -> str:
 
 @dataclass(frozen=True)
 class ResultRow:
-    """One line of a results table; ``score`` is None (and ``verdict`` "ERROR") for an unreadable file."""
+    """One line of a results table; ``score`` is None (and ``verdict`` "ERROR") for an unreadable file.
+
+    ``review_from`` is the start of the review band in force (None: no band).
+    """
 
     file: str
     score: Optional[float]
     threshold: float
     error: str = ""
     inspected_at: str = ""
+    review_from: Optional[float] = None
     #: The part's defect regions at ``threshold``, largest first; None when not measured (an error).
     regions: Optional[Tuple[DefectRegion, ...]] = None
     min_defect_area: float = 0.0
@@ -66,8 +70,8 @@ class ResultRow:
     def inspected(cls, file: str, score: float, model: "PatchCoreModel", regions: Sequence[DefectRegion],
                   inspected_at: str = "") -> "ResultRow":
         """The row of a part ``model`` inspected, with its defect regions at the model's threshold."""
-        return cls(file, score, model.threshold, inspected_at=inspected_at, regions=tuple(regions),
-                   min_defect_area=model.min_defect_area, pixel_size_mm=model.pixel_size_mm)
+        return cls(file, score, model.threshold, inspected_at=inspected_at, review_from=model.review_from,
+                   regions=tuple(regions), min_defect_area=model.min_defect_area, pixel_size_mm=model.pixel_size_mm)
 
     @property
     def largest_region(self) -> Optional[int]:
@@ -75,8 +79,8 @@ class ResultRow:
 
     @property
     def verdict(self) -> str:
-        return verdict_of(self.score, self.threshold, largest_region=self.largest_region,
-                          min_defect_area=self.min_defect_area)
+        return verdict_of(self.score, self.threshold, review_from=self.review_from,
+                          largest_region=self.largest_region, min_defect_area=self.min_defect_area)
 
     def line(self) -> str:
         """The console line: file, score, threshold, verdict, and the regions, separated by tabs."""
@@ -99,7 +103,7 @@ class ResultRow:
 
 def model_identity(model: "PatchCoreModel") -> str:
     """12 hex digits that name one build: sha256 over its memory bank, held-out good scores,
-    backbone weights, configuration and creation time.
+    backbone weights, configuration and creation time, its region of interest and any taught patches.
 
     The threshold is left out on purpose: it has its own column, and one build calibrated twice is
     still one model. Renaming or copying the file keeps the identity.
@@ -109,6 +113,10 @@ def model_identity(model: "PatchCoreModel") -> str:
     digest.update(json.dumps(facts, sort_keys=True).encode("utf-8"))
     digest.update(np.ascontiguousarray(model.memory_bank, dtype="<f4"))  # no copy of a bank already so
     digest.update(np.ascontiguousarray(model.good_scores, dtype="<f4"))
+    if model.roi is not None:  # another region scores other patches: another model (none: as before)
+        digest.update(model.roi.mask.tobytes())
+    for teaching in model.teachings:  # a taught bank is another model; an untaught one keeps its old identity
+        digest.update(np.ascontiguousarray(teaching.patches, dtype="<f4"))
     return digest.hexdigest()[:12]
 
 
@@ -143,8 +151,10 @@ def results_csv_text(rows: Iterable[ResultRow], source: ResultsSource = ResultsS
     writer.writerow(CSV_COLUMNS)
     for row in rows:
         score = "" if row.score is None else f"{row.score:.6f}"
+        review = "" if row.review_from is None else f"{row.review_from:.6f}"
         writer.writerow((row.file, score, f"{row.threshold:.6f}", row.verdict, row.error, source.threshold_source,
-                         row.inspected_at, source.model, source.model_id, source.rows_written, *row.region_cells()))
+                         row.inspected_at, source.model, source.model_id, source.rows_written, review,
+                         *row.region_cells()))
     return buffer.getvalue()
 
 

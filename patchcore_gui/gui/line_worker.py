@@ -107,7 +107,7 @@ class LineWorker(Worker):
         self.overlays = overlays
         self.settings = settings
         self.line: Optional[InspectionLine] = None
-        self._changes: "queue.Queue[Tuple[str, float, str]]" = queue.Queue()
+        self._changes: "queue.Queue[Tuple[str, float, str, Optional[float]]]" = queue.Queue()
         self._last_shown = 0.0
         self._last_counted = 0.0
 
@@ -125,13 +125,14 @@ class LineWorker(Worker):
         if self.line is not None:
             self.line.resume()
 
-    def change_threshold(self, threshold: float) -> None:
-        """Use ``threshold`` for the parts from now on (whoever moved it puts the move into the audit trail)."""
-        self._changes.put(("threshold moved", threshold, ""))
+    def change_threshold(self, threshold: float, review_from: Optional[float] = None) -> None:
+        """Use ``threshold`` and the review band from ``review_from`` (None: none) for the parts from now on
+        (whoever moved them puts the move into the audit trail)."""
+        self._changes.put(("threshold moved", threshold, "", review_from))
 
     def note_unlock(self, threshold: float, detail: str = "") -> None:
         """Put the operator's unlock of the threshold into the audit trail."""
-        self._changes.put(("threshold unlocked", threshold, detail))
+        self._changes.put(("threshold unlocked", threshold, detail, None))
 
     # -- in the worker's thread ---------------------------------------------------------------------
     def work(self) -> Any:
@@ -175,12 +176,12 @@ class LineWorker(Worker):
     def _apply_changes(self, recorder: Optional[Recorder]) -> None:
         while True:
             try:
-                kind, threshold, detail = self._changes.get_nowait()
+                kind, threshold, detail, review_from = self._changes.get_nowait()
             except queue.Empty:
                 return
             assert self.line is not None
             if kind == "threshold moved":
-                self.line.set_threshold(threshold)
+                self.line.set_threshold(threshold, review_from)
                 continue
             record = getattr(recorder, "record_change", None)
             if record is not None:

@@ -1,8 +1,9 @@
-"""The open model as one document: the model, its file, whether it has unsaved changes, its threshold.
+"""The open model as one document: the model, its file, whether it has unsaved changes, its threshold
+and review band.
 
 Every panel that shows the model or judges a part by it observes this object; none keeps a copy of
-the threshold. A moved threshold is a change to the document (``threshold_changed``, then dirty),
-a new model replaces it (``model_changed``).
+the threshold. A moved threshold or review band is a change to the document (``threshold_changed``,
+then dirty): every verdict may have changed. A new model replaces it (``model_changed``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def with_model_suffix(path: PathLike) -> Path:
 class ModelDocument(QObject):
     #: The model was replaced (opened, built) or closed (None).
     model_changed = Signal(object)
-    #: The threshold of the current model moved.
+    #: The threshold or the review band of the current model moved (the value is the threshold).
     threshold_changed = Signal(float)
     #: The file name or the unsaved-changes state changed.
     state_changed = Signal()
@@ -56,9 +57,14 @@ class ModelDocument(QObject):
     def threshold(self) -> float:
         return self._model.threshold if self._model is not None else 0.0
 
+    @property
+    def review_from(self) -> Optional[float]:
+        """Where the review band starts (a score above it and at or below the threshold is REVIEW), or None."""
+        return self._model.review_from if self._model is not None else None
+
     def verdict(self, score: Optional[float], largest_region: Optional[float] = None) -> str:
-        """"OK", "NG" or "ERROR" (no score) at the current threshold, the largest defect region (pixels;
-        None: not measured) judged against the model's minimum defect area."""
+        """"OK", "REVIEW", "NG" or "ERROR" (no score) at the current threshold and review band, the largest
+        defect region (pixels; None: not measured) judged against the model's minimum defect area."""
         if self._model is None:
             return verdict_of(score, self.threshold)
         return self._model.verdict(score, largest_region)
@@ -93,6 +99,16 @@ class ModelDocument(QObject):
         if self._model is None or threshold == self._model.threshold:
             return
         self._model = self._model.with_threshold(threshold)
+        self.threshold_changed.emit(self._model.threshold)
+        self.set_dirty(True)
+
+    def set_review_from(self, review_from: Optional[float]) -> None:
+        """Start the review band at ``review_from`` (at most the threshold; None: no band)."""
+        if self._model is None or review_from == self._model.review_from:
+            return
+        if review_from is not None:
+            review_from = min(float(review_from), self._model.threshold)
+        self._model = self._model.with_review_band(review_from)
         self.threshold_changed.emit(self._model.threshold)
         self.set_dirty(True)
 

@@ -30,7 +30,8 @@ THUMB_SIDE = 64
 PIXMAP_CACHE = 512
 
 #: Verdict colours shared by the list, the verdict panel and the histogram.
-VERDICT_COLOURS = {"OK": QColor(46, 160, 67), "NG": QColor(215, 38, 56), "ERROR": QColor(128, 128, 128)}
+VERDICT_COLOURS = {"OK": QColor(46, 160, 67), "REVIEW": QColor(214, 140, 0), "NG": QColor(215, 38, 56),
+                   "ERROR": QColor(128, 128, 128)}
 
 #: The role the proxy sorts by: numbers for scores, an order for verdicts, folded text for names.
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -120,13 +121,14 @@ class InspectedImage:
         assert inspection is not None
         return replace(self, regions=inspection.defect_regions(model).regions, regions_at=float(model.threshold))
 
-    def verdict(self, threshold: float, min_defect_area: float = 0.0) -> str:
-        return verdict_of(self.score, threshold, largest_region=self.largest_region(threshold),
+    def verdict(self, threshold: float, review_from: Optional[float] = None, min_defect_area: float = 0.0) -> str:
+        return verdict_of(self.score, threshold, review_from=review_from, largest_region=self.largest_region(threshold),
                           min_defect_area=min_defect_area)
 
     def result_row(self, threshold: float, model: Optional[PatchCoreModel] = None) -> ResultRow:
-        """The CSV row at ``threshold``, judged by ``model``'s minimum defect area when given."""
+        """The CSV row at ``threshold``, judged by ``model``'s review band and minimum defect area when given."""
         return ResultRow(str(self.path), self.score, threshold, self.error, self.inspected_at,
+                         review_from=model.review_from if model is not None else None,
                          regions=self.regions_for(threshold) if self.score is not None else None,
                          min_defect_area=model.min_defect_area if model is not None else 0.0,
                          pixel_size_mm=model.pixel_size_mm if model is not None else None)
@@ -151,7 +153,7 @@ class ResultsTableModel(QAbstractTableModel):
 
     COLUMNS = ("", "File", "Score", "Verdict")
     THUMB, FILE, SCORE, VERDICT = range(4)
-    _VERDICT_ORDER = {"NG": 0, "ERROR": 1, "OK": 2}
+    _VERDICT_ORDER = {"NG": 0, "REVIEW": 1, "ERROR": 2, "OK": 3}
 
     def __init__(self, document: ModelDocument, parent: Any = None) -> None:
         super().__init__(parent)
@@ -211,7 +213,7 @@ class ResultsTableModel(QAbstractTableModel):
         return self._items[row]
 
     def counts(self) -> Dict[str, int]:
-        counts = {"OK": 0, "NG": 0, "ERROR": 0}
+        counts = {"OK": 0, "REVIEW": 0, "NG": 0, "ERROR": 0}
         for item in self._items:
             counts[self._verdict_of(item)] += 1
         return counts

@@ -61,6 +61,11 @@ class ShownPart(QObject):
         return self._item
 
     @property
+    def image(self) -> Optional[np.ndarray]:
+        """The shown part's pixels ``(H, W, 3)`` uint8, or None (nothing shown, or unreadable)."""
+        return self._image
+
+    @property
     def changed(self) -> bool:
         """Whether the shown row's file holds other content than the row was computed from."""
         return self._changed
@@ -131,6 +136,7 @@ class ShownPart(QObject):
             mask = regions.mask
             if new_part:
                 self.view.show_part(image, inspection.anomaly_map / np.float32(ratio), colour_range, mask)
+                self.view.set_region_of_interest(None if model.roi is None else model.roi.pixels_at(image.shape[:2]))
             else:
                 self.view.set_colour_range(colour_range)
                 self.view.set_defect_mask(mask)

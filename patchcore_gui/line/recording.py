@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 from ..record import StoreUnavailable, open_store
 from ..record.recorder import InspectionRecorder
@@ -23,12 +24,12 @@ class StoreRecorder:
 
     @classmethod
     def open(cls, target: str, station: str, model_path: Path, threshold: float,
-             min_defect_area: float = 0.0) -> "StoreRecorder":
+             review_from: Optional[float] = None, min_defect_area: float = 0.0) -> "StoreRecorder":
         """Open the store; the audit trail notes the line's model and threshold if they are new at this station."""
         store = open_store(target, station)
         try:
             return cls(InspectionRecorder.for_model_file(store, model_path, threshold, kind="line started",
-                                                         min_defect_area=min_defect_area))
+                                                         review_from=review_from, min_defect_area=min_defect_area))
         except BaseException:
             store.close()
             raise
@@ -40,7 +41,8 @@ class StoreRecorder:
             raise RecordingFailed(str(exc)) from None
 
     def add(self, result: PartResult) -> int:
-        self.recorder.threshold = result.threshold  # the one this verdict was made with (its move is audited)
+        # the rule this verdict was made with (its move is audited)
+        self.recorder.threshold, self.recorder.review_from = result.threshold, result.review_from
         self.recorder.min_defect_area = result.min_defect_area
         identity = None if result.sha256 is None or result.size is None else (result.size, result.sha256)
         try:

@@ -34,7 +34,8 @@ class RecordingFailed(PatchCoreError):
 
 @dataclass(frozen=True)
 class PartResult:
-    """What became of one part. ``verdict`` is "OK", "NG" or "ERROR" (then ``error`` says why)."""
+    """What became of one part. ``verdict`` is "OK", "REVIEW", "NG" or "ERROR" (then ``error`` says why);
+    ``threshold`` and ``review_from`` are the rule it was judged by."""
 
     path: Path
     time: datetime
@@ -53,6 +54,8 @@ class PartResult:
     already_recorded: bool = False
     #: The file at ``path`` no longer holds this part's bytes (deleted or replaced): it is not sorted.
     image_gone: bool = False
+    #: The start of the review band in force (None: OK / NG only).
+    review_from: Optional[float] = None
     #: The part's defect regions at ``threshold``, largest first; None for an ERROR.
     regions: Optional[Tuple[DefectRegion, ...]] = None
     #: The model's minimum defect area (pixels) the verdict was made with.
@@ -151,9 +154,10 @@ class InspectionLine:
     def paused(self) -> bool:
         return not self._running.is_set()
 
-    def set_threshold(self, threshold: float) -> None:
-        """A new threshold for the parts inspected from now on (the window records the change)."""
-        self.model = self.model.with_threshold(threshold)
+    def set_threshold(self, threshold: float, review_from: Optional[float] = None) -> None:
+        """A new threshold and review band (None: none) for the parts inspected from now on (the window
+        records the change)."""
+        self.model = self.model.with_threshold(threshold).with_review_band(review_from)
 
     def snapshot(self) -> ShiftSnapshot:
         count, oldest = self.queue.backlog()
@@ -225,8 +229,8 @@ class InspectionLine:
                 regions = outcome.inspection.defect_regions(model)
                 result = PartResult(part.path, _now(), outcome.inspection.verdict(model, regions=regions), score,
                                     model.threshold, None, share_ms, part.size, part.sha256, part.complete_at,
-                                    inspection=outcome.inspection, regions=regions.regions,
-                                    min_defect_area=model.min_defect_area)
+                                    inspection=outcome.inspection, review_from=model.review_from,
+                                    regions=regions.regions, min_defect_area=model.min_defect_area)
                 changed = _identity_problem(part, "changed while it was inspected")
                 if changed is not None:
                     result = _error_result(part, model.threshold, changed, image_gone=True)
@@ -263,7 +267,8 @@ class InspectionLine:
         if self.overlays is not None and result.verdict == "NG" and result.inspection is not None and record:
             try:
                 rendered = inspection_overlay(read_image(result.path), result.inspection, self.model,
-                                              threshold=result.threshold, part=result.path.name)
+                                              threshold=result.threshold, part=result.path.name,
+                                              review_from=result.review_from)
                 overlay = self.overlays.write(result.path, encode_png(rendered), result.time)
             except PatchCoreError as exc:
                 on_notice(f"error: no overlay for '{result.path.name}': {exc}")

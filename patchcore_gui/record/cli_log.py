@@ -61,7 +61,7 @@ def add_log_command(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     p.add_argument("--model", help="model name, or the start of its sha256")
     p.add_argument("--station", help="only this station (line PC)")
     p.add_argument("--csv", metavar="FILE", help="write the parts (or the summary) as CSV instead of printing them")
-    p.add_argument("--summary", action="store_true", help="count, OK, NG, errors, yield, median ms")
+    p.add_argument("--summary", action="store_true", help="count, OK, REVIEW, NG, errors, yield, median ms")
     p.add_argument("--by", choices=PERIODS, help="with --summary: one line per local hour or day")
     p.add_argument("--changes", action="store_true", help="the audit trail: model opened, threshold moved, ...")
     p.set_defaults(run=cmd_log)
@@ -106,13 +106,14 @@ def add_store_options(parser: argparse.ArgumentParser) -> None:
 
 
 def recorder_for(args: argparse.Namespace, model_path: str, threshold: float,
-                 min_defect_area: float = 0.0) -> Optional[InspectionRecorder]:
+                 review_from: Optional[float] = None, min_defect_area: float = 0.0) -> Optional[InspectionRecorder]:
     """The recorder ``--log`` asks for, or None; the caller closes ``recorder.store``."""
     if not getattr(args, "log", None):
         return None
     store = open_store(args.log, station=args.station or default_station())
     try:
-        return InspectionRecorder.for_model_file(store, model_path, threshold, min_defect_area=min_defect_area)
+        return InspectionRecorder.for_model_file(store, model_path, threshold, review_from=review_from,
+                                                 min_defect_area=min_defect_area)
     except BaseException:
         store.close()
         raise

@@ -41,20 +41,23 @@ class InspectionRecorder:
     """Writes one model's results into a store, with the model and threshold in force."""
 
     def __init__(self, store: InspectionStore, model_sha256: str, model_name: str, threshold: float,
-                 min_defect_area: float = 0.0) -> None:
+                 review_from: Optional[float] = None, min_defect_area: float = 0.0) -> None:
         self.store = store
         self.model_sha256 = model_sha256
         self.model_name = model_name
         self.threshold = float(threshold)
+        #: the start of the review band in force (None: OK / NG only)
+        self.review_from = review_from
         #: the model's minimum defect area (pixels) the verdicts are made with
         self.min_defect_area = float(min_defect_area)
 
     @classmethod
     def for_model_file(cls, store: InspectionStore, model_path: PathLike, threshold: float,
-                       kind: str = "model opened", min_defect_area: float = 0.0) -> "InspectionRecorder":
+                       kind: str = "model opened", review_from: Optional[float] = None,
+                       min_defect_area: float = 0.0) -> "InspectionRecorder":
         """A recorder for the model saved at ``model_path``; the audit trail notes it if it is new here."""
         sha256, name = model_identity(model_path)
-        recorder = cls(store, sha256, name, threshold, min_defect_area)
+        recorder = cls(store, sha256, name, threshold, review_from, min_defect_area)
         store.record_model_in_force(kind, sha256, name, threshold, detail=str(Path(model_path).resolve()))
         return recorder
 
@@ -79,9 +82,10 @@ class InspectionRecorder:
             time=time or datetime.now(timezone.utc), image_path=os.path.abspath(image_path), file_size=size,
             sha256=sha256, model_sha256=self.model_sha256, model_name=self.model_name, threshold=self.threshold,
             score=score, error=error if score is None else None, inspection_ms=inspection_ms,
-            verdict=verdict_of(score, self.threshold, largest_region=None if regions is None else largest_area(regions),
+            verdict=verdict_of(score, self.threshold, review_from=self.review_from,
+                               largest_region=None if regions is None else largest_area(regions),
                                min_defect_area=self.min_defect_area),
-            regions=regions_to_json(regions)))
+            regions=regions_to_json(regions), review_from=self.review_from))
 
     def threshold_moved(self, threshold: float) -> None:
         """Note a new threshold in the audit trail; later records carry it."""
