@@ -94,8 +94,10 @@ def defect_size_text(model: "PatchCoreModel") -> str:
     """The model's minimum defect area as a person reads it.
 
     >>> from types import SimpleNamespace as Model
-    >>> defect_size_text(Model(min_defect_area=40.0, pixel_size_mm=0.05)), defect_size_text(Model(min_defect_area=0.0, pixel_size_mm=None))
-    ('minimum defect area 0.100 mm² (40 px), pixel size 0.05 mm', 'no minimum defect area (every region counts)')
+    >>> defect_size_text(Model(min_defect_area=40.0, pixel_size_mm=0.05))
+    'minimum defect area 0.100 mm² (40 px), pixel size 0.05 mm'
+    >>> defect_size_text(Model(min_defect_area=0.0, pixel_size_mm=None))
+    'no minimum defect area (every region counts)'
     """
     size = f", pixel size {model.pixel_size_mm:g} mm" if model.pixel_size_mm else ""
     if model.min_defect_area <= 0:

@@ -105,14 +105,14 @@ class InspectionView(pg.GraphicsLayoutWidget):
         self.show_nothing("Open or build a model, then drop images here")
 
     def highlight_region(self, region: Optional["DefectRegion"]) -> None:
-        """Draw a box around ``region`` and zoom to it with a margin (the region half the view, the view
-        never wider than the image); None takes the box away and leaves the view where it is."""
+        """Draw a box around ``region`` and zoom to it with a margin (the region about 60% of the view);
+        None takes the box away and leaves the view where it is."""
         if region is None or self._shape is None:
             self.region_box.setVisible(False)
             return
         self.region_box.setRect(QRectF(region.x, region.y, region.width, region.height))
         self.region_box.setVisible(True)
-        side = min(max(region.width, region.height, 24) * 2, max(self._shape[:2]))
+        side = min(max(region.width, region.height, 16) * 1.6, max(self._shape))  # never out past the part
         centre_x, centre_y = region.x + region.width / 2, region.y + region.height / 2
         self.view_box.setRange(QRectF(centre_x - side / 2, centre_y - side / 2, side, side), padding=0)
 

@@ -23,6 +23,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("images", nargs="+", type=Path)
     parser.add_argument("--show", default="", help="select the row whose file path contains this text")
     parser.add_argument("--size", default="1400x900")
+    parser.add_argument("--region", type=int, default=0, metavar="N",
+                        help="select the shown part's defect region N (1 = the largest) in its list")
     parser.add_argument("--line", type=Path, metavar="CAMERA",
                         help="line mode: run a line on this empty folder and write the images into it one by one")
     parser.add_argument("--region-editor", metavar="SHAPES",
@@ -71,6 +73,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             if args.show and args.show in str(item.path):
                 window.results_panel.select_row(row)
                 break
+        if args.region:
+            window.side_panel.regions_panel.select(args.region - 1)
         QTimer.singleShot(500, loop.quit)  # let the batch views refresh and the view repaint
         loop.exec()
         if args.reject_at_most:
