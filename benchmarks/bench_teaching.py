@@ -48,10 +48,11 @@ def near_copies(image: np.ndarray) -> Dict[str, np.ndarray]:
     height, width = image.shape[:2]
     moved = {f"moved {dx},{dy}": np.ascontiguousarray(image[dy:height - 8 + dy, dx:width - 8 + dx])
              for dx, dy in ((0, 0), (8, 0), (0, 8), (8, 8))}
-    noise = np.random.default_rng(0).normal(0, 4, image.shape)
+    noise = np.random.default_rng(0).normal(0, 1, image.shape)
     return {**moved, "10% darker": np.clip(image * 0.9, 0, 255).astype(np.uint8),
             "10% brighter": np.clip(image * 1.1, 0, 255).astype(np.uint8),
-            "noise sigma 4": np.clip(image + noise, 0, 255).astype(np.uint8)}
+            "noise sigma 2": np.clip(image + 2 * noise, 0, 255).astype(np.uint8),
+            "noise sigma 4": np.clip(image + 4 * noise, 0, 255).astype(np.uint8)}
 
 
 class Nearest:
