@@ -4,7 +4,7 @@ Loading a network takes seconds and indexing a memory bank a fraction of one, so
 line, which inspects all shift) keeps both between jobs. :class:`Engine` is where that reuse is
 decided, for every caller alike: a build reuses the network if it is the one the settings ask for;
 an inspection reuses the inspector while the model's memory bank is the same array (a moved
-threshold keeps it), and otherwise makes a new one on the network already loaded.
+threshold or a new region of interest keeps it), and otherwise makes a new one on the network already loaded.
 
 One job at a time uses an engine (the window runs one worker at a time); a lock makes a second,
 concurrent caller wait rather than race.
@@ -61,6 +61,8 @@ class Engine:
             current = self._inspector
             if (current is not None and current.model.memory_bank is model.memory_bank
                     and current.model.teachings is model.teachings):
+                # the same bank, perhaps another threshold or region of interest: nothing to index again
+                current.model = model
                 return current
             loaded = self._backbone
             if loaded is None or loaded.weights_sha256 != model.weights_sha256 or loaded.layers != model.layers:
