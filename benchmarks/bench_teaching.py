@@ -134,7 +134,7 @@ def measure(category: Path, n_teach: int, cache: Path, threshold_rule: str) -> D
     if grids_file.is_file():
         test_grids = list(np.load(grids_file, mmap_mode="r"))
     else:
-        test_grids = [grid for _, grid in inspector.feature_grids([item.path for item in items])]
+        test_grids = [outcome[0] for _, outcome in inspector.feature_grids([item.path for item in items])]
         np.save(grids_file, np.stack(test_grids))
     labels = np.array([item.anomalous for item in items])
     test = Nearest(test_grids, inspector.bank)
