@@ -368,11 +368,13 @@ class Inspector:
         self.bank = MemoryBank(model.bank_vectors(), search=model.search, centroids=model.search_centroids)
 
     def feature_grids(self, paths: Sequence[PathLike], cancel: Optional[CancelToken] = None
-                      ) -> Iterator[Tuple[Path, Union[np.ndarray, str]]]:
-        """Each file's ``(h, w, D)`` patch feature grid exactly as :meth:`inspect_paths` extracts it, or
-        the one-line reason it could not be read, in input order (teaching adds from these)."""
+                      ) -> Iterator[Tuple[Path, Union[Tuple[np.ndarray, Optional[np.ndarray]], str]]]:
+        """Each file's ``(h, w, D)`` patch feature grid exactly as :meth:`inspect_paths` extracts it with
+        its counted patches (``(h, w)`` bool, None for all), or the one-line reason it cannot be inspected,
+        in input order (teaching adds from these)."""
         for path, outcome in self._stream.grids([Path(p) for p in paths], cancel):
-            yield path, outcome if isinstance(outcome, str) else outcome[0]
+            counted = self._with_counted(outcome)
+            yield path, counted if isinstance(counted, str) else (counted[0], counted[2])
 
     def counted_patches(self, original: Tuple[int, int], grid_hw: Tuple[int, int]) -> Optional[np.ndarray]:
         """``(h, w)`` bool: the patches of an image of ``original`` size that its score is taken over

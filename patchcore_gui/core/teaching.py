@@ -3,9 +3,10 @@
 A false reject is a good part whose patches lie far from every bank vector. Teaching extracts the
 image's patch features with the model's own network and preprocessing (:meth:`Inspector.feature_grids`,
 the very path inspection takes) and adds the patches the bank lacks: those farther from it than
-``min(covering distance, threshold)``. The covering distance (core/coverage.py) is what the bank
-already tolerates for the patches it was built from; the threshold bound makes sure the taught
-image itself passes, since an image score never exceeds its largest patch distance. Which rule,
+``min(covering distance, threshold)`` (the review band's start, where a band is set). The covering
+distance (core/coverage.py) is what the bank already tolerates for the patches it was built from; the
+threshold bound makes sure the taught image itself passes as OK, since an image score never exceeds
+its largest patch distance. Only patches inside the region of interest count, so only they are taught. Which rule,
 and why not simply all patches, was measured: docs/benchmarks.md, "Teaching".
 
 Taught patches never replace anything: the bank searched is the fitted coreset followed by every
@@ -58,7 +59,9 @@ def addition_limit(model: PatchCoreModel, rule: str = BEYOND_COVERAGE) -> float:
         return covering_distance(model)
     if rule != BEYOND_COVERAGE:
         raise ValueError(f"teaching rule must be one of {RULES}, not {rule!r}")
-    return min(covering_distance(model), float(model.threshold))
+    # the highest score that is still OK: the review band's start where a band is set
+    ok_up_to = model.threshold if model.review_from is None else min(model.review_from, model.threshold)
+    return min(covering_distance(model), float(ok_up_to))
 
 
 @dataclass(frozen=True)
@@ -123,28 +126,32 @@ def teach(inspector: Inspector, paths: Sequence[PathLike], progress: Optional[Pr
         if isinstance(outcome, str):
             taught.append(TaughtImage(path, error=outcome))
         else:
-            grid = outcome
-            vectors = np.ascontiguousarray(grid.reshape(-1, grid.shape[-1]), dtype=np.float32)
+            grid, counted = outcome
+            vectors = grid.reshape(-1, grid.shape[-1])
+            if counted is not None:  # patches outside the region of interest never count: none is taught
+                vectors = vectors[counted.reshape(-1)]
+            vectors = np.ascontiguousarray(vectors, dtype=np.float32)
             distances, _ = score_patches(vectors, inspector.bank)
             if added:  # this call's earlier images count as bank
                 so_far = np.concatenate(added)
                 squared, _ = faiss.knn(vectors, so_far, 1)
                 distances = np.minimum(distances, np.sqrt(np.maximum(squared[:, 0], 0.0)))
             new = vectors[distances > limit].copy()
-            score_before = score_grids([grid], inspector.bank, neighbours)[0][0]
+            score_before = score_grids([grid], inspector.bank, neighbours, [counted])[0][0]
             if len(new):
                 added.append(new)
                 fingerprint = file_fingerprint(path)
                 teachings.append(Teaching(file=path.name, taught_at=now_iso(), patches=new,
                                           image_sha256=fingerprint.sha256 if fingerprint is not None else ""))
-            grids[len(taught)] = grid
+            grids[len(taught)] = (grid, counted)
             taught.append(TaughtImage(path, added=len(new), patches=len(vectors), score_before=score_before))
         report(progress, done, len(image_paths), STAGE)
     check(cancel)
     taught_model = replace(model, teachings=model.teachings + tuple(teachings)) if teachings else model
     after = Inspector(taught_model, backbone=inspector.backbone) if teachings else inspector
     if grids:
-        scores = score_grids(list(grids.values()), after.bank, neighbours)
+        scores = score_grids([grid for grid, _ in grids.values()], after.bank, neighbours,
+                             [counted for _, counted in grids.values()])
         for index, (score, _) in zip(grids, scores):
             taught[index] = replace(taught[index], score_after=score)
     return TeachingOutcome(taught_model, after, taught)

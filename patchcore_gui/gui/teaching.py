@@ -167,7 +167,10 @@ class WindowTeaching(QObject):
         return ""
 
     def _rejected(self, item: Optional[InspectedImage]) -> bool:
-        return item is not None and item.score is not None and self.window.document.verdict(item.score) in REJECTED
+        if item is None or item.score is None:
+            return False
+        document = self.window.document  # the list's own verdict: regions against the minimum defect area too
+        return document.verdict(item.score, item.largest_region(document.threshold)) in REJECTED
 
     def _enable(self, *_changed: object) -> None:
         free = not self._refusal()
