@@ -32,9 +32,11 @@ from .overlay import COLOUR_MAP, OVERLAY_OPACITY, OverlayTarget, encode_png, ins
 from .patchcore import (FitResult, GoodFeatures, ImageResult, Inspection, Inspector, bank_candidates,
                         extract_good_features, fit)
 from .progress import CancelToken, ProgressFn
+from .regions import DefectRegion, DefectRegions, find_defect_regions
 from .results import ResultRow, write_results_csv
 from .scoring import anomaly_map, reweighted_image_score, score_grids, score_patches
 from .synthetic import SyntheticSet, add_defect, good_part, write_png, write_synthetic_set
+from .teaching import TaughtImage, TeachingOutcome, teach, teaching_lines, undo_teaching
 
 __all__ = [
     # settings, and the model they make
@@ -44,7 +46,9 @@ __all__ = [
     "coreset_size", "greedy_coreset", "plain_greedy_coreset", "random_projection", "LOWER_BOUND_AXES",
     "calibrate", "Calibration", "default_threshold", "holdout_split",
     # inspecting, and the engine a long-running program keeps (one network, the open model's inspector)
-    "Inspector", "Inspection", "ImageResult", "Engine",
+    "Inspector", "Inspection", "ImageResult", "Engine", "DefectRegion", "DefectRegions", "find_defect_regions",
+    # teaching: good parts the model rejected, added to the bank without a rebuild
+    "teach", "undo_teaching", "teaching_lines", "TeachingOutcome", "TaughtImage",
     # the pieces both use
     "FeatureBackbone", "BACKBONES", "DEFAULT_BACKBONE", "load_backbone", "get_spec", "resolve_layers",
     "PatchFeatureExtractor", "aggregate_neighbourhood", "join_layers",

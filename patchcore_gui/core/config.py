@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Dict, Optional, Tuple
 
 from .backbones import DEFAULT_BACKBONE
+from .memory_bank import SEARCH_KINDS
 from .geometry import check_geometry
 
 AGGREGATIONS = ("avgpool", "unfold")
@@ -51,14 +52,22 @@ class PatchCoreConfig:
     sigma: float = 4.0
     #: Share of the good images held out to learn what good scores look like.
     calibration_fraction: float = 0.2
-    #: Quantile of the held-out good scores that the default threshold starts from...
+    #: The default threshold: at most this share of good parts rejected, estimated from the held-out
+    #: good scores (calibration.threshold_for_reject_rate). ``None``: the older rule below.
+    threshold_reject_rate: Optional[float] = 0.01
+    #: The older rule (models built before the rate): quantile of the held-out good scores...
     threshold_quantile: float = 1.0
     #: ...plus this share of the spread (quantile - median) as a margin against unseen good parts.
     threshold_margin: float = 0.1
     seed: int = 0
     batch_size: int = 8
+    #: How each patch's nearest bank vector is found: "exact", or "ivf" (approximate: faster on large
+    #: banks, may miss the true nearest; the model file and every summary say so).
+    search: str = "exact"
 
     def __post_init__(self) -> None:
+        if self.search not in SEARCH_KINDS:
+            raise ValueError(f"search must be one of {', '.join(SEARCH_KINDS)}, not {self.search!r}")
         if self.aggregation not in AGGREGATIONS:
             raise ValueError(f"aggregation must be one of {AGGREGATIONS}, not {self.aggregation!r}")
         if not 0.0 < self.coreset_ratio <= 1.0:
@@ -71,6 +80,8 @@ class PatchCoreConfig:
             raise ValueError(f"re-weighting neighbours b must be >= 1, not {self.reweight_neighbours}")
         if self.resize < 32 or (self.crop is not None and not 32 <= self.crop <= self.resize):
             raise ValueError(f"input size {self.resize} / crop {self.crop} is not usable")
+        if self.threshold_reject_rate is not None and not 0.0 < self.threshold_reject_rate < 1.0:
+            raise ValueError(f"threshold reject rate must be in (0, 1), not {self.threshold_reject_rate}")
         check_geometry(self.geometry, self.crop, self.scale, self.tile, self.overlap)
         object.__setattr__(self, "scale", float(self.scale))
         if self.layers is not None:
@@ -88,12 +99,17 @@ class PatchCoreConfig:
 
     @classmethod
     def from_dict(cls, data: Dict[str, Any]) -> "PatchCoreConfig":
-        """Rebuild from :meth:`to_dict`; unknown keys (from a newer writer) are refused, not dropped."""
+        """Rebuild from :meth:`to_dict`; unknown keys (from a newer writer) are refused, not dropped.
+
+        A configuration written before ``threshold_reject_rate`` existed was calibrated by the older
+        rule, and says so when read back (the key absent means None).
+        """
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"unknown configuration keys: {', '.join(unknown)}")
         values = dict(data)
+        values.setdefault("threshold_reject_rate", None)
         if values.get("layers") is not None:
             values["layers"] = tuple(values["layers"])
         return cls(**values)

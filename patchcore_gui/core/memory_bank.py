@@ -10,7 +10,8 @@ flat search's, within float32 rounding.
 
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Tuple
 
 import faiss
 import numpy as np
@@ -31,6 +32,103 @@ _FEW_QUERIES = 8
 # (docs/benchmarks.md, "The search").
 _VARIANCE_SHARE = 0.9
 _MAX_COMPONENTS = 64
+
+
+#: How the bank can be searched: "exact" (today's search, every answer the flat search's) or "ivf"
+#: (faiss inverted lists: only the cells nearest each patch are searched, so a patch's true nearest
+#: neighbour can be missed; measured in docs/benchmarks.md, "Approximate search").
+SEARCH_KINDS = ("exact", "ivf")
+
+
+@dataclass(frozen=True)
+class SearchIndex:
+    """How the memory bank is searched for each patch's nearest neighbour; recorded in the model.
+
+    ``lists``: k-means cells the bank is split into; ``probes``: cells searched per patch (IVF only).
+
+    >>> SearchIndex().describe(), SearchIndex("ivf", lists=512, probes=16).describe()
+    ('exact', 'approximate (IVF: 16 of 512 cells searched per patch)')
+    """
+
+    kind: str = "exact"
+    lists: int = 0
+    probes: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kind not in SEARCH_KINDS:
+            raise ValueError(f"search must be one of {', '.join(SEARCH_KINDS)}, not {self.kind!r}")
+        if self.kind == "ivf" and not 1 <= self.probes <= self.lists:
+            raise ValueError(f"an IVF search needs 1 <= probes <= lists, not {self.probes} of {self.lists}")
+
+    @property
+    def approximate(self) -> bool:
+        return self.kind != "exact"
+
+    def describe(self) -> str:
+        if not self.approximate:
+            return "exact"
+        return f"approximate (IVF: {self.probes} of {self.lists} cells searched per patch)"
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"kind": self.kind, "lists": self.lists, "probes": self.probes}
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> "SearchIndex":
+        unknown = sorted(set(data) - {"kind", "lists", "probes"})
+        if unknown:
+            raise ValueError(f"unknown search keys: {', '.join(unknown)}")
+        return cls(str(data["kind"]), int(data.get("lists", 0)), int(data.get("probes", 0)))
+
+    @classmethod
+    def for_bank(cls, kind: str, bank_size: int) -> "SearchIndex":
+        """The index of ``kind`` for a bank of ``bank_size`` vectors, with the settings measured to keep
+        the true nearest neighbour for nearly every patch (docs/benchmarks.md, "Approximate search")."""
+        if kind == "exact":
+            return cls()
+        lists = int(np.clip(round(IVF_LISTS_PER_ROOT * np.sqrt(bank_size)), 1, max(1, min(IVF_MAX_LISTS, bank_size // 39))))
+        return cls(kind, lists=lists, probes=int(np.clip(round(lists * IVF_PROBED_SHARE), 1, lists)))
+
+
+EXACT_SEARCH = SearchIndex()
+# IVF cells per square root of the bank size (at most IVF_MAX_LISTS, which bounds the k-means at fit
+# time and the assignment when a model opens), and the share of them searched per patch
+IVF_LISTS_PER_ROOT = 4.0
+IVF_MAX_LISTS = 1024
+IVF_PROBED_SHARE = 0.02
+
+
+def ivf_centroids(vectors: np.ndarray, lists: int, seed: int = 0) -> np.ndarray:
+    """``(lists, D)`` float32 k-means centres of the bank's IVF cells, from a fixed seed.
+
+    Trained on at most 64 vectors per cell for 10 rounds: the cells only have to split the bank into
+    compact parts, and a bank of 640k vectors in 3,200 cells then trains in under a minute here."""
+    kmeans = faiss.Kmeans(vectors.shape[1], lists, niter=10, seed=seed, verbose=False, max_points_per_centroid=64)
+    kmeans.train(np.ascontiguousarray(vectors, dtype=np.float32))
+    return np.ascontiguousarray(kmeans.centroids, dtype=np.float32)
+
+
+class IvfBank:
+    """Approximate 1-nearest-neighbour search: faiss ``IndexIVFFlat`` over given cell centres.
+
+    The centres are data (kept in the model file), so the same bank and centres give the same index
+    on every machine, with no faiss bytes to deserialise. A patch whose probed cells are all empty
+    gets no answer (``-1``); :class:`MemoryBank` searches those exactly.
+    """
+
+    def __init__(self, vectors: np.ndarray, centroids: np.ndarray, probes: int) -> None:
+        if centroids.ndim != 2 or centroids.shape[1] != vectors.shape[1] or not 1 <= probes <= len(centroids):
+            raise ValueError(f"IVF centres of shape {centroids.shape} do not fit a bank of dimension "
+                             f"{vectors.shape[1]} searched with {probes} probes")
+        self._quantizer = faiss.IndexFlatL2(vectors.shape[1])
+        self._quantizer.add(np.ascontiguousarray(centroids, dtype=np.float32))
+        self._index = faiss.IndexIVFFlat(self._quantizer, vectors.shape[1], len(centroids), faiss.METRIC_L2)
+        self._index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        self._index.nprobe = probes
+
+    def search(self, queries: np.ndarray) -> np.ndarray:
+        """``(P, D)`` -> ``(P,)`` int64 indices of the nearest vector found, ``-1`` where none was."""
+        _, found = self._index.search(np.ascontiguousarray(queries, dtype=np.float32), 1)
+        return found[:, 0].astype(np.int64)
 
 
 def cluster_count(bank_size: int) -> int:
@@ -180,7 +278,7 @@ class ClusteredBank:
 
 
 class MemoryBank:
-    """The coreset of good patch vectors with exact L2 search.
+    """The coreset of good patch vectors with exact L2 search, or the approximate one asked for.
 
     >>> bank = MemoryBank(np.eye(3, dtype=np.float32))
     >>> distances, indices = bank.nearest(np.zeros((1, 3), np.float32), k=1)
@@ -188,16 +286,33 @@ class MemoryBank:
     (1.0, 0)
     """
 
-    def __init__(self, vectors: np.ndarray, clustered: Optional[bool] = None) -> None:
+    def __init__(self, vectors: np.ndarray, clustered: Optional[bool] = None, search: SearchIndex = EXACT_SEARCH,
+                 centroids: Optional[np.ndarray] = None, seed: int = 0) -> None:
         """``clustered``: use :class:`ClusteredBank` for single neighbours; by default from
-        ``CLUSTERED_MIN_BANK`` vectors on (``False`` measures the flat search it replaces)."""
+        ``CLUSTERED_MIN_BANK`` vectors on (``False`` measures the flat search it replaces).
+
+        ``search``: an approximate index searches single neighbours instead; its cell ``centroids``
+        come from the model file, or are trained here from ``seed`` (then read them from
+        :attr:`centroids` to keep them). ``k > 1`` neighbours are always exact.
+        """
         if vectors.ndim != 2 or len(vectors) == 0:
             raise ValueError(f"a memory bank needs a non-empty (M, D) array, not shape {vectors.shape}")
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self._norms = np.einsum("ij,ij->i", self.vectors, self.vectors)
-        if clustered is None:
-            clustered = len(self.vectors) >= CLUSTERED_MIN_BANK
+        self.search = search
+        self.centroids: Optional[np.ndarray] = None
+        self._ivf: Optional[IvfBank] = None
+        if search.kind == "ivf":
+            self.centroids = ivf_centroids(self.vectors, search.lists, seed) if centroids is None else centroids
+            self._ivf = IvfBank(self.vectors, self.centroids, search.probes)
+        if clustered is None:  # an approximate index needs the exact search only for a rare patch: flat is enough
+            clustered = len(self.vectors) >= CLUSTERED_MIN_BANK and self._ivf is None
         self._clustered = ClusteredBank(self.vectors, cluster_count(len(self.vectors))) if clustered else None
+
+    @property
+    def approximate(self) -> bool:
+        """Whether single neighbours come from an approximate index (a patch's true nearest may be missed)."""
+        return self._ivf is not None
 
     def __len__(self) -> int:
         return len(self.vectors)
@@ -222,12 +337,19 @@ class MemoryBank:
             squared, indices = faiss.knn(queries, self.vectors, k)
             # faiss computes |x|^2 - 2xy + |y|^2, which can come out slightly negative for a match
             return np.sqrt(np.maximum(squared, 0.0)), indices
-        if self._clustered is not None:
-            _, nearest = self._clustered.search(queries)
+        if self._ivf is None:
+            nearest = self._exact_nearest(queries)
         else:
-            _, found = faiss.knn(queries, self.vectors, 1)
-            nearest = found[:, 0]
+            nearest = self._ivf.search(queries)
+            missing = np.flatnonzero(nearest < 0)  # every cell probed for them was empty
+            if len(missing):
+                nearest[missing] = self._exact_nearest(queries[missing])
         # |x|^2 - 2xy + |y|^2 loses digits to cancellation (1e-5 of a patch score, and differently
         # for the same pair in products of other shapes); the difference itself does not
         difference = queries - self.vectors[nearest]
         return np.sqrt(np.einsum("ij,ij->i", difference, difference))[:, None], nearest[:, None].astype(np.int64)
+
+    def _exact_nearest(self, queries: np.ndarray) -> np.ndarray:
+        if self._clustered is not None:
+            return self._clustered.search(queries)[1]
+        return faiss.knn(queries, self.vectors, 1)[1][:, 0]

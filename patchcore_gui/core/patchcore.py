@@ -23,15 +23,18 @@ from .backbones import FeatureBackbone, load_backbone
 from .calibration import calibrate, holdout_split
 from .config import PatchCoreConfig
 from .coreset import coreset_size, greedy_coreset
+from .coverage import sampled_coverage_radius
 from .errors import DatasetError, ImageReadError
 from .features import PatchFeatureExtractor
 from .geometry import Placement, Preprocessing, network_inputs, place, stitch
 from .images import read_image
 from .memory import check_feature_memory, give_back_freed_memory
 from .likeness import describe_good_parts, part_look
-from .memory_bank import MemoryBank
+from .memory_bank import MemoryBank, SearchIndex
 from .model import PatchCoreModel
 from .progress import CancelToken, ProgressFn, check, report
+from .regions import DefectRegions, find_defect_regions
+from .roi import RegionOfInterest, RoiError, record_good_patches
 from .scoring import score_grids
 
 T = TypeVar("T")
@@ -52,6 +55,19 @@ class Inspection:
         """``(H, W)`` bool: the regions whose map value is above the threshold drawn on the map."""
         level = model.map_scale.map_threshold(model.threshold if threshold is None else threshold)
         return self.anomaly_map > level
+
+    def defect_regions(self, model: PatchCoreModel, threshold: Optional[float] = None) -> DefectRegions:
+        """The connected areas of :meth:`defect_mask`, largest first, in pixels of the original image."""
+        return find_defect_regions(self.anomaly_map, self.defect_mask(model, threshold), model.map_scale.ratio)
+
+    def verdict(self, model: PatchCoreModel, threshold: Optional[float] = None,
+                regions: Optional[DefectRegions] = None) -> str:
+        """The verdict by ``model`` (at ``threshold``, default the model's), its minimum defect area judged on
+        this part's regions (``regions`` if already found at that threshold, else found here when needed)."""
+        judge = model if threshold is None else model.with_threshold(threshold)
+        if regions is None and judge.min_defect_area > 0:
+            regions = self.defect_regions(judge)
+        return judge.verdict(self.score, None if regions is None else regions.largest_area)
 
 
 @dataclass(frozen=True)
@@ -185,6 +201,8 @@ class GoodFeatures:
     grids: List[Optional[np.ndarray]]
     skipped: List[str]
     preprocessing: Preprocessing
+    #: (height, width) of each readable image, in the order of ``grids``.
+    sizes: List[Tuple[int, int]] = field(default_factory=list)
 
 
 def extract_good_features(paths: Sequence[Path], config: PatchCoreConfig, backbone: FeatureBackbone,
@@ -196,6 +214,7 @@ def extract_good_features(paths: Sequence[Path], config: PatchCoreConfig, backbo
     """
     stream = _FeatureStream(backbone, config, preprocessing_for(backbone, config))
     grids: List[Optional[np.ndarray]] = []
+    sizes: List[Tuple[int, int]] = []
     skipped: List[str] = []
     report(progress, 0, len(paths), "features")
     for done, (path, outcome) in enumerate(stream.grids(paths, cancel), start=1):
@@ -209,10 +228,11 @@ def extract_good_features(paths: Sequence[Path], config: PatchCoreConfig, backbo
             # its own copy: a view would keep its whole network batch alive while any image of it is
             # held out, and then releasing the bank images' grids frees nothing
             grids.append(outcome[0].copy())
+            sizes.append((int(outcome[1][0]), int(outcome[1][1])))
             if len(grids) % config.batch_size == 0:
                 give_back_freed_memory()
         report(progress, done, len(paths), "features")
-    return GoodFeatures(grids, skipped, stream.preprocessing)
+    return GoodFeatures(grids, skipped, stream.preprocessing, sizes)
 
 
 def _mean_patches(paths: Sequence[Path], prep: Preprocessing, first_grid: Tuple[int, int]) -> float:
@@ -258,14 +278,17 @@ def bank_candidates(grids: List[Optional[np.ndarray]], config: PatchCoreConfig, 
 
 def fit(paths: Sequence[PathLike], config: PatchCoreConfig = PatchCoreConfig(), weights: Optional[PathLike] = None,
         progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None,
-        backbone: Optional[FeatureBackbone] = None, good_folder: str = "") -> FitResult:
+        backbone: Optional[FeatureBackbone] = None, good_folder: str = "",
+        roi: Optional[RegionOfInterest] = None) -> FitResult:
     """Build a memory bank from good images and calibrate its threshold on held-out good images.
 
     The paper's steps in order: locally aware patch features of every good image (section 3.1), a
     greedy coreset of the bank images' patches as the memory bank (3.2), then the held-out images
     scored against it (3.3) for the threshold. Unreadable files are skipped and listed in
     ``FitResult.skipped``; fewer than two readable images is a :class:`DatasetError`. Stages
-    reported: "features", "coreset", "calibration".
+    reported: "features", "coreset", "calibration". The held-out images' per-patch record is kept
+    (:class:`~.roi.GoodPatchRecord`), so a region of interest, ``roi`` here or set later, calibrates
+    exactly.
     """
     image_paths = [Path(p) for p in paths]
     if len(image_paths) < 2:
@@ -284,30 +307,40 @@ def fit(paths: Sequence[PathLike], config: PatchCoreConfig = PatchCoreConfig(), 
         candidates, holdout_ids = bank_candidates(grids, config, release=True)
         n_patches = len(candidates)
         bank = _coreset_bank(candidates, config, progress, cancel)
+        # what teaching later compares a taught patch's distance with (core/coverage.py)
+        coverage = sampled_coverage_radius(candidates, bank, seed=config.seed)
         del candidates
 
     with _timed(seconds, "calibration"):
         # every one: only the bank images' grids were released
         holdout_grids = [grid for grid in (grids[index] for index in holdout_ids) if grid is not None]
         calibration = calibrate(holdout_grids, bank, config, good.preprocessing, progress, cancel)
+        check(cancel)
+        good_patches = record_good_patches(holdout_grids, [good.sizes[index] for index in holdout_ids], bank,
+                                           config.reweight_neighbours)
 
     model = PatchCoreModel(
         config=config, preprocessing=good.preprocessing, layers=backbone.layers,
         weights_sha256=backbone.weights_sha256, memory_bank=bank.vectors, good_scores=calibration.good_scores,
         threshold=calibration.threshold, default_threshold=calibration.threshold, map_scale=calibration.map_scale,
         n_good_images=n_good_images, n_patches=n_patches, feature_grid=feature_grid, good_folder=good_folder,
-        good_parts=describe_good_parts(image_paths),
+        good_parts=describe_good_parts(image_paths), good_patches=good_patches, coverage_radius=coverage,
+        search=bank.search, search_centroids=bank.centroids,
     )
+    if roi is not None:
+        model = model.with_region_of_interest(roi)
     return FitResult(model=model, skipped=good.skipped, seconds=seconds)
 
 
 def _coreset_bank(candidates: np.ndarray, config: PatchCoreConfig, progress: Optional[ProgressFn],
                   cancel: Optional[CancelToken]) -> MemoryBank:
     """Stage "coreset" of :func:`fit`: the memory bank as a greedy coreset of the ``(N, D)`` candidates,
-    in their original order."""
+    in their original order, searched as the config asks (the held-out images are then calibrated
+    with the very search the line will use)."""
     selected = greedy_coreset(candidates, coreset_size(len(candidates), config.coreset_ratio),
                               projection_dim=config.projection_dim, seed=config.seed, progress=progress, cancel=cancel)
-    return MemoryBank(candidates[np.sort(selected)])
+    return MemoryBank(candidates[np.sort(selected)], search=SearchIndex.for_bank(config.search, len(selected)),
+                      seed=config.seed)
 
 
 @contextmanager
@@ -332,7 +365,20 @@ class Inspector:
                                      expected_sha256=model.weights_sha256)
         self.backbone = backbone
         self._stream = _FeatureStream(backbone, model.config, model.preprocessing)
-        self.bank = MemoryBank(model.memory_bank)
+        self.bank = MemoryBank(model.bank_vectors(), search=model.search, centroids=model.search_centroids)
+
+    def feature_grids(self, paths: Sequence[PathLike], cancel: Optional[CancelToken] = None
+                      ) -> Iterator[Tuple[Path, Union[np.ndarray, str]]]:
+        """Each file's ``(h, w, D)`` patch feature grid exactly as :meth:`inspect_paths` extracts it, or
+        the one-line reason it could not be read, in input order (teaching adds from these)."""
+        for path, outcome in self._stream.grids([Path(p) for p in paths], cancel):
+            yield path, outcome if isinstance(outcome, str) else outcome[0]
+
+    def counted_patches(self, original: Tuple[int, int], grid_hw: Tuple[int, int]) -> Optional[np.ndarray]:
+        """``(h, w)`` bool: the patches of an image of ``original`` size that its score is taken over
+        (None: all of them, no region of interest). Raises :class:`~.roi.RoiError` if none."""
+        roi = self.model.roi
+        return None if roi is None else roi.patches_at(original, self.model.preprocessing, grid_hw)
 
     def _finish(self, scored: Tuple[float, np.ndarray], original: Tuple[int, int]) -> Inspection:
         score, patch_scores = scored
@@ -342,7 +388,9 @@ class Inspector:
     def inspect(self, image: np.ndarray) -> Inspection:
         """Score one ``(H, W, 3)`` uint8 RGB image."""
         grid = self._stream.grid_of(*network_inputs(image, self.model.preprocessing))
-        return self._finish(score_grids([grid], self.bank, self.model.config.reweight_neighbours)[0], image.shape[:2])
+        counted = [self.counted_patches(image.shape[:2], grid.shape[:2])]
+        return self._finish(score_grids([grid], self.bank, self.model.config.reweight_neighbours, counted)[0],
+                            image.shape[:2])
 
     def inspect_paths(self, paths: Iterable[PathLike], progress: Optional[ProgressFn] = None,
                       cancel: Optional[CancelToken] = None) -> Iterator[ImageResult]:
@@ -354,8 +402,10 @@ class Inspector:
         report(progress, 0, len(image_paths), "inspect")
         done = 0
         for batch in self._stream.batches(image_paths, cancel):
+            batch = [(path, self._with_counted(outcome)) for path, outcome in batch]
             readable = [outcome for _, outcome in batch if not isinstance(outcome, str)]
-            scored = iter(score_grids([grid for grid, _ in readable], self.bank, self.model.config.reweight_neighbours)
+            scored = iter(score_grids([grid for grid, _, _ in readable], self.bank,
+                                      self.model.config.reweight_neighbours, [counted for _, _, counted in readable])
                           if readable else [])
             for path, outcome in batch:
                 if isinstance(outcome, str):
@@ -364,3 +414,14 @@ class Inspector:
                     yield ImageResult(path=path, inspection=self._finish(next(scored), outcome[1]))
                 done += 1
                 report(progress, done, len(image_paths), "inspect")
+
+    def _with_counted(self, outcome: Union[Tuple[np.ndarray, Tuple[int, int]], str]
+                      ) -> Union[Tuple[np.ndarray, Tuple[int, int], Optional[np.ndarray]], str]:
+        """A grid and its image size with its counted patches added; an image the region misses is an error."""
+        if isinstance(outcome, str):
+            return outcome
+        grid, original = outcome
+        try:
+            return grid, original, self.counted_patches(original, grid.shape[:2])
+        except RoiError as exc:
+            return f"cannot inspect this image: {exc}"

@@ -122,6 +122,16 @@ class BuildOptionsDialog(QDialog):
                        self.coreset_spin.valueChanged):
             signal.connect(self._cost_timer.start)
 
+        # the approximate search is a choice a person makes and sees, never a silent default
+        self.search_combo = QComboBox()
+        self.search_combo.addItem("Exact (every patch's nearest good patch)", "exact")
+        self.search_combo.addItem("Approximate (IVF: faster on very large banks)", "ivf")
+        self.search_combo.setCurrentIndex(max(0, self.search_combo.findData(config.search)))
+        self.search_combo.setToolTip("Approximate search looks only in the parts of the memory bank nearest each "
+                                     "patch: inspection is faster on very large banks, but a patch's true nearest "
+                                     "good patch can be missed (measured in docs/benchmarks.md). The model file, "
+                                     "the Model tab and 'patchcore info' say which search a model uses.")
+
         note = QLabel("The build runs in the background and can be cancelled; the current model stays until "
                       "the new one is ready.")
         note.setWordWrap(True)
@@ -139,6 +149,7 @@ class BuildOptionsDialog(QDialog):
         form.addRow("Input geometry", self.geometry_combo)
         form.addRow("Input size", self.size_spin)
         form.addRow("Memory bank size", self.coreset_spin)
+        form.addRow("Search", self.search_combo)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Build")
         buttons.accepted.connect(self.accept)
@@ -211,7 +222,8 @@ class BuildOptionsDialog(QDialog):
         # layer names belong to a network: a different backbone starts from its own default layers
         layers = self._config.layers if backbone == self._config.backbone else None
         config = self._config.with_changes(backbone=backbone, layers=layers,
-                                           coreset_ratio=round(self.coreset_spin.value() / 100, 6))
+                                           coreset_ratio=round(self.coreset_spin.value() / 100, 6),
+                                           search=self.search_combo.currentData())
         geometry = self.geometry_combo.currentData()
         if geometry is None:
             if images is None:

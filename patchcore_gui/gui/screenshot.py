@@ -25,6 +25,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--size", default="1400x900")
     parser.add_argument("--line", type=Path, metavar="CAMERA",
                         help="line mode: run a line on this empty folder and write the images into it one by one")
+    parser.add_argument("--teach", default="", metavar="NAME",
+                        help="teach the part whose file path contains NAME as good, show the Teachings dock")
     parser.add_argument("--hold", type=float, default=0.0,
                         help="seconds to stay open after the screenshot (to take the screen from outside too)")
     args = parser.parse_args(argv)
@@ -54,6 +56,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             window.add_inputs(args.images)
         if window.busy:
             loop.exec()
+        if args.teach:
+            _teach(window, args.teach)
         proxy = window.results_panel.proxy
         for row in range(proxy.rowCount()):
             item = proxy.index(row, 0).data(ITEM_ROLE)
@@ -71,6 +75,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         window.close()
     print(f"wrote {args.out}" if ok else f"could not write {args.out}")
     return 0 if ok else 1
+
+
+def _teach(window, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Teach the listed part whose path contains ``name``, wait until the list is inspected again, show the dock."""
+    from PySide6.QtCore import QEventLoop
+
+    part = next(item.path for item in window.results.items() if name in str(item.path))
+    loop = QEventLoop()
+    window.job_done.connect(loop.quit)
+    window.teaching.teach([part])
+    while window.busy:
+        loop.exec()
+    window.teaching.dock.show()
 
 
 def _run_line(window, camera: Path, images: Sequence[Path]) -> None:  # type: ignore[no-untyped-def]
