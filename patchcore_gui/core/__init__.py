@@ -20,6 +20,9 @@ from .evaluate import EvaluationReport, evaluate, find_test_images
 from .features import PatchFeatureExtractor, aggregate_neighbourhood, join_layers
 from .fingerprint import FileFingerprint, file_fingerprint, read_fingerprinted, stat_key
 from .images import IMAGE_SUFFIXES, MAX_PIXELS, InputProblem, Preprocessing, find_images, preprocess, read_image
+from .geometry import (GEOMETRIES, Placement, map_to_original, network_inputs, original_to_grid, original_to_input,
+                       place, stitch, suggest_geometry)
+from .build_cost import BuildCost, estimate_build_cost
 from .memory import available_memory
 from .memory_bank import ClusteredBank, MemoryBank, cluster_count
 from .metrics import aupro, auroc, f1_optimal_threshold, pixel_auroc
@@ -54,6 +57,9 @@ __all__ = [
     "available_memory",
     # images in, files out
     "read_image", "find_images", "InputProblem", "IMAGE_SUFFIXES", "MAX_PIXELS", "Preprocessing", "preprocess",
+    # input geometry: what the network sees of an image, and the way back (maps, masks)
+    "GEOMETRIES", "Placement", "place", "network_inputs", "stitch", "map_to_original", "original_to_input",
+    "original_to_grid", "suggest_geometry", "BuildCost", "estimate_build_cost",
     "FileFingerprint", "file_fingerprint", "read_fingerprinted", "stat_key",
     "load_model", "save_model", "is_model_file", "MODEL_SUFFIX",
     "inspection_overlay", "encode_png", "overlay_targets", "OverlayTarget", "COLOUR_MAP", "OVERLAY_OPACITY",

@@ -80,10 +80,6 @@ class Preprocessing:
             return self.tile
         return self.resize if self.crop is None else self.crop
 
-    @property
-    def keeps_aspect(self) -> bool:
-        return self.geometry != "squeeze" or self.crop is not None
-
     def to_dict(self) -> Dict[str, Any]:
         """The fields as JSON values; geometry fields at their defaults are left out, so a model built as
         before geometry was a choice has the same header as then (and older programs still open it)."""

@@ -1,4 +1,4 @@
-"""Reading images from disk and preparing them for the network, and mapping maps back.
+"""Reading images from disk (how they then meet the network, and maps go back: geometry.py).
 
 Every image becomes ``(H, W, 3) uint8`` RGB whatever its file held; every failure becomes one
 :class:`ImageReadError` line that names the file. Decisions, in one place:
