@@ -29,7 +29,7 @@ import numpy as np
 from .calibration import MapScale, learn_map_scale, learned_threshold
 from .config import PatchCoreConfig
 from .errors import ImageReadError, PatchCoreError
-from .geometry import original_to_grid
+from .geometry import map_box_size, original_to_grid, place
 from .images import Preprocessing, read_image
 from .memory_bank import MemoryBank
 from .scoring import anomaly_map, patch_image_scores
@@ -178,7 +178,9 @@ class GoodPatchRecord:
 
     ``distances (n, h, w)`` float32: each patch's nearest-bank distance; ``scores (n, h, w)``
     float32: the image score each patch gives as the image's worst (its distance re-weighted);
-    ``sizes (n, 2)`` int32: each image's (height, width) in pixels.
+    ``sizes (n, 2)`` int32: each image's (height, width) in pixels. With an input geometry that keeps
+    each image's proportions the grids differ: each fills the top-left of the largest, the rest holds
+    distance -inf (never an image's worst) and score 0.
     """
 
     distances: np.ndarray
@@ -219,8 +221,18 @@ def record_good_patches(holdout_grids: Sequence[np.ndarray], sizes: Sequence[Tup
             distances.append(group_distances[start:start + height * width].reshape(height, width))
             scores.append(group_scores[start:start + height * width].reshape(height, width))
             start += height * width
-    return GoodPatchRecord(distances=np.asarray(distances, np.float32), scores=np.asarray(scores, np.float32),
+    return GoodPatchRecord(distances=_stacked(distances, -np.inf), scores=_stacked(scores, 0.0),
                            sizes=np.asarray(sizes, np.int32).reshape(-1, 2))
+
+
+def _stacked(grids: Sequence[np.ndarray], fill: float) -> np.ndarray:
+    """``(h_i, w_i)`` grids -> ``(n, max h, max w)`` float32, each at the top left, ``fill`` elsewhere."""
+    height = max((grid.shape[0] for grid in grids), default=0)
+    width = max((grid.shape[1] for grid in grids), default=0)
+    out = np.full((len(grids), height, width), fill, np.float32)
+    for index, grid in enumerate(grids):
+        out[index, :grid.shape[0], :grid.shape[1]] = grid
+    return out
 
 
 @dataclass(frozen=True)
@@ -239,15 +251,22 @@ def recalibrate(record: GoodPatchRecord, roi: Optional[RegionOfInterest], prep: 
     The default threshold follows from the new scores by the calibration's rule; the map scale's ratio
     is learned again from the masked maps, its floor (a good part's typical map value) is kept.
     """
+    # each image's own patch grid (they differ when the geometry keeps each image's proportions)
+    own = [place((int(h), int(w)), prep).grid_hw if prep.geometry != "squeeze" else record.distances.shape[1:]
+           for h, w in record.sizes]
     counted = None
     if roi is not None:
-        grid_hw = record.distances.shape[1:]
-        counted = [roi.patches_at((int(h), int(w)), prep, grid_hw) for h, w in record.sizes]
+        counted = []
+        for (h, w), grid_hw in zip(record.sizes, own):
+            padded = np.zeros(record.distances.shape[1:], bool)
+            padded[:grid_hw[0], :grid_hw[1]] = roi.patches_at((int(h), int(w)), prep, grid_hw)
+            counted.append(padded)
     scores = record.image_scores(counted)
     peaks = np.empty(len(scores))
-    for index, distances in enumerate(record.distances):
+    for index, (distances, grid_hw) in enumerate(zip(record.distances, own)):
         held = distances if counted is None else np.where(counted[index], distances, np.float32(floor))
-        peaks[index] = float(anomaly_map(held, prep.input_size, config.sigma).max())
+        held = held[:grid_hw[0], :grid_hw[1]]
+        peaks[index] = float(anomaly_map(held, map_box_size(held.shape, prep), config.sigma).max())
     scale = learn_map_scale(scores, peaks, np.full(len(scores), floor))
     return Recalibration(good_scores=scores,
                          default_threshold=learned_threshold(scores, config),
