@@ -10,7 +10,7 @@ import numpy as np
 
 from .calibration import MapScale
 from .config import PatchCoreConfig
-from .geometry import Preprocessing, map_box_size, map_to_original
+from .geometry import Preprocessing, map_box_size, map_to_original, place
 from .likeness import GoodPartsLook
 from .roi import GoodPatchRecord, RegionOfInterest, recalibrate
 from .memory_bank import EXACT_SEARCH, SearchIndex
@@ -178,7 +178,8 @@ class PatchCoreModel:
         :class:`~.roi.RoiError` for a region that holds no patch of a good part.
         """
         if roi is not None:
-            roi.patches_at(roi.size, self.preprocessing, self.feature_grid)  # refuses a region with no patch
+            roi.patches_at(roi.size, self.preprocessing, place(roi.size, self.preprocessing).grid_hw
+                           if self.preprocessing.geometry != "squeeze" else self.feature_grid)  # refuses a region with no patch
         if self.good_patches is None:
             return replace(self, roi=roi)
         fresh = recalibrate(self.good_patches, roi, self.preprocessing, self.config, self.map_scale.floor)

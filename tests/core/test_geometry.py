@@ -185,3 +185,28 @@ def test_a_squeeze_model_writes_the_header_older_programs_read(fitted):
     assert not {"geometry", "scale", "tile", "overlap"} & set(header["config"])
     model = model_from_bytes(data)
     assert model.preprocessing.geometry == "squeeze" and model.preprocessing == fitted.model.preprocessing
+
+
+def test_parts_of_different_sizes_fit_save_and_take_a_region_of_interest(backbone, tmp_path):
+    """Kept proportions give each image its own patch grid: the held-out record and a region follow."""
+    from PIL import Image
+    from patchcore_gui.core.roi import RegionOfInterest
+    rng = np.random.default_rng(2)
+    paths = []
+    for i, width in enumerate((96, 160, 128, 96, 160, 128, 96, 160, 128, 96)):
+        part = np.concatenate([good_part(rng, 96), good_part(rng, 96)], axis=1)[:, :width]
+        paths.append(tmp_path / f"good_{i}.png")
+        Image.fromarray(np.ascontiguousarray(part)).save(paths[-1])
+    config = PatchCoreConfig(geometry="pad", resize=128, coreset_ratio=0.5)
+    model = fit(paths, config, backbone=backbone).model
+    record = model.good_patches
+    assert record is not None and len(record.sizes) == 2
+    grids = [place((int(h), int(w)), model.preprocessing).grid_hw for h, w in record.sizes]
+    assert len(set(grids)) == 2  # the held-out images' grids differ; the record holds both
+    # recalibrating without a region gives back the fit's own held-out scores
+    again = model.with_region_of_interest(None)
+    np.testing.assert_allclose(again.good_scores, model.good_scores, rtol=1e-5)
+    left = np.zeros((96, 160), np.uint8)
+    left[:, :80] = 255
+    with_roi = load_model(save_model(model.with_region_of_interest(RegionOfInterest(left)), tmp_path / "m.patchcore"))
+    assert with_roi.roi is not None and np.all(with_roi.good_scores <= model.good_scores + 1e-5)
