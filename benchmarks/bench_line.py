@@ -18,6 +18,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import queue
 import shutil
 import sys
 import tempfile
@@ -98,11 +99,19 @@ def measure_rate(inspector: Inspector, model_path: Path, rate: float, seconds: f
     start_at = time.time() + 2.0
     writer = context.Process(target=camera, args=(str(folder), images, rate, seconds, start_at, written))
     writer.start()
-    while writer.is_alive() or time.time() < start_at + seconds:
+    log = None
+    # The camera's log is read while it runs: a child blocks at exit until its queue is drained, so
+    # waiting for it to end first hangs once the log outgrows the pipe (a 5-minute run at 10 parts/s).
+    while log is None or time.time() < start_at + seconds:
         snap = line.snapshot()
         backlog.append((time.time() - start_at, snap.backlog + line.watch.settling))
-        time.sleep(0.5)
-    log = written.get()
+        if log is None:
+            try:
+                log = written.get(timeout=0.5)
+            except queue.Empty:
+                pass
+        else:
+            time.sleep(0.5)
     writer.join()
     expected = len(log)
     done_at_end = len(results)

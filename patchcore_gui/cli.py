@@ -1,4 +1,4 @@
-"""The headless commands: ``patchcore fit | predict | evaluate | info | demo | log``, thin over the engine.
+"""The headless commands: ``patchcore fit | predict | evaluate | info | demo | roi | teach | watch | log | threshold | defect-size``, thin over the engine.
 
 Exit status: 0 when every image was read, 1 when some could not be (each named on stderr),
 2 when the command could not run at all (bad arguments, unreadable model, missing weights).
@@ -13,25 +13,32 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import List, Optional, Sequence, TextIO
+from typing import List, Optional, Sequence, TextIO, Tuple
 
 from tqdm import tqdm
 
 from .core.atomic import atomic_write_bytes, atomic_write_text
 from .core.backbones import BACKBONES, DEFAULT_BACKBONE
+from .core.build_cost import estimate_build_cost, geometry_changes, image_sizes, resolved_config
 from .core.config import PatchCoreConfig
+from .core.geometry import GEOMETRIES, SUGGESTED_TILE
 from .core.errors import PatchCoreError
 from .core.evaluate import evaluate
 from .core.images import find_images, read_image
 from .core.likeness import LikenessCheck
 from .core.memory_bank import SEARCH_KINDS
 from .core.model_file import MODEL_SUFFIX, load_model, save_model
+from .core.regions import defect_size_text, min_area_px
 from .core.overlay import encode_png, inspection_overlay, overlay_targets
 from .core.patchcore import Inspector, fit
 from .core.results import ResultRow, ResultsSource, inspection_time, write_results_csv
 from .core.synthetic import write_synthetic_set
+from .cli_roi import add_fit_option, add_roi_command, mask_for
+from .core.likeness import describe_good_parts
 from .line.command import add_watch_command
 from .record.cli_log import PartTimer, add_log_command, add_store_options, close_recorder, recorder_for
+from .threshold_cli import add_threshold_command
+from .teach_command import add_teach_command
 
 
 class TerminalProgress:
@@ -69,15 +76,25 @@ def print_error(message: str) -> None:
     tqdm.write(f"error: {message}", file=sys.stderr)
 
 
-def _config_from(args: argparse.Namespace) -> PatchCoreConfig:
-    changes = {"backbone": args.backbone, "coreset_ratio": args.coreset}
+def _config_from(args: argparse.Namespace, good: Sequence[Path] = ()) -> PatchCoreConfig:
+    """The options as a config; ``--geometry auto`` picks the geometry from the good images' sizes."""
+    changes = {"backbone": args.backbone}
     if args.layers:
         changes["layers"] = tuple(args.layers.split(","))
-    if args.size:
-        changes["resize"] = args.size
+    config = PatchCoreConfig().with_changes(**changes)
+    automatic = args.geometry == "auto"
+    config = resolved_config(config, image_sizes(good) if automatic else (), automatic)
+    if args.coreset is not None:  # a ratio given wins over the automatic choice's
+        config = config.with_changes(coreset_ratio=args.coreset)
     if args.search:
-        changes["search"] = args.search
-    return PatchCoreConfig().with_changes(**changes)
+        config = config.with_changes(search=args.search)
+    geometry = None if automatic else args.geometry
+    return config.with_changes(**geometry_changes(geometry, args.size, args.scale, args.tile, args.overlap))
+
+
+def _say_cost(config: PatchCoreConfig, good: Sequence[Path]) -> None:
+    """What the build will cost, before it starts (stdout: it is the command's answer to --estimate)."""
+    print(estimate_build_cost(config, image_sizes(good), len(good)).text(), flush=True)
 
 
 def _good_images(folder: Path) -> List[Path]:
@@ -93,17 +110,61 @@ def _good_images(folder: Path) -> List[Path]:
 
 def cmd_fit(args: argparse.Namespace) -> int:
     images = _good_images(Path(args.good_dir))
-    result = fit(images, _config_from(args), weights=args.weights, progress=TerminalProgress(),
-                 good_folder=str(Path(args.good_dir).resolve()))
+    defect_size = _defect_size_from(args)  # refused before the fit, not after it
+    roi = mask_for(args.roi, describe_good_parts(images)) if args.roi else None  # a bad mask before the long fit
+    config = _config_from(args, images)
+    _say_cost(config, images)
+    if args.estimate:
+        return 0
+    result = fit(images, config, weights=args.weights, progress=TerminalProgress(),
+                 good_folder=str(Path(args.good_dir).resolve()), roi=roi)
     for line in result.skipped:
         print(f"skipped: {line}", file=sys.stderr)
-    path = save_model(result.model, args.output)
-    model = result.model
+    model = result.model.with_defect_size(*defect_size) if defect_size else result.model
+    path = save_model(model, args.output)
     print(f"saved {path}: {model.n_good_images} good images, bank {len(model.memory_bank)} of {model.n_patches} "
           f"patches, threshold {model.threshold:.4f} (from {len(model.good_scores)} held-out good images); "
           f"features {result.seconds['features']:.1f} s, coreset {result.seconds['coreset']:.1f} s; "
-          f"search {model.search.describe()}")
+          f"search {model.search.describe()}" + (f"; {defect_size_text(model)}" if defect_size else ""))
+    if model.roi is not None:
+        print(f"region of interest from '{args.roi.name}': {100 * model.roi.share:.0f}% of the part inspected")
     return 1 if result.skipped else 0
+
+
+def _defect_size_from(args: argparse.Namespace) -> Optional[Tuple[float, Optional[float]]]:
+    """``(min area in pixels, pixel size in mm or None)`` from ``--min-area``/``--min-area-mm2``/``--pixel-size``,
+    or None when none is given. An area in mm² needs the pixel size."""
+    if args.min_area is None and args.min_area_mm2 is None and args.pixel_size is None:
+        return None
+    if args.min_area is not None and args.min_area_mm2 is not None:
+        raise PatchCoreError("give the minimum defect area once: --min-area (pixels) or --min-area-mm2")
+    if args.min_area_mm2 is not None:
+        if args.pixel_size is None:
+            raise PatchCoreError("--min-area-mm2 needs --pixel-size (millimetres per pixel)")
+        return min_area_px(args.min_area_mm2, args.pixel_size), args.pixel_size
+    return (args.min_area if args.min_area is not None else 0.0), args.pixel_size
+
+
+def _add_defect_size_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--min-area", type=float, metavar="PIXELS",
+                        help="minimum defect area in image pixels: a part whose every defect region is smaller is OK "
+                             "(default 0: every region counts)")
+    parser.add_argument("--min-area-mm2", type=float, metavar="MM2", help="the minimum defect area in mm² "
+                        "(needs --pixel-size)")
+    parser.add_argument("--pixel-size", type=float, metavar="MM",
+                        help="millimetres per image pixel, so areas also read in mm²")
+
+
+def cmd_defect_size(args: argparse.Namespace) -> int:
+    """Set (or, without options, show) a model's minimum defect area, in place and without a rebuild."""
+    model = load_model(args.model)
+    defect_size = _defect_size_from(args)
+    if defect_size is not None:
+        pixel_size = defect_size[1] if args.pixel_size is not None else model.pixel_size_mm
+        model = model.with_defect_size(defect_size[0], pixel_size)
+        save_model(model, args.model)
+    print(f"{Path(args.model).name}: {defect_size_text(model)}" + (" (saved)" if defect_size is not None else ""))
+    return 0
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
@@ -111,7 +172,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     images, problems = find_images(args.inputs)
     inspector = Inspector(model, weights=args.weights)
     out = Path(args.out) if args.out else None
-    rows: List[ResultRow] = [ResultRow(str(problem.path), None, model.threshold, problem, inspection_time())
+    review = model.review_from
+    rows: List[ResultRow] = [ResultRow(str(problem.path), None, model.threshold, problem, inspection_time(), review)
                              for problem in problems]
     for problem in problems:
         print_error(str(problem))
@@ -119,19 +181,21 @@ def cmd_predict(args: argparse.Namespace) -> int:
     targets = dict(zip(images, overlay_targets(images)))
     likeness = LikenessCheck(model)
     overlays_failed = False
-    recorder = recorder_for(args, args.model, model.threshold)  # --log: a result it cannot record stops the batch
+    recorder = recorder_for(args, args.model, model.threshold,  # --log: a result it cannot record stops the batch
+                            review_from=model.review_from, min_defect_area=model.min_defect_area)
     for problem in problems if recorder else ():
         recorder.record(problem.path, None, error=str(problem))
     part_ms = PartTimer()
     for result in inspector.inspect_paths(images, progress=progress):
+        regions = result.inspection.defect_regions(model).regions if result.inspection else None
         if recorder:
             recorder.record(result.path, result.inspection.score if result.inspection else None, error=result.error,
-                            inspection_ms=part_ms())
-        if result.inspection is None:
-            rows.append(ResultRow(str(result.path), None, model.threshold, result.error or "", inspection_time()))
+                            inspection_ms=part_ms(), regions=regions)
+        if result.inspection is None or regions is None:
+            rows.append(ResultRow(str(result.path), None, model.threshold, result.error or "", inspection_time(), review))
             print_error(str(result.error))
             continue
-        row = ResultRow(str(result.path), result.inspection.score, model.threshold, inspected_at=inspection_time())
+        row = ResultRow.inspected(str(result.path), result.inspection.score, model, regions, inspection_time())
         rows.append(row)
         tqdm.write(row.line())  # like print, but clears the progress bar first when both go to one terminal
         likeness.add_file(result.path, result.inspection.patch_scores)
@@ -153,7 +217,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    report = evaluate(args.category_dir, _config_from(args), weights=args.weights, progress=TerminalProgress()).report
+    defect_size = _defect_size_from(args)
+    train = find_images([Path(args.category_dir) / "train" / "good"])[0]
+    config = _config_from(args, train)
+    _say_cost(config, train)
+    report = evaluate(args.category_dir, config, weights=args.weights, progress=TerminalProgress(),
+                      min_defect_area=defect_size[0] if defect_size else 0.0).report
     for line in report.skipped:
         print(f"skipped: {line}", file=sys.stderr)
     fmt = lambda value: "n/a" if value is None else f"{value:.4f}"  # noqa: E731
@@ -162,8 +231,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     print(f"  fit {report.fit_seconds:.1f} s ({report.n_train} good images, bank {report.bank_size}), "
           f"inspect {report.predict_ms_per_image:.1f} ms/image ({report.n_test} test images)")
     print(f"  search {report.search}")
-    print(f"  default threshold {report.threshold:.4f}: accuracy {report.default_threshold_accuracy:.3f}; "
-          f"F1-optimal threshold {report.f1_threshold:.4f} (F1 {report.f1:.3f})")
+    if report.min_defect_area > 0:
+        print(f"  minimum defect area {report.min_defect_area:g} px: verdicts judge the largest defect region")
+    print(f"  default threshold {report.threshold:.4f}: accuracy {report.default_threshold_accuracy:.3f}, "
+          f"false rejects {report.false_reject_rate:.1%} of good parts, misses {report.miss_rate:.1%} of defective "
+          f"parts; F1-optimal threshold {report.f1_threshold:.4f} (F1 {report.f1:.3f})")
     for defect, value in report.per_defect_auroc.items():
         print(f"  {defect}: image AUROC {value:.4f}")
     if args.json:
@@ -198,7 +270,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
              "| image | score | verdict | overlay |", "|---|---|---|---|"]
     correct = 0
     for item, inspection in evaluation.inspected:
-        verdict = model.verdict(inspection.score)
+        verdict = inspection.verdict(model)
         expected = "NG" if item.anomalous else "OK"
         correct += verdict == expected
         overlay = inspection_overlay(read_image(item.path), inspection, model, part=f"{item.defect}/{item.path.name}")
@@ -219,10 +291,20 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backbone", default=DEFAULT_BACKBONE, choices=sorted(BACKBONES),
                         help=f"feature extractor (default {DEFAULT_BACKBONE})")
     parser.add_argument("--weights", type=Path, help="backbone weights file (for wide_resnet50_2 without a cache)")
-    parser.add_argument("--coreset", type=float, default=defaults.coreset_ratio,
-                        help=f"share of patches kept in the memory bank (default {defaults.coreset_ratio})")
+    parser.add_argument("--coreset", type=float,
+                        help=f"share of patches kept in the memory bank (default {defaults.coreset_ratio}; "
+                             f"{SUGGESTED_TILE['coreset_ratio']} with automatic tiles)")
     parser.add_argument("--layers", help="comma-separated backbone layers (default: the backbone's, for EfficientNet-Lite strides 8, 16 and 32)")
-    parser.add_argument("--size", type=int, help=f"network input size in pixels (default {defaults.resize})")
+    parser.add_argument("--size", type=int, help=f"network input size in pixels: the square's side with "
+                        f"--geometry squeeze, the longer side with pad (default {defaults.resize})")
+    parser.add_argument("--geometry", default="auto", choices=("auto",) + GEOMETRIES,
+                        help="how images meet the network: squeeze (whole image to a square, aspect lost), pad "
+                             "(aspect kept, padded square), tile (aspect kept, near its own resolution, cut into "
+                             "overlapping tiles); auto (default): squeeze for square good parts, tile otherwise")
+    parser.add_argument("--tile", type=int, help=f"tile side in pixels with --geometry tile (a multiple of 32; "
+                        f"automatic choice {SUGGESTED_TILE['tile']})")
+    parser.add_argument("--overlap", type=int, help=f"tile overlap in pixels (automatic choice {SUGGESTED_TILE['overlap']})")
+    parser.add_argument("--scale", type=float, help="image scale before tiling (default 1.0: its own resolution)")
     parser.add_argument("--search", choices=SEARCH_KINDS,
                         help=f"nearest-neighbour search of the bank (default {defaults.search}); ivf is approximate: "
                              f"faster on large banks, may miss a patch's true nearest neighbour")
@@ -237,6 +319,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("good_dir")
     p.add_argument("-o", "--output", required=True, help=f"model file to write (e.g. line3{MODEL_SUFFIX})")
     _add_model_options(p)
+    _add_defect_size_options(p)
+    add_fit_option(p)
+    p.add_argument("--estimate", action="store_true", help="say what the build would cost (bank, memory, time "
+                   "per image) and stop")
     p.set_defaults(run=cmd_fit)
 
     p = sub.add_parser("predict", help="inspect images with a model")
@@ -252,8 +338,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("category_dir")
     p.add_argument("--json", help="write the measurements as JSON")
     _add_model_options(p)
+    _add_defect_size_options(p)
     p.set_defaults(run=cmd_evaluate)
 
+    p = sub.add_parser("defect-size", help="set a model's minimum defect area (no rebuild); without options, show it",
+                       description="A part whose every defect region is smaller than the minimum defect area is OK. "
+                                   "The model file is rewritten in place (atomically).")
+    p.add_argument("model")
+    _add_defect_size_options(p)
+    p.set_defaults(run=cmd_defect_size)
     p = sub.add_parser("info", help="say what a model file holds and how it searches its bank")
     p.add_argument("model")
     p.set_defaults(run=cmd_info)
@@ -264,7 +357,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_demo)
 
     add_watch_command(sub)
+    add_roi_command(sub)
     add_log_command(sub)
+    add_threshold_command(sub)
+    add_teach_command(sub)
     return parser
 
 

@@ -41,8 +41,15 @@ def test_predict_prints_a_line_per_image_and_writes_csv_and_overlays(model_path,
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 12
     fields = lines[0].split("\t")
-    assert len(fields) == 4 and fields[3] in {"OK", "NG"}
+    assert len(fields) == 5 and fields[3] in {"OK", "NG"}
     rows = list(csv.DictReader(table.open()))
+    # each line ends with the part's regions, as the CSV lists them
+    by_file = {r["file"]: r for r in rows}
+    for line in lines:
+        name, _, _, _, regions = line.split("\t")
+        count = int(by_file[name]["region_count"])
+        assert regions == ("no region" if count == 0 else
+                           f"{count} region{'s' if count > 1 else ''}, largest {by_file[name]['largest_region_px']} px")
     assert len(rows) == 12 and tuple(rows[0]) == CSV_COLUMNS
     # which model (name and identity), the threshold's source, when, and that every row is there
     assert {(r["model"], r["model_id"], r["threshold_source"], r["rows_written"]) for r in rows} == {
@@ -88,13 +95,18 @@ def test_evaluate_writes_the_json_fields(synthetic_set, tmp_path, capsys):
         assert key in data
     assert data["image_auroc"] == 1.0 and data["pixel_auroc"] > 0.9
     assert data["n_train"] == 20 and data["n_test"] == 12
-    assert "image AUROC" in capsys.readouterr().out
+    # both ways a threshold errs, at the default threshold: good parts rejected, defective ones passed
+    assert data["false_reject_rate"] == 0.0 and data["miss_rate"] == 0.0  # the tiny set is separable
+    out = capsys.readouterr().out
+    assert "image AUROC" in out and "false rejects 0.0% of good parts, misses 0.0% of defective parts" in out
 
 
 def test_demo_makes_a_report_with_overlays(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path / "demo")]) == 0
     report = (tmp_path / "demo" / "report.md").read_text()
     assert "Image AUROC" in report and "overlays/" in report
+    # the first thing a new user sees: the default threshold calls every one of the demo's parts right
+    assert "12 of 12 verdicts as expected with the default threshold" in report
     assert len(list((tmp_path / "demo" / "overlays").glob("*.png"))) >= 10
     assert load_model(tmp_path / "demo" / "demo.patchcore").n_good_images > 0
 
@@ -254,6 +266,54 @@ def test_predict_warns_in_one_line_when_the_parts_do_not_look_like_the_good_ones
                          "(3 greyscale where the good parts are colour): is it the model for these parts?"]
 
 
+def test_defect_size_sets_the_minimum_area_of_a_model_without_a_rebuild(model_path, synthetic_set, tmp_path, capsys):
+    model = tmp_path / "speck.patchcore"
+    model.write_bytes(model_path.read_bytes())
+    part = synthetic_set.test_defective[0]
+    table = tmp_path / "before.csv"
+    assert main(["predict", str(model), str(part), "--csv", str(table)]) == 0
+    (before,) = list(csv.DictReader(table.open()))
+    assert before["verdict"] == "NG" and int(before["largest_region_px"]) > 0
+    largest = int(before["largest_region_px"])
+    capsys.readouterr()
+
+    # in mm² with a pixel size: just above the part's largest region, so it passes
+    pixel = 0.05
+    assert main(["defect-size", str(model), "--min-area-mm2", f"{(largest + 1) * pixel ** 2:.6f}",
+                 "--pixel-size", str(pixel)]) == 0
+    assert "(saved)" in capsys.readouterr().out
+    saved = load_model(model)
+    assert saved.min_defect_area == pytest.approx(largest + 1) and saved.pixel_size_mm == pixel
+    assert saved.memory_bank.shape == load_model(model_path).memory_bank.shape  # no rebuild: the same bank
+    assert main(["predict", str(model), str(part), "--csv", str(table)]) == 0
+    (after,) = list(csv.DictReader(table.open()))
+    assert after["verdict"] == "OK" and after["score"] == before["score"]
+    assert after["min_defect_area_px"] == f"{largest + 1:g}" and after["largest_region_mm2"]
+
+    # in pixels, the pixel size kept; without options it says what is set
+    assert main(["defect-size", str(model), "--min-area", str(largest)]) == 0
+    capsys.readouterr()
+    assert main(["defect-size", str(model)]) == 0
+    assert capsys.readouterr().out.strip() == (f"speck.patchcore: minimum defect area "
+                                               f"{largest * pixel ** 2:.3f} mm² ({largest} px), pixel size 0.05 mm")
+    assert main(["predict", str(model), str(part)]) == 0
+    assert capsys.readouterr().out.split("\t")[3] == "NG"  # as large as the minimum: a defect
+
+
+def test_defect_size_refuses_mm2_without_a_pixel_size_in_one_line(model_path, capsys):
+    assert main(["defect-size", str(model_path), "--min-area-mm2", "0.1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--pixel-size" in err
+    assert main(["defect-size", str(model_path), "--min-area", "-3"]) == 2
+    assert "minimum defect area" in capsys.readouterr().err and load_model(model_path).min_defect_area == 0
+
+
+def test_fit_sets_the_minimum_defect_area(synthetic_set, tmp_path, capsys):
+    path = tmp_path / "m.patchcore"
+    assert main(["fit", str(synthetic_set.root / "train" / "good"), "-o", str(path), "--coreset", "0.25",
+                 "--min-area", "40"]) == 0
+    assert "minimum defect area 40 px" in capsys.readouterr().out
+    assert load_model(path).min_defect_area == 40.0
 def test_info_says_the_model_searches_exactly_by_default(model_path, capsys):
     assert main(["info", str(model_path)]) == 0
     out = capsys.readouterr().out

@@ -20,6 +20,9 @@ from .evaluate import EvaluationReport, evaluate, find_test_images
 from .features import PatchFeatureExtractor, aggregate_neighbourhood, join_layers
 from .fingerprint import FileFingerprint, file_fingerprint, read_fingerprinted, stat_key
 from .images import IMAGE_SUFFIXES, MAX_PIXELS, InputProblem, Preprocessing, find_images, preprocess, read_image
+from .geometry import (GEOMETRIES, Placement, map_to_original, network_inputs, original_to_grid, original_to_input,
+                       place, stitch, suggest_geometry)
+from .build_cost import BuildCost, estimate_build_cost
 from .memory import available_memory
 from .memory_bank import ClusteredBank, MemoryBank, cluster_count
 from .metrics import aupro, auroc, f1_optimal_threshold, pixel_auroc
@@ -29,9 +32,11 @@ from .overlay import COLOUR_MAP, OVERLAY_OPACITY, OverlayTarget, encode_png, ins
 from .patchcore import (FitResult, GoodFeatures, ImageResult, Inspection, Inspector, bank_candidates,
                         extract_good_features, fit)
 from .progress import CancelToken, ProgressFn
+from .regions import DefectRegion, DefectRegions, find_defect_regions
 from .results import ResultRow, write_results_csv
 from .scoring import anomaly_map, reweighted_image_score, score_grids, score_patches
 from .synthetic import SyntheticSet, add_defect, good_part, write_png, write_synthetic_set
+from .teaching import TaughtImage, TeachingOutcome, teach, teaching_lines, undo_teaching
 
 __all__ = [
     # settings, and the model they make
@@ -41,7 +46,9 @@ __all__ = [
     "coreset_size", "greedy_coreset", "plain_greedy_coreset", "random_projection", "LOWER_BOUND_AXES",
     "calibrate", "Calibration", "default_threshold", "holdout_split",
     # inspecting, and the engine a long-running program keeps (one network, the open model's inspector)
-    "Inspector", "Inspection", "ImageResult", "Engine",
+    "Inspector", "Inspection", "ImageResult", "Engine", "DefectRegion", "DefectRegions", "find_defect_regions",
+    # teaching: good parts the model rejected, added to the bank without a rebuild
+    "teach", "undo_teaching", "teaching_lines", "TeachingOutcome", "TaughtImage",
     # the pieces both use
     "FeatureBackbone", "BACKBONES", "DEFAULT_BACKBONE", "load_backbone", "get_spec", "resolve_layers",
     "PatchFeatureExtractor", "aggregate_neighbourhood", "join_layers",
@@ -50,6 +57,9 @@ __all__ = [
     "available_memory",
     # images in, files out
     "read_image", "find_images", "InputProblem", "IMAGE_SUFFIXES", "MAX_PIXELS", "Preprocessing", "preprocess",
+    # input geometry: what the network sees of an image, and the way back (maps, masks)
+    "GEOMETRIES", "Placement", "place", "network_inputs", "stitch", "map_to_original", "original_to_input",
+    "original_to_grid", "suggest_geometry", "BuildCost", "estimate_build_cost",
     "FileFingerprint", "file_fingerprint", "read_fingerprinted", "stat_key",
     "load_model", "save_model", "is_model_file", "MODEL_SUFFIX",
     "inspection_overlay", "encode_png", "overlay_targets", "OverlayTarget", "COLOUR_MAP", "OVERLAY_OPACITY",

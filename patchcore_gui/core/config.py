@@ -11,6 +11,7 @@ from typing import Any, Dict, Optional, Tuple
 
 from .backbones import DEFAULT_BACKBONE
 from .memory_bank import SEARCH_KINDS
+from .geometry import check_geometry
 
 AGGREGATIONS = ("avgpool", "unfold")
 
@@ -30,6 +31,13 @@ class PatchCoreConfig:
     resize: int = 224
     #: Centre crop after resizing the shorter side to ``resize`` (the reference's 256 -> 224).
     crop: Optional[int] = None
+    #: How the image meets the network (core/geometry.py): "squeeze" to ``resize`` square, "pad" (aspect
+    #: kept, longer side ``resize``) or "tile" (aspect kept, scaled by ``scale``, cut into ``tile`` px
+    #: tiles overlapping by ``overlap`` px).
+    geometry: str = "squeeze"
+    scale: float = 1.0
+    tile: int = 224
+    overlap: int = 64
     #: Neighbourhood p of the locally aware patch features.
     patch_size: int = 3
     #: "avgpool" (anomalib: p x p mean) or "unfold" (reference: unfold, then adaptive mean to a dim).
@@ -44,7 +52,13 @@ class PatchCoreConfig:
     sigma: float = 4.0
     #: Share of the good images held out to learn what good scores look like.
     calibration_fraction: float = 0.2
-    #: Quantile of the held-out good scores that the default threshold starts from...
+    #: The default threshold (calibration.learned_threshold) is the higher of two bounds on the held-out
+    #: good scores: the modified z-score above which a part is an outlier among them...
+    threshold_outlier_z: Optional[float] = 3.5
+    #: ...and the prediction bound for at most this share of good parts rejected, which widens when few
+    #: parts are held out. Both ``None``: the older rule below.
+    threshold_reject_rate: Optional[float] = 0.01
+    #: The older rule (models built before the rate): quantile of the held-out good scores...
     threshold_quantile: float = 1.0
     #: ...plus this share of the spread (quantile - median) as a margin against unseen good parts.
     threshold_margin: float = 0.1
@@ -69,25 +83,46 @@ class PatchCoreConfig:
             raise ValueError(f"re-weighting neighbours b must be >= 1, not {self.reweight_neighbours}")
         if self.resize < 32 or (self.crop is not None and not 32 <= self.crop <= self.resize):
             raise ValueError(f"input size {self.resize} / crop {self.crop} is not usable")
+        if self.threshold_outlier_z is not None and not self.threshold_outlier_z > 0:
+            raise ValueError(f"threshold outlier z must be positive, not {self.threshold_outlier_z}")
+        if self.threshold_reject_rate is not None and not 0.0 < self.threshold_reject_rate < 1.0:
+            raise ValueError(f"threshold reject rate must be in (0, 1), not {self.threshold_reject_rate}")
+        check_geometry(self.geometry, self.crop, self.scale, self.tile, self.overlap)
+        object.__setattr__(self, "scale", float(self.scale))
         if self.layers is not None:
             object.__setattr__(self, "layers", tuple(self.layers))
 
     def to_dict(self) -> Dict[str, Any]:
+        """The fields as JSON values; geometry fields at their defaults are left out, so a model built as
+        before geometry was a choice has the same header as then (and older programs still open it)."""
         data = asdict(self)
         data["layers"] = list(self.layers) if self.layers is not None else None
+        for name in _GEOMETRY_FIELDS:
+            if data[name] == getattr(_DEFAULT_GEOMETRY, name):
+                del data[name]
         return data
 
     @classmethod
     def from_dict(cls, data: Dict[str, Any]) -> "PatchCoreConfig":
-        """Rebuild from :meth:`to_dict`; unknown keys (from a newer writer) are refused, not dropped."""
+        """Rebuild from :meth:`to_dict`; unknown keys (from a newer writer) are refused, not dropped.
+
+        A configuration written before ``threshold_outlier_z`` and ``threshold_reject_rate`` existed was
+        calibrated by the older rule, and says so when read back (a key absent means None).
+        """
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"unknown configuration keys: {', '.join(unknown)}")
         values = dict(data)
+        values.setdefault("threshold_outlier_z", None)
+        values.setdefault("threshold_reject_rate", None)
         if values.get("layers") is not None:
             values["layers"] = tuple(values["layers"])
         return cls(**values)
 
     def with_changes(self, **changes: Any) -> "PatchCoreConfig":
         return replace(self, **changes)
+
+
+_GEOMETRY_FIELDS = ("geometry", "scale", "tile", "overlap")
+_DEFAULT_GEOMETRY = PatchCoreConfig()

@@ -4,7 +4,7 @@ Loading a network takes seconds and indexing a memory bank a fraction of one, so
 line, which inspects all shift) keeps both between jobs. :class:`Engine` is where that reuse is
 decided, for every caller alike: a build reuses the network if it is the one the settings ask for;
 an inspection reuses the inspector while the model's memory bank is the same array (a moved
-threshold keeps it), and otherwise makes a new one on the network already loaded.
+threshold or a new region of interest keeps it), and otherwise makes a new one on the network already loaded.
 
 One job at a time uses an engine (the window runs one worker at a time); a lock makes a second,
 concurrent caller wait rather than race.
@@ -25,6 +25,7 @@ from .config import PatchCoreConfig
 from .model import PatchCoreModel
 from .patchcore import FitResult, Inspector, fit
 from .progress import CancelToken, ProgressFn, check, report
+from .teaching import TeachingOutcome, teach
 
 LOADING_NETWORK = "loading network"
 
@@ -58,7 +59,10 @@ class Engine:
         the loaded network (which :class:`Inspector` replaces if ``model`` was built with another)."""
         with self._lock:
             current = self._inspector
-            if current is not None and current.model.memory_bank is model.memory_bank:
+            if (current is not None and current.model.memory_bank is model.memory_bank
+                    and current.model.teachings is model.teachings):
+                # the same bank, perhaps another threshold or region of interest: nothing to index again
+                current.model = model
                 return current
             loaded = self._backbone
             if loaded is None or loaded.weights_sha256 != model.weights_sha256 or loaded.layers != model.layers:
@@ -66,6 +70,16 @@ class Engine:
             self._inspector = Inspector(model, backbone=self._backbone)
             self._backbone = self._inspector.backbone
             return self._inspector
+
+    def teach(self, model: PatchCoreModel, paths: Sequence[Path], progress: Optional[ProgressFn] = None,
+              cancel: Optional[CancelToken] = None) -> TeachingOutcome:
+        """Add what the bank lacks from good ``paths`` (:func:`.teaching.teach`) on the loaded network; the
+        inspector for the taught model is kept, so the parts inspected next use it at once."""
+        inspector = self.inspector_for(model, progress)
+        with self._lock:
+            outcome = teach(inspector, paths, progress=progress, cancel=cancel)
+            self._inspector = outcome.inspector
+            return outcome
 
     def _network_for(self, config: PatchCoreConfig, progress: Optional[ProgressFn]) -> FeatureBackbone:
         layers = resolve_layers(get_spec(config.backbone), config.layers)

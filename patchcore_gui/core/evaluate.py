@@ -57,6 +57,11 @@ class EvaluationReport:
     config: Dict[str, Any] = field(default_factory=dict)
     skipped: List[str] = field(default_factory=list)
     per_defect_auroc: Dict[str, float] = field(default_factory=dict)
+    #: At the default threshold: the share of test/good parts called NG, and of defective parts not called NG.
+    false_reject_rate: float = 0.0
+    miss_rate: float = 0.0
+    #: The minimum defect area (pixels) the verdicts behind ``default_threshold_accuracy`` were made with.
+    min_defect_area: float = 0.0
     #: How the bank was searched: "exact", or the approximate index with its settings.
     search: str = "exact"
 
@@ -100,8 +105,16 @@ def _read_mask(item: TestImage, shape: tuple) -> np.ndarray:
     return mask > 127
 
 
+def _share(flags: np.ndarray) -> float:
+    """The share of True in ``flags``; 0 for none (a test set without good or without defective parts)."""
+    return float(np.mean(flags)) if flags.size else 0.0
+
+
 def evaluate(category_dir: PathLike, config: PatchCoreConfig = PatchCoreConfig(), weights: Optional[PathLike] = None,
-             progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None) -> Evaluation:
+             progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None,
+             min_defect_area: float = 0.0) -> Evaluation:
+    """Fit on train/good and measure on test/*; the verdicts (``default_threshold_accuracy``) judge each
+    part's defect regions against ``min_defect_area`` pixels (0: by the score alone, as always)."""
     category = Path(category_dir)
     train, problems = find_images([category / "train" / "good"])
     if problems or not train:
@@ -112,9 +125,10 @@ def evaluate(category_dir: PathLike, config: PatchCoreConfig = PatchCoreConfig()
     started = time.perf_counter()
     fitted = fit(train, config, progress=progress, cancel=cancel, backbone=backbone, good_folder=str(category))
     fit_seconds = time.perf_counter() - started
-    inspector = Inspector(fitted.model, backbone=backbone)
+    model = fitted.model.with_defect_size(min_defect_area) if min_defect_area > 0 else fitted.model
+    inspector = Inspector(model, backbone=backbone)
 
-    labels, scores, masks, maps, defects = [], [], [], [], []
+    labels, scores, masks, maps, defects, verdicts = [], [], [], [], [], []
     inspected: List[Tuple[TestImage, Inspection]] = []
     skipped = list(fitted.skipped)
     has_masks = any(item.mask_path is not None for item in tests)
@@ -128,6 +142,7 @@ def evaluate(category_dir: PathLike, config: PatchCoreConfig = PatchCoreConfig()
         inspected.append((item, result.inspection))
         labels.append(int(item.anomalous))
         scores.append(result.inspection.score)
+        verdicts.append(result.inspection.verdict(model))
         defects.append(item.defect)
         if has_masks:
             masks.append(_read_mask(item, result.inspection.anomaly_map.shape))
@@ -135,7 +150,8 @@ def evaluate(category_dir: PathLike, config: PatchCoreConfig = PatchCoreConfig()
     predict_ms = 1000.0 * (time.perf_counter() - started) / max(1, len(scores))
 
     label_array, score_array = np.asarray(labels), np.asarray(scores)
-    threshold = fitted.model.threshold
+    ng = np.asarray(verdicts) == "NG"
+    threshold = model.threshold
     f1_threshold, f1 = f1_optimal_threshold(label_array, score_array)
     per_defect = {}
     for defect in sorted(set(defects) - {"good"}):
@@ -151,14 +167,17 @@ def evaluate(category_dir: PathLike, config: PatchCoreConfig = PatchCoreConfig()
         n_train=fitted.model.n_good_images,
         n_test=len(scores),
         threshold=threshold,
-        default_threshold_accuracy=float(np.mean((score_array > threshold) == label_array.astype(bool))),
+        default_threshold_accuracy=float(np.mean(ng == label_array.astype(bool))),
+        false_reject_rate=_share(ng[label_array == 0]),
+        miss_rate=_share(~ng[label_array == 1]),
         f1_threshold=f1_threshold,
         f1=f1,
         fit_stage_seconds=fitted.seconds,
-        bank_size=len(fitted.model.memory_bank),
+        bank_size=len(model.memory_bank),
         config=config.to_dict(),
         skipped=skipped,
         per_defect_auroc=per_defect,
+        min_defect_area=model.min_defect_area,
         search=inspector.bank.search.describe(),
     )
-    return Evaluation(report=report, model=fitted.model, inspected=inspected)
+    return Evaluation(report=report, model=model, inspected=inspected)

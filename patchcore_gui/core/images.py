@@ -1,4 +1,4 @@
-"""Reading images from disk and preparing them for the network, and mapping maps back.
+"""Reading images from disk (how they then meet the network, and maps go back: geometry.py).
 
 Every image becomes ``(H, W, 3) uint8`` RGB whatever its file held; every failure becomes one
 :class:`ImageReadError` line that names the file. Decisions, in one place:
@@ -18,9 +18,8 @@ from __future__ import annotations
 import os
 import re
 import stat
-from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, List, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -28,6 +27,10 @@ from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from .atomic import PathLike
 from .errors import ImageReadError
+# How an image becomes the network input and how maps go back live in geometry.py; these names
+# stay importable from here, where callers first found them.
+from .geometry import (Placement, Preprocessing, map_to_original, network_inputs, original_to_grid,  # noqa: F401
+                       original_to_input, place, preprocess)
 
 IMAGE_SUFFIXES: frozenset[str] = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp"})
 #: 8192 x 8192. Below Pillow's own decompression-bomb warning (~89 Mpx), so a refused image is
@@ -284,122 +287,3 @@ def find_images(inputs: Sequence[PathLike]) -> Tuple[List[Path], List[InputProbl
                 seen.add(key)
                 images.append(image)
     return images, problems
-
-
-@dataclass(frozen=True)
-class Preprocessing:
-    """How an image becomes the network input; stored in the model file so inspection repeats it.
-
-    With ``crop`` None the whole image is resized to ``resize x resize`` (aspect not kept, nothing
-    lost at the border); with ``crop`` the shorter side goes to ``resize`` and the centre
-    ``crop x crop`` is kept (the reference's 256 -> 224). ``mean``/``std`` act on RGB in 0..1.
-
-    >>> Preprocessing(resize=256, crop=224).input_size
-    224
-    """
-
-    resize: int = 224
-    crop: Optional[int] = None
-    mean: Tuple[float, float, float] = (0.5, 0.5, 0.5)
-    std: Tuple[float, float, float] = (0.5, 0.5, 0.5)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "mean", tuple(float(v) for v in self.mean))
-        object.__setattr__(self, "std", tuple(float(v) for v in self.std))
-        if self.resize < 1 or (self.crop is not None and not 1 <= self.crop <= self.resize):
-            raise ValueError(f"resize {self.resize} / crop {self.crop} is not usable (need 1 <= crop <= resize)")
-        if len(self.mean) != 3 or len(self.std) != 3 or min(abs(v) for v in self.std) == 0.0:
-            raise ValueError(f"mean {self.mean} and std {self.std} need 3 values each, std non-zero")
-
-    @property
-    def input_size(self) -> int:
-        """Side of the square network input in pixels."""
-        return self.resize if self.crop is None else self.crop
-
-    def to_dict(self) -> Dict[str, Any]:
-        data = asdict(self)
-        data["mean"], data["std"] = list(self.mean), list(self.std)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: Dict[str, Any]) -> "Preprocessing":
-        """Rebuild from :meth:`to_dict`; unknown keys (from a newer writer) are refused, not dropped."""
-        unknown = sorted(set(data) - {f.name for f in fields(cls)})
-        if unknown:
-            raise ValueError(f"unknown preprocessing keys: {', '.join(unknown)}")
-        crop = data.get("crop")
-        return cls(resize=int(data["resize"]), crop=None if crop is None else int(crop),
-                   mean=tuple(data["mean"]), std=tuple(data["std"]))
-
-
-def _geometry(height: int, width: int, prep: Preprocessing) -> Tuple[int, int, int, int]:
-    """(resized height, resized width, crop top, crop left) for an image of ``height x width``."""
-    if prep.crop is None:
-        return prep.resize, prep.resize, 0, 0
-    # torchvision's Resize(int): the shorter side exactly, the longer one truncated
-    if height <= width:
-        rh, rw = prep.resize, max(prep.resize, int(prep.resize * width / height))
-    else:
-        rh, rw = max(prep.resize, int(prep.resize * height / width)), prep.resize
-    return rh, rw, int(round((rh - prep.crop) / 2.0)), int(round((rw - prep.crop) / 2.0))
-
-
-def _resize(pixels: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Area averaging along an axis that shrinks, bilinear along one that grows (one axis at a time if mixed)."""
-    h, w = pixels.shape[:2]
-    if (height <= h) == (width <= w):
-        method = cv2.INTER_AREA if height <= h else cv2.INTER_LINEAR
-        return cv2.resize(pixels, (width, height), interpolation=method)
-    if height < h:
-        pixels = cv2.resize(pixels, (w, height), interpolation=cv2.INTER_AREA)
-        return cv2.resize(pixels, (width, height), interpolation=cv2.INTER_LINEAR)
-    pixels = cv2.resize(pixels, (width, h), interpolation=cv2.INTER_AREA)
-    return cv2.resize(pixels, (width, height), interpolation=cv2.INTER_LINEAR)
-
-
-def preprocess(image: np.ndarray, prep: Preprocessing) -> np.ndarray:
-    """``(H, W, 3)`` uint8 RGB -> ``(3, S, S)`` float32, ``(x / 255 - mean) / std``, S = ``prep.input_size``.
-
-    >>> preprocess(np.zeros((480, 640, 3), np.uint8), Preprocessing(resize=256, crop=224)).shape
-    (3, 224, 224)
-    """
-    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-        raise ValueError(f"expected an (H, W, 3) uint8 image, not {image.shape} {image.dtype}")
-    rh, rw, top, left = _geometry(image.shape[0], image.shape[1], prep)
-    size = prep.input_size
-    resized = _resize(image, rh, rw)[top:top + size, left:left + size]
-    scale = np.float32(1.0 / 255.0) / np.asarray(prep.std, np.float32)
-    shift = np.asarray(prep.mean, np.float32) / np.asarray(prep.std, np.float32)
-    return np.ascontiguousarray((resized.astype(np.float32) * scale - shift).transpose(2, 0, 1))
-
-
-def _axis(n_out: int, n_resized: int, offset: int, n_map: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Bilinear taps along one axis: original pixel i -> map coordinate, pixel centres aligned."""
-    u = (np.arange(n_out, dtype=np.float64) + 0.5) * (n_resized / n_out) - 0.5 - offset
-    inside = (u >= -0.5) & (u <= n_map - 0.5)
-    u = np.clip(u, 0.0, n_map - 1)
-    low = np.floor(u).astype(np.intp)
-    high = np.minimum(low + 1, n_map - 1)
-    return low, high, (u - low).astype(np.float32), inside
-
-
-def map_to_original(score_map: np.ndarray, original_hw: Tuple[int, int], prep: Preprocessing) -> np.ndarray:
-    """A map over the network input, back onto the original image.
-
-    ``(S, S)`` float32 -> ``(H, W)`` float32, bilinear (same pixel-centre convention as
-    ``cv2.resize``). With a crop, the map fills the crop's box and the rest, which the network never
-    saw, gets the map's minimum.
-
-    >>> map_to_original(np.zeros((224, 224), np.float32), (480, 640), Preprocessing(256, 224)).shape
-    (480, 640)
-    """
-    height, width = int(original_hw[0]), int(original_hw[1])
-    values = np.asarray(score_map, np.float32)
-    rh, rw, top, left = _geometry(height, width, prep)
-    r0, r1, rf, r_in = _axis(height, rh, top, values.shape[0])
-    c0, c1, cf, c_in = _axis(width, rw, left, values.shape[1])
-    rows = values[r0] * (1.0 - rf)[:, None] + values[r1] * rf[:, None]  # (H, S)
-    out = rows[:, c0] * (1.0 - cf) + rows[:, c1] * cf  # (H, W)
-    if prep.crop is not None and not (r_in.all() and c_in.all()):
-        out[~(r_in[:, None] & c_in[None, :])] = values.min()
-    return out

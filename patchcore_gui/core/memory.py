@@ -9,7 +9,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import sys
-from typing import Optional, Tuple
+from typing import Optional
 
 import psutil
 
@@ -30,17 +30,25 @@ def available_memory() -> int:
     return int(psutil.virtual_memory().available)
 
 
-def check_feature_memory(n_images: int, grid: Tuple[int, int], dim: int) -> None:
+def feature_memory_need(n_images: int, patches_per_image: float, dim: int) -> int:
+    """Bytes a fit needs for the patch features of ``n_images`` good images: the features, then their
+    projection and the coreset loop (twice the features; 2.2 MB measured per 1.5 MB image, docs/benchmarks.md)."""
+    return int(n_images * patches_per_image * dim * 4 * 2)
+
+
+def check_feature_memory(n_images: int, patches_per_image: float, dim: int) -> None:
     """Refuse before starting when the patch features of every good image could not fit in memory.
 
-    ``grid`` and ``dim`` are one image's patch grid ``(h, w)`` and feature size; raises
-    :class:`DatasetError` with the need and what is available.
+    ``patches_per_image`` and ``dim``: scored patch cells of a good image (on average, when the input
+    geometry keeps each image's proportions) and the feature size; raises :class:`DatasetError` with the
+    need and what is available.
     """
-    needed = n_images * grid[0] * grid[1] * dim * 4 * 2  # features, then their projection and the coreset loop
+    needed = feature_memory_need(n_images, patches_per_image, dim)
     available = available_memory()
     if needed > _USABLE_SHARE * available:
         raise DatasetError(f"{n_images} good images need about {needed / 2**30:.1f} GiB for their patch features "
-                           f"but only {available / 2**30:.1f} GiB is free: use fewer images or a smaller input size")
+                           f"but only {available / 2**30:.1f} GiB is free: use fewer images, a smaller input size or "
+                           f"fewer tiles")
 
 
 def give_back_freed_memory() -> None:

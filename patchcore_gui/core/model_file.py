@@ -13,7 +13,7 @@ import hashlib
 import json
 import struct
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 from safetensors.numpy import load as load_tensors
@@ -26,7 +26,8 @@ from .errors import ModelFileError
 from .images import Preprocessing
 from .likeness import GoodPartsLook
 from .memory_bank import EXACT_SEARCH, SearchIndex
-from .model import PatchCoreModel
+from .model import PatchCoreModel, Teaching
+from .roi import GoodPatchRecord, RegionOfInterest
 
 FORMAT_NAME = "patchcore-inspector-model"
 FORMAT_VERSION = 2
@@ -38,6 +39,8 @@ _MAX_HEADER = 100 * 1024 * 1024
 
 
 _FIRST_TENSORS = ("memory_bank", "good_scores")
+#: Every teaching's patches, one after the other in teaching order; header ``teachings`` says how many each.
+TAUGHT_PATCHES = "taught_patches"
 
 
 def _digest(header_json: str, tensors: Dict[str, np.ndarray]) -> str:
@@ -68,11 +71,31 @@ def model_to_bytes(model: PatchCoreModel) -> bytes:
     }
     if model.good_parts is not None:  # absent from files written before it was recorded
         header["good_parts"] = model.good_parts.to_dict()
+    if model.review_from is not None:  # absent: no review band, as in every older file
+        header["review_from"] = model.review_from
+    if model.min_defect_area > 0 or model.pixel_size_mm is not None:  # absent: every region counts (as before)
+        header["defect_size"] = {"min_area_px": model.min_defect_area, "pixel_size_mm": model.pixel_size_mm}
+    if model.coverage_radius is not None:
+        header["coverage_radius"] = model.coverage_radius
+    if model.teachings:
+        header["teachings"] = [{"file": t.file, "taught_at": t.taught_at, "patches": len(t.patches),
+                                "image_sha256": t.image_sha256} for t in model.teachings]
     if model.search.approximate:  # absent: the exact search, as in every file before the choice existed
         header["search"] = model.search.to_dict()
     header_json = json.dumps(header, sort_keys=True)
     tensors = {"memory_bank": np.ascontiguousarray(model.memory_bank, dtype=np.float32),
                "good_scores": np.ascontiguousarray(model.good_scores, dtype=np.float32)}
+    if model.roi is not None:  # each absent from files written before it: see docs/model-format.md
+        tensors["roi_mask"] = np.ascontiguousarray(model.roi.mask, dtype=np.uint8)
+    if model.good_patches is not None:
+        tensors["good_patch_distances"] = np.ascontiguousarray(model.good_patches.distances, dtype=np.float32)
+        tensors["good_patch_scores"] = np.ascontiguousarray(model.good_patches.scores, dtype=np.float32)
+        tensors["good_image_sizes"] = np.ascontiguousarray(model.good_patches.sizes, dtype=np.int32)
+        tensors["good_patch_grids"] = np.ascontiguousarray(model.good_patches.grids, dtype=np.int32)
+    if model.teachings:
+        dim = model.memory_bank.shape[1]
+        tensors[TAUGHT_PATCHES] = np.ascontiguousarray(np.concatenate(
+            [np.asarray(t.patches, np.float32).reshape(-1, dim) for t in model.teachings]), dtype=np.float32)
     if model.search_centroids is not None:
         tensors["search_centroids"] = np.ascontiguousarray(model.search_centroids, dtype=np.float32)
     metadata = {"format": FORMAT_NAME, "format_version": str(FORMAT_VERSION), "header": header_json,
@@ -148,7 +171,7 @@ def model_from_bytes(data: bytes, name: str = "model") -> PatchCoreModel:
     if _digest(header_json, tensors) != metadata.get("sha256"):
         raise ModelFileError(f"cannot open model '{name}': integrity check failed (the file was altered or damaged)")
     try:
-        return _model_from_header(json.loads(header_json), bank, good, tensors.get("search_centroids"))
+        return _model_from_header(json.loads(header_json), bank, good, tensors)
     except Exception as exc:  # only data is interpreted here: whatever it holds, a failure is the file's
         cause = " ".join(str(exc).split()) or type(exc).__name__
         raise ModelFileError(f"cannot open model '{name}': inconsistent contents ({cause})") from None
@@ -166,11 +189,53 @@ def _search_of(header: Dict[str, Any], config: PatchCoreConfig, bank: np.ndarray
     return search
 
 
+def _good_patches(tensors: Dict[str, np.ndarray], n_good: int) -> Optional[GoodPatchRecord]:
+    names = ("good_patch_distances", "good_patch_scores", "good_image_sizes")
+    present = [name for name in names if name in tensors]
+    if not present:
+        return None
+    if len(present) != len(names):
+        raise ValueError(f"the held-out patch record is incomplete (has only {', '.join(present)})")
+    distances, scores, sizes = (tensors[name] for name in names)
+    if distances.dtype != np.float32 or scores.dtype != np.float32 or sizes.dtype != np.int32 or len(sizes) != n_good:
+        raise ValueError("the held-out patch record does not fit the held-out good scores")
+    if "good_patch_grids" in tensors:
+        grids = tensors["good_patch_grids"]
+    elif distances.ndim == 3:  # written before the grids could differ: one (n, h, w) block
+        grids = np.tile(np.asarray(distances.shape[1:], np.int32), (len(distances), 1))
+        distances, scores = distances.reshape(-1), scores.reshape(-1)
+    else:
+        raise ValueError("the held-out patch record has no grid shapes")
+    if grids.dtype != np.int32:
+        raise ValueError("the held-out patch record's grid shapes are not int32")
+    return GoodPatchRecord(distances=distances, scores=scores, grids=grids, sizes=sizes)
+
+
+def _teachings_from(header: Dict[str, Any], bank: np.ndarray, taught: Optional[np.ndarray]) -> Tuple[Teaching, ...]:
+    listed = header.get("teachings", [])
+    counts = [int(entry["patches"]) for entry in listed]
+    rows = 0 if taught is None else len(taught)
+    if sum(counts) != rows or any(count < 0 for count in counts):
+        raise ValueError(f"the teachings list {sum(counts)} taught patches, the file holds {rows}")
+    if taught is not None and (taught.ndim != 2 or taught.dtype != np.float32 or taught.shape[1] != bank.shape[1]):
+        raise ValueError(f"taught patches have shape {taught.shape} and type {taught.dtype}")
+    teachings, start = [], 0
+    for entry, count in zip(listed, counts):
+        assert taught is not None or count == 0
+        patches = taught[start:start + count] if taught is not None else np.empty((0, bank.shape[1]), np.float32)
+        teachings.append(Teaching(file=str(entry["file"]), taught_at=str(entry["taught_at"]), patches=patches,
+                                  image_sha256=str(entry.get("image_sha256", ""))))
+        start += count
+    return tuple(teachings)
+
+
 def _model_from_header(header: Dict[str, Any], bank: np.ndarray, good: np.ndarray,
-                       centroids: Optional[np.ndarray] = None) -> PatchCoreModel:
+                       tensors: Optional[Dict[str, np.ndarray]] = None) -> PatchCoreModel:
     if bank.ndim != 2 or bank.dtype != np.float32 or len(bank) == 0:
         raise ValueError(f"memory bank has shape {bank.shape} and type {bank.dtype}")
+    tensors = tensors or {}
     backbone = header["backbone"]
+    defect_size = _defect_size(header.get("defect_size", {}))
     config = PatchCoreConfig.from_dict(header["config"])
     return PatchCoreModel(
         config=config,
@@ -188,9 +253,30 @@ def _model_from_header(header: Dict[str, Any], bank: np.ndarray, good: np.ndarra
         created=str(header["created"]),
         good_folder=str(header.get("good_folder", "")),
         good_parts=GoodPartsLook.from_dict(header["good_parts"]) if "good_parts" in header else None,
-        search=_search_of(header, config, bank, centroids),
-        search_centroids=centroids,
+        review_from=float(header["review_from"]) if header.get("review_from") is not None else None,
+        min_defect_area=defect_size[0],
+        pixel_size_mm=defect_size[1],
+        roi=RegionOfInterest(tensors["roi_mask"]) if "roi_mask" in tensors else None,
+        good_patches=_good_patches(tensors, len(good)),
+        coverage_radius=float(header["coverage_radius"]) if "coverage_radius" in header else None,
+        teachings=_teachings_from(header, bank, tensors.get(TAUGHT_PATCHES)),
+        search=_search_of(header, config, bank, tensors.get("search_centroids")),
+        search_centroids=tensors.get("search_centroids"),
     )
+
+
+def _defect_size(data: Dict[str, Any]) -> Tuple[float, Optional[float]]:
+    """``(min_area_px, pixel_size_mm)`` from the optional ``defect_size`` header key; unknown keys are refused."""
+    unknown = sorted(set(data) - {"min_area_px", "pixel_size_mm"})
+    if unknown:
+        raise ValueError(f"unknown defect_size keys: {', '.join(unknown)}")
+    min_area = float(data.get("min_area_px", 0.0))
+    pixel_size = data.get("pixel_size_mm")
+    if not (np.isfinite(min_area) and min_area >= 0):
+        raise ValueError(f"defect_size min_area_px {min_area} is not a number of pixels >= 0")
+    if pixel_size is not None and not (np.isfinite(float(pixel_size)) and float(pixel_size) > 0):
+        raise ValueError(f"defect_size pixel_size_mm {pixel_size} is not a positive number")
+    return min_area, None if pixel_size is None else float(pixel_size)
 
 
 def load_model(path: PathLike) -> PatchCoreModel:

@@ -19,6 +19,7 @@ from .model import verdict_of
 if TYPE_CHECKING:  # only for annotations: the orchestration imports this module
     from .model import PatchCoreModel
     from .patchcore import Inspection
+    from .regions import DefectRegion
 
 #: OpenCV's JET: blue for good, red for defect; the GUI uses the same map so the two agree.
 COLOUR_MAP = cv2.COLORMAP_JET
@@ -37,19 +38,38 @@ def colourise(anomaly_map: np.ndarray, value_range: Tuple[float, float]) -> np.n
 
 
 def render_overlay(image: np.ndarray, anomaly_map: np.ndarray, value_range: Tuple[float, float],
-                   defect_mask: np.ndarray, opacity: float = 0.45, caption: str = "") -> np.ndarray:
+                   defect_mask: np.ndarray, opacity: float = 0.45, caption: str = "",
+                   regions: Sequence["DefectRegion"] = ()) -> np.ndarray:
     """The part with its heatmap blended in, NG regions outlined in white, and an optional caption.
 
     ``image (H, W, 3) uint8``, ``anomaly_map (H, W)``, ``defect_mask (H, W) bool`` -> ``(H, W, 3) uint8``.
+    With ``regions`` (largest first, as lists show them) each of the first few is numbered beside its outline.
     """
     heat = colourise(anomaly_map, value_range)
     blended = cv2.addWeighted(image, 1.0 - opacity, heat, opacity, 0.0)
     contours, _ = cv2.findContours(defect_mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     thickness = max(1, round(min(image.shape[:2]) / 256))
     cv2.drawContours(blended, contours, -1, (255, 255, 255), thickness)
+    if len(regions) > 1:
+        _number_regions(blended, regions)
     if caption:
         _draw_caption(blended, caption)
     return blended
+
+
+#: Regions numbered on an overlay: the first ones of the list (largest first); more would hide the part.
+NUMBERED_REGIONS = 9
+
+
+def _number_regions(canvas: np.ndarray, regions: Sequence["DefectRegion"]) -> None:
+    """The number of each of the first regions, white on black, just outside the top-left of its box."""
+    scale = max(0.35, min(canvas.shape[:2]) / 700)
+    for number, region in enumerate(regions[:NUMBERED_REGIONS], start=1):
+        (width, height), base = cv2.getTextSize(str(number), _FONT, scale, 1)
+        left = int(np.clip(region.x - width - 3, 0, canvas.shape[1] - width - 2))
+        top = int(np.clip(region.y - 2, height + 2, canvas.shape[0] - base - 1))
+        cv2.rectangle(canvas, (left - 1, top - height - 1), (left + width + 1, top + base), (0, 0, 0), thickness=-1)
+        cv2.putText(canvas, str(number), (left, top), _FONT, scale, (255, 255, 255), 1, cv2.LINE_AA)
 
 
 def fit_caption(caption: str, image_hw: Tuple[int, int]) -> Tuple[str, float]:
@@ -83,28 +103,53 @@ def encode_png(rgb: np.ndarray) -> bytes:
     return data.tobytes()
 
 
+_MODELS_BAND = object()  # "the model's own review band", told apart from None (no band)
+
+
 def inspection_overlay(image: np.ndarray, inspection: "Inspection", model: "PatchCoreModel",
                        threshold: Optional[float] = None, opacity: float = OVERLAY_OPACITY,
-                       part: str = "") -> np.ndarray:
-    """The overlay a person sees for one inspected part: heatmap, NG outlines, and a caption with
-    the part's name (``part``, e.g. ``broken_large/000.png``), verdict and score.
+                       part: str = "", review_from: object = _MODELS_BAND) -> np.ndarray:
+    """The overlay a person sees for one inspected part: heatmap, NG outlines (numbered when there are
+    several), and a caption with the part's name (``part``, e.g. ``broken_large/000.png``), verdict and score.
 
     One rendering for the CLI, the demo report and the GUI export, so all three look the same.
-    ``threshold`` defaults to the model's.
+    ``threshold`` and ``review_from`` (a number, or None for no review band) default to the model's;
+    the outlines are the part's defect regions at the threshold. Outside a region of interest the part
+    is dimmed.
     """
     level = model.threshold if threshold is None else threshold
-    return render_overlay(image, inspection.anomaly_map, model.map_scale.colour_range(level),
-                          inspection.defect_mask(model, level), opacity,
-                          caption=overlay_caption(part, inspection.score, level))
+    if model.roi is not None:  # the ignored area at half brightness, as the window dims it
+        image = np.where(model.roi.pixels_at(image.shape[:2])[:, :, None], image, image // 2).astype(np.uint8)
+    review = model.review_from if review_from is _MODELS_BAND else review_from
+    regions = inspection.defect_regions(model, level)
+    largest = regions.largest_area if model.min_defect_area > 0 else None
+    verdict = verdict_of(inspection.score, level, review, regions.largest_area, model.min_defect_area)  # type: ignore[arg-type]
+    caption = overlay_caption(part, inspection.score, level, verdict, largest, model.min_defect_area,
+                              review)  # type: ignore[arg-type]
+    return render_overlay(image, inspection.anomaly_map, model.map_scale.colour_range(level), regions.mask, opacity,
+                          caption=caption, regions=regions.regions)
 
 
-def overlay_caption(part: str, score: float, threshold: float) -> str:
-    """The caption of an overlay: which part, its verdict and its score against the threshold.
+def overlay_caption(part: str, score: float, threshold: float, verdict: Optional[str] = None,
+                    largest_region: Optional[float] = None, min_defect_area: float = 0.0,
+                    review_from: Optional[float] = None) -> str:
+    """The caption of an overlay: which part, its verdict and its score against the threshold (and the
+    review band's start, when the part falls in it), and with a minimum defect area the largest region
+    against it (the verdict is the model's, given or by the score).
 
     >>> overlay_caption("broken_large/000.png", 64.2, 29.87)
     'broken_large/000.png  NG  64.200 (threshold 29.870)'
+    >>> overlay_caption("good/003.png", 29.1, 29.87, review_from=28.5)
+    'good/003.png  REVIEW  29.100 (review from 28.500, threshold 29.870)'
+    >>> overlay_caption("speck/001.png", 31.2, 29.87, "OK", largest_region=12, min_defect_area=40)
+    'speck/001.png  OK  31.200 (threshold 29.870, largest region 12 px, min 40 px)'
     """
-    return f"{part + '  ' if part else ''}{verdict_of(score, threshold)}  {score:.3f} (threshold {threshold:.3f})"
+    verdict = verdict or verdict_of(score, threshold, review_from=review_from, largest_region=largest_region,
+                                    min_defect_area=min_defect_area)
+    band = f"review from {review_from:.3f}, " if verdict == "REVIEW" and review_from is not None else ""
+    size = (f", largest region {largest_region:.0f} px, min {min_defect_area:.0f} px"
+            if min_defect_area > 0 and largest_region is not None else "")
+    return f"{part + '  ' if part else ''}{verdict}  {score:.3f} ({band}threshold {threshold:.3f}{size})"
 
 
 @dataclass(frozen=True)

@@ -23,14 +23,18 @@ from .backbones import FeatureBackbone, load_backbone
 from .calibration import calibrate, holdout_split
 from .config import PatchCoreConfig
 from .coreset import coreset_size, greedy_coreset
+from .coverage import sampled_coverage_radius
 from .errors import DatasetError, ImageReadError
 from .features import PatchFeatureExtractor
-from .images import Preprocessing, preprocess, read_image
+from .geometry import Placement, Preprocessing, network_inputs, place, stitch
+from .images import read_image
 from .memory import check_feature_memory, give_back_freed_memory
-from .likeness import describe_good_parts
+from .likeness import describe_good_parts, part_look
 from .memory_bank import MemoryBank, SearchIndex
 from .model import PatchCoreModel
 from .progress import CancelToken, ProgressFn, check, report
+from .regions import DefectRegions, find_defect_regions
+from .roi import RegionOfInterest, RoiError, record_good_patches
 from .scoring import score_grids
 
 T = TypeVar("T")
@@ -51,6 +55,19 @@ class Inspection:
         """``(H, W)`` bool: the regions whose map value is above the threshold drawn on the map."""
         level = model.map_scale.map_threshold(model.threshold if threshold is None else threshold)
         return self.anomaly_map > level
+
+    def defect_regions(self, model: PatchCoreModel, threshold: Optional[float] = None) -> DefectRegions:
+        """The connected areas of :meth:`defect_mask`, largest first, in pixels of the original image."""
+        return find_defect_regions(self.anomaly_map, self.defect_mask(model, threshold), model.map_scale.ratio)
+
+    def verdict(self, model: PatchCoreModel, threshold: Optional[float] = None,
+                regions: Optional[DefectRegions] = None) -> str:
+        """The verdict by ``model`` (at ``threshold``, default the model's), its minimum defect area judged on
+        this part's regions (``regions`` if already found at that threshold, else found here when needed)."""
+        judge = model if threshold is None else model.with_threshold(threshold)
+        if regions is None and judge.min_defect_area > 0:
+            regions = self.defect_regions(judge)
+        return judge.verdict(self.score, None if regions is None else regions.largest_area)
 
 
 @dataclass(frozen=True)
@@ -102,12 +119,18 @@ def _describe_failure(path: Path, exc: BaseException) -> str:
     return f"cannot read '{path.name}': {type(exc).__name__}: {exc}"
 
 
-def _preprocessing_for(backbone: FeatureBackbone, config: PatchCoreConfig) -> Preprocessing:
-    return Preprocessing(resize=config.resize, crop=config.crop, mean=backbone.spec.mean, std=backbone.spec.std)
+def preprocessing_for(backbone: FeatureBackbone, config: PatchCoreConfig) -> Preprocessing:
+    """How ``config`` makes images into ``backbone``'s input (its normalisation, its patch grid's stride)."""
+    return Preprocessing(resize=config.resize, crop=config.crop, mean=backbone.spec.mean, std=backbone.spec.std,
+                         geometry=config.geometry, scale=config.scale, tile=config.tile, overlap=config.overlap,
+                         grid_stride=backbone.spec.layers[backbone.layers[0]].stride)
 
 
 class _FeatureStream:
     """Images -> patch feature grids, in batches, with bounded read-ahead.
+
+    An image may be several network inputs (tiles): a network batch holds the tiles of whole images,
+    and each image's tile grids are stitched into its one grid of scored patch cells.
 
     ``preprocessing`` is how images become the network input: from the backbone and config when
     fitting, from the model when inspecting, so inspection repeats exactly what the fit did.
@@ -118,19 +141,33 @@ class _FeatureStream:
         self.preprocessing = preprocessing
         self.extractor = PatchFeatureExtractor(backbone, config)
 
-    def _load(self, path: Path) -> Tuple[np.ndarray, Tuple[int, int]]:
-        image = read_image(path)
-        return preprocess(image, self.preprocessing), image.shape[:2]
+    def _load(self, path: Path) -> Tuple[np.ndarray, Placement]:
+        return network_inputs(read_image(path), self.preprocessing)
+
+    def grid_of(self, tiles: np.ndarray, placement: Placement) -> np.ndarray:
+        """One image's ``(n_tiles, 3, T, T)`` inputs -> its ``(h, w, D)`` grid of scored cells."""
+        return stitch(self._extract(tiles), placement)
+
+    def _extract(self, tiles: np.ndarray) -> np.ndarray:
+        """``(n, 3, T, T)`` -> ``(n, t, t, D)``, at most a batch of inputs through the network at once."""
+        size = self.config.batch_size
+        if len(tiles) <= size:
+            return self.extractor.extract(torch.from_numpy(tiles))
+        return np.concatenate([self.extractor.extract(torch.from_numpy(tiles[i:i + size]))
+                               for i in range(0, len(tiles), size)])
 
     def batches(self, paths: Sequence[Path], cancel: Optional[CancelToken]
                 ) -> Iterator[List[Tuple[Path, Union[Tuple[np.ndarray, Tuple[int, int]], str]]]]:
         """Yield lists of ``(path, (grid (h, w, D), original (H, W)))`` or ``(path, error line)``, in order:
         the images of one network batch together, an unreadable file on its own."""
-        batch: List[Tuple[Path, np.ndarray, Tuple[int, int]]] = []
+        batch: List[Tuple[Path, np.ndarray, Placement]] = []
 
         def flush() -> List[Tuple[Path, Union[Tuple[np.ndarray, Tuple[int, int]], str]]]:
-            grids = self.extractor.extract(torch.from_numpy(np.stack([tensor for _, tensor, _ in batch])))
-            done = [(path, (grid, original)) for (path, _, original), grid in zip(batch, grids)]
+            grids = self._extract(np.concatenate([tiles for _, tiles, _ in batch]))
+            done, start = [], 0
+            for path, tiles, placement in batch:
+                done.append((path, (stitch(grids[start:start + len(tiles)], placement), placement.original_hw)))
+                start += len(tiles)
             batch.clear()
             return done  # type: ignore[return-value]
 
@@ -142,9 +179,9 @@ class _FeatureStream:
                     yield flush()
                 yield [(path, _describe_failure(path, loaded))]
                 continue
-            tensor, original = loaded  # type: ignore[misc]
-            batch.append((path, tensor, original))
-            if len(batch) == self.config.batch_size:
+            tiles, placement = loaded  # type: ignore[misc]
+            batch.append((path, tiles, placement))
+            if sum(len(item[1]) for item in batch) >= self.config.batch_size:
                 yield flush()
         if batch:
             check(cancel)
@@ -164,6 +201,8 @@ class GoodFeatures:
     grids: List[Optional[np.ndarray]]
     skipped: List[str]
     preprocessing: Preprocessing
+    #: (height, width) of each readable image, in the order of ``grids``.
+    sizes: List[Tuple[int, int]] = field(default_factory=list)
 
 
 def extract_good_features(paths: Sequence[Path], config: PatchCoreConfig, backbone: FeatureBackbone,
@@ -173,8 +212,9 @@ def extract_good_features(paths: Sequence[Path], config: PatchCoreConfig, backbo
     Checks after the first image that the features of all of them fit in memory, so a huge folder
     is refused at once rather than after an hour.
     """
-    stream = _FeatureStream(backbone, config, _preprocessing_for(backbone, config))
+    stream = _FeatureStream(backbone, config, preprocessing_for(backbone, config))
     grids: List[Optional[np.ndarray]] = []
+    sizes: List[Tuple[int, int]] = []
     skipped: List[str] = []
     report(progress, 0, len(paths), "features")
     for done, (path, outcome) in enumerate(stream.grids(paths, cancel), start=1):
@@ -182,14 +222,31 @@ def extract_good_features(paths: Sequence[Path], config: PatchCoreConfig, backbo
             skipped.append(outcome)
         else:
             if not grids:
-                check_feature_memory(len(paths), outcome[0].shape[:2], outcome[0].shape[2])
+                grid = outcome[0]
+                check_feature_memory(len(paths), _mean_patches(paths, stream.preprocessing, grid.shape[:2]),
+                                     grid.shape[2])
             # its own copy: a view would keep its whole network batch alive while any image of it is
             # held out, and then releasing the bank images' grids frees nothing
             grids.append(outcome[0].copy())
+            sizes.append((int(outcome[1][0]), int(outcome[1][1])))
             if len(grids) % config.batch_size == 0:
                 give_back_freed_memory()
         report(progress, done, len(paths), "features")
-    return GoodFeatures(grids, skipped, stream.preprocessing)
+    return GoodFeatures(grids, skipped, stream.preprocessing, sizes)
+
+
+def _mean_patches(paths: Sequence[Path], prep: Preprocessing, first_grid: Tuple[int, int]) -> float:
+    """Scored patches per good image, from the files' headers (sizes differ when the aspect is kept);
+    the first image's grid when no header can be read."""
+    if prep.geometry == "squeeze":
+        return float(first_grid[0] * first_grid[1])
+    counts = []
+    for path in paths:
+        look = part_look(path)
+        if look is not None:
+            rows, cols = place((look.height, look.width), prep).grid_hw
+            counts.append(rows * cols)
+    return float(np.mean(counts)) if counts else float(first_grid[0] * first_grid[1])
 
 
 def bank_candidates(grids: List[Optional[np.ndarray]], config: PatchCoreConfig, release: bool = False
@@ -200,15 +257,18 @@ def bank_candidates(grids: List[Optional[np.ndarray]], config: PatchCoreConfig, 
     copied, so fitting never holds the features of the bank images twice.
     """
     bank_ids, holdout_ids = holdout_split(len(grids), config.calibration_fraction)
-    first = grids[bank_ids[0]]
-    assert first is not None
-    per_image, dim = first.shape[0] * first.shape[1], first.shape[2]
-    # pages of np.empty are only taken as they are written, while each copied grid is given back
-    candidates = np.empty((len(bank_ids) * per_image, dim), np.float32)
-    for row, index in enumerate(bank_ids):
+    counts = []
+    for index in bank_ids:
         grid = grids[index]
         assert grid is not None
-        candidates[row * per_image:(row + 1) * per_image] = grid.reshape(per_image, dim)
+        counts.append(grid.shape[0] * grid.shape[1])
+    dim = grids[bank_ids[0]].shape[2]  # type: ignore[union-attr]
+    # pages of np.empty are only taken as they are written, while each copied grid is given back
+    candidates = np.empty((sum(counts), dim), np.float32)
+    start = 0
+    for row, (index, count) in enumerate(zip(bank_ids, counts)):
+        candidates[start:start + count] = grids[index].reshape(count, dim)  # type: ignore[union-attr]
+        start += count
         if release:
             grids[index] = None
             if row % config.batch_size == 0:
@@ -218,14 +278,17 @@ def bank_candidates(grids: List[Optional[np.ndarray]], config: PatchCoreConfig, 
 
 def fit(paths: Sequence[PathLike], config: PatchCoreConfig = PatchCoreConfig(), weights: Optional[PathLike] = None,
         progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None,
-        backbone: Optional[FeatureBackbone] = None, good_folder: str = "") -> FitResult:
+        backbone: Optional[FeatureBackbone] = None, good_folder: str = "",
+        roi: Optional[RegionOfInterest] = None) -> FitResult:
     """Build a memory bank from good images and calibrate its threshold on held-out good images.
 
     The paper's steps in order: locally aware patch features of every good image (section 3.1), a
     greedy coreset of the bank images' patches as the memory bank (3.2), then the held-out images
     scored against it (3.3) for the threshold. Unreadable files are skipped and listed in
     ``FitResult.skipped``; fewer than two readable images is a :class:`DatasetError`. Stages
-    reported: "features", "coreset", "calibration".
+    reported: "features", "coreset", "calibration". The held-out images' per-patch record is kept
+    (:class:`~.roi.GoodPatchRecord`), so a region of interest, ``roi`` here or set later, calibrates
+    exactly.
     """
     image_paths = [Path(p) for p in paths]
     if len(image_paths) < 2:
@@ -244,20 +307,28 @@ def fit(paths: Sequence[PathLike], config: PatchCoreConfig = PatchCoreConfig(), 
         candidates, holdout_ids = bank_candidates(grids, config, release=True)
         n_patches = len(candidates)
         bank = _coreset_bank(candidates, config, progress, cancel)
+        # what teaching later compares a taught patch's distance with (core/coverage.py)
+        coverage = sampled_coverage_radius(candidates, bank, seed=config.seed)
         del candidates
 
     with _timed(seconds, "calibration"):
         # every one: only the bank images' grids were released
         holdout_grids = [grid for grid in (grids[index] for index in holdout_ids) if grid is not None]
-        calibration = calibrate(holdout_grids, bank, config, good.preprocessing.input_size, progress, cancel)
+        calibration = calibrate(holdout_grids, bank, config, good.preprocessing, progress, cancel)
+        check(cancel)
+        good_patches = record_good_patches(holdout_grids, [good.sizes[index] for index in holdout_ids], bank,
+                                           config.reweight_neighbours)
 
     model = PatchCoreModel(
         config=config, preprocessing=good.preprocessing, layers=backbone.layers,
         weights_sha256=backbone.weights_sha256, memory_bank=bank.vectors, good_scores=calibration.good_scores,
         threshold=calibration.threshold, default_threshold=calibration.threshold, map_scale=calibration.map_scale,
         n_good_images=n_good_images, n_patches=n_patches, feature_grid=feature_grid, good_folder=good_folder,
-        good_parts=describe_good_parts(image_paths), search=bank.search, search_centroids=bank.centroids,
+        good_parts=describe_good_parts(image_paths), good_patches=good_patches, coverage_radius=coverage,
+        search=bank.search, search_centroids=bank.centroids,
     )
+    if roi is not None:
+        model = model.with_region_of_interest(roi)
     return FitResult(model=model, skipped=good.skipped, seconds=seconds)
 
 
@@ -294,7 +365,22 @@ class Inspector:
                                      expected_sha256=model.weights_sha256)
         self.backbone = backbone
         self._stream = _FeatureStream(backbone, model.config, model.preprocessing)
-        self.bank = MemoryBank(model.memory_bank, search=model.search, centroids=model.search_centroids)
+        self.bank = MemoryBank(model.bank_vectors(), search=model.search, centroids=model.search_centroids)
+
+    def feature_grids(self, paths: Sequence[PathLike], cancel: Optional[CancelToken] = None
+                      ) -> Iterator[Tuple[Path, Union[Tuple[np.ndarray, Optional[np.ndarray]], str]]]:
+        """Each file's ``(h, w, D)`` patch feature grid exactly as :meth:`inspect_paths` extracts it with
+        its counted patches (``(h, w)`` bool, None for all), or the one-line reason it cannot be inspected,
+        in input order (teaching adds from these)."""
+        for path, outcome in self._stream.grids([Path(p) for p in paths], cancel):
+            counted = self._with_counted(outcome)
+            yield path, counted if isinstance(counted, str) else (counted[0], counted[2])
+
+    def counted_patches(self, original: Tuple[int, int], grid_hw: Tuple[int, int]) -> Optional[np.ndarray]:
+        """``(h, w)`` bool: the patches of an image of ``original`` size that its score is taken over
+        (None: all of them, no region of interest). Raises :class:`~.roi.RoiError` if none."""
+        roi = self.model.roi
+        return None if roi is None else roi.patches_at(original, self.model.preprocessing, grid_hw)
 
     def _finish(self, scored: Tuple[float, np.ndarray], original: Tuple[int, int]) -> Inspection:
         score, patch_scores = scored
@@ -303,9 +389,10 @@ class Inspector:
 
     def inspect(self, image: np.ndarray) -> Inspection:
         """Score one ``(H, W, 3)`` uint8 RGB image."""
-        tensor = torch.from_numpy(preprocess(image, self.model.preprocessing)[None])
-        grid = self._stream.extractor.extract(tensor)[0]
-        return self._finish(score_grids([grid], self.bank, self.model.config.reweight_neighbours)[0], image.shape[:2])
+        grid = self._stream.grid_of(*network_inputs(image, self.model.preprocessing))
+        counted = [self.counted_patches(image.shape[:2], grid.shape[:2])]
+        return self._finish(score_grids([grid], self.bank, self.model.config.reweight_neighbours, counted)[0],
+                            image.shape[:2])
 
     def inspect_paths(self, paths: Iterable[PathLike], progress: Optional[ProgressFn] = None,
                       cancel: Optional[CancelToken] = None) -> Iterator[ImageResult]:
@@ -317,8 +404,10 @@ class Inspector:
         report(progress, 0, len(image_paths), "inspect")
         done = 0
         for batch in self._stream.batches(image_paths, cancel):
+            batch = [(path, self._with_counted(outcome)) for path, outcome in batch]
             readable = [outcome for _, outcome in batch if not isinstance(outcome, str)]
-            scored = iter(score_grids([grid for grid, _ in readable], self.bank, self.model.config.reweight_neighbours)
+            scored = iter(score_grids([grid for grid, _, _ in readable], self.bank,
+                                      self.model.config.reweight_neighbours, [counted for _, _, counted in readable])
                           if readable else [])
             for path, outcome in batch:
                 if isinstance(outcome, str):
@@ -327,3 +416,14 @@ class Inspector:
                     yield ImageResult(path=path, inspection=self._finish(next(scored), outcome[1]))
                 done += 1
                 report(progress, done, len(image_paths), "inspect")
+
+    def _with_counted(self, outcome: Union[Tuple[np.ndarray, Tuple[int, int]], str]
+                      ) -> Union[Tuple[np.ndarray, Tuple[int, int], Optional[np.ndarray]], str]:
+        """A grid and its image size with its counted patches added; an image the region misses is an error."""
+        if isinstance(outcome, str):
+            return outcome
+        grid, original = outcome
+        try:
+            return grid, original, self.counted_patches(original, grid.shape[:2])
+        except RoiError as exc:
+            return f"cannot inspect this image: {exc}"

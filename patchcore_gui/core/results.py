@@ -15,19 +15,23 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, List, Optional, Sequence
+from typing import TYPE_CHECKING, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from .atomic import PathLike, atomic_write_text
 from .model import verdict_of
+from .regions import DefectRegion, largest_area, regions_summary
 
 if TYPE_CHECKING:
     from .model import PatchCoreModel
 
-#: The first five are the columns of earlier versions, in the same order.
+#: The first five are the columns of earlier versions, in the same order; new columns go at the end.
 CSV_COLUMNS = ("file", "score", "threshold", "verdict", "error",
-               "threshold_source", "inspected_at", "model", "model_id", "rows_written")
+               "threshold_source", "inspected_at", "model", "model_id", "rows_written", "review_from",
+               "region_count", "largest_region_px", "min_defect_area_px", "largest_region_mm2", "regions")
+#: Between the regions of one part in the ``regions`` column (one cell, readable in a spreadsheet).
+REGION_SEPARATOR = "; "
 
 THRESHOLD_LEARNED = "learned"  # the default, learned from the held-out good parts at build time
 THRESHOLD_SET_BY_USER = "set by user"
@@ -46,28 +50,60 @@ def inspection_time() -> str:
 
 @dataclass(frozen=True)
 class ResultRow:
-    """One line of a results table; ``score`` is None (and ``verdict`` "ERROR") for an unreadable file."""
+    """One line of a results table; ``score`` is None (and ``verdict`` "ERROR") for an unreadable file.
+
+    ``review_from`` is the start of the review band in force (None: no band).
+    """
 
     file: str
     score: Optional[float]
     threshold: float
     error: str = ""
     inspected_at: str = ""
+    review_from: Optional[float] = None
+    #: The part's defect regions at ``threshold``, largest first; None when not measured (an error).
+    regions: Optional[Tuple[DefectRegion, ...]] = None
+    min_defect_area: float = 0.0
+    pixel_size_mm: Optional[float] = None
+
+    @classmethod
+    def inspected(cls, file: str, score: float, model: "PatchCoreModel", regions: Sequence[DefectRegion],
+                  inspected_at: str = "") -> "ResultRow":
+        """The row of a part ``model`` inspected, with its defect regions at the model's threshold."""
+        return cls(file, score, model.threshold, inspected_at=inspected_at, review_from=model.review_from,
+                   regions=tuple(regions), min_defect_area=model.min_defect_area, pixel_size_mm=model.pixel_size_mm)
+
+    @property
+    def largest_region(self) -> Optional[int]:
+        return None if self.regions is None else largest_area(self.regions)
 
     @property
     def verdict(self) -> str:
-        return verdict_of(self.score, self.threshold)
+        return verdict_of(self.score, self.threshold, review_from=self.review_from,
+                          largest_region=self.largest_region, min_defect_area=self.min_defect_area)
 
     def line(self) -> str:
-        """The console line: file, score, threshold, verdict separated by tabs."""
+        """The console line: file, score, threshold, verdict, and the regions, separated by tabs."""
         if self.score is None:
             return f"{self.file}\t-\t{self.threshold:.4f}\tERROR\t{self.error}"
-        return f"{self.file}\t{self.score:.4f}\t{self.threshold:.4f}\t{self.verdict}"
+        return (f"{self.file}\t{self.score:.4f}\t{self.threshold:.4f}\t{self.verdict}\t"
+                f"{regions_summary(self.regions, self.pixel_size_mm)}")
+
+    def region_cells(self) -> Tuple[str, str, str, str, str]:
+        """``region_count, largest_region_px, min_defect_area_px, largest_region_mm2, regions`` of the CSV."""
+        minimum = f"{self.min_defect_area:g}"
+        if self.regions is None:
+            return "", "", minimum, "", ""
+        largest = largest_area(self.regions)
+        mm2 = f"{largest * self.pixel_size_mm ** 2:.6g}" if self.pixel_size_mm else ""
+        listed = REGION_SEPARATOR.join(f"{number}: {region.describe(self.pixel_size_mm)}"
+                                       for number, region in enumerate(self.regions, start=1))
+        return str(len(self.regions)), str(largest), minimum, mm2, listed
 
 
 def model_identity(model: "PatchCoreModel") -> str:
     """12 hex digits that name one build: sha256 over its memory bank, held-out good scores,
-    backbone weights, configuration and creation time.
+    backbone weights, configuration and creation time, its region of interest and any taught patches.
 
     The threshold is left out on purpose: it has its own column, and one build calibrated twice is
     still one model. Renaming or copying the file keeps the identity.
@@ -77,6 +113,10 @@ def model_identity(model: "PatchCoreModel") -> str:
     digest.update(json.dumps(facts, sort_keys=True).encode("utf-8"))
     digest.update(np.ascontiguousarray(model.memory_bank, dtype="<f4"))  # no copy of a bank already so
     digest.update(np.ascontiguousarray(model.good_scores, dtype="<f4"))
+    if model.roi is not None:  # another region scores other patches: another model (none: as before)
+        digest.update(model.roi.mask.tobytes())
+    for teaching in model.teachings:  # a taught bank is another model; an untaught one keeps its old identity
+        digest.update(np.ascontiguousarray(teaching.patches, dtype="<f4"))
     return digest.hexdigest()[:12]
 
 
@@ -111,8 +151,10 @@ def results_csv_text(rows: Iterable[ResultRow], source: ResultsSource = ResultsS
     writer.writerow(CSV_COLUMNS)
     for row in rows:
         score = "" if row.score is None else f"{row.score:.6f}"
+        review = "" if row.review_from is None else f"{row.review_from:.6f}"
         writer.writerow((row.file, score, f"{row.threshold:.6f}", row.verdict, row.error, source.threshold_source,
-                         row.inspected_at, source.model, source.model_id, source.rows_written))
+                         row.inspected_at, source.model, source.model_id, source.rows_written, review,
+                         *row.region_cells()))
     return buffer.getvalue()
 
 

@@ -1,4 +1,5 @@
-"""The build options dialog: which folder of good parts, which network, how large a memory bank."""
+"""The build options dialog: which folder of good parts, which network, how the images meet it (input
+geometry), how large a memory bank, and what that will cost before it is built."""
 
 from __future__ import annotations
 
@@ -6,11 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional, Tuple
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout,
-                               QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget)
+                               QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from ..core.backbones import BACKBONES, DEFAULT_BACKBONE
+from ..core.build_cost import estimate_build_cost, image_sizes, resolved_config
 from ..core.config import PatchCoreConfig
+from ..core.geometry import SUGGESTED_TILE
 from ..core.errors import DatasetError, PatchCoreError
 from ..core.images import IMAGE_SUFFIXES, InputProblem, find_images
 
@@ -39,8 +43,16 @@ def weights_available(name: str) -> bool:
         return False
 
 
+#: The geometry choices offered, as (label, config geometry or None for automatic).
+GEOMETRY_CHOICES = (("Automatic (from the good parts' sizes)", None),
+                    ("Squeeze the whole image to a square", "squeeze"),
+                    ("Keep proportions, pad to a square", "pad"),
+                    ("Keep proportions, tiles at the image's own resolution", "tile"))
+
+
 class BuildOptionsDialog(QDialog):
-    """Asks for the good-parts folder, the backbone and the coreset ratio; :meth:`request` reads them."""
+    """Asks for the good-parts folder, the backbone, the input geometry and the coreset ratio, and says
+    what the build will cost; :meth:`request` reads them."""
 
     def __init__(self, folder: str = "", config: Optional[PatchCoreConfig] = None,
                  parent: Optional[QWidget] = None) -> None:
@@ -81,6 +93,35 @@ class BuildOptionsDialog(QDialog):
         self.coreset_spin.setToolTip("Share of all good patches kept in the memory bank: smaller builds and "
                                      "inspects faster, larger can catch subtler defects (paper: 1-10 %)")
 
+        self.geometry_combo = QComboBox()
+        for label, geometry in GEOMETRY_CHOICES:
+            self.geometry_combo.addItem(label, geometry)
+        self.geometry_combo.setToolTip("Squeezing loses the proportions and small detail of large or oblong parts; "
+                                       "keeping them finds thinner defects at a higher cost (see the estimate below)")
+        self.size_spin = QSpinBox()
+        self.size_spin.setRange(64, 1024)
+        self.size_spin.setSingleStep(32)
+        self.size_spin.setSuffix(" px")
+        self.size_spin.setToolTip("Network input: the square's side (squeeze), the longer side (pad) or the tile "
+                                  "side (tiles; a multiple of 32)")
+        if config.geometry != "squeeze" or config.resize != PatchCoreConfig().resize:
+            self.geometry_combo.setCurrentIndex(self.geometry_combo.findData(config.geometry))
+        self._show_size(config)
+        self.geometry_combo.currentIndexChanged.connect(self._geometry_changed)
+        self._automatic_geometry = config.geometry  # what "Automatic" last chose, so a change can be followed
+
+        # what the choice costs, said before building (estimated from the folder's image headers)
+        self.cost = QLabel()
+        self.cost.setWordWrap(True)
+        self._cost_timer = QTimer(self)
+        self._cost_timer.setSingleShot(True)
+        self._cost_timer.setInterval(300)  # typing a folder path does not list it at every key
+        self._cost_timer.timeout.connect(self.update_cost)
+        for signal in (self.folder_edit.textChanged, self.backbone_combo.currentIndexChanged,
+                       self.geometry_combo.currentIndexChanged, self.size_spin.valueChanged,
+                       self.coreset_spin.valueChanged):
+            signal.connect(self._cost_timer.start)
+
         # the approximate search is a choice a person makes and sees, never a silent default
         self.search_combo = QComboBox()
         self.search_combo.addItem("Exact (every patch's nearest good patch)", "exact")
@@ -105,6 +146,8 @@ class BuildOptionsDialog(QDialog):
         form = QFormLayout()
         form.addRow("Good parts folder", folder_row)
         form.addRow("Network (backbone)", self.backbone_combo)
+        form.addRow("Input geometry", self.geometry_combo)
+        form.addRow("Input size", self.size_spin)
         form.addRow("Memory bank size", self.coreset_spin)
         form.addRow("Search", self.search_combo)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
@@ -113,9 +156,49 @@ class BuildOptionsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(self.cost)
         layout.addWidget(note)
         layout.addWidget(self.problem)
         layout.addWidget(buttons)
+        self.update_cost()
+
+    def _show_size(self, config: PatchCoreConfig) -> None:
+        geometry = self.geometry_combo.currentData()
+        self.size_spin.setEnabled(geometry is not None)
+        self.size_spin.blockSignals(True)
+        self.size_spin.setValue(config.tile if geometry == "tile" else config.resize)
+        self.size_spin.blockSignals(False)
+
+    def _geometry_changed(self) -> None:
+        geometry = self.geometry_combo.currentData()
+        defaults = PatchCoreConfig().with_changes(**SUGGESTED_TILE) if geometry == "tile" else PatchCoreConfig()
+        self._show_size(defaults)
+
+    def _follow_automatic(self, config: PatchCoreConfig) -> None:
+        """When "Automatic" turns to another geometry for this folder, show that geometry's bank size in the
+        spin box (tiles keep 1%, the squeeze 10%); a size the person sets afterwards is kept."""
+        if self.geometry_combo.currentData() is not None or config.geometry == self._automatic_geometry:
+            return
+        self._automatic_geometry = config.geometry
+        ratio = SUGGESTED_TILE["coreset_ratio"] if config.geometry == "tile" else PatchCoreConfig().coreset_ratio
+        self.coreset_spin.blockSignals(True)
+        self.coreset_spin.setValue(ratio * 100)
+        self.coreset_spin.blockSignals(False)
+
+    def update_cost(self) -> None:
+        """Estimate the build from the folder's image sizes and say it (or what is wrong with the folder)."""
+        try:
+            images, _ = good_images(Path(self.folder_edit.text().strip()))
+            request = self.request(images)
+            self._follow_automatic(request.config)
+            request = self.request(images)
+            cost = estimate_build_cost(request.config, image_sizes(images), len(images))
+        except (PatchCoreError, ValueError) as exc:
+            self.cost.setText(f"Cost: choose a folder of good parts ({exc})" if isinstance(exc, PatchCoreError)
+                              else f"Cost: {exc}")
+            return
+        warning = "" if cost.fits_in_memory else "  Too large for this PC's free memory: the build would be refused."
+        self.cost.setText(f"{len(images)} good images. {cost.text()}.{warning}")
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Folder of good parts", self.folder_edit.text())
@@ -125,20 +208,35 @@ class BuildOptionsDialog(QDialog):
     def accept(self) -> None:
         try:
             good_images(self.request().folder)
-        except PatchCoreError as exc:
+        except (PatchCoreError, ValueError) as exc:  # ValueError: a geometry the config refuses
             self.problem.setText(str(exc))
             self.problem.show()
             return
         super().accept()
 
-    def request(self) -> BuildRequest:
+    def request(self, images: Optional[List[Path]] = None) -> BuildRequest:
+        """The choices as a build request; "Automatic" geometry is decided here from the folder's image
+        sizes (``images``, found again if not given)."""
+        folder = Path(self.folder_edit.text().strip())
         backbone = self.backbone_combo.currentData()
         # layer names belong to a network: a different backbone starts from its own default layers
         layers = self._config.layers if backbone == self._config.backbone else None
         config = self._config.with_changes(backbone=backbone, layers=layers,
                                            coreset_ratio=round(self.coreset_spin.value() / 100, 6),
                                            search=self.search_combo.currentData())
-        return BuildRequest(folder=Path(self.folder_edit.text().strip()), config=config)
+        geometry = self.geometry_combo.currentData()
+        if geometry is None:
+            if images is None:
+                images = find_images([folder])[0] if folder.is_dir() else []
+            base = config.with_changes(geometry="squeeze", resize=PatchCoreConfig().resize)
+            # the geometry is the automatic one; the bank size stays what the spin box says
+            config = resolved_config(base, image_sizes(images), automatic=True).with_changes(
+                coreset_ratio=config.coreset_ratio)
+        elif geometry == "tile":
+            config = config.with_changes(geometry="tile", tile=self.size_spin.value())
+        else:
+            config = config.with_changes(geometry=geometry, resize=self.size_spin.value())
+        return BuildRequest(folder=folder, config=config)
 
 
 class WriteFolderDialog(QFileDialog):

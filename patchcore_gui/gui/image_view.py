@@ -8,15 +8,19 @@ mid-scale, so "warmer than green" reads as "above the threshold" on every part a
 
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from typing import TYPE_CHECKING, Optional, Tuple
 
 import cv2
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtWidgets import (QCheckBox, QGraphicsRectItem, QHBoxLayout, QLabel, QSlider, QToolButton, QVBoxLayout,
+                               QWidget)
 
 from ..core.overlay import COLOUR_MAP
+
+if TYPE_CHECKING:
+    from ..core.regions import DefectRegion
 
 
 def jet_colour_map() -> pg.ColorMap:
@@ -39,6 +43,29 @@ def outline_layer(mask: np.ndarray) -> np.ndarray:
     return layer
 
 
+#: Colour of the region of interest's outline (RGB): amber, apart from the white NG outlines and the heatmap.
+REGION_COLOUR = (255, 190, 0)
+
+
+def region_layer(inspected: np.ndarray) -> np.ndarray:
+    """``(H, W)`` bool inspected pixels -> ``(H, W, 4)`` uint8: the ignored area dimmed and hatched, the
+    region outlined; transparent inside. All transparent when everything is inspected."""
+    height, width = inspected.shape
+    layer = np.zeros((height, width, 4), np.uint8)
+    if inspected.all():
+        return layer
+    step = max(8, round(min(height, width) / 40))
+    yy, xx = np.mgrid[0:height, 0:width]
+    hatch = ((xx + yy) % step) < max(1, step // 5)
+    outside = ~inspected
+    layer[outside] = (0, 0, 0, 130)
+    layer[outside & hatch] = (*REGION_COLOUR, 110)
+    contours, _ = cv2.findContours(inspected.astype(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    cv2.drawContours(layer, contours, -1, (*REGION_COLOUR, 255), max(1, round(min(height, width) / 300)),
+                     lineType=cv2.LINE_AA)
+    return layer
+
+
 class InspectionView(pg.GraphicsLayoutWidget):
     """Shows one part; the window feeds it images, maps and masks (it computes none of them)."""
 
@@ -51,7 +78,8 @@ class InspectionView(pg.GraphicsLayoutWidget):
         self.part_item = pg.ImageItem(axisOrder="row-major")
         self.heat_item = pg.ImageItem(axisOrder="row-major")
         self.outline_item = pg.ImageItem(axisOrder="row-major")
-        for z, item in enumerate((self.part_item, self.heat_item, self.outline_item)):
+        self.region_item = pg.ImageItem(axisOrder="row-major")  # the region of interest, under the outlines
+        for z, item in enumerate((self.part_item, self.heat_item, self.region_item, self.outline_item)):
             item.setZValue(z)
             self.view_box.addItem(item)
         self.heat_item.setOpacity(0.45)
@@ -67,11 +95,30 @@ class InspectionView(pg.GraphicsLayoutWidget):
         self.caption.setZValue(10)
         self.caption.setParentItem(self.view_box)
         self.view_box.sigResized.connect(self._fit_caption)  # a long caption wraps instead of running off
+        # the defect region selected in a list: a box around it, the view zoomed to it
+        self.region_box = QGraphicsRectItem()
+        self.region_box.setPen(pg.mkPen((0, 255, 255), width=2, cosmetic=True))
+        self.region_box.setZValue(5)
+        self.region_box.setVisible(False)
+        self.view_box.addItem(self.region_box)
         self._shape: Optional[Tuple[int, int]] = None
         self.show_nothing("Open or build a model, then drop images here")
 
+    def highlight_region(self, region: Optional["DefectRegion"]) -> None:
+        """Draw a box around ``region`` and zoom to it with a margin (the region about 60% of the view);
+        None takes the box away and leaves the view where it is."""
+        if region is None or self._shape is None:
+            self.region_box.setVisible(False)
+            return
+        self.region_box.setRect(QRectF(region.x, region.y, region.width, region.height))
+        self.region_box.setVisible(True)
+        side = min(max(region.width, region.height, 16) * 1.6, max(self._shape))  # never out past the part
+        centre_x, centre_y = region.x + region.width / 2, region.y + region.height / 2
+        self.view_box.setRange(QRectF(centre_x - side / 2, centre_y - side / 2, side, side), padding=0)
+
     def show_nothing(self, message: str = "") -> None:
-        for item in (self.part_item, self.heat_item, self.outline_item):
+        self.region_box.setVisible(False)
+        for item in (self.part_item, self.heat_item, self.outline_item, self.region_item):
             item.clear()
         self.colour_bar.setOpacity(0.0)  # not setVisible: hiding it lets the layout squeeze its label
         self._shape = None
@@ -115,6 +162,13 @@ class InspectionView(pg.GraphicsLayoutWidget):
             self.outline_item.clear()
         else:
             self.outline_item.setImage(outline_layer(mask), autoLevels=False, levels=(0, 255))
+
+    def set_region_of_interest(self, inspected: Optional[np.ndarray]) -> None:
+        """``(H, W)`` bool inspected pixels of the shown part, or None (the whole part is inspected)."""
+        if inspected is None:
+            self.region_item.clear()
+        else:
+            self.region_item.setImage(region_layer(inspected), autoLevels=False, levels=(0, 255))
 
     def set_heatmap_visible(self, visible: bool) -> None:
         self.heat_item.setVisible(visible)

@@ -18,7 +18,8 @@ from .workers import Worker, start_worker
 
 STAGE_NAMES = {"build": "Building", "inspect": "Inspecting", "export": "Writing overlays",
                "features": "Reading good parts", "coreset": "Choosing the memory bank",
-               "calibration": "Calibrating the threshold", "loading network": "Loading the network"}
+               "calibration": "Calibrating the threshold", "loading network": "Loading the network",
+               "teach": "Teaching"}
 
 
 @dataclass

@@ -74,7 +74,8 @@ class LineMode(QObject):
         def make_recorder() -> StoreRecorder:  # in the worker's thread: the store's connection belongs there
             if "://" not in target:
                 Path(target).parent.mkdir(parents=True, exist_ok=True)
-            return StoreRecorder.open(target, default_station(), model_path, model.threshold)
+            return StoreRecorder.open(target, default_station(), model_path, model.threshold, model.review_from,
+                                      model.min_defect_area)
 
         self.panel.start(folder, lambda: engine.inspector_for(model), make_recorder)
         self.tabs.setCurrentWidget(self.panel)
@@ -93,12 +94,14 @@ class LineMode(QObject):
     @Slot()
     def _apply_lock(self) -> None:
         self.window.side_panel.threshold_panel.setEnabled(self.threshold_free)
+        # the line judges by the minimum area it started with: it moves only without a line
+        self.window.side_panel.defect_size_control.setEnabled(not self.panel.running)
         self.window._update_actions()
 
     @Slot(float)
     def _threshold_moved(self, threshold: float) -> None:
         if self.panel.running and self.panel.unlocked:
-            self.panel.threshold_moved(threshold)
+            self.panel.threshold_moved(threshold, self.window.document.review_from)
 
     def shutdown(self) -> None:
         self.panel.shutdown()

@@ -28,9 +28,10 @@ from .workers import start_worker
 #: NG parts whose full picture is kept to look back at; older ones keep their thumbnail.
 KEPT_NG_PICTURES = 50
 VERDICT_STYLE = {"OK": "background:#1b7f3b;color:white", "NG": "background:#b3261e;color:white",
+                 "REVIEW": "background:#8e44ad;color:white",
                  "ERROR": "background:#c77700;color:white", "": "background:#444;color:white"}
-SORTING = (("leave", "Leave images in the folder"), ("copy", "Copy into OK / NG / ERROR"),
-           ("move", "Move into OK / NG / ERROR"))
+SORTING = (("leave", "Leave images in the folder"), ("copy", "Copy into OK / (REVIEW /) NG / ERROR"),
+           ("move", "Move into OK / (REVIEW /) NG / ERROR"))
 
 
 def to_pixmap(rgb: np.ndarray) -> QPixmap:
@@ -97,7 +98,8 @@ class LinePanel(QWidget):
 
         self.counter_labels = {}
         counters = QFormLayout()
-        for key, label in (("inspected", "Inspected"), ("ok", "OK"), ("ng", "NG"), ("errors", "Errors"),
+        for key, label in (("inspected", "Inspected"), ("ok", "OK"), ("review", "REVIEW"), ("ng", "NG"),
+                           ("errors", "Errors"),
                            ("yield", "Yield"), ("rate", "Parts / min"), ("median", "Median ms"), ("p95", "95th pct ms"),
                            ("backlog", "Backlog")):
             value = QLabel("-")
@@ -208,11 +210,11 @@ class LinePanel(QWidget):
         self._update_buttons()
         self.threshold_unlocked.emit()
 
-    @Slot(float)
-    def threshold_moved(self, threshold: float) -> None:
-        """The window's threshold moved (only possible once unlocked): the line uses it from the next part."""
+    def threshold_moved(self, threshold: float, review_from: Optional[float] = None) -> None:
+        """The window's threshold or review band moved (only possible once unlocked): the line uses them
+        from the next part."""
         if self.worker is not None:
-            self.worker.change_threshold(threshold)
+            self.worker.change_threshold(threshold, review_from)
 
     # -- what the worker reports ------------------------------------------------------------------
     @Slot(object)
@@ -228,6 +230,7 @@ class LinePanel(QWidget):
         result = shown.result
         assert shown.image is not None
         self.view.show_part(shown.image, shown.anomaly_map, shown.colour_range, shown.defect_mask)
+        self.view.set_region_of_interest(shown.region)
         score = "" if result.score is None else f"  {result.score:.3f}"
         self._set_verdict(result.verdict, f"{result.verdict}  {result.path.name}{score}")
         self.view.set_caption(result.error or "")
@@ -260,6 +263,7 @@ class LinePanel(QWidget):
         self.last_snapshot = snapshot
         values = {
             "inspected": f"{snapshot.inspected:,}", "ok": f"{snapshot.ok:,}", "ng": f"{snapshot.ng:,}",
+            "review": f"{snapshot.review:,}",
             "errors": f"{snapshot.errors:,}",
             "yield": "-" if snapshot.yield_ is None else f"{100 * snapshot.yield_:.1f} %",
             "rate": f"{snapshot.parts_per_minute:.0f}",

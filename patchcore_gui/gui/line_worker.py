@@ -47,6 +47,8 @@ class ShownLinePart:
     colour_range: Tuple[float, float] = (0.0, 1.0)
     defect_mask: Optional[np.ndarray] = None
     thumbnail: Optional[np.ndarray] = None
+    #: ``(h, w)`` bool inspected pixels at display size, when the model has a region of interest.
+    region: Optional[np.ndarray] = None
 
 
 def _fit_within(pixels: np.ndarray, side: int, interpolation: int = cv2.INTER_AREA) -> np.ndarray:
@@ -76,9 +78,13 @@ def picture(result: PartResult, model: PatchCoreModel, thumbnail: bool) -> Shown
     image = _fit_within(full, SHOWN_SIDE)
     height, width = image.shape[:2]
     heat = cv2.resize(result.inspection.anomaly_map, (width, height), interpolation=cv2.INTER_LINEAR)
-    mask = heat > threshold_model.map_scale.map_threshold(result.threshold)
+    # the part's own defect regions (as recorded), brought to display size
+    mask = cv2.resize(result.inspection.defect_mask(threshold_model).astype(np.uint8), (width, height),
+                      interpolation=cv2.INTER_NEAREST) > 0
     small = _fit_within(image, THUMBNAIL_SIDE) if thumbnail else None
-    return ShownLinePart(result, image, heat, threshold_model.map_scale.colour_range(result.threshold), mask, small)
+    region = None if model.roi is None else model.roi.pixels_at((height, width))
+    return ShownLinePart(result, image, heat, threshold_model.map_scale.colour_range(result.threshold), mask, small,
+                         region)
 
 
 class LineWorker(Worker):
@@ -105,7 +111,7 @@ class LineWorker(Worker):
         self.overlays = overlays
         self.settings = settings
         self.line: Optional[InspectionLine] = None
-        self._changes: "queue.Queue[Tuple[str, float, str]]" = queue.Queue()
+        self._changes: "queue.Queue[Tuple[str, float, str, Optional[float]]]" = queue.Queue()
         self._last_shown = 0.0
         self._last_counted = 0.0
 
@@ -123,13 +129,14 @@ class LineWorker(Worker):
         if self.line is not None:
             self.line.resume()
 
-    def change_threshold(self, threshold: float) -> None:
-        """Use ``threshold`` for the parts from now on (whoever moved it puts the move into the audit trail)."""
-        self._changes.put(("threshold moved", threshold, ""))
+    def change_threshold(self, threshold: float, review_from: Optional[float] = None) -> None:
+        """Use ``threshold`` and the review band from ``review_from`` (None: none) for the parts from now on
+        (whoever moved them puts the move into the audit trail)."""
+        self._changes.put(("threshold moved", threshold, "", review_from))
 
     def note_unlock(self, threshold: float, detail: str = "") -> None:
         """Put the operator's unlock of the threshold into the audit trail."""
-        self._changes.put(("threshold unlocked", threshold, detail))
+        self._changes.put(("threshold unlocked", threshold, detail, None))
 
     # -- in the worker's thread ---------------------------------------------------------------------
     def work(self) -> Any:
@@ -173,12 +180,12 @@ class LineWorker(Worker):
     def _apply_changes(self, recorder: Optional[Recorder]) -> None:
         while True:
             try:
-                kind, threshold, detail = self._changes.get_nowait()
+                kind, threshold, detail, review_from = self._changes.get_nowait()
             except queue.Empty:
                 return
             assert self.line is not None
             if kind == "threshold moved":
-                self.line.set_threshold(threshold)
+                self.line.set_threshold(threshold, review_from)
                 continue
             record = getattr(recorder, "record_change", None)
             if record is not None:

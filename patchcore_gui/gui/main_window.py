@@ -36,10 +36,13 @@ from .job_status import JobStatus
 from .line_mode import LineMode
 from .model_document import ModelDocument, with_model_suffix
 from .results_model import InspectedImage
+from .regions_panel import install_regions
 from .results_panel import ResultsPanel
+from .roi_editor import install_region_of_interest
 from .shown_part import ShownPart
 from .side_panel import SidePanel
 from .history_panel import HistoryPanel, install_history_dock
+from .teaching import WindowTeaching
 from .window_actions import install_actions
 from .window_record import WindowRecord, store_target
 from .window_settings import WindowSettings
@@ -48,8 +51,11 @@ from .workers import BuildWorker, ExportWorker, InspectWorker
 PathLike = Union[str, Path]
 APP_TITLE = "PatchCore Inspector"
 #: What a failed job's message box is titled, and what a cancelled job says.
-FAILED_TITLES = {"build": "The build failed", "inspect": "The inspection failed", "export": "The export failed"}
-CANCELLED = {"inspect": "Inspection cancelled: the images inspected so far are kept", "export": "Export cancelled"}
+FAILED_TITLES = {"build": "The build failed", "inspect": "The inspection failed", "export": "The export failed",
+                 "region of interest": "Cannot set the region of interest",
+                 "teach": "The teaching failed"}
+CANCELLED = {"inspect": "Inspection cancelled: the images inspected so far are kept", "export": "Export cancelled",
+             "teach": "Teaching cancelled: the model is unchanged"}
 
 
 class MainWindow(QMainWindow):
@@ -76,8 +82,11 @@ class MainWindow(QMainWindow):
         self.document.state_changed.connect(self._show_document_state)
         self.document.threshold_changed.connect(self._threshold_moved)
         self.commands = install_actions(self, self._command_table())
+        self.region_refresher = install_regions(self)
         self._install_record()
+        self.region_of_interest = install_region_of_interest(self)
         self.line_mode = LineMode(self)
+        self.teaching = WindowTeaching(self)
         self._refresh_timer = QTimer(self, singleShot=True, interval=150)  # coalesces a batch's updates
         self._refresh_timer.timeout.connect(self._refresh_batch_views)
         self.settings.restore(self, self.splitter, self.inspection_panel.opacity_slider)
@@ -165,7 +174,7 @@ class MainWindow(QMainWindow):
     def _ask_to_save(self) -> str:
         """'save', 'discard' or 'cancel' for a model with unsaved changes (tests replace this method)."""
         answer = QMessageBox.question(
-            self, APP_TITLE, "The model has unsaved changes (a new build or a moved threshold). Save it?",
+            self, APP_TITLE, "The model has unsaved changes (a new build, a teaching or a moved threshold). Save it?",
             QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
             QMessageBox.StandardButton.Save)
         return {QMessageBox.StandardButton.Save: "save", QMessageBox.StandardButton.Discard: "discard"}.get(
@@ -345,7 +354,8 @@ class MainWindow(QMainWindow):
         counts = self.results.counts()
         unlike = likeness_warning(self.model, [(item.path, item.patch_scores) for item in self.results.items()
                                                if item.patch_scores is not None]) if self.model else None
-        self.show_info(f"Inspected: {counts['OK']} OK, {counts['NG']} NG, {counts['ERROR']} unreadable"
+        review = f"{counts['REVIEW']} REVIEW, " if counts["REVIEW"] else ""
+        self.show_info(f"Inspected: {counts['OK']} OK, {review}{counts['NG']} NG, {counts['ERROR']} unreadable"
                        + (f". Warning: {unlike}" if unlike else ""))
 
     def clear_results(self) -> None:
@@ -480,6 +490,7 @@ class MainWindow(QMainWindow):
         self.settings.save(self, self.splitter, self.inspection_panel.opacity_slider)
         self.queue.drop_pending()
         self.line_mode.shutdown()
+        self.region_refresher.shutdown()
         self.jobs.shutdown()
         self.history.shutdown()
         self.record.close()

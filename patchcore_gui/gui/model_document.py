@@ -1,8 +1,9 @@
-"""The open model as one document: the model, its file, whether it has unsaved changes, its threshold.
+"""The open model as one document: the model, its file, whether it has unsaved changes, its threshold
+and review band.
 
 Every panel that shows the model or judges a part by it observes this object; none keeps a copy of
-the threshold. A moved threshold is a change to the document (``threshold_changed``, then dirty),
-a new model replaces it (``model_changed``).
+the threshold. A moved threshold or review band is a change to the document (``threshold_changed``,
+then dirty): every verdict may have changed. A new model replaces it (``model_changed``).
 """
 
 from __future__ import annotations
@@ -26,10 +27,12 @@ def with_model_suffix(path: PathLike) -> Path:
 class ModelDocument(QObject):
     #: The model was replaced (opened, built) or closed (None).
     model_changed = Signal(object)
-    #: The threshold of the current model moved.
+    #: The threshold or the review band of the current model moved (the value is the threshold).
     threshold_changed = Signal(float)
     #: The file name or the unsaved-changes state changed.
     state_changed = Signal()
+    #: The minimum defect area or the pixel size of the current model changed.
+    defect_size_changed = Signal()
 
     def __init__(self, parent: Optional[QObject] = None) -> None:
         super().__init__(parent)
@@ -54,9 +57,30 @@ class ModelDocument(QObject):
     def threshold(self) -> float:
         return self._model.threshold if self._model is not None else 0.0
 
-    def verdict(self, score: Optional[float]) -> str:
-        """"OK", "NG" or "ERROR" (no score) at the current threshold."""
-        return verdict_of(score, self.threshold)
+    @property
+    def review_from(self) -> Optional[float]:
+        """Where the review band starts (a score above it and at or below the threshold is REVIEW), or None."""
+        return self._model.review_from if self._model is not None else None
+
+    def verdict(self, score: Optional[float], largest_region: Optional[float] = None) -> str:
+        """"OK", "REVIEW", "NG" or "ERROR" (no score) at the current threshold and review band, the largest
+        defect region (pixels; None: not measured) judged against the model's minimum defect area."""
+        if self._model is None:
+            return verdict_of(score, self.threshold)
+        return self._model.verdict(score, largest_region)
+
+    @property
+    def min_defect_area(self) -> float:
+        return self._model.min_defect_area if self._model is not None else 0.0
+
+    def set_defect_size(self, min_area_px: float, pixel_size_mm: Optional[float]) -> None:
+        """A new minimum defect area (pixels) and pixel size (mm, None unknown); the model then has unsaved changes."""
+        model = self._model
+        if model is None or (min_area_px, pixel_size_mm) == (model.min_defect_area, model.pixel_size_mm):
+            return
+        self._model = model.with_defect_size(min_area_px, pixel_size_mm)
+        self.defect_size_changed.emit()
+        self.set_dirty(True)
 
     @property
     def name(self) -> str:
@@ -75,6 +99,16 @@ class ModelDocument(QObject):
         if self._model is None or threshold == self._model.threshold:
             return
         self._model = self._model.with_threshold(threshold)
+        self.threshold_changed.emit(self._model.threshold)
+        self.set_dirty(True)
+
+    def set_review_from(self, review_from: Optional[float]) -> None:
+        """Start the review band at ``review_from`` (at most the threshold; None: no band)."""
+        if self._model is None or review_from == self._model.review_from:
+            return
+        if review_from is not None:
+            review_from = min(float(review_from), self._model.threshold)
+        self._model = self._model.with_review_band(review_from)
         self.threshold_changed.emit(self._model.threshold)
         self.set_dirty(True)
 

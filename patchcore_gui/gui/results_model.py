@@ -10,7 +10,7 @@ Measured with ``benchmarks/bench_batch_memory.py`` (docs/reliability.md).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -22,6 +22,7 @@ from PySide6.QtGui import QColor, QImage, QPixmap
 from ..core.fingerprint import FileFingerprint
 from ..core.model import PatchCoreModel, verdict_of
 from ..core.patchcore import Inspection
+from ..core.regions import DefectRegion, largest_area
 from ..core.results import ResultRow, inspection_time
 from .model_document import ModelDocument
 
@@ -29,7 +30,8 @@ THUMB_SIDE = 64
 PIXMAP_CACHE = 512
 
 #: Verdict colours shared by the list, the verdict panel and the histogram.
-VERDICT_COLOURS = {"OK": QColor(46, 160, 67), "NG": QColor(215, 38, 56), "ERROR": QColor(128, 128, 128)}
+VERDICT_COLOURS = {"OK": QColor(46, 160, 67), "REVIEW": QColor(142, 68, 173), "NG": QColor(215, 38, 56),
+                   "ERROR": QColor(128, 128, 128)}
 
 #: The role the proxy sorts by: numbers for scores, an order for verdicts, folded text for names.
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -84,23 +86,52 @@ class InspectedImage:
     #: The content the score was computed from: the view draws the result only over that content.
     fingerprint: Optional[FileFingerprint] = None
     inspected_at: str = field(default_factory=inspection_time)
+    #: The defect regions at threshold ``regions_at`` (a few numbers each); measured again when it moves.
+    regions: Optional[Tuple[DefectRegion, ...]] = None
+    regions_at: Optional[float] = None
 
     @classmethod
     def from_inspection(cls, path: Path, image: np.ndarray, inspection: Inspection,
-                        fingerprint: Optional[FileFingerprint] = None) -> "InspectedImage":
+                        fingerprint: Optional[FileFingerprint] = None,
+                        model: Optional[PatchCoreModel] = None) -> "InspectedImage":
+        """The row of an inspection; with ``model`` (the one that scored it) its regions at the model's threshold."""
+        regions = inspection.defect_regions(model).regions if model is not None else None
         return cls(path=path, score=float(inspection.score), thumbnail=encode_thumbnail(image),
                    patch_scores=np.array(inspection.patch_scores, np.float32),
-                   image_size=(int(image.shape[0]), int(image.shape[1])), fingerprint=fingerprint)
+                   image_size=(int(image.shape[0]), int(image.shape[1])), fingerprint=fingerprint,
+                   regions=regions, regions_at=None if model is None else float(model.threshold))
 
     @classmethod
     def failure(cls, path: Path, error: str) -> "InspectedImage":
         return cls(path=path, score=None, error=error)
 
-    def verdict(self, threshold: float) -> str:
-        return verdict_of(self.score, threshold)
+    def regions_for(self, threshold: float) -> Optional[Tuple[DefectRegion, ...]]:
+        """The regions at ``threshold`` if they were measured at it, else None (not measured yet)."""
+        return self.regions if self.regions is not None and self.regions_at == threshold else None
 
-    def result_row(self, threshold: float) -> ResultRow:
-        return ResultRow(str(self.path), self.score, threshold, self.error, self.inspected_at)
+    def largest_region(self, threshold: float) -> Optional[int]:
+        regions = self.regions_for(threshold)
+        return None if regions is None else largest_area(regions)
+
+    def measured(self, model: PatchCoreModel) -> "InspectedImage":
+        """This row with its regions at ``model``'s threshold, measured from the kept patch scores if needed."""
+        if self.regions_for(model.threshold) is not None or self.patch_scores is None:
+            return self
+        inspection = self.inspection(model)
+        assert inspection is not None
+        return replace(self, regions=inspection.defect_regions(model).regions, regions_at=float(model.threshold))
+
+    def verdict(self, threshold: float, review_from: Optional[float] = None, min_defect_area: float = 0.0) -> str:
+        return verdict_of(self.score, threshold, review_from=review_from, largest_region=self.largest_region(threshold),
+                          min_defect_area=min_defect_area)
+
+    def result_row(self, threshold: float, model: Optional[PatchCoreModel] = None) -> ResultRow:
+        """The CSV row at ``threshold``, judged by ``model``'s review band and minimum defect area when given."""
+        return ResultRow(str(self.path), self.score, threshold, self.error, self.inspected_at,
+                         review_from=model.review_from if model is not None else None,
+                         regions=self.regions_for(threshold) if self.score is not None else None,
+                         min_defect_area=model.min_defect_area if model is not None else 0.0,
+                         pixel_size_mm=model.pixel_size_mm if model is not None else None)
 
     def inspection(self, model: PatchCoreModel) -> Optional[Inspection]:
         """The inspection at the image's size, its map rebuilt by ``model`` (the one that scored it)."""
@@ -122,7 +153,7 @@ class ResultsTableModel(QAbstractTableModel):
 
     COLUMNS = ("", "File", "Score", "Verdict")
     THUMB, FILE, SCORE, VERDICT = range(4)
-    _VERDICT_ORDER = {"NG": 0, "ERROR": 1, "OK": 2}
+    _VERDICT_ORDER = {"NG": 0, "REVIEW": 1, "ERROR": 2, "OK": 3}
 
     def __init__(self, document: ModelDocument, parent: Any = None) -> None:
         super().__init__(parent)
@@ -131,6 +162,7 @@ class ResultsTableModel(QAbstractTableModel):
         self._pixmaps: Dict[int, QPixmap] = {}
         document.threshold_changed.connect(self._verdicts_changed)
         document.model_changed.connect(self._verdicts_changed)
+        document.defect_size_changed.connect(self._verdicts_changed)
 
     # --- data in -----------------------------------------------------------------------------------
     def append(self, item: InspectedImage) -> None:
@@ -149,9 +181,30 @@ class ResultsTableModel(QAbstractTableModel):
         if self._items:
             self.dataChanged.emit(self.index(0, self.SCORE), self.index(len(self._items) - 1, self.VERDICT))
 
+    def stale_rows(self) -> List[Tuple[int, InspectedImage]]:
+        """The rows whose regions were not measured at the current threshold (and can be: they have a map)."""
+        threshold = self.document.threshold
+        return [(row, item) for row, item in enumerate(self._items)
+                if item.patch_scores is not None and item.regions_for(threshold) is None]
+
+    def set_regions(self, measured: Sequence[Tuple[int, InspectedImage]]) -> None:
+        """Rows measured again (``(row, the row's item with its regions)``), kept only if the row is still
+        that part; the verdicts are then drawn again."""
+        changed = False
+        for row, item in measured:
+            if 0 <= row < len(self._items) and self._items[row].path == item.path \
+                    and self._items[row].inspected_at == item.inspected_at:
+                self._items[row] = item
+                changed = True
+        if changed:
+            self._verdicts_changed()
+
     # --- data out ----------------------------------------------------------------------------------
+    def _verdict_of(self, item: InspectedImage) -> str:
+        return self.document.verdict(item.score, item.largest_region(self.document.threshold))
+
     def verdict(self, row: int) -> str:
-        return self.document.verdict(self._items[row].score)
+        return self._verdict_of(self._items[row])
 
     def items(self) -> Sequence[InspectedImage]:
         return tuple(self._items)
@@ -160,16 +213,21 @@ class ResultsTableModel(QAbstractTableModel):
         return self._items[row]
 
     def counts(self) -> Dict[str, int]:
-        counts = {"OK": 0, "NG": 0, "ERROR": 0}
+        counts = {"OK": 0, "REVIEW": 0, "NG": 0, "ERROR": 0}
         for item in self._items:
-            counts[self.document.verdict(item.score)] += 1
+            counts[self._verdict_of(item)] += 1
         return counts
 
     def scores(self) -> np.ndarray:
         return np.array([item.score for item in self._items if item.score is not None], dtype=np.float64)
 
     def result_rows(self) -> List[ResultRow]:
-        return [item.result_row(self.document.threshold) for item in self._items]
+        """Every row at the current threshold; a row whose regions are still being measured again (the
+        threshold just moved) is measured here, so a written file never lacks them."""
+        model = self.document.model
+        if model is None:
+            return [item.result_row(self.document.threshold) for item in self._items]
+        return [item.measured(model).result_row(model.threshold, model) for item in self._items]
 
     def _thumbnail_pixmap(self, row: int, item: InspectedImage) -> Optional[QPixmap]:
         pixmap = self._pixmaps.pop(row, None)
@@ -204,7 +262,7 @@ class ResultsTableModel(QAbstractTableModel):
             return None
         item = self._items[index.row()]
         column = index.column()
-        verdict = self.document.verdict(item.score)
+        verdict = self._verdict_of(item)
         if role == ITEM_ROLE:
             return item
         if role == Qt.ItemDataRole.DisplayRole:

@@ -23,10 +23,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("images", nargs="+", type=Path)
     parser.add_argument("--show", default="", help="select the row whose file path contains this text")
     parser.add_argument("--size", default="1400x900")
+    parser.add_argument("--region", type=int, default=0, metavar="N",
+                        help="select the shown part's defect region N (1 = the largest) in its list")
     parser.add_argument("--line", type=Path, metavar="CAMERA",
                         help="line mode: run a line on this empty folder and write the images into it one by one")
+    parser.add_argument("--region-editor", metavar="SHAPES",
+                        help="grab the region editor on the shown part instead, after drawing SHAPES: JSON "
+                             '[[mode, tool, [[x, y], ...]], ...] with x, y as fractions of the part, e.g. '
+                             '[["exclude", "rectangle", [[0, 0], [0.3, 0.2]]]]')
+    parser.add_argument("--teach", default="", metavar="NAME",
+                        help="teach the part whose file path contains NAME as good, show the Teachings dock")
     parser.add_argument("--hold", type=float, default=0.0,
                         help="seconds to stay open after the screenshot (to take the screen from outside too)")
+    parser.add_argument("--side-panel", action="store_true", help="grab the side panel only (verdict and threshold)")
+    parser.add_argument("--reject-at-most", type=int, metavar="N",
+                        help="set the threshold for at most 1 good part in N rejected, as the threshold panel does")
     args = parser.parse_args(argv)
 
     from PySide6.QtCore import QEventLoop, QSettings, QTimer
@@ -54,16 +65,30 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             window.add_inputs(args.images)
         if window.busy:
             loop.exec()
+        if args.teach:
+            _teach(window, args.teach)
         proxy = window.results_panel.proxy
         for row in range(proxy.rowCount()):
             item = proxy.index(row, 0).data(ITEM_ROLE)
             if args.show and args.show in str(item.path):
                 window.results_panel.select_row(row)
                 break
+        if args.region:
+            window.side_panel.regions_panel.select(args.region - 1)
         QTimer.singleShot(500, loop.quit)  # let the batch views refresh and the view repaint
         loop.exec()
+        if args.reject_at_most:
+            review = window.document.review_from
+            window.side_panel.threshold_panel.set_reject_rate(args.reject_at_most)
+            if review is not None:  # the model's band stays where it was, below the new threshold
+                window.document.set_review_from(min(review, window.document.threshold))
+            QTimer.singleShot(300, loop.quit)
+            loop.exec()
         window.document.set_dirty(False)
-        ok = window.grab().save(str(args.out))
+        if args.region_editor:
+            ok = _grab_region_editor(window, args.region_editor, args.out)
+        else:
+            ok = (window.side_panel if args.side_panel else window).grab().save(str(args.out))
         if args.hold:
             QTimer.singleShot(int(args.hold * 1000), loop.quit)
             loop.exec()
@@ -71,6 +96,49 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         window.close()
     print(f"wrote {args.out}" if ok else f"could not write {args.out}")
     return 0 if ok else 1
+
+
+def _grab_region_editor(window, shapes: str, out: Path) -> bool:  # type: ignore[no-untyped-def]
+    """Open the region editor on the shown part, draw ``shapes`` (see ``--region-editor``) and grab it."""
+    import json
+
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    editor = window.region_of_interest.open_editor()
+    if editor is None:
+        return False
+    height, width = editor.part.shape[:2]
+    buttons = {"include": editor.include_button, "exclude": editor.exclude_button, "erase": editor.erase_button,
+               "rectangle": editor.rectangle_button, "polygon": editor.polygon_button}
+    for mode, tool, points in json.loads(shapes):
+        buttons[mode].setChecked(True)
+        buttons[tool].setChecked(True)
+        pixels = [(x * width, y * height) for x, y in points]
+        if tool == "rectangle":
+            editor.finish_rectangle(pixels[0], pixels[1])
+        else:
+            for x, y in pixels:
+                editor.add_point(x, y)
+            editor.close_polygon()
+    loop = QEventLoop()
+    QTimer.singleShot(500, loop.quit)
+    loop.exec()
+    ok = editor.grab().save(str(out))
+    editor.close()
+    return ok
+
+
+def _teach(window, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Teach the listed part whose path contains ``name``, wait until the list is inspected again, show the dock."""
+    from PySide6.QtCore import QEventLoop
+
+    part = next(item.path for item in window.results.items() if name in str(item.path))
+    loop = QEventLoop()
+    window.job_done.connect(loop.quit)
+    window.teaching.teach([part])
+    while window.busy:
+        loop.exec()
+    window.teaching.dock.show()
 
 
 def _run_line(window, camera: Path, images: Sequence[Path]) -> None:  # type: ignore[no-untyped-def]

@@ -19,6 +19,7 @@ from ..core.errors import PatchCoreError
 from ..core.fingerprint import read_fingerprinted
 from ..core.model import PatchCoreModel
 from ..core.patchcore import Inspection
+from ..core.regions import DefectRegions
 from .image_view import InspectionView
 from .model_document import ModelDocument
 from .results_model import InspectedImage, display_name
@@ -38,6 +39,8 @@ class ShownPart(QObject):
     problem = Signal(str)
     #: The shown row's file holds other content now (Path).
     changed_on_disk = Signal(object)
+    #: The shown part's defect regions at the current threshold (a DefectRegions), or None (no map shown).
+    regions_changed = Signal(object)
 
     def __init__(self, document: ModelDocument, view: InspectionView, verdict_panel: VerdictPanel,
                  parent: Optional[QObject] = None) -> None:
@@ -49,11 +52,18 @@ class ShownPart(QObject):
         self._changed = False
         document.threshold_changed.connect(self._threshold_moved)
         document.model_changed.connect(self._model_changed)
+        document.defect_size_changed.connect(self._threshold_moved)
+        self.regions: Optional[DefectRegions] = None
         self._draw(new_part=True)
 
     @property
     def item(self) -> Optional[InspectedImage]:
         return self._item
+
+    @property
+    def image(self) -> Optional[np.ndarray]:
+        """The shown part's pixels ``(H, W, 3)`` uint8, or None (nothing shown, or unreadable)."""
+        return self._image
 
     @property
     def changed(self) -> bool:
@@ -87,14 +97,25 @@ class ShownPart(QObject):
         if self._item is None:
             self._draw(new_part=True)  # the empty view's hint depends on whether there is a model
 
-    def _threshold_moved(self, _threshold: float) -> None:
+    def _threshold_moved(self, *_args: object) -> None:
         self._draw(new_part=False)
 
     def _draw(self, new_part: bool) -> None:
-        """All of it for a new selection; only the colour range and the outlines when the threshold moved."""
+        """All of it for a new selection; only the colour range, the outlines and the regions when the
+        threshold moved. The regions of the one part shown are found here, as its outline always was (a
+        few milliseconds on the map already at hand); the list's rows are measured off this thread."""
         item, image, inspection, model = self._item, self._image, self._inspection, self.document.model
         threshold = self.document.threshold
-        self.verdict_panel.show_item(item, threshold)
+        regions = None
+        if item is not None and not self._changed and image is not None and inspection is not None \
+                and model is not None:
+            regions = inspection.defect_regions(model, threshold)
+        self.regions = regions
+        verdict = self.document.verdict(item.score, None if regions is None else regions.largest_area) \
+            if item is not None else None
+        self.verdict_panel.show_item(item, threshold, verdict, regions.regions if regions is not None else None,
+                                     model)
+        self.regions_changed.emit(regions)
         if item is None:
             self.view.show_nothing(NO_MODEL if model is None else NO_PART)
             return
@@ -111,11 +132,13 @@ class ShownPart(QObject):
             ratio = model.map_scale.ratio
             low, high = model.map_scale.colour_range(threshold)
             colour_range = (low / ratio, high / ratio)
-            mask = inspection.defect_mask(model, threshold)
+            assert regions is not None
+            mask = regions.mask
             if new_part:
                 self.view.show_part(image, inspection.anomaly_map / np.float32(ratio), colour_range, mask)
+                self.view.set_region_of_interest(None if model.roi is None else model.roi.pixels_at(image.shape[:2]))
             else:
                 self.view.set_colour_range(colour_range)
                 self.view.set_defect_mask(mask)
         score = "" if item.score is None else f"   score {item.score:.3f}"
-        self.view.set_caption(f"{display_name(item.path)}   {self.document.verdict(item.score)}{score}")
+        self.view.set_caption(f"{display_name(item.path)}   {verdict}{score}")

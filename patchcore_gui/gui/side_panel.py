@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QFormLayout, QFrame, QGroupBox, QLabel, QScrollArea, QTabWidget, QVBoxLayout,
+                               QWidget)
 
+from ..core.model import PatchCoreModel
+from ..core.regions import DefectRegion, area_text, largest_area
 from .model_document import ModelDocument
+from .regions_panel import DefectSizeControl, RegionsPanel
 from .results_model import VERDICT_COLOURS, InspectedImage, display_name
 from .threshold_panel import ThresholdPanel
 
@@ -30,8 +34,8 @@ def _value_label() -> QLabel:
 class ModelPanel(QWidget):
     """Facts of the current model, enough to tell two model files apart."""
 
-    FACTS = ("File", "Backbone", "Good images", "Memory bank", "Search", "Threshold", "Default threshold", "Created",
-             "Good folder")
+    FACTS = ("File", "Backbone", "Input", "Good images", "Memory bank", "Search", "Threshold", "Review band",
+             "Default threshold", "Created", "Good folder")
 
     def __init__(self, document: ModelDocument, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
@@ -66,10 +70,13 @@ class ModelPanel(QWidget):
         values = {
             "File": (path.name if path else "not saved yet") + (" (changed)" if dirty else ""),
             "Backbone": f"{model.config.backbone} ({layers})",
+            "Input": model.preprocessing.describe(),
             "Good images": f"{model.n_good_images} ({len(model.good_scores)} held out to calibrate)",
-            "Memory bank": f"{bank:,} of {model.n_patches:,} patches ({bank / max(model.n_patches, 1):.1%})",
+            "Memory bank": f"{bank:,} of {model.n_patches:,} patches ({bank / max(model.n_patches, 1):.1%})"
+                           + (f" + {len(model.bank_vectors()) - bank:,} taught" if model.teachings else ""),
             "Search": model.search.describe(),
             "Threshold": f"{model.threshold:.3f}",
+            "Review band": "none" if model.review_from is None else f"{model.review_from:.3f} to {model.threshold:.3f}",
             "Default threshold": f"{model.default_threshold:.3f}",
             "Created": readable_date(model.created),
             "Good folder": model.good_folder or "–",
@@ -102,29 +109,44 @@ class VerdictPanel(QGroupBox):
         layout.addWidget(self.detail)
         layout.addWidget(self.counts)
         self.show_item(None, 0.0)
-        self.show_counts({"OK": 0, "NG": 0, "ERROR": 0})
+        self.show_counts({"OK": 0, "REVIEW": 0, "NG": 0, "ERROR": 0})
 
     @property
     def text(self) -> str:
         return self.verdict.text()
 
-    def show_item(self, item: Optional[InspectedImage], threshold: float) -> None:
+    def show_item(self, item: Optional[InspectedImage], threshold: float, verdict: Optional[str] = None,
+                  regions: Optional[Sequence[DefectRegion]] = None, model: Optional[PatchCoreModel] = None) -> None:
+        """``verdict`` as the window judged it (default: by the score and ``model``'s review band); with
+        ``regions`` and a ``model`` whose minimum defect area is set, the largest region is weighed
+        against it in the text."""
         if item is None:
             self._paint("–", None)
             self.detail.setText("Select an inspected image")
             return
-        verdict = item.verdict(threshold)
+        review_from = model.review_from if model is not None else None
+        verdict = verdict or item.verdict(threshold, review_from)
         self._paint(verdict, verdict)
         name = display_name(item.path)
         if item.score is None:
             self.detail.setText(f"{name}\n{item.error}")
+        elif verdict == "REVIEW":
+            self.detail.setText(f"{name}\nscore {item.score:.3f}: above {review_from:.3f}, ≤ threshold "
+                                f"{threshold:.3f}: for a person to look at")
         else:
-            relation = ">" if verdict == "NG" else "≤"
-            self.detail.setText(f"{name}\nscore {item.score:.3f} {relation} threshold {threshold:.3f}")
+            relation = ">" if item.score > threshold else "≤"
+            text = f"{name}\nscore {item.score:.3f} {relation} threshold {threshold:.3f}"
+            if model is not None and model.min_defect_area > 0 and regions is not None:
+                largest = largest_area(regions)
+                sign = "<" if largest < model.min_defect_area else "≥"
+                text += (f"\nlargest region {area_text(largest, model.pixel_size_mm)} {sign} minimum "
+                         f"{area_text(model.min_defect_area, model.pixel_size_mm)}")
+            self.detail.setText(text)
 
     def show_counts(self, counts: Dict[str, int]) -> None:
+        """OK and NG always; REVIEW and ERROR when there are any."""
         parts = [f"<span style='color:{VERDICT_COLOURS[name].name()}'><b>{name}</b> {counts.get(name, 0)}</span>"
-                 for name in ("OK", "NG", "ERROR") if name != "ERROR" or counts.get(name, 0)]
+                 for name in ("OK", "REVIEW", "NG", "ERROR") if name in ("OK", "NG") or counts.get(name, 0)]
         self.counts.setText("&nbsp;&nbsp;&nbsp;".join(parts))
 
     def _paint(self, text: str, verdict: Optional[str]) -> None:
@@ -143,14 +165,30 @@ class SidePanel(QWidget):
     def __init__(self, document: ModelDocument, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self.verdict_panel = VerdictPanel()
+        self.regions_panel = RegionsPanel()
         self.threshold_panel = ThresholdPanel(document)
+        self.defect_size_control = DefectSizeControl(document)
         self.model_panel = ModelPanel(document)
         for page in (self.threshold_panel, self.model_panel):
             page.setContentsMargins(6, 6, 6, 6)
         self.pages = QTabWidget()
-        self.pages.addTab(self.threshold_panel, "Threshold")
+        tuning = QWidget()  # the threshold and, under it, the minimum defect area: both decide the verdict
+        tuning.setContentsMargins(6, 6, 6, 6)
+        column = QVBoxLayout(tuning)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.threshold_panel, 1)
+        column.addWidget(self.defect_size_control)
+        # Scrolled rather than squeezed: on a small screen the histogram, its legend and the rules under
+        # it keep their size (squeezed below their minimum, Qt lays them over one another).
+        tuning_scroll = QScrollArea()
+        tuning_scroll.setWidgetResizable(True)
+        tuning_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        tuning_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        tuning_scroll.setWidget(tuning)
+        self.pages.addTab(tuning_scroll, "Threshold")
         self.pages.addTab(self.model_panel, "Model")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.verdict_panel)
+        layout.addWidget(self.regions_panel)
         layout.addWidget(self.pages, 1)

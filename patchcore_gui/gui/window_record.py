@@ -27,6 +27,7 @@ from PySide6.QtCore import QObject, QSettings, QStandardPaths, QTimer, Signal, S
 
 from ..core.errors import PatchCoreError
 from ..core.model import PatchCoreModel, verdict_of
+from ..core.regions import DefectRegion, defect_size_text, largest_area, regions_to_json
 from ..record import InspectionRecord, StoreError, StoreUnavailable, file_identity, open_store
 from ..record.recorder import default_station, model_identity
 from ..record.store import InspectionStore
@@ -58,9 +59,10 @@ class ModelInForce:
 
     kind: str  # "model opened", "model built", "model saved"
     path: Optional[Path]
-    memory_bank: np.ndarray  # hashed on the writer's thread, only when there is no file to hash
+    memory_bank: np.ndarray  # the bank searched (taught patches too), hashed on the writer's thread if no file
     name: str
     threshold: float
+    review_from: Optional[float] = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,25 @@ class PartResult:
     error: str
     threshold: float
     identity: Optional[Tuple[int, str]]  # (size, sha256) of the content inspected, if it was read
+    review_from: Optional[float] = None  # the review band's start in force, None for none
+    regions: Optional[Tuple[DefectRegion, ...]] = None  # at ``threshold``; None for a failure
+    min_defect_area: float = 0.0
+
+
+@dataclass(frozen=True)
+class RuleAtRest:
+    """The threshold and review band once they came to rest after a move."""
+
+    threshold: float
+    review_from: Optional[float]
+
+
+@dataclass(frozen=True)
+class DefectSizeSet:
+    """The minimum defect area of the model in force changed (``detail`` says to what)."""
+
+    threshold: float
+    detail: str
 
 
 class RecordWriter:
@@ -90,7 +111,7 @@ class RecordWriter:
         self.station = default_station()
         self._notify = notify
         self._store: Optional[InspectionStore] = None
-        self._model: Optional[tuple] = None  # (sha256, name, threshold)
+        self._model: Optional[tuple] = None  # (sha256, name, threshold, review_from)
         self._requests: "queue.Queue[object]" = queue.Queue()
         self._pending: Deque[object] = deque()
         self._outage = False
@@ -160,15 +181,23 @@ class RecordWriter:
                 except PatchCoreError:
                     pass  # the file went away since: the bank still names the model
             sha256 = sha256 or bank_sha256(request.memory_bank)
-            self._model = (sha256, name, request.threshold)
+            self._model = (sha256, name, request.threshold, request.review_from)
             self._store.record_model_change(request.kind, sha256, name, request.threshold,
                                             detail=str(request.path or ""))
-        elif isinstance(request, float):  # the threshold came to rest
-            if self._model is not None and request != self._model[2]:
-                sha256, name, old = self._model
-                self._store.record_model_change("threshold moved", sha256, name, request,
-                                                detail=f"from {old:.4f} to {request:.4f}")
-                self._model = (sha256, name, request)
+        elif isinstance(request, RuleAtRest):  # the threshold or the review band came to rest
+            if self._model is not None:
+                sha256, name, old, old_review = self._model
+                if request.threshold != old:
+                    self._store.record_model_change("threshold moved", sha256, name, request.threshold,
+                                                    detail=f"from {old:.4f} to {request.threshold:.4f}")
+                if request.review_from != old_review:
+                    self._store.record_model_change("review band moved", sha256, name, request.threshold,
+                                                    detail=f"from {_band(old_review)} to {_band(request.review_from)}")
+                self._model = (sha256, name, request.threshold, request.review_from)
+        elif isinstance(request, DefectSizeSet) and self._model is not None:
+            sha256, name = self._model[:2]
+            self._store.record_model_change("minimum defect area set", sha256, name, request.threshold,
+                                            detail=request.detail)
         elif isinstance(request, PartResult) and self._model is not None:
             size, sha256 = request.identity or (None, None)
             if request.identity is None:  # a failure row: name the content if the file is there
@@ -179,8 +208,16 @@ class RecordWriter:
             self._store.add(InspectionRecord(
                 time=request.time, image_path=str(request.path.resolve()), file_size=size, sha256=sha256,
                 model_sha256=self._model[0], model_name=self._model[1], threshold=request.threshold,
-                score=request.score, verdict=verdict_of(request.score, request.threshold),
-                error=(request.error or "cannot inspect") if request.score is None else None, inspection_ms=None))
+                score=request.score,
+                verdict=verdict_of(request.score, request.threshold, review_from=request.review_from,
+                                   min_defect_area=request.min_defect_area,
+                                   largest_region=None if request.regions is None else largest_area(request.regions)),
+                error=(request.error or "cannot inspect") if request.score is None else None, inspection_ms=None,
+                regions=regions_to_json(request.regions), review_from=request.review_from))
+
+
+def _band(review_from: Optional[float]) -> str:
+    return "none" if review_from is None else f"{review_from:.4f}"
 
 
 def bank_sha256(memory_bank: np.ndarray) -> str:
@@ -212,15 +249,20 @@ class WindowRecord(QObject):
         document.model_changed.connect(self._model_changed)
         document.state_changed.connect(self._state_changed)
         document.threshold_changed.connect(self._threshold_moving)
+        document.defect_size_changed.connect(self._defect_size_changed)
         self.last_problem = ""
 
     def add(self, item: InspectedImage) -> None:
-        """Record one row of the results list (the verdict at the threshold in force now)."""
-        if self.document.model is None:
+        """Record one row of the results list (the verdict at the threshold and minimum defect area in force
+        now; its regions were measured at that threshold unless it moved while the row was inspected)."""
+        model = self.document.model
+        if model is None:
             return
         identity = (item.fingerprint.size, item.fingerprint.sha256) if item.fingerprint is not None else None
+        regions = item.measured(model).regions if item.score is not None else None
         self.writer.submit(PartResult(datetime.now(timezone.utc), item.path, item.score, item.error,
-                                     self.document.threshold, identity))
+                                     self.document.threshold, identity, self.document.review_from, regions,
+                                     model.min_defect_area))
 
     def close(self) -> None:
         """Write what is waiting (the threshold too) and end the writer's thread."""
@@ -231,14 +273,24 @@ class WindowRecord(QObject):
 
     def _model_changed(self, model: Optional[PatchCoreModel]) -> None:
         self._rest.stop()
-        self._model, self._path = model, self.document.path
+        previous = self._model
+        # a model with changes not in its file (a build, a teaching) is named by its bank, not by the file
+        self._model, self._path = model, self.document.path if not self.document.dirty else None
         if model is not None:
-            self._in_force("model opened" if self._path is not None else "model built")
+            self._in_force(self._change_kind(previous, model))
+
+    def _change_kind(self, previous: Optional[PatchCoreModel], model: PatchCoreModel) -> str:
+        same_fit = previous is not None and previous.memory_bank is model.memory_bank
+        if previous is not None and same_fit and previous.teachings is not model.teachings:
+            return "model taught" if len(model.teachings) > len(previous.teachings) else "teaching undone"
+        return "model opened" if self._path is not None else "model built"
 
     def _state_changed(self) -> None:
         model = self.document.model
         same_bank = model is not None and self._model is not None and model.memory_bank is self._model.memory_bank
-        if same_bank and self.document.path is not None and self.document.path != self._path:
+        # saved: the file now holds the model (a taught model keeps its old path, unsaved, until then)
+        saved = self.document.path is not None and not self.document.dirty
+        if same_bank and saved and self.document.path != self._path:
             self._path = self.document.path
             self._in_force("model saved")
 
@@ -252,12 +304,25 @@ class WindowRecord(QObject):
             self._threshold_rested()
         model = self.document.model
         assert model is not None
-        name = self._path.stem if self._path is not None else "new model (unsaved)"
-        self.writer.submit(ModelInForce(kind, self._path, model.memory_bank, name, float(model.threshold)))
+        if self._path is not None:
+            name = self._path.stem
+        else:
+            file = self.document.path
+            name = f"{file.stem} (changed, unsaved)" if file is not None else "new model (unsaved)"
+        # the whole bank searched: a taught bank is another model than the fitted one
+        self.writer.submit(ModelInForce(kind, self._path, model.bank_vectors(), name, float(model.threshold),
+                                        model.review_from))
+
+    @Slot()
+    def _defect_size_changed(self) -> None:
+        """A new minimum defect area goes into the audit trail at once (it is typed, not dragged)."""
+        model = self.document.model
+        if model is not None:
+            self.writer.submit(DefectSizeSet(float(model.threshold), defect_size_text(model)))
 
     def _threshold_rested(self) -> None:
         if self.document.model is not None:
-            self.writer.submit(float(self.document.threshold))
+            self.writer.submit(RuleAtRest(float(self.document.threshold), self.document.review_from))
 
     @Slot(str, object)
     def _noticed(self, kind: str, value: object) -> None:

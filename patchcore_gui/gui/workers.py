@@ -135,11 +135,13 @@ class InspectWorker(Worker):
         seen_before = [stat_key(path) for path in self.paths]
         results = inspector.inspect_paths(self.paths, progress=self._report, cancel=self._token)
         for result, before in zip(results, seen_before):
-            self.inspected.emit(_row(inspector, result, before))
+            self.inspected.emit(_row(inspector, result, before, self.model))
         return len(self.paths)
 
 
-def _row(inspector: Inspector, result: ImageResult, seen_before: Optional[Tuple[int, int]]) -> InspectedImage:
+def _row(inspector: Inspector, result: ImageResult, seen_before: Optional[Tuple[int, int]],
+         model: PatchCoreModel) -> InspectedImage:
+    """The list's row of one result: thumbnail, patch scores, and the defect regions at ``model``'s threshold."""
     if result.inspection is None:
         return InspectedImage.failure(result.path, result.error or "cannot inspect")
     try:
@@ -149,7 +151,7 @@ def _row(inspector: Inspector, result: ImageResult, seen_before: Optional[Tuple[
     inspection = result.inspection
     if fingerprint.stat_key != seen_before:  # written again since the batch began: score what was read now
         inspection = inspector.inspect(image)
-    return InspectedImage.from_inspection(result.path, image, inspection, fingerprint)
+    return InspectedImage.from_inspection(result.path, image, inspection, fingerprint, model)
 
 
 class ExportWorker(Worker):
@@ -181,3 +183,31 @@ class ExportWorker(Worker):
                                 f"'{item.path.name}': {exc.strerror or exc}")
             self._report(done, len(self.items), "export")
         return written, problems
+
+
+class RegionsWorker(Worker):
+    """Measure the defect regions of list rows again at ``model``'s threshold, from their kept patch scores.
+
+    ``measured`` brings ``[(row, the row's item with its regions)]`` in batches, so the list follows
+    while a long one runs; cancelled when the threshold moves again before it ends.
+    """
+
+    measured = Signal(object)
+    BATCH = 32
+
+    def __init__(self, model: PatchCoreModel, rows: Sequence[Tuple[int, InspectedImage]]) -> None:
+        super().__init__()
+        self.model = model
+        self.rows = list(rows)
+
+    def work(self) -> int:
+        done: List[Tuple[int, InspectedImage]] = []
+        for row, item in self.rows:
+            self._token.raise_if_cancelled()
+            done.append((row, item.measured(self.model)))
+            if len(done) >= self.BATCH:
+                self.measured.emit(done)
+                done = []
+        if done:
+            self.measured.emit(done)
+        return len(self.rows)

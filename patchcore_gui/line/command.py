@@ -36,7 +36,8 @@ def add_watch_command(sub: "argparse._SubParsersAction[argparse.ArgumentParser]"
     p.add_argument("folder")
     p.add_argument("--log", metavar="DB", help="record every part in this store (SQLite file or postgresql:// URL); "
                                                "a restart then resumes where the line stopped")
-    p.add_argument("--sort-into", metavar="DIR", help="put each image into DIR/<date>/OK, NG or ERROR")
+    p.add_argument("--sort-into", metavar="DIR", help="put each image into DIR/<date>/OK, NG or ERROR (and REVIEW "
+                                                      "with a review band)")
     p.add_argument("--move", action="store_true", help="with --sort-into: move the images instead of copying them")
     p.add_argument("--overlays", metavar="DIR", help="write the heatmap overlay of each NG part into DIR/<date>/")
     p.add_argument("--station", default=default_station(), help="station name in the record (default: host name)")
@@ -57,7 +58,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
         raise PatchCoreError("--move needs --sort-into DIR (where the images go)")
     recorder = None
     if args.log:
-        recorder = StoreRecorder.open(args.log, args.station, model_path, model.threshold)
+        recorder = StoreRecorder.open(args.log, args.station, model_path, model.threshold, model.review_from,
+                                      model.min_defect_area)
     else:
         print("warning: no --log: results are not recorded, and a restart inspects every image still in the "
               "folder again", file=sys.stderr)
@@ -90,7 +92,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     threading.Thread(target=summaries, name="summary", daemon=True).start()
-    say(f"watching {folder.resolve()} with {model_path.name} (threshold {model.threshold:.4f})"
+    band = "" if model.review_from is None else f", review from {model.review_from:.4f}"
+    say(f"watching {folder.resolve()} with {model_path.name} (threshold {model.threshold:.4f}{band})"
         + (f", recording into {args.log}" if args.log else ""), sys.stderr)
     try:
         final = line.run(on_result, lambda text: say(text, sys.stderr))

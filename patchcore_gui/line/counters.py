@@ -16,7 +16,8 @@ RECENT_PARTS = 1000
 
 @dataclass(frozen=True)
 class ShiftSnapshot:
-    """The counters at one moment. ``yield_`` is OK over all results (an ERROR is no good part)."""
+    """The counters at one moment. ``yield_`` is OK over all results (an ERROR is no good part, a part
+    sent to REVIEW has not passed yet); ``review`` counts the parts sent to a person."""
 
     inspected: int
     ok: int
@@ -28,6 +29,7 @@ class ShiftSnapshot:
     p95_ms: Optional[float]
     backlog: int
     oldest_waiting_s: float
+    review: int = 0
 
     @property
     def yield_(self) -> Optional[float]:
@@ -38,11 +40,14 @@ class ShiftSnapshot:
 
         >>> ShiftSnapshot(10, 8, 1, 1, 0, 12.0, 41.5, 60.2, 0, 0.0).line()
         'inspected 10: OK 8, NG 1, errors 1, yield 80.0%; 12.0 parts/min; 41.5 ms median, 60.2 ms p95; backlog 0'
+        >>> ShiftSnapshot(10, 7, 1, 1, 0, 12.0, None, None, 0, 0.0, review=1).line()
+        'inspected 10: OK 7, REVIEW 1, NG 1, errors 1, yield 70.0%; 12.0 parts/min; backlog 0'
         """
         yield_ = "-" if self.yield_ is None else f"{100 * self.yield_:.1f}%"
         ms = "" if self.median_ms is None else f"; {self.median_ms:.1f} ms median, {self.p95_ms:.1f} ms p95"
         backlog = f"backlog {self.backlog}" + (f" (oldest {self.oldest_waiting_s:.1f} s)" if self.backlog else "")
-        return (f"inspected {self.inspected}: OK {self.ok}, NG {self.ng}, errors {self.errors}, yield {yield_}; "
+        review = f"REVIEW {self.review}, " if self.review else ""
+        return (f"inspected {self.inspected}: OK {self.ok}, {review}NG {self.ng}, errors {self.errors}, yield {yield_}; "
                 f"{self.parts_per_minute:.1f} parts/min{ms}; {backlog}")
 
 
@@ -52,7 +57,7 @@ class ShiftCounters:
     def __init__(self, clock=time.monotonic) -> None:
         self._clock = clock
         self._lock = threading.Lock()
-        self._counts = {"OK": 0, "NG": 0, "ERROR": 0}
+        self._counts = {"OK": 0, "REVIEW": 0, "NG": 0, "ERROR": 0}
         self._already = 0
         self._ms: Deque[float] = deque(maxlen=RECENT_PARTS)
         self._last_minute: Deque[float] = deque()
@@ -81,4 +86,4 @@ class ShiftCounters:
         median, p95 = (float(np.median(ms)), float(np.percentile(ms, 95))) if len(ms) else (None, None)
         return ShiftSnapshot(inspected=sum(counts.values()), ok=counts["OK"], ng=counts["NG"], errors=counts["ERROR"],
                              already_recorded=already, parts_per_minute=per_minute, median_ms=median, p95_ms=p95,
-                             backlog=backlog, oldest_waiting_s=oldest_waiting_s)
+                             backlog=backlog, oldest_waiting_s=oldest_waiting_s, review=counts["REVIEW"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 from ..record import StoreUnavailable, open_store
 from ..record.recorder import InspectionRecorder
@@ -22,11 +23,13 @@ class StoreRecorder:
     recorder: InspectionRecorder
 
     @classmethod
-    def open(cls, target: str, station: str, model_path: Path, threshold: float) -> "StoreRecorder":
+    def open(cls, target: str, station: str, model_path: Path, threshold: float,
+             review_from: Optional[float] = None, min_defect_area: float = 0.0) -> "StoreRecorder":
         """Open the store; the audit trail notes the line's model and threshold if they are new at this station."""
         store = open_store(target, station)
         try:
-            return cls(InspectionRecorder.for_model_file(store, model_path, threshold, kind="line started"))
+            return cls(InspectionRecorder.for_model_file(store, model_path, threshold, kind="line started",
+                                                         review_from=review_from, min_defect_area=min_defect_area))
         except BaseException:
             store.close()
             raise
@@ -38,11 +41,13 @@ class StoreRecorder:
             raise RecordingFailed(str(exc)) from None
 
     def add(self, result: PartResult) -> int:
-        self.recorder.threshold = result.threshold  # the one this verdict was made with (its move is audited)
+        # the rule this verdict was made with (its move is audited)
+        self.recorder.threshold, self.recorder.review_from = result.threshold, result.review_from
+        self.recorder.min_defect_area = result.min_defect_area
         identity = None if result.sha256 is None or result.size is None else (result.size, result.sha256)
         try:
             return self.recorder.record(result.path, result.score, result.error, result.inspection_ms,
-                                        identity=identity, time=result.time)
+                                        identity=identity, regions=result.regions, time=result.time)
         except StoreUnavailable as exc:
             raise RecordingFailed(str(exc)) from None
 

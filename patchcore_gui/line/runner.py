@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable, List, Optional, Protocol, Set, Tuple, TypeVar
 
 from ..core import ImageReadError, Inspection, Inspector, PatchCoreError, encode_png, inspection_overlay, read_image
+from ..core.regions import DefectRegion, regions_summary
 from ..record import file_identity
 from .arrival import ArrivalSettings, FolderWatch, Part, PartQueue
 from .counters import ShiftCounters, ShiftSnapshot
@@ -33,7 +34,8 @@ class RecordingFailed(PatchCoreError):
 
 @dataclass(frozen=True)
 class PartResult:
-    """What became of one part. ``verdict`` is "OK", "NG" or "ERROR" (then ``error`` says why)."""
+    """What became of one part. ``verdict`` is "OK", "REVIEW", "NG" or "ERROR" (then ``error`` says why);
+    ``threshold`` and ``review_from`` are the rule it was judged by."""
 
     path: Path
     time: datetime
@@ -52,13 +54,19 @@ class PartResult:
     already_recorded: bool = False
     #: The file at ``path`` no longer holds this part's bytes (deleted or replaced): it is not sorted.
     image_gone: bool = False
+    #: The start of the review band in force (None: OK / NG only).
+    review_from: Optional[float] = None
+    #: The part's defect regions at ``threshold``, largest first; None for an ERROR.
+    regions: Optional[Tuple[DefectRegion, ...]] = None
+    #: The model's minimum defect area (pixels) the verdict was made with.
+    min_defect_area: float = 0.0
 
     def line(self) -> str:
         """The console line: local time, file, score, verdict, ms (the error for an ERROR)."""
         stamp = self.time.astimezone().strftime("%H:%M:%S")
         score = "-" if self.score is None else f"{self.score:.4f}"
         ms = "-" if self.inspection_ms is None else f"{self.inspection_ms:.0f} ms"
-        tail = f"\t{self.error}" if self.error else ""
+        tail = f"\t{self.error}" if self.error else f"\t{regions_summary(self.regions)}"
         return f"{stamp}\t{self.path.name}\t{score}\t{self.verdict}\t{ms}{tail}"
 
 
@@ -146,9 +154,10 @@ class InspectionLine:
     def paused(self) -> bool:
         return not self._running.is_set()
 
-    def set_threshold(self, threshold: float) -> None:
-        """A new threshold for the parts inspected from now on (the window records the change)."""
-        self.model = self.model.with_threshold(threshold)
+    def set_threshold(self, threshold: float, review_from: Optional[float] = None) -> None:
+        """A new threshold and review band (None: none) for the parts inspected from now on (the window
+        records the change)."""
+        self.model = self.model.with_threshold(threshold).with_review_band(review_from)
 
     def snapshot(self) -> ShiftSnapshot:
         count, oldest = self.queue.backlog()
@@ -217,8 +226,11 @@ class InspectionLine:
                 result = _error_result(part, model.threshold, outcome.error or f"cannot read '{part.path.name}'")
             else:
                 score = outcome.inspection.score
-                result = PartResult(part.path, _now(), model.verdict(score), score, model.threshold, None, share_ms,
-                                    part.size, part.sha256, part.complete_at, inspection=outcome.inspection)
+                regions = outcome.inspection.defect_regions(model)
+                result = PartResult(part.path, _now(), outcome.inspection.verdict(model, regions=regions), score,
+                                    model.threshold, None, share_ms, part.size, part.sha256, part.complete_at,
+                                    inspection=outcome.inspection, review_from=model.review_from,
+                                    regions=regions.regions, min_defect_area=model.min_defect_area)
                 changed = _identity_problem(part, "changed while it was inspected")
                 if changed is not None:
                     result = _error_result(part, model.threshold, changed, image_gone=True)
@@ -255,7 +267,8 @@ class InspectionLine:
         if self.overlays is not None and result.verdict == "NG" and result.inspection is not None and record:
             try:
                 rendered = inspection_overlay(read_image(result.path), result.inspection, self.model,
-                                              threshold=result.threshold, part=result.path.name)
+                                              threshold=result.threshold, part=result.path.name,
+                                              review_from=result.review_from)
                 overlay = self.overlays.write(result.path, encode_png(rendered), result.time)
             except PatchCoreError as exc:
                 on_notice(f"error: no overlay for '{result.path.name}': {exc}")

@@ -1,6 +1,7 @@
-"""What happens to a part's image after its result is recorded: sorted into OK/ NG/ ERROR/, overlays of NG.
+"""What happens to a part's image after its result is recorded: sorted into OK/ REVIEW/ NG/ ERROR/, overlays of NG.
 
-Sorted images go to ``ROOT/<local date>/<verdict>/<file name>``; a name already taken there by other
+Sorted images go to ``ROOT/<local date>/<verdict>/<file name>`` (REVIEW/ only with a review band: the
+parts a person looks at); a name already taken there by other
 bytes gets ``<stem>_2<suffix>``, ``_3`` ... Moving never loses an image: the bytes are copied to a
 hidden temporary beside the target, flushed to disk, given their name without replacing anything,
 the folder flushed, and only then is the original removed. A kill at any point leaves the image in

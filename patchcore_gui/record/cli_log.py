@@ -18,7 +18,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Callable, Optional
 
-from .export import print_summary, record_line, write_records_csv, write_summary_csv
+from .export import RECORD_LINE_COLUMNS, print_summary, record_line, write_records_csv, write_summary_csv
 from .queries import PERIODS, RecordFilter
 from .recorder import InspectionRecorder, default_station
 from .records import VERDICTS
@@ -61,7 +61,7 @@ def add_log_command(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     p.add_argument("--model", help="model name, or the start of its sha256")
     p.add_argument("--station", help="only this station (line PC)")
     p.add_argument("--csv", metavar="FILE", help="write the parts (or the summary) as CSV instead of printing them")
-    p.add_argument("--summary", action="store_true", help="count, OK, NG, errors, yield, median ms")
+    p.add_argument("--summary", action="store_true", help="count, OK, REVIEW, NG, errors, yield, median ms")
     p.add_argument("--by", choices=PERIODS, help="with --summary: one line per local hour or day")
     p.add_argument("--changes", action="store_true", help="the audit trail: model opened, threshold moved, ...")
     p.set_defaults(run=cmd_log)
@@ -92,7 +92,7 @@ def cmd_log(args: argparse.Namespace) -> int:
             count = write_records_csv(args.csv, store.iter_inspections(where))
             print(f"wrote {count} parts to {args.csv}", file=sys.stderr)
             return 0
-        out.write("time\tstation\tverdict\tscore\tthreshold\tms\tmodel\tfile\terror\n")
+        out.write("\t".join(RECORD_LINE_COLUMNS) + "\n")
         for stored in store.iter_inspections(where):
             out.write(record_line(stored) + "\n")
     return 0
@@ -105,13 +105,15 @@ def add_store_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--station", help="station name in the record (default: this PC's name)")
 
 
-def recorder_for(args: argparse.Namespace, model_path: str, threshold: float) -> Optional[InspectionRecorder]:
+def recorder_for(args: argparse.Namespace, model_path: str, threshold: float,
+                 review_from: Optional[float] = None, min_defect_area: float = 0.0) -> Optional[InspectionRecorder]:
     """The recorder ``--log`` asks for, or None; the caller closes ``recorder.store``."""
     if not getattr(args, "log", None):
         return None
     store = open_store(args.log, station=args.station or default_station())
     try:
-        return InspectionRecorder.for_model_file(store, model_path, threshold)
+        return InspectionRecorder.for_model_file(store, model_path, threshold, review_from=review_from,
+                                                 min_defect_area=min_defect_area)
     except BaseException:
         store.close()
         raise

@@ -15,8 +15,9 @@ from ..core.atomic import PathLike, atomic_text_writer
 from .queries import PeriodSummary, StoredInspection, Summary
 
 RECORD_COLUMNS = ("id", "time_utc", "time_local", "station", "image_path", "file_size", "sha256", "model_name",
-                  "model_sha256", "threshold", "score", "verdict", "error", "inspection_ms", "regions")
-SUMMARY_COLUMNS = ("period", "parts", "ok", "ng", "errors", "yield", "median_ms")
+                  "model_sha256", "threshold", "score", "verdict", "error", "inspection_ms", "regions", "review_from")
+#: new columns go at the end, so a spreadsheet made for an older file still reads its columns
+SUMMARY_COLUMNS = ("period", "parts", "ok", "ng", "errors", "yield", "median_ms", "review")
 
 
 def local(moment: datetime, zone: Optional[tzinfo] = None) -> datetime:
@@ -33,7 +34,8 @@ def record_row(stored: StoredInspection, zone: Optional[tzinfo] = None) -> List[
             record.image_path, "" if record.file_size is None else str(record.file_size), record.sha256 or "",
             record.model_name, record.model_sha256, _number(record.threshold), _number(record.score), record.verdict,
             record.error or "", _number(record.inspection_ms, 3),
-            "" if record.regions is None else json.dumps(record.regions, separators=(",", ":"))]
+            "" if record.regions is None else json.dumps(record.regions, separators=(",", ":")),
+            _number(record.review_from)]
 
 
 def write_records_csv(path: PathLike, records: Iterable[StoredInspection], zone: Optional[tzinfo] = None) -> int:
@@ -64,26 +66,46 @@ def write_summary_csv(path: PathLike, summary: Summary, by: Optional[str]) -> No
         writer.writerow(SUMMARY_COLUMNS)
         for period in [*summary.periods, summary.total]:
             writer.writerow([period.start.isoformat() if period.start else "total", period.count, period.ok,
-                             period.ng, period.errors, _yield_text(period), _number(period.median_ms, 3)])
+                             period.ng, period.errors, _yield_text(period), _number(period.median_ms, 3),
+                             period.review])
 
 
 def print_summary(summary: Summary, by: Optional[str], out: TextIO) -> None:
     """A fixed-width table: one line per period with parts, then the total."""
     width = 10 if by == "day" else 16
-    out.write(f"{'period':<{width}}  {'parts':>9}  {'OK':>9}  {'NG':>7}  {'errors':>6}  {'yield':>7}  {'median ms':>9}\n")
+    out.write(f"{'period':<{width}}  {'parts':>9}  {'OK':>9}  {'REVIEW':>7}  {'NG':>7}  {'errors':>6}  {'yield':>7}  "
+              f"{'median ms':>9}\n")
     for period in [*summary.periods, summary.total]:
         median = "-" if period.median_ms is None else f"{period.median_ms:.1f}"
-        out.write(f"{period_label(period, by):<{width}}  {period.count:>9}  {period.ok:>9}  {period.ng:>7}  "
-                  f"{period.errors:>6}  {_yield_text(period) or '-':>7}  {median:>9}\n")
+        out.write(f"{period_label(period, by):<{width}}  {period.count:>9}  {period.ok:>9}  {period.review:>7}  "
+                  f"{period.ng:>7}  {period.errors:>6}  {_yield_text(period) or '-':>7}  {median:>9}\n")
+
+
+#: The columns :func:`record_line` writes, for the header ``patchcore log`` prints above them.
+RECORD_LINE_COLUMNS = ("time", "station", "verdict", "score", "threshold", "ms", "regions", "model", "file", "error")
+
+
+def regions_cell(regions: Optional[list]) -> str:
+    """The record's regions in a few characters: "-" not measured, else how many and the largest's area.
+
+    >>> regions_cell(None), regions_cell([]), regions_cell([{"area": 30}, {"area": 120}])
+    ('-', '0', '2 (largest 120 px)')
+    """
+    if regions is None:
+        return "-"
+    if not regions:
+        return "0"
+    return f"{len(regions)} (largest {max(int(region.get('area', 0)) for region in regions)} px)"
 
 
 def record_line(stored: StoredInspection, zone: Optional[tzinfo] = None) -> str:
-    """The console line of one record: local time, station, verdict, score, threshold, ms, model, file, error."""
+    """The console line of one record: local time, station, verdict, score, threshold, ms, regions, model, file,
+    error."""
     record = stored.record
     score = "-" if record.score is None else f"{record.score:.4f}"
     ms = "-" if record.inspection_ms is None else f"{record.inspection_ms:.1f}"
     fields = [local(record.time, zone).isoformat(timespec="seconds"), stored.station, record.verdict, score,
-              f"{record.threshold:.4f}", ms, record.model_name, record.image_path]
+              f"{record.threshold:.4f}", ms, regions_cell(record.regions), record.model_name, record.image_path]
     if record.error:
         fields.append(record.error)
     return "\t".join(fields)

@@ -74,7 +74,8 @@ class ModelChange:
 
 @dataclass(frozen=True)
 class PeriodSummary:
-    """Counts of one period (``start`` in the reader's zone; None for a total); yield is OK over all parts."""
+    """Counts of one period (``start`` in the reader's zone; None for a total); yield is OK over all parts
+    (a part sent to REVIEW has not passed yet)."""
 
     start: Optional[datetime]
     count: int
@@ -82,6 +83,7 @@ class PeriodSummary:
     ng: int
     errors: int
     median_ms: Optional[float]
+    review: int = 0
 
     @property
     def yield_(self) -> Optional[float]:
@@ -100,13 +102,14 @@ class _Tally:
     """Counts and inspection times (whole microseconds, as comma-joined text) while a summary is read."""
 
     def __init__(self) -> None:
-        self.count = self.ok = self.ng = 0
+        self.count = self.ok = self.ng = self.review = 0
         self.ms_text: List[str] = []
 
-    def add(self, count: int, ok: int, ng: int, ms_text: Optional[str]) -> None:
+    def add(self, count: int, ok: int, ng: int, review: int, ms_text: Optional[str]) -> None:
         self.count += count
         self.ok += ok
         self.ng += ng
+        self.review += review
         if ms_text:
             self.ms_text.append(ms_text)
 
@@ -114,14 +117,16 @@ class _Tally:
         median = None
         if self.ms_text:
             median = float(np.median(np.fromstring(",".join(self.ms_text), dtype=np.int64, sep=","))) / 1000
-        return PeriodSummary(start, self.count, self.ok, self.ng, self.count - self.ok - self.ng, median)
+        return PeriodSummary(start, self.count, self.ok, self.ng, self.count - self.ok - self.ng - self.review, median,
+                             self.review)
 
 
 def _stored(row: sa.Row) -> StoredInspection:
     return StoredInspection(row.id, row.station, InspectionRecord(
         time=from_time_us(row.time_us), image_path=row.image_path, file_size=row.file_size, sha256=row.sha256,
         model_sha256=row.model_sha256, model_name=row.model_name, threshold=row.threshold, score=row.score,
-        verdict=row.verdict, error=row.error, inspection_ms=row.inspection_ms, regions=row.regions))
+        verdict=row.verdict, error=row.error, inspection_ms=row.inspection_ms, regions=row.regions,
+        review_from=row.review_from))
 
 
 def select_inspections(where: RecordFilter, limit: Optional[int] = None, newest_first: bool = False) -> sa.Select:
@@ -159,7 +164,7 @@ def list_models(connection: sa.Connection) -> List[Tuple[str, str]]:
 
 def summarize(connection: sa.Connection, where: RecordFilter, by: Optional[str] = None,
               zone: Optional[tzinfo] = None) -> Summary:
-    """Count, OK, NG, errors and median inspection ms per local hour or day (``by``), and in total.
+    """Count, OK, NG, REVIEW, errors and median inspection ms per local hour or day (``by``), and in total.
 
     ``zone`` is the reader's time zone (None: this PC's). Periods without parts are left out. In a
     zone's repeated autumn hour both hours are counted as one.
@@ -175,12 +180,13 @@ def summarize(connection: sa.Connection, where: RecordFilter, by: Optional[str] 
     query = (sa.select(quarter, sa.func.count(),
                        sa.func.sum(sa.case((verdict == "OK", 1), else_=0)),
                        sa.func.sum(sa.case((verdict == "NG", 1), else_=0)),
+                       sa.func.sum(sa.case((verdict == "REVIEW", 1), else_=0)),
                        sa.func.aggregate_strings(microseconds, ","))
              .where(*where.clauses(inspections), *_quarter_range(where)).group_by(quarter).order_by(quarter))
     periods: Dict[datetime, _Tally] = {}
     total = _Tally()
-    for quarter_index, count, ok, ng, ms_text in connection.execute(query):
-        counts = (int(count), int(ok or 0), int(ng or 0), ms_text)
+    for quarter_index, count, ok, ng, review, ms_text in connection.execute(query):
+        counts = (int(count), int(ok or 0), int(ng or 0), int(review or 0), ms_text)
         total.add(*counts)
         if by is not None:
             periods.setdefault(_period_start(int(quarter_index), by, zone), _Tally()).add(*counts)

@@ -12,10 +12,11 @@ import os
 import socket
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Optional, Tuple, Union
+from typing import Optional, Sequence, Tuple, Union
 
 from ..core.errors import ImageReadError, ModelFileError
 from ..core.model import verdict_of
+from ..core.regions import DefectRegion, largest_area, regions_to_json
 from .identity import file_identity
 from .records import InspectionRecord
 from .store import InspectionStore
@@ -39,25 +40,34 @@ def model_identity(model_path: PathLike) -> Tuple[str, str]:
 class InspectionRecorder:
     """Writes one model's results into a store, with the model and threshold in force."""
 
-    def __init__(self, store: InspectionStore, model_sha256: str, model_name: str, threshold: float) -> None:
+    def __init__(self, store: InspectionStore, model_sha256: str, model_name: str, threshold: float,
+                 review_from: Optional[float] = None, min_defect_area: float = 0.0) -> None:
         self.store = store
         self.model_sha256 = model_sha256
         self.model_name = model_name
         self.threshold = float(threshold)
+        #: the start of the review band in force (None: OK / NG only)
+        self.review_from = review_from
+        #: the model's minimum defect area (pixels) the verdicts are made with
+        self.min_defect_area = float(min_defect_area)
 
     @classmethod
     def for_model_file(cls, store: InspectionStore, model_path: PathLike, threshold: float,
-                       kind: str = "model opened") -> "InspectionRecorder":
+                       kind: str = "model opened", review_from: Optional[float] = None,
+                       min_defect_area: float = 0.0) -> "InspectionRecorder":
         """A recorder for the model saved at ``model_path``; the audit trail notes it if it is new here."""
         sha256, name = model_identity(model_path)
-        recorder = cls(store, sha256, name, threshold)
+        recorder = cls(store, sha256, name, threshold, review_from, min_defect_area)
         store.record_model_in_force(kind, sha256, name, threshold, detail=str(Path(model_path).resolve()))
         return recorder
 
     def record(self, image_path: PathLike, score: Optional[float], error: Optional[str] = None,
                inspection_ms: Optional[float] = None, identity: Optional[Tuple[int, str]] = None,
-               regions: Optional[list] = None, time: Optional[datetime] = None) -> int:
+               regions: Optional[Sequence[DefectRegion]] = None, time: Optional[datetime] = None) -> int:
         """Commit one result; ``identity`` is the image's ``(size, sha256)`` if the caller has it already.
+
+        ``regions`` are the part's defect regions at the threshold (None: not measured); the verdict
+        judges the largest of them against the minimum defect area.
 
         An image that cannot be read again for its identity is recorded without one. Raises
         :class:`~.errors.StoreUnavailable` when the store cannot take it.
@@ -71,8 +81,11 @@ class InspectionRecorder:
         return self.store.add(InspectionRecord(
             time=time or datetime.now(timezone.utc), image_path=os.path.abspath(image_path), file_size=size,
             sha256=sha256, model_sha256=self.model_sha256, model_name=self.model_name, threshold=self.threshold,
-            score=score, verdict=verdict_of(score, self.threshold), error=error if score is None else None,
-            inspection_ms=inspection_ms, regions=regions))
+            score=score, error=error if score is None else None, inspection_ms=inspection_ms,
+            verdict=verdict_of(score, self.threshold, review_from=self.review_from,
+                               largest_region=None if regions is None else largest_area(regions),
+                               min_defect_area=self.min_defect_area),
+            regions=regions_to_json(regions), review_from=self.review_from))
 
     def threshold_moved(self, threshold: float) -> None:
         """Note a new threshold in the audit trail; later records carry it."""

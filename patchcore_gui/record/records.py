@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Optional
 
-VERDICTS = ("OK", "NG", "ERROR")
+from ..core.model import VERDICTS  # noqa: F401  (the record knows the verdicts the rule gives, no others)
+
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICROSECOND = timedelta(microseconds=1)
 
@@ -19,6 +20,7 @@ class InspectionRecord:
     ``sha256`` identify the image's content; None when it could not be read. ``model_sha256`` is the
     sha256 of the model file and ``threshold`` the one in force for this verdict. ``score`` is None
     for an ERROR, which says why in ``error``. ``regions`` is JSON-serialisable (the defect regions).
+    ``review_from`` is the start of the review band in force (None: none), beside ``threshold``.
     """
 
     time: datetime
@@ -33,6 +35,7 @@ class InspectionRecord:
     error: Optional[str]
     inspection_ms: Optional[float]
     regions: Optional[list] = None
+    review_from: Optional[float] = None
 
     def __post_init__(self) -> None:
         if self.time.tzinfo is None or self.time.utcoffset() is None:

@@ -43,11 +43,13 @@ inspections = sa.Table(
     sa.Column("model_name", sa.Text, nullable=False),
     sa.Column("threshold", sa.Float, nullable=False),
     sa.Column("score", sa.Float),
-    sa.Column("verdict", sa.String(5), nullable=False),
+    sa.Column("verdict", sa.String(6), nullable=False),
     sa.Column("error", sa.Text),
     sa.Column("inspection_ms", sa.Float),
     sa.Column("regions", _JSON),
-    sa.CheckConstraint("verdict IN ('OK', 'NG', 'ERROR')", name="inspections_verdict"),
+    #: the start of the review band in force for this verdict; NULL: none (OK / NG only)
+    sa.Column("review_from", sa.Float),
+    sa.CheckConstraint("verdict IN ('OK', 'REVIEW', 'NG', 'ERROR')", name="inspections_verdict"),
     # One station inspects one path at one microsecond once: a record written again after a lost
     # acknowledgement meets itself here instead of being stored twice. Also the index behind
     # "is this file already recorded" (station, path first).
@@ -69,14 +71,40 @@ model_changes = sa.Table(
 sa.Index("model_changes_time", model_changes.c.time_us)
 
 
+def _inspections_v1(owner: sa.MetaData, name: str = "inspections") -> sa.Table:
+    """The inspections table as version 1 made it (version 3 changed it; this copy never changes)."""
+    table = sa.Table(
+        name, owner,
+        sa.Column("id", _ID, primary_key=True, autoincrement=True),
+        sa.Column("time_us", sa.BigInteger, nullable=False),
+        sa.Column("station", sa.String(200), nullable=False),
+        sa.Column("image_path", sa.Text, nullable=False),
+        sa.Column("file_size", sa.BigInteger),
+        sa.Column("sha256", sa.String(64)),
+        sa.Column("model_sha256", sa.String(64), nullable=False),
+        sa.Column("model_name", sa.Text, nullable=False),
+        sa.Column("threshold", sa.Float, nullable=False),
+        sa.Column("score", sa.Float),
+        sa.Column("verdict", sa.String(5), nullable=False),
+        sa.Column("error", sa.Text),
+        sa.Column("inspection_ms", sa.Float),
+        sa.Column("regions", _JSON),
+        sa.CheckConstraint("verdict IN ('OK', 'NG', 'ERROR')", name="inspections_verdict"),
+        sa.UniqueConstraint("station", "image_path", "time_us", name="inspections_once"),
+    )
+    sa.Index("inspections_time", table.c.time_us)
+    return table
+
+
 def _version_1(connection: sa.Connection) -> None:
     """The first schema: inspections, model changes, the version table.
 
-    Written from the current tables while they are version 1; the step that changes one of them
-    first copies this version's definition in here (tests/record/test_schema.py holds a store
-    written by version 1 and fails if this step stops making it).
+    Its own copy of the tables as they were then (tests/record/test_schema.py holds a store written
+    by version 1 and fails if this step stops making it).
     """
-    metadata.create_all(connection, tables=[schema_version, inspections, model_changes])
+    first = sa.MetaData()
+    tables = [schema_version.to_metadata(first), _inspections_v1(first), model_changes.to_metadata(first)]
+    first.create_all(connection, tables=tables)
     connection.execute(schema_version.insert().values(version=0))
 
 
@@ -92,18 +120,48 @@ def quarter_of(time_us: sa.ColumnElement[int]) -> sa.ColumnElement[int]:
     return time_us.op("/")(sa.literal_column(str(QUARTER_US), sa.BigInteger))
 
 
+_QUARTER_INDEX = (f"CREATE INDEX inspections_quarter ON inspections ((time_us / {QUARTER_US}), time_us, verdict, "
+                  "inspection_ms, station)")
+
+
 def _version_2(connection: sa.Connection) -> None:
     """The summary index: quarter hours in time order with what a summary counts, so a summary of a
     million parts reads this index in order instead of sorting the table (6.8 s -> under 2 s)."""
-    connection.exec_driver_sql(
-        f"CREATE INDEX inspections_quarter ON inspections ((time_us / {QUARTER_US}), time_us, verdict, "
-        "inspection_ms, station)")
+    connection.exec_driver_sql(_QUARTER_INDEX)
+
+
+_V1_COLUMNS = ("id, time_us, station, image_path, file_size, sha256, model_sha256, model_name, threshold, score, "
+               "verdict, error, inspection_ms, regions")
+
+
+def _version_3(connection: sa.Connection) -> None:
+    """The review band: the verdict REVIEW (six letters) and the band's start in force, ``review_from``.
+
+    PostgreSQL alters the column and the check in place. SQLite cannot alter a check constraint:
+    the table is made again under its name, every row copied over, the indexes made again.
+    """
+    if connection.dialect.name == "postgresql":
+        for statement in ("ALTER TABLE inspections ALTER COLUMN verdict TYPE VARCHAR(6)",
+                          "ALTER TABLE inspections DROP CONSTRAINT inspections_verdict",
+                          "ALTER TABLE inspections ADD CONSTRAINT inspections_verdict "
+                          "CHECK (verdict IN ('OK', 'REVIEW', 'NG', 'ERROR'))",
+                          "ALTER TABLE inspections ADD COLUMN review_from FLOAT"):
+            connection.exec_driver_sql(statement)
+        return
+    connection.exec_driver_sql("ALTER TABLE inspections RENAME TO inspections_v2")
+    connection.exec_driver_sql("DROP INDEX inspections_time")
+    connection.exec_driver_sql("DROP INDEX inspections_quarter")
+    metadata.create_all(connection, tables=[inspections])
+    connection.exec_driver_sql(f"INSERT INTO inspections ({_V1_COLUMNS}) SELECT {_V1_COLUMNS} FROM inspections_v2")
+    connection.exec_driver_sql("DROP TABLE inspections_v2")
+    connection.exec_driver_sql(_QUARTER_INDEX)
 
 
 #: step n takes a store from version n - 1 to version n
 UPGRADES: Dict[int, Callable[[sa.Connection], None]] = {
     1: _version_1,
     2: _version_2,
+    3: _version_3,
 }
 SCHEMA_VERSION = max(UPGRADES)
 

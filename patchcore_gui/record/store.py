@@ -72,7 +72,7 @@ class InspectionStore:
             model_name=record.model_name, threshold=float(record.threshold),
             score=None if record.score is None else float(record.score), verdict=record.verdict,
             error=record.error, inspection_ms=None if record.inspection_ms is None else float(record.inspection_ms),
-            regions=record.regions)
+            regions=record.regions, review_from=None if record.review_from is None else float(record.review_from))
         statement = (self._insert(inspections).values(**values)
                      .on_conflict_do_nothing(index_elements=["station", "image_path", "time_us"])
                      .returning(inspections.c.id))

@@ -227,3 +227,27 @@ def test_a_model_is_told_by_its_content_not_its_name(fitted, synthetic_set, tmp_
     for name in ("other.safetensors", "cut.patchcore", "empty.patchcore", "missing.patchcore"):
         assert not is_model_file(tmp_path / name), name
     assert not is_model_file(synthetic_set.test_good[0]) and not is_model_file(tmp_path)
+
+
+def test_the_review_band_is_saved_and_a_file_without_it_has_none(fitted, tmp_path):
+    model = fitted.model
+    assert model.review_from is None and "review_from" not in json.loads(_rewrite_header_of(model))
+    banded = model.with_review_band(model.threshold * 0.9)
+    reloaded = load_model(save_model(banded, tmp_path / "band.patchcore"))
+    assert reloaded.review_from == pytest.approx(model.threshold * 0.9)
+    assert reloaded.verdict(model.threshold * 0.95) == "REVIEW"
+    assert reloaded.verdict(model.threshold * 0.85) == "OK" and reloaded.verdict(model.threshold * 1.01) == "NG"
+
+
+def test_a_review_band_above_the_threshold_is_refused_in_a_file(fitted):
+    header = json.loads(_rewrite_header_of(fitted.model))
+    header["review_from"] = fitted.model.threshold + 1.0
+    data = _signed(header, {"memory_bank": fitted.model.memory_bank, "good_scores": fitted.model.good_scores})
+    with pytest.raises(ModelFileError, match="review band"):
+        model_from_bytes(data, "band.patchcore")
+
+
+def _rewrite_header_of(model) -> str:
+    data = model_to_bytes(model)
+    (size,) = struct.unpack("<Q", data[:8])
+    return json.loads(data[8:8 + size])["__metadata__"]["header"]

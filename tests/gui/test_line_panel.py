@@ -123,3 +123,21 @@ def test_a_line_on_a_missing_folder_says_so(qtbot, panel, inspector, tmp_path):
     with qtbot.waitSignal(panel.running_changed, timeout=TIMEOUT_MS, check_params_cb=lambda running: not running):
         panel.start(tmp_path / "gone", lambda: inspector, lambda: None, FAST)
     assert messages[-1] == f"Line stopped: folder '{tmp_path / 'gone'}' does not exist or is not a folder"
+
+
+def test_a_review_band_given_while_the_line_runs_sends_doubtful_parts_to_review_and_counts_them(
+        qtbot, panel, inspector, synthetic_set, tmp_path):
+    camera = tmp_path / "camera"
+    camera.mkdir()
+    memory = AuditedMemory()
+    panel.start(camera, lambda: inspector, lambda: memory, FAST)
+    with qtbot.waitSignal(panel.threshold_unlocked, timeout=5000):
+        panel.unlock_button.click()
+    panel.threshold_moved(1e9, review_from=0.0)  # every readable part is now for a person to look at
+    drop(synthetic_set.test_defective[0], camera, "d0.png")
+    wait_inspected(qtbot, panel, 1)
+    qtbot.waitUntil(lambda: panel.counter_labels["review"].text() == "1", timeout=TIMEOUT_MS)
+    panel.stop()
+    qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT_MS)
+    assert [(r.verdict, r.review_from) for r in memory.added] == [("REVIEW", 0.0)]
+    assert panel.verdict_label.text().startswith("REVIEW") and "#8e44ad" in panel.verdict_label.styleSheet()

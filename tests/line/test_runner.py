@@ -146,3 +146,74 @@ def test_a_missing_folder_is_one_line(tmp_path, inspector):
     line = InspectionLine(inspector, tmp_path / "nowhere", settings=FAST)
     with pytest.raises(Exception, match="folder '.*nowhere' does not exist or is not a folder"):
         line.run()
+
+
+def test_with_a_review_band_doubtful_parts_are_sorted_counted_and_recorded_as_review(tmp_path, inspector,
+                                                                                     synthetic_set, run_line):
+    from patchcore_gui.core.model_file import save_model
+    from patchcore_gui.line.recording import StoreRecorder
+    from patchcore_gui.record import RecordFilter, open_store
+
+    sources = synthetic_set.test_good[:3] + synthetic_set.test_defective[:2]
+    scores = [r.inspection.score for r in inspector.inspect_paths(sources)]
+    good, bad = sorted(scores[:3]), sorted(scores[3:])
+    threshold = (good[-1] + bad[0]) / 2
+    review_from = (good[-2] + good[-1]) / 2  # the worst good part goes to a person, the others pass
+    model_path = save_model(inspector.model, tmp_path / "m.patchcore")
+    recorder = StoreRecorder.open(str(tmp_path / "line.sqlite"), "line5", model_path, threshold, review_from)
+    folder = camera(tmp_path)
+    line = InspectionLine(inspector, folder, recorder, PartSorter(tmp_path / "sorted"), settings=FAST)
+    line.set_threshold(threshold, review_from)
+    running = run_line(line)
+    names = [f"part{index:02d}.png" for index in range(len(sources))]
+    for source, name in zip(sources, names):
+        drop(source, folder, name)
+    results = running.wait_for(5)
+    running.stop()
+    recorder.close()
+    expected = ["REVIEW" if s > review_from and s <= threshold else ("NG" if s > threshold else "OK") for s in scores]
+    assert expected.count("REVIEW") == 1 and expected.count("NG") == 2
+    assert [r.verdict for r in results] == expected
+    day = datetime.now().astimezone().strftime("%Y-%m-%d")
+    assert [p.name for p in (tmp_path / "sorted" / day / "REVIEW").iterdir()] == [names[expected.index("REVIEW")]]
+    snapshot = line.snapshot()
+    assert (snapshot.ok, snapshot.review, snapshot.ng) == (2, 1, 2) and "REVIEW 1" in snapshot.line()
+    with open_store(tmp_path / "line.sqlite", "reader") as store:
+        (stored,) = store.inspections(RecordFilter(verdict="REVIEW"))
+        assert stored.record.review_from == pytest.approx(review_from)
+        assert stored.record.image_path.endswith(names[expected.index("REVIEW")])
+def test_the_line_judges_by_the_minimum_defect_area_and_records_the_regions(tmp_path, fitted, backbone, synthetic_set,
+                                                                            run_line):
+    """A line on a model whose minimum area is just above a defective part's largest region passes that
+    part; its regions go into the store with it."""
+    from patchcore_gui.core import Inspector, read_image
+    from patchcore_gui.line.recording import StoreRecorder
+    from patchcore_gui.record import open_store
+    from patchcore_gui.core.model_file import save_model
+
+    part = synthetic_set.test_defective[0]
+    plain = Inspector(fitted.model, backbone=backbone)
+    largest = plain.inspect(read_image(part)).defect_regions(fitted.model).largest_area
+    assert largest > 0
+    model = fitted.model.with_defect_size(largest + 1)
+    model_path = save_model(model, tmp_path / "speck.patchcore")
+    store = StoreRecorder.open(str(tmp_path / "line.sqlite"), "line3", model_path, model.threshold,
+                               min_defect_area=model.min_defect_area)
+    folder = camera(tmp_path)
+    running = run_line(InspectionLine(Inspector(model, backbone=backbone), folder, store, settings=FAST))
+    drop(part, folder, "speck.png")
+    drop(synthetic_set.test_defective[1], folder, "other.png")
+    results = running.wait_for(2)
+    running.stop()
+    store.close()
+    by_name = {result.path.name: result for result in results}
+    speck = by_name["speck.png"]
+    assert speck.score > model.threshold and speck.verdict == "OK" and max(r.area for r in speck.regions) == largest
+    assert speck.min_defect_area == largest + 1 and "region" in speck.line()
+    with open_store(tmp_path / "line.sqlite", "reader") as reader:
+        recorded = {Path(stored.record.image_path).name: stored.record for stored in reader.inspections()}
+    assert recorded["speck.png"].verdict == "OK"
+    assert [region["area"] for region in recorded["speck.png"].regions] == [r.area for r in speck.regions]
+    other = by_name["other.png"]
+    assert recorded["other.png"].verdict == other.verdict
+    assert len(recorded["other.png"].regions) == len(other.regions)

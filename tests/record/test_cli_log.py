@@ -40,12 +40,16 @@ def test_predict_log_records_every_part_with_the_model_and_its_threshold(model_f
         (model_sha, "bottle-line3", float(fitted.model.threshold))}
     by_file = {r.record.image_path: r.record for r in records}
     for line in printed:
-        path, score, _threshold, verdict = line.split("\t")
+        path, score, _threshold, verdict, regions = line.split("\t")
         record = by_file[str(path)]
         assert (f"{record.score:.4f}", record.verdict) == (score, verdict)
+        # the part's defect regions are in the record, as predict printed them
+        assert isinstance(record.regions, list) and regions.startswith(
+            "no region" if not record.regions else f"{len(record.regions)} region")
+        assert all(set(region) == {"x", "y", "w", "h", "area", "peak", "cx", "cy"} for region in record.regions)
         assert record.inspection_ms > 0 and record.sha256 == hashlib.sha256(open(path, "rb").read()).hexdigest()
     error = by_file[str(bad)]
-    assert error.verdict == "ERROR" and "bad.png" in error.error and error.score is None
+    assert error.verdict == "ERROR" and "bad.png" in error.error and error.score is None and error.regions is None
     assert error.file_size == bad.stat().st_size  # the file exists: its content is named, though not an image
     assert [(c.kind, c.model_sha256) for c in changes] == [("model opened", model_sha)]
 
@@ -118,14 +122,14 @@ def utc_pc(monkeypatch):
 def test_log_summary_per_hour_and_in_total(shift_store, tmp_path, capsys, utc_pc):
     assert main(["log", str(shift_store), "--summary", "--station", "line3"]) == 0
     header, total = capsys.readouterr().out.strip().splitlines()
-    assert header.split() == ["period", "parts", "OK", "NG", "errors", "yield", "median", "ms"]
-    assert total.split() == ["total", "12", "9", "3", "0", "75.00%", "45.5"]
+    assert header.split() == ["period", "parts", "OK", "REVIEW", "NG", "errors", "yield", "median", "ms"]
+    assert total.split() == ["total", "12", "9", "0", "3", "0", "75.00%", "45.5"]
     assert main(["log", str(shift_store), "--by", "hour"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert [line.split()[-6:] for line in lines[1:]] == [
-        ["7", "4", "2", "1", "57.14%", "42.5"],  # 06:00 UTC: six of line3 (two NG) and line4's ERROR
-        ["6", "5", "1", "0", "83.33%", "48.5"],
-        ["13", "9", "3", "1", "69.23%", "45.5"]]
+    assert [line.split()[-7:] for line in lines[1:]] == [
+        ["7", "4", "0", "2", "1", "57.14%", "42.5"],  # 06:00 UTC: six of line3 (two NG) and line4's ERROR
+        ["6", "5", "0", "1", "0", "83.33%", "48.5"],
+        ["13", "9", "0", "3", "1", "69.23%", "45.5"]]
     table = tmp_path / "summary.csv"
     assert main(["log", str(shift_store), "--summary", "--by", "day", "--csv", str(table)]) == 0
     rows = list(csv.DictReader(table.open()))
@@ -156,3 +160,47 @@ def test_when_words_and_spans():
     assert parse_when("yesterday") < today
     assert parse_when("2026-03-10 14:00").tzinfo is not None
     assert RecordFilter(since=parse_when("2026-03-10")).since.utcoffset() is not None
+
+
+def test_review_parts_are_recorded_counted_and_found_apart_from_ok_ng_and_errors(tmp_path, capsys, utc_pc):
+    store_path = tmp_path / "review.sqlite"
+    with open_store(store_path, "line5") as store:
+        for number, (verdict, score) in enumerate([("OK", 1.0), ("REVIEW", 2.2), ("REVIEW", 2.4), ("NG", 3.0),
+                                                    ("ERROR", None)]):
+            store.add(InspectionRecord(time=T0 + timedelta(seconds=number), image_path=f"/cam/p{number}.png",
+                                       file_size=10, sha256=f"{number:064x}", model_sha256="b" * 64,
+                                       model_name="m", threshold=2.5, score=score, verdict=verdict,
+                                       error="unreadable" if score is None else None, inspection_ms=40.0,
+                                       review_from=2.0))
+        summary = store.summary().total
+        assert (summary.count, summary.ok, summary.review, summary.ng, summary.errors) == (5, 1, 2, 1, 1)
+        assert store.count(RecordFilter(verdict="REVIEW")) == 2
+        assert {r.record.review_from for r in store.inspections()} == {2.0}
+    assert main(["log", str(store_path), "--summary"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].split()[:6] == ["total", "5", "1", "2", "1", "1"]
+    assert main(["log", str(store_path), "--verdict", "REVIEW"]) == 0
+    assert [line.split("\t")[2] for line in capsys.readouterr().out.splitlines()[1:]] == ["REVIEW", "REVIEW"]
+    table = tmp_path / "review.csv"
+    assert main(["log", str(store_path), "--csv", str(table)]) == 0
+    assert [row["review_from"] for row in csv.DictReader(table.open())] == ["2.000000"] * 5
+def test_the_recorder_judges_and_keeps_the_regions_and_log_shows_them(tmp_path, capsys):
+    from patchcore_gui.core.regions import DefectRegion
+    from patchcore_gui.record.recorder import InspectionRecorder
+
+    speck = DefectRegion(12, 5, 6, 4, 3, 3.2, (7.0, 7.0))
+    scratch = DefectRegion(120, 40, 50, 30, 4, 3.6, (55.0, 52.0))
+    image = tmp_path / "part.png"
+    image.write_bytes(b"not read again: only hashed")
+    path = tmp_path / "line.sqlite"
+    with open_store(path, "line3") as store:
+        recorder = InspectionRecorder(store, "a" * 64, "bottle", threshold=3.0, min_defect_area=40)
+        recorder.record(image, 3.2, regions=[speck], time=T0)
+        recorder.record(image, 3.6, regions=[scratch, speck], time=T0 + timedelta(seconds=1))
+        recorder.record(image, 3.6, regions=None, time=T0 + timedelta(seconds=2))  # not measured: never passed
+        records = [stored.record for stored in store.inspections()]
+    assert [r.verdict for r in records] == ["OK", "NG", "NG"]
+    assert records[1].regions == [scratch.to_dict(), speck.to_dict()] and records[2].regions is None
+    assert main(["log", str(path)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].split("\t")[6] == "regions"
+    assert [line.split("\t")[6] for line in lines[1:]] == ["1 (largest 12 px)", "2 (largest 120 px)", "-"]

@@ -47,6 +47,12 @@ def test_a_first_version_sqlite_store_is_upgraded_in_place_with_every_record(tmp
         assert (total.count, total.ok, total.ng, total.errors) == (7, 4, 2, 1)
         store.add(records[0].record.__class__(**{**records[-1].record.__dict__, "image_path": "/camera/new.png"}))
         assert store.count(RecordFilter(verdict="ERROR")) == 2
+        # version 3: the review band's verdict and its start, on a store that had neither
+        assert all(r.record.review_from is None for r in records)
+        store.add(records[0].record.__class__(**{**records[0].record.__dict__, "image_path": "/camera/review.png",
+                                                 "verdict": "REVIEW", "review_from": 0.5}))
+        assert [r.record.review_from for r in store.inspections(RecordFilter(verdict="REVIEW"))] == [0.5]
+        assert store.summary().total.review == 1
     _assert_matches_current_tables(sa.create_engine(f"sqlite:///{path}"))
 
 
@@ -67,6 +73,11 @@ def test_a_first_version_postgresql_store_is_upgraded_in_place(postgres_server):
         assert store.count() == 7 and store.upgrade_schema() == SCHEMA_VERSION
         assert store.inspections()[0].record.regions == [{"x": 0, "y": 1, "w": 2, "h": 3}]
         assert store.summary(by="hour").periods[0].count == 3  # 05:50, 05:54, 05:58 UTC share an hour wherever you are
+    with engine.begin() as connection:  # ids given, as the copied rows have theirs (the sequence never moved)
+        connection.execute(metadata.tables["inspections"].insert().values(
+            **{**rows[0], "id": 1000, "image_path": "/camera/review.png", "verdict": "REVIEW", "review_from": 0.5}))
+    with open_store(target, "line3") as store:  # six letters, and the check lets it in
+        assert [r.record.review_from for r in store.inspections(RecordFilter(verdict="REVIEW"))] == [0.5]
     _assert_matches_current_tables(engine)
     engine.dispose()
 

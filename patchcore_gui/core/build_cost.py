@@ -1,0 +1,118 @@
+"""What a build will cost, said before it starts: patches, bank size, memory, time per inspected image.
+
+Everything follows from the input geometry (core/geometry.py) and the good images' sizes, read from
+their headers. Times are rough: the rates measured on the development machine with nothing else
+running (docs/benchmarks.md, "Inspection speed" and "Input geometry"), scaled by the work; on a busy
+or slower PC they are longer, on a faster one shorter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Dict, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .backbones import get_spec, resolve_layers
+from .config import PatchCoreConfig
+from .coreset import coreset_size
+from .geometry import Preprocessing, place, suggest_geometry
+from .memory import available_memory, feature_memory_need
+
+#: Network time per input pixel (ms), EfficientNet-Lite0 with its layers up to stride 32: 16.5 ms for 224 x 224.
+_NETWORK_MS_PER_PIXEL = 16.5 / (224 * 224)
+#: The other backbones' cost per pixel relative to Lite0 (their multiply-adds per pixel; WRN-50 to layer 3).
+_NETWORK_FACTOR = {"tf_efficientnet_lite0": 1.0, "tf_efficientnet_lite1": 1.35, "tf_efficientnet_lite2": 1.65,
+                   "wide_resnet50_2": 17.0}
+#: Exact clustered search: ms per million (patch x bank vector x dimension) products. Bottle (784 x
+#: 13,093 x 472) took 15.7 ms and Magnetic Tile (784 x 47,824 x 472) 92 ms: 3.2 and 5.2 per 10^9.
+_SEARCH_MS_PER_GIGA_PRODUCT = 5.0
+#: Reading, preprocessing and the map of one image, besides network and search (bottle: 6.3 + 2.2 + 1.3 ms).
+_OTHER_MS = 10.0
+#: How many headers are read for the estimate: spread over the folder, 0.1 ms each.
+_SAMPLE = 400
+
+
+@dataclass(frozen=True)
+class BuildCost:
+    """The estimate for one geometry and one folder of good images."""
+
+    description: str
+    n_images: int
+    patches_per_image: float
+    tiles_per_image: float
+    bank_vectors: int
+    dim: int
+    bank_mb: float
+    fit_memory_gb: float
+    available_gb: float
+    ms_per_image: float
+
+    def text(self) -> str:
+        """Two lines for people, before they build."""
+        tiles = f", {self.tiles_per_image:.1f} network inputs" if self.tiles_per_image > 1.05 else ""
+        return (f"{self.description}: about {self.patches_per_image:,.0f} patches per image{tiles}\n"
+                f"memory bank about {self.bank_vectors:,} x {self.dim} ({self.bank_mb:,.0f} MB); the build needs "
+                f"about {self.fit_memory_gb:.1f} GB of {self.available_gb:.1f} GB free; inspection about "
+                f"{self.ms_per_image:,.0f} ms per image (idle 2-core PC, rough)")
+
+    @property
+    def fits_in_memory(self) -> bool:
+        return self.fit_memory_gb <= 0.8 * self.available_gb
+
+
+def _spread(items: Sequence[Any], count: int) -> Sequence[Any]:
+    if len(items) <= count:
+        return items
+    return [items[int(i)] for i in np.linspace(0, len(items) - 1, count)]
+
+
+def image_sizes(paths: Sequence[Any]) -> Sequence[Tuple[int, int]]:
+    """(height, width) of up to a few hundred of ``paths`` (spread over them), from their headers."""
+    from .likeness import part_look
+
+    looks = (part_look(path) for path in _spread(list(paths), _SAMPLE))
+    return [(look.height, look.width) for look in looks if look is not None]
+
+
+def resolved_config(config: PatchCoreConfig, sizes: Sequence[Tuple[int, int]], automatic: bool) -> PatchCoreConfig:
+    """``config`` with the automatic geometry for these good-image sizes when ``automatic``."""
+    return config.with_changes(**suggest_geometry(sizes)) if automatic else config
+
+
+def estimate_build_cost(config: PatchCoreConfig, sizes: Sequence[Tuple[int, int]], n_images: int,
+                        free_bytes: Optional[int] = None) -> BuildCost:
+    """The cost of building ``config`` from ``n_images`` good images of about these ``sizes`` (height, width).
+
+    >>> estimate_build_cost(PatchCoreConfig(), [(512, 512)], 209).bank_vectors
+    13093
+    """
+    spec = get_spec(config.backbone)
+    layers = resolve_layers(spec, config.layers)
+    dim = config.target_dim or sum(spec.layers[name].channels for name in layers)
+    prep = Preprocessing(resize=config.resize, crop=config.crop, geometry=config.geometry, scale=config.scale,
+                         tile=config.tile, overlap=config.overlap, grid_stride=spec.layers[layers[0]].stride)
+    placements = [place(size, prep) for size in (sizes or [(prep.input_size, prep.input_size)])]
+    patches = float(np.mean([p.grid_hw[0] * p.grid_hw[1] for p in placements]))
+    tiles = float(np.mean([len(p.tiles) for p in placements]))
+    n_bank_images = max(1, n_images - int(np.clip(round(n_images * config.calibration_fraction), 1, max(1, n_images - 1))))
+    bank = coreset_size(int(round(n_bank_images * patches)), config.coreset_ratio)
+    network = tiles * prep.input_size ** 2 * _NETWORK_MS_PER_PIXEL * _NETWORK_FACTOR.get(config.backbone, 1.0)
+    search = patches * bank * dim / 1e9 * _SEARCH_MS_PER_GIGA_PRODUCT
+    free = available_memory() if free_bytes is None else free_bytes
+    return BuildCost(description=prep.describe(), n_images=n_images, patches_per_image=patches,
+                     tiles_per_image=tiles, bank_vectors=bank, dim=dim, bank_mb=bank * dim * 4 / 2**20,
+                     fit_memory_gb=feature_memory_need(n_images, patches, dim) / 2**30,
+                     available_gb=free / 2**30, ms_per_image=network + search + _OTHER_MS)
+
+
+def geometry_changes(geometry: Optional[str], size: Optional[int], scale: Optional[float], tile: Optional[int],
+                     overlap: Optional[int]) -> Dict[str, Any]:
+    """Config changes for the geometry options a person gave (None: not given)."""
+    changes: Dict[str, Any] = {}
+    if geometry:
+        changes["geometry"] = geometry
+    for name, value in (("resize", size), ("scale", scale), ("tile", tile), ("overlap", overlap)):
+        if value is not None:
+            changes[name] = value
+    return changes

@@ -1,0 +1,59 @@
+"""The build dialog's input geometry: the automatic choice follows the good parts, the cost is said before building."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from patchcore_gui.core.config import PatchCoreConfig
+from patchcore_gui.gui.dialogs import BuildOptionsDialog
+
+
+def _folder(root: Path, height: int, width: int) -> Path:
+    root.mkdir()
+    for i in range(3):
+        Image.fromarray(np.full((height, width, 3), 60 + i, np.uint8)).save(root / f"good_{i}.png")
+    return root
+
+
+def test_automatic_geometry_follows_the_good_parts_and_the_cost_is_said(qtbot, tmp_path):
+    dialog = BuildOptionsDialog(str(_folder(tmp_path / "square", 256, 256)))
+    qtbot.addWidget(dialog)
+    assert dialog.geometry_combo.currentData() is None  # automatic
+    assert dialog.request().config.geometry == "squeeze"
+    assert "3 good images" in dialog.cost.text() and "memory bank about" in dialog.cost.text()
+    assert "squeezed to 224 x 224" in dialog.cost.text()
+
+    dialog.folder_edit.setText(str(_folder(tmp_path / "oblong", 200, 500)))
+    dialog.update_cost()
+    config = dialog.request().config
+    assert (config.geometry, config.tile, config.coreset_ratio) == ("tile", 384, 0.01)
+    assert dialog.coreset_spin.value() == 1.0  # the bank size tiles take, shown
+    assert "tiles" in dialog.cost.text() and "ms per image" in dialog.cost.text()
+    dialog.coreset_spin.setValue(5.0)  # a size set by hand afterwards is kept
+    dialog.update_cost()
+    assert dialog.request().config.coreset_ratio == 0.05
+
+
+def test_a_chosen_geometry_and_size_make_the_config(qtbot, tmp_path):
+    dialog = BuildOptionsDialog(str(_folder(tmp_path / "oblong", 200, 500)))
+    qtbot.addWidget(dialog)
+    dialog.geometry_combo.setCurrentIndex(dialog.geometry_combo.findData("pad"))
+    dialog.size_spin.setValue(320)
+    config = dialog.request().config
+    assert (config.geometry, config.resize) == ("pad", 320)
+    dialog.update_cost()
+    assert "longer side 320" in dialog.cost.text()
+    dialog.geometry_combo.setCurrentIndex(dialog.geometry_combo.findData("tile"))
+    dialog.size_spin.setValue(100)  # not a multiple of 32: said, and the dialog stays open
+    dialog.update_cost()
+    assert "multiple of 32" in dialog.cost.text()
+    dialog.show()
+    dialog.accept()
+    assert dialog.isVisible() and "multiple of 32" in dialog.problem.text()
+    # a model built with a geometry opens the dialog on that geometry again
+    again = BuildOptionsDialog(str(tmp_path / "oblong"), PatchCoreConfig(geometry="pad", resize=384))
+    qtbot.addWidget(again)
+    assert again.geometry_combo.currentData() == "pad" and again.size_spin.value() == 384

@@ -1,0 +1,51 @@
+"""The CLI's input geometry: the cost said before building, --estimate builds nothing, the geometry reaches the model."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from patchcore_gui.cli import main
+from patchcore_gui.core.model_file import load_model
+from patchcore_gui.core.synthetic import good_part
+
+
+def _wide_parts(folder, count=5):
+    folder.mkdir()
+    rng = np.random.default_rng(3)
+    for i in range(count):
+        Image.fromarray(np.concatenate([good_part(rng, 64), good_part(rng, 64)], axis=1)).save(folder / f"{i}.png")
+    return folder
+
+
+def test_estimate_says_the_cost_and_builds_nothing(tmp_path, capsys):
+    folder = _wide_parts(tmp_path / "good")
+    model = tmp_path / "wide.patchcore"
+    assert main(["fit", str(folder), "-o", str(model), "--geometry", "pad", "--size", "128", "--estimate"]) == 0
+    out = capsys.readouterr().out
+    assert "aspect kept, longer side 128 px" in out and "memory bank about" in out and "ms per image" in out
+    assert not model.exists()
+    # automatic: these parts are twice as wide as high, so they are tiled, not squeezed
+    assert main(["fit", str(folder), "-o", str(model), "--estimate"]) == 0
+    assert "tiles" in capsys.readouterr().out
+
+
+def test_fit_builds_with_the_chosen_geometry_and_predict_follows_it(tmp_path, capsys):
+    folder = _wide_parts(tmp_path / "good")
+    model_path = tmp_path / "wide.patchcore"
+    assert main(["fit", str(folder), "-o", str(model_path), "--geometry", "tile", "--tile", "64", "--overlap", "32",
+                 "--coreset", "0.5"]) == 0
+    model = load_model(model_path)
+    assert (model.preprocessing.geometry, model.preprocessing.tile, model.preprocessing.overlap) == ("tile", 64, 32)
+    capsys.readouterr()
+    assert main(["predict", str(model_path), str(folder / "0.png"), "--out", str(tmp_path / "overlays")]) == 0
+    assert "0.png" in capsys.readouterr().out
+    overlay = Image.open(next((tmp_path / "overlays").iterdir()))
+    assert overlay.size[0] >= 128  # drawn on the whole part, not on a squeezed square
+
+
+def test_a_geometry_that_cannot_work_is_one_line(tmp_path, capsys):
+    folder = _wide_parts(tmp_path / "good", count=2)
+    assert main(["fit", str(folder), "-o", str(tmp_path / "m.patchcore"), "--geometry", "tile", "--tile", "100"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: tile side must be a multiple of 32") and err.count("\n") == 1
