@@ -126,3 +126,30 @@ def test_coverage_radius_is_recorded_at_fit_and_bounded_by_the_exact_one(fitted,
     bank = MemoryBank(model.memory_bank)
     points = np.random.default_rng(1).normal(size=(50, model.memory_bank.shape[1])).astype(np.float32)
     assert sampled_coverage_radius(points, bank, sample=10) <= sampled_coverage_radius(points, bank)
+
+
+def test_only_patches_in_the_region_of_interest_are_taught(fitted, backbone, rejected):
+    from patchcore_gui.core.images import read_image
+    from patchcore_gui.core.roi import RegionOfInterest
+
+    height, width = read_image(rejected[0]).shape[:2]
+    inspected = np.zeros((height, width), bool)
+    inspected[:, : width // 2] = True  # the left half only
+    model = fitted.model.with_region_of_interest(RegionOfInterest.from_pixels(inspected))
+    inspector = Inspector(model, backbone=backbone)
+    outcome = teach(inspector, rejected[:1])
+    grid, counted = next(inspector.feature_grids(rejected[:1]))[1]
+    assert counted is not None and 0 < counted.sum() < counted.size
+    assert outcome.images[0].patches == int(counted.sum())
+    added = outcome.model.teachings[0].patches if outcome.model.teachings else np.empty((0, grid.shape[-1]))
+    inside = grid.reshape(-1, grid.shape[-1])[counted.reshape(-1)]
+    assert all(np.any(np.all(inside == patch, axis=1)) for patch in added)
+    assert outcome.images[0].score_after <= model.threshold
+
+
+def test_a_taught_part_is_ok_under_a_review_band(fitted, backbone, rejected):
+    band = fitted.model.with_review_band(fitted.model.threshold * 0.8)
+    limit = addition_limit(band)
+    assert limit <= band.review_from
+    outcome = teach(Inspector(band, backbone=backbone), rejected[:1])
+    assert band.verdict(outcome.images[0].score_after) == "OK"
