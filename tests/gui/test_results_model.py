@@ -34,10 +34,10 @@ def _table(fitted, threshold: float) -> tuple:
 
 def test_verdicts_and_counts_follow_the_threshold(qtbot, fitted):
     table, _ = _table(fitted, 1.5)
-    assert table.counts() == {"OK": 1, "NG": 2, "ERROR": 1}
+    assert table.counts() == {"OK": 1, "REVIEW": 0, "NG": 2, "ERROR": 1}
     assert table.index(0, ResultsTableModel.VERDICT).data() == "NG"
     table.document.set_threshold(2.5)
-    assert table.counts() == {"OK": 2, "NG": 1, "ERROR": 1}
+    assert table.counts() == {"OK": 2, "REVIEW": 0, "NG": 1, "ERROR": 1}
     assert [row.verdict for row in table.result_rows()] == ["NG", "OK", "ERROR", "OK"]
     assert table.index(2, ResultsTableModel.FILE).data() == "lot7/c.png\ncannot read 'c.png'"
 
