@@ -201,7 +201,7 @@ class ThresholdPanel(QWidget):
         self.spin.editingFinished.connect(self.spin.clearFocus)
         self.line.sigPositionChanged.connect(self._line_moved)
         self.reset_button.clicked.connect(document.reset_threshold)
-        self.rate_button.clicked.connect(lambda: self.set_reject_rate())
+        self.rate_button.clicked.connect(self._rate_clicked)
         self.one_in.editingFinished.connect(self.one_in.clearFocus)
         self.review_box.toggled.connect(self._review_toggled)
         self.review_spin.valueChanged.connect(self.set_review_from)
@@ -280,6 +280,9 @@ class ThresholdPanel(QWidget):
         self._show_threshold()
 
     # --- internals -----------------------------------------------------------------------------------
+    def _rate_clicked(self) -> None:
+        self.set_reject_rate()  # (clicked's "checked" argument is no rate)
+
     def _review_toggled(self, on: bool) -> None:
         if not on:
             self.set_review_from(None)
