@@ -143,8 +143,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         app.setWindowIcon(QIcon(str(icon)))
 
     import pyqtgraph as pg
+    from pyqtgraph.util.garbage_collector import GarbageCollector
 
     pg.setConfigOptions(antialias=True)
+    # Python's cycle collector runs on whichever thread happens to allocate: on a worker's thread it can
+    # free Qt objects of the UI thread, and Qt crashes. Cycles are collected on the UI thread, on a timer.
+    collector = GarbageCollector(interval=1.0)  # noqa: F841 (kept alive until the window closes)
     from .main_window import MainWindow
 
     window = MainWindow()

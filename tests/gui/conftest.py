@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import shutil
 from pathlib import Path
 from typing import Iterator, List, Sequence
@@ -28,6 +29,18 @@ class SignalLog(QObject):
     @Slot()
     def record(self, *args) -> None:
         self.calls.append(args)
+
+
+@pytest.fixture(autouse=True)
+def collect_on_the_ui_thread() -> Iterator[None]:
+    """As the application does (gui/app.py): no automatic cycle collection, which could run on a
+    worker's thread and free Qt objects there; each test's cycles are collected here, on this thread."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.collect()
+        gc.enable()
 
 
 @pytest.fixture
