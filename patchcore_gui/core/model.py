@@ -160,13 +160,10 @@ class PatchCoreModel:
 
         >>> model.with_review_band(model.threshold - 2.0).verdict(model.threshold - 1.0)  # doctest: +SKIP
         'REVIEW'
+
+        A band above the threshold (or not finite) is refused by the model's own check (``__post_init__``).
         """
-        if review_from is not None:
-            review_from = float(review_from)
-            if not np.isfinite(review_from) or review_from > self.threshold:
-                raise ValueError(f"the review band must start at or below the threshold {self.threshold:.4f}, "
-                                 f"not at {review_from}")
-        return replace(self, review_from=review_from)
+        return replace(self, review_from=None if review_from is None else float(review_from))
 
     def with_region_of_interest(self, roi: Optional[RegionOfInterest]) -> "PatchCoreModel":
         """The same bank inspecting only ``roi`` (None: the whole image), without a rebuild.
