@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import shutil
 from pathlib import Path
 from typing import List, Tuple
@@ -37,10 +36,6 @@ class AuditedMemory(SessionMemory):
 
 @pytest.fixture
 def panel(qtbot, settings):
-    # Qt objects left in reference cycles by earlier tests are collected here, on the GUI thread: the
-    # collector otherwise runs wherever an allocation trips it, and a line worker's thread that frees
-    # a main-thread widget or pixmap crashes the interpreter (seen twice in full runs on this branch)
-    gc.collect()
     widget = LinePanel(settings)
     widget.use_message_boxes = False
     qtbot.addWidget(widget)
