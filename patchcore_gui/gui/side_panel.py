@@ -179,11 +179,11 @@ class SidePanel(QWidget):
         column.addWidget(self.threshold_panel, 1)
         column.addWidget(self.defect_size_control)
         # Scrolled rather than squeezed: on a small screen the histogram, its legend and the rules under
-        # it keep their size (squeezed below their minimum, Qt lays them over one another).
+        # it keep their size (squeezed below their minimum, Qt lays them over one another); on a narrow
+        # side panel it scrolls sideways too, rather than clipping the threshold's number box.
         tuning_scroll = QScrollArea()
         tuning_scroll.setWidgetResizable(True)
         tuning_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        tuning_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         tuning_scroll.setWidget(tuning)
         self.pages.addTab(tuning_scroll, "Threshold")
         self.pages.addTab(self.model_panel, "Model")
