@@ -190,6 +190,11 @@ class InspectionLine:
         self.queue.wake()
 
     @property
+    def inspectors(self) -> int:
+        """Parts inspected side by side."""
+        return self.settings.inspectors or default_inspectors()
+
+    @property
     def paused(self) -> bool:
         return not self._running.is_set()
 
@@ -219,7 +224,7 @@ class InspectionLine:
             self.watch.start()
         except OSError as exc:
             raise PatchCoreError(f"cannot watch '{self.folder}': {exc.strerror or exc}") from None
-        workers = self.settings.inspectors or default_inspectors()
+        workers = self.inspectors
         most = self.settings.most_per_batch or self.model.config.batch_size
         in_hand: Deque[Future] = deque()  # each gives the PartResults of one batch, in arrival order
         try:
