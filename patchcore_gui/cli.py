@@ -19,7 +19,8 @@ from tqdm import tqdm
 
 from .core.atomic import atomic_write_bytes, atomic_write_text
 from .core.backbones import BACKBONES, DEFAULT_BACKBONE
-from .core.build_cost import estimate_build_cost, geometry_changes, image_sizes, resolved_config
+from .core.build_cost import (TILED_PARTS_BACKBONE, estimate_build_cost, geometry_changes, image_sizes,
+                              resolved_config, with_automatic_backbone)
 from .core.config import PatchCoreConfig
 from .core.geometry import GEOMETRIES, SUGGESTED_TILE
 from .core.errors import PatchCoreError
@@ -78,7 +79,7 @@ def print_error(message: str) -> None:
 
 def _config_from(args: argparse.Namespace, good: Sequence[Path] = ()) -> PatchCoreConfig:
     """The options as a config; ``--geometry auto`` picks the geometry from the good images' sizes."""
-    changes = {"backbone": args.backbone}
+    changes = {"backbone": args.backbone or DEFAULT_BACKBONE}
     if args.layers:
         changes["layers"] = tuple(args.layers.split(","))
     config = PatchCoreConfig().with_changes(**changes)
@@ -89,7 +90,8 @@ def _config_from(args: argparse.Namespace, good: Sequence[Path] = ()) -> PatchCo
     if args.search:
         config = config.with_changes(search=args.search)
     geometry = None if automatic else args.geometry
-    return config.with_changes(**geometry_changes(geometry, args.size, args.scale, args.tile, args.overlap))
+    config = config.with_changes(**geometry_changes(geometry, args.size, args.scale, args.tile, args.overlap))
+    return with_automatic_backbone(config) if args.backbone is None else config
 
 
 def _say_cost(config: PatchCoreConfig, good: Sequence[Path]) -> None:
@@ -288,8 +290,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
     defaults = PatchCoreConfig()
-    parser.add_argument("--backbone", default=DEFAULT_BACKBONE, choices=sorted(BACKBONES),
-                        help=f"feature extractor (default {DEFAULT_BACKBONE})")
+    parser.add_argument("--backbone", choices=sorted(BACKBONES),
+                        help=f"feature extractor (default {DEFAULT_BACKBONE}; {TILED_PARTS_BACKBONE} for parts seen "
+                             f"in tiles)")
     parser.add_argument("--weights", type=Path, help="backbone weights file (for wide_resnet50_2 without a cache)")
     parser.add_argument("--coreset", type=float,
                         help=f"share of patches kept in the memory bank (default {defaults.coreset_ratio}; "

@@ -310,3 +310,11 @@ def load_backbone(name: str, layers: Optional[Sequence[str]] = None, weights: Op
         return FeatureBackbone(spec, chosen, spec.build(path, chosen), path, sha)
     net = _prepared_for_inference(lambda: spec.build(path, chosen))
     return FeatureBackbone(spec, chosen, net, path, sha, channels_last=True)
+
+
+def weights_available(name: str) -> bool:
+    """Whether the backbone's ImageNet weights are on this machine (nothing is downloaded)."""
+    try:
+        return BACKBONES[name].find_weights() is not None
+    except Exception:  # a broken optional weights package must not break the build dialog or the choice
+        return False

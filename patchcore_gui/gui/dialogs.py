@@ -11,8 +11,9 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout,
                                QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
-from ..core.backbones import BACKBONES, DEFAULT_BACKBONE
-from ..core.build_cost import estimate_build_cost, image_sizes, resolved_config
+from ..core.backbones import BACKBONES, DEFAULT_BACKBONE, weights_available
+from ..core.build_cost import (TILED_PARTS_BACKBONE, estimate_build_cost, image_sizes, resolved_config,
+                               with_automatic_backbone)
 from ..core.config import PatchCoreConfig
 from ..core.geometry import SUGGESTED_TILE
 from ..core.errors import DatasetError, PatchCoreError
@@ -33,14 +34,6 @@ def good_images(folder: Path) -> Tuple[List[Path], List[InputProblem]]:
     if not images:
         raise DatasetError(f"'{folder}' holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
     return images, problems
-
-
-def weights_available(name: str) -> bool:
-    """Whether the backbone's ImageNet weights are on this machine (nothing is downloaded)."""
-    try:
-        return BACKBONES[name].find_weights() is not None
-    except Exception:  # a broken optional package must not break the dialog
-        return False
 
 
 #: The geometry choices offered, as (label, config geometry or None for automatic).
@@ -71,6 +64,8 @@ class BuildOptionsDialog(QDialog):
         folder_row.addWidget(browse)
 
         self.backbone_combo = QComboBox()
+        self.backbone_combo.addItem(f"Automatic ({DEFAULT_BACKBONE}; {TILED_PARTS_BACKBONE} for parts seen in tiles)",
+                                    None)
         for name in BACKBONES:
             available = weights_available(name)
             self.backbone_combo.addItem(name if available else f"{name} (weights missing)", name)
@@ -79,9 +74,10 @@ class BuildOptionsDialog(QDialog):
                 item.setEnabled(False)
                 item.setToolTip("Its ImageNet weights are not on this machine (nothing is downloaded); "
                                 "the README says where to put the file")
+        # the default network is what "Automatic" gives square parts: a model built with it reopens as automatic
         chosen = self.backbone_combo.findData(config.backbone)
-        if chosen < 0 or not weights_available(config.backbone):
-            chosen = self.backbone_combo.findData(DEFAULT_BACKBONE)
+        if chosen < 0 or not weights_available(config.backbone) or config.backbone == DEFAULT_BACKBONE:
+            chosen = 0
         self.backbone_combo.setCurrentIndex(chosen)
 
         self.coreset_spin = QDoubleSpinBox()
@@ -218,10 +214,8 @@ class BuildOptionsDialog(QDialog):
         """The choices as a build request; "Automatic" geometry is decided here from the folder's image
         sizes (``images``, found again if not given)."""
         folder = Path(self.folder_edit.text().strip())
-        backbone = self.backbone_combo.currentData()
-        # layer names belong to a network: a different backbone starts from its own default layers
-        layers = self._config.layers if backbone == self._config.backbone else None
-        config = self._config.with_changes(backbone=backbone, layers=layers,
+        backbone = self.backbone_combo.currentData()  # None: automatic, decided with the geometry below
+        config = self._config.with_changes(backbone=backbone or DEFAULT_BACKBONE,
                                            coreset_ratio=round(self.coreset_spin.value() / 100, 6),
                                            search=self.search_combo.currentData())
         geometry = self.geometry_combo.currentData()
@@ -236,6 +230,10 @@ class BuildOptionsDialog(QDialog):
             config = config.with_changes(geometry="tile", tile=self.size_spin.value())
         else:
             config = config.with_changes(geometry=geometry, resize=self.size_spin.value())
+        if backbone is None:
+            config = with_automatic_backbone(config)
+        if config.backbone != self._config.backbone:  # layer names belong to a network: start from its own
+            config = config.with_changes(layers=None)
         return BuildRequest(folder=folder, config=config)
 
 

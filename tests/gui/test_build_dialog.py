@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from patchcore_gui.core.backbones import DEFAULT_BACKBONE
+from patchcore_gui.core.build_cost import TILED_PARTS_BACKBONE
 from patchcore_gui.core.config import PatchCoreConfig
 from patchcore_gui.gui.dialogs import BuildOptionsDialog
 
@@ -57,3 +59,21 @@ def test_a_chosen_geometry_and_size_make_the_config(qtbot, tmp_path):
     again = BuildOptionsDialog(str(tmp_path / "oblong"), PatchCoreConfig(geometry="pad", resize=384))
     qtbot.addWidget(again)
     assert again.geometry_combo.currentData() == "pad" and again.size_spin.value() == 384
+
+
+def test_the_automatic_network_follows_the_geometry_and_a_chosen_one_is_kept(qtbot, tmp_path):
+    dialog = BuildOptionsDialog(str(_folder(tmp_path / "square", 256, 256)))
+    qtbot.addWidget(dialog)
+    assert dialog.backbone_combo.currentData() is None  # automatic
+    assert dialog.request().config.backbone == DEFAULT_BACKBONE
+    dialog.folder_edit.setText(str(_folder(tmp_path / "oblong", 200, 500)))
+    assert dialog.request().config.backbone == TILED_PARTS_BACKBONE
+    dialog.geometry_combo.setCurrentIndex(dialog.geometry_combo.findData("pad"))
+    assert dialog.request().config.backbone == DEFAULT_BACKBONE
+    dialog.geometry_combo.setCurrentIndex(dialog.geometry_combo.findData(None))
+    dialog.backbone_combo.setCurrentIndex(dialog.backbone_combo.findData(DEFAULT_BACKBONE))
+    assert dialog.request().config.backbone == DEFAULT_BACKBONE  # chosen by hand: kept for tiles too
+    # a model built with the tiled parts' network opens the dialog on it; one built with the default, on automatic
+    tiled = BuildOptionsDialog(str(tmp_path / "oblong"), PatchCoreConfig(backbone=TILED_PARTS_BACKBONE))
+    qtbot.addWidget(tiled)
+    assert tiled.backbone_combo.currentData() == TILED_PARTS_BACKBONE

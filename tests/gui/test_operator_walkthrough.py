@@ -213,9 +213,10 @@ def test_build_dialog_offers_only_networks_it_can_load_and_keeps_a_bad_folder_op
     dialog = BuildOptionsDialog(str(tmp_path / "nowhere"))
     qtbot.addWidget(dialog)
     combo = dialog.backbone_combo
-    for index in range(combo.count()):
+    assert combo.itemData(0) is None and combo.model().item(0).isEnabled()  # automatic: always a choice
+    for index in range(1, combo.count()):
         assert combo.model().item(index).isEnabled() == weights_available(combo.itemData(index))
-    assert weights_available(combo.currentData())
+    assert combo.currentData() is None
     dialog.show()
     (tmp_path / "empty").mkdir()
     for folder, problem in ((tmp_path / "nowhere", "does not exist"), (tmp_path / "empty", "holds no images")):
