@@ -25,7 +25,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 from patchcore_gui.core import Inspector, PatchCoreConfig, find_images, fit, load_model, save_model  # noqa: E402
 from patchcore_gui.line import ArrivalSettings, InspectionLine, LineSettings, PartResult, PartSorter  # noqa: E402
 from patchcore_gui.line.recording import StoreRecorder  # noqa: E402
+from patchcore_gui.line.runner import default_inspectors  # noqa: E402
 
 BOTTLE = ROOT.parent / "shared" / "data" / "mvtec_bottle_512" / "bottle"
 
@@ -80,14 +81,14 @@ def inspector_capacity(inspector: Inspector, paths: List[Path]) -> Tuple[float, 
 
 
 def measure_rate(inspector: Inspector, model_path: Path, rate: float, seconds: float, images: List[bytes],
-                 work: Path, store: bool) -> Dict[str, object]:
+                 work: Path, store: bool, inspectors: Optional[int] = None) -> Dict[str, object]:
     folder, sorted_root = work / "camera", work / "sorted"
     folder.mkdir()
     recorder = None
     if store:
         recorder = StoreRecorder.open(str(work / "record.sqlite"), "bench", model_path, inspector.model.threshold)
     line = InspectionLine(inspector, folder, recorder, PartSorter(sorted_root, move=True),
-                          settings=LineSettings(arrival=ArrivalSettings()))
+                          settings=LineSettings(arrival=ArrivalSettings(), inspectors=inspectors))
     results: Dict[str, PartResult] = {}
     backlog: List[Tuple[float, int]] = []
     runner = threading.Thread(target=line.run, args=(lambda r: results.__setitem__(r.path.name, r),), daemon=True)
@@ -149,6 +150,8 @@ def main() -> int:
     parser.add_argument("--model", type=Path, default=Path(tempfile.gettempdir()) / "bench_line_bottle.patchcore")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--no-store", action="store_true", help="no inspection record (to see what recording costs)")
+    parser.add_argument("--inspectors", type=int, nargs="+", default=[None],
+                        help="parts inspected side by side (default: the line's own choice); each rate runs with each")
     args = parser.parse_args()
     if not BOTTLE.is_dir():
         print(f"bottle data not found at {BOTTLE}", file=sys.stderr)
@@ -161,17 +164,20 @@ def main() -> int:
           f"load average before: {os.getloadavg()}", flush=True)
     outcomes = []
     for rate in args.rates:
-        capacity, single_ms = inspector_capacity(inspector, image_paths[:40])
-        work = Path(tempfile.mkdtemp(prefix="bench_line_"))
-        outcome = measure_rate(inspector, model_path, rate, args.seconds, images, work, store=not args.no_store)
-        outcome.update(inspector_parts_per_s=capacity, inspector_single_ms=single_ms, loadavg_after=os.getloadavg())
-        outcomes.append(outcome)
-        print(json.dumps(outcome), flush=True)
-    print("\n| parts/s written | inspector alone just before: parts/s in batches, ms single | recorded by end "
+        for inspectors in args.inspectors:
+            capacity, single_ms = inspector_capacity(inspector, image_paths[:40])
+            work = Path(tempfile.mkdtemp(prefix="bench_line_"))
+            outcome = measure_rate(inspector, model_path, rate, args.seconds, images, work,
+                                   store=not args.no_store, inspectors=inspectors)
+            outcome.update(inspectors=inspectors or default_inspectors(), inspector_parts_per_s=capacity,
+                           inspector_single_ms=single_ms, loadavg_after=os.getloadavg())
+            outcomes.append(outcome)
+            print(json.dumps(outcome), flush=True)
+    print("\n| parts/s written | parts side by side | inspector alone just before: parts/s in batches, ms single | recorded by end "
           "of writing | delay median ms | delay p95 ms | backlog slope /s | backlog at end | held | load after |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for o in outcomes:
-        print(f"| {o['rate']:g} | {o['inspector_parts_per_s']:.1f}, {o['inspector_single_ms']:.0f} | "
+        print(f"| {o['rate']:g} | {o['inspectors']} | {o['inspector_parts_per_s']:.1f}, {o['inspector_single_ms']:.0f} | "
               f"{o['recorded_by_end_of_writing']}/{o['written']} | {o['delay_median_ms']:.0f} | "
               f"{o['delay_p95_ms']:.0f} | {o['backlog_slope_per_s']:+.2f} | {o['backlog_at_end']} | "
               f"{'yes' if o['held'] else 'no'} | {o['loadavg_after'][0]:.1f} |")

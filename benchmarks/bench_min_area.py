@@ -45,7 +45,14 @@ def cached_scores(category: Path, cache: Path) -> Tuple[object, List[Tuple[str, 
         save_model(model, model_path)
     if scores_path.exists():
         data = np.load(scores_path, allow_pickle=False)
-        return model, list(zip(data["defects"].tolist(), list(data["patch_scores"]), [tuple(s) for s in data["sizes"]],
+        # grids differ in shape from part to part with keep-aspect and tiles: stored flat, split by shape
+        if "grid_shapes" in data.files:
+            shapes = [tuple(s) for s in data["grid_shapes"]]
+            ends = np.cumsum([h * w for h, w in shapes])
+            grids = [flat.reshape(shape) for flat, shape in zip(np.split(data["patch_scores"], ends[:-1]), shapes)]
+        else:  # a cache written before: one stacked array of equal grids
+            grids = list(data["patch_scores"])
+        return model, list(zip(data["defects"].tolist(), grids, [tuple(s) for s in data["sizes"]],
                                data["scores"].tolist()))
     tests = find_test_images(category)
     rows = []
@@ -54,7 +61,8 @@ def cached_scores(category: Path, cache: Path) -> Tuple[object, List[Tuple[str, 
         assert result.inspection is not None, result.error
         rows.append((item.defect, result.inspection.patch_scores, result.inspection.anomaly_map.shape,
                      result.inspection.score))
-    np.savez(scores_path, defects=np.array([r[0] for r in rows]), patch_scores=np.stack([r[1] for r in rows]),
+    np.savez(scores_path, defects=np.array([r[0] for r in rows]), patch_scores=np.concatenate([r[1].ravel() for r in rows]),
+             grid_shapes=np.array([r[1].shape for r in rows]),
              sizes=np.array([r[2] for r in rows]), scores=np.array([r[3] for r in rows]))
     return model, rows
 

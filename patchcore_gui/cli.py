@@ -33,11 +33,11 @@ from .core.overlay import encode_png, inspection_overlay, overlay_targets
 from .core.patchcore import Inspector, fit
 from .core.results import ResultRow, ResultsSource, inspection_time, write_results_csv
 from .core.synthetic import write_synthetic_set
-from .cli_roi import add_fit_option, add_roi_command, mask_for
+from .roi_command import add_fit_option, add_roi_command, mask_for
 from .core.likeness import describe_good_parts
-from .line.command import add_watch_command
-from .record.cli_log import PartTimer, add_log_command, add_store_options, close_recorder, recorder_for
-from .threshold_cli import add_threshold_command
+from .line.watch_command import add_watch_command
+from .record.log_command import PartTimer, add_log_command, add_store_options, close_recorder, recorder_for
+from .threshold_command import add_threshold_command
 from .teach_command import add_teach_command
 
 

@@ -67,10 +67,10 @@ def _checks(workdir: Path) -> List[Tuple[str, Callable[[], str]]]:
         import importlib
 
         from .record import InspectionRecord, open_store
-        from .record.recorder import model_identity
+        from .record.recorder import model_file_identity
         importlib.import_module("sqlalchemy.dialects.postgresql.psycopg")
         importlib.import_module("psycopg")
-        sha256, name = model_identity(workdir / "selftest.patchcore")
+        sha256, name = model_file_identity(workdir / "selftest.patchcore")
         with open_store(workdir / "selftest.sqlite", "self-test") as store:
             store.add(InspectionRecord(datetime.now(timezone.utc), "part.png", 1, "0" * 64, sha256, name,
                                        state["model"].threshold, 0.5, "OK", None, 1.0))

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -30,6 +30,9 @@ from .calibration import MapScale, learn_map_scale, learned_threshold
 from .config import PatchCoreConfig
 from .errors import ImageReadError, PatchCoreError
 from .geometry import map_box_size, original_to_grid
+
+if TYPE_CHECKING:  # the model holds a region of interest, so this module cannot import it at run time
+    from .model import PatchCoreModel
 from .images import Preprocessing, read_image
 from .memory_bank import MemoryBank
 from .scoring import anomaly_map, patch_image_scores
@@ -318,3 +321,20 @@ def fit_to_good_parts(roi: RegionOfInterest, name: str, good_height: Optional[Tu
         return roi
     raise RoiError(f"cannot use mask '{name}': its proportions ({width} x {height}) are not those of the good parts "
                    f"({good_width[0]}-{good_width[1]} x {good_height[0]}-{good_height[1]}); draw it on a good part")
+
+
+def change_summary(before: "PatchCoreModel", after: "PatchCoreModel") -> str:
+    """What setting or clearing a region recomputed, for people, in one line (the CLI and the window say it)."""
+    region = (f"region of interest: {100 * after.roi.share:.0f}% of the part inspected" if after.roi is not None
+              else "region of interest cleared: the whole part is inspected")
+    if not after.recalibrated:
+        return (f"{region}; this model file has no record of its held-out parts' patches (written before it was kept), "
+                f"so new parts are scored in the region but the {len(after.good_scores)} held-out good scores and the "
+                f"threshold {after.threshold:.4f} are still those of the whole image: rebuild to calibrate them on it")
+    if before.threshold != before.default_threshold:
+        threshold = (f"threshold {after.threshold:.4f} kept (set by hand; the default would be "
+                     f"{after.default_threshold:.4f})")
+    else:
+        threshold = f"default threshold {before.default_threshold:.4f} -> {after.threshold:.4f}"
+    return (f"{region}; the {len(after.good_scores)} held-out good scores recomputed (highest "
+            f"{float(after.good_scores.max()):.4f}), {threshold}")

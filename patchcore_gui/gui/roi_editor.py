@@ -26,7 +26,7 @@ from ..core.errors import PatchCoreError
 from ..core.images import IMAGE_SUFFIXES
 from ..core.model import PatchCoreModel
 from ..core.roi import RegionOfInterest, fit_to_good_parts, read_roi_image
-from ..cli_roi import change_summary
+from ..core.roi import change_summary
 from .image_view import REGION_COLOUR, region_layer
 from .model_document import ModelDocument
 from .workers import Worker

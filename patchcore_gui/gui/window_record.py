@@ -29,7 +29,7 @@ from ..core.errors import PatchCoreError
 from ..core.model import PatchCoreModel, verdict_of
 from ..core.regions import DefectRegion, defect_size_text, largest_area, regions_to_json
 from ..record import InspectionRecord, StoreError, StoreUnavailable, file_identity, open_store
-from ..record.recorder import default_station, model_identity
+from ..record.recorder import default_station, model_file_identity
 from ..record.store import InspectionStore
 from .model_document import ModelDocument
 from .results_model import InspectedImage
@@ -177,7 +177,7 @@ class RecordWriter:
             sha256, name = None, request.name
             if request.path is not None:
                 try:
-                    sha256, name = model_identity(request.path)
+                    sha256, name = model_file_identity(request.path)
                 except PatchCoreError:
                     pass  # the file went away since: the bank still names the model
             sha256 = sha256 or bank_sha256(request.memory_bank)

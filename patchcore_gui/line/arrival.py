@@ -112,6 +112,7 @@ class PartQueue:
     def __init__(self) -> None:
         self._parts: Deque[Part] = deque()
         self._ready = threading.Condition()
+        self._woken = False
 
     def put(self, part: Part) -> None:
         with self._ready:
@@ -119,10 +120,12 @@ class PartQueue:
             self._ready.notify_all()
 
     def wait(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` seconds for a part (or a :meth:`wake`); True if one is waiting."""
+        """Wait up to ``timeout`` seconds for a part (or a :meth:`wake`, also one that came just before);
+        True if one is waiting."""
         with self._ready:
-            if not self._parts and timeout > 0:
+            if not self._parts and not self._woken and timeout > 0:
                 self._ready.wait(timeout)
+            self._woken = False
             return bool(self._parts)
 
     def take(self, most: int, timeout: float = 0.0) -> List[Part]:
@@ -133,8 +136,9 @@ class PartQueue:
             return [self._parts.popleft() for _ in range(min(most, len(self._parts)))]
 
     def wake(self) -> None:
-        """Let a :meth:`take` that waits return now (to stop or pause)."""
+        """Let a :meth:`wait` or :meth:`take` that waits return now (to stop or pause, or a batch is done)."""
         with self._ready:
+            self._woken = True
             self._ready.notify_all()
 
     def backlog(self) -> Tuple[int, float]:

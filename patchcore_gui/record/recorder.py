@@ -29,8 +29,9 @@ def default_station() -> str:
     return socket.gethostname() or "station"
 
 
-def model_identity(model_path: PathLike) -> Tuple[str, str]:
-    """``(sha256 of the model file, its name)``: how records name the model that judged them."""
+def model_file_identity(model_path: PathLike) -> Tuple[str, str]:
+    """``(sha256 of the model file, its name)``: how records name the model that judged them (the CSV names
+    the build instead, whatever its file: :func:`~patchcore_gui.core.results.model_identity`)."""
     try:
         return file_identity(model_path)[1], Path(model_path).stem
     except ImageReadError:
@@ -56,7 +57,7 @@ class InspectionRecorder:
                        kind: str = "model opened", review_from: Optional[float] = None,
                        min_defect_area: float = 0.0) -> "InspectionRecorder":
         """A recorder for the model saved at ``model_path``; the audit trail notes it if it is new here."""
-        sha256, name = model_identity(model_path)
+        sha256, name = model_file_identity(model_path)
         recorder = cls(store, sha256, name, threshold, review_from, min_defect_area)
         store.record_model_in_force(kind, sha256, name, threshold, detail=str(Path(model_path).resolve()))
         return recorder

@@ -30,20 +30,10 @@ def test_bottle_default_settings(bottle):
     assert report.default_threshold_accuracy >= 0.9
 
 
-@pytest.fixture(scope="module")
-def magnetic_tile():
-    return evaluate(require(MAGNETIC_TILE), PatchCoreConfig())
-
-
-def test_magnetic_tile_default_settings(magnetic_tile):
-    evaluation = magnetic_tile
-    report = evaluation.report
-    assert report.n_train == 762 and report.n_test == 582
-    assert report.image_auroc >= 0.95  # measured 0.957 with the defaults (docs/benchmarks.md)
-    # every map comes back at its image's own size, whatever the tile's aspect ratio
-    shapes = {inspection.anomaly_map.shape for _, inspection in evaluation.inspected}
-    assert len(shapes) > 10
-    assert np.isfinite(report.pixel_auroc)
+@pytest.fixture
+def magnetic_tile(magnetic_tile_automatic):
+    """Magnetic Tile as `fit` builds it by default (its figures: tests/core/test_real_data_geometry.py)."""
+    return magnetic_tile_automatic
 
 
 def test_a_bottle_model_says_magnetic_tile_parts_are_not_bottles(bottle):

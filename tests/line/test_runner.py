@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import List, Set, Tuple
 
 import pytest
+import torch
 
 from patchcore_gui.line import InspectionLine, OverlayWriter, PartResult, PartSorter, RecordingFailed
 from patchcore_gui.line.runner import SessionMemory
@@ -217,3 +221,43 @@ def test_the_line_judges_by_the_minimum_defect_area_and_records_the_regions(tmp_
     other = by_name["other.png"]
     assert recorded["other.png"].verdict == other.verdict
     assert len(recorded["other.png"].regions) == len(other.regions)
+
+
+class ThreadNoting:
+    """The session's inspector, noting which thread inspected each batch."""
+
+    def __init__(self, inspector) -> None:
+        self.inspector, self.model, self.threads = inspector, inspector.model, set()
+
+    def inspect_paths(self, paths):
+        self.threads.add(threading.current_thread().name)
+        time.sleep(0.05)  # long enough that a backlog is shared out, not taken by whichever thread is first
+        return self.inspector.inspect_paths(paths)
+
+
+def test_parts_inspected_side_by_side_are_recorded_in_arrival_order_and_threads_given_back(
+        tmp_path, inspector, synthetic_set, run_line):
+    folder, store = camera(tmp_path), FlakyStore()
+    noting = ThreadNoting(inspector)
+    threads_before = torch.get_num_threads()
+    line = InspectionLine(noting, folder, store, settings=replace(FAST, inspectors=3, most_per_batch=2))
+    running = run_line(line)
+    line.pause()
+    sources = (synthetic_set.test_good[:4] + synthetic_set.test_defective[:4]) * 2
+    names = [f"part{index:02d}.png" for index in range(len(sources))]
+    for source, name in zip(sources, names):
+        drop(source, folder, name)
+        if name == "part05.png":
+            (folder / "part05b.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40 + b"IEND\xaeB`\x82")
+    running.wait_until(lambda: line.snapshot().backlog == len(names) + 1)
+    line.resume()
+    results = running.wait_for(len(names) + 1)
+    running.stop()
+    expected = names[:6] + ["part05b.png"] + names[6:]
+    assert [r.path.name for r in results] == expected
+    assert [r.path.name for r in store.added] == expected
+    verdicts = {r.path.name: r.verdict for r in results}
+    assert verdicts.pop("part05b.png") == "ERROR"
+    assert [verdicts[n] for n in names] == (["OK"] * 4 + ["NG"] * 4) * 2
+    assert len(noting.threads) > 1, noting.threads
+    assert torch.get_num_threads() == threads_before

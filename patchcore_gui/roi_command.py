@@ -16,8 +16,8 @@ import numpy as np
 from .core.atomic import atomic_write_bytes
 from .core.errors import PatchCoreError
 from .core.likeness import GoodPartsLook
-from .core.model import PatchCoreModel
 from .core.model_file import load_model, save_model
+from .core.roi import change_summary
 from .core.overlay import encode_png
 from .core.roi import RegionOfInterest, fit_to_good_parts, read_roi_image
 
@@ -28,23 +28,6 @@ def mask_for(path: Path, good_parts: Optional[GoodPartsLook]) -> RegionOfInteres
     if good_parts is not None:
         sizes = (good_parts.height, good_parts.width)
     return fit_to_good_parts(read_roi_image(path), Path(path).name, *sizes)
-
-
-def change_summary(before: PatchCoreModel, after: PatchCoreModel) -> str:
-    """What setting or clearing a region recomputed, for people, in one line."""
-    region = (f"region of interest: {100 * after.roi.share:.0f}% of the part inspected" if after.roi is not None
-              else "region of interest cleared: the whole part is inspected")
-    if not after.recalibrated:
-        return (f"{region}; this model file has no record of its held-out parts' patches (written before it was kept), "
-                f"so new parts are scored in the region but the {len(after.good_scores)} held-out good scores and the "
-                f"threshold {after.threshold:.4f} are still those of the whole image: rebuild to calibrate them on it")
-    if before.threshold != before.default_threshold:
-        threshold = (f"threshold {after.threshold:.4f} kept (set by hand; the default would be "
-                     f"{after.default_threshold:.4f})")
-    else:
-        threshold = f"default threshold {before.default_threshold:.4f} -> {after.threshold:.4f}"
-    return (f"{region}; the {len(after.good_scores)} held-out good scores recomputed (highest "
-            f"{float(after.good_scores.max()):.4f}), {threshold}")
 
 
 def cmd_roi(args: argparse.Namespace) -> int:

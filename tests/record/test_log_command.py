@@ -12,7 +12,7 @@ import pytest
 from patchcore_gui.cli import main
 from patchcore_gui.core.model_file import save_model
 from patchcore_gui.record import InspectionRecord, RecordFilter, open_store
-from patchcore_gui.record.cli_log import parse_when
+from patchcore_gui.record.log_command import parse_when
 
 T0 = datetime(2026, 3, 10, 6, 0, tzinfo=timezone.utc)
 

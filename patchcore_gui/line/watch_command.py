@@ -44,8 +44,17 @@ def add_watch_command(sub: "argparse._SubParsersAction[argparse.ArgumentParser]"
     p.add_argument("--settle", type=float, default=ArrivalSettings().settle, metavar="S",
                    help="seconds a file must stay unchanged when its writer gives no close event "
                         f"(default {ArrivalSettings().settle})")
+    p.add_argument("--inspectors", type=_at_least_one, metavar="N",
+                   help="parts inspected side by side, each on one core (default: one per core, at most 4; "
+                        "1: one part at a time on every core)")
     p.add_argument("--weights", type=Path, help="backbone weights file, if not where the model found it")
     p.set_defaults(run=cmd_watch)
+
+
+def _at_least_one(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return int(text)
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
@@ -66,7 +75,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     line = InspectionLine(Inspector(model, weights=args.weights), folder, recorder=recorder,
                           sorter=PartSorter(Path(args.sort_into), move=args.move) if args.sort_into else None,
                           overlays=OverlayWriter(Path(args.overlays)) if args.overlays else None,
-                          settings=LineSettings(arrival=ArrivalSettings(settle=args.settle)))
+                          settings=LineSettings(arrival=ArrivalSettings(settle=args.settle), inspectors=args.inspectors))
     # reentrant: the signal handler says its line on the main thread, perhaps while that thread is printing
     printing = threading.RLock()
 
@@ -93,8 +102,9 @@ def cmd_watch(args: argparse.Namespace) -> int:
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     threading.Thread(target=summaries, name="summary", daemon=True).start()
     band = "" if model.review_from is None else f", review from {model.review_from:.4f}"
-    say(f"watching {folder.resolve()} with {model_path.name} (threshold {model.threshold:.4f}{band})"
-        + (f", recording into {args.log}" if args.log else ""), sys.stderr)
+    say(f"watching {folder.resolve()} with {model_path.name} (threshold {model.threshold:.4f}{band}), "
+        f"{line.inspectors} part(s) inspected side by side" + (f", recording into {args.log}" if args.log else ""),
+        sys.stderr)
     try:
         final = line.run(on_result, lambda text: say(text, sys.stderr))
     finally:
