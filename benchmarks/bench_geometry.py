@@ -26,7 +26,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import patchcore_gui  # noqa: F401  (first: it sets the OpenMP wait policy before torch loads)
 
@@ -36,15 +36,20 @@ import torch
 
 from patchcore_gui.core import (MemoryBank, PatchCoreConfig, auroc, bank_candidates, coreset_size, find_images,
                                 find_test_images, greedy_coreset, load_backbone, pixel_auroc, score_grids)
+from patchcore_gui.core.backbones import get_spec, resolve_layers
 from patchcore_gui.core.geometry import map_box_size, map_to_original
 from patchcore_gui.core.patchcore import _FeatureStream, preprocessing_for
 from patchcore_gui.core.scoring import anomaly_map
 
 
-def _features(paths: List[Path], config: PatchCoreConfig, cache: Path, split: str, every: int
-              ) -> Tuple[List[np.ndarray], List[Tuple[int, int]], float]:
+def _features(paths: List[Path], config: PatchCoreConfig, cache: Path, split: str, every: int,
+              channels: Optional[int] = None) -> Tuple[List[np.ndarray], List[Tuple[int, int]], float]:
     """Grids and original sizes of every ``every``-th of ``paths`` and the seconds their extraction took
-    (cached; taken from a cache of all of them when there is one)."""
+    (cached; taken from a cache of all of them when there is one). ``channels``: only the leading ones
+    (a cache of deeper layers serves their shallower prefix: the layers are joined by concatenation)."""
+    if channels is not None:
+        grids, originals, seconds = _features(paths, config, cache, split, every)
+        return [np.ascontiguousarray(g[..., :channels]) for g in grids], originals, seconds
     if every > 1 and (cache / f"{split}.json").is_file():
         grids, originals, seconds = _features(paths, config, cache, split, 1)
         return grids[::every], originals[::every], seconds * len(grids[::every]) / len(grids)
@@ -85,17 +90,37 @@ def _mask(path: Any, shape: Tuple[int, int]) -> np.ndarray:
 
 
 def run_variant(category: Path, name: str, changes: Dict[str, Any], ratios: List[float], cache_root: Path,
-                test_every: int, train_every: int) -> List[Dict[str, Any]]:
+                test_every: int, train_every: int, prefix_of: Optional[Path] = None,
+                layer_weights: Optional[List[float]] = None) -> List[Dict[str, Any]]:
     base = PatchCoreConfig(**changes)
     key = hashlib.sha256(json.dumps({"category": str(category.resolve()), **base.to_dict(),
                                      "test_every": 3}, sort_keys=True).encode()).hexdigest()[:12]
     cache = cache_root / f"{category.name}-{name}-{key}"
+    channels = None
+    if prefix_of is not None:
+        # the variant's layers are a prefix of those cached in prefix_of (same backbone and geometry,
+        # no target_dim): its features are the cache's leading channels, no network run needed
+        if base.target_dim is not None:
+            raise SystemExit("--prefix-of needs features joined by concatenation (no target_dim)")
+        spec = get_spec(base.backbone)
+        channels = sum(spec.layers[layer].channels for layer in resolve_layers(spec, base.layers))
+        cache = prefix_of
     train, _ = find_images([category / "train" / "good"])
     all_tests = find_test_images(category)
     tests = all_tests[::test_every]
-    train_grids, _, train_s = _features(train, base, cache, "train", train_every)
-    test_grids, originals, test_s = _features([t.path for t in all_tests], base, cache, "test", test_every)
+    train_grids, _, train_s = _features(train, base, cache, "train", train_every, channels)
+    test_grids, originals, test_s = _features([t.path for t in all_tests], base, cache, "test", test_every, channels)
     train = train[::train_every]
+    if layer_weights:
+        # each layer's channels times its weight: what a heavier (or lighter) layer does to the distances
+        spec = get_spec(base.backbone)
+        widths = [spec.layers[layer].channels for layer in resolve_layers(spec, base.layers)]
+        if len(layer_weights) != len(widths):
+            raise SystemExit(f"--layer-weights needs {len(widths)} weights, one per layer")
+        edges = np.cumsum([0] + widths)
+        for grid in list(train_grids) + list(test_grids):
+            for weight, begin, end in zip(layer_weights, edges[:-1], edges[1:]):
+                grid[..., begin:end] *= weight
     prep = preprocessing_for(load_backbone(base.backbone, base.layers), base)
     labels = np.array([int(t.anomalous) for t in tests])
     defects = np.array([t.defect for t in tests])
@@ -127,7 +152,7 @@ def run_variant(category: Path, name: str, changes: Dict[str, Any], ratios: List
                       for d in sorted(set(defects) - {"good"})}
         n = len(tests)
         rows.append({
-            "variant": name, "changes": changes, "coreset_ratio": ratio, "geometry": prep.describe(),
+            "variant": name, "changes": changes, "layer_weights": layer_weights, "coreset_ratio": ratio, "geometry": prep.describe(),
             "n_train": len(train), "n_test": n, "test_every": test_every, "train_every": train_every,
             "patches_per_image": float(np.mean([g.shape[0] * g.shape[1] for g in train_grids])),
             "candidates": n_candidates, "bank": len(bank.vectors), "dim": int(bank.vectors.shape[1]),
@@ -151,12 +176,16 @@ def main() -> int:
     parser.add_argument("--train-every", type=int, default=1, help="every n-th good image only (a cheap probe)")
     parser.add_argument("--cache", type=Path, default=Path("/work/cache/geometry"))
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--prefix-of", type=Path, help="a variant cache directory whose features' leading channels "
+                        "are every variant's (their layers a prefix of its layers; same backbone and geometry)")
+    parser.add_argument("--layer-weights", nargs="+", type=float,
+                        help="multiply each layer's channels by these weights (shallow to deep) before the bank")
     args = parser.parse_args()
     torch.set_num_threads(2)
     rows = []
     for name, text in args.variant:
         rows += run_variant(args.category, name, json.loads(text), args.ratios, args.cache, args.test_every,
-                            args.train_every)
+                            args.train_every, args.prefix_of, args.layer_weights)
         if args.json:
             args.json.write_text(json.dumps(rows, indent=1))
     print(f"{'variant':<14} {'ratio':>5} {'bank':>7} {'image':>6} {'pixel':>6} {'fit s':>6} {'ms/img':>7}  per defect")
