@@ -6,6 +6,8 @@ import numpy as np
 from PIL import Image
 
 from patchcore_gui.cli import main
+from patchcore_gui.core.backbones import DEFAULT_BACKBONE
+from patchcore_gui.core.build_cost import TILED_PARTS_BACKBONE
 from patchcore_gui.core.model_file import load_model
 from patchcore_gui.core.synthetic import good_part
 
@@ -25,9 +27,15 @@ def test_estimate_says_the_cost_and_builds_nothing(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "aspect kept, longer side 128 px" in out and "memory bank about" in out and "ms per image" in out
     assert not model.exists()
-    # automatic: these parts are twice as wide as high, so they are tiled, not squeezed
+    # automatic: these parts are twice as wide as high, so they are tiled, not squeezed, through the
+    # network measured best for tiles; a network chosen by hand stays
     assert main(["fit", str(folder), "-o", str(model), "--estimate"]) == 0
-    assert "tiles" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "tiles" in out and f"through {TILED_PARTS_BACKBONE}:" in out
+    assert main(["fit", str(folder), "-o", str(model), "--estimate", "--backbone", DEFAULT_BACKBONE]) == 0
+    assert f"through {DEFAULT_BACKBONE}:" in capsys.readouterr().out
+    assert main(["fit", str(folder), "-o", str(model), "--estimate", "--geometry", "squeeze"]) == 0
+    assert f"through {DEFAULT_BACKBONE}:" in capsys.readouterr().out
 
 
 def test_fit_builds_with_the_chosen_geometry_and_predict_follows_it(tmp_path, capsys):

@@ -21,6 +21,7 @@ from typing import Any, Dict
 import pytest
 
 from patchcore_gui.core import backbones
+from patchcore_gui.core.build_cost import TILED_PARTS_BACKBONE
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGING = ROOT / "packaging"
@@ -51,9 +52,10 @@ def test_files_the_spec_names_exist():
     assert (ROOT / "resources" / "patchcore.png").is_file()  # the window icon, collected with resources/
 
 
-def test_the_default_backbones_weights_are_collected_where_the_engine_looks():
+@pytest.mark.parametrize("backbone", [backbones.DEFAULT_BACKBONE, TILED_PARTS_BACKBONE])
+def test_the_automatic_backbones_weights_are_collected_where_the_engine_looks(backbone):
     packages = SPEC["WEIGHTS_PACKAGES"]
-    found = backbones.get_spec(backbones.DEFAULT_BACKBONE).find_weights()
+    found = backbones.get_spec(backbone).find_weights()
     assert found is not None
     # the spec collects PACKAGE/models/*.pth; the engine looks in PACKAGE/models beside PACKAGE/__init__
     assert 'collect_data_files(package, includes=["models/*.pth"])' in SPEC_TEXT

@@ -7,7 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from patchcore_gui.core.build_cost import estimate_build_cost
+from patchcore_gui.core import build_cost
+from patchcore_gui.core.backbones import DEFAULT_BACKBONE
+from patchcore_gui.core.build_cost import TILED_PARTS_BACKBONE, estimate_build_cost, with_automatic_backbone
 from patchcore_gui.core.config import PatchCoreConfig
 from patchcore_gui.core.geometry import (Preprocessing, map_box_size, map_to_original, network_inputs,
                                          original_to_grid, original_to_input, place, stitch, suggest_geometry)
@@ -126,6 +128,14 @@ def test_geometry_is_checked_and_round_trips():
                 {"geometry": "pad", "crop": 200, "resize": 256}):
         with pytest.raises(ValueError):
             PatchCoreConfig(**bad)
+
+
+def test_the_automatic_network_goes_with_the_geometry_unless_its_weights_are_missing(monkeypatch):
+    assert with_automatic_backbone(PatchCoreConfig()).backbone == DEFAULT_BACKBONE
+    assert with_automatic_backbone(PatchCoreConfig(geometry="tile")).backbone == TILED_PARTS_BACKBONE
+    assert with_automatic_backbone(PatchCoreConfig(geometry="pad")).backbone == DEFAULT_BACKBONE
+    monkeypatch.setattr(build_cost, "weights_available", lambda name: name == DEFAULT_BACKBONE)
+    assert with_automatic_backbone(PatchCoreConfig(geometry="tile")).backbone == DEFAULT_BACKBONE
 
 
 def test_the_automatic_geometry_and_its_cost():
