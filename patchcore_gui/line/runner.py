@@ -225,7 +225,10 @@ class InspectionLine:
         except OSError as exc:
             raise PatchCoreError(f"cannot watch '{self.folder}': {exc.strerror or exc}") from None
         workers = self.inspectors
-        most = self.settings.most_per_batch or self.model.config.batch_size
+        # one inspection on all cores takes a batch (faster per part); side by side, each takes one part:
+        # a batch on one core is slower per part (8 bottle parts: 190 ms each against 115 alone) and
+        # holds every part in it until the last is done
+        most = self.settings.most_per_batch or (self.model.config.batch_size if workers == 1 else 1)
         in_hand: Deque[Future] = deque()  # each gives the PartResults of one batch, in arrival order
         try:
             with one_core_each(workers) as pool:
