@@ -1,5 +1,6 @@
 """Issue 15's figures on real data: Magnetic Tile with the automatic input geometry (tiles at its own
-resolution); bottle keeps the squeeze. Skipped when ../shared/data is absent.
+resolution) and the automatic network for tiles (EfficientNet-Lite1); bottle keeps the squeeze and
+Lite0. Skipped when ../shared/data is absent.
 
 A full Magnetic Tile run with tiles costs about three times the squeeze's (docs/benchmarks.md, "Input
 geometry"), too much beside the suite's other real-data runs, so this test measures the fixed subset
@@ -10,6 +11,7 @@ On it the 224 squeeze gives image AUROC 0.884, pixel 0.757, crack 0.785, fray 0.
 import numpy as np
 import pytest
 
+from patchcore_gui.core.build_cost import TILED_PARTS_BACKBONE
 from patchcore_gui.core.config import PatchCoreConfig
 from patchcore_gui.core.geometry import place
 
@@ -27,12 +29,14 @@ def test_magnetic_tile_with_the_automatic_geometry(magnetic_tile_automatic):
     evaluation = magnetic_tile_automatic
     config = evaluation.model.config
     assert (config.geometry, config.tile, config.coreset_ratio) == ("tile", 384, 0.01)
+    assert config.backbone == TILED_PARTS_BACKBONE
     report = evaluation.report
     assert report.n_train == 381 and report.n_test == 194
-    # measured 0.920 / 0.786, crack 0.855, fray 0.960 (docs/benchmarks.md, "Input geometry")
-    assert report.image_auroc >= 0.91
-    assert report.pixel_auroc >= 0.78
-    assert report.per_defect_auroc["crack"] >= 0.84 and report.per_defect_auroc["fray"] >= 0.94
+    # measured 0.924 / 0.786, crack 0.840, fray 0.937 (Lite0 here: 0.920 / 0.786, 0.855, 0.960;
+    # docs/benchmarks.md, "Input geometry"; the whole data set is where Lite1 gains: 0.969 against 0.961)
+    assert report.image_auroc >= 0.915
+    assert report.pixel_auroc >= 0.775
+    assert report.per_defect_auroc["crack"] >= 0.83 and report.per_defect_auroc["fray"] >= 0.93
     # every map lies on its whole image, and the patch grid follows each tile's own proportions
     for _, inspection in evaluation.inspected[::20]:
         placement = place(inspection.anomaly_map.shape, evaluation.model.preprocessing)
