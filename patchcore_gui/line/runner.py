@@ -5,10 +5,12 @@ record (retried, with the line held, while the store cannot take it), then write
 sort its image. Several parts are inspected at once, each by one inspection thread with one core
 (on a small PC one network on two cores is barely faster than on one, so two parts side by side
 nearly double the rate); their results are still recorded, sorted and reported one by one, in the
-order the parts arrived, by the thread that runs the line (the store is used from that thread only). A part whose (path, sha256) is already recorded is not inspected again: that is how
-a restart resumes. When images are moved, such a part is still in the watched folder only because
-the line stopped between its record and its move; it is inspected once more to learn where it goes,
-and not recorded again.
+order the parts arrived, by the thread that runs the line (the store is used from that thread only).
+
+A part whose (path, sha256) is already recorded is not inspected again: that is how a restart
+resumes. When images are moved, such a part is still in the watched folder only because the line
+stopped between its record and its move; it is inspected once more to learn where it goes, and not
+recorded again.
 """
 
 from __future__ import annotations
@@ -234,7 +236,7 @@ class InspectionLine:
             with one_core_each(workers) as pool:
                 while True:
                     on_tick()
-                    self._take_parts(pool, in_hand, workers, most, on_result, on_notice, on_tick)
+                    self._take_parts(pool, in_hand, workers, most, on_notice, on_tick)
                     while in_hand and in_hand[0].done():
                         for result in in_hand.popleft().result():
                             self._conclude(result, on_result, on_notice)
@@ -254,8 +256,7 @@ class InspectionLine:
         return self._running.is_set() and not self._stop.is_set()
 
     def _take_parts(self, pool: ThreadPoolExecutor, in_hand: Deque[Future], workers: int, most: int,
-                    on_result: Callable[[PartResult], None], on_notice: Callable[[str], None],
-                    on_tick: Callable[[], None]) -> None:
+                    on_notice: Callable[[str], None], on_tick: Callable[[], None]) -> None:
         """Hand waiting parts to free inspection threads, a backlog shared out between them."""
         ticked = False
         while self._taking() and sum(not f.done() for f in in_hand) < workers:
