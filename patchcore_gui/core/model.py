@@ -175,8 +175,8 @@ class PatchCoreModel:
         :class:`~.roi.RoiError` for a region that holds no patch of a good part.
         """
         if roi is not None:
-            roi.patches_at(roi.size, self.preprocessing, place(roi.size, self.preprocessing).grid_hw
-                           if self.preprocessing.geometry != "squeeze" else self.feature_grid)  # refuses a region with no patch
+            # refuses a region with no patch, on the grid a part of the region's size has in this geometry
+            roi.patches_at(roi.size, self.preprocessing, place(roi.size, self.preprocessing).grid_hw)
         if self.good_patches is None:
             return replace(self, roi=roi)
         fresh = recalibrate(self.good_patches, roi, self.preprocessing, self.config, self.map_scale.floor)

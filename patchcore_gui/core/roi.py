@@ -30,12 +30,12 @@ from .calibration import MapScale, learn_map_scale, learned_threshold
 from .config import PatchCoreConfig
 from .errors import ImageReadError, PatchCoreError
 from .geometry import map_box_size, original_to_grid
-
-if TYPE_CHECKING:  # the model holds a region of interest, so this module cannot import it at run time
-    from .model import PatchCoreModel
 from .images import Preprocessing, read_image
 from .memory_bank import MemoryBank
 from .scoring import anomaly_map, patch_image_scores
+
+if TYPE_CHECKING:  # the model holds a region of interest, so this module cannot import it at run time
+    from .model import PatchCoreModel
 
 #: A patch counts towards the score when at least this share of its cell lies inside the region.
 INSIDE_SHARE = 0.5
