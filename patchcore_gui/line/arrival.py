@@ -235,9 +235,12 @@ class ArrivalTracker:
         # A file found at start whose last write is already ``settle`` seconds old has been quiet that
         # long: it goes in the first step, so a part that lands just after the start cannot overtake it.
         signature = _signature(path)
-        if signature is not None and time.time() - signature[1] / 1e9 >= self.settings.settle:
+        quiet_for = None if signature is None else time.time() - signature[1] / 1e9
+        if quiet_for is not None and quiet_for >= self.settings.settle:
             entry.signature = signature
-            entry.changed_at = entry.last_event = now - self.settings.settle
+            # quiet since its last write, not since exactly ``settle`` ago: ``now - (now - settle)`` can
+            # come out a hair under ``settle`` in floating point (it did, with the clock at 27,000 s)
+            entry.changed_at = entry.last_event = now - quiet_for
 
     def step(self) -> None:
         """Apply the events noted since the last step, then hand on every settling file now complete."""
