@@ -40,11 +40,17 @@ from patchcore_gui.line.runner import default_inspectors  # noqa: E402
 BOTTLE = ROOT.parent / "shared" / "data" / "mvtec_bottle_512" / "bottle"
 
 
-def camera(folder: str, images: List[bytes], rate: float, seconds: float, start_at: float,
-           written: "multiprocessing.Queue[List[Tuple[str, float]]]") -> None:
-    """Write ``rate`` parts per second on a fixed schedule; hand back (name, wall time when closed) each."""
+def camera(folder: str, images: List[bytes], rate: float, seconds: float, ready: "multiprocessing.Event",
+           start: "multiprocessing.Value", written: "multiprocessing.Queue[List[Tuple[str, float]]]") -> None:
+    """Write ``rate`` parts per second on a fixed schedule from ``start``, given once this process is
+    ready (a schedule fixed before a slow start-up would begin with a burst); hand back (name, wall
+    time when closed) each."""
     log: List[Tuple[str, float]] = []
     count = int(rate * seconds)
+    ready.set()
+    while start.value == 0.0:
+        time.sleep(0.001)
+    start_at = start.value
     while time.time() < start_at:
         time.sleep(0.001)
     for index in range(count):
@@ -81,25 +87,26 @@ def inspector_capacity(inspector: Inspector, paths: List[Path]) -> Tuple[float, 
 
 
 def measure_rate(inspector: Inspector, model_path: Path, rate: float, seconds: float, images: List[bytes],
-                 work: Path, store: bool, inspectors: Optional[int] = None) -> Dict[str, object]:
+                 work: Path, store: bool, inspectors: Optional[int] = None, processes: bool = True) -> Dict[str, object]:
     folder, sorted_root = work / "camera", work / "sorted"
     folder.mkdir()
     recorder = None
     if store:
         recorder = StoreRecorder.open(str(work / "record.sqlite"), "bench", model_path, inspector.model.threshold)
     line = InspectionLine(inspector, folder, recorder, PartSorter(sorted_root, move=True),
-                          settings=LineSettings(arrival=ArrivalSettings(), inspectors=inspectors))
+                          settings=LineSettings(arrival=ArrivalSettings(), inspectors=inspectors, processes=processes))
     results: Dict[str, PartResult] = {}
     backlog: List[Tuple[float, int]] = []
     runner = threading.Thread(target=line.run, args=(lambda r: results.__setitem__(r.path.name, r),), daemon=True)
     runner.start()
-    while line.watch is None:
-        time.sleep(0.05)
+    line.ready.wait()  # the camera starts once the line's workers are loaded
     context = multiprocessing.get_context("spawn")
     written: "multiprocessing.Queue[List[Tuple[str, float]]]" = context.Queue()
-    start_at = time.time() + 2.0
-    writer = context.Process(target=camera, args=(str(folder), images, rate, seconds, start_at, written))
+    ready, start = context.Event(), context.Value("d", 0.0)
+    writer = context.Process(target=camera, args=(str(folder), images, rate, seconds, ready, start, written))
     writer.start()
+    ready.wait()
+    start_at = start.value = time.time() + 0.5
     log = None
     # The camera's log is read while it runs: a child blocks at exit until its queue is drained, so
     # waiting for it to end first hangs once the log outgrows the pipe (a 5-minute run at 10 parts/s).
@@ -126,6 +133,10 @@ def measure_rate(inspector: Inspector, model_path: Path, rate: float, seconds: f
     closed = dict(log)
     delays = np.array([1000 * (r.recorded_at - closed[name]) for name, r in results.items() if name in closed])
     ms = np.array([r.inspection_ms for r in results.values() if r.inspection_ms is not None])
+    if os.environ.get("BENCH_LINE_DELAYS"):  # each part's (closed at, delay ms, inspection ms), for a closer look
+        Path(os.environ["BENCH_LINE_DELAYS"]).write_text(json.dumps(
+            [(closed[name] - start_at, 1000 * (r.recorded_at - closed[name]), r.inspection_ms)
+             for name, r in sorted(results.items()) if name in closed]))
     times = np.array([t for t, _ in backlog])
     counts = np.array([c for _, c in backlog])
     second_half = (times >= seconds / 2) & (times <= seconds)
@@ -152,6 +163,8 @@ def main() -> int:
     parser.add_argument("--no-store", action="store_true", help="no inspection record (to see what recording costs)")
     parser.add_argument("--inspectors", type=int, nargs="+", default=[None],
                         help="parts inspected side by side (default: the line's own choice); each rate runs with each")
+    parser.add_argument("--in-threads", action="store_true",
+                        help="parts side by side in threads of the line's process, not in worker processes")
     args = parser.parse_args()
     if not BOTTLE.is_dir():
         print(f"bottle data not found at {BOTTLE}", file=sys.stderr)
@@ -168,8 +181,8 @@ def main() -> int:
             capacity, single_ms = inspector_capacity(inspector, image_paths[:40])
             work = Path(tempfile.mkdtemp(prefix="bench_line_"))
             outcome = measure_rate(inspector, model_path, rate, args.seconds, images, work,
-                                   store=not args.no_store, inspectors=inspectors)
-            outcome.update(inspectors=inspectors or default_inspectors(), inspector_parts_per_s=capacity,
+                                   store=not args.no_store, inspectors=inspectors, processes=not args.in_threads)
+            outcome.update(inspectors=inspectors or default_inspectors(), processes=not args.in_threads, inspector_parts_per_s=capacity,
                            inspector_single_ms=single_ms, loadavg_after=os.getloadavg())
             outcomes.append(outcome)
             print(json.dumps(outcome), flush=True)

@@ -2,9 +2,9 @@
 
 A part counts as inspected when its record is committed. So the order for each part is: inspect,
 record (retried, with the line held, while the store cannot take it), then write its NG overlay and
-sort its image. Several parts are inspected at once, each by one inspection thread with one core
-(on a small PC one network on two cores is barely faster than on one, so two parts side by side
-nearly double the rate); their results are still recorded, sorted and reported one by one, in the
+sort its image. Several parts are inspected at once, each on one core by a worker process
+(line/inspection_processes.py; on a small PC one network on two cores is barely faster than on one,
+so two parts side by side nearly double the rate); their results are still recorded, sorted and reported one by one, in the
 order the parts arrived, by the thread that runs the line (the store is used from that thread only).
 
 A part whose (path, sha256) is already recorded is not inspected again: that is how a restart
@@ -24,17 +24,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Deque, Iterator, List, Optional, Protocol, Set, Tuple, TypeVar
+from typing import Callable, Deque, Iterator, List, Optional, Protocol, Sequence, Set, Tuple, TypeVar
 
 import torch
 from threadpoolctl import threadpool_limits
 
-from ..core import (ImageReadError, Inspection, Inspector, PatchCoreError, PatchCoreModel, encode_png,
-                    inspection_overlay, read_image)
+from ..core import (ImageReadError, ImageResult, Inspection, Inspector, PatchCoreError, PatchCoreModel,
+                    encode_png, inspection_overlay, read_image)
 from ..core.regions import DefectRegion, regions_summary
 from ..record import file_identity
 from .arrival import ArrivalSettings, FolderWatch, Part, PartQueue
 from .counters import ShiftCounters, ShiftSnapshot
+from .inspection_processes import InspectionProcesses
 from .sorting import OverlayWriter, PartSorter
 
 T = TypeVar("T")
@@ -116,6 +117,9 @@ class LineSettings:
     #: Parts inspected side by side, each on one core (None: one per core, at most 4; 1: one part at
     #: a time on every core, as a single inspection is run).
     inspectors: Optional[int] = None
+    #: Side by side, each part is inspected in a worker process (False: in threads of this process,
+    #: which start at once but take turns at Python's lock; line/inspection_processes.py).
+    processes: bool = True
 
 
 def default_inspectors() -> int:
@@ -123,16 +127,34 @@ def default_inspectors() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
+#: Inspects parts' files: one result per path, in order (:meth:`Inspector.inspect_paths` as a list).
+InspectPaths = Callable[[Sequence[Path]], List[ImageResult]]
+
+
 @contextmanager
-def one_core_each(inspectors: int) -> Iterator[ThreadPoolExecutor]:
-    """The inspection threads. When several run side by side, each one's network, search and numpy use
-    one core: their libraries' own thread pools on top would fight over the cores (measured: 10x
-    slower). OpenMP's thread count belongs to the thread that sets it, so each inspection thread sets
-    its own; torch's and OpenBLAS's are the process's, and are given back when the line stops."""
+def side_by_side(inspector: Inspector, inspectors: int, processes: bool
+                 ) -> Iterator[Tuple[ThreadPoolExecutor, InspectPaths]]:
+    """The inspection threads, and what each calls to inspect its parts: ``inspector`` itself for one
+    part at a time; several side by side each on one core, in worker processes or in this process."""
+    in_process: InspectPaths = lambda paths: list(inspector.inspect_paths(paths))  # noqa: E731
     if inspectors <= 1:
         with ThreadPoolExecutor(1, thread_name_prefix="inspection") as pool:
-            yield pool
-        return
+            yield pool, in_process
+    elif processes:
+        with InspectionProcesses(inspector.model, inspectors, inspector.backbone.weights_path) as workers, \
+                ThreadPoolExecutor(inspectors, thread_name_prefix="inspection") as pool:
+            yield pool, workers.inspect_paths
+    else:
+        with one_core_each(inspectors) as pool:
+            yield pool, in_process
+
+
+@contextmanager
+def one_core_each(inspectors: int) -> Iterator[ThreadPoolExecutor]:
+    """Inspection threads in this process. Each one's network, search and numpy use one core: their
+    libraries' own thread pools on top would fight over the cores (measured: 10x slower). OpenMP's
+    thread count belongs to the thread that sets it, so each inspection thread sets its own; torch's
+    and OpenBLAS's are the process's, and are given back when the line stops."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -172,6 +194,9 @@ class InspectionLine:
         self._running = threading.Event()
         self._running.set()
         self.watch: Optional[FolderWatch] = None
+        #: Set once the line inspects: its worker processes have loaded the model (seconds after the
+        #: watch started; parts that arrive meanwhile wait in the backlog).
+        self.ready = threading.Event()
         #: Parts in hand when the line was stopped while the store could not take their records.
         self.unrecorded = 0
 
@@ -232,11 +257,16 @@ class InspectionLine:
         # holds every part in it until the last is done
         most = self.settings.most_per_batch or (self.model.config.batch_size if workers == 1 else 1)
         in_hand: Deque[Future] = deque()  # each gives the PartResults of one batch, in arrival order
+        starting = time.perf_counter()
         try:
-            with one_core_each(workers) as pool:
+            with side_by_side(self.inspector, workers, self.settings.processes) as (pool, inspect_paths):
+                self.ready.set()
+                if workers > 1 and self.settings.processes:
+                    on_notice(f"{workers} inspection processes ready "
+                              f"(loading the model into them took {time.perf_counter() - starting:.1f} s)")
                 while True:
                     on_tick()
-                    self._take_parts(pool, in_hand, workers, most, on_notice, on_tick)
+                    self._take_parts(pool, inspect_paths, in_hand, workers, most, on_notice, on_tick)
                     while in_hand and in_hand[0].done():
                         for result in in_hand.popleft().result():
                             self._conclude(result, on_result, on_notice)
@@ -249,13 +279,15 @@ class InspectionLine:
                     else:
                         self.queue.wait(timeout=0.5)  # a part arrives, or a batch in hand is done (it wakes us)
         finally:
+            self.ready.clear()
             self.watch.stop()
         return self.snapshot()
 
     def _taking(self) -> bool:
         return self._running.is_set() and not self._stop.is_set()
 
-    def _take_parts(self, pool: ThreadPoolExecutor, in_hand: Deque[Future], workers: int, most: int,
+    def _take_parts(self, pool: ThreadPoolExecutor, inspect_paths: InspectPaths, in_hand: Deque[Future],
+                    workers: int, most: int,
                     on_notice: Callable[[str], None], on_tick: Callable[[], None]) -> None:
         """Hand waiting parts to free inspection threads, a backlog shared out between them."""
         ticked = False
@@ -272,7 +304,7 @@ class InspectionLine:
                 return
             to_inspect, early = batch
             if to_inspect:
-                future = pool.submit(self._inspect, self.model, to_inspect, early)
+                future = pool.submit(self._inspect, inspect_paths, self.model, to_inspect, early)
             else:
                 future = Future()
                 future.set_result([result for _, result in early])
@@ -305,11 +337,11 @@ class InspectionLine:
             to_inspect.append((index, part, False))
         return to_inspect, early
 
-    def _inspect(self, model: PatchCoreModel, to_inspect: List[Tuple[int, Part, bool]],
+    def _inspect(self, inspect_paths: InspectPaths, model: PatchCoreModel, to_inspect: List[Tuple[int, Part, bool]],
                  early: List[Tuple[int, PartResult]]) -> List[PartResult]:
         """In an inspection thread: the batch's results, judged by ``model`` (the rule when it was taken)."""
         started = time.perf_counter()
-        outcomes = list(self.inspector.inspect_paths([part.path for _, part, _ in to_inspect]))
+        outcomes = inspect_paths([part.path for _, part, _ in to_inspect])
         share_ms = 1000 * (time.perf_counter() - started) / len(to_inspect)
         results = list(early)
         for (index, part, already), outcome in zip(to_inspect, outcomes):

@@ -13,7 +13,8 @@ import pytest
 from patchcore_gui.core import Inspector
 from patchcore_gui.line import ArrivalSettings, InspectionLine, LineSettings, PartResult
 
-FAST = LineSettings(arrival=ArrivalSettings(settle=0.2, give_up=1.5), record_retry_s=0.2)
+# side by side in threads: worker processes take seconds to start (tests/line/test_inspection_processes.py has them)
+FAST = LineSettings(arrival=ArrivalSettings(settle=0.2, give_up=1.5), record_retry_s=0.2, processes=False)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,113 @@
+"""Parts inspected side by side in worker processes, each on one core.
+
+Threads of one process take turns at Python's interpreter lock: each of the network's layers takes
+it to start, the search takes it between its products, and the line's own thread (record, sort) and
+the folder watcher want it too. With two inspection threads on this 2-core machine each bottle part
+took 137 ms in the line against 80 ms alone (docs/benchmarks.md, "Line mode"). A worker process
+holds its own copy of the model and network and shares no lock with anyone, so the line's process
+is left with what only it can do: watch, record, sort, report.
+
+A worker is started by ``spawn`` (a fork of a process that already runs torch's and Qt's threads can
+hang) and is given the model as the bytes of its file (:func:`~..core.model_file.model_to_bytes`), so
+it opens exactly what the line opened and nothing is pickled but paths and results.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import List, Optional, Sequence
+
+from ..core import ImageResult, Inspector, PatchCoreModel
+from ..core.model_file import model_from_bytes, model_to_bytes
+
+# the one Inspector of a worker process, made by _start_worker
+_inspector: Optional[Inspector] = None
+
+
+def _start_worker(model_file: bytes, weights: Optional[str]) -> None:
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    global _inspector
+    # a worker blocks reading its next parts from a pipe it holds both ends of, so it would outlive a
+    # line killed with SIGKILL (or a power-cut-like crash) holding a core and a network's memory
+    threading.Thread(target=_exit_with_parent, name="parent-watch", daemon=True).start()
+    # Ctrl+C reaches the whole process group; the line finishes the parts in hand, so must its workers
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # one core each: the libraries' own thread pools on top would fight over the cores
+    torch.set_num_threads(1)
+    threadpool_limits(limits=1)
+    _inspector = Inspector(model_from_bytes(model_file, "the line's model"), weights=weights)
+
+
+def _exit_with_parent() -> None:
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        parent.join()
+        os._exit(0)
+
+
+def _ready() -> bool:
+    return _inspector is not None
+
+
+def _inspect_in_worker(paths: Sequence[str]) -> List[ImageResult]:
+    assert _inspector is not None, "worker not started"
+    return list(_inspector.inspect_paths(paths))
+
+
+class InspectionProcesses:
+    """``count`` worker processes inspecting for one model; :meth:`inspect_paths` may be called from
+    several threads at once (each call goes to a free worker). ``weights``: the network's weights file
+    where it is not the one the model's network is found by (``patchcore watch --weights``).
+
+    >>> with InspectionProcesses(model, 2) as workers:       # doctest: +SKIP
+    ...     workers.inspect_paths([Path("part.png")])[0].inspection.score
+    """
+
+    def __init__(self, model: PatchCoreModel, count: int, weights: Optional[Path] = None) -> None:
+        self.model = model
+        self.count = count
+        self.weights = None if weights is None else str(weights)
+        self._lock = threading.Lock()
+        self._pool = self._started()
+
+    def _started(self) -> ProcessPoolExecutor:
+        pool = ProcessPoolExecutor(self.count, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_start_worker, initargs=(model_to_bytes(self.model), self.weights))
+        # every worker loads its network now, not when the first parts are already waiting
+        for ready in [pool.submit(_ready) for _ in range(self.count)]:
+            ready.result()
+        return pool
+
+    def inspect_paths(self, paths: Sequence[Path]) -> List[ImageResult]:
+        """One result per path, in order, as :meth:`Inspector.inspect_paths` gives them.
+
+        A worker that dies (killed, out of memory) fails the parts it held with an error naming why,
+        and the workers are started again for the next parts."""
+        pool = self._pool
+        try:
+            return pool.submit(_inspect_in_worker, [str(path) for path in paths]).result()
+        except BrokenProcessPool:
+            with self._lock:  # the threads that held parts in the dead pool restart it once
+                if self._pool is pool:
+                    self._pool = self._started()
+                    pool.shutdown(wait=False, cancel_futures=True)
+            return [ImageResult(path=Path(path), error=f"cannot inspect '{Path(path).name}': the inspection "
+                                                        "process stopped (killed or out of memory)")
+                    for path in paths]
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> "InspectionProcesses":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,109 @@
+"""Side by side in worker processes: the same results as in this process, a dead worker, a dead line."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from patchcore_gui.core import save_model
+from patchcore_gui.line import InspectionLine
+from patchcore_gui.line.runner import SessionMemory
+from patchcore_gui.line.inspection_processes import InspectionProcesses
+
+from .conftest import FAST, drop
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def workers(inspector):
+    with InspectionProcesses(inspector.model, 2) as started:
+        yield started
+
+
+def test_workers_give_what_the_inspector_gives_in_order(workers, inspector, synthetic_set, tmp_path):
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    paths = [synthetic_set.test_defective[0], broken, synthetic_set.test_good[0]]
+    here = list(inspector.inspect_paths(paths))
+    there = workers.inspect_paths(paths)
+    assert [r.path for r in there] == paths
+    assert there[1].inspection is None and there[1].error == here[1].error and "broken.png" in there[1].error
+    for mine, theirs in [(here[0], there[0]), (here[2], there[2])]:
+        assert theirs.inspection.score == pytest.approx(mine.inspection.score, rel=1e-5)
+        np.testing.assert_allclose(theirs.inspection.anomaly_map, mine.inspection.anomaly_map, rtol=1e-4, atol=1e-4)
+
+
+def test_a_killed_worker_fails_its_parts_by_name_and_the_next_parts_are_inspected(inspector, synthetic_set):
+    with InspectionProcesses(inspector.model, 1) as one:
+        pid = next(iter(one._pool._processes))
+        os.kill(pid, signal.SIGKILL)
+        time.sleep(0.5)
+        failed = one.inspect_paths([synthetic_set.test_good[0]])
+        assert failed[0].inspection is None
+        assert failed[0].error.startswith(f"cannot inspect '{synthetic_set.test_good[0].name}': the inspection process")
+        again = one.inspect_paths([synthetic_set.test_good[0]])
+        assert again[0].inspection is not None and pid not in one._pool._processes
+
+
+def test_a_line_side_by_side_in_processes_records_every_part_in_order(tmp_path, inspector, synthetic_set, run_line):
+    folder = tmp_path / "camera"
+    folder.mkdir()
+    memory = SessionMemory()
+    line = InspectionLine(inspector, folder, memory, settings=replace(FAST, inspectors=2, processes=True))
+    running = run_line(line)
+    sources = synthetic_set.test_good[:3] + synthetic_set.test_defective[:3]
+    for index, source in enumerate(sources):
+        drop(source, folder, f"p{index}.png")
+    results = running.wait_for(len(sources), timeout=120)
+    running.stop()
+    assert [r.path.name for r in results] == [f"p{index}.png" for index in range(len(sources))]
+    expected = [r.inspection.score for r in inspector.inspect_paths(sources)]
+    assert [r.score for r in results] == pytest.approx(expected, rel=1e-5)
+    assert [r.verdict for r in results[3:]] == ["NG"] * 3
+
+
+def test_workers_end_with_a_line_killed_by_sigkill(inspector, tmp_path):
+    """A worker waits on a pipe it holds both ends of: without its watch on the line it would live on."""
+    model = save_model(inspector.model, tmp_path / "m.patchcore")
+    script = ("import sys, time\n"
+              "from pathlib import Path\n"
+              "from patchcore_gui.core import load_model\n"
+              "from patchcore_gui.line.inspection_processes import InspectionProcesses\n"
+              "if __name__ == '__main__':\n"
+              "    workers = InspectionProcesses(load_model(Path(sys.argv[1])), 2)\n"
+              "    print(*workers._pool._processes, flush=True)\n"
+              "    time.sleep(600)\n")
+    line = subprocess.Popen([sys.executable, "-c", script, str(model)], stdout=subprocess.PIPE, text=True, cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        pids = [int(pid) for pid in line.stdout.readline().split()]
+        assert len(pids) == 2 and all(_alive(pid) for pid in pids)
+    finally:
+        line.kill()
+        line.wait()
+    deadline = time.monotonic() + 20
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in pids)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a worker that has exited but was not yet reaped by its (dead) parent's init is gone too
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ")[1][0] != "Z"
+    except OSError:
+        return False
