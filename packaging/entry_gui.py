@@ -1,5 +1,10 @@
 """The frozen ``patchcore-gui`` executable: the same ``main`` as the installed gui-script."""
 
+import multiprocessing
+
+# the line's worker processes start this same executable: this makes it one of them, not a new program
+multiprocessing.freeze_support()
+
 import sys
 
 if sys.platform == "win32" and sys.stdout is None and {"--version", "--self-test"} & set(sys.argv[1:]):

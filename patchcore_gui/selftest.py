@@ -2,7 +2,7 @@
 
 It loads the bundled default backbone, builds a tiny memory bank from synthetic good parts,
 inspects a good and a defective part, and checks the defective one scores higher and is found
-where the defect is. On Linux it then checks the system libraries of the window's X11 platform
+where the defect is, and that the line's worker processes start and inspect. On Linux it then checks the system libraries of the window's X11 platform
 (:mod:`.gui.desktop_libraries`); missing ones fail it when a display is present. IT runs it after installing on a line PC; the packaging script runs it on
 the built program. Exit 0 when every check passed, 1 (with what failed) otherwise.
 """
@@ -78,8 +78,23 @@ def _checks(workdir: Path) -> List[Tuple[str, Callable[[], str]]]:
                 raise RuntimeError("the inspection store did not give back the part it recorded")
         return "SQLite store written and read; PostgreSQL driver present"
 
+    def side_by_side() -> str:
+        # a line inspects in worker processes: a frozen program must be able to start itself as one
+        from .core.synthetic import write_png
+        from .line.inspection_processes import InspectionProcesses
+
+        part = workdir / "part.png"
+        write_png(part, good_part(np.random.default_rng(5), 128))
+        started = time.perf_counter()
+        with InspectionProcesses(state["model"], 2, state["backbone"].weights_path) as workers:
+            results = workers.inspect_paths([part])
+        if results[0].inspection is None:
+            raise RuntimeError(f"a worker process did not inspect: {results[0].error}")
+        return f"2 worker processes started and inspected a part in {time.perf_counter() - started:.1f} s"
+
     return [("load the default backbone", backbone), ("build a memory bank", build),
             ("save and reload the model", save_and_reload), ("inspect a good and a defective part", inspect),
+            ("inspect in the line's worker processes", side_by_side),
             ("record a part in an inspection store", record)]
 
 

@@ -11,9 +11,10 @@ def test_self_test_passes_on_a_working_installation():
     out = io.StringIO()
     assert run_self_test(out) == 0
     lines = out.getvalue().splitlines()
-    assert [line.split(":")[0] for line in lines[:5]] == [
+    assert [line.split(":")[0] for line in lines[:6]] == [
         "ok   load the default backbone", "ok   build a memory bank", "ok   save and reload the model",
-        "ok   inspect a good and a defective part", "ok   record a part in an inspection store"]
+        "ok   inspect a good and a defective part", "ok   inspect in the line's worker processes",
+        "ok   record a part in an inspection store"]
     assert lines[-1].startswith("self-test passed")
 
 
