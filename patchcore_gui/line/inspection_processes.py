@@ -23,18 +23,23 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import List, Optional, Sequence
 
-from ..core import ImageResult, Inspector, PatchCoreModel
+from ..core import ImageResult, Inspector, PatchCoreError, PatchCoreModel
 from ..core.model_file import model_from_bytes, model_to_bytes
 
-# the one Inspector of a worker process, made by _start_worker
+# how long a worker may take to load the model before the line gives up on its workers
+STARTING_TIMEOUT_S = 300.0
+
+# the one Inspector of a worker process, made by _start_worker, and the barrier its start-up meets
 _inspector: Optional[Inspector] = None
+_all_started: Optional[threading.Barrier] = None
 
 
-def _start_worker(model_file: bytes, weights: Optional[str]) -> None:
+def _start_worker(model_file: bytes, weights: Optional[str], all_started: threading.Barrier) -> None:
     import torch
     from threadpoolctl import threadpool_limits
 
-    global _inspector
+    global _inspector, _all_started
+    _all_started = all_started
     # a worker blocks reading its next parts from a pipe it holds both ends of, so it would outlive a
     # line killed with SIGKILL (or a power-cut-like crash) holding a core and a network's memory
     threading.Thread(target=_exit_with_parent, name="parent-watch", daemon=True).start()
@@ -54,6 +59,10 @@ def _exit_with_parent() -> None:
 
 
 def _ready() -> bool:
+    # one of `count` such calls at once: each worker runs one at a time, so only when every worker
+    # has loaded the model and taken one do they all pass
+    assert _all_started is not None
+    _all_started.wait(timeout=STARTING_TIMEOUT_S)
     return _inspector is not None
 
 
@@ -79,11 +88,18 @@ class InspectionProcesses:
         self._pool = self._started()
 
     def _started(self) -> ProcessPoolExecutor:
-        pool = ProcessPoolExecutor(self.count, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_start_worker, initargs=(model_to_bytes(self.model), self.weights))
-        # every worker loads its network now, not when the first parts are already waiting
-        for ready in [pool.submit(_ready) for _ in range(self.count)]:
-            ready.result()
+        """A pool whose every worker has loaded the model: a worker still loading would take no part,
+        and the first worker ready would take them all (measured: two workers no faster than one)."""
+        context = multiprocessing.get_context("spawn")
+        pool = ProcessPoolExecutor(self.count, mp_context=context, initializer=_start_worker,
+                                   initargs=(model_to_bytes(self.model), self.weights, context.Barrier(self.count)))
+        try:
+            for ready in [pool.submit(_ready) for _ in range(self.count)]:
+                ready.result()
+        except (BrokenProcessPool, threading.BrokenBarrierError) as exc:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise PatchCoreError(f"the inspection processes could not start ({type(exc).__name__}: {exc}); "
+                                 "run the self-test (patchcore-gui --self-test)") from None
         return pool
 
     def inspect_paths(self, paths: Sequence[Path]) -> List[ImageResult]:

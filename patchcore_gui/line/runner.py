@@ -258,6 +258,8 @@ class InspectionLine:
         most = self.settings.most_per_batch or (self.model.config.batch_size if workers == 1 else 1)
         in_hand: Deque[Future] = deque()  # each gives the PartResults of one batch, in arrival order
         starting = time.perf_counter()
+        if workers > 1 and self.settings.processes:
+            on_notice(f"loading the model into {workers} inspection processes; parts that arrive meanwhile wait")
         try:
             with side_by_side(self.inspector, workers, self.settings.processes) as (pool, inspect_paths):
                 self.ready.set()
