@@ -32,13 +32,15 @@ STARTING_TIMEOUT_S = 300.0
 # the one Inspector of a worker process, made by _start_worker, and the barrier its start-up meets
 _inspector: Optional[Inspector] = None
 _all_started: Optional[threading.Barrier] = None
+# why this worker could not load the model (a failed initializer would only break the pool, saying nothing)
+_start_error: Optional[str] = None
 
 
 def _start_worker(model_file: bytes, weights: Optional[str], all_started: threading.Barrier) -> None:
     import torch
     from threadpoolctl import threadpool_limits
 
-    global _inspector, _all_started
+    global _inspector, _all_started, _start_error
     _all_started = all_started
     # a worker blocks reading its next parts from a pipe it holds both ends of, so it would outlive a
     # line killed with SIGKILL (or a power-cut-like crash) holding a core and a network's memory
@@ -48,7 +50,10 @@ def _start_worker(model_file: bytes, weights: Optional[str], all_started: thread
     # one core each: the libraries' own thread pools on top would fight over the cores
     torch.set_num_threads(1)
     threadpool_limits(limits=1)
-    _inspector = Inspector(model_from_bytes(model_file, "the line's model"), weights=weights)
+    try:
+        _inspector = Inspector(model_from_bytes(model_file, "the line's model"), weights=weights)
+    except Exception as exc:  # told to the line by _ready, as one line
+        _start_error = str(exc) if isinstance(exc, PatchCoreError) else f"{type(exc).__name__}: {exc}"
 
 
 def _exit_with_parent() -> None:
@@ -58,12 +63,13 @@ def _exit_with_parent() -> None:
         os._exit(0)
 
 
-def _ready() -> bool:
+def _ready() -> Optional[str]:
+    """None once this worker has loaded the model, else why it could not."""
     # one of `count` such calls at once: each worker runs one at a time, so only when every worker
     # has loaded the model and taken one do they all pass
     assert _all_started is not None
     _all_started.wait(timeout=STARTING_TIMEOUT_S)
-    return _inspector is not None
+    return _start_error
 
 
 def _inspect_in_worker(paths: Sequence[str]) -> List[ImageResult]:
@@ -94,12 +100,13 @@ class InspectionProcesses:
         pool = ProcessPoolExecutor(self.count, mp_context=context, initializer=_start_worker,
                                    initargs=(model_to_bytes(self.model), self.weights, context.Barrier(self.count)))
         try:
-            for ready in [pool.submit(_ready) for _ in range(self.count)]:
-                ready.result()
+            problems = [ready.result() for ready in [pool.submit(_ready) for _ in range(self.count)]]
         except (BrokenProcessPool, threading.BrokenBarrierError) as exc:
+            problems = [f"{type(exc).__name__}: {exc}"]
+        problem = next((problem for problem in problems if problem), None)
+        if problem is not None:
             pool.shutdown(wait=False, cancel_futures=True)
-            raise PatchCoreError(f"the inspection processes could not start ({type(exc).__name__}: {exc}); "
-                                 "run the self-test (patchcore-gui --self-test)") from None
+            raise PatchCoreError(f"the inspection processes could not start: {problem}")
         return pool
 
     def inspect_paths(self, paths: Sequence[Path]) -> List[ImageResult]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from patchcore_gui.core import save_model
+from patchcore_gui.core import PatchCoreError, save_model
 from patchcore_gui.line import InspectionLine
 from patchcore_gui.line.runner import SessionMemory
 from patchcore_gui.line.inspection_processes import InspectionProcesses
@@ -52,6 +52,12 @@ def test_a_killed_worker_fails_its_parts_by_name_and_the_next_parts_are_inspecte
         assert failed[0].error.startswith(f"cannot inspect '{synthetic_set.test_good[0].name}': the inspection process")
         again = one.inspect_paths([synthetic_set.test_good[0]])
         assert again[0].inspection is not None and pid not in one._pool._processes
+
+
+def test_workers_that_cannot_load_the_model_say_why_in_one_line(inspector, tmp_path):
+    with pytest.raises(PatchCoreError, match=r"^the inspection processes could not start: .*missing\.pth") as caught:
+        InspectionProcesses(inspector.model, 2, tmp_path / "missing.pth")
+    assert "\n" not in str(caught.value)
 
 
 def test_a_line_side_by_side_in_processes_records_every_part_in_order(tmp_path, inspector, synthetic_set, run_line):
