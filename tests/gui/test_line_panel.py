@@ -14,7 +14,9 @@ from patchcore_gui.gui.line_panel import LinePanel
 from patchcore_gui.line import ArrivalSettings, LineSettings
 from patchcore_gui.line.runner import SessionMemory
 
-FAST = LineSettings(arrival=ArrivalSettings(settle=0.2, give_up=1.5))
+# side by side in threads: the workers' start-up would add seconds to each test, and the window's own line
+# (tests/gui/test_line_mode.py) runs them
+FAST = LineSettings(arrival=ArrivalSettings(settle=0.2, give_up=1.5), processes=False)
 TIMEOUT_MS = 60_000
 
 
