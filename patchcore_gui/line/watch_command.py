@@ -45,8 +45,8 @@ def add_watch_command(sub: "argparse._SubParsersAction[argparse.ArgumentParser]"
                    help="seconds a file must stay unchanged when its writer gives no close event "
                         f"(default {ArrivalSettings().settle})")
     p.add_argument("--inspectors", type=_at_least_one, metavar="N",
-                   help="parts inspected side by side, each on one core (default: one per core, at most 4; "
-                        "1: one part at a time on every core)")
+                   help="parts inspected side by side, each on one core in its own worker process (default: one "
+                        "per core, at most 4; 1: one part at a time on every core, in this process)")
     p.add_argument("--weights", type=Path, help="backbone weights file, if not where the model found it")
     p.set_defaults(run=cmd_watch)
 
