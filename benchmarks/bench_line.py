@@ -87,7 +87,8 @@ def inspector_capacity(inspector: Inspector, paths: List[Path]) -> Tuple[float, 
 
 
 def measure_rate(inspector: Inspector, model_path: Path, rate: float, seconds: float, images: List[bytes],
-                 work: Path, store: bool, inspectors: Optional[int] = None, processes: bool = True) -> Dict[str, object]:
+                 work: Path, store: bool, inspectors: Optional[int] = None,
+                 processes: bool = True) -> Dict[str, object]:
     folder, sorted_root = work / "camera", work / "sorted"
     folder.mkdir()
     recorder = None
@@ -133,10 +134,6 @@ def measure_rate(inspector: Inspector, model_path: Path, rate: float, seconds: f
     closed = dict(log)
     delays = np.array([1000 * (r.recorded_at - closed[name]) for name, r in results.items() if name in closed])
     ms = np.array([r.inspection_ms for r in results.values() if r.inspection_ms is not None])
-    if os.environ.get("BENCH_LINE_DELAYS"):  # each part's (closed at, delay ms, inspection ms), for a closer look
-        Path(os.environ["BENCH_LINE_DELAYS"]).write_text(json.dumps(
-            [(closed[name] - start_at, 1000 * (r.recorded_at - closed[name]), r.inspection_ms)
-             for name, r in sorted(results.items()) if name in closed]))
     times = np.array([t for t, _ in backlog])
     counts = np.array([c for _, c in backlog])
     second_half = (times >= seconds / 2) & (times <= seconds)
@@ -182,7 +179,8 @@ def main() -> int:
             work = Path(tempfile.mkdtemp(prefix="bench_line_"))
             outcome = measure_rate(inspector, model_path, rate, args.seconds, images, work,
                                    store=not args.no_store, inspectors=inspectors, processes=not args.in_threads)
-            outcome.update(inspectors=inspectors or default_inspectors(), processes=not args.in_threads, inspector_parts_per_s=capacity,
+            outcome.update(inspectors=inspectors or default_inspectors(), processes=not args.in_threads,
+                           inspector_parts_per_s=capacity,
                            inspector_single_ms=single_ms, loadavg_after=os.getloadavg())
             outcomes.append(outcome)
             print(json.dumps(outcome), flush=True)

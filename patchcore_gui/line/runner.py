@@ -4,8 +4,9 @@ A part counts as inspected when its record is committed. So the order for each p
 record (retried, with the line held, while the store cannot take it), then write its NG overlay and
 sort its image. Several parts are inspected at once, each on one core by a worker process
 (line/inspection_processes.py; on a small PC one network on two cores is barely faster than on one,
-so two parts side by side nearly double the rate); their results are still recorded, sorted and reported one by one, in the
-order the parts arrived, by the thread that runs the line (the store is used from that thread only).
+so two parts side by side nearly double the rate); their results are still recorded, sorted and
+reported one by one, in the order the parts arrived, by the thread that runs the line (the store is
+used from that thread only).
 
 A part whose (path, sha256) is already recorded is not inspected again: that is how a restart
 resumes. When images are moved, such a part is still in the watched folder only because the line
@@ -132,17 +133,24 @@ InspectPaths = Callable[[Sequence[Path]], List[ImageResult]]
 
 
 @contextmanager
-def side_by_side(inspector: Inspector, inspectors: int, processes: bool
+def side_by_side(inspector: Inspector, inspectors: int, processes: bool, on_notice: Callable[[str], None]
                  ) -> Iterator[Tuple[ThreadPoolExecutor, InspectPaths]]:
     """The inspection threads, and what each calls to inspect its parts: ``inspector`` itself for one
-    part at a time; several side by side each on one core, in worker processes or in this process."""
-    in_process: InspectPaths = lambda paths: list(inspector.inspect_paths(paths))  # noqa: E731
+    part at a time; several side by side each on one core, in worker processes (whose loading is told
+    to ``on_notice``) or in this process."""
+    def in_process(paths: Sequence[Path]) -> List[ImageResult]:
+        return list(inspector.inspect_paths(paths))
+
     if inspectors <= 1:
         with ThreadPoolExecutor(1, thread_name_prefix="inspection") as pool:
             yield pool, in_process
     elif processes:
+        on_notice(f"loading the model into {inspectors} inspection processes; parts that arrive meanwhile wait")
+        starting = time.perf_counter()
         with InspectionProcesses(inspector.model, inspectors, inspector.backbone.weights_path) as workers, \
                 ThreadPoolExecutor(inspectors, thread_name_prefix="inspection") as pool:
+            on_notice(f"{inspectors} inspection processes ready "
+                      f"(loading the model into them took {time.perf_counter() - starting:.1f} s)")
             yield pool, workers.inspect_paths
     else:
         with one_core_each(inspectors) as pool:
@@ -257,15 +265,9 @@ class InspectionLine:
         # holds every part in it until the last is done
         most = self.settings.most_per_batch or (self.model.config.batch_size if workers == 1 else 1)
         in_hand: Deque[Future] = deque()  # each gives the PartResults of one batch, in arrival order
-        starting = time.perf_counter()
-        if workers > 1 and self.settings.processes:
-            on_notice(f"loading the model into {workers} inspection processes; parts that arrive meanwhile wait")
         try:
-            with side_by_side(self.inspector, workers, self.settings.processes) as (pool, inspect_paths):
+            with side_by_side(self.inspector, workers, self.settings.processes, on_notice) as (pool, inspect_paths):
                 self.ready.set()
-                if workers > 1 and self.settings.processes:
-                    on_notice(f"{workers} inspection processes ready "
-                              f"(loading the model into them took {time.perf_counter() - starting:.1f} s)")
                 while True:
                     on_tick()
                     self._take_parts(pool, inspect_paths, in_hand, workers, most, on_notice, on_tick)
