@@ -89,13 +89,19 @@ def _mask(path: Any, shape: Tuple[int, int]) -> np.ndarray:
     return mask > 127
 
 
+def variant_cache(cache_root: Path, category: Path, name: str, config: PatchCoreConfig) -> Path:
+    """Where a variant's features are cached: its name and a digest of its settings."""
+    key = hashlib.sha256(json.dumps({"category": str(category.resolve()), **config.to_dict(),
+                                     "test_every": 3}, sort_keys=True).encode()).hexdigest()[:12]
+    return cache_root / f"{category.name}-{name}-{key}"
+
+
 def run_variant(category: Path, name: str, changes: Dict[str, Any], ratios: List[float], cache_root: Path,
                 test_every: int, train_every: int, prefix_of: Optional[Path] = None,
-                layer_weights: Optional[List[float]] = None) -> List[Dict[str, Any]]:
+                layer_weights: Optional[List[float]] = None, bank_from_all: bool = False,
+                sigmas: Optional[List[float]] = None) -> List[Dict[str, Any]]:
     base = PatchCoreConfig(**changes)
-    key = hashlib.sha256(json.dumps({"category": str(category.resolve()), **base.to_dict(),
-                                     "test_every": 3}, sort_keys=True).encode()).hexdigest()[:12]
-    cache = cache_root / f"{category.name}-{name}-{key}"
+    cache = variant_cache(cache_root, category, name, base)
     channels = None
     if prefix_of is not None:
         # the variant's layers are a prefix of those cached in prefix_of (same backbone and geometry,
@@ -129,13 +135,18 @@ def run_variant(category: Path, name: str, changes: Dict[str, Any], ratios: List
     for ratio in ratios:
         config = base.with_changes(coreset_ratio=ratio)
         started = time.perf_counter()
-        candidates, _ = bank_candidates(list(train_grids), config)
+        if bank_from_all:
+            candidates = np.concatenate([g.reshape(-1, g.shape[-1]) for g in train_grids])
+        else:
+            candidates, _ = bank_candidates(list(train_grids), config)
         chosen = greedy_coreset(candidates, coreset_size(len(candidates), ratio), config.projection_dim, config.seed)
         bank = MemoryBank(candidates[np.sort(chosen)])
         coreset_s = time.perf_counter() - started
         n_candidates = len(candidates)
         del candidates
         scores, maps = [], []
+        smoothings = sigmas or [config.sigma]
+        other_maps: Dict[float, List[np.ndarray]] = {sigma: [] for sigma in smoothings[1:]}
         search_s = map_s = 0.0
         for begin in range(0, len(test_grids), 8):
             started = time.perf_counter()
@@ -145,8 +156,12 @@ def run_variant(category: Path, name: str, changes: Dict[str, Any], ratios: List
             for (score, patch_scores), original in zip(scored, originals[begin:begin + 8]):
                 scores.append(score)
                 box = map_box_size(patch_scores.shape, prep)
-                maps.append(map_to_original(anomaly_map(patch_scores, box, config.sigma), original, prep))
+                maps.append(map_to_original(anomaly_map(patch_scores, box, smoothings[0]), original, prep))
             map_s += time.perf_counter() - started
+            for sigma, kept in other_maps.items():
+                kept += [map_to_original(anomaly_map(patch_scores, map_box_size(patch_scores.shape, prep), sigma),
+                                         original, prep)
+                         for (_, patch_scores), original in zip(scored, originals[begin:begin + 8])]
         scores_a = np.asarray(scores)
         per_defect = {d: auroc(labels[np.isin(defects, ["good", d])], scores_a[np.isin(defects, ["good", d])])
                       for d in sorted(set(defects) - {"good"})}
@@ -156,7 +171,13 @@ def run_variant(category: Path, name: str, changes: Dict[str, Any], ratios: List
             "n_train": len(train), "n_test": n, "test_every": test_every, "train_every": train_every,
             "patches_per_image": float(np.mean([g.shape[0] * g.shape[1] for g in train_grids])),
             "candidates": n_candidates, "bank": len(bank.vectors), "dim": int(bank.vectors.shape[1]),
+            "bank_from_all": bank_from_all, "sigma": smoothings[0],
             "image_auroc": auroc(labels, scores_a), "pixel_auroc": pixel_auroc(masks, maps),
+            "pixel_auroc_by_sigma": {sigma: pixel_auroc(masks, kept) for sigma, kept in other_maps.items()},
+            # each kind's defect pixels against every good pixel of the test set
+            "pixel_per_defect": {d: pixel_auroc([m for m, k in zip(masks, defects) if k in ("good", d)],
+                                                [m for m, k in zip(maps, defects) if k in ("good", d)])
+                                 for d in sorted(set(defects) - {"good"})},
             "per_defect": per_defect,
             "fit_s": train_s + coreset_s, "features_s": train_s, "coreset_s": coreset_s,
             "ms_network": 1000 * test_s / n, "ms_search": 1000 * search_s / n, "ms_map": 1000 * map_s / n,
@@ -180,12 +201,16 @@ def main() -> int:
                         "are every variant's (their layers a prefix of its layers; same backbone and geometry)")
     parser.add_argument("--layer-weights", nargs="+", type=float,
                         help="multiply each layer's channels by these weights (shallow to deep) before the bank")
+    parser.add_argument("--bank-from-all", action="store_true",
+                        help="the bank from every good image (fit holds some out for the threshold)")
+    parser.add_argument("--sigmas", nargs="+", type=float,
+                        help="map smoothings to compare (the first is reported as pixel_auroc), one search")
     args = parser.parse_args()
     torch.set_num_threads(2)
     rows = []
     for name, text in args.variant:
         rows += run_variant(args.category, name, json.loads(text), args.ratios, args.cache, args.test_every,
-                            args.train_every, args.prefix_of, args.layer_weights)
+                            args.train_every, args.prefix_of, args.layer_weights, args.bank_from_all, args.sigmas)
         if args.json:
             args.json.write_text(json.dumps(rows, indent=1))
     print(f"{'variant':<14} {'ratio':>5} {'bank':>7} {'image':>6} {'pixel':>6} {'fit s':>6} {'ms/img':>7}  per defect")

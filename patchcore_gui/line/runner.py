@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Deque, Iterator, List, Optional, Protocol, Sequence, Set, Tuple, TypeVar
+from typing import Callable, Deque, Iterator, List, Optional, Protocol, Sequence, Set, Tuple, TypeVar, Union
 
 import torch
 from threadpoolctl import threadpool_limits
@@ -132,26 +132,60 @@ def default_inspectors() -> int:
 InspectPaths = Callable[[Sequence[Path]], List[ImageResult]]
 
 
+class LineModel:
+    """The line's model, and its :class:`Inspector` in this process only when this process inspects.
+
+    Given an inspector (the window's, already loaded), that one is used. Given a model, the network is
+    loaded here only for one part at a time or side-by-side threads: worker processes load their own,
+    and a copy here would cost the line's process a network's memory and its loading time for nothing.
+    """
+
+    def __init__(self, source: Union[Inspector, PatchCoreModel], weights: Optional[Path] = None) -> None:
+        self._inspector = None if isinstance(source, PatchCoreModel) else source
+        self.model: PatchCoreModel = source if isinstance(source, PatchCoreModel) else source.model
+        self._weights = weights
+
+    @property
+    def weights(self) -> Optional[Path]:
+        """The network's weights file as given, else the loaded inspector's (None: found as the model says)."""
+        if self._weights is None and self._inspector is not None:
+            return self._inspector.backbone.weights_path
+        return self._weights
+
+    @property
+    def loaded(self) -> bool:
+        """Whether this process holds the network."""
+        return self._inspector is not None
+
+    def inspector(self) -> Inspector:
+        if self._inspector is None:
+            self._inspector = Inspector(self.model, weights=self._weights)
+        return self._inspector
+
+
 @contextmanager
-def side_by_side(inspector: Inspector, inspectors: int, processes: bool, on_notice: Callable[[str], None]
+def side_by_side(line_model: LineModel, inspectors: int, processes: bool, on_notice: Callable[[str], None]
                  ) -> Iterator[Tuple[ThreadPoolExecutor, InspectPaths]]:
-    """The inspection threads, and what each calls to inspect its parts: ``inspector`` itself for one
-    part at a time; several side by side each on one core, in worker processes (whose loading is told
-    to ``on_notice``) or in this process."""
+    """The inspection threads, and what each calls to inspect its parts: the inspector in this process
+    for one part at a time; several side by side each on one core, in worker processes (whose loading
+    is told to ``on_notice``) or in this process."""
+    if inspectors > 1 and processes:
+        on_notice(f"loading the model into {inspectors} inspection processes; parts that arrive meanwhile wait")
+        starting = time.perf_counter()
+        with InspectionProcesses(line_model.model, inspectors, line_model.weights) as workers, \
+                ThreadPoolExecutor(inspectors, thread_name_prefix="inspection") as pool:
+            on_notice(f"{inspectors} inspection processes ready "
+                      f"(loading the model into them took {time.perf_counter() - starting:.1f} s)")
+            yield pool, workers.inspect_paths
+        return
+    inspector = line_model.inspector()  # before the threads: they must not each load one
+
     def in_process(paths: Sequence[Path]) -> List[ImageResult]:
         return list(inspector.inspect_paths(paths))
 
     if inspectors <= 1:
         with ThreadPoolExecutor(1, thread_name_prefix="inspection") as pool:
             yield pool, in_process
-    elif processes:
-        on_notice(f"loading the model into {inspectors} inspection processes; parts that arrive meanwhile wait")
-        starting = time.perf_counter()
-        with InspectionProcesses(inspector.model, inspectors, inspector.backbone.weights_path) as workers, \
-                ThreadPoolExecutor(inspectors, thread_name_prefix="inspection") as pool:
-            on_notice(f"{inspectors} inspection processes ready "
-                      f"(loading the model into them took {time.perf_counter() - starting:.1f} s)")
-            yield pool, workers.inspect_paths
     else:
         with one_core_each(inspectors) as pool:
             yield pool, in_process
@@ -186,11 +220,14 @@ class InspectionLine:
     Both are called from the thread that called :meth:`run`.
     """
 
-    def __init__(self, inspector: Inspector, folder: Path, recorder: Optional[Recorder] = None,
+    def __init__(self, inspector: Union[Inspector, PatchCoreModel], folder: Path, recorder: Optional[Recorder] = None,
                  sorter: Optional[PartSorter] = None, overlays: Optional[OverlayWriter] = None,
-                 settings: LineSettings = LineSettings()) -> None:
-        self.inspector = inspector
-        self.model = inspector.model
+                 settings: LineSettings = LineSettings(), weights: Optional[Path] = None) -> None:
+        """``inspector``: a loaded one, or the model alone (:class:`LineModel`: its network is then
+        loaded in this process only if this process inspects); ``weights``: the network's weights file,
+        where not the one the model's network is found by."""
+        self.line_model = LineModel(inspector, weights)
+        self.model = self.line_model.model
         self.folder = Path(folder).absolute()  # one name per part across restarts, whatever the working folder
         self.recorder: Recorder = recorder if recorder is not None else SessionMemory()
         self.sorter = sorter
@@ -266,7 +303,7 @@ class InspectionLine:
         most = self.settings.most_per_batch or (self.model.config.batch_size if workers == 1 else 1)
         in_hand: Deque[Future] = deque()  # each gives the PartResults of one batch, in arrival order
         try:
-            with side_by_side(self.inspector, workers, self.settings.processes, on_notice) as (pool, inspect_paths):
+            with side_by_side(self.line_model, workers, self.settings.processes, on_notice) as (pool, inspect_paths):
                 self.ready.set()
                 while True:
                     on_tick()

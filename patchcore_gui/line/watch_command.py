@@ -15,7 +15,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Optional
 
-from ..core import Inspector, PatchCoreError, load_model
+from ..core import PatchCoreError, load_model
 from .arrival import ArrivalSettings
 from ..record.recorder import default_station
 from .recording import StoreRecorder
@@ -72,10 +72,12 @@ def cmd_watch(args: argparse.Namespace) -> int:
     else:
         print("warning: no --log: results are not recorded, and a restart inspects every image still in the "
               "folder again", file=sys.stderr)
-    line = InspectionLine(Inspector(model, weights=args.weights), folder, recorder=recorder,
+    # the model alone: side by side, the worker processes load the network, not this one
+    line = InspectionLine(model, folder, recorder=recorder,
                           sorter=PartSorter(Path(args.sort_into), move=args.move) if args.sort_into else None,
                           overlays=OverlayWriter(Path(args.overlays)) if args.overlays else None,
-                          settings=LineSettings(arrival=ArrivalSettings(settle=args.settle), inspectors=args.inspectors))
+                          settings=LineSettings(arrival=ArrivalSettings(settle=args.settle), inspectors=args.inspectors),
+                          weights=args.weights)
     # reentrant: the signal handler says its line on the main thread, perhaps while that thread is printing
     printing = threading.RLock()
 

@@ -64,7 +64,8 @@ def test_a_line_side_by_side_in_processes_records_every_part_in_order(tmp_path, 
     folder = tmp_path / "camera"
     folder.mkdir()
     memory = SessionMemory()
-    line = InspectionLine(inspector, folder, memory, settings=replace(FAST, inspectors=2, processes=True))
+    # the model alone, as `patchcore watch` gives it: the workers load the network, the line's process does not
+    line = InspectionLine(inspector.model, folder, memory, settings=replace(FAST, inspectors=2, processes=True))
     running = run_line(line)
     sources = synthetic_set.test_good[:3] + synthetic_set.test_defective[:3]
     for index, source in enumerate(sources):
@@ -75,6 +76,32 @@ def test_a_line_side_by_side_in_processes_records_every_part_in_order(tmp_path, 
     expected = [r.inspection.score for r in inspector.inspect_paths(sources)]
     assert [r.score for r in results] == pytest.approx(expected, rel=1e-5)
     assert [r.verdict for r in results[3:]] == ["NG"] * 3
+    assert not line.line_model.loaded
+
+
+def test_a_line_given_the_model_alone_loads_it_where_it_inspects_one_part_at_a_time(tmp_path, inspector,
+                                                                                    synthetic_set, run_line):
+    folder = tmp_path / "camera"
+    folder.mkdir()
+    line = InspectionLine(inspector.model, folder, SessionMemory(), settings=replace(FAST, inspectors=1))
+    assert not line.line_model.loaded
+    running = run_line(line)
+    drop(synthetic_set.test_defective[0], folder, "p.png")
+    result = running.wait_for(1, timeout=120)[0]
+    running.stop()
+    assert line.line_model.loaded
+    expected = list(inspector.inspect_paths([synthetic_set.test_defective[0]]))[0].inspection.score
+    assert result.score == pytest.approx(expected, rel=1e-5)
+
+
+def test_a_line_whose_workers_cannot_load_the_network_ends_with_one_line(tmp_path, inspector):
+    folder = tmp_path / "camera"
+    folder.mkdir()
+    line = InspectionLine(inspector.model, folder, SessionMemory(), settings=replace(FAST, inspectors=2, processes=True),
+                          weights=tmp_path / "missing.pth")
+    with pytest.raises(PatchCoreError, match=r"^the inspection processes could not start: .*missing\.pth"):
+        line.run()
+    assert not line.line_model.loaded
 
 
 def test_workers_end_with_a_line_killed_by_sigkill(inspector, tmp_path):
