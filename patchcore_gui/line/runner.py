@@ -176,7 +176,7 @@ def side_by_side(line_model: LineModel, inspectors: int, processes: bool, on_not
                 ThreadPoolExecutor(inspectors, thread_name_prefix="inspection") as pool:
             on_notice(f"{inspectors} inspection processes ready "
                       f"(loading the model into them took {time.perf_counter() - starting:.1f} s)")
-            yield pool, workers.inspect_paths
+            yield pool, _falling_back(workers.inspect_paths, line_model, on_notice)
         return
     inspector = line_model.inspector()  # before the threads: they must not each load one
 
@@ -189,6 +189,27 @@ def side_by_side(line_model: LineModel, inspectors: int, processes: bool, on_not
     else:
         with one_core_each(inspectors) as pool:
             yield pool, in_process
+
+
+def _falling_back(in_workers: InspectPaths, line_model: LineModel, on_notice: Callable[[str], None]) -> InspectPaths:
+    """``in_workers`` until the worker processes die and cannot be started again (memory gone, say);
+    then one part at a time in this process: an unattended line goes on, slower, rather than end. The
+    parts the dead workers held are inspected here, not failed."""
+    lock = threading.Lock()
+    here: List[Inspector] = []
+
+    def inspect(paths: Sequence[Path]) -> List[ImageResult]:
+        if not here:
+            try:
+                return in_workers(paths)
+            except PatchCoreError as exc:
+                with lock:
+                    if not here:
+                        on_notice(f"error: {exc}; the line goes on in its own process, one part at a time")
+                        here.append(line_model.inspector())
+        with lock:  # one at a time: the network's own threads use every core
+            return list(here[0].inspect_paths(paths))
+    return inspect
 
 
 @contextmanager
@@ -217,7 +238,8 @@ class InspectionLine:
 
     ``on_result(PartResult)`` is called for every part after it is recorded and sorted;
     ``on_notice(str)`` for a one-line message (a sort that failed, the store down or back).
-    Both are called from the thread that called :meth:`run`.
+    Both are called from the thread that called :meth:`run`, but for the notice that the worker
+    processes are gone for good, which comes from the inspection thread that found it.
     """
 
     def __init__(self, inspector: Union[Inspector, PatchCoreModel], folder: Path, recorder: Optional[Recorder] = None,

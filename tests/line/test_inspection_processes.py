@@ -94,6 +94,41 @@ def test_a_line_given_the_model_alone_loads_it_where_it_inspects_one_part_at_a_t
     assert result.score == pytest.approx(expected, rel=1e-5)
 
 
+def test_a_line_whose_workers_die_for_good_goes_on_in_its_own_process(tmp_path, inspector, synthetic_set, run_line,
+                                                                        monkeypatch):
+    made = []
+    starting = InspectionProcesses.__init__
+
+    def noting(self, *args, **kwargs):
+        starting(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(InspectionProcesses, "__init__", noting)
+    folder = tmp_path / "camera"
+    folder.mkdir()
+    line = InspectionLine(inspector.model, folder, SessionMemory(), settings=replace(FAST, inspectors=2, processes=True))
+    running = run_line(line)
+    drop(synthetic_set.test_good[0], folder, "p0.png")
+    running.wait_for(1, timeout=120)
+
+    def cannot_start(self):
+        raise PatchCoreError("the inspection processes could not start: MemoryError")
+
+    monkeypatch.setattr(InspectionProcesses, "_started", cannot_start)
+    for pid in list(made[0]._pool._processes):
+        os.kill(pid, signal.SIGKILL)
+    sources = synthetic_set.test_good[1:3] + synthetic_set.test_defective[:2]
+    for index, source in enumerate(sources, start=1):
+        drop(source, folder, f"p{index}.png")
+    results = running.wait_for(1 + len(sources), timeout=120)[1:]
+    running.stop()
+    assert [r.path.name for r in results] == [f"p{index}.png" for index in range(1, 1 + len(sources))]
+    expected = [r.inspection.score for r in inspector.inspect_paths(sources)]
+    assert [r.score for r in results] == pytest.approx(expected, rel=1e-5)  # none failed: all inspected here
+    assert line.line_model.loaded
+    assert any("MemoryError; the line goes on in its own process" in notice for notice in running.notices)
+
+
 def test_a_line_whose_workers_cannot_load_the_network_ends_with_one_line(tmp_path, inspector):
     folder = tmp_path / "camera"
     folder.mkdir()
