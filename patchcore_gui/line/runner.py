@@ -335,8 +335,11 @@ class InspectionLine:
                             self._conclude(result, on_result, on_notice)
                     if not in_hand and self._stop.is_set():
                         break
-                    if sum(not f.done() for f in in_hand) >= workers or (in_hand and not self._taking()):
-                        wait(in_hand, timeout=0.5, return_when=FIRST_COMPLETED)
+                    # the head is pending here, so is in this list: waiting on every batch in hand would
+                    # return at once for one done behind it, a busy loop that took the workers' cores
+                    pending = [future for future in in_hand if not future.done()]
+                    if len(pending) >= workers or (in_hand and not self._taking()):
+                        wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
                     elif not in_hand and not self._running.wait(timeout=0.5):
                         continue
                     else:
