@@ -35,7 +35,8 @@ import numpy as np
 import torch
 
 from patchcore_gui.core import (MemoryBank, PatchCoreConfig, auroc, bank_candidates, coreset_size, find_images,
-                                find_test_images, greedy_coreset, load_backbone, pixel_auroc, score_grids)
+                                find_test_images, greedy_coreset, load_backbone, pixel_auroc, pixel_auroc_per_kind,
+                                score_grids)
 from patchcore_gui.core.backbones import get_spec, resolve_layers
 from patchcore_gui.core.geometry import map_box_size, map_to_original
 from patchcore_gui.core.patchcore import _FeatureStream, preprocessing_for
@@ -174,10 +175,7 @@ def run_variant(category: Path, name: str, changes: Dict[str, Any], ratios: List
             "bank_from_all": bank_from_all, "sigma": smoothings[0],
             "image_auroc": auroc(labels, scores_a), "pixel_auroc": pixel_auroc(masks, maps),
             "pixel_auroc_by_sigma": {sigma: pixel_auroc(masks, kept) for sigma, kept in other_maps.items()},
-            # each kind's defect pixels against every good pixel of the test set
-            "pixel_per_defect": {d: pixel_auroc([m for m, k in zip(masks, defects) if k in ("good", d)],
-                                                [m for m, k in zip(maps, defects) if k in ("good", d)])
-                                 for d in sorted(set(defects) - {"good"})},
+            "pixel_per_defect": pixel_auroc_per_kind(masks, maps, list(defects)),
             "per_defect": per_defect,
             "fit_s": train_s + coreset_s, "features_s": train_s, "coreset_s": coreset_s,
             "ms_network": 1000 * test_s / n, "ms_search": 1000 * search_s / n, "ms_map": 1000 * map_s / n,

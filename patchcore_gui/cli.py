@@ -239,7 +239,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
           f"false rejects {report.false_reject_rate:.1%} of good parts, misses {report.miss_rate:.1%} of defective "
           f"parts; F1-optimal threshold {report.f1_threshold:.4f} (F1 {report.f1:.3f})")
     for defect, value in report.per_defect_auroc.items():
-        print(f"  {defect}: image AUROC {value:.4f}")
+        pixel = report.per_defect_pixel_auroc.get(defect)
+        print(f"  {defect}: image AUROC {value:.4f}" + ("" if pixel is None else f", pixel AUROC {pixel:.4f}"))
     if args.json:
         atomic_write_text(args.json, json.dumps(report.to_dict(), indent=2))
     return 0

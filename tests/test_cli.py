@@ -97,8 +97,13 @@ def test_evaluate_writes_the_json_fields(synthetic_set, tmp_path, capsys):
     assert data["n_train"] == 20 and data["n_test"] == 12
     # both ways a threshold errs, at the default threshold: good parts rejected, defective ones passed
     assert data["false_reject_rate"] == 0.0 and data["miss_rate"] == 0.0  # the tiny set is separable
+    # where the maps find each defect kind, beside how well its parts are told apart
+    assert data["per_defect_pixel_auroc"] and set(data["per_defect_pixel_auroc"]) == set(data["per_defect_auroc"])
+    assert all(0.5 < value <= 1.0 for value in data["per_defect_pixel_auroc"].values())
     out = capsys.readouterr().out
     assert "image AUROC" in out and "false rejects 0.0% of good parts, misses 0.0% of defective parts" in out
+    kind, pixel = next(iter(data["per_defect_pixel_auroc"].items()))
+    assert f"  {kind}: image AUROC {data['per_defect_auroc'][kind]:.4f}, pixel AUROC {pixel:.4f}" in out
 
 
 def test_demo_makes_a_report_with_overlays(tmp_path, capsys):

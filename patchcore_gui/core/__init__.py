@@ -25,7 +25,7 @@ from .geometry import (GEOMETRIES, Placement, map_to_original, network_inputs, o
 from .build_cost import BuildCost, estimate_build_cost
 from .memory import available_memory
 from .memory_bank import ClusteredBank, MemoryBank, cluster_count
-from .metrics import aupro, auroc, f1_optimal_threshold, pixel_auroc
+from .metrics import aupro, auroc, f1_optimal_threshold, pixel_auroc, pixel_auroc_per_kind
 from .model import PatchCoreModel, verdict_of
 from .model_file import MODEL_SUFFIX, is_model_file, load_model, save_model
 from .overlay import COLOUR_MAP, OVERLAY_OPACITY, OverlayTarget, encode_png, inspection_overlay, overlay_targets
@@ -66,7 +66,7 @@ __all__ = [
     "ResultRow", "write_results_csv", "atomic_write_bytes", "atomic_write_text", "fsync_folder", "PathLike",
     # measuring
     "evaluate", "EvaluationReport", "find_test_images",
-    "auroc", "pixel_auroc", "aupro", "f1_optimal_threshold",
+    "auroc", "pixel_auroc", "pixel_auroc_per_kind", "aupro", "f1_optimal_threshold",
     "SyntheticSet", "write_synthetic_set", "good_part", "add_defect", "write_png",
     # progress, cancellation and errors
     "ProgressFn", "CancelToken",

@@ -19,7 +19,7 @@ from .backbones import load_backbone
 from .config import PatchCoreConfig
 from .errors import DatasetError
 from .images import find_images
-from .metrics import aupro, auroc, f1_optimal_threshold, pixel_auroc
+from .metrics import aupro, auroc, f1_optimal_threshold, pixel_auroc, pixel_auroc_per_kind
 from .model import PatchCoreModel
 from .patchcore import Inspection, Inspector, fit
 from .progress import CancelToken, ProgressFn
@@ -57,6 +57,8 @@ class EvaluationReport:
     config: Dict[str, Any] = field(default_factory=dict)
     skipped: List[str] = field(default_factory=list)
     per_defect_auroc: Dict[str, float] = field(default_factory=dict)
+    #: Per defect kind, the pixel AUROC of its images with the good ones (metrics.pixel_auroc_per_kind).
+    per_defect_pixel_auroc: Dict[str, float] = field(default_factory=dict)
     #: At the default threshold: the share of test/good parts called NG, and of defective parts not called NG.
     false_reject_rate: float = 0.0
     miss_rate: float = 0.0
@@ -177,6 +179,7 @@ def evaluate(category_dir: PathLike, config: PatchCoreConfig = PatchCoreConfig()
         config=config.to_dict(),
         skipped=skipped,
         per_defect_auroc=per_defect,
+        per_defect_pixel_auroc=pixel_auroc_per_kind(masks, maps, defects) if has_masks else {},
         min_defect_area=model.min_defect_area,
         search=inspector.bank.search.describe(),
     )

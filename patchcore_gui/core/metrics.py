@@ -13,7 +13,7 @@ Masks may be bool, 0/1 or 0..255: non-bool masks are anomalous above half their 
 
 from __future__ import annotations
 
-from typing import List, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -119,6 +119,27 @@ def pixel_auroc(masks: Sequence[np.ndarray], maps: Sequence[np.ndarray],
         positive += np.bincount(index[truth], minlength=num_thresholds)
         negative += np.bincount(index[~truth], minlength=num_thresholds)
     return _auc_from_counts(positive, negative)
+
+
+def pixel_auroc_per_kind(masks: Sequence[np.ndarray], maps: Sequence[np.ndarray], kinds: Sequence[str],
+                         good: str = "good") -> Dict[str, float]:
+    """Per defect kind, the pixel AUROC of its images together with every ``good`` image: which kinds
+    the maps localise. The overall figure weighs kinds by their defect pixels, so one kind with large
+    masks can hide how well the others are found. A kind whose masks mark nothing is left out.
+
+    >>> flat = np.zeros((2, 2)); spot = np.array([[1.0, 0.0], [0.0, 0.0]])
+    >>> masks = [flat > 0, spot > 0, spot > 0]
+    >>> pixel_auroc_per_kind(masks, [flat, spot, -spot], ["good", "hole", "crack"])
+    {'crack': 0.0, 'hole': 1.0}
+    """
+    if not len(masks) == len(maps) == len(kinds):
+        raise ValueError(f"{len(masks)} masks, {len(maps)} maps and {len(kinds)} kinds")
+    found = {}
+    for kind in sorted(set(kinds) - {good}):
+        chosen = [index for index, name in enumerate(kinds) if name in (good, kind)]
+        if any(_mask(masks[index]).any() for index in chosen):
+            found[kind] = pixel_auroc([masks[index] for index in chosen], [maps[index] for index in chosen])
+    return found
 
 
 def _area_up_to(x: np.ndarray, y: np.ndarray, limit: float) -> float:
