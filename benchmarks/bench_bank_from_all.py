@@ -55,7 +55,8 @@ def _judged(name: str, scores: np.ndarray, labels: np.ndarray, threshold: float,
             coreset_s: float) -> Dict[str, object]:
     called_ng = scores > threshold
     return {"way": name, "image_auroc": auroc(labels, scores), "threshold": float(threshold),
-            "right": float(np.mean(called_ng == (labels == 1))), "false_rejects": int(np.sum(called_ng & (labels == 0))),
+            "right": float(np.mean(called_ng == (labels == 1))),
+            "false_rejects": int(np.sum(called_ng & (labels == 0))),
             "misses": int(np.sum(~called_ng & (labels == 1))), "bank": bank, "coreset_s": coreset_s}
 
 

@@ -99,7 +99,7 @@ def variant_cache(cache_root: Path, category: Path, name: str, config: PatchCore
 
 def run_variant(category: Path, name: str, changes: Dict[str, Any], ratios: List[float], cache_root: Path,
                 test_every: int, train_every: int, prefix_of: Optional[Path] = None,
-                layer_weights: Optional[List[float]] = None, bank_from_all: bool = False,
+                layer_weights: Optional[List[float]] = None,
                 sigmas: Optional[List[float]] = None) -> List[Dict[str, Any]]:
     base = PatchCoreConfig(**changes)
     cache = variant_cache(cache_root, category, name, base)
@@ -136,10 +136,7 @@ def run_variant(category: Path, name: str, changes: Dict[str, Any], ratios: List
     for ratio in ratios:
         config = base.with_changes(coreset_ratio=ratio)
         started = time.perf_counter()
-        if bank_from_all:
-            candidates = np.concatenate([g.reshape(-1, g.shape[-1]) for g in train_grids])
-        else:
-            candidates, _ = bank_candidates(list(train_grids), config)
+        candidates, _ = bank_candidates(list(train_grids), config)
         chosen = greedy_coreset(candidates, coreset_size(len(candidates), ratio), config.projection_dim, config.seed)
         bank = MemoryBank(candidates[np.sort(chosen)])
         coreset_s = time.perf_counter() - started
@@ -172,7 +169,7 @@ def run_variant(category: Path, name: str, changes: Dict[str, Any], ratios: List
             "n_train": len(train), "n_test": n, "test_every": test_every, "train_every": train_every,
             "patches_per_image": float(np.mean([g.shape[0] * g.shape[1] for g in train_grids])),
             "candidates": n_candidates, "bank": len(bank.vectors), "dim": int(bank.vectors.shape[1]),
-            "bank_from_all": bank_from_all, "sigma": smoothings[0],
+            "sigma": smoothings[0],
             "image_auroc": auroc(labels, scores_a), "pixel_auroc": pixel_auroc(masks, maps),
             "pixel_auroc_by_sigma": {sigma: pixel_auroc(masks, kept) for sigma, kept in other_maps.items()},
             "pixel_per_defect": pixel_auroc_per_kind(masks, maps, list(defects)),
@@ -199,8 +196,6 @@ def main() -> int:
                         "are every variant's (their layers a prefix of its layers; same backbone and geometry)")
     parser.add_argument("--layer-weights", nargs="+", type=float,
                         help="multiply each layer's channels by these weights (shallow to deep) before the bank")
-    parser.add_argument("--bank-from-all", action="store_true",
-                        help="the bank from every good image (fit holds some out for the threshold)")
     parser.add_argument("--sigmas", nargs="+", type=float,
                         help="map smoothings to compare (the first is reported as pixel_auroc), one search")
     args = parser.parse_args()
@@ -208,7 +203,7 @@ def main() -> int:
     rows = []
     for name, text in args.variant:
         rows += run_variant(args.category, name, json.loads(text), args.ratios, args.cache, args.test_every,
-                            args.train_every, args.prefix_of, args.layer_weights, args.bank_from_all, args.sigmas)
+                            args.train_every, args.prefix_of, args.layer_weights, args.sigmas)
         if args.json:
             args.json.write_text(json.dumps(rows, indent=1))
     print(f"{'variant':<14} {'ratio':>5} {'bank':>7} {'image':>6} {'pixel':>6} {'fit s':>6} {'ms/img':>7}  per defect")
