@@ -1,0 +1,160 @@
+"""The window's line mode at a fixed part rate: does the window stay responsive, and does it stay bounded?
+
+The window (offscreen unless a display is set) opens the bottle model and runs a line on an empty
+folder, as an operator does with "Run line"; once its inspection processes are ready, a separate
+"camera" process (bench_line.py's) writes bottle test images into the folder at ``--rate`` parts per
+second for ``--seconds``. Bottle's test set is three quarters defects, so most parts are NG and go into
+the shift's NG list: the hardest case for the window (``--parts good`` writes its good parts only).
+
+Measured in the window's own process:
+
+- how late the UI thread's event loop runs a 10 ms timer (the lag a click or a repaint would wait):
+  median, 95th and 99th percentile, largest;
+- the process's resident memory (psutil) at the start and the end, and its growth per NG part listed;
+- parts the line inspected by the end of writing and after draining.
+
+    python benchmarks/bench_window_line.py --rate 25 --seconds 120
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+import psutil  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench_line import BOTTLE, bottle_model, camera  # noqa: E402
+
+TICK_MS = 10
+
+
+def run(model_path: Path, rate: float, seconds: float, drain_s: float, parts: str = "all") -> Dict[str, object]:
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    from patchcore_gui.gui.main_window import MainWindow
+
+    pattern = "test/good/*.png" if parts == "good" else "test/*/*.png"
+    images = [path.read_bytes() for path in sorted(BOTTLE.glob(pattern))]
+    me = psutil.Process()
+    with tempfile.TemporaryDirectory() as scratch:
+        work = Path(scratch)
+        window = MainWindow(settings=QSettings(str(work / "settings.ini"), QSettings.Format.IniFormat))
+        window.use_message_boxes = False
+        window.resize(1400, 900)
+        window.show()
+        if not window.open_model(model_path):
+            raise SystemExit(f"cannot open {model_path}: {window.last_error}")
+        window.settings.settings.setValue("record/store", str(work / "record.sqlite"))
+        folder = work / "camera"
+        folder.mkdir()
+        panel = window.line_mode.panel
+        loop = QEventLoop()
+
+        def pump(ms: int) -> None:
+            QTimer.singleShot(ms, loop.quit)
+            loop.exec()
+
+        window.line_mode.run_line(folder)
+        while panel.worker is None or panel.worker.line is None or not panel.worker.line.ready.is_set():
+            pump(100)
+        rss_start = me.memory_info().rss
+        listed_start = panel.ng_list.count()
+
+        gaps: List[float] = []
+        clock = QElapsedTimer()
+        clock.start()
+        last = [clock.nsecsElapsed()]
+
+        def tick() -> None:
+            now = clock.nsecsElapsed()
+            gaps.append((now - last[0]) / 1e6)
+            last[0] = now
+
+        timer = QTimer()
+        timer.setInterval(TICK_MS)
+        timer.timeout.connect(tick)
+
+        context = multiprocessing.get_context("spawn")
+        written: "multiprocessing.Queue[List[Tuple[str, float]]]" = context.Queue()
+        ready, start = context.Event(), context.Value("d", 0.0)
+        writer = context.Process(target=camera, args=(str(folder), images, rate, seconds, ready, start, written))
+        writer.start()
+        ready.wait()
+        start.value = time.time() + 0.5
+        last[0] = clock.nsecsElapsed()
+        timer.start()
+        rss_samples: List[Tuple[float, int, int]] = []
+        log = None
+        ends = start.value + seconds
+        while time.time() < ends or log is None:
+            pump(500)
+            rss_samples.append((time.time() - start.value, me.memory_info().rss, panel.ng_list.count()))
+            if log is None and not written.empty():
+                log = written.get()
+        writer.join()
+        gaps_writing = np.array(gaps)
+        inspected_at_end = panel.last_snapshot.inspected if panel.last_snapshot else 0
+        deadline = time.time() + drain_s
+        while (panel.last_snapshot is None or panel.last_snapshot.inspected < len(log)) and time.time() < deadline:
+            pump(200)
+        timer.stop()
+        rss_end = me.memory_info().rss
+        listed = panel.ng_list.count() - listed_start
+        snapshot = panel.last_snapshot
+        panel.stop()
+        while panel.running:
+            pump(100)
+        window.close()
+        app.processEvents()
+
+    lag = gaps_writing - TICK_MS
+    ng_growth = [(count, rss) for _, rss, count in rss_samples]
+    slope = float(np.polyfit([c for c, _ in ng_growth], [r for _, r in ng_growth], 1)[0]) if len(ng_growth) > 3 else float("nan")
+    return {
+        "rate": rate, "seconds": seconds, "parts": parts, "written": len(log),
+        "inspected_by_end_of_writing": int(inspected_at_end),
+        "inspected": int(snapshot.inspected if snapshot else 0), "ng": int(snapshot.ng if snapshot else 0),
+        "ng_listed": int(listed),
+        "ui_lag_median_ms": float(np.median(lag)), "ui_lag_p95_ms": float(np.percentile(lag, 95)),
+        "ui_lag_p99_ms": float(np.percentile(lag, 99)), "ui_lag_max_ms": float(lag.max()),
+        "ticks": int(len(lag)),
+        "rss_start_mb": rss_start / 2**20, "rss_end_mb": rss_end / 2**20,
+        "rss_kb_per_ng_listed": slope / 1024,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=25.0)
+    parser.add_argument("--seconds", type=float, default=120.0)
+    parser.add_argument("--drain", type=float, default=120.0, help="seconds allowed to inspect the backlog after writing")
+    parser.add_argument("--parts", choices=("all", "good"), default="all",
+                        help="bottle's whole test set (three quarters NG) or its good parts only")
+    parser.add_argument("--model", type=Path, default=Path(tempfile.gettempdir()) / "bench_line_bottle.patchcore")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    outcome = run(bottle_model(args.model), args.rate, args.seconds, args.drain, args.parts)
+    for key, value in outcome.items():
+        print(f"{key:30s} {value:.1f}" if isinstance(value, float) else f"{key:30s} {value}")
+    if args.json:
+        args.json.write_text(json.dumps(outcome, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
