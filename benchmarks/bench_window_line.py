@@ -10,7 +10,8 @@ Measured in the window's own process:
 
 - how late the UI thread's event loop runs a 10 ms timer (the lag a click or a repaint would wait):
   median, 95th and 99th percentile, largest;
-- the process's resident memory (psutil) at the start and the end, and its growth per NG part listed;
+- the process's resident memory (psutil) at the start, halfway and the end, and its growth per NG part
+  listed over the second half (the first NG parts fill the bounded store of pictures to look back at);
 - parts the line inspected by the end of writing and after draining.
 
     python benchmarks/bench_window_line.py --rate 25 --seconds 120
@@ -73,7 +74,7 @@ def run(model_path: Path, rate: float, seconds: float, drain_s: float, parts: st
         while panel.worker is None or panel.worker.line is None or not panel.worker.line.ready.is_set():
             pump(100)
         rss_start = me.memory_info().rss
-        listed_start = panel.ng_list.count()
+        listed_start = panel.ng_model.total
 
         gaps: List[float] = []
         clock = QElapsedTimer()
@@ -103,7 +104,7 @@ def run(model_path: Path, rate: float, seconds: float, drain_s: float, parts: st
         ends = start.value + seconds
         while time.time() < ends or log is None:
             pump(500)
-            rss_samples.append((time.time() - start.value, me.memory_info().rss, panel.ng_list.count()))
+            rss_samples.append((time.time() - start.value, me.memory_info().rss, panel.ng_model.total))
             if log is None and not written.empty():
                 log = written.get()
         writer.join()
@@ -114,7 +115,7 @@ def run(model_path: Path, rate: float, seconds: float, drain_s: float, parts: st
             pump(200)
         timer.stop()
         rss_end = me.memory_info().rss
-        listed = panel.ng_list.count() - listed_start
+        listed = panel.ng_model.total - listed_start
         snapshot = panel.last_snapshot
         panel.stop()
         while panel.running:
@@ -123,8 +124,12 @@ def run(model_path: Path, rate: float, seconds: float, drain_s: float, parts: st
         app.processEvents()
 
     lag = gaps_writing - TICK_MS
-    ng_growth = [(count, rss) for _, rss, count in rss_samples]
-    slope = float(np.polyfit([c for c, _ in ng_growth], [r for _, r in ng_growth], 1)[0]) if len(ng_growth) > 3 else float("nan")
+    # over the second half only: the first NG parts fill the bounded store of pictures to look back at
+    late = [(count, rss) for at, rss, count in rss_samples if at >= seconds / 2]
+    counts = np.array([c for c, _ in late], float)
+    slope = (float(np.polyfit(counts, [r for _, r in late], 1)[0]) if len(set(counts)) > 3
+             else float("nan"))  # too few NG parts listed to say
+    halfway = min(rss_samples, key=lambda sample: abs(sample[0] - seconds / 2))[1]
     return {
         "rate": rate, "seconds": seconds, "parts": parts, "written": len(log),
         "inspected_by_end_of_writing": int(inspected_at_end),
@@ -133,8 +138,8 @@ def run(model_path: Path, rate: float, seconds: float, drain_s: float, parts: st
         "ui_lag_median_ms": float(np.median(lag)), "ui_lag_p95_ms": float(np.percentile(lag, 95)),
         "ui_lag_p99_ms": float(np.percentile(lag, 99)), "ui_lag_max_ms": float(lag.max()),
         "ticks": int(len(lag)),
-        "rss_start_mb": rss_start / 2**20, "rss_end_mb": rss_end / 2**20,
-        "rss_kb_per_ng_listed": slope / 1024,
+        "rss_start_mb": rss_start / 2**20, "rss_halfway_mb": halfway / 2**20, "rss_end_mb": rss_end / 2**20,
+        "rss_kb_per_ng_listed_second_half": slope / 1024,
     }
 
 

@@ -8,21 +8,21 @@ explicit unlock, which the worker puts into the store's audit trail (``threshold
 
 from __future__ import annotations
 
-from collections import deque
+import time
+from collections import OrderedDict
 from pathlib import Path
-from typing import Callable, Deque, Optional
+from typing import Callable, Optional
 
-import numpy as np
-from PySide6.QtCore import QSettings, QSize, Qt, Signal, Slot
-from PySide6.QtGui import QIcon, QImage, QPixmap
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGridLayout, QHBoxLayout, QLabel, QListWidget,
-                               QListWidgetItem, QMessageBox, QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtCore import QModelIndex, QSettings, QSize, Qt, QTimer, Signal, Slot
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGridLayout, QHBoxLayout, QLabel, QListView,
+                               QMessageBox, QPushButton, QVBoxLayout, QWidget)
 
 from ..core import Inspector
 from ..line import LineSettings, OverlayWriter, PartSorter, ShiftSnapshot
 from ..line.runner import Recorder
 from .image_view import InspectionView
-from .line_worker import THUMBNAIL_SIDE, LineWorker, ShownLinePart
+from .line_worker import SHOW_EVERY_S, THUMBNAIL_SIDE, LineWorker, ShownLinePart
+from .ng_parts import KEY_ROLE, NgPartsModel, NgRow
 from .workers import start_worker
 
 #: NG parts whose full picture is kept to look back at; older ones keep their thumbnail.
@@ -32,13 +32,6 @@ VERDICT_STYLE = {"OK": "background:#1b7f3b;color:white", "NG": "background:#b326
                  "ERROR": "background:#c77700;color:white", "": "background:#444;color:white"}
 SORTING = (("leave", "Leave images in the folder"), ("copy", "Copy into OK / (REVIEW /) NG / ERROR"),
            ("move", "Move into OK / (REVIEW /) NG / ERROR"))
-
-
-def to_pixmap(rgb: np.ndarray) -> QPixmap:
-    """``(h, w, 3) uint8`` -> a QPixmap (copied, so the array may go)."""
-    rgb = np.ascontiguousarray(rgb)
-    height, width = rgb.shape[:2]
-    return QPixmap.fromImage(QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy())
 
 
 class LinePanel(QWidget):
@@ -56,9 +49,17 @@ class LinePanel(QWidget):
         self.thread = None
         self.folder: Optional[Path] = None
         self.unlocked = False
-        self.ng_parts: Deque[ShownLinePart] = deque(maxlen=KEPT_NG_PICTURES)
+        #: the last KEPT_NG_PICTURES NG parts with their pictures, by their row's key in ``ng_model``
+        self.ng_parts: "OrderedDict[int, ShownLinePart]" = OrderedDict()
         self.last_snapshot: Optional[ShiftSnapshot] = None
         self.newest: Optional[ShownLinePart] = None
+        # The newest part is drawn at most every SHOW_EVERY_S, the latest one at the end of each wait:
+        # every NG part comes with its picture, and drawing each of 19 NG parts a second held the UI
+        # thread and a core (docs/benchmarks.md, "The window at full rate")
+        self._drawn_at = 0.0
+        self._draw_timer = QTimer(self)
+        self._draw_timer.setSingleShot(True)
+        self._draw_timer.timeout.connect(self._draw_newest)
         #: False in tests and scripts: a failure then goes to ``message`` only, never to a modal box.
         self.use_message_boxes = True
 
@@ -106,16 +107,21 @@ class LinePanel(QWidget):
             value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.counter_labels[key] = value
             counters.addRow(label, value)
-        self.ng_list = QListWidget()
-        self.ng_list.setViewMode(QListWidget.ViewMode.IconMode)
+        self.ng_model = NgPartsModel(parent=self)
+        self.ng_list = QListView()
+        self.ng_list.setModel(self.ng_model)
+        self.ng_list.setViewMode(QListView.ViewMode.IconMode)
         self.ng_list.setIconSize(QSize(THUMBNAIL_SIDE, THUMBNAIL_SIDE))
-        self.ng_list.setResizeMode(QListWidget.ResizeMode.Adjust)
-        self.ng_list.setMovement(QListWidget.Movement.Static)
+        self.ng_list.setResizeMode(QListView.ResizeMode.Adjust)
+        self.ng_list.setMovement(QListView.Movement.Static)
+        self.ng_list.setUniformItemSizes(True)  # no measuring of every row as thousands arrive
         self.ng_list.setWordWrap(True)
-        self.ng_list.currentRowChanged.connect(self._ng_selected)
+        self.ng_list.selectionModel().currentChanged.connect(self._ng_selected)
+        self.ng_title = QLabel()
+        self._show_ng_title()
         side = QVBoxLayout()
         side.addLayout(counters)
-        side.addWidget(QLabel("NG parts of this shift (click to look again)"))
+        side.addWidget(self.ng_title)
         side.addWidget(self.ng_list, 1)
         self.notice_label = QLabel("")
         self.notice_label.setWordWrap(True)
@@ -156,7 +162,8 @@ class LinePanel(QWidget):
         sorter = PartSorter(root, move=mode == "move") if mode != "leave" else None
         overlays = OverlayWriter(root / "overlays") if mode != "leave" else None
         self.ng_parts.clear()
-        self.ng_list.clear()
+        self.ng_model.clear()
+        self._show_ng_title()
         self.unlocked = False
         self.worker = LineWorker(make_inspector, folder, make_recorder, sorter, overlays, settings)
         self.worker.part_done.connect(self._part_done)
@@ -222,9 +229,20 @@ class LinePanel(QWidget):
         result = shown.result
         if shown.image is not None:
             self.newest = shown
-            self._show(shown)
+            if not self._draw_timer.isActive():
+                wait = SHOW_EVERY_S - (time.monotonic() - self._drawn_at)
+                if wait <= 0:
+                    self._draw_newest()
+                else:
+                    self._draw_timer.start(max(1, round(1000 * wait)))
         if result.verdict == "NG" and not result.already_recorded:
             self._add_ng(shown)
+
+    @Slot()
+    def _draw_newest(self) -> None:
+        self._drawn_at = time.monotonic()
+        if self.newest is not None:
+            self._show(self.newest)
 
     def _show(self, shown: ShownLinePart) -> None:
         result = shown.result
@@ -237,26 +255,31 @@ class LinePanel(QWidget):
 
     def _add_ng(self, shown: ShownLinePart) -> None:
         result = shown.result
-        item = QListWidgetItem(f"{result.path.name}\n{result.time.astimezone():%H:%M:%S}")
-        if shown.thumbnail is not None:
-            item.setIcon(QIcon(to_pixmap(shown.thumbnail)))
-        item.setData(Qt.ItemDataRole.UserRole, id(shown))
-        item.setToolTip(f"{result.path}\nscore {result.score:.4f}, threshold {result.threshold:.4f}"
-                        + (f"\nsorted into {result.sorted_to}" if result.sorted_to else ""))
-        self.ng_parts.append(shown)
-        self.ng_list.addItem(item)
+        key = self.ng_model.total
+        tooltip = (f"{result.path}\nscore {result.score:.4f}, threshold {result.threshold:.4f}"
+                   + (f"\nsorted into {result.sorted_to}" if result.sorted_to else ""))
+        self.ng_model.add(NgRow(key, f"{result.path.name}\n{result.time.astimezone():%H:%M:%S}", tooltip,
+                                shown.thumbnail or b""))
+        self.ng_parts[key] = shown
+        if len(self.ng_parts) > KEPT_NG_PICTURES:
+            self.ng_parts.popitem(last=False)
+        self._show_ng_title()
 
-    @Slot(int)
-    def _ng_selected(self, row: int) -> None:
-        item = self.ng_list.item(row)
-        if item is None:
+    def _show_ng_title(self) -> None:
+        listed, total = self.ng_model.rowCount(), self.ng_model.total
+        shown = f"; the newest {listed:,} listed, every one is in the record" if total > listed else ""
+        self.ng_title.setText(f"NG parts of this shift: {total:,}{shown} (click one to look again)")
+
+    @Slot(QModelIndex, QModelIndex)
+    def _ng_selected(self, current: QModelIndex, previous: QModelIndex = QModelIndex()) -> None:
+        if not current.isValid():
             return
-        kept = {id(shown): shown for shown in self.ng_parts}.get(item.data(Qt.ItemDataRole.UserRole))
+        kept = self.ng_parts.get(current.data(KEY_ROLE))
         if kept is not None and kept.image is not None:
             self._show(kept)
         else:
             self.message.emit(f"only the last {KEPT_NG_PICTURES} NG parts are kept to look at here; "
-                              f"{item.toolTip().splitlines()[0]}")
+                              f"{str(current.data(Qt.ItemDataRole.ToolTipRole)).splitlines()[0]}")
 
     @Slot(object)
     def _show_counters(self, snapshot: ShiftSnapshot) -> None:

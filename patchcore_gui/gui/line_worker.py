@@ -21,6 +21,7 @@ from PySide6.QtCore import Signal
 from ..core import Inspector, PatchCoreError, PatchCoreModel, read_image
 from ..line import InspectionLine, LineSettings, OverlayWriter, PartResult, PartSorter
 from ..line.runner import Recorder
+from .results_model import downsize, encode_thumbnail
 from .workers import Worker
 
 #: Seconds between two pictures of the newest part (a person cannot follow 25 parts a second).
@@ -37,7 +38,7 @@ class ShownLinePart:
     """A part as the panel shows it: its result, and its picture when one was prepared.
 
     ``image (h, w, 3) uint8`` and ``anomaly_map (h, w) float32`` at display size, ``defect_mask
-    (h, w) bool``; ``thumbnail`` only for NG parts. All None when no picture was made (throttled,
+    (h, w) bool``; ``thumbnail`` (JPEG bytes) only for NG parts. All None when no picture was made (throttled,
     or the image is gone or unreadable).
     """
 
@@ -46,17 +47,9 @@ class ShownLinePart:
     anomaly_map: Optional[np.ndarray] = None
     colour_range: Tuple[float, float] = (0.0, 1.0)
     defect_mask: Optional[np.ndarray] = None
-    thumbnail: Optional[np.ndarray] = None
+    thumbnail: Optional[bytes] = None
     #: ``(h, w)`` bool inspected pixels at display size, when the model has a region of interest.
     region: Optional[np.ndarray] = None
-
-
-def _fit_within(pixels: np.ndarray, side: int, interpolation: int = cv2.INTER_AREA) -> np.ndarray:
-    height, width = pixels.shape[:2]
-    scale = side / max(height, width)
-    if scale >= 1.0:
-        return pixels
-    return cv2.resize(pixels, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=interpolation)
 
 
 def picture(result: PartResult, model: PatchCoreModel, thumbnail: bool) -> ShownLinePart:
@@ -66,7 +59,7 @@ def picture(result: PartResult, model: PatchCoreModel, thumbnail: bool) -> Shown
         image = None
         if not result.image_gone:
             try:
-                image = _fit_within(read_image(source), SHOWN_SIDE)
+                image = downsize(read_image(source), SHOWN_SIDE)
             except PatchCoreError:
                 pass
         return ShownLinePart(result, image=image)
@@ -75,13 +68,13 @@ def picture(result: PartResult, model: PatchCoreModel, thumbnail: bool) -> Shown
     except PatchCoreError:
         return ShownLinePart(result)
     threshold_model = model.with_threshold(result.threshold)
-    image = _fit_within(full, SHOWN_SIDE)
+    image = downsize(full, SHOWN_SIDE)
     height, width = image.shape[:2]
     heat = cv2.resize(result.inspection.anomaly_map, (width, height), interpolation=cv2.INTER_LINEAR)
     # the part's own defect regions (as recorded), brought to display size
     mask = cv2.resize(result.inspection.defect_mask(threshold_model).astype(np.uint8), (width, height),
                       interpolation=cv2.INTER_NEAREST) > 0
-    small = _fit_within(image, THUMBNAIL_SIDE) if thumbnail else None
+    small = encode_thumbnail(image, THUMBNAIL_SIDE) if thumbnail else None
     region = None if model.roi is None else model.roi.pixels_at((height, width))
     return ShownLinePart(result, image, heat, threshold_model.map_scale.colour_range(result.threshold), mask, small,
                          region)
@@ -165,8 +158,7 @@ class LineWorker(Worker):
         else:
             shown = ShownLinePart(result)
         # the full-size map has served: the panel gets the display-size copy only
-        self.part_done.emit(ShownLinePart(_without_map(result), shown.image, shown.anomaly_map, shown.colour_range,
-                                          shown.defect_mask, shown.thumbnail))
+        self.part_done.emit(replace(shown, result=_without_map(result)))
         self._tick()
 
     def _tick(self) -> None:

@@ -56,9 +56,9 @@ def downsize(array: np.ndarray, max_side: int) -> np.ndarray:
     return cv2.resize(array, size, interpolation=cv2.INTER_AREA)
 
 
-def encode_thumbnail(image: np.ndarray) -> bytes:
-    """``(H, W, 3)`` uint8 RGB -> JPEG bytes of it shrunk to at most :data:`THUMB_SIDE` on its longer side."""
-    ok, encoded = cv2.imencode(".jpg", np.ascontiguousarray(downsize(image, THUMB_SIDE)[:, :, ::-1]),
+def encode_thumbnail(image: np.ndarray, side: int = THUMB_SIDE) -> bytes:
+    """``(H, W, 3)`` uint8 RGB -> JPEG bytes of it shrunk to at most ``side`` on its longer side."""
+    ok, encoded = cv2.imencode(".jpg", np.ascontiguousarray(downsize(image, side)[:, :, ::-1]),
                                [cv2.IMWRITE_JPEG_QUALITY, 90])
     if not ok:  # cannot happen for a valid uint8 RGB array; an empty thumbnail is drawn as none
         return b""
@@ -141,11 +141,41 @@ class InspectedImage:
                           patch_scores=self.patch_scores)
 
 
-def _pixmap(rgb: np.ndarray) -> QPixmap:
+def to_pixmap(rgb: np.ndarray) -> QPixmap:
+    """``(h, w, 3) uint8`` RGB -> a QPixmap of its own (copied, so the array may go)."""
     rgb = np.ascontiguousarray(rgb)
     height, width = rgb.shape[:2]
     image = QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888)
     return QPixmap.fromImage(image.copy())  # copy: the QImage must not outlive the numpy buffer
+
+
+class ThumbnailPixmaps:
+    """Pixmaps of JPEG thumbnails, made when a row is drawn and kept for the last ``size`` rows drawn."""
+
+    def __init__(self, size: int = PIXMAP_CACHE) -> None:
+        self.size = size
+        self._pixmaps: Dict[int, QPixmap] = {}
+
+    def get(self, key: int, thumbnail: bytes) -> Optional[QPixmap]:
+        pixmap = self._pixmaps.pop(key, None)
+        if pixmap is None:
+            pixels = decode_thumbnail(thumbnail)
+            if pixels is None:
+                return None
+            pixmap = to_pixmap(pixels)
+            while len(self._pixmaps) >= self.size:  # the least recently drawn row goes
+                del self._pixmaps[next(iter(self._pixmaps))]
+        self._pixmaps[key] = pixmap  # (re)inserted last: the dict's order is the order of use
+        return pixmap
+
+    def forget(self, key: int) -> None:
+        self._pixmaps.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._pixmaps)
+
+    def clear(self) -> None:
+        self._pixmaps.clear()
 
 
 class ResultsTableModel(QAbstractTableModel):
@@ -159,7 +189,7 @@ class ResultsTableModel(QAbstractTableModel):
         super().__init__(parent)
         self.document = document
         self._items: List[InspectedImage] = []
-        self._pixmaps: Dict[int, QPixmap] = {}
+        self._pixmaps = ThumbnailPixmaps()
         document.threshold_changed.connect(self._verdicts_changed)
         document.model_changed.connect(self._verdicts_changed)
         document.defect_size_changed.connect(self._verdicts_changed)
@@ -229,18 +259,6 @@ class ResultsTableModel(QAbstractTableModel):
             return [item.result_row(self.document.threshold) for item in self._items]
         return [item.measured(model).result_row(model.threshold, model) for item in self._items]
 
-    def _thumbnail_pixmap(self, row: int, item: InspectedImage) -> Optional[QPixmap]:
-        pixmap = self._pixmaps.pop(row, None)
-        if pixmap is None:
-            pixels = decode_thumbnail(item.thumbnail)
-            if pixels is None:
-                return None
-            pixmap = _pixmap(pixels)
-            while len(self._pixmaps) >= PIXMAP_CACHE:  # the least recently drawn row goes
-                del self._pixmaps[next(iter(self._pixmaps))]
-        self._pixmaps[row] = pixmap  # (re)inserted last: the dict's order is the order of use
-        return pixmap
-
     # --- Qt model ----------------------------------------------------------------------------------
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # type: ignore[override]
         return 0 if parent.isValid() else len(self._items)
@@ -274,7 +292,7 @@ class ResultsTableModel(QAbstractTableModel):
             if column == self.VERDICT:
                 return verdict
         elif role == Qt.ItemDataRole.DecorationRole and column == self.THUMB and item.thumbnail:
-            return self._thumbnail_pixmap(index.row(), item)
+            return self._pixmaps.get(index.row(), item.thumbnail)
         elif role == Qt.ItemDataRole.ToolTipRole:
             return f"{item.path}\n{item.error}" if item.error else str(item.path)
         elif role == Qt.ItemDataRole.ForegroundRole and column == self.FILE and item.error:

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import shutil
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import List, Tuple
 
+import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
 from patchcore_gui.core import Inspector
+from patchcore_gui.core.roi import RegionOfInterest
 from patchcore_gui.gui.line_panel import LinePanel
-from patchcore_gui.line import ArrivalSettings, LineSettings
+from patchcore_gui.gui.line_worker import SHOW_EVERY_S, ShownLinePart
+from patchcore_gui.line import ArrivalSettings, LineSettings, PartResult
 from patchcore_gui.line.runner import SessionMemory
 
 # side by side in threads: the workers' start-up would add seconds to each test, and the window's own line
@@ -75,14 +79,16 @@ def test_a_running_line_shows_parts_counters_and_the_ng_list(qtbot, panel, inspe
     for index, source in enumerate(synthetic_set.test_good[:2] + synthetic_set.test_defective[:2]):
         drop(source, camera, f"p{index}.png")
     wait_inspected(qtbot, panel, 4)
-    qtbot.waitUntil(lambda: panel.ng_list.count() == 2, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: panel.ng_model.rowCount() == 2, timeout=TIMEOUT_MS)
     snapshot = panel.last_snapshot
     assert (snapshot.ok, snapshot.ng, snapshot.errors) == (2, 2, 0)
     assert panel.counter_labels["yield"].text() == "50.0 %"
-    assert not panel.ng_list.item(0).icon().isNull()
-    assert panel.verdict_label.text().startswith("NG  p3.png")  # an NG part's picture is always made
+    assert not panel.ng_model.data(panel.ng_model.index(0), Qt.ItemDataRole.DecorationRole).isNull()
+    assert panel.ng_title.text().startswith("NG parts of this shift: 2 (")
+    # an NG part's picture is always made; the newest is drawn at most every SHOW_EVERY_S
+    qtbot.waitUntil(lambda: panel.verdict_label.text().startswith("NG  p3.png"), timeout=5000)
     assert panel.view.part_item.image is not None and panel.view.heat_item.image is not None
-    panel.ng_list.setCurrentRow(0)
+    panel.ng_list.setCurrentIndex(panel.ng_model.index(0))
     assert panel.verdict_label.text().startswith("NG  p2.png")
     assert settings.value("line/folder") == str(camera)
     assert len(list((tmp_path / "camera-sorted").glob("*/NG/*.png"))) == 2
@@ -143,3 +149,34 @@ def test_a_review_band_given_while_the_line_runs_sends_doubtful_parts_to_review_
     qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT_MS)
     assert [(r.verdict, r.review_from) for r in memory.added] == [("REVIEW", 0.0)]
     assert panel.verdict_label.text().startswith("REVIEW") and "#8e44ad" in panel.verdict_label.styleSheet()
+
+
+def test_a_model_with_a_region_of_interest_shows_the_ignored_area_on_the_newest_part(
+        qtbot, panel, fitted, backbone, synthetic_set, tmp_path):
+    top = np.zeros((64, 64), bool)  # any size: the region is scaled to each part
+    top[: top.shape[0] // 2] = True
+    roi_inspector = Inspector(fitted.model.with_region_of_interest(RegionOfInterest.from_pixels(top)),
+                              backbone=backbone)
+    camera = tmp_path / "camera"
+    camera.mkdir()
+    panel.start(camera, lambda: roi_inspector, lambda: None, FAST)
+    drop(synthetic_set.test_defective[0], camera, "d0.png")
+    wait_inspected(qtbot, panel, 1)
+    qtbot.waitUntil(lambda: panel.newest is not None, timeout=TIMEOUT_MS)
+    assert panel.newest.region is not None and panel.view.region_item.image is not None
+
+
+def test_parts_faster_than_the_eye_are_drawn_at_most_every_interval_and_the_newest_is_drawn_last(qtbot, panel,
+                                                                                                  monkeypatch):
+    drawn: List[str] = []
+    monkeypatch.setattr(panel, "_show", lambda shown: drawn.append(shown.result.path.name))
+    picture = np.zeros((8, 8, 3), np.uint8)
+    for index in range(20):  # 20 NG parts at once, each with its picture
+        result = PartResult(Path(f"p{index}.png"), datetime.now(timezone.utc), "NG", 9.0, 1.0, None, 50.0, 10, "x",
+                            0.0)
+        panel._part_done(ShownLinePart(result, image=picture, thumbnail=b""))
+    assert drawn == ["p0.png"] and panel.ng_model.total == 20  # every one listed, one drawn
+    qtbot.waitUntil(lambda: len(drawn) == 2, timeout=5000)
+    assert drawn[-1] == "p19.png"
+    qtbot.wait(int(2000 * SHOW_EVERY_S))
+    assert len(drawn) == 2  # nothing newer came: nothing drawn again

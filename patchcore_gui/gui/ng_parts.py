@@ -1,0 +1,82 @@
+"""The shift's NG parts as the line panel lists them: a name, a time and a small picture each, bounded.
+
+A line runs unattended for hours, and a bad batch can make most parts NG. Listed as widgets with
+their pictures, the list grew by 56 KB per NG part (docs/benchmarks.md, "The window at full rate"):
+gigabytes in a shift. So each row keeps its thumbnail as JPEG bytes, as the results list does (a few
+KB), made into a pixmap only when the row is drawn, and only the newest :data:`LISTED_NG` rows stay
+listed; every NG part is in the record (History), whatever this list keeps.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Deque, List, Union
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+
+from .results_model import ThumbnailPixmaps
+
+Index = Union[QModelIndex, QPersistentModelIndex]
+
+#: NG parts listed at most; older ones leave the list (not the record).
+LISTED_NG = 2000
+#: The role that hands back a row's key, by which the panel finds the part's kept picture.
+KEY_ROLE = Qt.ItemDataRole.UserRole
+
+
+@dataclass(frozen=True)
+class NgRow:
+    key: int
+    text: str
+    tooltip: str
+    #: JPEG bytes (results_model.encode_thumbnail); empty: no picture.
+    thumbnail: bytes
+
+
+class NgPartsModel(QAbstractListModel):
+    """The newest NG parts of the shift, oldest first: ``listed`` rows at most; ``total`` counts every one."""
+
+    def __init__(self, listed: int = LISTED_NG, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.listed = listed
+        self.total = 0
+        self._rows: Deque[NgRow] = deque()
+        self._pixmaps = ThumbnailPixmaps()
+
+    def add(self, row: NgRow) -> None:
+        if len(self._rows) >= self.listed:
+            self.beginRemoveRows(QModelIndex(), 0, 0)
+            self._pixmaps.forget(self._rows.popleft().key)
+            self.endRemoveRows()
+        self.beginInsertRows(QModelIndex(), len(self._rows), len(self._rows))
+        self._rows.append(row)
+        self.total += 1
+        self.endInsertRows()
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self._rows.clear()
+        self._pixmaps.clear()
+        self.total = 0
+        self.endResetModel()
+
+    def rows(self) -> List[NgRow]:
+        return list(self._rows)
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # type: ignore[override]
+        return 0 if parent.isValid() else len(self._rows)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # type: ignore[override]
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return row.text
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return row.tooltip
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self._pixmaps.get(row.key, row.thumbnail)
+        if role == KEY_ROLE:
+            return row.key
+        return None
