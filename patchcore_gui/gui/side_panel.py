@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Dict, Optional, Sequence
 
@@ -22,6 +23,13 @@ def readable_date(iso: str) -> str:
         return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
     except ValueError:
         return iso
+
+
+def breakable(text: str) -> str:
+    """``text`` with a zero-width space after each path separator, dot, dash and underscore: a label then
+    wraps a long file name or folder path instead of widening the window past the screen (a good folder's
+    path made the window 1,044 pixels wide, more than a 1,024-pixel line-PC screen)."""
+    return re.sub(r"([/\\._-])", "\\1\u200b", text)
 
 
 def _value_label() -> QLabel:
@@ -68,7 +76,7 @@ class ModelPanel(QWidget):
         layers = ", ".join(model.layers)
         bank = len(model.memory_bank)
         values = {
-            "File": (path.name if path else "not saved yet") + (" (changed)" if dirty else ""),
+            "File": breakable(path.name if path else "not saved yet") + (" (changed)" if dirty else ""),
             "Backbone": f"{model.config.backbone} ({layers})",
             "Input": model.preprocessing.describe(),
             "Good images": f"{model.n_good_images} ({len(model.good_scores)} held out to calibrate)",
@@ -79,7 +87,7 @@ class ModelPanel(QWidget):
             "Review band": "none" if model.review_from is None else f"{model.review_from:.3f} to {model.threshold:.3f}",
             "Default threshold": f"{model.default_threshold:.3f}",
             "Created": readable_date(model.created),
-            "Good folder": model.good_folder or "–",
+            "Good folder": breakable(model.good_folder) or "–",
         }
         for name, text in values.items():
             self.facts[name].setText(text)

@@ -3,12 +3,14 @@ tests run offscreen, which needs none of the X libraries a desktop must have (RE
 
 import os
 import shutil
+from dataclasses import replace
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from patchcore_gui.core import save_model
 from patchcore_gui.gui.desktop_libraries import install_hint, missing_libraries, xcb_plugin
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,3 +46,38 @@ def test_the_check_fails_when_the_program_ends_before_drawing(tmp_path):
     done = _under_xvfb(tmp_path, "--", sys.executable, "-c", "import sys; print('no window'); sys.exit(3)")
     assert done.returncode == 1
     assert "ended with exit status 3 before it was drawn" in done.stderr and "no window" in done.stderr
+
+
+NARROWEST = """
+import sys
+from pathlib import Path
+from PySide6.QtWidgets import QApplication
+app = QApplication(sys.argv[:1])
+from patchcore_gui.gui.main_window import MainWindow
+window = MainWindow()
+window.use_message_boxes = False
+window.show()
+assert window.open_model(Path(sys.argv[1])), window.last_error
+for tab in range(window.line_mode.tabs.count()):
+    window.line_mode.tabs.setCurrentIndex(tab)
+    app.processEvents()
+    print(app.platformName(), app.primaryScreen().size().width(), window.minimumSizeHint().width())
+"""
+
+
+def test_the_window_fits_a_1024_pixel_line_pc_screen_with_x11s_fonts(tmp_path, fitted):
+    # offscreen fonts are narrower than X11's: the test runs where a line PC's window runs
+    # a good folder's path has no space to wrap at: it made the model's facts, and so the window, too wide
+    model = save_model(replace(fitted.model, good_folder="/srv/inspection/line_3/camera_station_07/"
+                                                         "reference_parts_2026-11-29/good"),
+                       tmp_path / "housing_cover_reference_model_line3.patchcore")
+    env = dict(os.environ, HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / ".config"), QT_QPA_PLATFORM="xcb",
+               OMP_NUM_THREADS="1")
+    done = subprocess.run([XVFB_RUN, "-a", "-s", "-screen 0 1024x768x24", sys.executable, "-c", NARROWEST,
+                           str(model)],
+                          capture_output=True, text=True, timeout=300, env=env, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    lines = [line.split() for line in done.stdout.splitlines() if line.startswith("xcb ")]
+    assert len(lines) == 2  # the Inspect and the Line tab
+    for _, screen, narrowest in lines:
+        assert screen == "1024" and int(narrowest) <= 1010, done.stdout
