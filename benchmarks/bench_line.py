@@ -65,6 +65,23 @@ def camera(folder: str, images: List[bytes], rate: float, seconds: float, ready:
     written.put(log)
 
 
+CameraLog = "multiprocessing.Queue[List[Tuple[str, float]]]"
+
+
+def start_camera(folder: Path, images: List[bytes], rate: float, seconds: float
+                 ) -> Tuple["multiprocessing.process.BaseProcess", CameraLog, float]:
+    """Start the camera process on ``folder``; returns it, the queue its log comes back on, and the wall
+    time its schedule starts at (half a second from now, once the process is up)."""
+    context = multiprocessing.get_context("spawn")
+    written: "multiprocessing.Queue[List[Tuple[str, float]]]" = context.Queue()
+    ready, start = context.Event(), context.Value("d", 0.0)
+    writer = context.Process(target=camera, args=(str(folder), images, rate, seconds, ready, start, written))
+    writer.start()
+    ready.wait()
+    start.value = time.time() + 0.5
+    return writer, written, start.value
+
+
 def bottle_model(path: Path) -> Path:
     if path.exists():
         return path
@@ -101,13 +118,7 @@ def measure_rate(inspector: Inspector, model_path: Path, rate: float, seconds: f
     runner = threading.Thread(target=line.run, args=(lambda r: results.__setitem__(r.path.name, r),), daemon=True)
     runner.start()
     line.ready.wait()  # the camera starts once the line's workers are loaded
-    context = multiprocessing.get_context("spawn")
-    written: "multiprocessing.Queue[List[Tuple[str, float]]]" = context.Queue()
-    ready, start = context.Event(), context.Value("d", 0.0)
-    writer = context.Process(target=camera, args=(str(folder), images, rate, seconds, ready, start, written))
-    writer.start()
-    ready.wait()
-    start_at = start.value = time.time() + 0.5
+    writer, written, start_at = start_camera(folder, images, rate, seconds)
     log = None
     # The camera's log is read while it runs: a child blocks at exit until its queue is drained, so
     # waiting for it to end first hangs once the log outgrows the pipe (a 5-minute run at 10 parts/s).

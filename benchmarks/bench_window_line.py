@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import sys
 import tempfile
@@ -37,7 +36,7 @@ import psutil  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench_line import BOTTLE, bottle_model, camera  # noqa: E402
+from bench_line import BOTTLE, bottle_model, start_camera  # noqa: E402
 
 TICK_MS = 10
 
@@ -90,21 +89,15 @@ def run(model_path: Path, rate: float, seconds: float, drain_s: float, parts: st
         timer.setInterval(TICK_MS)
         timer.timeout.connect(tick)
 
-        context = multiprocessing.get_context("spawn")
-        written: "multiprocessing.Queue[List[Tuple[str, float]]]" = context.Queue()
-        ready, start = context.Event(), context.Value("d", 0.0)
-        writer = context.Process(target=camera, args=(str(folder), images, rate, seconds, ready, start, written))
-        writer.start()
-        ready.wait()
-        start.value = time.time() + 0.5
+        writer, written, start_at = start_camera(folder, images, rate, seconds)
         last[0] = clock.nsecsElapsed()
         timer.start()
         rss_samples: List[Tuple[float, int, int]] = []
         log = None
-        ends = start.value + seconds
+        ends = start_at + seconds
         while time.time() < ends or log is None:
             pump(500)
-            rss_samples.append((time.time() - start.value, me.memory_info().rss, panel.ng_model.total))
+            rss_samples.append((time.time() - start_at, me.memory_info().rss, panel.ng_model.total))
             if log is None and not written.empty():
                 log = written.get()
         writer.join()
