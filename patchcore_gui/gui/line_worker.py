@@ -38,8 +38,8 @@ class ShownLinePart:
     """A part as the panel shows it: its result, and its picture when one was prepared.
 
     ``image (h, w, 3) uint8`` and ``anomaly_map (h, w) float32`` at display size, ``defect_mask
-    (h, w) bool``; ``thumbnail`` (JPEG bytes) only for NG parts. All None when no picture was made (throttled,
-    or the image is gone or unreadable).
+    (h, w) bool``; ``thumbnail`` (JPEG bytes) only for NG parts. All None when no picture was made
+    (throttled, or the image is gone or unreadable).
     """
 
     result: PartResult
