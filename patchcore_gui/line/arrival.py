@@ -20,7 +20,8 @@ A part is **complete** when all of these hold:
 
 New files are seen through watchdog's events plus one scan of the folder at start; the files still
 settling are looked at again on a timer, never the whole folder. Complete parts go into the
-:class:`PartQueue` in the order they completed, with their size and sha256 at that moment.
+:class:`PartQueue` in the order they completed, with their size and sha256 at that moment; the parts
+found by the scan at start go first (one that lands just after the start waits for them).
 """
 
 from __future__ import annotations
@@ -158,6 +159,8 @@ class _Settling:
     signature: Tuple[int, int] = (-1, -1)
     changed_at: float = 0.0
     closed: bool = False
+    #: found by the scan at start, not by an event: nothing says whether its writer was done
+    found_at_start: bool = False
 
 
 @dataclass(frozen=True)
@@ -229,6 +232,7 @@ class ArrivalTracker:
         entry = self._touch(path, now)
         entry.closed = kind == "closed" or (kind == "seen" and entry.closed)
         if kind == "seen":
+            entry.found_at_start = True
             self._quiet_since_mtime(path, entry, now)
 
     def _quiet_since_mtime(self, path: Path, entry: _Settling, now: float) -> None:
@@ -252,7 +256,14 @@ class ArrivalTracker:
         for kind, path, dest in events:
             self._apply(kind, path, dest, now)
         complete = [(entry.seq, path) for path, entry in self._settling.items() if self._is_complete(path, entry, now)]
-        for _, path in sorted(complete):
+        # A part written just before the start waits out the quiet interval (its close went unseen), while
+        # one renamed into place just after is complete at once: it must not overtake the ones found first
+        done = {path for _, path in complete}
+        first_waiting = min((entry.seq for path, entry in self._settling.items()
+                             if entry.found_at_start and path not in done), default=None)
+        for seq, path in sorted(complete):
+            if first_waiting is not None and seq > first_waiting:
+                break
             entry = self._settling.pop(path)
             if entry.signature == self._handed.get(path):
                 continue

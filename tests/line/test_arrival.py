@@ -231,3 +231,20 @@ def _gif() -> bytes:
     buffer = BytesIO()
     Image.new("RGB", (8, 8), (200, 10, 10)).save(buffer, "GIF")
     return buffer.getvalue()
+
+
+def test_a_part_written_just_before_the_start_is_not_overtaken_by_one_renamed_in_just_after(tmp_path):
+    # found by the scan, its close unseen: it waits out the quiet interval; one renamed into place just
+    # after the start is complete at once, and waits for it (a loaded line PC showed this order reversed)
+    (tmp_path / "before.png").write_bytes(encoded(1))
+    (tmp_path / "after.png").write_bytes(encoded(2))
+    clock = [100.0]
+    queue = PartQueue()
+    tracker = ArrivalTracker(queue, SETTINGS, clock=lambda: clock[0])
+    tracker.note_existing([tmp_path / "before.png"])
+    tracker.note("moved", tmp_path / ".after.png.part", tmp_path / "after.png")
+    tracker.step()
+    assert queue.take(10) == []
+    clock[0] += SETTINGS.settle + 0.01
+    tracker.step()
+    assert [p.path.name for p in queue.take(10)] == ["before.png", "after.png"]
