@@ -73,7 +73,7 @@ def start_camera(folder: Path, images: List[bytes], rate: float, seconds: float
     """Start the camera process on ``folder``; returns it, the queue its log comes back on, and the wall
     time its schedule starts at (half a second from now, once the process is up)."""
     context = multiprocessing.get_context("spawn")
-    written: "multiprocessing.Queue[List[Tuple[str, float]]]" = context.Queue()
+    written: CameraLog = context.Queue()
     ready, start = context.Event(), context.Value("d", 0.0)
     writer = context.Process(target=camera, args=(str(folder), images, rate, seconds, ready, start, written))
     writer.start()

@@ -73,7 +73,6 @@ def run(model_path: Path, rate: float, seconds: float, drain_s: float, parts: st
         while panel.worker is None or panel.worker.line is None or not panel.worker.line.ready.is_set():
             pump(100)
         rss_start = me.memory_info().rss
-        listed_start = panel.ng_model.total
 
         gaps: List[float] = []
         clock = QElapsedTimer()
@@ -108,7 +107,7 @@ def run(model_path: Path, rate: float, seconds: float, drain_s: float, parts: st
             pump(200)
         timer.stop()
         rss_end = me.memory_info().rss
-        listed = panel.ng_model.total - listed_start
+        listed = panel.ng_model.total  # the line's start emptied the list
         snapshot = panel.last_snapshot
         panel.stop()
         while panel.running:

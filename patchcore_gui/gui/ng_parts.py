@@ -1,7 +1,7 @@
 """The shift's NG parts as the line panel lists them: a name, a time and a small picture each, bounded.
 
 A line runs unattended for hours, and a bad batch can make most parts NG. Listed as widgets with
-their pictures, the list grew by 56 KB per NG part (docs/benchmarks.md, "The window at full rate"):
+their pictures, the list grew by 40 KB per NG part (docs/benchmarks.md, "The window at full rate"):
 gigabytes in a shift. So each row keeps its thumbnail as JPEG bytes, as the results list does (a few
 KB), made into a pixmap only when the row is drawn, and only the newest :data:`LISTED_NG` rows stay
 listed; every NG part is in the record (History), whatever this list keeps.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Deque, List, Union
+from typing import Any, Deque, Union
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
@@ -60,9 +60,6 @@ class NgPartsModel(QAbstractListModel):
         self._pixmaps.clear()
         self.total = 0
         self.endResetModel()
-
-    def rows(self) -> List[NgRow]:
-        return list(self._rows)
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # type: ignore[override]
         return 0 if parent.isValid() else len(self._rows)
