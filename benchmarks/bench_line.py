@@ -15,6 +15,7 @@ The model is fitted on bottle's train/good with the default configuration (cache
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import multiprocessing
 import os
@@ -105,14 +106,15 @@ def inspector_capacity(inspector: Inspector, paths: List[Path]) -> Tuple[float, 
 
 def measure_rate(inspector: Inspector, model_path: Path, rate: float, seconds: float, images: List[bytes],
                  work: Path, store: bool, inspectors: Optional[int] = None,
-                 processes: bool = True) -> Dict[str, object]:
+                 processes: bool = True, queued: int = LineSettings.queued_per_process) -> Dict[str, object]:
     folder, sorted_root = work / "camera", work / "sorted"
     folder.mkdir()
     recorder = None
     if store:
         recorder = StoreRecorder.open(str(work / "record.sqlite"), "bench", model_path, inspector.model.threshold)
     line = InspectionLine(inspector, folder, recorder, PartSorter(sorted_root, move=True),
-                          settings=LineSettings(arrival=ArrivalSettings(), inspectors=inspectors, processes=processes))
+                          settings=LineSettings(arrival=ArrivalSettings(), inspectors=inspectors, processes=processes,
+                                                queued_per_process=queued))
     results: Dict[str, PartResult] = {}
     backlog: List[Tuple[float, int]] = []
     runner = threading.Thread(target=line.run, args=(lambda r: results.__setitem__(r.path.name, r),), daemon=True)
@@ -145,6 +147,8 @@ def measure_rate(inspector: Inspector, model_path: Path, rate: float, seconds: f
     closed = dict(log)
     delays = np.array([1000 * (r.recorded_at - closed[name]) for name, r in results.items() if name in closed])
     ms = np.array([r.inspection_ms for r in results.values() if r.inspection_ms is not None])
+    # from the camera's close to the line seeing the part complete (watch, settle, identity)
+    arrival = np.array([1000 * (r.complete_at - closed[name]) for name, r in results.items() if name in closed])
     times = np.array([t for t, _ in backlog])
     counts = np.array([c for _, c in backlog])
     second_half = (times >= seconds / 2) & (times <= seconds)
@@ -155,6 +159,9 @@ def measure_rate(inspector: Inspector, model_path: Path, rate: float, seconds: f
         "recorded_by_end_of_writing": done_at_end, "errors": sum(r.verdict == "ERROR" for r in results.values()),
         "delay_median_ms": float(np.median(delays)), "delay_p95_ms": float(np.percentile(delays, 95)),
         "delay_max_ms": float(delays.max()), "inspection_ms_median": float(np.median(ms)),
+        "inspection_ms_p95": float(np.percentile(ms, 95)), "arrival_ms_median": float(np.median(arrival)),
+        "arrival_ms_p95": float(np.percentile(arrival, 95)),
+        "recorded_per_s_while_writing": done_at_end / seconds,
         "backlog_slope_per_s": slope, "backlog_at_end": end_backlog, "backlog_max": int(counts.max()),
         "held": bool(slope < 0.05 and end_backlog <= max(2, rate)),
     }
@@ -171,6 +178,9 @@ def main() -> int:
     parser.add_argument("--no-store", action="store_true", help="no inspection record (to see what recording costs)")
     parser.add_argument("--inspectors", type=int, nargs="+", default=[None],
                         help="parts inspected side by side (default: the line's own choice); each rate runs with each")
+    parser.add_argument("--queued", type=int, nargs="+", default=[LineSettings.queued_per_process],
+                        help="parts queued beside each worker process with a backlog (LineSettings.queued_per_process); "
+                             "each rate runs with each")
     parser.add_argument("--in-threads", action="store_true",
                         help="parts side by side in threads of the line's process, not in worker processes")
     args = parser.parse_args()
@@ -185,21 +195,22 @@ def main() -> int:
           f"load average before: {os.getloadavg()}", flush=True)
     outcomes = []
     for rate in args.rates:
-        for inspectors in args.inspectors:
+        for inspectors, queued in itertools.product(args.inspectors, args.queued):
             capacity, single_ms = inspector_capacity(inspector, image_paths[:40])
             work = Path(tempfile.mkdtemp(prefix="bench_line_"))
             outcome = measure_rate(inspector, model_path, rate, args.seconds, images, work,
-                                   store=not args.no_store, inspectors=inspectors, processes=not args.in_threads)
+                                   store=not args.no_store, inspectors=inspectors, processes=not args.in_threads,
+                                   queued=queued)
             outcome.update(inspectors=inspectors or default_inspectors(), processes=not args.in_threads,
-                           inspector_parts_per_s=capacity,
+                           queued_per_process=queued, inspector_parts_per_s=capacity,
                            inspector_single_ms=single_ms, loadavg_after=os.getloadavg())
             outcomes.append(outcome)
             print(json.dumps(outcome), flush=True)
-    print("\n| parts/s written | parts side by side | inspector alone just before: parts/s in batches, ms single | recorded by end "
+    print("\n| parts/s written | parts side by side, queued beside each | inspector alone just before: parts/s in batches, ms single | recorded by end "
           "of writing | delay median ms | delay p95 ms | backlog slope /s | backlog at end | held | load after |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for o in outcomes:
-        print(f"| {o['rate']:g} | {o['inspectors']} | {o['inspector_parts_per_s']:.1f}, {o['inspector_single_ms']:.0f} | "
+        print(f"| {o['rate']:g} | {o['inspectors']}, {o['queued_per_process']} | {o['inspector_parts_per_s']:.1f}, {o['inspector_single_ms']:.0f} | "
               f"{o['recorded_by_end_of_writing']}/{o['written']} | {o['delay_median_ms']:.0f} | "
               f"{o['delay_p95_ms']:.0f} | {o['backlog_slope_per_s']:+.2f} | {o['backlog_at_end']} | "
               f"{'yes' if o['held'] else 'no'} | {o['loadavg_after'][0]:.1f} |")

@@ -77,6 +77,8 @@ class ImageResult:
     path: Path
     inspection: Optional[Inspection] = None
     error: Optional[str] = None
+    #: This image's share of its batch's time (reading, network, search, map); None for an error.
+    seconds: Optional[float] = None
 
 
 @dataclass(frozen=True)
@@ -403,17 +405,24 @@ class Inspector:
         image_paths = [Path(p) for p in paths]
         report(progress, 0, len(image_paths), "inspect")
         done = 0
-        for batch in self._stream.batches(image_paths, cancel):
+        batches = self._stream.batches(image_paths, cancel)
+        while True:
+            # timed from here, not across the yields: what the caller does between results is not inspection
+            started = time.perf_counter()
+            batch = next(batches, None)
+            if batch is None:
+                return
             batch = [(path, self._with_counted(outcome)) for path, outcome in batch]
             readable = [outcome for _, outcome in batch if not isinstance(outcome, str)]
-            scored = iter(score_grids([grid for grid, _, _ in readable], self.bank,
-                                      self.model.config.reweight_neighbours, [counted for _, _, counted in readable])
-                          if readable else [])
+            scored = score_grids([grid for grid, _, _ in readable], self.bank, self.model.config.reweight_neighbours,
+                                 [counted for _, _, counted in readable]) if readable else []
+            inspections = iter([self._finish(one, outcome[1]) for one, outcome in zip(scored, readable)])
+            share = (time.perf_counter() - started) / max(1, len(readable))
             for path, outcome in batch:
                 if isinstance(outcome, str):
                     yield ImageResult(path=path, error=outcome)
                 else:
-                    yield ImageResult(path=path, inspection=self._finish(next(scored), outcome[1]))
+                    yield ImageResult(path=path, inspection=next(inspections), seconds=share)
                 done += 1
                 report(progress, done, len(image_paths), "inspect")
 

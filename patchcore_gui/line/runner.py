@@ -121,6 +121,9 @@ class LineSettings:
     #: Side by side, each part is inspected in a worker process (False: in threads of this process,
     #: which start at once but take turns at Python's lock; line/inspection_processes.py).
     processes: bool = True
+    #: With a backlog, parts queued beside each worker process besides the one it inspects (0: a worker
+    #: is handed its next part only after the line's thread has seen its last one done).
+    queued_per_process: int = 1
 
 
 def default_inspectors() -> int:
@@ -164,19 +167,23 @@ class LineModel:
 
 
 @contextmanager
-def side_by_side(line_model: LineModel, inspectors: int, processes: bool, on_notice: Callable[[str], None]
-                 ) -> Iterator[Tuple[ThreadPoolExecutor, InspectPaths]]:
-    """The inspection threads, and what each calls to inspect its parts: the inspector in this process
-    for one part at a time; several side by side each on one core, in worker processes (whose loading
-    is told to ``on_notice``) or in this process."""
+def side_by_side(line_model: LineModel, inspectors: int, processes: bool, on_notice: Callable[[str], None],
+                 queued_per_process: int = 1) -> Iterator[Tuple[ThreadPoolExecutor, InspectPaths, int]]:
+    """The inspection threads, what each calls to inspect its parts, and how many parts the line may
+    hand them at once: the inspector in this process for one part at a time; several side by side each
+    on one core, in worker processes (whose loading is told to ``on_notice``) or in this process."""
     if inspectors > 1 and processes:
         on_notice(f"loading the model into {inspectors} inspection processes; parts that arrive meanwhile wait")
         starting = time.perf_counter()
+        # With a backlog each worker has its next part queued beside it: handed a part only once the
+        # line's thread had seen its last one done (between records and moves, each with an fsync), a
+        # worker sat idle for that round trip (each 72% busy at 25 parts/s, docs/benchmarks.md).
+        in_hand = (1 + queued_per_process) * inspectors
         with InspectionProcesses(line_model.model, inspectors, line_model.weights) as workers, \
-                ThreadPoolExecutor(inspectors, thread_name_prefix="inspection") as pool:
+                ThreadPoolExecutor(in_hand, thread_name_prefix="inspection") as pool:
             on_notice(f"{inspectors} inspection processes ready "
                       f"(loading the model into them took {time.perf_counter() - starting:.1f} s)")
-            yield pool, _falling_back(workers.inspect_paths, line_model, on_notice)
+            yield pool, _falling_back(workers.inspect_paths, line_model, on_notice), in_hand
         return
     inspector = line_model.inspector()  # before the threads: they must not each load one
 
@@ -185,10 +192,10 @@ def side_by_side(line_model: LineModel, inspectors: int, processes: bool, on_not
 
     if inspectors <= 1:
         with ThreadPoolExecutor(1, thread_name_prefix="inspection") as pool:
-            yield pool, in_process
+            yield pool, in_process, 1
     else:
         with one_core_each(inspectors) as pool:
-            yield pool, in_process
+            yield pool, in_process, inspectors
 
 
 def _falling_back(in_workers: InspectPaths, line_model: LineModel, on_notice: Callable[[str], None]) -> InspectPaths:
@@ -325,11 +332,13 @@ class InspectionLine:
         most = self.settings.most_per_batch or (self.model.config.batch_size if workers == 1 else 1)
         in_hand: Deque[Future] = deque()  # each gives the PartResults of one batch, in arrival order
         try:
-            with side_by_side(self.line_model, workers, self.settings.processes, on_notice) as (pool, inspect_paths):
+            with side_by_side(self.line_model, workers, self.settings.processes, on_notice,
+                              self.settings.queued_per_process) as (
+                    pool, inspect_paths, most_in_hand):
                 self.ready.set()
                 while True:
                     on_tick()
-                    self._take_parts(pool, inspect_paths, in_hand, workers, most, on_notice, on_tick)
+                    self._take_parts(pool, inspect_paths, in_hand, workers, most_in_hand, most, on_notice, on_tick)
                     while in_hand and in_hand[0].done():
                         for result in in_hand.popleft().result():
                             self._conclude(result, on_result, on_notice)
@@ -338,7 +347,7 @@ class InspectionLine:
                     # the head is pending here, so is in this list: waiting on every batch in hand would
                     # return at once for one done behind it, a busy loop that took the workers' cores
                     pending = [future for future in in_hand if not future.done()]
-                    if len(pending) >= workers or (in_hand and not self._taking()):
+                    if len(pending) >= most_in_hand or (in_hand and not self._taking()):
                         wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
                     elif not in_hand and not self._running.wait(timeout=0.5):
                         continue
@@ -353,11 +362,12 @@ class InspectionLine:
         return self._running.is_set() and not self._stop.is_set()
 
     def _take_parts(self, pool: ThreadPoolExecutor, inspect_paths: InspectPaths, in_hand: Deque[Future],
-                    workers: int, most: int,
+                    workers: int, most_in_hand: int, most: int,
                     on_notice: Callable[[str], None], on_tick: Callable[[], None]) -> None:
-        """Hand waiting parts to free inspection threads, a backlog shared out between them."""
+        """Hand waiting parts to the inspection threads, up to ``most_in_hand`` batches pending, a backlog
+        shared out between the ``workers``."""
         ticked = False
-        while self._taking() and sum(not f.done() for f in in_hand) < workers:
+        while self._taking() and sum(not f.done() for f in in_hand) < most_in_hand:
             waiting = self.queue.backlog()[0]
             if waiting == 0:
                 return
@@ -408,6 +418,8 @@ class InspectionLine:
         """In an inspection thread: the batch's results, judged by ``model`` (the rule when it was taken)."""
         started = time.perf_counter()
         outcomes = inspect_paths([part.path for _, part, _ in to_inspect])
+        # the inspection's own time where the inspector gives it: the wall time here includes waiting
+        # beside a busy worker process
         share_ms = 1000 * (time.perf_counter() - started) / len(to_inspect)
         results = list(early)
         for (index, part, already), outcome in zip(to_inspect, outcomes):
@@ -416,8 +428,9 @@ class InspectionLine:
             else:
                 score = outcome.inspection.score
                 regions = outcome.inspection.defect_regions(model)
+                ms = share_ms if outcome.seconds is None else 1000 * outcome.seconds
                 result = PartResult(part.path, _now(), outcome.inspection.verdict(model, regions=regions), score,
-                                    model.threshold, None, share_ms, part.size, part.sha256, part.complete_at,
+                                    model.threshold, None, ms, part.size, part.sha256, part.complete_at,
                                     inspection=outcome.inspection, review_from=model.review_from,
                                     regions=regions.regions, min_defect_area=model.min_defect_area)
                 changed = _identity_problem(part, "changed while it was inspected")

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -37,6 +38,7 @@ def test_workers_give_what_the_inspector_gives_in_order(workers, inspector, synt
     there = workers.inspect_paths(paths)
     assert [r.path for r in there] == paths
     assert there[1].inspection is None and there[1].error == here[1].error and "broken.png" in there[1].error
+    assert there[1].seconds is None and there[0].seconds > 0 and there[2].seconds > 0
     for mine, theirs in [(here[0], there[0]), (here[2], there[2])]:
         assert theirs.inspection.score == pytest.approx(mine.inspection.score, rel=1e-5)
         np.testing.assert_allclose(theirs.inspection.anomaly_map, mine.inspection.anomaly_map, rtol=1e-4, atol=1e-4)
@@ -60,10 +62,28 @@ def test_workers_that_cannot_load_the_model_say_why_in_one_line(inspector, tmp_p
     assert "\n" not in str(caught.value)
 
 
-def test_a_line_side_by_side_in_processes_records_every_part_in_order(tmp_path, inspector, synthetic_set, run_line):
+def test_a_line_side_by_side_in_processes_records_every_part_in_order(tmp_path, inspector, synthetic_set, run_line,
+                                                                       monkeypatch):
     folder = tmp_path / "camera"
     folder.mkdir()
     memory = SessionMemory()
+    # every call waits a while before its part reaches a worker, as a part queued beside a busy worker
+    # does; the calls in flight at once are counted
+    in_flight, most_in_flight, lock = [0], [0], threading.Lock()
+    handing = InspectionProcesses.inspect_paths
+
+    def held_back(self, paths):
+        with lock:
+            in_flight[0] += 1
+            most_in_flight[0] = max(most_in_flight[0], in_flight[0])
+        time.sleep(0.6)
+        try:
+            return handing(self, paths)
+        finally:
+            with lock:
+                in_flight[0] -= 1
+
+    monkeypatch.setattr(InspectionProcesses, "inspect_paths", held_back)
     # the model alone, as `patchcore watch` gives it: the workers load the network, the line's process does not
     line = InspectionLine(inspector.model, folder, memory, settings=replace(FAST, inspectors=2, processes=True))
     running = run_line(line)
@@ -77,6 +97,10 @@ def test_a_line_side_by_side_in_processes_records_every_part_in_order(tmp_path, 
     assert [r.score for r in results] == pytest.approx(expected, rel=1e-5)
     assert [r.verdict for r in results[3:]] == ["NG"] * 3
     assert not line.line_model.loaded
+    # with a backlog each worker has a part queued beside the one it inspects
+    assert most_in_flight[0] == 2 * (1 + FAST.queued_per_process)
+    # the part's inspection time is the worker's, not the wait before it
+    assert all(r.inspection_ms < 600 for r in results), [r.inspection_ms for r in results]
 
 
 def test_a_line_given_the_model_alone_loads_it_where_it_inspects_one_part_at_a_time(tmp_path, inspector,
