@@ -26,9 +26,10 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple, TypeVar
 
 import numpy as np
+import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -37,6 +38,9 @@ from patchcore_gui.core import Inspector, PatchCoreConfig, find_images, fit, loa
 from patchcore_gui.line import ArrivalSettings, InspectionLine, LineSettings, PartResult, PartSorter  # noqa: E402
 from patchcore_gui.line.recording import StoreRecorder  # noqa: E402
 from patchcore_gui.line.runner import default_inspectors  # noqa: E402
+
+T = TypeVar("T")
+U = TypeVar("U")
 
 BOTTLE = ROOT.parent / "shared" / "data" / "mvtec_bottle_512" / "bottle"
 
@@ -104,14 +108,27 @@ def inspector_capacity(inspector: Inspector, paths: List[Path]) -> Tuple[float, 
     return per_second, float(np.median(singles))
 
 
+def timed(call: Callable[[T], U], seconds: List[float]) -> Callable[[T], U]:
+    """``call``, each call's duration appended to ``seconds``."""
+    def timed_call(argument: T) -> U:
+        started = time.perf_counter()
+        try:
+            return call(argument)
+        finally:
+            seconds.append(time.perf_counter() - started)
+    return timed_call
+
+
 def measure_rate(inspector: Inspector, model_path: Path, rate: float, seconds: float, images: List[bytes],
                  work: Path, store: bool, inspectors: Optional[int] = None,
                  processes: bool = True, queued: int = LineSettings.queued_per_process) -> Dict[str, object]:
     folder, sorted_root = work / "camera", work / "sorted"
+    record_s: List[float] = []
     folder.mkdir()
     recorder = None
     if store:
         recorder = StoreRecorder.open(str(work / "record.sqlite"), "bench", model_path, inspector.model.threshold)
+        recorder.add = timed(recorder.add, record_s)
     line = InspectionLine(inspector, folder, recorder, PartSorter(sorted_root, move=True),
                           settings=LineSettings(arrival=ArrivalSettings(), inspectors=inspectors, processes=processes,
                                                 queued_per_process=queued))
@@ -121,6 +138,7 @@ def measure_rate(inspector: Inspector, model_path: Path, rate: float, seconds: f
     runner.start()
     line.ready.wait()  # the camera starts once the line's workers are loaded
     writer, written, start_at = start_camera(folder, images, rate, seconds)
+    cpu_before = psutil.cpu_times()
     log = None
     # The camera's log is read while it runs: a child blocks at exit until its queue is drained, so
     # waiting for it to end first hangs once the log outgrows the pipe (a 5-minute run at 10 parts/s).
@@ -134,6 +152,7 @@ def measure_rate(inspector: Inspector, model_path: Path, rate: float, seconds: f
                 pass
         else:
             time.sleep(0.5)
+    cpu_after = psutil.cpu_times()
     writer.join()
     expected = len(log)
     done_at_end = len(results)
@@ -162,6 +181,11 @@ def measure_rate(inspector: Inspector, model_path: Path, rate: float, seconds: f
         "inspection_ms_p95": float(np.percentile(ms, 95)), "arrival_ms_median": float(np.median(arrival)),
         "arrival_ms_p95": float(np.percentile(arrival, 95)),
         "recorded_per_s_while_writing": done_at_end / seconds,
+        # each part's durable commit, part of the delay
+        "record_ms_median": 1000 * float(np.median(record_s)) if record_s else None,
+        "record_ms_p95": 1000 * float(np.percentile(record_s, 95)) if record_s else None,
+        # the machine's cores left idle while the camera wrote: what the line could not use
+        "cpu_idle_share": (cpu_after.idle - cpu_before.idle) / max(1e-9, sum(cpu_after) - sum(cpu_before)),
         "backlog_slope_per_s": slope, "backlog_at_end": end_backlog, "backlog_max": int(counts.max()),
         "held": bool(slope < 0.05 and end_backlog <= max(2, rate)),
     }

@@ -19,8 +19,8 @@ from tqdm import tqdm
 
 from .core.atomic import atomic_write_bytes, atomic_write_text
 from .core.backbones import BACKBONES, DEFAULT_BACKBONE
-from .core.build_cost import (TILED_PARTS_BACKBONE, estimate_build_cost, geometry_changes, image_sizes,
-                              resolved_config, with_automatic_backbone)
+from .core.build_cost import (TILED_PARTS_BACKBONE, TILED_PARTS_LAYERS, estimate_build_cost, geometry_changes,
+                              image_sizes, resolved_config, with_automatic_backbone, with_automatic_layers)
 from .core.config import PatchCoreConfig
 from .core.geometry import GEOMETRIES, SUGGESTED_TILE
 from .core.errors import PatchCoreError
@@ -85,13 +85,14 @@ def _config_from(args: argparse.Namespace, good: Sequence[Path] = ()) -> PatchCo
     config = PatchCoreConfig().with_changes(**changes)
     automatic = args.geometry == "auto"
     config = resolved_config(config, image_sizes(good) if automatic else (), automatic)
-    if args.coreset is not None:  # a ratio given wins over the automatic choice's
+    if args.coreset is not None:
         config = config.with_changes(coreset_ratio=args.coreset)
     if args.search:
         config = config.with_changes(search=args.search)
     geometry = None if automatic else args.geometry
     config = config.with_changes(**geometry_changes(geometry, args.size, args.scale, args.tile, args.overlap))
-    return with_automatic_backbone(config) if args.backbone is None else config
+    config = with_automatic_backbone(config) if args.backbone is None else config
+    return with_automatic_layers(config)  # layers given are kept
 
 
 def _say_cost(config: PatchCoreConfig, good: Sequence[Path]) -> None:
@@ -296,9 +297,9 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
                              f"in tiles)")
     parser.add_argument("--weights", type=Path, help="backbone weights file (for wide_resnet50_2 without a cache)")
     parser.add_argument("--coreset", type=float,
-                        help=f"share of patches kept in the memory bank (default {defaults.coreset_ratio}; "
-                             f"{SUGGESTED_TILE['coreset_ratio']} with automatic tiles)")
-    parser.add_argument("--layers", help="comma-separated backbone layers (default: the backbone's, for EfficientNet-Lite strides 8, 16 and 32)")
+                        help=f"share of patches kept in the memory bank (default {defaults.coreset_ratio})")
+    parser.add_argument("--layers", help="comma-separated backbone layers (default: the backbone's, for EfficientNet-Lite "
+                                         f"strides 8, 16 and 32; {','.join(TILED_PARTS_LAYERS)} for parts seen in tiles)")
     parser.add_argument("--size", type=int, help=f"network input size in pixels: the square's side with "
                         f"--geometry squeeze, the longer side with pad (default {defaults.resize})")
     parser.add_argument("--geometry", default="auto", choices=("auto",) + GEOMETRIES,

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpin
 
 from ..core.backbones import BACKBONES, DEFAULT_BACKBONE, weights_available
 from ..core.build_cost import (TILED_PARTS_BACKBONE, estimate_build_cost, image_sizes, resolved_config,
-                               with_automatic_backbone)
+                               with_automatic_backbone, with_automatic_layers)
 from ..core.config import PatchCoreConfig
 from ..core.geometry import SUGGESTED_TILE
 from ..core.errors import DatasetError, PatchCoreError
@@ -104,7 +104,6 @@ class BuildOptionsDialog(QDialog):
             self.geometry_combo.setCurrentIndex(self.geometry_combo.findData(config.geometry))
         self._show_size(config)
         self.geometry_combo.currentIndexChanged.connect(self._geometry_changed)
-        self._automatic_geometry = config.geometry  # what "Automatic" last chose, so a change can be followed
 
         # what the choice costs, said before building (estimated from the folder's image headers)
         self.cost = QLabel()
@@ -170,23 +169,10 @@ class BuildOptionsDialog(QDialog):
         defaults = PatchCoreConfig().with_changes(**SUGGESTED_TILE) if geometry == "tile" else PatchCoreConfig()
         self._show_size(defaults)
 
-    def _follow_automatic(self, config: PatchCoreConfig) -> None:
-        """When "Automatic" turns to another geometry for this folder, show that geometry's bank size in the
-        spin box (tiles keep 1%, the squeeze 10%); a size the person sets afterwards is kept."""
-        if self.geometry_combo.currentData() is not None or config.geometry == self._automatic_geometry:
-            return
-        self._automatic_geometry = config.geometry
-        ratio = SUGGESTED_TILE["coreset_ratio"] if config.geometry == "tile" else PatchCoreConfig().coreset_ratio
-        self.coreset_spin.blockSignals(True)
-        self.coreset_spin.setValue(ratio * 100)
-        self.coreset_spin.blockSignals(False)
-
     def update_cost(self) -> None:
         """Estimate the build from the folder's image sizes and say it (or what is wrong with the folder)."""
         try:
             images, _ = good_images(Path(self.folder_edit.text().strip()))
-            request = self.request(images)
-            self._follow_automatic(request.config)
             request = self.request(images)
             cost = estimate_build_cost(request.config, image_sizes(images), len(images))
         except (PatchCoreError, ValueError) as exc:
@@ -230,11 +216,11 @@ class BuildOptionsDialog(QDialog):
             config = config.with_changes(geometry="tile", tile=self.size_spin.value())
         else:
             config = config.with_changes(geometry=geometry, resize=self.size_spin.value())
-        if backbone is None:
-            config = with_automatic_backbone(config)
         if config.backbone != self._config.backbone:  # layer names belong to a network: start from its own
             config = config.with_changes(layers=None)
-        return BuildRequest(folder=folder, config=config)
+        if backbone is None:
+            config = with_automatic_backbone(config)
+        return BuildRequest(folder=folder, config=with_automatic_layers(config))
 
 
 class WriteFolderDialog(QFileDialog):

@@ -9,7 +9,8 @@ import pytest
 
 from patchcore_gui.core import build_cost
 from patchcore_gui.core.backbones import DEFAULT_BACKBONE
-from patchcore_gui.core.build_cost import TILED_PARTS_BACKBONE, estimate_build_cost, with_automatic_backbone
+from patchcore_gui.core.build_cost import (TILED_PARTS_BACKBONE, TILED_PARTS_LAYERS, estimate_build_cost,
+                                          with_automatic_backbone, with_automatic_layers)
 from patchcore_gui.core.config import PatchCoreConfig
 from patchcore_gui.core.geometry import (Preprocessing, map_box_size, map_to_original, network_inputs,
                                          original_to_grid, original_to_input, place, stitch, suggest_geometry)
@@ -136,6 +137,23 @@ def test_the_automatic_network_goes_with_the_geometry_unless_its_weights_are_mis
     assert with_automatic_backbone(PatchCoreConfig(geometry="pad")).backbone == DEFAULT_BACKBONE
     monkeypatch.setattr(build_cost, "weights_available", lambda name: name == DEFAULT_BACKBONE)
     assert with_automatic_backbone(PatchCoreConfig(geometry="tile")).backbone == DEFAULT_BACKBONE
+
+
+def test_parts_seen_in_tiles_are_scored_on_the_stride_16_grid_unless_layers_were_chosen():
+    tiled = with_automatic_layers(PatchCoreConfig(geometry="tile", backbone=TILED_PARTS_BACKBONE))
+    assert tiled.layers == TILED_PARTS_LAYERS == ("blocks.4", "blocks.6") and tiled.coreset_ratio == 0.1
+    # written into the config: a model's layers None stays the network's defaults, as every older model has it
+    assert PatchCoreConfig.from_dict(tiled.to_dict()).layers == TILED_PARTS_LAYERS
+    assert with_automatic_layers(PatchCoreConfig(geometry="tile")).layers == TILED_PARTS_LAYERS  # Lite0 has them too
+    assert with_automatic_layers(PatchCoreConfig()).layers is None
+    chosen = PatchCoreConfig(geometry="tile", layers=("blocks.2", "blocks.4", "blocks.6"))
+    assert with_automatic_layers(chosen).layers == chosen.layers
+    assert with_automatic_layers(PatchCoreConfig(geometry="tile", backbone="wide_resnet50_2")).layers is None
+    # a quarter of the patches: the estimate says so
+    sizes = [(400, 600)]
+    fine = estimate_build_cost(PatchCoreConfig(geometry="tile", backbone=TILED_PARTS_BACKBONE), sizes, 100)
+    coarse = estimate_build_cost(tiled, sizes, 100)
+    assert coarse.patches_per_image == pytest.approx(fine.patches_per_image / 4, rel=0.15)
 
 
 def test_the_automatic_geometry_and_its_cost():

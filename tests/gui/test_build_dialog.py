@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image
 
 from patchcore_gui.core.backbones import DEFAULT_BACKBONE
-from patchcore_gui.core.build_cost import TILED_PARTS_BACKBONE
+from patchcore_gui.core.build_cost import TILED_PARTS_BACKBONE, TILED_PARTS_LAYERS
 from patchcore_gui.core.config import PatchCoreConfig
 from patchcore_gui.gui.dialogs import BuildOptionsDialog
 
@@ -31,8 +31,8 @@ def test_automatic_geometry_follows_the_good_parts_and_the_cost_is_said(qtbot, t
     dialog.folder_edit.setText(str(_folder(tmp_path / "oblong", 200, 500)))
     dialog.update_cost()
     config = dialog.request().config
-    assert (config.geometry, config.tile, config.coreset_ratio) == ("tile", 384, 0.01)
-    assert dialog.coreset_spin.value() == 1.0  # the bank size tiles take, shown
+    assert (config.geometry, config.tile, config.coreset_ratio) == ("tile", 384, 0.1)
+    assert config.layers == TILED_PARTS_LAYERS  # the stride-16 grid for tiles
     assert "tiles" in dialog.cost.text() and "ms per image" in dialog.cost.text()
     dialog.coreset_spin.setValue(5.0)  # a size set by hand afterwards is kept
     dialog.update_cost()
