@@ -79,8 +79,9 @@ def _inspect_in_worker(paths: Sequence[str]) -> List[ImageResult]:
 
 class InspectionProcesses:
     """``count`` worker processes inspecting for one model; :meth:`inspect_paths` may be called from
-    several threads at once (each call goes to a free worker). ``weights``: the network's weights file
-    where it is not the one the model's network is found by (``patchcore watch --weights``).
+    several threads at once (each call goes to the next free worker; calls beyond the workers wait their
+    turn, and fail with them if the workers die). ``weights``: the network's weights file where it is not
+    the one the model's network is found by (``patchcore watch --weights``).
 
     >>> with InspectionProcesses(model, 2) as workers:       # doctest: +SKIP
     ...     workers.inspect_paths([Path("part.png")])[0].inspection.score
