@@ -31,11 +31,14 @@ def test_estimate_says_the_cost_and_builds_nothing(tmp_path, capsys):
     # network measured best for tiles; a network chosen by hand stays
     assert main(["fit", str(folder), "-o", str(model), "--estimate"]) == 0
     out = capsys.readouterr().out
-    assert "tiles" in out and f"through {TILED_PARTS_BACKBONE}:" in out
+    assert "tiles" in out and f"through {TILED_PARTS_BACKBONE} (blocks.4 + blocks.6, a patch every 16 px):" in out
     assert main(["fit", str(folder), "-o", str(model), "--estimate", "--backbone", DEFAULT_BACKBONE]) == 0
-    assert f"through {DEFAULT_BACKBONE}:" in capsys.readouterr().out
+    assert f"through {DEFAULT_BACKBONE} (blocks.4 + blocks.6, a patch every 16 px):" in capsys.readouterr().out
     assert main(["fit", str(folder), "-o", str(model), "--estimate", "--geometry", "squeeze"]) == 0
-    assert f"through {DEFAULT_BACKBONE}:" in capsys.readouterr().out
+    assert f"through {DEFAULT_BACKBONE} (blocks.2 + blocks.4 + blocks.6, a patch every 8 px):" in capsys.readouterr().out
+    # layers given by hand are kept for tiles
+    assert main(["fit", str(folder), "-o", str(model), "--estimate", "--layers", "blocks.2,blocks.4"]) == 0
+    assert "(blocks.2 + blocks.4, a patch every 8 px)" in capsys.readouterr().out
 
 
 def test_fit_builds_with_the_chosen_geometry_and_predict_follows_it(tmp_path, capsys):

@@ -49,11 +49,16 @@ class BuildCost:
     ms_per_image: float
     #: The backbone the estimate is for (the automatic choice may have picked it).
     network: str = ""
+    #: Its layers, and the patch grid's step in network-input pixels (the first layer's stride).
+    layers: Tuple[str, ...] = ()
+    grid_stride: int = 0
 
     def text(self) -> str:
         """Two lines for people, before they build."""
         tiles = f", {self.tiles_per_image:.1f} network inputs" if self.tiles_per_image > 1.05 else ""
         network = f" through {self.network}" if self.network else ""
+        if self.layers:
+            network += f" ({' + '.join(self.layers)}, a patch every {self.grid_stride} px)"
         return (f"{self.description}{network}: about {self.patches_per_image:,.0f} patches per image{tiles}\n"
                 f"memory bank about {self.bank_vectors:,} x {self.dim} ({self.bank_mb:,.0f} MB); the build needs "
                 f"about {self.fit_memory_gb:.1f} GB of {self.available_gb:.1f} GB free; inspection about "
@@ -139,7 +144,8 @@ def estimate_build_cost(config: PatchCoreConfig, sizes: Sequence[Tuple[int, int]
     return BuildCost(description=prep.describe(), n_images=n_images, patches_per_image=patches,
                      tiles_per_image=tiles, bank_vectors=bank, dim=dim, bank_mb=bank * dim * 4 / 2**20,
                      fit_memory_gb=feature_memory_need(n_images, patches, dim) / 2**30,
-                     available_gb=free / 2**30, ms_per_image=network + search + _OTHER_MS, network=config.backbone)
+                     available_gb=free / 2**30, ms_per_image=network + search + _OTHER_MS, network=config.backbone,
+                     layers=layers, grid_stride=prep.grid_stride)
 
 
 def geometry_changes(geometry: Optional[str], size: Optional[int], scale: Optional[float], tile: Optional[int],
