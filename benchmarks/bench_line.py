@@ -26,7 +26,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple, TypeVar
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import psutil
@@ -38,9 +38,7 @@ from patchcore_gui.core import Inspector, PatchCoreConfig, find_images, fit, loa
 from patchcore_gui.line import ArrivalSettings, InspectionLine, LineSettings, PartResult, PartSorter  # noqa: E402
 from patchcore_gui.line.recording import StoreRecorder  # noqa: E402
 from patchcore_gui.line.runner import default_inspectors  # noqa: E402
-
-T = TypeVar("T")
-U = TypeVar("U")
+from timing import StageTimes  # noqa: E402
 
 BOTTLE = ROOT.parent / "shared" / "data" / "mvtec_bottle_512" / "bottle"
 
@@ -108,27 +106,17 @@ def inspector_capacity(inspector: Inspector, paths: List[Path]) -> Tuple[float, 
     return per_second, float(np.median(singles))
 
 
-def timed(call: Callable[[T], U], seconds: List[float]) -> Callable[[T], U]:
-    """``call``, each call's duration appended to ``seconds``."""
-    def timed_call(argument: T) -> U:
-        started = time.perf_counter()
-        try:
-            return call(argument)
-        finally:
-            seconds.append(time.perf_counter() - started)
-    return timed_call
-
-
 def measure_rate(inspector: Inspector, model_path: Path, rate: float, seconds: float, images: List[bytes],
                  work: Path, store: bool, inspectors: Optional[int] = None,
                  processes: bool = True, queued: int = LineSettings.queued_per_process) -> Dict[str, object]:
     folder, sorted_root = work / "camera", work / "sorted"
-    record_s: List[float] = []
+    commits = StageTimes()
     folder.mkdir()
     recorder = None
     if store:
         recorder = StoreRecorder.open(str(work / "record.sqlite"), "bench", model_path, inspector.model.threshold)
-        recorder.add = timed(recorder.add, record_s)
+        adding = recorder.add
+        recorder.add = lambda result: commits("record", adding, result)
     line = InspectionLine(inspector, folder, recorder, PartSorter(sorted_root, move=True),
                           settings=LineSettings(arrival=ArrivalSettings(), inspectors=inspectors, processes=processes,
                                                 queued_per_process=queued))
@@ -164,6 +152,7 @@ def measure_rate(inspector: Inspector, model_path: Path, rate: float, seconds: f
     if recorder is not None:
         recorder.close()
     closed = dict(log)
+    record_s = commits.seconds.get("record", [])
     delays = np.array([1000 * (r.recorded_at - closed[name]) for name, r in results.items() if name in closed])
     ms = np.array([r.inspection_ms for r in results.values() if r.inspection_ms is not None])
     # from the camera's close to the line seeing the part complete (watch, settle, identity)
