@@ -128,6 +128,12 @@ def preprocessing_for(backbone: FeatureBackbone, config: PatchCoreConfig) -> Pre
                          grid_stride=backbone.spec.layers[backbone.layers[0]].stride)
 
 
+#: The most input pixels one network batch holds: 8 inputs of 224 x 224. Batches of eight 384 px tiles
+#: took 1.45x as long per image as batches of one or two, while 224 px inputs ran as fast in eights as
+#: in fours or twos (docs/benchmarks.md, "The network batch"): their activations outgrow the cache.
+NETWORK_BATCH_PIXELS = 8 * 224 * 224
+
+
 class _FeatureStream:
     """Images -> patch feature grids, in batches, with bounded read-ahead.
 
@@ -150,9 +156,14 @@ class _FeatureStream:
         """One image's ``(n_tiles, 3, T, T)`` inputs -> its ``(h, w, D)`` grid of scored cells."""
         return stitch(self._extract(tiles), placement)
 
+    def _inputs_per_batch(self, tiles: np.ndarray) -> int:
+        """How many inputs of this size go through the network together: ``batch_size``, fewer where
+        their pixels would pass NETWORK_BATCH_PIXELS."""
+        return max(1, min(self.config.batch_size, NETWORK_BATCH_PIXELS // (tiles.shape[2] * tiles.shape[3])))
+
     def _extract(self, tiles: np.ndarray) -> np.ndarray:
         """``(n, 3, T, T)`` -> ``(n, t, t, D)``, at most a batch of inputs through the network at once."""
-        size = self.config.batch_size
+        size = self._inputs_per_batch(tiles)
         if len(tiles) <= size:
             return self.extractor.extract(torch.from_numpy(tiles))
         return np.concatenate([self.extractor.extract(torch.from_numpy(tiles[i:i + size]))
@@ -182,8 +193,10 @@ class _FeatureStream:
                 yield [(path, _describe_failure(path, loaded))]
                 continue
             tiles, placement = loaded  # type: ignore[misc]
+            if batch and sum(len(item[1]) for item in batch) + len(tiles) > self._inputs_per_batch(tiles):
+                yield flush()
             batch.append((path, tiles, placement))
-            if sum(len(item[1]) for item in batch) >= self.config.batch_size:
+            if sum(len(item[1]) for item in batch) >= self._inputs_per_batch(tiles):
                 yield flush()
         if batch:
             check(cancel)
