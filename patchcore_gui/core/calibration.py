@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import Optional, Sequence, Tuple
+from typing import Iterable, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -266,19 +266,27 @@ def calibrate(holdout_grids: Sequence[np.ndarray], bank: MemoryBank, config: Pat
               preprocessing: Preprocessing,
               progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None) -> Calibration:
     """Score the held-out good images' ``(h, w, D)`` grids against the bank, one at a time as the
-    line inspects, and learn the threshold and map scale from them. Reports stage "calibration".
+    line inspects, and learn the threshold and map scale from them. Reports stage "calibration"."""
+    scored = (score_grids([grid], bank, config.reweight_neighbours)[0] for grid in holdout_grids)
+    return calibrate_scored(scored, len(holdout_grids), config, preprocessing, progress, cancel)
+
+
+def calibrate_scored(scored: Iterable[Tuple[float, np.ndarray]], count: int, config: PatchCoreConfig,
+                     preprocessing: Preprocessing, progress: Optional[ProgressFn] = None,
+                     cancel: Optional[CancelToken] = None) -> Calibration:
+    """Learn the threshold and map scale from ``count`` held-out good images already scored: (image
+    score, ``(h, w)`` patch distances) each. Reports stage "calibration".
 
     The maps are made over each grid's map box at input resolution (``preprocessing``), as the line's are.
     """
     scores, peaks, medians = [], [], []
-    for done, grid in enumerate(holdout_grids, start=1):
+    for done, (score, patch_scores) in enumerate(scored, start=1):
         check(cancel)
-        score, patch_scores = score_grids([grid], bank, config.reweight_neighbours)[0]
         score_map = anomaly_map(patch_scores, map_box_size(patch_scores.shape, preprocessing), config.sigma)
         scores.append(score)
         peaks.append(float(score_map.max()))
         medians.append(float(np.median(score_map)))
-        report(progress, done, len(holdout_grids), STAGE)
+        report(progress, done, count, STAGE)
     good_scores = np.asarray(scores, dtype=np.float32)
     return Calibration(good_scores=good_scores,
                        threshold=learned_threshold(good_scores, config),

@@ -20,7 +20,7 @@ import torch
 
 from .atomic import PathLike
 from .backbones import FeatureBackbone, load_backbone
-from .calibration import calibrate, holdout_split
+from .calibration import calibrate_scored, holdout_split
 from .config import PatchCoreConfig
 from .coreset import coreset_size, greedy_coreset
 from .coverage import sampled_coverage_radius
@@ -329,10 +329,16 @@ def fit(paths: Sequence[PathLike], config: PatchCoreConfig = PatchCoreConfig(), 
     with _timed(seconds, "calibration"):
         # every one: only the bank images' grids were released
         holdout_grids = [grid for grid in (grids[index] for index in holdout_ids) if grid is not None]
-        calibration = calibrate(holdout_grids, bank, config, good.preprocessing, progress, cancel)
-        check(cancel)
+        report(progress, 0, len(holdout_grids), "calibration")
         good_patches = record_good_patches(holdout_grids, [good.sizes[index] for index in holdout_ids], bank,
                                            config.reweight_neighbours)
+        check(cancel)
+        # the record holds every held-out patch's distance and the image score it gives (the line's own
+        # arithmetic: tests/core/test_roi.py), so the held-out images are searched once, not twice
+        image_scores = good_patches.image_scores()
+        calibration = calibrate_scored(((float(image_scores[index]), good_patches.image(index)[0])
+                                        for index in range(len(good_patches))),
+                                       len(good_patches), config, good.preprocessing, progress, cancel)
 
     model = PatchCoreModel(
         config=config, preprocessing=good.preprocessing, layers=backbone.layers,

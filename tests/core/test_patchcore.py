@@ -230,3 +230,14 @@ def test_network_batches_hold_at_most_their_pixel_budget_and_give_the_same_grids
     for (grid_a, hw_a), (grid_b, hw_b) in zip(budgeted, whole):
         assert hw_a == hw_b
         np.testing.assert_allclose(grid_a, grid_b, rtol=1e-4, atol=1e-4)
+
+
+def test_the_held_out_good_scores_are_those_the_inspector_gives_the_held_out_images(fitted, synthetic_set, backbone):
+    """The fit takes them from its record of the held-out patches (one search, not two); the line must agree."""
+    from patchcore_gui.core.calibration import holdout_split
+
+    good = sorted(synthetic_set.train_good)
+    _, holdout = holdout_split(len(good), fitted.model.config.calibration_fraction)
+    inspected = [r.inspection.score for r in Inspector(fitted.model, backbone=backbone).inspect_paths(
+        [good[index] for index in holdout])]
+    np.testing.assert_allclose(inspected, fitted.model.good_scores, rtol=1e-5)
