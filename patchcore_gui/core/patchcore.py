@@ -331,14 +331,13 @@ def fit(paths: Sequence[PathLike], config: PatchCoreConfig = PatchCoreConfig(), 
         holdout_grids = [grid for grid in (grids[index] for index in holdout_ids) if grid is not None]
         report(progress, 0, len(holdout_grids), "calibration")
         good_patches = record_good_patches(holdout_grids, [good.sizes[index] for index in holdout_ids], bank,
-                                           config.reweight_neighbours)
-        check(cancel)
+                                           config.reweight_neighbours, progress=progress, cancel=cancel)
         # the record holds every held-out patch's distance and the image score it gives (the line's own
         # arithmetic: tests/core/test_roi.py), so the held-out images are searched once, not twice
         image_scores = good_patches.image_scores()
         calibration = calibrate_scored(((float(image_scores[index]), good_patches.image(index)[0])
                                         for index in range(len(good_patches))),
-                                       len(good_patches), config, good.preprocessing, progress, cancel)
+                                       len(good_patches), config, good.preprocessing, cancel=cancel)
 
     model = PatchCoreModel(
         config=config, preprocessing=good.preprocessing, layers=backbone.layers,

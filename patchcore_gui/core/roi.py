@@ -32,6 +32,7 @@ from .errors import ImageReadError, PatchCoreError
 from .geometry import map_box_size, original_to_grid
 from .images import Preprocessing, read_image
 from .memory_bank import MemoryBank
+from .progress import CancelToken, ProgressFn, check, report
 from .scoring import anomaly_map, patch_image_scores
 
 if TYPE_CHECKING:  # the model holds a region of interest, so this module cannot import it at run time
@@ -220,20 +221,24 @@ class GoodPatchRecord:
 
 
 def record_good_patches(holdout_grids: Sequence[np.ndarray], sizes: Sequence[Tuple[int, int]], bank: MemoryBank,
-                        neighbours: int, images_at_once: int = 32) -> GoodPatchRecord:
+                        neighbours: int, images_at_once: int = 32, progress: Optional[ProgressFn] = None,
+                        cancel: Optional[CancelToken] = None) -> GoodPatchRecord:
     """The :class:`GoodPatchRecord` of the held-out good images' ``(h, w, D)`` grids and their sizes.
 
     Images go ``images_at_once`` together, so a bank vector that is the nearest for patches of
-    several of them has its neighbours searched once.
+    several of them has its neighbours searched once. Reports stage "calibration" (the fit's
+    threshold is learned from this record).
     """
     distances: List[np.ndarray] = []
     scores: List[np.ndarray] = []
     for first in range(0, len(holdout_grids), images_at_once):
+        check(cancel)
         group = holdout_grids[first:first + images_at_once]
         vectors = np.concatenate([grid.reshape(-1, grid.shape[-1]) for grid in group])
         group_distances, group_scores = patch_image_scores(vectors, bank, neighbours)
         distances.append(group_distances)
         scores.append(group_scores)
+        report(progress, first + len(group), len(holdout_grids), "calibration")
     empty = np.zeros(0, np.float32)
     return GoodPatchRecord(distances=np.concatenate(distances or [empty]).astype(np.float32),
                            scores=np.concatenate(scores or [empty]).astype(np.float32),

@@ -104,6 +104,8 @@ def test_progress_and_cancel(synthetic_set, backbone):
         progress=lambda done, total, stage: stages.append((stage, done, total)))
     assert {"features", "coreset", "calibration"} <= {s for s, _, _ in stages}
     assert ("features", 6, 6) in stages
+    calibration = [(done, total) for stage, done, total in stages if stage == "calibration"]
+    assert calibration == sorted(calibration) and calibration[-1][0] == calibration[-1][1]  # forward, to the end
 
     token = CancelToken()
 
