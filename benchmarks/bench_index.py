@@ -179,7 +179,7 @@ def accuracy(cache: Path, probe_shares: Sequence[float], coreset: Optional[float
 
     def run(name: str, bank: MemoryBank, threshold_bank: Optional[MemoryBank] = None,
             reference: Optional[List[np.ndarray]] = None) -> Tuple[Dict[str, Any], List[np.ndarray]]:
-        calibration = calibrate(holdout, threshold_bank or bank, config, prep.input_size)
+        calibration = calibrate(holdout, threshold_bank or bank, config, prep)
         scores, maps, nearest_distances = [], [], []
         seconds = 0.0
         for begin in range(0, len(test), batch):

@@ -128,9 +128,10 @@ def preprocessing_for(backbone: FeatureBackbone, config: PatchCoreConfig) -> Pre
                          grid_stride=backbone.spec.layers[backbone.layers[0]].stride)
 
 
-#: The most input pixels one network batch holds: 8 inputs of 224 x 224. Batches of eight 384 px tiles
-#: took 1.45x as long per image as batches of one or two, while 224 px inputs ran as fast in eights as
-#: in fours or twos (docs/benchmarks.md, "The network batch"): their activations outgrow the cache.
+#: The most input pixels one network batch holds: 8 inputs of 224 x 224. Eight 384 px tiles at once took
+#: about 1.5x as long per tile as two at a time (their activations outgrow the cache), while 224 px
+#: inputs ran as fast in eights as in fours or twos (docs/benchmarks.md, "Tiles cut to the part; the
+#: network batch; one search for the held-out images").
 NETWORK_BATCH_PIXELS = 8 * 224 * 224
 
 
