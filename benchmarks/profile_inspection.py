@@ -21,8 +21,8 @@ import patchcore_gui  # noqa: F401  (first: it sets the thread wait policies bef
 
 import torch
 
-from patchcore_gui.core import (Inspector, MemoryBank, PatchFeatureExtractor, load_backbone, load_model, preprocess,
-                                read_image, score_grids)
+from patchcore_gui.core import (Inspector, MemoryBank, PatchFeatureExtractor, load_backbone, load_model, network_inputs,
+                                read_image, score_grids, stitch)
 from timing import StageTimes
 
 
@@ -41,8 +41,9 @@ def main() -> None:
     timed = StageTimes()
     for path in paths:
         image = timed("decode", read_image, path)
-        tensor = torch.from_numpy(timed("preprocess", preprocess, image, model.preprocessing)[None])
-        grid = timed("network", extractor.extract, tensor)[0]
+        tiles, placement = timed("preprocess", network_inputs, image, model.preprocessing)
+        tensor = torch.from_numpy(tiles)  # every input of the image at once, as the line sends one part
+        grid = stitch(timed("network", extractor.extract, tensor), placement)
         timed("  as built", as_built.extract, tensor)
         _, patch_scores = timed("scoring", score_grids, [grid], inspector.bank, model.config.reweight_neighbours)[0]
         timed("  flat", score_grids, [grid], flat_bank, model.config.reweight_neighbours)
