@@ -206,8 +206,8 @@ def test_good_grids_own_their_memory_so_releasing_them_frees_it(synthetic_set, b
 
 
 def test_network_batches_hold_at_most_their_pixel_budget_and_give_the_same_grids(backbone, tmp_path, monkeypatch):
-    """Large inputs go through the network a few at a time (eight 384 px tiles at once ran 1.45x slower
-    per image than two); small ones still go eight at a time, and the grids do not depend on it."""
+    """Large inputs go through the network a few at a time (eight 384 px tiles at once ran about 1.5x
+    slower per tile than two); small ones still go eight at a time, and the grids do not depend on it."""
     from patchcore_gui.core import patchcore
     from patchcore_gui.core.patchcore import _FeatureStream, preprocessing_for
     from patchcore_gui.core.synthetic import good_part
