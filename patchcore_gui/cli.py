@@ -20,7 +20,7 @@ from tqdm import tqdm
 from .core.atomic import atomic_write_bytes, atomic_write_text
 from .core.backbones import BACKBONES, DEFAULT_BACKBONE
 from .core.build_cost import (TILED_PARTS_BACKBONE, TILED_PARTS_LAYERS, estimate_build_cost, geometry_changes,
-                              image_sizes, resolved_config, with_automatic_backbone, with_automatic_layers)
+                              image_sizes, resolved_config, with_automatic_network)
 from .core.config import PatchCoreConfig
 from .core.geometry import GEOMETRIES, SUGGESTED_TILE
 from .core.errors import PatchCoreError
@@ -91,8 +91,7 @@ def _config_from(args: argparse.Namespace, good: Sequence[Path] = ()) -> PatchCo
         config = config.with_changes(search=args.search)
     geometry = None if automatic else args.geometry
     config = config.with_changes(**geometry_changes(geometry, args.size, args.scale, args.tile, args.overlap))
-    config = with_automatic_backbone(config) if args.backbone is None else config
-    return with_automatic_layers(config)  # layers given are kept
+    return with_automatic_network(config, backbone_chosen=args.backbone is not None)  # layers given are kept
 
 
 def _say_cost(config: PatchCoreConfig, good: Sequence[Path]) -> None:

@@ -121,6 +121,14 @@ def with_automatic_layers(config: PatchCoreConfig) -> PatchCoreConfig:
     return config.with_changes(layers=TILED_PARTS_LAYERS)
 
 
+def with_automatic_network(config: PatchCoreConfig, backbone_chosen: bool = False) -> PatchCoreConfig:
+    """The network (unless a person chose one) and then its layers (unless chosen) that a build of ``config``'s
+    geometry gets: the layers depend on the network, so the order is fixed here for the CLI and the window."""
+    if not backbone_chosen:
+        config = with_automatic_backbone(config)
+    return with_automatic_layers(config)
+
+
 def estimate_build_cost(config: PatchCoreConfig, sizes: Sequence[Tuple[int, int]], n_images: int,
                         free_bytes: Optional[int] = None) -> BuildCost:
     """The cost of building ``config`` from ``n_images`` good images of about these ``sizes`` (height, width).

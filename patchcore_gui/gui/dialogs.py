@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpin
 
 from ..core.backbones import BACKBONES, DEFAULT_BACKBONE, weights_available
 from ..core.build_cost import (TILED_PARTS_BACKBONE, estimate_build_cost, image_sizes, resolved_config,
-                               with_automatic_backbone, with_automatic_layers)
+                               with_automatic_network)
 from ..core.config import PatchCoreConfig
 from ..core.geometry import SUGGESTED_TILE
 from ..core.errors import DatasetError, PatchCoreError
@@ -218,9 +218,7 @@ class BuildOptionsDialog(QDialog):
             config = config.with_changes(geometry=geometry, resize=self.size_spin.value())
         if config.backbone != self._config.backbone:  # layer names belong to a network: start from its own
             config = config.with_changes(layers=None)
-        if backbone is None:
-            config = with_automatic_backbone(config)
-        return BuildRequest(folder=folder, config=with_automatic_layers(config))
+        return BuildRequest(folder=folder, config=with_automatic_network(config, backbone_chosen=backbone is not None))
 
 
 class WriteFolderDialog(QFileDialog):
