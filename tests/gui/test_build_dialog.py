@@ -26,7 +26,7 @@ def test_automatic_geometry_follows_the_good_parts_and_the_cost_is_said(qtbot, t
     assert dialog.geometry_combo.currentData() is None  # automatic
     assert dialog.request().config.geometry == "squeeze"
     assert "3 good images" in dialog.cost.text() and "memory bank about" in dialog.cost.text()
-    assert "squeezed to 224 x 224" in dialog.cost.text()
+    assert "3 good images. Squeezed to 224 x 224" in dialog.cost.text()  # a sentence: capital after the stop
 
     dialog.folder_edit.setText(str(_folder(tmp_path / "oblong", 200, 500)))
     dialog.update_cost()
