@@ -25,7 +25,7 @@ def test_estimate_says_the_cost_and_builds_nothing(tmp_path, capsys):
     model = tmp_path / "wide.patchcore"
     assert main(["fit", str(folder), "-o", str(model), "--geometry", "pad", "--size", "128", "--estimate"]) == 0
     out = capsys.readouterr().out
-    assert "aspect kept, longer side 128 px" in out and "memory bank about" in out and "ms per image" in out
+    assert "Aspect kept, longer side 128 px" in out and "memory bank about" in out and "ms per image" in out
     assert not model.exists()
     # automatic: these parts are twice as wide as high, so they are tiled, not squeezed, through the
     # network measured best for tiles; a network chosen by hand stays

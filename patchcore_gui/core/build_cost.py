@@ -59,7 +59,9 @@ class BuildCost:
         network = f" through {self.network}" if self.network else ""
         if self.layers:
             network += f" ({' + '.join(self.layers)}, a patch every {self.grid_stride} px)"
-        return (f"{self.description}{network}: about {self.patches_per_image:,.0f} patches per image{tiles}\n"
+        # a sentence of its own, in the CLI and after the dialog's image count
+        geometry = self.description[:1].upper() + self.description[1:]
+        return (f"{geometry}{network}: about {self.patches_per_image:,.0f} patches per image{tiles}\n"
                 f"memory bank about {self.bank_vectors:,} x {self.dim} ({self.bank_mb:,.0f} MB); the build needs "
                 f"about {self.fit_memory_gb:.1f} GB of {self.available_gb:.1f} GB free; inspection about "
                 f"{self.ms_per_image:,.0f} ms per image (idle 2-core PC, rough)")

@@ -180,8 +180,7 @@ class BuildOptionsDialog(QDialog):
                               else f"Cost: {exc}")
             return
         warning = "" if cost.fits_in_memory else "  Too large for this PC's free memory: the build would be refused."
-        said = cost.text()
-        self.cost.setText(f"{len(images)} good images. {said[:1].upper()}{said[1:]}.{warning}")
+        self.cost.setText(f"{len(images)} good images. {cost.text()}.{warning}")
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Folder of good parts", self.folder_edit.text())
