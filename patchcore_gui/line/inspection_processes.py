@@ -80,7 +80,7 @@ def _inspect_in_worker(paths: Sequence[str]) -> List[ImageResult]:
 class InspectionProcesses:
     """``count`` worker processes inspecting for one model; :meth:`inspect_paths` may be called from
     several threads at once (each call goes to the next free worker; calls beyond the workers wait their
-    turn, and fail with them if the workers die). ``weights``: the network's weights file where it is not
+    turn, and are tried again if the workers die). ``weights``: the network's weights file where it is not
     the one the model's network is found by (``patchcore watch --weights``).
 
     >>> with InspectionProcesses(model, 2) as workers:       # doctest: +SKIP
@@ -113,19 +113,30 @@ class InspectionProcesses:
     def inspect_paths(self, paths: Sequence[Path]) -> List[ImageResult]:
         """One result per path, in order, as :meth:`Inspector.inspect_paths` gives them.
 
-        A worker that dies (killed, out of memory) fails the parts it held with an error naming why,
-        and the workers are started again for the next parts."""
+        A worker that dies (killed, out of memory) is started again, and the parts it held are tried
+        once more, each alone: a part that kills its worker a second time fails by itself, with an
+        error naming why, and the others are inspected."""
         pool = self._pool
         try:
             return pool.submit(_inspect_in_worker, [str(path) for path in paths]).result()
         except BrokenProcessPool:
-            with self._lock:  # the threads that held parts in the dead pool restart it once
-                if self._pool is pool:
-                    self._pool = self._started()
-                    pool.shutdown(wait=False, cancel_futures=True)
-            return [ImageResult(path=Path(path), error=f"cannot inspect '{Path(path).name}': the inspection "
-                                                        "process stopped (killed or out of memory)")
-                    for path in paths]
+            self._restart(pool)
+        return [self._once_more(Path(path)) for path in paths]
+
+    def _once_more(self, path: Path) -> ImageResult:
+        pool = self._pool
+        try:
+            return pool.submit(_inspect_in_worker, [str(path)]).result()[0]
+        except BrokenProcessPool:
+            self._restart(pool)
+            return ImageResult(path=path, error=f"cannot inspect '{path.name}': the inspection process stopped "
+                                                "twice while it held this part (killed or out of memory)")
+
+    def _restart(self, dead: ProcessPoolExecutor) -> None:
+        with self._lock:  # the threads that held parts in the dead pool restart it once
+            if self._pool is dead:
+                self._pool = self._started()
+                dead.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -17,8 +17,10 @@ import pytest
 from patchcore_gui.core import PatchCoreError, save_model
 from patchcore_gui.line import InspectionLine
 from patchcore_gui.line.runner import SessionMemory
+from patchcore_gui.line import inspection_processes
 from patchcore_gui.line.inspection_processes import InspectionProcesses
 
+from . import dying_worker
 from .conftest import FAST, drop
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,16 +46,33 @@ def test_workers_give_what_the_inspector_gives_in_order(workers, inspector, synt
         np.testing.assert_allclose(theirs.inspection.anomaly_map, mine.inspection.anomaly_map, rtol=1e-4, atol=1e-4)
 
 
-def test_a_killed_worker_fails_its_parts_by_name_and_the_next_parts_are_inspected(inspector, synthetic_set):
+def test_a_part_held_by_a_killed_worker_is_inspected_by_the_worker_started_again(inspector, synthetic_set):
     with InspectionProcesses(inspector.model, 1) as one:
         pid = next(iter(one._pool._processes))
         os.kill(pid, signal.SIGKILL)
         time.sleep(0.5)
-        failed = one.inspect_paths([synthetic_set.test_good[0]])
-        assert failed[0].inspection is None
-        assert failed[0].error.startswith(f"cannot inspect '{synthetic_set.test_good[0].name}': the inspection process")
         again = one.inspect_paths([synthetic_set.test_good[0]])
-        assert again[0].inspection is not None and pid not in one._pool._processes
+        assert again[0].error is None and pid not in one._pool._processes
+        expected = list(inspector.inspect_paths([synthetic_set.test_good[0]]))[0].inspection.score
+        assert again[0].inspection.score == pytest.approx(expected, rel=1e-5)
+
+
+def test_a_part_that_kills_its_worker_twice_fails_by_name_and_the_others_are_inspected(inspector, synthetic_set,
+                                                                                         tmp_path, monkeypatch):
+    monkeypatch.setattr(inspection_processes, "_inspect_in_worker", dying_worker.inspect_or_die)
+    poison = tmp_path / "poison.png"
+    poison.write_bytes(synthetic_set.test_good[1].read_bytes())
+    paths = [synthetic_set.test_good[0], poison, synthetic_set.test_defective[0]]
+    with InspectionProcesses(inspector.model, 1) as one:
+        first = one._pool
+        results = one.inspect_paths(paths)
+        assert one._pool is not first
+    assert [r.path for r in results] == paths
+    assert results[1].inspection is None
+    assert results[1].error == ("cannot inspect 'poison.png': the inspection process stopped twice while it held "
+                                "this part (killed or out of memory)")
+    expected = [r.inspection.score for r in inspector.inspect_paths([paths[0], paths[2]])]
+    assert [results[0].inspection.score, results[2].inspection.score] == pytest.approx(expected, rel=1e-5)
 
 
 def test_workers_that_cannot_load_the_model_say_why_in_one_line(inspector, tmp_path):
