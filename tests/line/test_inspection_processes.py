@@ -15,9 +15,8 @@ import numpy as np
 import pytest
 
 from patchcore_gui.core import PatchCoreError, save_model
-from patchcore_gui.line import InspectionLine
+from patchcore_gui.line import InspectionLine, inspection_processes
 from patchcore_gui.line.runner import SessionMemory
-from patchcore_gui.line import inspection_processes
 from patchcore_gui.line.inspection_processes import InspectionProcesses
 
 from . import dying_worker
