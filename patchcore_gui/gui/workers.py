@@ -7,9 +7,10 @@ would run too late) and sets the engine's :class:`CancelToken`, which the engine
 batches. The network and the inspector a worker uses are the :class:`Engine`'s, kept between jobs.
 
 superqt's worker (napari's) was considered: it runs on a shared QThreadPool and hands results back
-from there, while these workers move themselves back to the UI thread before their final signal,
-which is what keeps a worker from being destroyed in its own thread (see :meth:`Worker.run`);
-the 5,000-image batch in docs/reliability.md was measured with this pattern.
+from there, while here each worker's QThread keeps the worker until the thread has finished and
+lets it go on the UI thread (:class:`WorkerThread`), which is what keeps a worker from being
+destroyed in its own thread; the 5,000-image batch in docs/reliability.md was measured with workers
+on their own QThreads.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import logging
 from pathlib import Path
 from typing import Any, List, Optional, Sequence, Tuple
 
-from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from ..core.atomic import atomic_write_bytes
 from ..core.config import PatchCoreConfig
@@ -62,7 +63,6 @@ class Worker(QObject):
 
     @Slot()
     def run(self) -> None:
-        home = QCoreApplication.instance().thread() if QCoreApplication.instance() else None
         try:
             result = self.work()
         except Cancelled:
@@ -76,24 +76,42 @@ class Worker(QObject):
             final, args = self.failed, (f"unexpected error: {type(exc).__name__}: {exc}",)
         else:
             final, args = self.finished, (result,)
-        # Back to the UI thread before the final signal: the Python side then deletes the worker
-        # there. A worker deleted in its own thread (deleteLater) is destroyed by shiboken without
-        # the GIL, which crashes (seen as SIGBUS in Shiboken::Object::destroy).
-        if home is not None:
-            self.moveToThread(home)
+        # The worker stays in this thread: moving itself back to the UI thread here (as it once did)
+        # deadlocked the window. moveToThread holds the GIL while it waits for a Qt lock that the UI
+        # thread can hold while it destroys a widget and calls into Python, which needs the GIL
+        # (seen in the suite: QMenu::~QMenu in Sbk_GetPyOverride against QObject::moveToThread).
+        # WorkerThread lets the worker go on the UI thread instead, once this thread has finished.
         final.emit(*args)
         # ends the thread's event loop as soon as run() returns, without a round trip through the UI thread
         QThread.currentThread().quit()
 
 
-def start_worker(worker: Worker, parent: QObject) -> QThread:
-    """Run ``worker.run`` on a new QThread, which ends after the worker's final signal.
-
-    The caller keeps a reference to ``worker`` until the thread has finished; the worker moves
-    itself back to the UI thread when it is done, so dropping that reference then is safe.
+class WorkerThread(QThread):
+    """A worker's own thread, which holds the worker until the thread has finished and then lets it go
+    on the UI thread, whenever the caller drops its own reference. A worker destroyed in its own thread
+    crashed (deleteLater there: SIGBUS in Shiboken::Object::destroy). ``finished`` is emitted by the
+    ending thread and, this object living on the UI thread, its slot runs there, after the slots of
+    the worker's final signal.
     """
-    thread = QThread(parent)
-    thread.setObjectName(type(worker).__name__)
+
+    def __init__(self, worker: Worker, parent: QObject) -> None:
+        super().__init__(parent)
+        self.setObjectName(type(worker).__name__)
+        self._worker: Optional[Worker] = worker
+        self.finished.connect(self._let_go)
+
+    @Slot()
+    def _let_go(self) -> None:
+        self._worker = None
+
+
+def start_worker(worker: Worker, parent: QObject) -> QThread:
+    """Run ``worker.run`` on a new :class:`WorkerThread`, which ends after the worker's final signal.
+
+    The thread keeps the worker until it has finished, so the caller may drop its own reference
+    whenever it likes (at the final signal, say).
+    """
+    thread = WorkerThread(worker, parent)
     worker.moveToThread(thread)
     thread.started.connect(worker.run)
     thread.start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ from patchcore_gui.gui.results_model import THUMB_SIDE, InspectedImage, decode_t
 from patchcore_gui.core.engine import Engine
 from patchcore_gui.core.fingerprint import file_fingerprint
 from patchcore_gui.core.patchcore import FitResult
-from patchcore_gui.gui.workers import BuildWorker, ExportWorker, InspectWorker, start_worker
+from patchcore_gui.gui.workers import BuildWorker, ExportWorker, InspectWorker, Worker, start_worker
 
 from .conftest import JOB_TIMEOUT_MS, SignalLog
 
@@ -96,3 +97,23 @@ def test_export_worker_writes_overlays(qtbot, owner, fitted, synthetic_set, back
     written, problems = blocker.args[0]
     assert problems == [] and len(written) == 2  # the unreadable row has no overlay to write
     assert all(path.stat().st_size > 1000 and path.name.endswith("_overlay.png") for path in written)
+
+
+class _Answer(Worker):
+    def work(self) -> int:
+        return 42
+
+
+def test_a_worker_stays_in_its_thread_and_is_let_go_on_the_ui_thread_once_the_thread_has_finished(qtbot):
+    # moving itself back to the UI thread deadlocked the window (moveToThread holds the GIL while it
+    # waits for a Qt lock the UI thread can hold while it calls into Python): see Worker.run
+    parent = QObject()
+    worker = _Answer()
+    with qtbot.waitSignal(worker.finished, timeout=JOB_TIMEOUT_MS) as blocker:
+        thread = start_worker(worker, parent)
+    assert blocker.args == [42]
+    assert worker.thread() == thread
+    alive = weakref.ref(worker)
+    del worker, blocker  # the caller's references go at once; the thread's stays until it has finished
+    qtbot.waitUntil(thread.isFinished, timeout=JOB_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: alive() is None, timeout=JOB_TIMEOUT_MS)
