@@ -18,10 +18,11 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence
 
 from ..core import ImageResult, Inspector, PatchCoreError, PatchCoreModel
 from ..core.model_file import model_from_bytes, model_to_bytes
@@ -87,10 +88,14 @@ class InspectionProcesses:
     ...     workers.inspect_paths([Path("part.png")])[0].inspection.score
     """
 
-    def __init__(self, model: PatchCoreModel, count: int, weights: Optional[Path] = None) -> None:
+    def __init__(self, model: PatchCoreModel, count: int, weights: Optional[Path] = None,
+                 on_restart: Callable[[str], None] = lambda text: None) -> None:
         self.model = model
         self.count = count
         self.weights = None if weights is None else str(weights)
+        # told, from the inspecting thread, each time dead workers were started again (an operator
+        # should hear of a worker killed or out of memory, even when no part is lost)
+        self.on_restart = on_restart
         self._lock = threading.Lock()
         self._pool = self._started()
 
@@ -135,8 +140,12 @@ class InspectionProcesses:
     def _restart(self, dead: ProcessPoolExecutor) -> None:
         with self._lock:  # the threads that held parts in the dead pool restart it once
             if self._pool is dead:
+                starting = time.perf_counter()
                 self._pool = self._started()
                 dead.shutdown(wait=False, cancel_futures=True)
+                self.on_restart(f"error: an inspection process stopped (killed or out of memory); the "
+                                f"inspection processes were started again in {time.perf_counter() - starting:.1f} s "
+                                "and the parts they held are tried once more")
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

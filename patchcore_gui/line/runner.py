@@ -179,7 +179,7 @@ def side_by_side(line_model: LineModel, inspectors: int, processes: bool, on_not
         # line's thread had seen its last one done (between records and moves, each with an fsync), a
         # worker sat idle for that round trip (each 72% busy at 25 parts/s, docs/benchmarks.md).
         in_hand = (1 + queued_per_process) * inspectors
-        with InspectionProcesses(line_model.model, inspectors, line_model.weights) as workers, \
+        with InspectionProcesses(line_model.model, inspectors, line_model.weights, on_notice) as workers, \
                 ThreadPoolExecutor(in_hand, thread_name_prefix="inspection") as pool:
             on_notice(f"{inspectors} inspection processes ready "
                       f"(loading the model into them took {time.perf_counter() - starting:.1f} s)")

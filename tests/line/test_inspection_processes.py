@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -45,8 +46,13 @@ def test_workers_give_what_the_inspector_gives_in_order(workers, inspector, synt
         np.testing.assert_allclose(theirs.inspection.anomaly_map, mine.inspection.anomaly_map, rtol=1e-4, atol=1e-4)
 
 
+RESTARTED = (r"^error: an inspection process stopped \(killed or out of memory\); the inspection processes were "
+             r"started again in \d+\.\d s and the parts they held are tried once more$")
+
+
 def test_a_part_held_by_a_killed_worker_is_inspected_by_the_worker_started_again(inspector, synthetic_set):
-    with InspectionProcesses(inspector.model, 1) as one:
+    notices = []
+    with InspectionProcesses(inspector.model, 1, on_restart=notices.append) as one:
         pid = next(iter(one._pool._processes))
         os.kill(pid, signal.SIGKILL)
         time.sleep(0.5)
@@ -54,6 +60,7 @@ def test_a_part_held_by_a_killed_worker_is_inspected_by_the_worker_started_again
         assert again[0].error is None and pid not in one._pool._processes
         expected = list(inspector.inspect_paths([synthetic_set.test_good[0]]))[0].inspection.score
         assert again[0].inspection.score == pytest.approx(expected, rel=1e-5)
+    assert len(notices) == 1 and re.match(RESTARTED, notices[0]), notices  # the operator hears of it
 
 
 def test_a_part_that_kills_its_worker_twice_fails_by_name_and_the_others_are_inspected(inspector, synthetic_set,
@@ -62,10 +69,12 @@ def test_a_part_that_kills_its_worker_twice_fails_by_name_and_the_others_are_ins
     poison = tmp_path / "poison.png"
     poison.write_bytes(synthetic_set.test_good[1].read_bytes())
     paths = [synthetic_set.test_good[0], poison, synthetic_set.test_defective[0]]
-    with InspectionProcesses(inspector.model, 1) as one:
+    notices = []
+    with InspectionProcesses(inspector.model, 1, on_restart=notices.append) as one:
         first = one._pool
         results = one.inspect_paths(paths)
         assert one._pool is not first
+    assert len(notices) == 2 and all(re.match(RESTARTED, notice) for notice in notices), notices
     assert [r.path for r in results] == paths
     assert results[1].inspection is None
     assert results[1].error == ("cannot inspect 'poison.png': the inspection process stopped twice while it held "
