@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 import pyqtgraph as pg
@@ -162,7 +162,8 @@ class HistoryPanel(QWidget):
         super().__init__(parent)
         self.target = target
         self.snapshot: Optional[HistorySnapshot] = None
-        self._workers: Dict[QThread, Worker] = {}
+        #: the reads and exports still running, to wait for at shutdown (each thread keeps its worker)
+        self._threads: Set[QThread] = set()
         self._reading = False
         self._again = False
 
@@ -258,12 +259,12 @@ class HistoryPanel(QWidget):
 
     def _start(self, worker: Worker) -> None:
         thread = start_worker(worker, self)
-        self._workers[thread] = worker  # the worker outlives its thread (see workers.start_worker)
+        self._threads.add(thread)
         thread.finished.connect(self._thread_finished)
 
     def _thread_finished(self) -> None:
         thread = self.sender()
-        self._workers.pop(thread, None)  # type: ignore[call-overload]
+        self._threads.discard(thread)  # type: ignore[arg-type]
         thread.deleteLater()
 
     def _read_ended(self) -> None:
@@ -368,7 +369,7 @@ class HistoryPanel(QWidget):
 
     def shutdown(self) -> None:
         """Wait for running reads and exports (the window is closing)."""
-        for thread in list(self._workers):
+        for thread in list(self._threads):
             thread.wait(10_000)
 
 

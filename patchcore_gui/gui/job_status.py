@@ -9,7 +9,7 @@ A worker's own extra signals (an inspection's rows) are the caller's to connect 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Dict, Optional
+from typing import Callable, Optional, Set
 
 from PySide6.QtCore import QThread, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QWidget
@@ -51,9 +51,9 @@ class JobStatus(QWidget):
         for widget in (self.stage_label, self.progress_bar, self.cancel_button):
             layout.addWidget(widget)
         self._job: Optional[Job] = None
-        #: Every started thread with its worker until the thread has finished: the worker must
-        #: outlive its thread (see :func:`.workers.start_worker`).
-        self._threads: Dict[QThread, Worker] = {}
+        #: Every started thread until it has finished, to wait for at shutdown (the thread itself keeps
+        #: its worker: :class:`.workers.WorkerThread`).
+        self._threads: Set[QThread] = set()
         self.hide()
 
     @property
@@ -73,7 +73,7 @@ class JobStatus(QWidget):
         worker.failed.connect(self._failed)
         worker.cancelled.connect(self._cancelled)
         thread = start_worker(worker, self)
-        self._threads[thread] = worker
+        self._threads.add(thread)
         thread.finished.connect(self._thread_finished)
         self._job = Job(kind, worker, thread, on_finished)
         self.stage_label.setText(STAGE_NAMES.get(kind, kind.capitalize()) + "…")
@@ -122,5 +122,5 @@ class JobStatus(QWidget):
     def _thread_finished(self) -> None:
         thread = self.sender()
         if isinstance(thread, QThread) and thread in self._threads:
-            del self._threads[thread]
+            self._threads.discard(thread)
             thread.deleteLater()

@@ -11,7 +11,7 @@ threshold when a minimum defect area is set, the same as always without one.
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Tuple
+from typing import List, Optional, Set, Tuple
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
@@ -34,7 +34,8 @@ class RegionRefresher(QObject):
         self._timer = QTimer(self, singleShot=True, interval=SETTLE_MS)
         self._timer.timeout.connect(self._start)
         self._worker: Optional[RegionsWorker] = None
-        self._threads: Dict[QThread, RegionsWorker] = {}
+        #: the threads still running, to wait for at shutdown (each keeps its worker)
+        self._threads: Set[QThread] = set()
         self._again = False
         document.threshold_changed.connect(self.schedule)
         document.model_changed.connect(self.schedule)
@@ -66,7 +67,7 @@ class RegionRefresher(QObject):
             final.connect(self._ended)
         self._worker = worker
         thread = start_worker(worker, self)
-        self._threads[thread] = worker
+        self._threads.add(thread)
         thread.finished.connect(self._thread_finished)
 
     @Slot(object)
@@ -87,7 +88,7 @@ class RegionRefresher(QObject):
     def _thread_finished(self) -> None:
         thread = self.sender()
         if isinstance(thread, QThread) and thread in self._threads:
-            del self._threads[thread]
+            self._threads.discard(thread)
             thread.deleteLater()
 
     def shutdown(self) -> None:
