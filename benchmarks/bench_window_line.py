@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench_line import BOTTLE, bottle_model, start_camera  # noqa: E402
+from patchcore_gui.gui.refcount_guard import _RESERVE, SINGLETONS  # noqa: E402
 
 TICK_MS = 10
 
@@ -73,6 +74,7 @@ def run(model_path: Path, rate: float, seconds: float, drain_s: float, parts: st
         while panel.worker is None or panel.worker.line is None or not panel.worker.line.ready.is_set():
             pump(100)
         rss_start = me.memory_info().rss
+        references_start = _singleton_references()
 
         gaps: List[float] = []
         clock = QElapsedTimer()
@@ -107,6 +109,7 @@ def run(model_path: Path, rate: float, seconds: float, drain_s: float, parts: st
             pump(200)
         timer.stop()
         rss_end = me.memory_info().rss
+        references_end = _singleton_references()
         listed = panel.ng_model.total  # the line's start emptied the list
         snapshot = panel.last_snapshot
         panel.stop()
@@ -132,7 +135,15 @@ def run(model_path: Path, rate: float, seconds: float, drain_s: float, parts: st
         "ticks": int(len(lag)),
         "rss_start_mb": rss_start / 2**20, "rss_halfway_mb": halfway / 2**20, "rss_end_mb": rss_end / 2**20,
         "rss_kb_per_ng_listed_second_half": slope / 1024,
+        # what PySide6 loses (gui/refcount_guard.py); "held" is the count the guard's reserve aside
+        **{f"{name}_references_held_at_start": held for name, held in references_start.items()},
+        **{f"{name}_references_lost_per_part": (references_start[name] - references_end[name]) / max(1, len(log))
+           for name in references_start},
     }
+
+
+def _singleton_references() -> Dict[str, int]:
+    return {repr(singleton): sys.getrefcount(singleton) % _RESERVE for singleton in SINGLETONS}
 
 
 def main() -> int:

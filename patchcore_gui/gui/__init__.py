@@ -1,5 +1,5 @@
-"""The Qt layer. Importing it makes ``None`` immortal first (see :mod:`.none_refcount`)."""
+"""The Qt layer. Importing it makes ``None``, ``True`` and ``False`` immortal first (see :mod:`.refcount_guard`)."""
 
-from .none_refcount import make_none_immortal
+from .refcount_guard import make_singletons_immortal
 
-make_none_immortal()
+make_singletons_immortal()
