@@ -20,7 +20,7 @@ from tqdm import tqdm
 from .core.atomic import atomic_write_bytes, atomic_write_text
 from .core.backbones import BACKBONES, DEFAULT_BACKBONE
 from .core.build_cost import (TILED_PARTS_BACKBONE, TILED_PARTS_LAYERS, estimate_build_cost, geometry_changes,
-                              image_sizes, resolved_config, with_automatic_network)
+                              image_sizes, resolved_config, with_automatic_choices)
 from .core.config import PatchCoreConfig
 from .core.geometry import GEOMETRIES, SUGGESTED_TILE
 from .core.errors import PatchCoreError
@@ -31,7 +31,7 @@ from .core.memory_bank import SEARCH_KINDS
 from .core.model_file import MODEL_SUFFIX, load_model, save_model
 from .core.regions import defect_size_text, min_area_px
 from .core.overlay import encode_png, inspection_overlay, overlay_targets
-from .core.patchcore import Inspector, fit
+from .core.patchcore import HELD_OUT_STAGE, Inspector, fit
 from .core.results import ResultRow, ResultsSource, inspection_time, write_results_csv
 from .core.synthetic import write_synthetic_set
 from .roi_command import add_fit_option, add_roi_command, mask_for
@@ -91,7 +91,8 @@ def _config_from(args: argparse.Namespace, good: Sequence[Path] = ()) -> PatchCo
         config = config.with_changes(search=args.search)
     geometry = None if automatic else args.geometry
     config = config.with_changes(**geometry_changes(geometry, args.size, args.scale, args.tile, args.overlap))
-    return with_automatic_network(config, backbone_chosen=args.backbone is not None)  # layers given are kept
+    # layers given are kept
+    return with_automatic_choices(config, backbone_chosen=args.backbone is not None, bank_from_all=args.bank_from_all)
 
 
 def _say_cost(config: PatchCoreConfig, good: Sequence[Path]) -> None:
@@ -124,9 +125,11 @@ def cmd_fit(args: argparse.Namespace) -> int:
         print(f"skipped: {line}", file=sys.stderr)
     model = result.model.with_defect_size(*defect_size) if defect_size else result.model
     path = save_model(model, args.output)
+    joined = result.seconds.get(HELD_OUT_STAGE)
     print(f"saved {path}: {model.n_good_images} good images, bank {len(model.memory_bank)} of {model.n_patches} "
           f"patches, threshold {model.threshold:.4f} (from {len(model.good_scores)} held-out good images); "
-          f"features {result.seconds['features']:.1f} s, coreset {result.seconds['coreset']:.1f} s; "
+          f"features {result.seconds['features']:.1f} s, coreset {result.seconds['coreset']:.1f} s"
+          f"{'' if joined is None else f' + {joined:.1f} s for the held-out images'}; "
           f"search {model.search.describe()}" + (f"; {defect_size_text(model)}" if defect_size else ""))
     if model.roi is not None:
         print(f"region of interest from '{args.roi.name}': {100 * model.roi.share:.0f}% of the part inspected")
@@ -250,7 +253,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     bank = len(model.memory_bank)
     print(f"{args.model}: {model.config.backbone} ({', '.join(model.layers)}), input {model.preprocessing.input_size} px")
-    print(f"  {model.n_good_images} good images ({len(model.good_scores)} held out to calibrate), "
+    print(f"  {model.n_good_images} good images ({model.held_out_text}), "
           f"bank {bank:,} of {model.n_patches:,} patches x {model.memory_bank.shape[1]} dims")
     print(f"  search {model.search.describe()}")
     print(f"  threshold {model.threshold:.4f} (default {model.default_threshold:.4f}), created {model.created}")
@@ -312,6 +315,9 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--search", choices=SEARCH_KINDS,
                         help=f"nearest-neighbour search of the bank (default {defaults.search}); ivf is approximate: "
                              f"faster on large banks, may miss a patch's true nearest neighbour")
+    parser.add_argument("--bank-from-all", action=argparse.BooleanOptionalAction, default=None,
+                        help="whether the good images held out to learn the threshold join the bank afterwards "
+                             "(default: for parts seen in tiles; the threshold is learned before they join)")
 
 
 def build_parser() -> argparse.ArgumentParser:

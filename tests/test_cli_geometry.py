@@ -55,6 +55,23 @@ def test_fit_builds_with_the_chosen_geometry_and_predict_follows_it(tmp_path, ca
     assert overlay.size[0] >= 128  # drawn on the whole part, not on a squeezed square
 
 
+def test_the_held_out_parts_join_a_tiled_bank_unless_told_not_to_and_info_says_so(tmp_path, capsys):
+    folder = _wide_parts(tmp_path / "good")
+    joined, alone = tmp_path / "joined.patchcore", tmp_path / "alone.patchcore"
+    tiles = ["--geometry", "tile", "--tile", "64", "--overlap", "32", "--coreset", "0.5"]
+    assert main(["fit", str(folder), "-o", str(joined), *tiles]) == 0
+    assert main(["fit", str(folder), "-o", str(alone), *tiles, "--no-bank-from-all"]) == 0
+    with_them, without = load_model(joined), load_model(alone)
+    assert with_them.config.bank_from_all and not without.config.bank_from_all
+    assert len(with_them.memory_bank) > len(without.memory_bank)
+    assert with_them.threshold == without.threshold  # learned before they joined
+    capsys.readouterr()
+    assert main(["info", str(joined)]) == 0
+    assert "5 good images (1 held out to calibrate, then added to the bank)" in capsys.readouterr().out
+    assert main(["info", str(alone)]) == 0
+    assert "5 good images (1 held out to calibrate)," in capsys.readouterr().out
+
+
 def test_a_geometry_that_cannot_work_is_one_line(tmp_path, capsys):
     folder = _wide_parts(tmp_path / "good", count=2)
     assert main(["fit", str(folder), "-o", str(tmp_path / "m.patchcore"), "--geometry", "tile", "--tile", "100"]) == 2

@@ -26,6 +26,15 @@ from .scoring import anomaly_map, score_grids
 STAGE = "calibration"
 
 
+def held_out_count(n_images: int, fraction: float) -> int:
+    """How many of ``n_images`` good images are held out to calibrate: at least one, and one fewer than all.
+
+    >>> held_out_count(762, 0.2), held_out_count(2, 0.2), held_out_count(1, 0.2)
+    (152, 1, 1)
+    """
+    return int(np.clip(round(n_images * fraction), 1, max(1, n_images - 1)))
+
+
 def holdout_split(n_images: int, fraction: float) -> Tuple[np.ndarray, np.ndarray]:
     """Indices of the images that build the bank and of the held-out calibration images.
 
@@ -34,7 +43,7 @@ def holdout_split(n_images: int, fraction: float) -> Tuple[np.ndarray, np.ndarra
     """
     if n_images < 2:
         raise ValueError("need at least 2 good images: 1 to build the bank and 1 to calibrate the threshold")
-    n_holdout = int(np.clip(round(n_images * fraction), 1, n_images - 1))
+    n_holdout = held_out_count(n_images, fraction)
     holdout = np.unique(np.floor((np.arange(n_holdout) + 0.5) * n_images / n_holdout).astype(np.int64))
     bank = np.setdiff1d(np.arange(n_images, dtype=np.int64), holdout)
     return bank, holdout

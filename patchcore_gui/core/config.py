@@ -52,6 +52,10 @@ class PatchCoreConfig:
     sigma: float = 4.0
     #: Share of the good images held out to learn what good scores look like.
     calibration_fraction: float = 0.2
+    #: Whether the held-out images' patches join the bank once they have been scored against the bank
+    #: without them (their own coreset at ``coreset_ratio``): the threshold is still learned from that
+    #: held-out pass, and the line searches a bank from every good image.
+    bank_from_all: bool = False
     #: The default threshold (calibration.learned_threshold) is the higher of two bounds on the held-out
     #: good scores: the modified z-score above which a part is an outlier among them...
     threshold_outlier_z: Optional[float] = 3.5
@@ -100,6 +104,8 @@ class PatchCoreConfig:
         for name in _GEOMETRY_FIELDS:
             if data[name] == getattr(_DEFAULT_GEOMETRY, name):
                 del data[name]
+        if not self.bank_from_all:
+            del data["bank_from_all"]  # a bank built as before keeps the header older programs read
         return data
 
     @classmethod

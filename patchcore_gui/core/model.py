@@ -185,6 +185,13 @@ class PatchCoreModel:
                        threshold=self.threshold if by_hand else fresh.default_threshold, map_scale=fresh.map_scale)
 
     @property
+    def held_out_text(self) -> str:
+        """How the good images were used, for the model's summaries: "152 held out to calibrate" and, where
+        they joined the bank after calibrating, "then added to the bank"."""
+        text = f"{len(self.good_scores)} held out to calibrate"
+        return text + ", then added to the bank" if self.config.bank_from_all else text
+
+    @property
     def recalibrated(self) -> bool:
         """Whether a changed region of interest recomputes the held-out scores and the default threshold."""
         return self.good_patches is not None

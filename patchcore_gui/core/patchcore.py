@@ -339,6 +339,10 @@ def fit(paths: Sequence[PathLike], config: PatchCoreConfig = PatchCoreConfig(), 
         calibration = calibrate_scored(((float(image_scores[index]), good_patches.image(index)[0])
                                         for index in range(len(good_patches))),
                                        len(good_patches), config, good.preprocessing, cancel=cancel)
+    if config.bank_from_all:
+        with _timed(seconds, HELD_OUT_STAGE):
+            bank = _with_held_out(bank, holdout_grids, config, cancel)
+            n_patches += sum(grid.shape[0] * grid.shape[1] for grid in holdout_grids)
 
     model = PatchCoreModel(
         config=config, preprocessing=good.preprocessing, layers=backbone.layers,
@@ -362,6 +366,23 @@ def _coreset_bank(candidates: np.ndarray, config: PatchCoreConfig, progress: Opt
                               projection_dim=config.projection_dim, seed=config.seed, progress=progress, cancel=cancel)
     return MemoryBank(candidates[np.sort(selected)], search=SearchIndex.for_bank(config.search, len(selected)),
                       seed=config.seed)
+
+
+#: The fit's stage (in ``FitResult.seconds``) that puts the held-out images' patches into the bank.
+HELD_OUT_STAGE = "held-out into the bank"
+
+
+def _with_held_out(bank: MemoryBank, holdout_grids: Sequence[np.ndarray], config: PatchCoreConfig,
+                   cancel: Optional[CancelToken]) -> MemoryBank:
+    """The bank with a greedy coreset of the held-out images' patches added, at the bank's own ratio.
+
+    Run after the calibration, so no held-out image was ever scored against its own patches.
+    """
+    held = np.concatenate([grid.reshape(-1, grid.shape[-1]) for grid in holdout_grids])
+    added = greedy_coreset(held, coreset_size(len(held), config.coreset_ratio), projection_dim=config.projection_dim,
+                           seed=config.seed, cancel=cancel)
+    vectors = np.concatenate([bank.vectors, held[np.sort(added)]])
+    return MemoryBank(vectors, search=SearchIndex.for_bank(config.search, len(vectors)), seed=config.seed)
 
 
 @contextmanager

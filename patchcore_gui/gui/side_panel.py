@@ -79,7 +79,7 @@ class ModelPanel(QWidget):
             "File": breakable(path.name if path else "not saved yet") + (" (changed)" if dirty else ""),
             "Backbone": f"{model.config.backbone} ({layers})",
             "Input": model.preprocessing.describe(),
-            "Good images": f"{model.n_good_images} ({len(model.good_scores)} held out to calibrate)",
+            "Good images": f"{model.n_good_images} ({model.held_out_text})",
             "Memory bank": f"{bank:,} of {model.n_patches:,} patches ({bank / max(model.n_patches, 1):.1%})"
                            + (f" + {len(model.bank_vectors()) - bank:,} taught" if model.teachings else ""),
             "Search": model.search.describe(),

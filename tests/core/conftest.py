@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from patchcore_gui.core.build_cost import image_sizes, resolved_config, with_automatic_network
+from patchcore_gui.core.build_cost import image_sizes, resolved_config, with_automatic_choices
 from patchcore_gui.core.config import PatchCoreConfig
 from patchcore_gui.core.evaluate import Evaluation, evaluate, find_test_images
 from patchcore_gui.core.images import find_images
@@ -14,9 +14,9 @@ from ..conftest import MAGNETIC_TILE, require
 
 
 def automatic_config(category: Path) -> PatchCoreConfig:
-    """What `fit` chooses for a category's good images when the user chooses nothing: geometry and network."""
+    """What `fit` chooses for a category's good images when the user chooses nothing: geometry, network and bank."""
     train, _ = find_images([category / "train" / "good"])
-    return with_automatic_network(resolved_config(PatchCoreConfig(), image_sizes(train), automatic=True))
+    return with_automatic_choices(resolved_config(PatchCoreConfig(), image_sizes(train), automatic=True))
 
 
 def magnetic_tile_subset(category: Path, root: Path) -> Path:

@@ -10,6 +10,7 @@ import pytest
 from patchcore_gui.core import build_cost
 from patchcore_gui.core.backbones import DEFAULT_BACKBONE
 from patchcore_gui.core.build_cost import (TILED_PARTS_BACKBONE, TILED_PARTS_LAYERS, estimate_build_cost,
+                                          with_automatic_bank, with_automatic_choices,
                                           with_automatic_backbone, with_automatic_layers)
 from patchcore_gui.core.config import PatchCoreConfig
 from patchcore_gui.core.geometry import (Preprocessing, map_box_size, map_to_original, network_inputs,
@@ -154,6 +155,18 @@ def test_parts_seen_in_tiles_are_scored_on_the_stride_16_grid_unless_layers_were
     fine = estimate_build_cost(PatchCoreConfig(geometry="tile", backbone=TILED_PARTS_BACKBONE), sizes, 100)
     coarse = estimate_build_cost(tiled, sizes, 100)
     assert coarse.patches_per_image == pytest.approx(fine.patches_per_image / 4, rel=0.15)
+
+
+def test_the_held_out_images_join_the_bank_of_parts_seen_in_tiles_unless_chosen_and_the_estimate_counts_them():
+    assert with_automatic_bank(PatchCoreConfig()).bank_from_all is False
+    assert with_automatic_bank(PatchCoreConfig(geometry="tile")).bank_from_all is True
+    assert with_automatic_bank(PatchCoreConfig(geometry="tile"), chosen=False).bank_from_all is False
+    assert with_automatic_bank(PatchCoreConfig(), chosen=True).bank_from_all is True
+    assert with_automatic_choices(PatchCoreConfig(geometry="tile")).bank_from_all is True
+    # bottle's 209 images: 167 build the bank, 42 are held out and then add their own 10%
+    alone = estimate_build_cost(PatchCoreConfig(), [(512, 512)], 209)
+    joined = estimate_build_cost(PatchCoreConfig(bank_from_all=True), [(512, 512)], 209)
+    assert (alone.bank_vectors, joined.bank_vectors) == (13093, 13093 + 3293)
 
 
 def test_the_automatic_geometry_and_its_cost():

@@ -12,7 +12,7 @@ from patchcore_gui.core.config import PatchCoreConfig
 from patchcore_gui.core.errors import Cancelled, DatasetError
 from patchcore_gui.core.images import find_images, read_image
 from patchcore_gui.core.metrics import auroc
-from patchcore_gui.core.patchcore import Inspector, bank_candidates, extract_good_features, fit
+from patchcore_gui.core.patchcore import HELD_OUT_STAGE, Inspector, bank_candidates, extract_good_features, fit
 from patchcore_gui.core.progress import CancelToken
 
 from ..conftest import FAST_CONFIG
@@ -243,3 +243,33 @@ def test_the_held_out_good_scores_are_those_the_inspector_gives_the_held_out_ima
     inspected = [r.inspection.score for r in Inspector(fitted.model, backbone=backbone).inspect_paths(
         [good[index] for index in holdout])]
     np.testing.assert_allclose(inspected, fitted.model.good_scores, rtol=1e-5)
+
+
+def test_a_bank_from_all_good_images_adds_the_held_out_patches_after_they_set_the_threshold(
+        fitted, synthetic_set, backbone):
+    """The held-out pass is the fit's own (same scores, threshold and record); its images' patches then join
+    the bank as their own coreset at the same ratio, so each held-out image now finds its patches there."""
+    from patchcore_gui.core.calibration import holdout_split
+
+    both = fit(synthetic_set.train_good, replace(FAST_CONFIG, bank_from_all=True), backbone=backbone)
+    model, before = both.model, fitted.model
+    np.testing.assert_array_equal(model.good_scores, before.good_scores)
+    assert model.threshold == before.threshold and model.map_scale == before.map_scale
+    held_patches = 4 * 28 * 28
+    assert len(model.memory_bank) == len(before.memory_bank) + round(0.25 * held_patches)
+    np.testing.assert_array_equal(model.memory_bank[:len(before.memory_bank)], before.memory_bank)
+    assert HELD_OUT_STAGE in both.seconds
+
+    good = sorted(synthetic_set.train_good)
+    _, holdout = holdout_split(len(good), FAST_CONFIG.calibration_fraction)
+    rescored = [r.inspection.score for r in Inspector(model, backbone=backbone).inspect_paths(
+        [good[index] for index in holdout])]
+    assert all(np.array(rescored) < before.good_scores)  # their own patches are in the bank now
+
+
+def test_bank_from_all_is_written_only_when_chosen_so_older_programs_still_read_other_models():
+    assert "bank_from_all" not in PatchCoreConfig().to_dict()
+    chosen = replace(PatchCoreConfig(), bank_from_all=True)
+    assert chosen.to_dict()["bank_from_all"] is True
+    assert PatchCoreConfig.from_dict(chosen.to_dict()) == chosen
+    assert PatchCoreConfig.from_dict(PatchCoreConfig().to_dict()).bank_from_all is False

@@ -5,8 +5,12 @@ Lite0. Skipped when ../shared/data is absent.
 A full Magnetic Tile run with tiles costs about three times the squeeze's (docs/benchmarks.md, "Input
 geometry"), too much beside the suite's other real-data runs, so this test measures the fixed subset
 the benchmark probed: every 2nd good image and every 3rd test image (194 of 582, every defect kind).
-On it the 224 squeeze gives image AUROC 0.884, pixel 0.757, crack 0.785, fray 0.898.
+On it the 224 squeeze gives image AUROC 0.884, pixel 0.757, crack 0.785, fray 0.898. The whole data set,
+which the goals are set on, runs only when ``PATCHCORE_FULL_MAGNETIC_TILE=1`` (about 3 minutes on a fast
+2-core PC, twice that on a slow one).
 """
+
+import os
 
 import numpy as np
 import pytest
@@ -15,7 +19,9 @@ from patchcore_gui.core.build_cost import TILED_PARTS_BACKBONE, TILED_PARTS_LAYE
 from patchcore_gui.core.config import PatchCoreConfig
 from patchcore_gui.core.geometry import place
 
-from ..conftest import BOTTLE, require
+from patchcore_gui.core.evaluate import evaluate
+
+from ..conftest import BOTTLE, MAGNETIC_TILE, require
 from .conftest import automatic_config
 
 pytestmark = pytest.mark.realdata
@@ -29,11 +35,12 @@ def test_magnetic_tile_with_the_automatic_geometry(magnetic_tile_automatic):
     evaluation = magnetic_tile_automatic
     config = evaluation.model.config
     assert (config.geometry, config.tile, config.coreset_ratio) == ("tile", 384, 0.1)
-    assert config.backbone == TILED_PARTS_BACKBONE and config.layers == TILED_PARTS_LAYERS
+    assert config.backbone == TILED_PARTS_BACKBONE and config.layers == TILED_PARTS_LAYERS and config.bank_from_all
     report = evaluation.report
     assert report.n_train == 381 and report.n_test == 194
-    # measured 0.930 / 0.779, crack 0.862, fray 0.916 (the stride-8 grid with a 1% bank, the choice before:
-    # 0.924 / 0.786, 0.840, 0.937; docs/benchmarks.md, "The stride-16 grid for tiles")
+    # measured 0.929 / 0.784, crack 0.868, fray 0.924; without the held-out images in the bank 0.930 / 0.779,
+    # 0.862, 0.916 (docs/benchmarks.md, "The held-out images in the bank"); the stride-8 grid with a 1% bank,
+    # the choice before that: 0.924 / 0.786, 0.840, 0.937 ("The stride-16 grid for tiles")
     assert report.image_auroc >= 0.92
     assert report.pixel_auroc >= 0.77
     assert report.per_defect_auroc["crack"] >= 0.85 and report.per_defect_auroc["fray"] >= 0.905
@@ -43,3 +50,17 @@ def test_magnetic_tile_with_the_automatic_geometry(magnetic_tile_automatic):
         assert inspection.patch_scores.shape == placement.grid_hw
     assert len({inspection.patch_scores.shape for _, inspection in evaluation.inspected}) > 10
     assert np.isfinite(report.aupro)
+
+
+@pytest.mark.skipif(not os.environ.get("PATCHCORE_FULL_MAGNETIC_TILE"),
+                    reason="the whole of Magnetic Tile takes minutes: set PATCHCORE_FULL_MAGNETIC_TILE=1")
+def test_the_whole_of_magnetic_tile_with_what_fit_chooses_reaches_the_image_auroc_goal():
+    category = require(MAGNETIC_TILE)
+    report = evaluate(category, automatic_config(category)).report
+    assert report.n_train == 762 and report.n_test == 582
+    # measured 0.9793 / 0.8213, crack 0.958, 87.8% of default verdicts right (docs/benchmarks.md, "The
+    # held-out images in the bank"); without them in the bank 0.9734 / 0.8197, 0.941, 88.5%
+    assert report.image_auroc >= 0.979
+    assert report.pixel_auroc >= 0.82
+    assert report.per_defect_auroc["crack"] >= 0.955
+    assert report.default_threshold_accuracy >= 0.85

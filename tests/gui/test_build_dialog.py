@@ -77,3 +77,21 @@ def test_the_automatic_network_follows_the_geometry_and_a_chosen_one_is_kept(qtb
     tiled = BuildOptionsDialog(str(tmp_path / "oblong"), PatchCoreConfig(backbone=TILED_PARTS_BACKBONE))
     qtbot.addWidget(tiled)
     assert tiled.backbone_combo.currentData() == TILED_PARTS_BACKBONE
+
+
+def test_the_held_out_parts_join_the_bank_for_tiles_unless_chosen_and_the_bank_estimate_follows(qtbot, tmp_path):
+    dialog = BuildOptionsDialog(str(_folder(tmp_path / "square", 256, 256)))
+    qtbot.addWidget(dialog)
+    assert dialog.bank_combo.currentData() is None  # automatic
+    assert dialog.request().config.bank_from_all is False  # squeezed parts: nothing to gain
+    dialog.folder_edit.setText(str(_folder(tmp_path / "oblong", 200, 500)))
+    dialog.update_cost()
+    assert dialog.request().config.bank_from_all is True
+    joined = dialog.cost.text()
+    dialog.bank_combo.setCurrentIndex(dialog.bank_combo.findData(False))
+    assert dialog.request().config.bank_from_all is False
+    dialog.update_cost()
+    assert dialog.cost.text() != joined  # a smaller bank is said before building
+    dialog.folder_edit.setText(str(tmp_path / "square"))
+    dialog.bank_combo.setCurrentIndex(dialog.bank_combo.findData(True))
+    assert dialog.request().config.bank_from_all is True  # chosen by hand: kept for squeezed parts too
