@@ -316,8 +316,9 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
                         help=f"nearest-neighbour search of the bank (default {defaults.search}); ivf is approximate: "
                              f"faster on large banks, may miss a patch's true nearest neighbour")
     parser.add_argument("--bank-from-all", action=argparse.BooleanOptionalAction, default=None,
-                        help="whether the good images held out to learn the threshold join the bank afterwards "
-                             "(default: for parts seen in tiles; the threshold is learned before they join)")
+                        help="whether the good images held out to learn the threshold also join the bank "
+                             "(default: for parts seen in tiles; each half of them is scored for the threshold "
+                             "against the bank holding the other half)")
 
 
 def build_parser() -> argparse.ArgumentParser:

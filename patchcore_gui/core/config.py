@@ -52,9 +52,9 @@ class PatchCoreConfig:
     sigma: float = 4.0
     #: Share of the good images held out to learn what good scores look like.
     calibration_fraction: float = 0.2
-    #: Whether the held-out images' patches join the bank once they have been scored against the bank
-    #: without them (their own coreset at ``coreset_ratio``): the threshold is still learned from that
-    #: held-out pass, and the line searches a bank from every good image.
+    #: Whether the held-out images' patches join the bank (a coreset of each half of them at ``coreset_ratio``):
+    #: the threshold is still learned from the held-out pass, each half scored against the bank holding
+    #: the other half and never its own (patchcore.fit), and the line searches a bank from every good image.
     bank_from_all: bool = False
     #: The default threshold (calibration.learned_threshold) is the higher of two bounds on the held-out
     #: good scores: the modified z-score above which a part is an outlier among them...

@@ -187,9 +187,9 @@ class PatchCoreModel:
     @property
     def held_out_text(self) -> str:
         """How the good images were used, for the model's summaries: "152 held out to calibrate" and, where
-        they joined the bank after calibrating, "then added to the bank"."""
+        they joined the bank too (each half calibrated against the other's patches), "also in the bank"."""
         text = f"{len(self.good_scores)} held out to calibrate"
-        return text + ", then added to the bank" if self.config.bank_from_all else text
+        return text + ", also in the bank" if self.config.bank_from_all else text
 
     @property
     def recalibrated(self) -> bool:

@@ -34,7 +34,7 @@ from .memory_bank import MemoryBank, SearchIndex
 from .model import PatchCoreModel
 from .progress import CancelToken, ProgressFn, check, report
 from .regions import DefectRegions, find_defect_regions
-from .roi import RegionOfInterest, RoiError, record_good_patches
+from .roi import GoodPatchRecord, RegionOfInterest, RoiError, record_good_patches
 from .scoring import score_grids
 
 T = TypeVar("T")
@@ -327,22 +327,32 @@ def fit(paths: Sequence[PathLike], config: PatchCoreConfig = PatchCoreConfig(), 
         coverage = sampled_coverage_radius(candidates, bank, seed=config.seed)
         del candidates
 
+    # every one: only the bank images' grids were released
+    holdout_grids = [grid for grid in (grids[index] for index in holdout_ids) if grid is not None]
+    holdout_sizes = [good.sizes[index] for index in holdout_ids]
+    folds: List[np.ndarray] = [np.arange(len(holdout_grids))]
+    fold_banks, final_bank = [bank], bank
+    if config.bank_from_all:
+        with _timed(seconds, HELD_OUT_STAGE):
+            folds, fold_banks, final_bank = _held_out_folds(bank, holdout_grids, config, cancel)
+            n_patches += sum(grid.shape[0] * grid.shape[1] for grid in holdout_grids)
+
     with _timed(seconds, "calibration"):
-        # every one: only the bank images' grids were released
-        holdout_grids = [grid for grid in (grids[index] for index in holdout_ids) if grid is not None]
         report(progress, 0, len(holdout_grids), "calibration")
-        good_patches = record_good_patches(holdout_grids, [good.sizes[index] for index in holdout_ids], bank,
-                                           config.reweight_neighbours, progress=progress, cancel=cancel)
+        records, done = [], 0
+        for fold, fold_bank in zip(folds, fold_banks):
+            records.append(record_good_patches([holdout_grids[i] for i in fold], [holdout_sizes[i] for i in fold],
+                                               fold_bank, config.reweight_neighbours,
+                                               progress=_offset(progress, done, len(holdout_grids)), cancel=cancel))
+            done += len(fold)
+        good_patches = records[0] if len(records) == 1 else GoodPatchRecord.joined(records)
         # the record holds every held-out patch's distance and the image score it gives (the line's own
         # arithmetic: tests/core/test_roi.py), so the held-out images are searched once, not twice
         image_scores = good_patches.image_scores()
         calibration = calibrate_scored(((float(image_scores[index]), good_patches.image(index)[0])
                                         for index in range(len(good_patches))),
                                        len(good_patches), config, good.preprocessing, cancel=cancel)
-    if config.bank_from_all:
-        with _timed(seconds, HELD_OUT_STAGE):
-            bank = _with_held_out(bank, holdout_grids, config, cancel)
-            n_patches += sum(grid.shape[0] * grid.shape[1] for grid in holdout_grids)
+    bank = final_bank
 
     model = PatchCoreModel(
         config=config, preprocessing=good.preprocessing, layers=backbone.layers,
@@ -372,17 +382,37 @@ def _coreset_bank(candidates: np.ndarray, config: PatchCoreConfig, progress: Opt
 HELD_OUT_STAGE = "held-out into the bank"
 
 
-def _with_held_out(bank: MemoryBank, holdout_grids: Sequence[np.ndarray], config: PatchCoreConfig,
-                   cancel: Optional[CancelToken]) -> MemoryBank:
-    """The bank with a greedy coreset of the held-out images' patches added, at the bank's own ratio.
+def _held_out_folds(bank: MemoryBank, holdout_grids: Sequence[np.ndarray], config: PatchCoreConfig,
+                    cancel: Optional[CancelToken]) -> Tuple[List[np.ndarray], List[MemoryBank], MemoryBank]:
+    """The held-out images in two folds (alternate images), the bank each fold is scored against, and the
+    final bank: ``bank`` with a greedy coreset of each fold's patches (at the bank's ratio) added.
 
-    Run after the calibration, so no held-out image was ever scored against its own patches.
+    Each fold is scored against the bank holding the other fold's coreset, not its own: as a new good part
+    is scored against the final bank, which never held its patches. Scored against ``bank`` alone they
+    would score higher than new parts do against the final bank, and the threshold would sit too high.
     """
-    held = np.concatenate([grid.reshape(-1, grid.shape[-1]) for grid in holdout_grids])
-    added = greedy_coreset(held, coreset_size(len(held), config.coreset_ratio), projection_dim=config.projection_dim,
-                           seed=config.seed, cancel=cancel)
-    vectors = np.concatenate([bank.vectors, held[np.sort(added)]])
-    return MemoryBank(vectors, search=SearchIndex.for_bank(config.search, len(vectors)), seed=config.seed)
+    folds = [index for index in (np.arange(0, len(holdout_grids), 2), np.arange(1, len(holdout_grids), 2))
+             if len(index)]
+    added = []
+    for fold in folds:
+        held = np.concatenate([holdout_grids[i].reshape(-1, holdout_grids[i].shape[-1]) for i in fold])
+        chosen = greedy_coreset(held, coreset_size(len(held), config.coreset_ratio),
+                                projection_dim=config.projection_dim, seed=config.seed, cancel=cancel)
+        added.append(held[np.sort(chosen)])
+
+    def bank_of(parts: List[np.ndarray]) -> MemoryBank:
+        vectors = np.concatenate([bank.vectors, *parts])
+        return MemoryBank(vectors, search=SearchIndex.for_bank(config.search, len(vectors)), seed=config.seed)
+
+    fold_banks = [bank_of([vectors for other, vectors in enumerate(added) if other != own]) for own in range(len(folds))]
+    return folds, fold_banks, bank_of(added)
+
+
+def _offset(progress: Optional[ProgressFn], done: int, total: int) -> Optional[ProgressFn]:
+    """``progress`` for a part of a stage: the part's counts shifted by ``done`` of the stage's ``total``."""
+    if progress is None:
+        return None
+    return lambda part_done, _part_total, stage: progress(done + part_done, total, stage)
 
 
 @contextmanager

@@ -202,6 +202,13 @@ class GoodPatchRecord:
     def __len__(self) -> int:
         return len(self.sizes)
 
+    @classmethod
+    def joined(cls, records: Sequence["GoodPatchRecord"]) -> "GoodPatchRecord":
+        """One record of the images of ``records``, one record's images after another."""
+        return cls(distances=np.concatenate([r.distances for r in records]),
+                   scores=np.concatenate([r.scores for r in records]),
+                   grids=np.concatenate([r.grids for r in records]), sizes=np.concatenate([r.sizes for r in records]))
+
     def image(self, index: int) -> Tuple[np.ndarray, np.ndarray]:
         """Image ``index``'s ``(h, w)`` distances and ``(h, w)`` scores."""
         cells = np.prod(self.grids, axis=1)

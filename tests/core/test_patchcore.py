@@ -245,26 +245,31 @@ def test_the_held_out_good_scores_are_those_the_inspector_gives_the_held_out_ima
     np.testing.assert_allclose(inspected, fitted.model.good_scores, rtol=1e-5)
 
 
-def test_a_bank_from_all_good_images_adds_the_held_out_patches_after_they_set_the_threshold(
+def test_a_bank_from_all_good_images_scores_each_held_out_half_against_a_bank_holding_the_other_half(
         fitted, synthetic_set, backbone):
-    """The held-out pass is the fit's own (same scores, threshold and record); its images' patches then join
-    the bank as their own coreset at the same ratio, so each held-out image now finds its patches there."""
+    """The held-out images join the bank as two coresets at the bank's ratio (alternate images); each half
+    is scored for the threshold against the bank holding the other half's coreset, never its own, so the
+    scores lie between the bank without them (higher) and the final bank, which holds their patches (lower)."""
     from patchcore_gui.core.calibration import holdout_split
 
     both = fit(synthetic_set.train_good, replace(FAST_CONFIG, bank_from_all=True), backbone=backbone)
     model, before = both.model, fitted.model
-    np.testing.assert_array_equal(model.good_scores, before.good_scores)
-    assert model.threshold == before.threshold and model.map_scale == before.map_scale
     held_patches = 4 * 28 * 28
-    assert len(model.memory_bank) == len(before.memory_bank) + round(0.25 * held_patches)
+    assert len(model.memory_bank) == len(before.memory_bank) + 2 * round(0.25 * held_patches / 2)
     np.testing.assert_array_equal(model.memory_bank[:len(before.memory_bank)], before.memory_bank)
+    assert model.n_patches == before.n_patches + held_patches
     assert HELD_OUT_STAGE in both.seconds
 
     good = sorted(synthetic_set.train_good)
     _, holdout = holdout_split(len(good), FAST_CONFIG.calibration_fraction)
-    rescored = [r.inspection.score for r in Inspector(model, backbone=backbone).inspect_paths(
-        [good[index] for index in holdout])]
-    assert all(np.array(rescored) < before.good_scores)  # their own patches are in the bank now
+    record_order = np.concatenate([np.arange(len(holdout))[0::2], np.arange(len(holdout))[1::2]])  # the folds
+    in_folds = [good[index] for index in holdout[record_order]]
+    against_final = [r.inspection.score for r in Inspector(model, backbone=backbone).inspect_paths(in_folds)]
+    against_fit = [r.inspection.score for r in Inspector(before, backbone=backbone).inspect_paths(in_folds)]
+    # on the whole: their own patches are in the final bank, the other half's are in theirs
+    assert np.mean(against_final) < np.mean(model.good_scores) < np.mean(against_fit)
+    np.testing.assert_allclose(np.array(against_fit), before.good_scores[record_order], rtol=1e-5)
+    assert model.threshold == model.default_threshold
 
 
 def test_bank_from_all_is_written_only_when_chosen_so_older_programs_still_read_other_models():

@@ -38,7 +38,7 @@ def test_magnetic_tile_with_the_automatic_geometry(magnetic_tile_automatic):
     assert config.backbone == TILED_PARTS_BACKBONE and config.layers == TILED_PARTS_LAYERS and config.bank_from_all
     report = evaluation.report
     assert report.n_train == 381 and report.n_test == 194
-    # measured 0.929 / 0.784, crack 0.868, fray 0.924; without the held-out images in the bank 0.930 / 0.779,
+    # measured 0.927 / 0.784, crack 0.866, fray 0.925; without the held-out images in the bank 0.930 / 0.779,
     # 0.862, 0.916 (docs/benchmarks.md, "The held-out images in the bank"); the stride-8 grid with a 1% bank,
     # the choice before that: 0.924 / 0.786, 0.840, 0.937 ("The stride-16 grid for tiles")
     assert report.image_auroc >= 0.92
@@ -58,9 +58,9 @@ def test_the_whole_of_magnetic_tile_with_what_fit_chooses_reaches_the_image_auro
     category = require(MAGNETIC_TILE)
     report = evaluate(category, automatic_config(category)).report
     assert report.n_train == 762 and report.n_test == 582
-    # measured 0.9793 / 0.8213, crack 0.958, 87.8% of default verdicts right (docs/benchmarks.md, "The
+    # measured 0.9798 / 0.8213, crack 0.961, 90.2% of default verdicts right (docs/benchmarks.md, "The
     # held-out images in the bank"); without them in the bank 0.9734 / 0.8197, 0.941, 88.5%
     assert report.image_auroc >= 0.979
     assert report.pixel_auroc >= 0.82
     assert report.per_defect_auroc["crack"] >= 0.955
-    assert report.default_threshold_accuracy >= 0.85
+    assert report.default_threshold_accuracy >= 0.89
