@@ -8,9 +8,9 @@ PySide6 6.12 on CPython 3.11 loses references to the interpreter's singletons:
   about 30 references per inspected image; ``benchmarks/bench_batch_memory.py`` hit "Fatal Python
   error: none_dealloc" twice before the end of a 5,000-image batch.
 - one to ``True`` on every ``Signal.emit()`` from Python (emit returns True and drops a reference it
-  never took). The window starts with about 16,000 references to ``True``, and every worker reports
-  through signals: the line's worker sends at least one a part, so a line would abort with "Fatal
-  Python error: bool_dealloc" within some 16,000 parts, eleven minutes at 25 parts/s.
+  never took). The window in line mode held 42,221 references to ``True`` when its line started and
+  lost 2.9 a part (``benchmarks/bench_window_line.py``, 600 bottle parts): without the guard it would
+  abort with "Fatal Python error: bool_dealloc" after about 14,500 parts, ten minutes at 25 parts/s.
 
 CPython 3.12 made ``None``, ``True`` and ``False`` immortal (PEP 683); :func:`make_singletons_immortal`
 gives them the same property on older versions by raising their counts far beyond what any session
