@@ -15,11 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QAbstractTableModel, QDateTime, QModelIndex, QObject, Qt, QThread, Signal
+from PySide6.QtCore import QAbstractTableModel, QDateTime, QModelIndex, QObject, Qt, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (QComboBox, QDateTimeEdit, QDockWidget, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
                                QMainWindow, QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget)
@@ -28,7 +28,7 @@ from ..record import PeriodSummary, RecordFilter, StoredInspection, StoreError, 
 from ..record.export import write_records_csv
 from ..record.records import VERDICTS
 from .results_model import VERDICT_COLOURS
-from .workers import Worker, start_worker
+from .workers import RunningWorkers, Worker
 
 #: the newest parts listed; the chart and the counts cover the whole selection, an export every part
 ROW_LIMIT = 2000
@@ -162,8 +162,7 @@ class HistoryPanel(QWidget):
         super().__init__(parent)
         self.target = target
         self.snapshot: Optional[HistorySnapshot] = None
-        #: the reads and exports still running, to wait for at shutdown (each thread keeps its worker)
-        self._threads: Set[QThread] = set()
+        self._running = RunningWorkers(self)  # the reads and exports
         self._reading = False
         self._again = False
 
@@ -258,14 +257,7 @@ class HistoryPanel(QWidget):
         self._start(worker)
 
     def _start(self, worker: Worker) -> None:
-        thread = start_worker(worker, self)
-        self._threads.add(thread)
-        thread.finished.connect(self._thread_finished)
-
-    def _thread_finished(self) -> None:
-        thread = self.sender()
-        self._threads.discard(thread)  # type: ignore[arg-type]
-        thread.deleteLater()
+        self._running.start(worker)
 
     def _read_ended(self) -> None:
         self._reading = False
@@ -369,8 +361,7 @@ class HistoryPanel(QWidget):
 
     def shutdown(self) -> None:
         """Wait for running reads and exports (the window is closing)."""
-        for thread in list(self._threads):
-            thread.wait(10_000)
+        self._running.wait()
 
 
 def install_history_dock(window: QMainWindow, panel: HistoryPanel) -> QDockWidget:

@@ -9,12 +9,12 @@ A worker's own extra signals (an inspection's rows) are the caller's to connect 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Optional, Set
+from typing import Callable, Optional
 
 from PySide6.QtCore import QThread, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QWidget
 
-from .workers import Worker, start_worker
+from .workers import RunningWorkers, Worker
 
 STAGE_NAMES = {"build": "Building", "inspect": "Inspecting", "export": "Writing overlays",
                "features": "Reading good parts", "coreset": "Choosing the memory bank",
@@ -51,9 +51,7 @@ class JobStatus(QWidget):
         for widget in (self.stage_label, self.progress_bar, self.cancel_button):
             layout.addWidget(widget)
         self._job: Optional[Job] = None
-        #: Every started thread until it has finished, to wait for at shutdown (the thread itself keeps
-        #: its worker: :class:`.workers.WorkerThread`).
-        self._threads: Set[QThread] = set()
+        self._running = RunningWorkers(self)
         self.hide()
 
     @property
@@ -72,9 +70,7 @@ class JobStatus(QWidget):
         worker.finished.connect(self._finished)
         worker.failed.connect(self._failed)
         worker.cancelled.connect(self._cancelled)
-        thread = start_worker(worker, self)
-        self._threads.add(thread)
-        thread.finished.connect(self._thread_finished)
+        thread = self._running.start(worker)
         self._job = Job(kind, worker, thread, on_finished)
         self.stage_label.setText(STAGE_NAMES.get(kind, kind.capitalize()) + "…")
         self.progress_bar.setRange(0, 0)  # busy indicator until the first progress report
@@ -91,9 +87,7 @@ class JobStatus(QWidget):
         """Cancel the running job and wait for every thread (a QThread must not outlive its owner)."""
         if self._job is not None:
             self._job.worker.cancel()
-        for thread in list(self._threads):
-            thread.quit()
-            thread.wait(10000)
+        self._running.wait()
 
     def _progress(self, done: int, total: int, stage: str) -> None:
         if self._job is None or self._job.worker.cancel_requested:
@@ -118,9 +112,3 @@ class JobStatus(QWidget):
         self.hide()
         if job is not None:
             self.ended.emit(job.kind, outcome, message)
-
-    def _thread_finished(self) -> None:
-        thread = self.sender()
-        if isinstance(thread, QThread) and thread in self._threads:
-            self._threads.discard(thread)
-            thread.deleteLater()

@@ -11,13 +11,13 @@ threshold when a minimum defect area is set, the same as always without one.
 
 from __future__ import annotations
 
-from typing import List, Optional, Set, Tuple
+from typing import List, Optional, Tuple
 
-from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from .model_document import ModelDocument
 from .results_model import InspectedImage, ResultsTableModel
-from .workers import RegionsWorker, start_worker
+from .workers import RegionsWorker, RunningWorkers
 
 #: How long the threshold rests before the rows are measured again (a slider drag is one change).
 SETTLE_MS = 120
@@ -34,8 +34,7 @@ class RegionRefresher(QObject):
         self._timer = QTimer(self, singleShot=True, interval=SETTLE_MS)
         self._timer.timeout.connect(self._start)
         self._worker: Optional[RegionsWorker] = None
-        #: the threads still running, to wait for at shutdown (each keeps its worker)
-        self._threads: Set[QThread] = set()
+        self._running = RunningWorkers(self)
         self._again = False
         document.threshold_changed.connect(self.schedule)
         document.model_changed.connect(self.schedule)
@@ -66,9 +65,7 @@ class RegionRefresher(QObject):
         for final in (worker.finished, worker.failed, worker.cancelled):
             final.connect(self._ended)
         self._worker = worker
-        thread = start_worker(worker, self)
-        self._threads.add(thread)
-        thread.finished.connect(self._thread_finished)
+        self._running.start(worker)
 
     @Slot(object)
     def _measured(self, measured: List[Tuple[int, InspectedImage]]) -> None:
@@ -84,17 +81,8 @@ class RegionRefresher(QObject):
         else:
             self.idle.emit()
 
-    @Slot()
-    def _thread_finished(self) -> None:
-        thread = self.sender()
-        if isinstance(thread, QThread) and thread in self._threads:
-            self._threads.discard(thread)
-            thread.deleteLater()
-
     def shutdown(self) -> None:
         self._timer.stop()
         if self._worker is not None:
             self._worker.cancel()
-        for thread in list(self._threads):
-            thread.quit()
-            thread.wait(10000)
+        self._running.wait()

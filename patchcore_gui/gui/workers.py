@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, List, Optional, Sequence, Set, Tuple
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
@@ -117,6 +117,36 @@ def start_worker(worker: Worker, parent: QObject) -> QThread:
     thread.start()
     return thread
 
+
+
+class RunningWorkers(QObject):
+    """The worker threads an owner started that have not finished yet: each is let go (deleteLater, on the
+    UI thread) once it has finished, and :meth:`wait` is what the owner does when the window closes (a
+    QThread must not outlive its owner). The thread itself keeps its worker (:class:`WorkerThread`)."""
+
+    def __init__(self, owner: QObject) -> None:
+        super().__init__(owner)
+        self._threads: Set[QThread] = set()
+
+    def start(self, worker: Worker) -> QThread:
+        """Run ``worker`` on its own thread (:func:`start_worker`), held here until it has finished."""
+        thread = start_worker(worker, self)
+        self._threads.add(thread)
+        thread.finished.connect(self._finished)
+        return thread
+
+    @Slot()
+    def _finished(self) -> None:
+        thread = self.sender()
+        if isinstance(thread, QThread) and thread in self._threads:
+            self._threads.discard(thread)
+            thread.deleteLater()
+
+    def wait(self, ms: int = 10_000) -> None:
+        """End and wait for every thread still running (their workers were asked to cancel, or end by themselves)."""
+        for thread in list(self._threads):
+            thread.quit()
+            thread.wait(ms)
 
 class BuildWorker(Worker):
     """Good images -> a fitted model (:class:`FitResult`), on the engine's network."""
