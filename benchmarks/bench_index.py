@@ -39,7 +39,7 @@ import numpy as np
 
 from patchcore_gui.core import (ClusteredBank, MemoryBank, PatchCoreConfig, auroc, calibrate, cluster_count,
                                 coreset_size, greedy_coreset, holdout_split, pixel_auroc, score_grids)
-from patchcore_gui.core.evaluate import TestImage, _read_mask
+from patchcore_gui.core.evaluate import TestImage, read_mask
 from patchcore_gui.core.images import map_to_original
 from patchcore_gui.core.memory_bank import IvfBank, SearchIndex, ivf_centroids
 from patchcore_gui.core.scoring import anomaly_map
@@ -175,7 +175,7 @@ def accuracy(cache: Path, probe_shares: Sequence[float], coreset: Optional[float
     items = [TestImage(Path(t["path"]), t["defect"], None if t["mask"] is None else Path(t["mask"])) for t in meta["test"]]
     labels = np.asarray([item.anomalous for item in items], dtype=int)
     has_masks = any(item.mask_path is not None for item in items)
-    masks = [_read_mask(item, tuple(t["original"])) for item, t in zip(items, meta["test"])] if has_masks else []
+    masks = [read_mask(item, tuple(t["original"])) for item, t in zip(items, meta["test"])] if has_masks else []
 
     def run(name: str, bank: MemoryBank, threshold_bank: Optional[MemoryBank] = None,
             reference: Optional[List[np.ndarray]] = None) -> Tuple[Dict[str, Any], List[np.ndarray]]:

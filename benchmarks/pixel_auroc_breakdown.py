@@ -25,10 +25,10 @@ from typing import List
 
 import patchcore_gui  # noqa: F401  (first: it sets the OpenMP wait policy before torch loads)
 
-import cv2
 import numpy as np
 
 from patchcore_gui.core import Inspector, find_test_images, load_model
+from patchcore_gui.core.evaluate import read_mask
 from patchcore_gui.core.metrics import pixel_auroc, pixel_auroc_per_kind
 
 
@@ -42,18 +42,13 @@ def main() -> None:
     items = find_test_images(args.category)
     inspector = Inspector(model)
     kinds: List[str] = [item.defect for item in items]
-    patch_scores, masks = [], []
+    patch_scores, masks, maps = [], [], []
     for item, result in zip(items, inspector.inspect_paths([item.path for item in items])):
         if result.inspection is None:
             raise SystemExit(f"cannot inspect {item.path}: {result.error}")
-        shape = result.inspection.anomaly_map.shape
-        patch_scores.append(result.inspection.patch_scores)
-        if item.mask_path is None:
-            masks.append(np.zeros(shape, bool))
-        else:
-            mask = cv2.imread(str(item.mask_path), cv2.IMREAD_GRAYSCALE)
-            masks.append(cv2.resize(mask, shape[::-1], interpolation=cv2.INTER_NEAREST) > 127)
-    maps = [model.anomaly_map(scores, mask.shape) for scores, mask in zip(patch_scores, masks)]
+        patch_scores.append(result.inspection.patch_scores)  # kept to smooth again with other sigmas
+        maps.append(result.inspection.anomaly_map)
+        masks.append(read_mask(item, result.inspection.anomaly_map.shape))
 
     print(f"pooled pixel AUROC {pixel_auroc(masks, maps):.4f}; per kind with the good images: "
           + ", ".join(f"{kind} {value:.4f}" for kind, value in pixel_auroc_per_kind(masks, maps, kinds).items()))

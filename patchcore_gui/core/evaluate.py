@@ -96,7 +96,8 @@ def find_test_images(category: Path) -> List[TestImage]:
     return items
 
 
-def _read_mask(item: TestImage, shape: tuple) -> np.ndarray:
+def read_mask(item: TestImage, shape: tuple) -> np.ndarray:
+    """The test image's defect mask at ``shape`` (all False for a good part): bool ``(H, W)``."""
     if item.mask_path is None:
         return np.zeros(shape, dtype=bool)
     mask = cv2.imdecode(np.fromfile(str(item.mask_path), dtype=np.uint8), cv2.IMREAD_GRAYSCALE)
@@ -147,7 +148,7 @@ def evaluate(category_dir: PathLike, config: PatchCoreConfig = PatchCoreConfig()
         verdicts.append(result.inspection.verdict(model))
         defects.append(item.defect)
         if has_masks:
-            masks.append(_read_mask(item, result.inspection.anomaly_map.shape))
+            masks.append(read_mask(item, result.inspection.anomaly_map.shape))
             maps.append(result.inspection.anomaly_map)
     predict_ms = 1000.0 * (time.perf_counter() - started) / max(1, len(scores))
 

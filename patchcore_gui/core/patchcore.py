@@ -32,7 +32,7 @@ from .memory import check_feature_memory, give_back_freed_memory
 from .likeness import describe_good_parts, part_look
 from .memory_bank import MemoryBank, SearchIndex
 from .model import PatchCoreModel
-from .progress import CancelToken, ProgressFn, check, report
+from .progress import CancelToken, ProgressFn, check, offset_progress, report
 from .regions import DefectRegions, find_defect_regions
 from .roi import GoodPatchRecord, RegionOfInterest, RoiError, record_good_patches
 from .scoring import score_grids
@@ -343,7 +343,7 @@ def fit(paths: Sequence[PathLike], config: PatchCoreConfig = PatchCoreConfig(), 
         for fold, fold_bank in zip(folds, fold_banks):
             records.append(record_good_patches([holdout_grids[i] for i in fold], [holdout_sizes[i] for i in fold],
                                                fold_bank, config.reweight_neighbours,
-                                               progress=_offset(progress, done, len(holdout_grids)), cancel=cancel))
+                                               progress=offset_progress(progress, done, len(holdout_grids)), cancel=cancel))
             done += len(fold)
         good_patches = records[0] if len(records) == 1 else GoodPatchRecord.joined(records)
         # the record holds every held-out patch's distance and the image score it gives (the line's own
@@ -406,13 +406,6 @@ def _held_out_folds(bank: MemoryBank, holdout_grids: Sequence[np.ndarray], confi
 
     fold_banks = [bank_of([vectors for other, vectors in enumerate(added) if other != own]) for own in range(len(folds))]
     return folds, fold_banks, bank_of(added)
-
-
-def _offset(progress: Optional[ProgressFn], done: int, total: int) -> Optional[ProgressFn]:
-    """``progress`` for a part of a stage: the part's counts shifted by ``done`` of the stage's ``total``."""
-    if progress is None:
-        return None
-    return lambda part_done, _part_total, stage: progress(done + part_done, total, stage)
 
 
 @contextmanager

@@ -49,3 +49,14 @@ def check(cancel: Optional[CancelToken]) -> None:
     """Raise :class:`Cancelled` if ``cancel`` was set; a no-op without a token."""
     if cancel is not None:
         cancel.raise_if_cancelled()
+
+
+def offset_progress(progress: Optional[ProgressFn], done: int, total: int) -> Optional[ProgressFn]:
+    """``progress`` for one part of a stage: the part's counts shifted by ``done`` of the stage's ``total``.
+
+    >>> seen = []; offset_progress(lambda *a: seen.append(a), 4, 10)(2, 6, "calibration"); seen
+    [(6, 10, 'calibration')]
+    """
+    if progress is None:
+        return None
+    return lambda part_done, _part_total, stage: progress(done + part_done, total, stage)
