@@ -97,6 +97,12 @@ class InspectionProcesses:
         # should hear of a worker killed or out of memory, even when no part is lost)
         self.on_restart = on_restart
         self._lock = threading.Lock()
+        # a part tried once more holds the workers alone: had another part been in the workers when they
+        # died again, either could have been the one that killed them, and an innocent part would fail
+        self._turns = threading.Condition()
+        self._parts_in_flight = 0
+        self._retries_waiting = 0
+        self._retry_running = False
         self._pool = self._started()
 
     def _started(self) -> ProcessPoolExecutor:
@@ -119,23 +125,40 @@ class InspectionProcesses:
         """One result per path, in order, as :meth:`Inspector.inspect_paths` gives them.
 
         A worker that dies (killed, out of memory) is started again, and the parts it held are tried
-        once more, each alone: a part that kills its worker a second time fails by itself, with an
-        error naming why, and the others are inspected."""
-        pool = self._pool
+        once more, each alone in the workers (new parts wait meanwhile): a part that kills its worker a
+        second time fails by itself, with an error naming why, and the others are inspected."""
+        with self._turns:  # parts tried once more go first, so that a line in full flow cannot starve them
+            self._turns.wait_for(lambda: not self._retry_running and not self._retries_waiting)
+            self._parts_in_flight += 1
+            pool = self._pool
         try:
             return pool.submit(_inspect_in_worker, [str(path) for path in paths]).result()
         except BrokenProcessPool:
             self._restart(pool)
+        finally:
+            with self._turns:
+                self._parts_in_flight -= 1
+                self._turns.notify_all()
         return [self._once_more(Path(path)) for path in paths]
 
     def _once_more(self, path: Path) -> ImageResult:
-        pool = self._pool
+        """``path`` inspected with no other part in the workers, so that their dying again is its doing."""
+        with self._turns:
+            self._retries_waiting += 1
+            self._turns.wait_for(lambda: not self._retry_running and not self._parts_in_flight)
+            self._retries_waiting -= 1
+            self._retry_running = True
+            pool = self._pool
         try:
             return pool.submit(_inspect_in_worker, [str(path)]).result()[0]
         except BrokenProcessPool:
             self._restart(pool)
             return ImageResult(path=path, error=f"cannot inspect '{path.name}': the inspection process stopped "
                                                 "twice while it held this part (killed or out of memory)")
+        finally:
+            with self._turns:
+                self._retry_running = False
+                self._turns.notify_all()
 
     def _restart(self, dead: ProcessPoolExecutor) -> None:
         with self._lock:  # the threads that held parts in the dead pool restart it once

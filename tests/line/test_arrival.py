@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
-import threading
 import time
 from pathlib import Path
-from typing import Dict, List
+from typing import List
 
 import cv2
 import numpy as np

@@ -83,6 +83,26 @@ def test_a_part_that_kills_its_worker_twice_fails_by_name_and_the_others_are_ins
     assert [results[0].inspection.score, results[2].inspection.score] == pytest.approx(expected, rel=1e-5)
 
 
+def test_a_part_in_the_workers_beside_one_that_kills_them_twice_is_inspected(inspector, synthetic_set, tmp_path,
+                                                                             monkeypatch):
+    monkeypatch.setattr(inspection_processes, "_inspect_in_worker", dying_worker.inspect_or_die)
+    slow, poison = tmp_path / "slow.png", tmp_path / "poison.png"
+    slow.write_bytes(synthetic_set.test_defective[0].read_bytes())
+    poison.write_bytes(synthetic_set.test_good[1].read_bytes())
+    results = {}
+    with InspectionProcesses(inspector.model, 2) as two:
+        # the slow part is in one worker when the poisoned one kills the other, and again when they retry
+        beside = threading.Thread(target=lambda: results.update(slow=two.inspect_paths([slow])[0]))
+        beside.start()
+        time.sleep(dying_worker.SLOW_S / 3)
+        results["poison"] = two.inspect_paths([poison])[0]
+        beside.join()
+    assert results["poison"].inspection is None and "stopped twice" in results["poison"].error
+    assert results["slow"].error is None
+    expected = list(inspector.inspect_paths([synthetic_set.test_defective[0]]))[0].inspection.score
+    assert results["slow"].inspection.score == pytest.approx(expected, rel=1e-5)
+
+
 def test_workers_that_cannot_load_the_model_say_why_in_one_line(inspector, tmp_path):
     with pytest.raises(PatchCoreError, match=r"^the inspection processes could not start: .*missing\.pth") as caught:
         InspectionProcesses(inspector.model, 2, tmp_path / "missing.pth")

@@ -7,7 +7,7 @@ import time
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import List, Set, Tuple
+from typing import List
 
 import pytest
 import torch
