@@ -1,6 +1,6 @@
-"""Line mode at fixed part rates: bottle images written into a watched folder by a separate "camera" process.
+"""Line mode at fixed part rates: test images written into a watched folder by a separate "camera" process.
 
-For each rate the camera writes one bottle test image (cycled, each under a new name) every 1/rate
+For each rate the camera writes one test image (bottle's unless ``--data``; cycled, each under a new name) every 1/rate
 seconds, as a camera does (open, write, close), for ``--seconds``. The line runs in this process as
 ``patchcore watch`` runs it: completeness rule, inspection, a record in an SQLite store, images
 moved into sorted folders. Measured per part: delay from the camera closing the file to its record
@@ -9,7 +9,10 @@ grew (slope of the backlog over the second half of the run, and the backlog at t
 
     python benchmarks/bench_line.py --rates 10 20 25 30 --seconds 60
 
-The model is fitted on bottle's train/good with the default configuration (cached in ``--model``).
+The model is fitted on bottle's train/good with the default configuration (cached in ``--model``);
+with ``--data`` (another category in the MVTec layout) ``--model`` must name a model of it:
+
+    python benchmarks/bench_line.py --data ../shared/data/magnetic_tile/magnetic_tile --model mt.patchcore --rates 12 16
 """
 
 from __future__ import annotations
@@ -85,9 +88,11 @@ def start_camera(folder: Path, images: List[bytes], rate: float, seconds: float
     return writer, written, start.value
 
 
-def bottle_model(path: Path) -> Path:
+def bottle_model(path: Path, data: Path) -> Path:
     if path.exists():
         return path
+    if data != BOTTLE:
+        raise SystemExit(f"--model {path} not found: with --data, fit a model of that category first")
     good = find_images([BOTTLE / "train" / "good"])[0]
     save_model(fit(good, PatchCoreConfig()).model, path)
     return path
@@ -187,6 +192,7 @@ def main() -> int:
     parser.add_argument("--rates", type=float, nargs="+", default=[10, 20, 25, 30])
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--model", type=Path, default=Path(tempfile.gettempdir()) / "bench_line_bottle.patchcore")
+    parser.add_argument("--data", type=Path, default=BOTTLE, help="the category whose test images the camera writes")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--no-store", action="store_true", help="no inspection record (to see what recording costs)")
     parser.add_argument("--inspectors", type=int, nargs="+", default=[None],
@@ -197,14 +203,14 @@ def main() -> int:
     parser.add_argument("--in-threads", action="store_true",
                         help="parts side by side in threads of the line's process, not in worker processes")
     args = parser.parse_args()
-    if not BOTTLE.is_dir():
-        print(f"bottle data not found at {BOTTLE}", file=sys.stderr)
+    if not args.data.is_dir():
+        print(f"data not found at {args.data}", file=sys.stderr)
         return 2
-    model_path = bottle_model(args.model)
+    model_path = bottle_model(args.model, args.data)
     inspector = Inspector(load_model(model_path))
-    image_paths = find_images([BOTTLE / "test"])[0]
+    image_paths = find_images([args.data / "test"])[0]
     images = [p.read_bytes() for p in image_paths]
-    print(f"{len(images)} bottle test images, {sum(map(len, images)) / len(images) / 1024:.0f} KB each on average; "
+    print(f"{len(images)} {args.data.name} test images, {sum(map(len, images)) / len(images) / 1024:.0f} KB each on average; "
           f"load average before: {os.getloadavg()}", flush=True)
     outcomes = []
     for rate in args.rates:
