@@ -53,7 +53,8 @@ class ShownLinePart:
 
 
 def picture(result: PartResult, model: PatchCoreModel, thumbnail: bool) -> ShownLinePart:
-    """Read the part's image (where the sorter put it, if it moved it) and make what the panel draws."""
+    """Read the part's image (where the sorter put it, if it moved it; not again where the line already
+    read it) and make what the panel draws."""
     source = result.sorted_to or result.path
     if result.image_gone or result.inspection is None:
         image = None
@@ -64,7 +65,7 @@ def picture(result: PartResult, model: PatchCoreModel, thumbnail: bool) -> Shown
                 pass
         return ShownLinePart(result, image=image)
     try:
-        full = read_image(source)
+        full = result.pixels if result.pixels is not None else read_image(source)
     except PatchCoreError:
         return ShownLinePart(result)
     threshold_model = model.with_threshold(result.threshold)
@@ -157,8 +158,8 @@ class LineWorker(Worker):
             shown = picture(result, self.line.model, thumbnail=ng)
         else:
             shown = ShownLinePart(result)
-        # the full-size map has served: the panel gets the display-size copy only
-        self.part_done.emit(replace(shown, result=_without_map(result)))
+        # the full-size map and image have served: the panel gets the display-size copies only
+        self.part_done.emit(replace(shown, result=_without_full_size(result)))
         self._tick()
 
     def _tick(self) -> None:
@@ -187,5 +188,5 @@ class LineWorker(Worker):
                     self.notice.emit(f"error: '{kind}' could not be recorded: {exc}")
 
 
-def _without_map(result: PartResult) -> PartResult:
-    return replace(result, inspection=None)
+def _without_full_size(result: PartResult) -> PartResult:
+    return replace(result, inspection=None, pixels=None)

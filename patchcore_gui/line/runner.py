@@ -27,6 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Deque, Iterator, List, Optional, Protocol, Sequence, Set, Tuple, TypeVar, Union
 
+import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
@@ -74,6 +75,9 @@ class PartResult:
     regions: Optional[Tuple[DefectRegion, ...]] = None
     #: The model's minimum defect area (pixels) the verdict was made with.
     min_defect_area: float = 0.0
+    #: ``(H, W, 3)`` uint8: the part's image where the line already read it (to draw an NG overlay), so
+    #: whoever shows the part need not read it again; None otherwise. Never recorded.
+    pixels: Optional[np.ndarray] = field(default=None, repr=False, compare=False)
 
     def line(self) -> str:
         """The console line: local time, file, score, verdict, ms (the error for an ERROR)."""
@@ -466,10 +470,11 @@ class InspectionLine:
                 return
             result = replace(result, recorded_at=time.time())
             self.counters.add(result.verdict, result.inspection_ms)
-        overlay = sorted_to = None
+        overlay = sorted_to = pixels = None
         if self.overlays is not None and result.verdict == "NG" and result.inspection is not None and record:
             try:
-                rendered = inspection_overlay(read_image(result.path), result.inspection, self.model,
+                pixels = read_image(result.path)
+                rendered = inspection_overlay(pixels, result.inspection, self.model,
                                               threshold=result.threshold, part=result.path.name,
                                               review_from=result.review_from)
                 overlay = self.overlays.write(result.path, encode_png(rendered), result.time)
@@ -480,7 +485,7 @@ class InspectionLine:
                 sorted_to = self.sorter.sort(result.path, result.verdict, result.time)
             except PatchCoreError as exc:
                 on_notice(f"error: '{result.path.name}' not sorted (left where it is): {exc}")
-        on_result(replace(result, overlay=overlay, sorted_to=sorted_to))
+        on_result(replace(result, overlay=overlay, sorted_to=sorted_to, pixels=pixels))
 
 
 def _identity_problem(part: Part, changed: str = "replaced before its turn") -> Optional[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import List, Tuple
@@ -11,10 +12,10 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from patchcore_gui.core import Inspector
+from patchcore_gui.core import Inspector, read_image
 from patchcore_gui.core.roi import RegionOfInterest
 from patchcore_gui.gui.line_panel import LinePanel
-from patchcore_gui.gui.line_worker import SHOW_EVERY_S, ShownLinePart
+from patchcore_gui.gui.line_worker import SHOW_EVERY_S, ShownLinePart, picture
 from patchcore_gui.line import ArrivalSettings, LineSettings, PartResult
 from patchcore_gui.line.runner import SessionMemory
 
@@ -180,3 +181,15 @@ def test_parts_faster_than_the_eye_are_drawn_at_most_every_interval_and_the_newe
     assert drawn[-1] == "p19.png"
     qtbot.wait(int(2000 * SHOW_EVERY_S))
     assert len(drawn) == 2  # nothing newer came: nothing drawn again
+
+
+def test_an_ng_part_the_line_already_read_is_drawn_without_reading_it_again(inspector, synthetic_set, tmp_path):
+    source = synthetic_set.test_defective[0]
+    image = read_image(source)
+    inspection = inspector.inspect(image)
+    result = PartResult(tmp_path / "gone.png", datetime.now(timezone.utc), "NG", inspection.score,
+                        inspector.model.threshold, None, 50.0, 1, "x", 0.0, inspection=inspection, pixels=image)
+    shown = picture(result, inspector.model, thumbnail=True)  # its file does not exist: the pixels serve
+    assert shown.image is not None and shown.image.shape[:2] == image.shape[:2] and shown.thumbnail
+    assert shown.anomaly_map is not None and shown.defect_mask is not None
+    assert picture(replace(result, pixels=None), inspector.model, thumbnail=True).image is None

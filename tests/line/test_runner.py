@@ -12,6 +12,7 @@ from typing import List
 import pytest
 import torch
 
+from patchcore_gui.core import read_image
 from patchcore_gui.line import InspectionLine, OverlayWriter, PartResult, PartSorter, RecordingFailed
 from patchcore_gui.line.runner import SessionMemory
 
@@ -59,6 +60,9 @@ def test_parts_are_inspected_in_order_recorded_sorted_and_ng_drawn(tmp_path, ins
     assert sorted(p.name for p in (tmp_path / "sorted" / day / "NG").iterdir()) == names[3:]
     assert not list(folder.glob("*.png"))
     assert sorted(p.name for p in (tmp_path / "overlays" / day).iterdir()) == [f"{n[:-4]}_overlay.png" for n in names[3:]]
+    # the image the overlay was drawn on goes with the result, so that a window need not read it again
+    assert [r.pixels is not None for r in results] == [False] * 3 + [True] * 3
+    assert all((r.pixels == read_image(source)).all() for r, source in zip(results[3:], sources[3:]))
     assert all(r.recorded_at >= r.complete_at for r in results)
     snapshot = line.snapshot()
     assert (snapshot.inspected, snapshot.ok, snapshot.ng, snapshot.errors, snapshot.backlog) == (6, 3, 3, 0, 0)
