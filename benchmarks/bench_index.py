@@ -21,6 +21,13 @@ held-out 20% calibrating the threshold), then the whole test set scored in batch
 shares, and the bank built from all good images (threshold from the held-out pass against the bank
 without them). Reports image and pixel AUROC, the verdicts at the default threshold, recall, and
 search ms per image. The coresets are cached beside the features.
+
+``model``: a saved model's own bank (any geometry), searched exactly and with the default IVF built
+on it, for the patches of every ``--every``-th image matched by the pattern; recall and the two
+searches' times, twice each, in turns::
+
+    OMP_NUM_THREADS=2 .venv/bin/python benchmarks/bench_index.py model mt.patchcore \
+        '../shared/data/magnetic_tile/magnetic_tile/test/*/*.png' --every 4
 """
 
 from __future__ import annotations
@@ -233,6 +240,32 @@ def accuracy(cache: Path, probe_shares: Sequence[float], coreset: Optional[float
     return rows
 
 
+def of_model(model_path: Path, pattern: str, every: int) -> List[Dict[str, Any]]:
+    import glob
+
+    from patchcore_gui.core import Inspector, load_model
+
+    model = load_model(model_path)
+    inspector = Inspector(model)
+    paths = sorted(glob.glob(pattern))[::every]
+    grids = [outcome[0] for _, outcome in inspector.feature_grids(paths) if not isinstance(outcome, str)]
+    queries = np.concatenate([grid.reshape(-1, grid.shape[-1]) for grid in grids])
+    vectors = model.bank_vectors()
+    index = SearchIndex.for_bank("ivf", len(vectors))
+    ivf, build_s = _timed(MemoryBank, vectors, False, index)
+    seconds: Dict[str, List[float]] = {"exact": [], "ivf": []}
+    found: Dict[str, np.ndarray] = {}
+    for name, bank in [("exact", inspector.bank), ("ivf", ivf)] * 2:
+        (distances, _), took = _timed(bank.nearest, queries)
+        seconds[name].append(took)
+        found[name] = distances[:, 0]
+    row = {"model": str(model_path), "images": len(grids), "patches": len(queries), "bank": len(vectors),
+           "ivf": index.describe(), "ivf_build_s": build_s, "recall": _recall(found["ivf"], found["exact"]),
+           "exact_s": seconds["exact"], "ivf_s": seconds["ivf"]}
+    print(json.dumps(row), flush=True)
+    return [row]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -251,10 +284,17 @@ def main() -> None:
     p.add_argument("--probes", type=float, nargs="+", default=[0.01, 0.05])
     p.add_argument("--coreset", type=float, help="coreset ratio instead of the default 0.1 (a quicker proxy)")
     p.add_argument("--json")
+    p = sub.add_parser("model")
+    p.add_argument("model", type=Path)
+    p.add_argument("pattern", help="the images whose patches are searched (a glob)")
+    p.add_argument("--every", type=int, default=4)
+    p.add_argument("--json")
     args = parser.parse_args()
     print(f"load average at start: {' '.join(f'{v:.1f}' for v in os.getloadavg())}", flush=True)
     rows: List[Dict[str, Any]] = []
-    for cache in args.caches:
+    if args.command == "model":
+        rows += of_model(args.model, args.pattern, args.every)
+    for cache in getattr(args, "caches", []):
         if args.command == "growth":
             rows += growth(cache, args.sizes, args.queries, args.probes, args.hnsw_max, args.flat_max,
                            args.cluster_factors)
