@@ -275,6 +275,8 @@ class ArrivalTracker:
             if _signature(path) != entry.signature:  # written to while we read it: not complete after all
                 self._settling[path] = entry
                 entry.changed_at = entry.last_event = now
+                if entry.found_at_start:  # the parts behind it wait for it again
+                    first_waiting = entry.seq if first_waiting is None else min(first_waiting, entry.seq)
                 continue
             self._handed[path] = entry.signature
             if len(self._handed) > _REMEMBERED:

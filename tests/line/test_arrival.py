@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
+from patchcore_gui.line import arrival
 from patchcore_gui.line.arrival import ArrivalSettings, ArrivalTracker, FolderWatch, Part, PartQueue, looks_whole
 
 SETTINGS = ArrivalSettings(settle=0.2, give_up=1.5)
@@ -246,3 +247,38 @@ def test_a_part_written_just_before_the_start_is_not_overtaken_by_one_renamed_in
     clock[0] += SETTINGS.settle + 0.01
     tracker.step()
     assert [p.path.name for p in queue.take(10)] == ["before.png", "after.png"]
+
+
+def test_a_part_found_at_start_and_rewritten_while_it_is_read_is_not_overtaken(tmp_path, monkeypatch):
+    # its bytes change while the tracker hashes them: it is not complete after all, and the part found
+    # after it, complete in the same step, must wait for it rather than go first
+    first, second = tmp_path / "first.png", tmp_path / "second.png"
+    first.write_bytes(encoded(1))
+    second.write_bytes(encoded(2))
+    old = time.time() - 10
+    for path in (first, second):
+        os.utime(path, (old, old))
+    hashing = arrival.file_identity
+    rewritten = []
+
+    def rewritten_while_read(path):
+        identity = hashing(path)
+        if path == first and not rewritten:
+            rewritten.append(path)
+            first.write_bytes(encoded(3))
+        return identity
+
+    monkeypatch.setattr(arrival, "file_identity", rewritten_while_read)
+    clock = [100.0]
+    queue = PartQueue()
+    tracker = ArrivalTracker(queue, SETTINGS, clock=lambda: clock[0])
+    tracker.note_existing([first, second])
+    tracker.step()
+    assert rewritten and queue.take(10) == []
+    parts: List[Part] = []
+    for _ in range(4):  # the rewritten part is quiet again after the settle interval, counted from its change
+        clock[0] += SETTINGS.settle + 0.01
+        tracker.step()
+        parts += queue.take(10)
+    assert [p.path.name for p in parts] == ["first.png", "second.png"]
+    assert parts[0].sha256 == sha(encoded(3))
