@@ -36,7 +36,8 @@ _MAX_COMPONENTS = 64
 
 #: How the bank can be searched: "exact" (today's search, every answer the flat search's) or "ivf"
 #: (faiss inverted lists: only the cells nearest each patch are searched, so a patch's true nearest
-#: neighbour can be missed; measured in docs/benchmarks.md, "Approximate search").
+#: neighbour can be missed; measured in docs/benchmarks.md, "The approximate search: what it is and how it
+#: is chosen").
 SEARCH_KINDS = ("exact", "ivf")
 
 
@@ -82,7 +83,8 @@ class SearchIndex:
     @classmethod
     def for_bank(cls, kind: str, bank_size: int) -> "SearchIndex":
         """The index of ``kind`` for a bank of ``bank_size`` vectors, with the settings measured to keep
-        the true nearest neighbour for nearly every patch (docs/benchmarks.md, "Approximate search")."""
+        the true nearest neighbour for nearly every patch (docs/benchmarks.md, "The approximate search: what
+        it is and how it is chosen")."""
         if kind == "exact":
             return cls()
         lists = int(np.clip(round(IVF_LISTS_PER_ROOT * np.sqrt(bank_size)), 1, max(1, min(IVF_MAX_LISTS, bank_size // 39))))
