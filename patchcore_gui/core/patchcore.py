@@ -400,12 +400,15 @@ def _held_out_folds(bank: MemoryBank, holdout_grids: Sequence[np.ndarray], confi
                                 projection_dim=config.projection_dim, seed=config.seed, cancel=cancel)
         added.append(held[np.sort(chosen)])
 
-    def bank_of(parts: List[np.ndarray]) -> MemoryBank:
+    def bank_of(parts: List[np.ndarray], searched: bool = True) -> MemoryBank:
         vectors = np.concatenate([bank.vectors, *parts])
-        return MemoryBank(vectors, search=SearchIndex.for_bank(config.search, len(vectors)), seed=config.seed)
+        # the final bank is stored, not searched, here: the exact search's clusters would be built for
+        # nothing (the inspector builds its own); an approximate index keeps its cells, which the model stores
+        return MemoryBank(vectors, clustered=None if searched else False,
+                          search=SearchIndex.for_bank(config.search, len(vectors)), seed=config.seed)
 
     fold_banks = [bank_of([vectors for other, vectors in enumerate(added) if other != own]) for own in range(len(folds))]
-    return folds, fold_banks, bank_of(added)
+    return folds, fold_banks, bank_of(added, searched=False)
 
 
 @contextmanager
