@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python benchmarks/profile_inspection.py MODEL.patchcore 'IMAGES_GLOB' [--count 15]
+    .venv/bin/python benchmarks/profile_inspection.py MODEL.patchcore 'IMAGES_GLOB' [--count 15] [--every N]
 
 Times each stage for single images (median over all but the first 3, which warm up) and then
 the batched path (``Inspector.inspect_paths``) over the same files, in ms per image. Beside two
@@ -31,13 +31,16 @@ def main() -> None:
     parser.add_argument("model")
     parser.add_argument("images", help="a glob of image files")
     parser.add_argument("--count", type=int, default=15)
+    parser.add_argument("--every", type=int, default=1,
+                        help="take every Nth image of the sorted glob, so the count spreads over all of a test "
+                             "set's kinds (the first images of 'test/*/*.png' are all one kind, of one size)")
     args = parser.parse_args()
     model = load_model(args.model)
     inspector = Inspector(model)
     extractor = PatchFeatureExtractor(inspector.backbone, model.config)
     as_built = PatchFeatureExtractor(load_backbone(model.config.backbone, model.layers, as_built=True), model.config)
     flat_bank = MemoryBank(model.memory_bank, clustered=False)
-    paths = sorted(glob.glob(args.images))[:args.count]
+    paths = sorted(glob.glob(args.images))[::max(1, args.every)][:args.count]
     timed = StageTimes()
     for path in paths:
         image = timed("decode", read_image, path)

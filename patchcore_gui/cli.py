@@ -19,8 +19,8 @@ from tqdm import tqdm
 
 from .core.atomic import atomic_write_bytes, atomic_write_text
 from .core.backbones import BACKBONES, DEFAULT_BACKBONE
-from .core.build_cost import (TILED_PARTS_BACKBONE, TILED_PARTS_LAYERS, estimate_build_cost, geometry_changes,
-                              image_sizes, resolved_config, with_automatic_choices)
+from .core.build_cost import (TILED_PARTS_BACKBONE, TILED_PARTS_CORESET, TILED_PARTS_LAYERS, estimate_build_cost,
+                              geometry_changes, image_sizes, resolved_config, with_automatic_choices)
 from .core.config import PatchCoreConfig
 from .core.geometry import GEOMETRIES, SUGGESTED_TILE
 from .core.errors import PatchCoreError
@@ -85,14 +85,13 @@ def _config_from(args: argparse.Namespace, good: Sequence[Path] = ()) -> PatchCo
     config = PatchCoreConfig().with_changes(**changes)
     automatic = args.geometry == "auto"
     config = resolved_config(config, image_sizes(good) if automatic else (), automatic)
-    if args.coreset is not None:
-        config = config.with_changes(coreset_ratio=args.coreset)
     if args.search:
         config = config.with_changes(search=args.search)
     geometry = None if automatic else args.geometry
     config = config.with_changes(**geometry_changes(geometry, args.size, args.scale, args.tile, args.overlap))
     # layers given are kept
-    return with_automatic_choices(config, backbone_chosen=args.backbone is not None, bank_from_all=args.bank_from_all)
+    return with_automatic_choices(config, backbone_chosen=args.backbone is not None, bank_from_all=args.bank_from_all,
+                                  coreset=args.coreset)
 
 
 def _say_cost(config: PatchCoreConfig, good: Sequence[Path]) -> None:
@@ -299,7 +298,8 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
                              f"in tiles)")
     parser.add_argument("--weights", type=Path, help="backbone weights file (for wide_resnet50_2 without a cache)")
     parser.add_argument("--coreset", type=float,
-                        help=f"share of patches kept in the memory bank (default {defaults.coreset_ratio})")
+                        help=f"share of patches kept in the memory bank (default {defaults.coreset_ratio}; "
+                             f"{TILED_PARTS_CORESET} for parts seen in tiles)")
     parser.add_argument("--layers", help="comma-separated backbone layers (default: the backbone's, for EfficientNet-Lite "
                                          f"strides 8, 16 and 32; {','.join(TILED_PARTS_LAYERS)} for parts seen in tiles)")
     parser.add_argument("--size", type=int, help=f"network input size in pixels: the square's side with "
@@ -311,7 +311,8 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tile", type=int, help=f"tile side in pixels with --geometry tile (a multiple of 32; "
                         f"automatic choice {SUGGESTED_TILE['tile']})")
     parser.add_argument("--overlap", type=int, help=f"tile overlap in pixels (automatic choice {SUGGESTED_TILE['overlap']})")
-    parser.add_argument("--scale", type=float, help="image scale before tiling (default 1.0: its own resolution)")
+    parser.add_argument("--scale", type=float, help=f"image scale before tiling (automatic choice "
+                        f"{SUGGESTED_TILE['scale']}; 1.0: the image's own resolution, finer outlines, slower)")
     parser.add_argument("--search", choices=SEARCH_KINDS,
                         help=f"nearest-neighbour search of the bank (default {defaults.search}); ivf is approximate: "
                              f"faster on large banks, may miss a patch's true nearest neighbour")

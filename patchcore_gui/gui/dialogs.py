@@ -12,8 +12,8 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpin
                                QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from ..core.backbones import BACKBONES, DEFAULT_BACKBONE, weights_available
-from ..core.build_cost import (TILED_PARTS_BACKBONE, estimate_build_cost, image_sizes, resolved_config,
-                               with_automatic_choices)
+from ..core.build_cost import (TILED_PARTS_BACKBONE, TILED_PARTS_CORESET, automatic_coreset, estimate_build_cost,
+                               image_sizes, resolved_config, with_automatic_choices)
 from ..core.config import PatchCoreConfig
 from ..core.geometry import SUGGESTED_TILE
 from ..core.errors import DatasetError, PatchCoreError
@@ -40,7 +40,7 @@ def good_images(folder: Path) -> Tuple[List[Path], List[InputProblem]]:
 GEOMETRY_CHOICES = (("Automatic (from the good parts' sizes)", None),
                     ("Squeeze the whole image to a square", "squeeze"),
                     ("Keep proportions, pad to a square", "pad"),
-                    ("Keep proportions, tiles at the image's own resolution", "tile"))
+                    ("Keep proportions, cut into tiles at a scale of the image's resolution", "tile"))
 
 
 class BuildOptionsDialog(QDialog):
@@ -81,11 +81,15 @@ class BuildOptionsDialog(QDialog):
         self.backbone_combo.setCurrentIndex(chosen)
 
         self.coreset_spin = QDoubleSpinBox()
-        self.coreset_spin.setRange(0.1, 100.0)
+        # its lowest value reads "Automatic", as the other choices' first entries do
+        self.coreset_spin.setRange(0.0, 100.0)
         self.coreset_spin.setDecimals(1)
         self.coreset_spin.setSingleStep(1.0)
         self.coreset_spin.setSuffix(" %")
-        self.coreset_spin.setValue(config.coreset_ratio * 100)
+        self.coreset_spin.setSpecialValueText(f"Automatic ({PatchCoreConfig().coreset_ratio:.0%}; "
+                                              f"{TILED_PARTS_CORESET:.0%} for parts seen in tiles)")
+        automatic = config.coreset_ratio == automatic_coreset(config.geometry)
+        self.coreset_spin.setValue(0.0 if automatic else config.coreset_ratio * 100)
         self.coreset_spin.setToolTip("Share of all good patches kept in the memory bank: smaller builds and "
                                      "inspects faster, larger can catch subtler defects (paper: 1-10 %)")
 
@@ -100,6 +104,15 @@ class BuildOptionsDialog(QDialog):
         self.size_spin.setSuffix(" px")
         self.size_spin.setToolTip("Network input: the square's side (squeeze), the longer side (pad) or the tile "
                                   "side (tiles; a multiple of 32)")
+        self.scale_spin = QDoubleSpinBox()
+        self.scale_spin.setRange(0.1, 4.0)
+        self.scale_spin.setDecimals(2)
+        self.scale_spin.setSingleStep(0.05)
+        self.scale_spin.setSuffix(" x")
+        self.scale_spin.setToolTip("Tiles: the image's scale before it is cut. 1 keeps its own resolution: finer "
+                                   "outlines of small defects, more tiles and a larger bank. The automatic "
+                                   f"{SUGGESTED_TILE['scale']:g} x ranked Magnetic Tile as well in 60% of the time "
+                                   "(docs/benchmarks.md)")
         if config.geometry != "squeeze" or config.resize != PatchCoreConfig().resize:
             self.geometry_combo.setCurrentIndex(self.geometry_combo.findData(config.geometry))
         self._show_size(config)
@@ -114,7 +127,7 @@ class BuildOptionsDialog(QDialog):
         self._cost_timer.timeout.connect(self.update_cost)
         for signal in (self.folder_edit.textChanged, self.backbone_combo.currentIndexChanged,
                        self.geometry_combo.currentIndexChanged, self.size_spin.valueChanged,
-                       self.coreset_spin.valueChanged):
+                       self.scale_spin.valueChanged, self.coreset_spin.valueChanged):
             signal.connect(self._cost_timer.start)
 
         # the approximate search is a choice a person makes and sees, never a silent default
@@ -155,6 +168,7 @@ class BuildOptionsDialog(QDialog):
         form.addRow("Network (backbone)", self.backbone_combo)
         form.addRow("Input geometry", self.geometry_combo)
         form.addRow("Input size", self.size_spin)
+        form.addRow("Scale (tiles)", self.scale_spin)
         form.addRow("Memory bank size", self.coreset_spin)
         form.addRow("Search", self.search_combo)
         form.addRow("Held-out good parts", self.bank_combo)
@@ -173,9 +187,12 @@ class BuildOptionsDialog(QDialog):
     def _show_size(self, config: PatchCoreConfig) -> None:
         geometry = self.geometry_combo.currentData()
         self.size_spin.setEnabled(geometry is not None)
-        self.size_spin.blockSignals(True)
-        self.size_spin.setValue(config.tile if geometry == "tile" else config.resize)
-        self.size_spin.blockSignals(False)
+        self.scale_spin.setEnabled(geometry == "tile")
+        for spin, value in ((self.size_spin, config.tile if geometry == "tile" else config.resize),
+                            (self.scale_spin, config.scale if geometry == "tile" else SUGGESTED_TILE["scale"])):
+            spin.blockSignals(True)
+            spin.setValue(value)
+            spin.blockSignals(False)
 
     def _geometry_changed(self) -> None:
         geometry = self.geometry_combo.currentData()
@@ -214,25 +231,24 @@ class BuildOptionsDialog(QDialog):
         sizes (``images``, found again if not given)."""
         folder = Path(self.folder_edit.text().strip())
         backbone = self.backbone_combo.currentData()  # None: automatic, decided with the geometry below
-        config = self._config.with_changes(backbone=backbone or DEFAULT_BACKBONE,
-                                           coreset_ratio=round(self.coreset_spin.value() / 100, 6),
-                                           search=self.search_combo.currentData())
+        config = self._config.with_changes(backbone=backbone or DEFAULT_BACKBONE, search=self.search_combo.currentData())
+        coreset = round(self.coreset_spin.value() / 100, 6) or None  # None: "Automatic"
         geometry = self.geometry_combo.currentData()
         if geometry is None:
             if images is None:
                 images = find_images([folder])[0] if folder.is_dir() else []
             base = config.with_changes(geometry="squeeze", resize=PatchCoreConfig().resize)
-            # the geometry is the automatic one; the bank size stays what the spin box says
-            config = resolved_config(base, image_sizes(images), automatic=True).with_changes(
-                coreset_ratio=config.coreset_ratio)
+            config = resolved_config(base, image_sizes(images), automatic=True)
         elif geometry == "tile":
-            config = config.with_changes(geometry="tile", tile=self.size_spin.value())
+            overlap = self._config.overlap if self._config.geometry == "tile" else SUGGESTED_TILE["overlap"]
+            config = config.with_changes(geometry="tile", tile=self.size_spin.value(), scale=self.scale_spin.value(),
+                                         overlap=overlap)
         else:
             config = config.with_changes(geometry=geometry, resize=self.size_spin.value())
         if config.backbone != self._config.backbone:  # layer names belong to a network: start from its own
             config = config.with_changes(layers=None)
         return BuildRequest(folder=folder, config=with_automatic_choices(
-            config, backbone_chosen=backbone is not None, bank_from_all=self.bank_combo.currentData()))
+            config, backbone_chosen=backbone is not None, bank_from_all=self.bank_combo.currentData(), coreset=coreset))
 
 
 class WriteFolderDialog(QFileDialog):

@@ -1,5 +1,5 @@
-"""Issue 15's figures on real data: Magnetic Tile with the automatic input geometry (tiles at its own
-resolution) and the automatic network for tiles (EfficientNet-Lite1); bottle keeps the squeeze and
+"""Issue 15's figures on real data: Magnetic Tile with the automatic input geometry (tiles at three
+quarters of its own resolution) and the automatic network for tiles (EfficientNet-Lite1); bottle keeps the squeeze and
 Lite0. Skipped when ../shared/data is absent.
 
 A full Magnetic Tile run with tiles costs about three times the squeeze's (docs/benchmarks.md, "Input
@@ -15,7 +15,7 @@ import os
 import numpy as np
 import pytest
 
-from patchcore_gui.core.build_cost import TILED_PARTS_BACKBONE, TILED_PARTS_LAYERS
+from patchcore_gui.core.build_cost import TILED_PARTS_BACKBONE, TILED_PARTS_CORESET, TILED_PARTS_LAYERS
 from patchcore_gui.core.config import PatchCoreConfig
 from patchcore_gui.core.geometry import place
 
@@ -34,16 +34,17 @@ def test_bottle_keeps_the_squeeze_it_scores_1_000_with():
 def test_magnetic_tile_with_the_automatic_geometry(magnetic_tile_automatic):
     evaluation = magnetic_tile_automatic
     config = evaluation.model.config
-    assert (config.geometry, config.tile, config.coreset_ratio) == ("tile", 384, 0.1)
+    assert (config.geometry, config.scale, config.tile, config.coreset_ratio) == ("tile", 0.75, 320, TILED_PARTS_CORESET)
     assert config.backbone == TILED_PARTS_BACKBONE and config.layers == TILED_PARTS_LAYERS and config.bank_from_all
     report = evaluation.report
     assert report.n_train == 381 and report.n_test == 194
-    # measured 0.927 / 0.784, crack 0.866, fray 0.925; without the held-out images in the bank 0.930 / 0.779,
-    # 0.862, 0.916 (docs/benchmarks.md, "The held-out images in the bank"); the stride-8 grid with a 1% bank,
-    # the choice before that: 0.924 / 0.786, 0.840, 0.937 ("The stride-16 grid for tiles")
-    assert report.image_auroc >= 0.92
-    assert report.pixel_auroc >= 0.77
-    assert report.per_defect_auroc["crack"] >= 0.85 and report.per_defect_auroc["fray"] >= 0.905
+    # measured 0.920 / 0.786, crack 0.845, fray 0.961; at its own resolution in 384 px tiles with a 10% bank,
+    # the choice before, 0.927 / 0.784, 0.866, 0.925 (docs/benchmarks.md, "Tiles at three quarters"); the
+    # stride-8 grid with a 1% bank, the choice before that: 0.924 / 0.786, 0.840, 0.937 ("The stride-16 grid
+    # for tiles"). Without tiles, the 224 squeeze: 0.884 / 0.757, 0.785, 0.898.
+    assert report.image_auroc >= 0.91
+    assert report.pixel_auroc >= 0.775
+    assert report.per_defect_auroc["crack"] >= 0.83 and report.per_defect_auroc["fray"] >= 0.94
     # every map lies on its whole image, and the patch grid follows each tile's own proportions
     for _, inspection in evaluation.inspected[::20]:
         placement = place(inspection.anomaly_map.shape, evaluation.model.preprocessing)
@@ -58,9 +59,9 @@ def test_the_whole_of_magnetic_tile_with_what_fit_chooses_reaches_the_image_auro
     category = require(MAGNETIC_TILE)
     report = evaluate(category, automatic_config(category)).report
     assert report.n_train == 762 and report.n_test == 582
-    # measured 0.9798 / 0.8213, crack 0.961, 90.2% of default verdicts right (docs/benchmarks.md, "The
-    # held-out images in the bank"); without them in the bank 0.9734 / 0.8197, 0.941, 88.5%
+    # measured 0.9802 / 0.8177, crack 0.952, 87.8% of default verdicts right (docs/benchmarks.md, "Tiles at
+    # three quarters"); at its own resolution in 384 px tiles with a 10% bank 0.9798 / 0.8213, 0.961, 90.2%
     assert report.image_auroc >= 0.979
-    assert report.pixel_auroc >= 0.82
-    assert report.per_defect_auroc["crack"] >= 0.955
-    assert report.default_threshold_accuracy >= 0.89
+    assert report.pixel_auroc >= 0.815
+    assert report.per_defect_auroc["crack"] >= 0.945
+    assert report.default_threshold_accuracy >= 0.87

@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image
 
 from patchcore_gui.core.backbones import DEFAULT_BACKBONE
-from patchcore_gui.core.build_cost import TILED_PARTS_BACKBONE, TILED_PARTS_LAYERS
+from patchcore_gui.core.build_cost import TILED_PARTS_BACKBONE, TILED_PARTS_CORESET, TILED_PARTS_LAYERS
 from patchcore_gui.core.config import PatchCoreConfig
 from patchcore_gui.gui.dialogs import BuildOptionsDialog
 
@@ -31,12 +31,41 @@ def test_automatic_geometry_follows_the_good_parts_and_the_cost_is_said(qtbot, t
     dialog.folder_edit.setText(str(_folder(tmp_path / "oblong", 200, 500)))
     dialog.update_cost()
     config = dialog.request().config
-    assert (config.geometry, config.tile, config.coreset_ratio) == ("tile", 384, 0.1)
+    assert (config.geometry, config.scale, config.tile, config.coreset_ratio) == ("tile", 0.75, 320, TILED_PARTS_CORESET)
     assert config.layers == TILED_PARTS_LAYERS  # the stride-16 grid for tiles
     assert "tiles" in dialog.cost.text() and "ms per image" in dialog.cost.text()
-    dialog.coreset_spin.setValue(5.0)  # a size set by hand afterwards is kept
+    assert dialog.coreset_spin.text().startswith("Automatic")
+    dialog.coreset_spin.setValue(10.0)  # a size set by hand afterwards is kept
     dialog.update_cost()
-    assert dialog.request().config.coreset_ratio == 0.05
+    assert dialog.request().config.coreset_ratio == 0.1
+    dialog.folder_edit.setText(str(tmp_path / "square"))
+    assert dialog.request().config.coreset_ratio == 0.1
+    dialog.coreset_spin.setValue(0.0)  # back to automatic: the squeeze's own share
+    dialog.coreset_spin.setValue(0.0)
+    assert dialog.request().config.coreset_ratio == PatchCoreConfig().coreset_ratio
+
+
+def test_tiles_chosen_by_name_take_the_scale_asked_for_and_a_model_reopens_on_its_own(qtbot, tmp_path):
+    dialog = BuildOptionsDialog(str(_folder(tmp_path / "oblong", 200, 500)))
+    qtbot.addWidget(dialog)
+    assert not dialog.scale_spin.isEnabled()  # automatic geometry: the scale is chosen with it
+    dialog.geometry_combo.setCurrentIndex(dialog.geometry_combo.findData("tile"))
+    assert dialog.scale_spin.isEnabled() and dialog.scale_spin.value() == 0.75 and dialog.size_spin.value() == 320
+    dialog.scale_spin.setValue(1.0)
+    dialog.size_spin.setValue(384)
+    config = dialog.request().config
+    assert (config.geometry, config.scale, config.tile, config.overlap) == ("tile", 1.0, 384, 64)
+    assert config.coreset_ratio == TILED_PARTS_CORESET  # the bank share is still automatic
+    dialog.update_cost()
+    assert "at its own resolution" in dialog.cost.text()
+    dialog.geometry_combo.setCurrentIndex(dialog.geometry_combo.findData("pad"))
+    assert not dialog.scale_spin.isEnabled()
+    # a model built with its own tiles and bank opens the dialog on them
+    built = PatchCoreConfig(geometry="tile", scale=1.0, tile=384, overlap=128, coreset_ratio=0.1)
+    again = BuildOptionsDialog(str(tmp_path / "oblong"), built)
+    qtbot.addWidget(again)
+    assert (again.scale_spin.value(), again.size_spin.value(), again.coreset_spin.value()) == (1.0, 384, 10.0)
+    assert again.request().config.overlap == 128
 
 
 def test_a_chosen_geometry_and_size_make_the_config(qtbot, tmp_path):
