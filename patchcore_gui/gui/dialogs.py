@@ -185,11 +185,14 @@ class BuildOptionsDialog(QDialog):
         self.update_cost()
 
     def _show_size(self, config: PatchCoreConfig) -> None:
+        """Show ``config``'s input size and scale: editable for a geometry chosen by name, greyed for the
+        automatic one (what it chose for the folder, once known)."""
         geometry = self.geometry_combo.currentData()
         self.size_spin.setEnabled(geometry is not None)
         self.scale_spin.setEnabled(geometry == "tile")
-        for spin, value in ((self.size_spin, config.tile if geometry == "tile" else config.resize),
-                            (self.scale_spin, config.scale if geometry == "tile" else SUGGESTED_TILE["scale"])):
+        tiled = (geometry or config.geometry) == "tile"
+        for spin, value in ((self.size_spin, config.tile if tiled else config.resize),
+                            (self.scale_spin, config.scale if tiled else SUGGESTED_TILE["scale"])):
             spin.blockSignals(True)
             spin.setValue(value)
             spin.blockSignals(False)
@@ -205,6 +208,8 @@ class BuildOptionsDialog(QDialog):
             images, _ = good_images(Path(self.folder_edit.text().strip()))
             request = self.request(images)
             cost = estimate_build_cost(request.config, image_sizes(images), len(images))
+            if self.geometry_combo.currentData() is None:
+                self._show_size(request.config)
         except (PatchCoreError, ValueError) as exc:
             self.cost.setText(f"Cost: choose a folder of good parts ({exc})" if isinstance(exc, PatchCoreError)
                               else f"Cost: {exc}")

@@ -35,6 +35,8 @@ def test_automatic_geometry_follows_the_good_parts_and_the_cost_is_said(qtbot, t
     assert config.layers == TILED_PARTS_LAYERS  # the stride-16 grid for tiles
     assert "tiles" in dialog.cost.text() and "ms per image" in dialog.cost.text()
     assert dialog.coreset_spin.text().startswith("Automatic")
+    # the greyed size and scale say what the automatic geometry chose for this folder
+    assert not dialog.size_spin.isEnabled() and (dialog.size_spin.value(), dialog.scale_spin.value()) == (320, 0.75)
     dialog.coreset_spin.setValue(10.0)  # a size set by hand afterwards is kept
     dialog.update_cost()
     assert dialog.request().config.coreset_ratio == 0.1
