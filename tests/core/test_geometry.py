@@ -9,12 +9,13 @@ import pytest
 
 from patchcore_gui.core import build_cost
 from patchcore_gui.core.backbones import DEFAULT_BACKBONE
-from patchcore_gui.core.build_cost import (TILED_PARTS_BACKBONE, TILED_PARTS_LAYERS, estimate_build_cost,
-                                          with_automatic_bank, with_automatic_choices,
-                                          with_automatic_backbone, with_automatic_layers)
+from patchcore_gui.core.build_cost import (TILED_PARTS_BACKBONE, TILED_PARTS_CORESET, TILED_PARTS_LAYERS,
+                                          estimate_build_cost, geometry_changes, with_automatic_bank,
+                                          with_automatic_choices, with_automatic_backbone, with_automatic_layers)
 from patchcore_gui.core.config import PatchCoreConfig
 from patchcore_gui.core.geometry import (Preprocessing, map_box_size, map_to_original, network_inputs,
-                                         original_to_grid, original_to_input, place, stitch, suggest_geometry)
+                                         original_to_grid, original_to_input, place, stitch, suggest_geometry,
+                                         SUGGESTED_TILE)
 from patchcore_gui.core.model_file import load_model, model_from_bytes, model_to_bytes, save_model
 from patchcore_gui.core.patchcore import Inspector, fit
 from patchcore_gui.core.synthetic import good_part
@@ -167,6 +168,20 @@ def test_the_held_out_images_join_the_bank_of_parts_seen_in_tiles_unless_chosen_
     alone = estimate_build_cost(PatchCoreConfig(), [(512, 512)], 209)
     joined = estimate_build_cost(PatchCoreConfig(bank_from_all=True), [(512, 512)], 209)
     assert (alone.bank_vectors, joined.bank_vectors) == (13093, 13093 + 3293)
+
+
+def test_parts_seen_in_tiles_get_a_smaller_bank_and_the_automatic_tiles_unless_chosen():
+    assert with_automatic_choices(PatchCoreConfig()).coreset_ratio == PatchCoreConfig().coreset_ratio
+    assert with_automatic_choices(PatchCoreConfig(geometry="tile")).coreset_ratio == TILED_PARTS_CORESET
+    assert with_automatic_choices(PatchCoreConfig(geometry="tile"), coreset=0.1).coreset_ratio == 0.1
+    assert with_automatic_choices(PatchCoreConfig(), coreset=0.01).coreset_ratio == 0.01
+    # tiles chosen by name start from the automatic scale, side and overlap; what is given is kept
+    named = PatchCoreConfig().with_changes(**geometry_changes("tile", None, None, None, None))
+    assert (named.scale, named.tile, named.overlap) == (SUGGESTED_TILE["scale"], SUGGESTED_TILE["tile"], 64)
+    fine = PatchCoreConfig().with_changes(**geometry_changes("tile", None, 1.0, 384, None))
+    assert (fine.scale, fine.tile, fine.overlap) == (1.0, 384, 64)
+    assert geometry_changes(None, None, 0.5, None, None) == {"scale": 0.5}
+    assert geometry_changes("pad", 320, None, None, None) == {"geometry": "pad", "resize": 320}
 
 
 def test_the_automatic_geometry_and_its_cost():
