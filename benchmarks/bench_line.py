@@ -88,7 +88,8 @@ def start_camera(folder: Path, images: List[bytes], rate: float, seconds: float
     return writer, written, start.value
 
 
-def bottle_model(path: Path, data: Path) -> Path:
+def line_model(path: Path, data: Path = BOTTLE) -> Path:
+    """The model at ``path``; for bottle, fitted with the defaults first if it is not there yet."""
     if path.exists():
         return path
     if data != BOTTLE:
@@ -206,7 +207,7 @@ def main() -> int:
     if not args.data.is_dir():
         print(f"data not found at {args.data}", file=sys.stderr)
         return 2
-    model_path = bottle_model(args.model, args.data)
+    model_path = line_model(args.model, args.data)
     inspector = Inspector(load_model(model_path))
     image_paths = find_images([args.data / "test"])[0]
     images = [p.read_bytes() for p in image_paths]

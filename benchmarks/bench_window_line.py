@@ -5,6 +5,7 @@ folder, as an operator does with "Run line"; once its inspection processes are r
 "camera" process (bench_line.py's) writes bottle test images into the folder at ``--rate`` parts per
 second for ``--seconds``. Bottle's test set is three quarters defects, so most parts are NG and go into
 the shift's NG list: the hardest case for the window (``--parts good`` writes its good parts only).
+``--data`` (another category in the MVTec layout) with ``--model`` (a model of it) runs that category.
 
 Measured in the window's own process:
 
@@ -15,6 +16,7 @@ Measured in the window's own process:
 - parts the line inspected by the end of writing and after draining.
 
     python benchmarks/bench_window_line.py --rate 25 --seconds 120
+    python benchmarks/bench_window_line.py --data ../shared/data/magnetic_tile/magnetic_tile --model mt.patchcore --rate 20
 """
 
 from __future__ import annotations
@@ -36,13 +38,14 @@ import psutil  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench_line import BOTTLE, bottle_model, start_camera  # noqa: E402
+from bench_line import BOTTLE, line_model, start_camera  # noqa: E402
 from patchcore_gui.gui.refcount_guard import _RESERVE, SINGLETONS  # noqa: E402
 
 TICK_MS = 10
 
 
-def run(model_path: Path, rate: float, seconds: float, drain_s: float, parts: str = "all") -> Dict[str, object]:
+def run(model_path: Path, rate: float, seconds: float, drain_s: float, parts: str = "all",
+        data: Path = BOTTLE) -> Dict[str, object]:
     from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -50,7 +53,7 @@ def run(model_path: Path, rate: float, seconds: float, drain_s: float, parts: st
     from patchcore_gui.gui.main_window import MainWindow
 
     pattern = "test/good/*.png" if parts == "good" else "test/*/*.png"
-    images = [path.read_bytes() for path in sorted(BOTTLE.glob(pattern))]
+    images = [path.read_bytes() for path in sorted(data.glob(pattern))]
     me = psutil.Process()
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
@@ -152,11 +155,12 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=120.0)
     parser.add_argument("--drain", type=float, default=120.0, help="seconds allowed to inspect the backlog after writing")
     parser.add_argument("--parts", choices=("all", "good"), default="all",
-                        help="bottle's whole test set (three quarters NG) or its good parts only")
+                        help="the whole test set (bottle's: three quarters NG) or its good parts only")
+    parser.add_argument("--data", type=Path, default=BOTTLE, help="the category whose test images the camera writes")
     parser.add_argument("--model", type=Path, default=Path(tempfile.gettempdir()) / "bench_line_bottle.patchcore")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    outcome = run(bottle_model(args.model), args.rate, args.seconds, args.drain, args.parts)
+    outcome = run(line_model(args.model, args.data), args.rate, args.seconds, args.drain, args.parts, args.data)
     for key, value in outcome.items():
         print(f"{key:30s} {value:.1f}" if isinstance(value, float) else f"{key:30s} {value}")
     if args.json:
