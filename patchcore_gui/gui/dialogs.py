@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpin
 
 from ..core.backbones import BACKBONES, DEFAULT_BACKBONE, weights_available
 from ..core.build_cost import (TILED_PARTS_BACKBONE, TILED_PARTS_CORESET, automatic_coreset, estimate_build_cost,
-                               image_sizes, resolved_config, with_automatic_choices)
+                               geometry_changes, image_sizes, resolved_config, with_automatic_choices)
 from ..core.config import PatchCoreConfig
 from ..core.geometry import SUGGESTED_TILE
 from ..core.errors import DatasetError, PatchCoreError
@@ -244,12 +244,13 @@ class BuildOptionsDialog(QDialog):
                 images = find_images([folder])[0] if folder.is_dir() else []
             base = config.with_changes(geometry="squeeze", resize=PatchCoreConfig().resize)
             config = resolved_config(base, image_sizes(images), automatic=True)
-        elif geometry == "tile":
-            overlap = self._config.overlap if self._config.geometry == "tile" else SUGGESTED_TILE["overlap"]
-            config = config.with_changes(geometry="tile", tile=self.size_spin.value(), scale=self.scale_spin.value(),
-                                         overlap=overlap)
         else:
-            config = config.with_changes(geometry=geometry, resize=self.size_spin.value())
+            tiled, size = geometry == "tile", self.size_spin.value()
+            # the dialog asks for no overlap: a tiled model's own is kept, otherwise the automatic one's
+            kept_overlap = self._config.overlap if tiled and self._config.geometry == "tile" else None
+            config = config.with_changes(**geometry_changes(
+                geometry, size=None if tiled else size, scale=self.scale_spin.value() if tiled else None,
+                tile=size if tiled else None, overlap=kept_overlap))
         if config.backbone != self._config.backbone:  # layer names belong to a network: start from its own
             config = config.with_changes(layers=None)
         return BuildRequest(folder=folder, config=with_automatic_choices(
