@@ -20,10 +20,10 @@ from tqdm import tqdm
 from .core.atomic import atomic_write_bytes, atomic_write_text
 from .core.backbones import BACKBONES, DEFAULT_BACKBONE
 from .core.build_cost import (TILED_PARTS_BACKBONE, TILED_PARTS_CORESET, TILED_PARTS_LAYERS, estimate_build_cost,
-                              geometry_changes, image_sizes, resolved_config, with_automatic_choices)
+                              geometry_changes, image_sizes, resolved_config, time_this_pc, with_automatic_choices)
 from .core.config import PatchCoreConfig
 from .core.geometry import GEOMETRIES, SUGGESTED_TILE
-from .core.errors import PatchCoreError
+from .core.errors import PatchCoreError, WeightsMissingError
 from .core.evaluate import evaluate
 from .core.images import find_images, read_image
 from .core.likeness import LikenessCheck
@@ -94,9 +94,14 @@ def _config_from(args: argparse.Namespace, good: Sequence[Path] = ()) -> PatchCo
                                   coreset=args.coreset)
 
 
-def _say_cost(config: PatchCoreConfig, good: Sequence[Path]) -> None:
-    """What the build will cost, before it starts (stdout: it is the command's answer to --estimate)."""
-    print(estimate_build_cost(config, image_sizes(good), len(good)).text(), flush=True)
+def _say_cost(config: PatchCoreConfig, good: Sequence[Path], weights: Optional[Path] = None) -> None:
+    """What the build will cost, before it starts (stdout: it is the command's answer to --estimate), its time
+    timed on this PC; without the network's weights the rough rate (the build itself then says what is missing)."""
+    try:
+        speed = time_this_pc(config, weights)
+    except WeightsMissingError:
+        speed = None
+    print(estimate_build_cost(config, image_sizes(good), len(good), speed=speed).text(), flush=True)
 
 
 def _good_images(folder: Path) -> List[Path]:
@@ -115,7 +120,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     defect_size = _defect_size_from(args)  # refused before the fit, not after it
     roi = mask_for(args.roi, describe_good_parts(images)) if args.roi else None  # a bad mask before the long fit
     config = _config_from(args, images)
-    _say_cost(config, images)
+    _say_cost(config, images, args.weights)
     if args.estimate:
         return 0
     result = fit(images, config, weights=args.weights, progress=TerminalProgress(),
@@ -224,7 +229,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     defect_size = _defect_size_from(args)
     train = find_images([Path(args.category_dir) / "train" / "good"])[0]
     config = _config_from(args, train)
-    _say_cost(config, train)
+    _say_cost(config, train, args.weights)
     report = evaluate(args.category_dir, config, weights=args.weights, progress=TerminalProgress(),
                       min_defect_area=defect_size[0] if defect_size else 0.0).report
     for line in report.skipped:

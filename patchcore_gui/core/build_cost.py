@@ -1,14 +1,18 @@
 """What a build will cost, said before it starts: patches, bank size, memory, time per inspected image.
 
 Everything follows from the input geometry (core/geometry.py) and the good images' sizes, read from
-their headers. Times are rough: the rates measured on the development machine with nothing else
-running (docs/benchmarks.md, "Inspection speed" and "Input geometry"), scaled by the work; on a busy
-or slower PC they are longer, on a faster one shorter.
+their headers. The time per image is the network's, the search's and the rest's. Timed on this PC
+(:func:`time_this_pc`: one network input of the build's size through its network and layers, and a
+fixed distance product), the network is measured and the rest scaled by how fast this PC multiplies;
+untimed, all three are rough rates of the development machines, which a busy or slower PC does not
+reach (docs/benchmarks.md, "The build's time estimate, timed on the PC").
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
@@ -25,13 +29,85 @@ _NETWORK_MS_PER_PIXEL = 16.5 / (224 * 224)
 #: The other backbones' cost per pixel relative to Lite0 (their multiply-adds per pixel; WRN-50 to layer 3).
 _NETWORK_FACTOR = {"tf_efficientnet_lite0": 1.0, "tf_efficientnet_lite1": 1.35, "tf_efficientnet_lite2": 1.65,
                    "wide_resnet50_2": 17.0}
-#: Exact clustered search: ms per million (patch x bank vector x dimension) products. Bottle (784 x
-#: 13,093 x 472) took 15.7 ms and Magnetic Tile (784 x 47,824 x 472) 92 ms: 3.2 and 5.2 per 10^9.
-_SEARCH_MS_PER_GIGA_PRODUCT = 5.0
-#: Reading, preprocessing and the map of one image, besides network and search (bottle: 6.3 + 2.2 + 1.3 ms).
-_OTHER_MS = 10.0
+#: Exact clustered search: ms per 10^9 (patch x bank vector x dimension) products on the reference PC (2
+#: vCPUs of an Intel Xeon with AVX-512). How far the clusters let it skip depends on the parts: bottle
+#: (784 x 13,093 x 472) took 17.7 ms, 3.7 per 10^9; Magnetic Tile 6.1 (35,176-vector bank) and 10.7
+#: (10,211): this is their geometric mean.
+_SEARCH_MS_PER_GIGA_PRODUCT = 6.0
+#: Reading, preprocessing and the map of one image besides network and search, on the reference PC: a
+#: fixed part and one per pixel of the image as it comes (bottle 512 x 512 colour: 7.9 + 2.1 + 1.7 ms;
+#: Magnetic Tile, about 0.1 megapixel grey: 1.8 + 2.0 + 1.1 ms).
+_OTHER_MS = 3.0
+_OTHER_MS_PER_PIXEL = 3e-5
+#: The fixed distance product that says how fast a PC multiplies: a flat search of this many random
+#: patches against this many random vectors of this many dimensions ...
+_PROBE_PATCHES, _PROBE_BANK, _PROBE_DIM = 392, 8192, 432
+#: ... took this long on the reference PC (best of 5).
+_PROBE_REFERENCE_MS = 43.5
 #: How many headers are read for the estimate: spread over the folder, 0.1 ms each.
 _SAMPLE = 400
+
+
+@dataclass(frozen=True)
+class PcSpeed:
+    """How fast this PC runs a build's inspection, timed here (:func:`time_this_pc`).
+
+    ``network_ms``: one network input of ``input_size`` px square through the build's network and layers,
+    patch features included; ``multiply_factor``: this PC's time for a fixed distance product against the
+    reference PC's (2.0: half as fast).
+    """
+
+    network_ms: float
+    input_size: int
+    multiply_factor: float
+
+
+def _best_ms(run: Any, rounds: int) -> float:
+    """The shortest of ``rounds`` runs after one that warms up (threads, caches, first-call setup)."""
+    run()
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - started)
+    return 1000.0 * best
+
+
+def time_this_pc(config: PatchCoreConfig, weights: Optional[Path] = None, rounds: int = 3) -> PcSpeed:
+    """Time ``config``'s network on one input of its size and the fixed distance product, on this PC.
+
+    Takes about a second (most of it loading the network); raises WeightsMissingError like a build would.
+    """
+    import faiss
+    import torch
+
+    from .backbones import load_backbone
+    from .features import PatchFeatureExtractor
+
+    spec = get_spec(config.backbone)
+    extractor = PatchFeatureExtractor(load_backbone(config.backbone, config.layers, weights=weights), config)
+    side = _preprocessing(config, spec).input_size
+    blank = torch.zeros(1, 3, side, side)
+    network = _best_ms(lambda: extractor.extract(blank), rounds)
+    rng = np.random.default_rng(0)
+    index = faiss.IndexFlatL2(_PROBE_DIM)
+    index.add(rng.standard_normal((_PROBE_BANK, _PROBE_DIM), dtype=np.float32))
+    patches = rng.standard_normal((_PROBE_PATCHES, _PROBE_DIM), dtype=np.float32)
+    product = _best_ms(lambda: index.search(patches, 1), rounds)
+    return PcSpeed(network_ms=network, input_size=side, multiply_factor=product / _PROBE_REFERENCE_MS)
+
+
+def network_timing_key(config: PatchCoreConfig) -> Tuple[Any, ...]:
+    """What :func:`time_this_pc` depends on: builds that agree on it share one timing."""
+    spec = get_spec(config.backbone)
+    return (config.backbone, resolve_layers(spec, config.layers), _preprocessing(config, spec).input_size,
+            config.patch_size, config.aggregation, config.target_dim)
+
+
+def _preprocessing(config: PatchCoreConfig, spec: Any) -> Preprocessing:
+    layers = resolve_layers(spec, config.layers)
+    return Preprocessing(resize=config.resize, crop=config.crop, geometry=config.geometry, scale=config.scale,
+                         tile=config.tile, overlap=config.overlap, grid_stride=spec.layers[layers[0]].stride)
 
 
 @dataclass(frozen=True)
@@ -55,6 +131,8 @@ class BuildCost:
     grid_stride: int = 0
     #: Whether the held-out images join the bank (``PatchCoreConfig.bank_from_all``).
     bank_from_all: bool = False
+    #: Whether the time was timed on this PC (:class:`PcSpeed`) or is the development machines' rough rate.
+    timed_here: bool = False
 
     def text(self) -> str:
         """Two lines for people, before they build."""
@@ -68,7 +146,8 @@ class BuildCost:
                 f"memory bank about {self.bank_vectors:,} x {self.dim} ({self.bank_mb:,.0f} MB"
                 f"{', the held-out images in it too' if self.bank_from_all else ''}); the build needs "
                 f"about {self.fit_memory_gb:.1f} GB of {self.available_gb:.1f} GB free; inspection about "
-                f"{self.ms_per_image:,.0f} ms per image (idle 2-core PC, rough)")
+                f"{self.ms_per_image:,.0f} ms per image "
+                f"({'timed on this PC, idle' if self.timed_here else 'rough, for an idle 2-core PC'})")
 
     @property
     def fits_in_memory(self) -> bool:
@@ -162,8 +241,9 @@ def with_automatic_choices(config: PatchCoreConfig, backbone_chosen: bool = Fals
 
 
 def estimate_build_cost(config: PatchCoreConfig, sizes: Sequence[Tuple[int, int]], n_images: int,
-                        free_bytes: Optional[int] = None) -> BuildCost:
-    """The cost of building ``config`` from ``n_images`` good images of about these ``sizes`` (height, width).
+                        free_bytes: Optional[int] = None, speed: Optional[PcSpeed] = None) -> BuildCost:
+    """The cost of building ``config`` from ``n_images`` good images of about these ``sizes`` (height, width),
+    its time per image timed on this PC when ``speed`` is given (for the same network input size).
 
     >>> estimate_build_cost(PatchCoreConfig(), [(512, 512)], 209).bank_vectors
     13093
@@ -171,8 +251,9 @@ def estimate_build_cost(config: PatchCoreConfig, sizes: Sequence[Tuple[int, int]
     spec = get_spec(config.backbone)
     layers = resolve_layers(spec, config.layers)
     dim = config.target_dim or sum(spec.layers[name].channels for name in layers)
-    prep = Preprocessing(resize=config.resize, crop=config.crop, geometry=config.geometry, scale=config.scale,
-                         tile=config.tile, overlap=config.overlap, grid_stride=spec.layers[layers[0]].stride)
+    prep = _preprocessing(config, spec)
+    if speed is not None and speed.input_size != prep.input_size:
+        raise ValueError(f"this PC was timed with {speed.input_size} px inputs, not the build's {prep.input_size}")
     placements = [place(size, prep) for size in (sizes or [(prep.input_size, prep.input_size)])]
     patches = float(np.mean([p.grid_hw[0] * p.grid_hw[1] for p in placements]))
     tiles = float(np.mean([len(p.tiles) for p in placements]))
@@ -181,14 +262,21 @@ def estimate_build_cost(config: PatchCoreConfig, sizes: Sequence[Tuple[int, int]
     bank = coreset_size(int(round(n_bank_images * patches)), config.coreset_ratio)
     if config.bank_from_all:  # the coresets of the held-out images join it (patchcore.fit)
         bank += coreset_size(int(round(n_held_out * patches)), config.coreset_ratio)
-    network = tiles * prep.input_size ** 2 * _NETWORK_MS_PER_PIXEL * _NETWORK_FACTOR.get(config.backbone, 1.0)
-    search = patches * bank * dim / 1e9 * _SEARCH_MS_PER_GIGA_PRODUCT
+    if speed is None:
+        network = tiles * prep.input_size ** 2 * _NETWORK_MS_PER_PIXEL * _NETWORK_FACTOR.get(config.backbone, 1.0)
+    else:
+        network = tiles * speed.network_ms
+    pixels = float(np.mean([h * w for h, w in sizes])) if sizes else float(prep.input_size ** 2)
+    # the search and the rest are products and memory traffic: they follow how fast this PC multiplies
+    search_and_rest = (patches * bank * dim / 1e9 * _SEARCH_MS_PER_GIGA_PRODUCT + _OTHER_MS
+                       + pixels * _OTHER_MS_PER_PIXEL) * (1.0 if speed is None else speed.multiply_factor)
     free = available_memory() if free_bytes is None else free_bytes
     return BuildCost(description=prep.describe(), n_images=n_images, patches_per_image=patches,
                      tiles_per_image=tiles, bank_vectors=bank, dim=dim, bank_mb=bank * dim * 4 / 2**20,
                      fit_memory_gb=feature_memory_need(n_images, patches, dim) / 2**30,
-                     available_gb=free / 2**30, ms_per_image=network + search + _OTHER_MS, network=config.backbone,
-                     layers=layers, grid_stride=prep.grid_stride, bank_from_all=config.bank_from_all)
+                     available_gb=free / 2**30, ms_per_image=network + search_and_rest, network=config.backbone,
+                     layers=layers, grid_stride=prep.grid_stride, bank_from_all=config.bank_from_all,
+                     timed_here=speed is not None)
 
 
 def geometry_changes(geometry: Optional[str], size: Optional[int], scale: Optional[float], tile: Optional[int],

@@ -1,0 +1,45 @@
+"""The build's time estimate timed on this PC: the network measured here, the rest scaled by how fast it multiplies."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from patchcore_gui.core.build_cost import PcSpeed, estimate_build_cost, network_timing_key, time_this_pc
+from patchcore_gui.core.config import PatchCoreConfig
+
+TILES = PatchCoreConfig(geometry="tile", scale=0.75, tile=320, overlap=64)
+SIZES = [(300, 400), (300, 700)]  # at 0.75x: one tile, then two side by side
+
+
+def test_a_timed_network_replaces_the_rough_rate_per_network_input_and_the_rest_follows_the_multiply_factor():
+    rough = estimate_build_cost(TILES, SIZES, 50)
+    fast = estimate_build_cost(TILES, SIZES, 50, speed=PcSpeed(network_ms=40.0, input_size=320, multiply_factor=1.0))
+    slow = estimate_build_cost(TILES, SIZES, 50, speed=PcSpeed(network_ms=40.0, input_size=320, multiply_factor=3.0))
+    assert fast.tiles_per_image == 1.5
+    rest = fast.ms_per_image - 1.5 * 40.0  # the search and the rest, at the reference PC's speed
+    assert rest > 0
+    assert slow.ms_per_image == pytest.approx(1.5 * 40.0 + 3.0 * rest)
+    doubled = estimate_build_cost(TILES, SIZES, 50, speed=PcSpeed(network_ms=80.0, input_size=320, multiply_factor=1.0))
+    assert doubled.ms_per_image == pytest.approx(fast.ms_per_image + 1.5 * 40.0)
+    assert "timed on this PC" in fast.text() and "rough" in rough.text() and "timed" not in rough.text()
+    # a timing of another input size is no timing of this build
+    with pytest.raises(ValueError, match="384 px"):
+        estimate_build_cost(TILES, SIZES, 50, speed=PcSpeed(network_ms=40.0, input_size=384, multiply_factor=1.0))
+
+
+def test_builds_share_a_timing_when_their_network_input_is_the_same():
+    assert network_timing_key(TILES) == network_timing_key(TILES.with_changes(coreset_ratio=0.01, scale=0.5))
+    assert network_timing_key(TILES) != network_timing_key(TILES.with_changes(tile=384))
+    assert network_timing_key(TILES) != network_timing_key(TILES.with_changes(layers=("blocks.4", "blocks.6")))
+    assert network_timing_key(PatchCoreConfig()) != network_timing_key(TILES)
+
+
+def test_this_pc_is_timed_with_the_builds_own_network_input():
+    speed = time_this_pc(PatchCoreConfig(), rounds=1)
+    assert speed.input_size == 224
+    assert math.isfinite(speed.network_ms) and speed.network_ms > 0
+    assert math.isfinite(speed.multiply_factor) and speed.multiply_factor > 0
+    timed = estimate_build_cost(PatchCoreConfig(), [(256, 256)], 20, speed=speed)
+    assert timed.ms_per_image > speed.network_ms and timed.timed_here
