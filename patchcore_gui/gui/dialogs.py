@@ -18,6 +18,7 @@ from ..core.config import PatchCoreConfig
 from ..core.geometry import SUGGESTED_TILE
 from ..core.errors import DatasetError, PatchCoreError
 from ..core.images import IMAGE_SUFFIXES, InputProblem, find_images
+from .pc_timings import shared_pc_timings
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,9 @@ class BuildOptionsDialog(QDialog):
         self._cost_timer.setSingleShot(True)
         self._cost_timer.setInterval(300)  # typing a folder path does not list it at every key
         self._cost_timer.timeout.connect(self.update_cost)
+        # the time per image is this PC's once its network has been timed (in the background, a second)
+        self._timings = shared_pc_timings()
+        self._timings.timed.connect(self._cost_timer.start)
         for signal in (self.folder_edit.textChanged, self.backbone_combo.currentIndexChanged,
                        self.geometry_combo.currentIndexChanged, self.size_spin.valueChanged,
                        self.scale_spin.valueChanged, self.coreset_spin.valueChanged):
@@ -207,7 +211,8 @@ class BuildOptionsDialog(QDialog):
         try:
             images, _ = good_images(Path(self.folder_edit.text().strip()))
             request = self.request(images)
-            cost = estimate_build_cost(request.config, image_sizes(images), len(images))
+            cost = estimate_build_cost(request.config, image_sizes(images), len(images),
+                                       speed=self._timings.speed_for(request.config))
             if self.geometry_combo.currentData() is None:
                 self._show_size(request.config)
         except (PatchCoreError, ValueError) as exc:
