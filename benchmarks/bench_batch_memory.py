@@ -10,7 +10,7 @@ input ``--size`` (small, so 5,000 images take minutes on a laptop CPU; what is k
 not depend on it), and then:
 
 - ``cli``: ``patchcore predict MODEL FOLDER --csv`` runs in a child process; its RSS is read from
-  ``/proc`` each time its progress passes a tenth of the batch;
+  ``/proc`` each time its answer (a line per image) passes a tenth of the batch;
 - ``gui``: a child process opens the real window offscreen, drops the folder on it, reads its own
   RSS at each tenth, and at the end asks the results list for every row's thumbnail (as scrolling
   through the whole list would) and selects the last row.
@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -70,21 +69,21 @@ def prepare(work: Path, count: int, side: int, size: int) -> Path:
     return model
 
 
-def run_cli(model: Path, images: Path, work: Path) -> List[Dict[str, float]]:
+def run_cli(model: Path, images: Path, work: Path, count: int) -> List[Dict[str, float]]:
     command = [sys.executable, "-m", "patchcore_gui.cli", "predict", str(model), str(images),
                "--csv", str(work / "results.csv")]
     print("$", " ".join(command), flush=True)
     started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    samples = []
-    assert process.stderr is not None
-    for line in process.stderr:  # "inspect: done/total" once per tenth (stderr is a pipe)
-        match = re.match(r"inspect: (\d+)/(\d+)", line)
-        if match:
-            samples.append({"done": int(match.group(1)), "rss_mib": rss_mib(process.pid),
-                            "seconds": time.perf_counter() - started})
-        elif line.strip():
-            print("  cli:", line.rstrip(), flush=True)
+    # predict answers one line per image on stdout (its progress bar is drawn on a terminal only)
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)  # its errors: to our stderr
+    samples, done, tenths = [], 0, set()
+    assert process.stdout is not None
+    for line in process.stdout:
+        done += bool(line.strip())
+        tenth = 10 * done // max(count, 1)
+        if tenth not in tenths:
+            tenths.add(tenth)
+            samples.append({"done": done, "rss_mib": rss_mib(process.pid), "seconds": time.perf_counter() - started})
     process.wait()
     if process.returncode != 0:
         raise SystemExit(f"predict exited with {process.returncode}")
@@ -181,7 +180,7 @@ def main() -> None:
     work = args.work / f"{args.count}x{args.side}"
     model = prepare(work, args.count, args.side, args.size)
     if args.only in (None, "cli"):
-        summary("cli", run_cli(model, work / "images", work))
+        summary("cli", run_cli(model, work / "images", work, args.count))
     if args.only in (None, "gui"):
         summary("gui", run_gui(model, work / "images"))
 

@@ -1,8 +1,8 @@
 """Parts inspected side by side, each on one core: one thread, two threads, two worker processes.
 
-The same bottle test parts, one at a time per inspector, no line around them, in one run:
+The same test parts (bottle's unless ``--data``), one at a time per inspector, no line around them, in one run:
 
-    python benchmarks/bench_side_by_side.py [--model /tmp/bench_line_bottle.patchcore] [--count 40]
+    python benchmarks/bench_side_by_side.py [--model /tmp/bench_line_bottle.patchcore] [--count 40] [--data CATEGORY]
 
 Two threads share one process's interpreter lock; two processes (the line's workers,
 ``line/inspection_processes.py``) do not. Prints parts per second for each.
@@ -48,11 +48,12 @@ def main() -> int:
     parser.add_argument("--model", type=Path, default=Path("/tmp/bench_line_bottle.patchcore"),
                         help="a bottle model (benchmarks/bench_line.py fits and keeps one there)")
     parser.add_argument("--count", type=int, default=40)
+    parser.add_argument("--data", type=Path, default=BOTTLE, help="the category (MVTec layout) whose test parts are used")
     args = parser.parse_args()
-    if not BOTTLE.is_dir() or not args.model.exists():
-        print(f"needs bottle at {BOTTLE} and a model at {args.model}", file=sys.stderr)
+    if not args.data.is_dir() or not args.model.exists():
+        print(f"needs a category at {args.data} and a model at {args.model}", file=sys.stderr)
         return 2
-    paths = find_images([BOTTLE / "test"])[0][:args.count]
+    paths = find_images([args.data / "test"])[0][:args.count]
     model = load_model(args.model)
     torch.set_num_threads(1)
     threadpool_limits(1)
