@@ -64,8 +64,8 @@ def test_the_build_benchmarks_run(synthetic_set, tmp_path):
     run("bench_bank_from_all.py", [parts, "squeeze", "{}", "--cache", tmp_path / "geometry"], "held-out good scores")
     run("bench_min_area.py", [parts, "--cache", tmp_path / "regions", "--areas", 0, 50], "| 50 |")
     run("bench_teaching.py", [parts, "--teach", 1, "--cache", tmp_path / "teach"], "all patches")
-    run("bench_threshold.py", ["--data", parts, "--cache", tmp_path / "threshold", "--sizes", 5, "--draws", 20, "--rates", 10,
-                               "--fractions", 0.3], "fit, fraction 0.3")
+    run("bench_threshold.py", ["--data", parts, "--cache", tmp_path / "threshold", "--sizes", 5, "--draws", 20,
+                               "--rates", 10, "--fractions", 0.3], "fit, fraction 0.3")
     run("bench_fit_memory.py", ["--counts", 10, "--work", tmp_path / "fit"], "10 good images: peak RSS")
     run("bench_batch_memory.py", ["--count", 20, "--side", 64, "--size", 64, "--work", tmp_path / "batch"],
         "cli: RSS")

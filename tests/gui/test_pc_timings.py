@@ -1,4 +1,5 @@
-"""This PC's timings for the build dialog: timed once each in the background, one at a time; a failure keeps the rough rate."""
+"""This PC's timings for the build dialog: timed once each in the background, one at a time; a failure keeps
+the rough rate."""
 
 from __future__ import annotations
 
