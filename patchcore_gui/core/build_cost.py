@@ -42,8 +42,8 @@ _OTHER_MS_PER_PIXEL = 3e-5
 #: The fixed distance product that says how fast a PC multiplies: a flat search of this many random
 #: patches against this many random vectors of this many dimensions ...
 _PROBE_PATCHES, _PROBE_BANK, _PROBE_DIM = 392, 8192, 432
-#: ... took this long on the reference PC (best of 5).
-_PROBE_REFERENCE_MS = 43.5
+#: ... took this long on the reference PC (the median of 5).
+_PROBE_REFERENCE_MS = 45.0
 #: How many headers are read for the estimate: spread over the folder, 0.1 ms each.
 _SAMPLE = 400
 
@@ -62,18 +62,20 @@ class PcSpeed:
     multiply_factor: float
 
 
-def _best_ms(run: Any, rounds: int) -> float:
-    """The shortest of ``rounds`` runs after one that warms up (threads, caches, first-call setup)."""
+def _typical_ms(run: Any, rounds: int) -> float:
+    """The median of ``rounds`` runs after two that warm up (threads, caches, first-call setup): what a run
+    takes, where the shortest would promise what parts seldom get."""
     run()
-    best = float("inf")
+    run()
+    times = []
     for _ in range(rounds):
         started = time.perf_counter()
         run()
-        best = min(best, time.perf_counter() - started)
-    return 1000.0 * best
+        times.append(time.perf_counter() - started)
+    return 1000.0 * float(np.median(times))
 
 
-def time_this_pc(config: PatchCoreConfig, weights: Optional[Path] = None, rounds: int = 3) -> PcSpeed:
+def time_this_pc(config: PatchCoreConfig, weights: Optional[Path] = None, rounds: int = 5) -> PcSpeed:
     """Time ``config``'s network on one input of its size and the fixed distance product, on this PC.
 
     Takes about a second (most of it loading the network); raises WeightsMissingError like a build would.
@@ -88,12 +90,12 @@ def time_this_pc(config: PatchCoreConfig, weights: Optional[Path] = None, rounds
     extractor = PatchFeatureExtractor(load_backbone(config.backbone, config.layers, weights=weights), config)
     side = _preprocessing(config, spec).input_size
     blank = torch.zeros(1, 3, side, side)
-    network = _best_ms(lambda: extractor.extract(blank), rounds)
+    network = _typical_ms(lambda: extractor.extract(blank), rounds)
     rng = np.random.default_rng(0)
     index = faiss.IndexFlatL2(_PROBE_DIM)
     index.add(rng.standard_normal((_PROBE_BANK, _PROBE_DIM), dtype=np.float32))
     patches = rng.standard_normal((_PROBE_PATCHES, _PROBE_DIM), dtype=np.float32)
-    product = _best_ms(lambda: index.search(patches, 1), rounds)
+    product = _typical_ms(lambda: index.search(patches, 1), rounds)
     return PcSpeed(network_ms=network, input_size=side, multiply_factor=product / _PROBE_REFERENCE_MS)
 
 
@@ -262,10 +264,16 @@ def estimate_build_cost(config: PatchCoreConfig, sizes: Sequence[Tuple[int, int]
     bank = coreset_size(int(round(n_bank_images * patches)), config.coreset_ratio)
     if config.bank_from_all:  # the coresets of the held-out images join it (patchcore.fit)
         bank += coreset_size(int(round(n_held_out * patches)), config.coreset_ratio)
+    # a part's inputs go through the network side by side, as many at once as there are cores to use
+    # (features.PatchFeatureExtractor.extract)
+    import torch
+
+    cores = max(1, torch.get_num_threads())
+    rounds = float(np.mean([-(-len(p.tiles) // cores) for p in placements]))
     if speed is None:
-        network = tiles * prep.input_size ** 2 * _NETWORK_MS_PER_PIXEL * _NETWORK_FACTOR.get(config.backbone, 1.0)
+        network = rounds * prep.input_size ** 2 * _NETWORK_MS_PER_PIXEL * _NETWORK_FACTOR.get(config.backbone, 1.0)
     else:
-        network = tiles * speed.network_ms
+        network = rounds * speed.network_ms
     pixels = float(np.mean([h * w for h, w in sizes])) if sizes else float(prep.input_size ** 2)
     # the search and the rest are products and memory traffic: they follow how fast this PC multiplies
     search_and_rest = (patches * bank * dim / 1e9 * _SEARCH_MS_PER_GIGA_PRODUCT + _OTHER_MS

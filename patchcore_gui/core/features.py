@@ -7,17 +7,37 @@ vector per position. Both aggregations the literature uses are here so they can 
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from threadpoolctl import ThreadpoolController
 
 from .backbones import FeatureBackbone
 from .config import PatchCoreConfig
 
 # The reference's per-layer dimension before joining when aggregating by unfolding.
 _UNFOLD_LAYER_DIM = 1024
+
+# (process id, threads, OpenMP's controls): made again in a forked child, whose threads the fork left behind
+_NETWORK_THREADS: Tuple[int, Optional[ThreadPoolExecutor], Optional[ThreadpoolController]] = (0, None, None)
+
+
+def _network_threads() -> Tuple[ThreadPoolExecutor, ThreadpoolController]:
+    """The process's threads for network inputs side by side, and the control of their OpenMP thread counts."""
+    global _NETWORK_THREADS
+    pid, pool, openmp = _NETWORK_THREADS
+    if pool is None or openmp is None or pid != os.getpid():
+        # torch sets a thread's OpenMP thread count from its process-wide one at the thread's first call:
+        # that call comes first, so it cannot undo the count each input is given below
+        pool = ThreadPoolExecutor(max(1, os.cpu_count() or 1), thread_name_prefix="network",
+                                  initializer=torch.get_num_threads)
+        openmp = ThreadpoolController()
+        _NETWORK_THREADS = (os.getpid(), pool, openmp)
+    return pool, openmp
 
 
 def aggregate_neighbourhood(feature_map: torch.Tensor, patch_size: int, aggregation: str,
@@ -68,8 +88,27 @@ class PatchFeatureExtractor:
         layer_dim = config.target_dim or _UNFOLD_LAYER_DIM
         self._layer_dim = layer_dim
 
-    @torch.inference_mode()
     def extract(self, batch: torch.Tensor) -> np.ndarray:
+        """One input on this thread, with its OpenMP threads; several cut into as many parts as this thread
+        may use cores, side by side, the threads shared out among them. On 2 cores, two inputs side by side
+        on one thread each took half as long as the two together on two threads (320 px tiles of Lite1: 32
+        against 64 ms), while two threads on one input gained little over one (40 against 35 ms), which
+        may not hold on more cores (docs/benchmarks.md, "The network: inputs side by side")."""
+        threads = max(1, torch.get_num_threads())
+        parts = min(len(batch), threads)
+        if parts <= 1:
+            return self._extract_here(batch)
+        pool, openmp = _network_threads()
+        shares = [threads // parts + (index < threads % parts) for index in range(parts)]
+
+        def extract_part(part: torch.Tensor, share: int) -> np.ndarray:
+            with openmp.limit(limits=share, user_api="openmp"):  # this thread's own count
+                return self._extract_here(part)
+
+        return np.concatenate(list(pool.map(extract_part, torch.tensor_split(batch, parts), shares)))
+
+    @torch.inference_mode()
+    def _extract_here(self, batch: torch.Tensor) -> np.ndarray:
         maps: List[torch.Tensor] = self.backbone(batch)
         aggregated = [aggregate_neighbourhood(m, self.config.patch_size, self.config.aggregation, self._layer_dim)
                       for m in maps]

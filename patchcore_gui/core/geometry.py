@@ -399,7 +399,7 @@ def suggest_geometry(sizes: Sequence[Tuple[int, int]]) -> Dict[str, Any]:
 
 #: The keep-aspect choice for parts that are not square (measured on Magnetic Tile; docs/benchmarks.md,
 #: "Input geometry" and "Tiles at three quarters"). Three quarters of the parts' own resolution in 320 px
-#: tiles ranks Magnetic Tile as their own resolution in 384 px tiles did (image AUROC 0.980 both), in 58
-#: instead of 103 ms a part on average; a defect's outline is coarser (AUPRO 0.63 against 0.71). Tiles are
+#: tiles ranks Magnetic Tile as their own resolution in 384 px tiles did (image AUROC 0.980 both), in 55
+#: instead of 99 ms a part on average; a defect's outline is coarser (AUPRO 0.63 against 0.71). Tiles are
 #: scored on a stride-16 grid (build_cost.TILED_PARTS_LAYERS), the bank keeps 5% (build_cost.TILED_PARTS_CORESET).
 SUGGESTED_TILE: Dict[str, Any] = {"geometry": "tile", "scale": 0.75, "tile": 320, "overlap": 64}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
+import torch
 
 from patchcore_gui.core.build_cost import PcSpeed, estimate_build_cost, network_timing_key, time_this_pc
 from patchcore_gui.core.config import PatchCoreConfig
@@ -13,7 +14,9 @@ TILES = PatchCoreConfig(geometry="tile", scale=0.75, tile=320, overlap=64)
 SIZES = [(300, 400), (300, 700)]  # at 0.75x: one tile, then two side by side
 
 
-def test_a_timed_network_replaces_the_rough_rate_per_network_input_and_the_rest_follows_the_multiply_factor():
+def test_a_timed_network_replaces_the_rough_rate_per_network_input_and_the_rest_follows_the_multiply_factor(
+        monkeypatch):
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)  # one input at a time
     rough = estimate_build_cost(TILES, SIZES, 50)
     fast = estimate_build_cost(TILES, SIZES, 50, speed=PcSpeed(network_ms=40.0, input_size=320, multiply_factor=1.0))
     slow = estimate_build_cost(TILES, SIZES, 50, speed=PcSpeed(network_ms=40.0, input_size=320, multiply_factor=3.0))
@@ -24,6 +27,11 @@ def test_a_timed_network_replaces_the_rough_rate_per_network_input_and_the_rest_
     doubled = estimate_build_cost(TILES, SIZES, 50, speed=PcSpeed(network_ms=80.0, input_size=320, multiply_factor=1.0))
     assert doubled.ms_per_image == pytest.approx(fast.ms_per_image + 1.5 * 40.0)
     assert "timed on this PC" in fast.text() and "rough" in rough.text() and "timed" not in rough.text()
+    # on two cores a part's two tiles go through the network side by side: one input's time
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
+    side_by_side = estimate_build_cost(TILES, SIZES, 50, speed=PcSpeed(network_ms=40.0, input_size=320,
+                                                                       multiply_factor=1.0))
+    assert side_by_side.ms_per_image == pytest.approx(40.0 + rest)
     # a timing of another input size is no timing of this build
     with pytest.raises(ValueError, match="384 px"):
         estimate_build_cost(TILES, SIZES, 50, speed=PcSpeed(network_ms=40.0, input_size=384, multiply_factor=1.0))

@@ -1,6 +1,9 @@
+import threading
+
 import numpy as np
 import pytest
 import torch
+from threadpoolctl import ThreadpoolController
 
 from patchcore_gui.core.backbones import load_backbone
 from patchcore_gui.core.config import PatchCoreConfig
@@ -51,3 +54,33 @@ def test_locally_aware_features_see_their_neighbours():
     a, b = extractor.extract(x)[0], extractor.extract(y)[0]
     assert not np.allclose(a[0, 0], b[0, 0])
     assert np.allclose(a[-1, -1], b[-1, -1], atol=1e-5)
+
+
+def test_inputs_go_through_the_network_side_by_side_one_thread_each_and_give_the_features_of_one_at_a_time(
+        backbone, monkeypatch):
+    extractor = PatchFeatureExtractor(backbone, PatchCoreConfig())
+    seen = []
+    alone = extractor._extract_here
+
+    def openmp_threads() -> int:  # this thread's own count
+        return ThreadpoolController().select(user_api="openmp").info()[0]["num_threads"]
+
+    def recording(batch):
+        seen.append((threading.current_thread().name, len(batch), openmp_threads()))
+        return alone(batch)
+
+    monkeypatch.setattr(extractor, "_extract_here", recording)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 2)  # two cores to use, whatever this machine has
+    batch = torch.rand(3, 3, 96, 96, generator=torch.Generator().manual_seed(0))
+    one_at_a_time = np.concatenate([alone(batch[i:i + 1]) for i in range(3)])
+
+    together = extractor.extract(batch)
+    # two parts, each on a network thread of its own with one OpenMP thread of the two
+    assert sorted((count, threads) for _, count, threads in seen) == [(1, 1), (2, 1)]
+    assert all(name.startswith("network") for name, _, _ in seen)
+    seen.clear()
+    single = extractor.extract(batch[:1])  # one input stays on the calling thread, with its own threads
+    assert seen == [(threading.current_thread().name, 1, openmp_threads())]
+    scale = float(np.abs(one_at_a_time).max())
+    assert np.abs(together - one_at_a_time).max() <= 1e-4 * scale
+    assert np.abs(single - one_at_a_time[:1]).max() <= 1e-4 * scale
