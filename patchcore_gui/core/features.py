@@ -8,6 +8,7 @@ vector per position. Both aggregations the literature uses are here so they can 
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import List, Optional, Sequence, Tuple
 
@@ -24,20 +25,22 @@ _UNFOLD_LAYER_DIM = 1024
 
 # (process id, threads, OpenMP's controls): made again in a forked child, whose threads the fork left behind
 _NETWORK_THREADS: Tuple[int, Optional[ThreadPoolExecutor], Optional[ThreadpoolController]] = (0, None, None)
+_NETWORK_THREADS_MADE = threading.Lock()  # two inspections starting at once make one pool, not two
 
 
 def _network_threads() -> Tuple[ThreadPoolExecutor, ThreadpoolController]:
     """The process's threads for network inputs side by side, and the control of their OpenMP thread counts."""
     global _NETWORK_THREADS
-    pid, pool, openmp = _NETWORK_THREADS
-    if pool is None or openmp is None or pid != os.getpid():
-        # torch sets a thread's OpenMP thread count from its process-wide one at the thread's first call:
-        # that call comes first, so it cannot undo the count each input is given below
-        pool = ThreadPoolExecutor(max(1, os.cpu_count() or 1), thread_name_prefix="network",
-                                  initializer=torch.get_num_threads)
-        openmp = ThreadpoolController()
-        _NETWORK_THREADS = (os.getpid(), pool, openmp)
-    return pool, openmp
+    with _NETWORK_THREADS_MADE:
+        pid, pool, openmp = _NETWORK_THREADS
+        if pool is None or openmp is None or pid != os.getpid():
+            # torch sets a thread's OpenMP thread count from its process-wide one at the thread's first
+            # call: that call comes first, so it cannot undo the count each input is given below
+            pool = ThreadPoolExecutor(max(1, os.cpu_count() or 1), thread_name_prefix="network",
+                                      initializer=torch.get_num_threads)
+            openmp = ThreadpoolController()
+            _NETWORK_THREADS = (os.getpid(), pool, openmp)
+        return pool, openmp
 
 
 def aggregate_neighbourhood(feature_map: torch.Tensor, patch_size: int, aggregation: str,

@@ -3,8 +3,10 @@ so the build dialog's time per image is this PC's rather than a rough rate (core
 
 from __future__ import annotations
 
+import atexit
 from typing import Any, Dict, Optional, Set, Tuple
 
+import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, Signal, Slot
 
 from ..core.build_cost import PcSpeed, network_timing_key, time_this_pc
@@ -92,11 +94,18 @@ _SHARED: Optional[PcTimings] = None
 
 def shared_pc_timings() -> PcTimings:
     """The program's one :class:`PcTimings`, which lives as long as the application and waits for its timing
-    to end when the application quits (a thread must not outlive it)."""
+    to end when the application quits, or else when Python exits (a QThread destroyed while it runs aborts
+    the program; an application that never quits, as under the tests, ends that way)."""
     global _SHARED
     if _SHARED is None:
         app = QCoreApplication.instance()
         _SHARED = PcTimings(app)
         if app is not None:
             app.aboutToQuit.connect(_SHARED.wait)
+        atexit.register(_wait_at_exit)
     return _SHARED
+
+
+def _wait_at_exit() -> None:
+    if _SHARED is not None and shiboken6.isValid(_SHARED):
+        _SHARED.wait()

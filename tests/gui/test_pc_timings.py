@@ -3,6 +3,13 @@ the rough rate."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
+import numpy as np
+from PIL import Image
+
 from patchcore_gui.core.build_cost import PcSpeed
 from patchcore_gui.core.config import PatchCoreConfig
 from patchcore_gui.core.errors import WeightsMissingError
@@ -48,3 +55,19 @@ def test_a_timing_that_fails_keeps_the_rough_rate_and_is_not_tried_again(qtbot, 
     qtbot.wait(50)
     assert len(attempts) == 1
     timings.wait()
+
+
+def test_a_program_that_ends_while_a_timing_runs_waits_for_it_instead_of_aborting(tmp_path):
+    """A QThread destroyed while it runs aborts the process; the build dialog's timing takes about a second."""
+    folder = tmp_path / "good"
+    folder.mkdir()
+    Image.fromarray(np.full((200, 500, 3), 90, np.uint8)).save(folder / "part.png")
+    script = ("from PySide6.QtWidgets import QApplication\n"
+              "from patchcore_gui.gui.dialogs import BuildOptionsDialog\n"
+              "app = QApplication([])\n"
+              f"dialog = BuildOptionsDialog({str(folder)!r})\n"
+              "assert 'rough' in dialog.cost.text()  # the timing has only just started\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Destroyed while thread" not in done.stderr
