@@ -15,12 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Tuple
 
+import faiss
 import numpy as np
+import torch
 
-from .backbones import DEFAULT_BACKBONE, get_spec, resolve_layers, weights_available
+from .backbones import DEFAULT_BACKBONE, get_spec, load_backbone, resolve_layers, weights_available
 from .calibration import held_out_count
 from .config import PatchCoreConfig
 from .coreset import coreset_size
+from .features import PatchFeatureExtractor, inputs_side_by_side
 from .geometry import SUGGESTED_TILE, Preprocessing, place, suggest_geometry
 from .memory import available_memory, feature_memory_need
 
@@ -80,12 +83,6 @@ def time_this_pc(config: PatchCoreConfig, weights: Optional[Path] = None, rounds
 
     Takes about a second (most of it loading the network); raises WeightsMissingError like a build would.
     """
-    import faiss
-    import torch
-
-    from .backbones import load_backbone
-    from .features import PatchFeatureExtractor
-
     spec = get_spec(config.backbone)
     extractor = PatchFeatureExtractor(load_backbone(config.backbone, config.layers, weights=weights), config)
     side = _preprocessing(config, spec).input_size
@@ -264,12 +261,8 @@ def estimate_build_cost(config: PatchCoreConfig, sizes: Sequence[Tuple[int, int]
     bank = coreset_size(int(round(n_bank_images * patches)), config.coreset_ratio)
     if config.bank_from_all:  # the coresets of the held-out images join it (patchcore.fit)
         bank += coreset_size(int(round(n_held_out * patches)), config.coreset_ratio)
-    # a part's inputs go through the network side by side, as many at once as there are cores to use
-    # (features.PatchFeatureExtractor.extract)
-    import torch
-
-    cores = max(1, torch.get_num_threads())
-    rounds = float(np.mean([-(-len(p.tiles) // cores) for p in placements]))
+    # a part's inputs go through the network side by side, so it takes rounds of them, not one after another
+    rounds = float(np.mean([-(-len(p.tiles) // inputs_side_by_side()) for p in placements]))
     if speed is None:
         network = rounds * prep.input_size ** 2 * _NETWORK_MS_PER_PIXEL * _NETWORK_FACTOR.get(config.backbone, 1.0)
     else:

@@ -43,6 +43,12 @@ def _network_threads() -> Tuple[ThreadPoolExecutor, ThreadpoolController]:
         return pool, openmp
 
 
+def inputs_side_by_side() -> int:
+    """How many network inputs go through the network at once, each on its own thread
+    (:meth:`PatchFeatureExtractor.extract`): as many as the calling thread may use cores."""
+    return max(1, torch.get_num_threads())
+
+
 def aggregate_neighbourhood(feature_map: torch.Tensor, patch_size: int, aggregation: str,
                             layer_dim: int = _UNFOLD_LAYER_DIM) -> torch.Tensor:
     """Describe every position by its p x p neighbourhood (stride 1, same padding).
@@ -97,7 +103,7 @@ class PatchFeatureExtractor:
         on one thread each took half as long as the two together on two threads (320 px tiles of Lite1: 32
         against 64 ms), while two threads on one input gained little over one (40 against 35 ms), which
         may not hold on more cores (docs/benchmarks.md, "The network: inputs side by side")."""
-        threads = max(1, torch.get_num_threads())
+        threads = inputs_side_by_side()
         parts = min(len(batch), threads)
         if parts <= 1:
             return self._extract_here(batch)
