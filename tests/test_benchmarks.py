@@ -41,7 +41,7 @@ def run(script: str, arguments: Sequence[object], expected: str, timeout: float 
 def test_the_inspection_benchmarks_run(model, synthetic_set):
     parts, test_images = synthetic_set.root, str(synthetic_set.root / "test" / "*" / "*.png")
     run("profile_inspection.py", [model, test_images, "--count", 5], "one image")
-    run("bench_build_estimate.py", [model, parts, "--every", 1], "| parts.patchcore |")
+    run("bench_build_estimate.py", [model, parts, "--every", 1, "--others", 1], "| parts.patchcore |")
     run("bench_search.py", [model, test_images, "--count", 4, "--batch", 2], "clustered")
     run("pixel_auroc_breakdown.py", [model, parts], "of defect pixels")
     run("bench_side_by_side.py", ["--model", model, "--data", parts, "--count", 4], "two processes:")

@@ -17,6 +17,7 @@ from typing import Any, Dict, Optional, Sequence, Tuple
 
 import faiss
 import numpy as np
+import psutil
 import torch
 
 from .backbones import DEFAULT_BACKBONE, get_spec, load_backbone, resolve_layers, weights_available
@@ -63,6 +64,42 @@ class PcSpeed:
     network_ms: float
     input_size: int
     multiply_factor: float
+    #: The share of this PC's cores that other programs kept busy while it was timed (0 to 1): above
+    #: :data:`BUSY_SHARE` the times are those of a busy PC, and the estimate says so.
+    others_busy: float = 0.0
+
+
+#: Other programs' share of the cores above which a timing is said to be of a busy PC. On the reference PC
+#: a program spinning one of its two cores showed as 44-45% and doubled the timed distance product (the
+#: network's time did not change); with nothing else running it showed as 0% (docs/benchmarks.md, "The
+#: build's time estimate, timed on the PC").
+BUSY_SHARE = 0.25
+
+
+class _OthersLoad:
+    """How busy other programs kept this PC's cores between ``start`` and ``share``: the whole PC's busy
+    time less this process's own (its network and OpenMP threads), over the wall time of every core."""
+
+    def __init__(self) -> None:
+        self._process = psutil.Process()
+
+    @staticmethod
+    def _pc_busy() -> float:
+        times = psutil.cpu_times()
+        return sum(times) - times.idle - getattr(times, "iowait", 0.0)
+
+    def _own(self) -> float:
+        times = self._process.cpu_times()
+        return times.user + times.system
+
+    def start(self) -> None:
+        self._started = (time.perf_counter(), self._pc_busy(), self._own())
+
+    def share(self) -> float:
+        wall, busy, own = self._started
+        elapsed = (time.perf_counter() - wall) * (psutil.cpu_count() or 1)
+        others = (self._pc_busy() - busy) - (self._own() - own)
+        return float(min(1.0, max(0.0, others / elapsed))) if elapsed > 0 else 0.0
 
 
 def _typical_ms(run: Any, rounds: int) -> float:
@@ -87,13 +124,16 @@ def time_this_pc(config: PatchCoreConfig, weights: Optional[Path] = None, rounds
     extractor = PatchFeatureExtractor(load_backbone(config.backbone, config.layers, weights=weights), config)
     side = _preprocessing(config, spec).input_size
     blank = torch.zeros(1, 3, side, side)
+    load = _OthersLoad()
+    load.start()
     network = _typical_ms(lambda: extractor.extract(blank), rounds)
     rng = np.random.default_rng(0)
     index = faiss.IndexFlatL2(_PROBE_DIM)
     index.add(rng.standard_normal((_PROBE_BANK, _PROBE_DIM), dtype=np.float32))
     patches = rng.standard_normal((_PROBE_PATCHES, _PROBE_DIM), dtype=np.float32)
     product = _typical_ms(lambda: index.search(patches, 1), rounds)
-    return PcSpeed(network_ms=network, input_size=side, multiply_factor=product / _PROBE_REFERENCE_MS)
+    return PcSpeed(network_ms=network, input_size=side, multiply_factor=product / _PROBE_REFERENCE_MS,
+                   others_busy=load.share())
 
 
 def network_timing_key(config: PatchCoreConfig) -> Tuple[Any, ...]:
@@ -132,6 +172,15 @@ class BuildCost:
     bank_from_all: bool = False
     #: Whether the time was timed on this PC (:class:`PcSpeed`) or is the development machines' rough rate.
     timed_here: bool = False
+    #: The share of the cores other programs kept busy while this PC was timed (``PcSpeed.others_busy``).
+    others_busy: float = 0.0
+
+    def _time_basis(self) -> str:
+        if not self.timed_here:
+            return "rough, for an idle 2-core PC"
+        if self.others_busy > BUSY_SHARE:
+            return f"timed on this PC while other programs kept {self.others_busy:.0%} of it busy"
+        return "timed on this PC, idle"
 
     def text(self) -> str:
         """Two lines for people, before they build."""
@@ -145,8 +194,7 @@ class BuildCost:
                 f"memory bank about {self.bank_vectors:,} x {self.dim} ({self.bank_mb:,.0f} MB"
                 f"{', the held-out images in it too' if self.bank_from_all else ''}); the build needs "
                 f"about {self.fit_memory_gb:.1f} GB of {self.available_gb:.1f} GB free; inspection about "
-                f"{self.ms_per_image:,.0f} ms per image "
-                f"({'timed on this PC, idle' if self.timed_here else 'rough, for an idle 2-core PC'})")
+                f"{self.ms_per_image:,.0f} ms per image ({self._time_basis()})")
 
     @property
     def fits_in_memory(self) -> bool:
@@ -277,7 +325,7 @@ def estimate_build_cost(config: PatchCoreConfig, sizes: Sequence[Tuple[int, int]
                      fit_memory_gb=feature_memory_need(n_images, patches, dim) / 2**30,
                      available_gb=free / 2**30, ms_per_image=network + search_and_rest, network=config.backbone,
                      layers=layers, grid_stride=prep.grid_stride, bank_from_all=config.bank_from_all,
-                     timed_here=speed is not None)
+                     timed_here=speed is not None, others_busy=0.0 if speed is None else speed.others_busy)
 
 
 def geometry_changes(geometry: Optional[str], size: Optional[int], scale: Optional[float], tile: Optional[int],

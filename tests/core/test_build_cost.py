@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
+import time
 
+import psutil
 import pytest
 import torch
 
-from patchcore_gui.core.build_cost import PcSpeed, estimate_build_cost, network_timing_key, time_this_pc
+from patchcore_gui.core.build_cost import (BUSY_SHARE, PcSpeed, estimate_build_cost, network_timing_key,
+                                           time_this_pc)
 from patchcore_gui.core.config import PatchCoreConfig
 
 TILES = PatchCoreConfig(geometry="tile", scale=0.75, tile=320, overlap=64)
@@ -49,5 +54,29 @@ def test_this_pc_is_timed_with_the_builds_own_network_input():
     assert speed.input_size == 224
     assert math.isfinite(speed.network_ms) and speed.network_ms > 0
     assert math.isfinite(speed.multiply_factor) and speed.multiply_factor > 0
+    assert 0.0 <= speed.others_busy <= 1.0
     timed = estimate_build_cost(PatchCoreConfig(), [(256, 256)], 20, speed=speed)
     assert timed.ms_per_image > speed.network_ms and timed.timed_here
+
+
+def test_the_estimate_says_when_other_programs_kept_the_pc_busy_while_it_was_timed():
+    def timed(busy: float) -> str:
+        return estimate_build_cost(TILES, SIZES, 50, speed=PcSpeed(network_ms=40.0, input_size=320,
+                                                                   multiply_factor=1.0, others_busy=busy)).text()
+
+    assert "(timed on this PC, idle)" in timed(0.1)
+    assert "(timed on this PC while other programs kept 45% of it busy)" in timed(0.45)
+    assert "idle" not in timed(0.45)
+
+
+def test_a_timing_measures_how_busy_other_programs_keep_the_pc():
+    spin = "import time\nstarted = time.time()\nwhile time.time() - started < 30: pass"
+    spinners = [subprocess.Popen([sys.executable, "-c", spin]) for _ in range(psutil.cpu_count() or 1)]
+    try:
+        time.sleep(0.3)
+        busy = time_this_pc(PatchCoreConfig(), rounds=2)
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
+    assert busy.others_busy > BUSY_SHARE

@@ -35,7 +35,7 @@ def test_automatic_geometry_follows_the_good_parts_and_the_cost_is_said(qtbot, t
     assert config.layers == TILED_PARTS_LAYERS  # the stride-16 grid for tiles
     assert "tiles" in dialog.cost.text() and "ms per image" in dialog.cost.text()
     # the time per image becomes this PC's once the network is timed in the background
-    qtbot.waitUntil(lambda: "ms per image (timed on this PC, idle)" in dialog.cost.text(), timeout=30_000)
+    qtbot.waitUntil(lambda: "ms per image (timed on this PC" in dialog.cost.text(), timeout=30_000)
     assert dialog.coreset_spin.text().startswith("Automatic")
     # the greyed size and scale say what the automatic geometry chose for this folder
     assert not dialog.size_spin.isEnabled() and (dialog.size_spin.value(), dialog.scale_spin.value()) == (320, 0.75)
