@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout,
@@ -126,6 +126,7 @@ class BuildOptionsDialog(QDialog):
         self._cost_timer.setSingleShot(True)
         self._cost_timer.setInterval(300)  # typing a folder path does not list it at every key
         self._cost_timer.timeout.connect(self.update_cost)
+        self._looked_at: Optional[Tuple[Tuple[Path, Optional[int]], List[Path], Sequence[Tuple[int, int]]]] = None
         # the time per image is this PC's once its network has been timed (in the background, a second)
         self._timings = shared_pc_timings()
         self._timings.timed.connect(self._cost_timer.start)
@@ -206,12 +207,22 @@ class BuildOptionsDialog(QDialog):
         defaults = PatchCoreConfig().with_changes(**SUGGESTED_TILE) if geometry == "tile" else PatchCoreConfig()
         self._show_size(defaults)
 
+    def _good_parts(self, folder: Path) -> Tuple[List[Path], Sequence[Tuple[int, int]]]:
+        """The folder's good images and their sizes (:class:`DatasetError` if none), read again only when the
+        folder or its listing changed: every choice in the dialog estimates the cost again, and reading a few
+        hundred headers each time held the window about 0.1 s (Magnetic Tile's 762 good parts)."""
+        stamp = folder.stat().st_mtime_ns if folder.is_dir() else None  # adding or removing a file changes it
+        if stamp is None or self._looked_at is None or self._looked_at[0] != (folder, stamp):
+            images, _ = good_images(folder)
+            self._looked_at = ((folder, stamp), images, image_sizes(images))
+        return self._looked_at[1], self._looked_at[2]
+
     def update_cost(self) -> None:
         """Estimate the build from the folder's image sizes and say it (or what is wrong with the folder)."""
         try:
-            images, _ = good_images(Path(self.folder_edit.text().strip()))
-            request = self.request(images)
-            cost = estimate_build_cost(request.config, image_sizes(images), len(images),
+            images, sizes = self._good_parts(Path(self.folder_edit.text().strip()))
+            request = self.request()
+            cost = estimate_build_cost(request.config, sizes, len(images),
                                        speed=self._timings.speed_for(request.config))
             if self.geometry_combo.currentData() is None:
                 self._show_size(request.config)
@@ -236,19 +247,21 @@ class BuildOptionsDialog(QDialog):
             return
         super().accept()
 
-    def request(self, images: Optional[List[Path]] = None) -> BuildRequest:
+    def request(self) -> BuildRequest:
         """The choices as a build request; "Automatic" geometry is decided here from the folder's image
-        sizes (``images``, found again if not given)."""
+        sizes."""
         folder = Path(self.folder_edit.text().strip())
         backbone = self.backbone_combo.currentData()  # None: automatic, decided with the geometry below
         config = self._config.with_changes(backbone=backbone or DEFAULT_BACKBONE, search=self.search_combo.currentData())
         coreset = round(self.coreset_spin.value() / 100, 6) or None  # None: "Automatic"
         geometry = self.geometry_combo.currentData()
         if geometry is None:
-            if images is None:
-                images = find_images([folder])[0] if folder.is_dir() else []
+            try:
+                sizes = self._good_parts(folder)[1]
+            except DatasetError:  # no good parts yet: the automatic choice for none
+                sizes = []
             base = config.with_changes(geometry="squeeze", resize=PatchCoreConfig().resize)
-            config = resolved_config(base, image_sizes(images), automatic=True)
+            config = resolved_config(base, sizes, automatic=True)
         else:
             tiled, size = geometry == "tile", self.size_spin.value()
             # the dialog asks for no overlap: a tiled model's own is kept, otherwise the automatic one's

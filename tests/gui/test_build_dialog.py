@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ from PIL import Image
 from patchcore_gui.core.backbones import DEFAULT_BACKBONE
 from patchcore_gui.core.build_cost import TILED_PARTS_BACKBONE, TILED_PARTS_CORESET, TILED_PARTS_LAYERS
 from patchcore_gui.core.config import PatchCoreConfig
+from patchcore_gui.gui import dialogs
 from patchcore_gui.gui.dialogs import BuildOptionsDialog
 
 
@@ -128,3 +130,22 @@ def test_the_held_out_parts_join_the_bank_for_tiles_unless_chosen_and_the_bank_e
     dialog.folder_edit.setText(str(tmp_path / "square"))
     dialog.bank_combo.setCurrentIndex(dialog.bank_combo.findData(True))
     assert dialog.request().config.bank_from_all is True  # chosen by hand: kept for squeezed parts too
+
+
+def test_the_folder_is_read_once_for_every_choice_and_again_when_its_files_change(qtbot, tmp_path, monkeypatch):
+    read = []
+    real_sizes = dialogs.image_sizes
+    monkeypatch.setattr(dialogs, "image_sizes", lambda images: read.append(len(images)) or real_sizes(images))
+    folder = _folder(tmp_path / "oblong", 200, 500)
+    dialog = BuildOptionsDialog(str(folder))
+    qtbot.addWidget(dialog)
+    dialog.coreset_spin.setValue(10.0)
+    dialog.update_cost()
+    dialog.backbone_combo.setCurrentIndex(dialog.backbone_combo.findData(DEFAULT_BACKBONE))
+    dialog.update_cost()
+    assert dialog.request().config.geometry == "tile" and "3 good images" in dialog.cost.text()
+    assert read == [3]  # the headers were read for the first estimate only
+    time.sleep(0.05)  # past the folder's time stamp's step
+    Image.fromarray(np.full((200, 500, 3), 90, np.uint8)).save(folder / "good_3.png")
+    dialog.update_cost()
+    assert read == [3, 4] and "4 good images" in dialog.cost.text()
