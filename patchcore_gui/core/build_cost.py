@@ -86,7 +86,9 @@ class _OthersLoad:
     @staticmethod
     def _pc_busy() -> float:
         times = psutil.cpu_times()
-        return sum(times) - times.idle - getattr(times, "iowait", 0.0)
+        # Linux counts guest time in user and nice already; time stolen by other virtual machines is busy
+        total = sum(times) - getattr(times, "guest", 0.0) - getattr(times, "guest_nice", 0.0)
+        return total - times.idle - getattr(times, "iowait", 0.0)
 
     def _own(self) -> float:
         times = self._process.cpu_times()
