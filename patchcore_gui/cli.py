@@ -22,7 +22,7 @@ from .core.backbones import BACKBONES, DEFAULT_BACKBONE
 from .core.build_cost import (TILED_PARTS_BACKBONE, TILED_PARTS_CORESET, TILED_PARTS_LAYERS, estimate_build_cost,
                               geometry_changes, image_sizes, resolved_config, time_this_pc, with_automatic_choices)
 from .core.config import PatchCoreConfig
-from .core.geometry import GEOMETRIES, SUGGESTED_TILE
+from .core.geometry import GEOMETRIES, LARGEST_SQUEEZED_SIDE, SUGGESTED_TILE
 from .core.errors import PatchCoreError, WeightsMissingError
 from .core.evaluate import evaluate
 from .core.images import find_images, read_image
@@ -312,7 +312,8 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--geometry", default="auto", choices=("auto",) + GEOMETRIES,
                         help="how images meet the network: squeeze (whole image to a square, aspect lost), pad "
                              "(aspect kept, padded square), tile (aspect kept, near its own resolution, cut into "
-                             "overlapping tiles); auto (default): squeeze for square good parts, tile otherwise")
+                             "overlapping tiles); auto (default): squeeze for square good parts up to "
+                             f"{LARGEST_SQUEEZED_SIDE} px, tile otherwise")
     parser.add_argument("--tile", type=int, help=f"tile side in pixels with --geometry tile (a multiple of 32; "
                         f"automatic choice {SUGGESTED_TILE['tile']})")
     parser.add_argument("--overlap", type=int, help=f"tile overlap in pixels (automatic choice {SUGGESTED_TILE['overlap']})")

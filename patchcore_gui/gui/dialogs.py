@@ -75,7 +75,7 @@ class BuildOptionsDialog(QDialog):
                 item.setEnabled(False)
                 item.setToolTip("Its ImageNet weights are not on this machine (nothing is downloaded); "
                                 "the README says where to put the file")
-        # the default network is what "Automatic" gives square parts: a model built with it reopens as automatic
+        # the default network is what "Automatic" gives squeezed parts: a model built with it reopens as automatic
         chosen = self.backbone_combo.findData(config.backbone)
         if chosen < 0 or not weights_available(config.backbone) or config.backbone == DEFAULT_BACKBONE:
             chosen = 0

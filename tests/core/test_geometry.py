@@ -186,6 +186,10 @@ def test_parts_seen_in_tiles_get_a_smaller_bank_and_the_automatic_tiles_unless_c
 
 def test_the_automatic_geometry_and_its_cost():
     assert suggest_geometry([(512, 512)] * 3) == {"geometry": "squeeze"}
+    # a large square part loses small defects in the squeeze: seen in tiles, like an oblong one
+    assert suggest_geometry([(600, 600), (580, 590)]) == {"geometry": "squeeze"}
+    assert suggest_geometry([(1024, 1024)]) == SUGGESTED_TILE
+    assert suggest_geometry([(512, 512), (2048, 2048)]) == SUGGESTED_TILE
     assert suggest_geometry([(300, 200), (250, 400)])["geometry"] == "tile"
     squeeze = estimate_build_cost(PatchCoreConfig(), [(512, 512)], 209, free_bytes=8 * 2**30)
     assert squeeze.patches_per_image == 784 and squeeze.bank_vectors == 13093 and squeeze.dim == 472
