@@ -135,6 +135,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
           f"features {result.seconds['features']:.1f} s, coreset {result.seconds['coreset']:.1f} s"
           f"{'' if joined is None else f' + {joined:.1f} s for the held-out images'}; "
           f"search {model.search.describe()}" + (f"; {defect_size_text(model)}" if defect_size else ""))
+    if model.threshold_caution:
+        print(f"note: {model.threshold_caution}")
     if model.roi is not None:
         print(f"region of interest from '{args.roi.name}': {100 * model.roi.share:.0f}% of the part inspected")
     return 1 if result.skipped else 0
@@ -261,6 +263,8 @@ def cmd_info(args: argparse.Namespace) -> int:
           f"bank {bank:,} of {model.n_patches:,} patches x {model.memory_bank.shape[1]} dims")
     print(f"  search {model.search.describe()}")
     print(f"  threshold {model.threshold:.4f} (default {model.default_threshold:.4f}), created {model.created}")
+    if model.threshold_caution:
+        print(f"  note: {model.threshold_caution}")
     return 0
 
 

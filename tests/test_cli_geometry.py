@@ -66,6 +66,7 @@ def test_the_held_out_parts_join_a_tiled_bank_unless_told_not_to_and_info_says_s
     tiles = ["--geometry", "tile", "--tile", "64", "--overlap", "32", "--coreset", "0.5"]
     assert main(["fit", str(folder), "-o", str(joined), *tiles]) == 0
     assert main(["fit", str(folder), "-o", str(alone), *tiles, "--no-bank-from-all"]) == 0
+    assert "note: 1 held-out good part is too few" in capsys.readouterr().out
     with_them, without = load_model(joined), load_model(alone)
     assert with_them.config.bank_from_all and not without.config.bank_from_all
     assert len(with_them.memory_bank) > len(without.memory_bank)
@@ -74,7 +75,9 @@ def test_the_held_out_parts_join_a_tiled_bank_unless_told_not_to_and_info_says_s
     assert main(["info", str(joined)]) == 0
     assert "5 good images (1 held out to calibrate, also in the bank)" in capsys.readouterr().out
     assert main(["info", str(alone)]) == 0
-    assert "5 good images (1 held out to calibrate)," in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "5 good images (1 held out to calibrate)," in out
+    assert "note: 1 held-out good part is too few to set a threshold from" in out
 
 
 def test_a_geometry_that_cannot_work_is_one_line(tmp_path, capsys):

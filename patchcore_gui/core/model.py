@@ -8,7 +8,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from .calibration import MapScale
+from .calibration import MapScale, threshold_caution
 from .config import PatchCoreConfig
 from .geometry import Preprocessing, map_box_size, map_to_original, place
 from .likeness import GoodPartsLook
@@ -190,6 +190,12 @@ class PatchCoreModel:
         they joined the bank too (each half calibrated against the other's patches), "also in the bank"."""
         text = f"{len(self.good_scores)} held out to calibrate"
         return text + ", also in the bank" if self.config.bank_from_all else text
+
+    @property
+    def threshold_caution(self) -> str:
+        """Why the default threshold is cautious when too few good images were held out, else ""."""
+        return threshold_caution(len(self.good_scores), self.config.calibration_fraction,
+                                 widened=self.config.threshold_reject_rate is not None)
 
     @property
     def recalibrated(self) -> bool:

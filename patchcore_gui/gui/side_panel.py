@@ -85,7 +85,8 @@ class ModelPanel(QWidget):
             "Search": model.search.describe(),
             "Threshold": f"{model.threshold:.3f}",
             "Review band": "none" if model.review_from is None else f"{model.review_from:.3f} to {model.threshold:.3f}",
-            "Default threshold": f"{model.default_threshold:.3f}",
+            "Default threshold": f"{model.default_threshold:.3f}"
+                                 + (f" ({model.threshold_caution})" if model.threshold_caution else ""),
             "Created": readable_date(model.created),
             "Good folder": breakable(model.good_folder) or "–",
         }
