@@ -77,11 +77,12 @@ BUSY_SHARE = 0.25
 
 
 class _OthersLoad:
-    """How busy other programs kept this PC's cores between ``start`` and ``share``: the whole PC's busy
-    time less this process's own (its network and OpenMP threads), over the wall time of every core."""
+    """How busy other programs kept this PC's cores from this object's making to ``share``: the whole PC's
+    busy time less this process's own (its network and OpenMP threads), over the wall time of every core."""
 
     def __init__(self) -> None:
         self._process = psutil.Process()
+        self._started = (time.perf_counter(), self._pc_busy(), self._own())
 
     @staticmethod
     def _pc_busy() -> float:
@@ -93,9 +94,6 @@ class _OthersLoad:
     def _own(self) -> float:
         times = self._process.cpu_times()
         return times.user + times.system
-
-    def start(self) -> None:
-        self._started = (time.perf_counter(), self._pc_busy(), self._own())
 
     def share(self) -> float:
         wall, busy, own = self._started
@@ -127,7 +125,6 @@ def time_this_pc(config: PatchCoreConfig, weights: Optional[Path] = None, rounds
     side = _preprocessing(config, spec).input_size
     blank = torch.zeros(1, 3, side, side)
     load = _OthersLoad()
-    load.start()
     network = _typical_ms(lambda: extractor.extract(blank), rounds)
     rng = np.random.default_rng(0)
     index = faiss.IndexFlatL2(_PROBE_DIM)

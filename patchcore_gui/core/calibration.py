@@ -36,32 +36,6 @@ def held_out_count(n_images: int, fraction: float) -> int:
     return int(np.clip(round(n_images * fraction), 1, max(1, n_images - 1)))
 
 
-#: Fewer held-out good parts than this leave the default threshold cautious: its prediction bound for 1 in
-#: 100 lies t(0.99, n - 1) spreads above their mean, 3.75 at 5 parts against the normal 2.33, and 31.8 at
-#: 2 (12 synthetic 1,536 px parts held out 2: threshold 45.1, the good part 27.5, a scratched one 37.9
-#: passed; docs/benchmarks.md, "Large square parts").
-FEW_HELD_OUT = 5
-
-
-def threshold_caution(n_held_out: int, fraction: float, widened: bool) -> str:
-    """What a person should know when the default threshold rests on too few held-out good parts: with one,
-    it is that part's score; with a few, it is cautious where the rule widens for them (``widened``: the
-    prediction bound is part of it). Otherwise "".
-
-    >>> threshold_caution(2, 0.2, True)
-    '2 held-out good parts are too few to set a tight threshold: it is cautious and may pass small defects; build from 23 or more good parts, or set it by eye'
-    """
-    needed = next(n for n in itertools.count(2) if held_out_count(n, fraction) >= FEW_HELD_OUT)
-    advice = f"build from {needed} or more good parts, or set it by eye"
-    if n_held_out < 2:
-        return (f"{n_held_out} held-out good part is too few to set a threshold from: it is that part's score "
-                f"and may reject good parts; {advice}")
-    if widened and n_held_out < FEW_HELD_OUT:
-        return (f"{n_held_out} held-out good parts are too few to set a tight threshold: it is cautious and may "
-                f"pass small defects; {advice}")
-    return ""
-
-
 def holdout_split(n_images: int, fraction: float) -> Tuple[np.ndarray, np.ndarray]:
     """Indices of the images that build the bank and of the held-out calibration images.
 
@@ -244,6 +218,33 @@ def learned_threshold(good_scores: np.ndarray, config: PatchCoreConfig) -> float
     if bounds:
         return max(bounds)
     return default_threshold(good_scores, config.threshold_quantile, config.threshold_margin)
+
+
+#: Fewer held-out good parts than this leave the default threshold cautious: its prediction bound for 1 in
+#: 100 lies t(0.99, n - 1) spreads above their mean, 3.75 at 5 parts against the normal 2.33, and 31.8 at
+#: 2 (12 synthetic 1,536 px parts held out 2: threshold 45.1, the good part 27.5, a scratched one 37.9
+#: passed; docs/benchmarks.md, "Large square parts").
+FEW_HELD_OUT = 5
+
+
+def threshold_caution(n_held_out: int, config: PatchCoreConfig) -> str:
+    """What a person should know when :func:`learned_threshold` rests on too few held-out good parts: with
+    one, it is that part's score; with a few, it is cautious where the rule widens for them (the prediction
+    bound, ``threshold_reject_rate``, is part of it). Otherwise "".
+
+    >>> threshold_caution(2, PatchCoreConfig())
+    '2 held-out good parts are too few to set a tight threshold: it is cautious and may pass small defects; build from 23 or more good parts, or set it by eye'
+    """
+    if n_held_out < 2:
+        problem = (f"{n_held_out} held-out good part is too few to set a threshold from: it is that part's score "
+                   "and may reject good parts")
+    elif config.threshold_reject_rate is not None and n_held_out < FEW_HELD_OUT:
+        problem = (f"{n_held_out} held-out good parts are too few to set a tight threshold: it is cautious and "
+                   "may pass small defects")
+    else:
+        return ""
+    needed = next(n for n in itertools.count(2) if held_out_count(n, config.calibration_fraction) >= FEW_HELD_OUT)
+    return f"{problem}; build from {needed} or more good parts, or set it by eye"
 
 
 def default_threshold(good_scores: np.ndarray, quantile: float, margin: float) -> float:

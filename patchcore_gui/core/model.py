@@ -194,8 +194,7 @@ class PatchCoreModel:
     @property
     def threshold_caution(self) -> str:
         """Why the default threshold is cautious when too few good images were held out, else ""."""
-        return threshold_caution(len(self.good_scores), self.config.calibration_fraction,
-                                 widened=self.config.threshold_reject_rate is not None)
+        return threshold_caution(len(self.good_scores), self.config)
 
     @property
     def recalibrated(self) -> bool:

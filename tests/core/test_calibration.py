@@ -130,11 +130,14 @@ def test_a_configuration_from_before_the_rule_reads_back_as_the_older_rule():
 
 def test_a_threshold_from_too_few_held_out_parts_is_said_to_be_so():
     from patchcore_gui.core.calibration import FEW_HELD_OUT, threshold_caution
+    from patchcore_gui.core.config import PatchCoreConfig
 
-    one = threshold_caution(1, 0.2, widened=True)
+    widened = PatchCoreConfig()  # the prediction bound for 1 in 100, the 20% held out
+    one = threshold_caution(1, widened)
     assert one.startswith("1 held-out good part is too few") and "may reject good parts" in one
-    few = threshold_caution(FEW_HELD_OUT - 1, 0.2, widened=True)
+    few = threshold_caution(FEW_HELD_OUT - 1, widened)
     assert "cautious and may pass small defects" in few and "build from 23 or more good parts" in few
-    assert threshold_caution(FEW_HELD_OUT, 0.2, widened=True) == ""
-    assert threshold_caution(3, 0.2, widened=False) == ""  # the older rule does not widen for few parts
-    assert "build from 10 or more good parts" in threshold_caution(2, 0.5, widened=True)
+    assert threshold_caution(FEW_HELD_OUT, widened) == ""
+    older = PatchCoreConfig(threshold_reject_rate=None)
+    assert threshold_caution(3, older) == ""  # the older rule does not widen for few parts
+    assert "build from 10 or more good parts" in threshold_caution(2, PatchCoreConfig(calibration_fraction=0.5))
