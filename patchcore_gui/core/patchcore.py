@@ -88,11 +88,14 @@ class FitResult:
     seconds: Dict[str, float] = field(default_factory=dict)
 
 
-def _prefetch(items: Sequence[T], load: Callable[[T], object], depth: int) -> Iterator[Tuple[T, object]]:
+def _prefetch(items: Sequence[T], load: Callable[[T], object], depth: int,
+              size: Callable[[object], int] = lambda loaded: 0, budget: int = 0) -> Iterator[Tuple[T, object]]:
     """Yield ``(item, load(item) or the exception)`` in order while the next few load in a thread.
 
-    Decoding and resizing release the GIL, so they overlap with the network; the queue is bounded
-    so a large folder never sits in memory at once.
+    Decoding and resizing release the GIL, so they overlap with the network; the read-ahead is bounded
+    so a large folder never sits in memory at once: at most ``depth`` items, and, with a ``budget``, as many
+    as fit in it at the ``size`` (bytes) of the last one loaded, but always one. A part of many tiles is
+    megabytes of network input: sixteen of them ahead held 1.4 GB (docs/benchmarks.md, "Memory").
     """
     def guarded(item: T) -> object:
         try:
@@ -100,19 +103,29 @@ def _prefetch(items: Sequence[T], load: Callable[[T], object], depth: int) -> It
         except Exception as exc:  # handed to the consumer, who decides what a failure means
             return exc
 
+    ahead = 1 if budget else depth  # until the first item's size is known
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending: Deque[Tuple[T, Future]] = deque()
         iterator = iter(items)
-        for item in iterator:
-            pending.append((item, pool.submit(guarded, item)))
-            if len(pending) >= depth:
-                break
+
+        def top_up() -> None:
+            while len(pending) < ahead:
+                nxt = next(iterator, _END)
+                if nxt is _END:
+                    return
+                pending.append((nxt, pool.submit(guarded, nxt)))
+
+        top_up()
         while pending:
             item, future = pending.popleft()
-            nxt = next(iterator, None)
-            if nxt is not None:
-                pending.append((nxt, pool.submit(guarded, nxt)))
-            yield item, future.result()
+            loaded = future.result()
+            if budget and not isinstance(loaded, BaseException):
+                ahead = max(1, min(depth, budget // max(1, size(loaded))))
+            top_up()
+            yield item, loaded
+
+
+_END = object()
 
 
 def _describe_failure(path: Path, exc: BaseException) -> str:
@@ -133,6 +146,9 @@ def preprocessing_for(backbone: FeatureBackbone, config: PatchCoreConfig) -> Pre
 #: inputs ran as fast in eights as in fours or twos (docs/benchmarks.md, "Tiles cut to the part; the
 #: network batch; one search for the held-out images").
 NETWORK_BATCH_PIXELS = 8 * 224 * 224
+#: The network inputs read ahead of the network: four full batches (float32, three channels), 19 MB. Parts
+#: of one input each stay 16 ahead as before; a part of 70 tiles (86 MB) one.
+READ_AHEAD_BYTES = 4 * NETWORK_BATCH_PIXELS * 3 * 4
 
 
 class _FeatureStream:
@@ -185,7 +201,8 @@ class _FeatureStream:
             batch.clear()
             return done  # type: ignore[return-value]
 
-        for path, loaded in _prefetch(list(paths), self._load, depth=2 * self.config.batch_size):
+        for path, loaded in _prefetch(list(paths), self._load, depth=2 * self.config.batch_size,
+                                      size=lambda loaded: loaded[0].nbytes, budget=READ_AHEAD_BYTES):
             check(cancel)
             if isinstance(loaded, BaseException):
                 # yield what is already read first so results stay in input order

@@ -278,3 +278,45 @@ def test_bank_from_all_is_written_only_when_chosen_so_older_programs_still_read_
     assert chosen.to_dict()["bank_from_all"] is True
     assert PatchCoreConfig.from_dict(chosen.to_dict()) == chosen
     assert PatchCoreConfig.from_dict(PatchCoreConfig().to_dict()).bank_from_all is False
+
+
+def test_the_parts_read_ahead_of_the_network_are_bounded_by_their_bytes(backbone, tmp_path, monkeypatch):
+    """A part of many tiles is megabytes of network input: sixteen such parts read ahead held 1.4 GB. The
+    read-ahead keeps what fits in READ_AHEAD_BYTES (always one part), and sixteen small parts as before."""
+    import threading
+    import time
+
+    from patchcore_gui.core import patchcore
+    from patchcore_gui.core.patchcore import _FeatureStream, preprocessing_for
+    from patchcore_gui.core.synthetic import good_part
+
+    paths = []
+    for i in range(24):
+        paths.append(tmp_path / f"part_{i:02d}.png")
+        Image.fromarray(good_part(np.random.default_rng(i), 64)).save(paths[-1])
+    config = FAST_CONFIG.with_changes(geometry="tile", tile=64, overlap=0, batch_size=8)
+    stream = _FeatureStream(backbone, config, preprocessing_for(backbone, config))
+    part_bytes = 3 * 64 * 64 * 4
+    lock, loaded = threading.Lock(), [0]
+    load = stream._load
+
+    def counted(path):
+        result = load(path)
+        with lock:
+            loaded[0] += 1
+        return result
+
+    monkeypatch.setattr(stream, "_load", counted)
+
+    def most_ahead(budget: int) -> int:
+        monkeypatch.setattr(patchcore, "READ_AHEAD_BYTES", budget, raising=False)
+        loaded[0], ahead = 0, []
+        for given, _ in enumerate(stream.grids(paths, None), start=1):
+            time.sleep(0.02)  # a slow network: the reader runs as far ahead as it is let
+            with lock:
+                ahead.append(loaded[0] - given)
+        return max(ahead)
+
+    assert most_ahead(3 * part_bytes) <= 3 + config.batch_size  # a batch of 8 is read before the network runs
+    assert most_ahead(part_bytes // 2) <= 1 + config.batch_size
+    assert most_ahead(1000 * part_bytes) >= 2 * config.batch_size - 1  # small parts: sixteen ahead, as before
