@@ -60,6 +60,7 @@ def test_the_line_benchmarks_run(model, synthetic_set, tmp_path):
 def test_the_build_benchmarks_run(synthetic_set, tmp_path):
     parts = synthetic_set.root
     run("sweep_settings.py", [parts, '{"coreset_ratio": 0.25}'], '"image_auroc"')
+    run("bench_fit_estimate.py", [parts / "train" / "good"], f"| {parts / 'train' / 'good'} | ")
     run("bench_geometry.py", [parts, "--variant", "squeeze", "{}", "--cache", tmp_path / "geometry"], "squeeze")
     run("bench_bank_from_all.py", [parts, "squeeze", "{}", "--cache", tmp_path / "geometry"], "held-out good scores")
     run("bench_min_area.py", [parts, "--cache", tmp_path / "regions", "--areas", 0, 50], "| 50 |")

@@ -1,11 +1,13 @@
-"""What a build will cost, said before it starts: patches, bank size, memory, time per inspected image.
+"""What a build will cost, said before it starts: patches, bank size, memory, its own time, time per inspected image.
 
 Everything follows from the input geometry (core/geometry.py) and the good images' sizes, read from
 their headers. The time per image is the network's, the search's and the rest's. Timed on this PC
 (:func:`time_this_pc`: one network input of the build's size through its network and layers, and a
 fixed distance product), the network is measured and the rest scaled by how fast this PC multiplies;
 untimed, all three are rough rates of the development machines, which a busy or slower PC does not
-reach (docs/benchmarks.md, "The build's time estimate, timed on the PC").
+reach (docs/benchmarks.md, "The build's time estimate, timed on the PC"). The build's own time follows
+from the same rates: every good part's inputs through the network, the coreset's comparisons, and the
+held-out parts' searches.
 """
 
 from __future__ import annotations
@@ -50,6 +52,20 @@ _PROBE_PATCHES, _PROBE_BANK, _PROBE_DIM = 392, 8192, 432
 _PROBE_REFERENCE_MS = 45.0
 #: How many headers are read for the estimate: spread over the folder, 0.1 ms each.
 _SAMPLE = 400
+#: The build's own time (docs/benchmarks.md, "The build's time, said before it"). Its network inputs go in
+#: batches, while the next parts are read on a thread beside it: each input took 0.64-0.81 of the one input
+#: :func:`time_this_pc` times (Magnetic Tile 28.5 ms against 36.2; 8-megapixel parts in 70 tiles 29.3
+#: against 45.5) ...
+_FIT_INPUT_SHARE = 0.75
+#: ... the greedy coreset took this many seconds per 10^9 (candidate x chosen vector) pairs on the reference
+#: PC: its pruning depends on the parts (Magnetic Tile 8.6-9.5, bottle 2.4-2.6, 8-megapixel synthetic parts
+#: 2.8-2.9), and this is their geometric mean ...
+_CORESET_S_PER_GIGA_PAIR = 4.0
+#: ... calibration searches the held-out parts (against two banks it clusters first, when they join the bank)
+#: in 2.2-3.4 times what their inspections' search is estimated to take ...
+_CALIBRATION_SEARCHES = 2.7
+#: ... and loading the network (timed for the estimate already) and writing the model take about a second.
+_FIT_FIXED_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -173,6 +189,15 @@ class BuildCost:
     timed_here: bool = False
     #: The share of the cores other programs kept busy while this PC was timed (``PcSpeed.others_busy``).
     others_busy: float = 0.0
+    #: The build's seconds: the good parts through the network, the memory bank's coreset, the calibration.
+    features_s: float = 0.0
+    coreset_s: float = 0.0
+    calibration_s: float = 0.0
+
+    @property
+    def fit_s(self) -> float:
+        """The whole build's seconds, loading the network and writing the model included."""
+        return _FIT_FIXED_S + self.features_s + self.coreset_s + self.calibration_s
 
     def _time_basis(self) -> str:
         if not self.timed_here:
@@ -191,13 +216,27 @@ class BuildCost:
         geometry = self.description[:1].upper() + self.description[1:]
         return (f"{geometry}{network}: about {self.patches_per_image:,.0f} patches per image{tiles}\n"
                 f"memory bank about {self.bank_vectors:,} x {self.dim} ({self.bank_mb:,.0f} MB"
-                f"{', the held-out images in it too' if self.bank_from_all else ''}); the build needs "
-                f"about {self.fit_memory_gb:.1f} GB of {self.available_gb:.1f} GB free; inspection about "
+                f"{', the held-out images in it too' if self.bank_from_all else ''}); the build takes "
+                f"{duration_text(self.fit_s)} and needs about {self.fit_memory_gb:.1f} GB of "
+                f"{self.available_gb:.1f} GB free; inspection about "
                 f"{self.ms_per_image:,.0f} ms per image ({self._time_basis()})")
 
     @property
     def fits_in_memory(self) -> bool:
         return self.fit_memory_gb <= 0.8 * self.available_gb
+
+
+def duration_text(seconds: float) -> str:
+    """A rough duration for people: "about 45 s", "about 3 min", "about 1.5 h".
+
+    >>> duration_text(3.2), duration_text(44), duration_text(170), duration_text(5400)
+    ('about 5 s', 'about 45 s', 'about 3 min', 'about 1.5 h')
+    """
+    if seconds < 90:
+        return f"about {max(5, 5 * round(seconds / 5)):.0f} s"
+    if seconds < 90 * 60:
+        return f"about {round(seconds / 60):.0f} min"
+    return f"about {seconds / 3600:.1f} h"
 
 
 def _spread(items: Sequence[Any], count: int) -> Sequence[Any]:
@@ -311,20 +350,34 @@ def estimate_build_cost(config: PatchCoreConfig, sizes: Sequence[Tuple[int, int]
     # a part's inputs go through the network side by side, so it takes rounds of them, not one after another
     rounds = float(np.mean([-(-len(p.tiles) // inputs_side_by_side()) for p in placements]))
     if speed is None:
-        network = rounds * prep.input_size ** 2 * _NETWORK_MS_PER_PIXEL * _NETWORK_FACTOR.get(config.backbone, 1.0)
+        one_input = prep.input_size ** 2 * _NETWORK_MS_PER_PIXEL * _NETWORK_FACTOR.get(config.backbone, 1.0)
     else:
-        network = rounds * speed.network_ms
+        one_input = speed.network_ms
+    network = rounds * one_input
     pixels = float(np.mean([h * w for h, w in sizes])) if sizes else float(prep.input_size ** 2)
     # the search and the rest are products and memory traffic: they follow how fast this PC multiplies
-    search_and_rest = (patches * bank * dim / 1e9 * _SEARCH_MS_PER_GIGA_PRODUCT + _OTHER_MS
-                       + pixels * _OTHER_MS_PER_PIXEL) * (1.0 if speed is None else speed.multiply_factor)
+    multiply = 1.0 if speed is None else speed.multiply_factor
+    search = patches * bank * dim / 1e9 * _SEARCH_MS_PER_GIGA_PRODUCT * multiply
+    rest = (_OTHER_MS + pixels * _OTHER_MS_PER_PIXEL) * multiply
+    features_s = n_images * tiles * one_input * _FIT_INPUT_SHARE / 1000.0
+    coreset_s = _coreset_s(n_bank_images * patches, config.coreset_ratio) * multiply
+    if config.bank_from_all:  # each half of the held-out images gets its coreset (patchcore._held_out_folds)
+        coreset_s += 2 * _coreset_s(n_held_out / 2 * patches, config.coreset_ratio) * multiply
+    calibration_s = n_held_out * search * _CALIBRATION_SEARCHES / 1000.0
     free = available_memory() if free_bytes is None else free_bytes
     return BuildCost(description=prep.describe(), n_images=n_images, patches_per_image=patches,
                      tiles_per_image=tiles, bank_vectors=bank, dim=dim, bank_mb=bank * dim * 4 / 2**20,
                      fit_memory_gb=feature_memory_need(n_images, patches, dim) / 2**30,
-                     available_gb=free / 2**30, ms_per_image=network + search_and_rest, network=config.backbone,
+                     available_gb=free / 2**30, ms_per_image=network + search + rest, network=config.backbone,
                      layers=layers, grid_stride=prep.grid_stride, bank_from_all=config.bank_from_all,
-                     timed_here=speed is not None, others_busy=0.0 if speed is None else speed.others_busy)
+                     timed_here=speed is not None, others_busy=0.0 if speed is None else speed.others_busy,
+                     features_s=features_s, coreset_s=coreset_s, calibration_s=calibration_s)
+
+
+def _coreset_s(candidates: float, ratio: float) -> float:
+    """Seconds of the greedy coreset choosing ``ratio`` of ``candidates`` vectors on the reference PC."""
+    chosen = coreset_size(int(round(candidates)), ratio)
+    return candidates * chosen / 1e9 * _CORESET_S_PER_GIGA_PAIR
 
 
 def geometry_changes(geometry: Optional[str], size: Optional[int], scale: Optional[float], tile: Optional[int],

@@ -42,6 +42,26 @@ def test_a_timed_network_replaces_the_rough_rate_per_network_input_and_the_rest_
         estimate_build_cost(TILES, SIZES, 50, speed=PcSpeed(network_ms=40.0, input_size=384, multiply_factor=1.0))
 
 
+def test_the_build_time_is_its_parts_through_the_network_its_coreset_and_its_calibration():
+    def cost(network_ms: float = 40.0, multiply: float = 1.0, n_images: int = 50, config: PatchCoreConfig = TILES):
+        return estimate_build_cost(config, SIZES, n_images, speed=PcSpeed(network_ms=network_ms, input_size=320,
+                                                                          multiply_factor=multiply))
+
+    timed, doubled, no_network = cost(), cost(network_ms=80.0), cost(network_ms=0.0)
+    # every part's every tile goes through the network once: its time is linear in the timed input
+    assert doubled.features_s - no_network.features_s == pytest.approx(2 * (timed.features_s - no_network.features_s))
+    assert timed.features_s - no_network.features_s > 50 * 1.5 * 0.040 * 0.5  # at least half of one input each
+    # the coreset compares every candidate with every chosen vector: four times the parts, about 16 times
+    assert 14 < cost(n_images=200).coreset_s / timed.coreset_s < 18
+    slow = cost(multiply=3.0)
+    assert slow.coreset_s == pytest.approx(3 * timed.coreset_s)
+    assert slow.calibration_s == pytest.approx(3 * timed.calibration_s) and timed.calibration_s > 0
+    assert timed.fit_s > timed.features_s + timed.coreset_s + timed.calibration_s
+    # the held-out parts' own coresets, when they join the bank
+    assert cost(config=TILES.with_changes(bank_from_all=True)).coreset_s > timed.coreset_s
+    assert "the build takes about" in timed.text()
+
+
 def test_builds_share_a_timing_when_their_network_input_is_the_same():
     assert network_timing_key(TILES) == network_timing_key(TILES.with_changes(coreset_ratio=0.01, scale=0.5))
     assert network_timing_key(TILES) != network_timing_key(TILES.with_changes(tile=384))
