@@ -1,4 +1,4 @@
-"""One background job at a time, and its progress in the status bar: stage, bar, Cancel.
+"""One background job at a time, and its progress in the status bar: stage, time left, bar, Cancel.
 
 The window starts a worker here with the handler of its result, and hears back through
 ``ended(kind, outcome, message)``. The job ends here too: after the handler has taken the result
@@ -8,18 +8,23 @@ A worker's own extra signals (an inspection's rows) are the caller's to connect 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable, Optional, Tuple
 
 from PySide6.QtCore import QThread, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QWidget
 
+from ..core.build_cost import duration_text
 from .workers import RunningWorkers, Worker
 
 STAGE_NAMES = {"build": "Building", "inspect": "Inspecting", "export": "Writing overlays",
                "features": "Reading good parts", "coreset": "Choosing the memory bank",
                "calibration": "Calibrating the threshold", "loading network": "Loading the network",
                "teach": "Teaching"}
+#: A stage's time left is said once it has run this long: before, one slow first item (the network's first
+#: batch) would make the rate wrong.
+TIME_LEFT_AFTER_S = 3.0
 
 
 @dataclass
@@ -51,6 +56,8 @@ class JobStatus(QWidget):
         for widget in (self.stage_label, self.progress_bar, self.cancel_button):
             layout.addWidget(widget)
         self._job: Optional[Job] = None
+        #: (stage, when its first report came, how much was done then): the rate its time left is taken from
+        self._stage_start: Optional[Tuple[str, float, int]] = None
         self._running = RunningWorkers(self)
         self.hide()
 
@@ -72,6 +79,7 @@ class JobStatus(QWidget):
         worker.cancelled.connect(self._cancelled)
         thread = self._running.start(worker)
         self._job = Job(kind, worker, thread, on_finished)
+        self._stage_start = None
         self.stage_label.setText(STAGE_NAMES.get(kind, kind.capitalize()) + "…")
         self.progress_bar.setRange(0, 0)  # busy indicator until the first progress report
         self.cancel_button.setEnabled(True)
@@ -92,9 +100,21 @@ class JobStatus(QWidget):
     def _progress(self, done: int, total: int, stage: str) -> None:
         if self._job is None or self._job.worker.cancel_requested:
             return
-        self.stage_label.setText(STAGE_NAMES.get(stage, stage))
+        self.stage_label.setText(STAGE_NAMES.get(stage, stage) + self._time_left(done, total, stage))
         self.progress_bar.setRange(0, max(total, 1))
         self.progress_bar.setValue(done)
+
+    def _time_left(self, done: int, total: int, stage: str) -> str:
+        """", about 2 min left" at the rate of the stage so far; "" until it has run a few seconds."""
+        now = time.monotonic()
+        if self._stage_start is None or self._stage_start[0] != stage or done < self._stage_start[2]:
+            self._stage_start = (stage, now, done)
+            return ""
+        _, started, done_then = self._stage_start
+        elapsed = now - started
+        if elapsed < TIME_LEFT_AFTER_S or done <= done_then or done >= total:
+            return ""
+        return f", {duration_text(elapsed / (done - done_then) * (total - done))} left"
 
     def _finished(self, result: object) -> None:
         if self._job is not None:
