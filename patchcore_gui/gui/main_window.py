@@ -310,8 +310,9 @@ class MainWindow(QMainWindow):
         if skipped:
             self.show_error(f"{len(skipped)} file(s) could not be read and were skipped, e.g. {skipped[0]}",
                             "Some good images were skipped")
-        self.show_info(f"Built a model from {model.n_good_images} good images; threshold {model.threshold:.3f} "
-                       f"(not saved yet: Ctrl+S)")
+        took = sum(outcome.seconds.values())  # beside the build dialog's estimate of it
+        self.show_info(f"Built a model from {model.n_good_images} good images in {took:.0f} s; "
+                       f"threshold {model.threshold:.3f} (not saved yet: Ctrl+S)")
 
     # --- inspect ------------------------------------------------------------------------------------------
     def add_inputs(self, inputs: Sequence[PathLike]) -> None:

@@ -42,6 +42,8 @@ def test_build_runs_in_a_worker_and_the_window_stays_responsive(qtbot, window: M
     assert model is not None and model.n_good_images == 6 and window.document.dirty
     assert Path(model.good_folder) == few_good.resolve()
     assert window.side_panel.model_panel.facts["Good images"].text().startswith("6")
+    assert any(message.startswith("Built a model from 6 good images in ") and " s; threshold " in message
+               for message in window.messages)  # how long it took, beside the estimate the dialog gave
     # one of six held out: the model tab says the threshold rests on too few
     assert "1 held-out good part is too few" in window.side_panel.model_panel.facts["Default threshold"].text()
     assert not window.busy and not window.jobs.progress_bar.isVisible()
