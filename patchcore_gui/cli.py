@@ -20,7 +20,8 @@ from tqdm import tqdm
 from .core.atomic import atomic_write_bytes, atomic_write_text
 from .core.backbones import BACKBONES, DEFAULT_BACKBONE
 from .core.build_cost import (TILED_PARTS_BACKBONE, TILED_PARTS_CORESET, TILED_PARTS_LAYERS, estimate_build_cost,
-                              geometry_changes, image_sizes, resolved_config, time_this_pc, with_automatic_choices)
+                              geometry_changes, image_sizes, options_not_applying, resolved_config, time_this_pc,
+                              with_automatic_choices)
 from .core.config import PatchCoreConfig
 from .core.geometry import GEOMETRIES, LARGEST_SQUEEZED_SIDE, SUGGESTED_TILE
 from .core.errors import PatchCoreError, WeightsMissingError
@@ -88,10 +89,30 @@ def _config_from(args: argparse.Namespace, good: Sequence[Path] = ()) -> PatchCo
     if args.search:
         config = config.with_changes(search=args.search)
     geometry = None if automatic else args.geometry
+    _refuse_options_not_applying(config.geometry if automatic else args.geometry, automatic, args)
     config = config.with_changes(**geometry_changes(geometry, args.size, args.scale, args.tile, args.overlap))
     # layers given are kept
     return with_automatic_choices(config, backbone_chosen=args.backbone is not None, bank_from_all=args.bank_from_all,
                                   coreset=args.coreset)
+
+
+def _refuse_options_not_applying(geometry: str, automatic: bool, args: argparse.Namespace) -> None:
+    """A geometry option the build would ignore is refused, not dropped: the person meant something by it."""
+    ignored = options_not_applying(geometry, {"size": args.size, "scale": args.scale, "tile": args.tile,
+                                              "overlap": args.overlap})
+    if not ignored:
+        return
+    named = " and ".join(f"--{name}" for name in ignored)
+    if automatic:
+        seen = ("seen in tiles, the automatic choice for good parts over "
+                f"{LARGEST_SQUEEZED_SIDE} px or not square" if geometry == "tile"
+                else f"squeezed, the automatic choice for square good parts up to {LARGEST_SQUEEZED_SIDE} px")
+        where = f"these parts are {seen}"
+    else:
+        where = f"--geometry {geometry} does not use {'it' if len(ignored) == 1 else 'them'}"
+    wanted = ("--geometry squeeze or pad with --size, or set the tiles with --tile, --overlap and --scale"
+              if geometry == "tile" else "--geometry tile with " + ("it" if len(ignored) == 1 else "them"))
+    raise PatchCoreError(f"{named} would be ignored: {where}; give {wanted}")
 
 
 def _say_cost(config: PatchCoreConfig, good: Sequence[Path], weights: Optional[Path] = None) -> None:
@@ -312,7 +333,8 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--layers", help="comma-separated backbone layers (default: the backbone's, for EfficientNet-Lite "
                                          f"strides 8, 16 and 32; {','.join(TILED_PARTS_LAYERS)} for parts seen in tiles)")
     parser.add_argument("--size", type=int, help=f"network input size in pixels: the square's side with "
-                        f"--geometry squeeze, the longer side with pad (default {defaults.resize})")
+                        f"--geometry squeeze, the longer side with pad (default {defaults.resize}); refused for "
+                        f"parts seen in tiles, whose size is --tile's")
     parser.add_argument("--geometry", default="auto", choices=("auto",) + GEOMETRIES,
                         help="how images meet the network: squeeze (whole image to a square, aspect lost), pad "
                              "(aspect kept, padded square), tile (aspect kept, near its own resolution, cut into "

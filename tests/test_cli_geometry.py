@@ -85,3 +85,30 @@ def test_a_geometry_that_cannot_work_is_one_line(tmp_path, capsys):
     assert main(["fit", str(folder), "-o", str(tmp_path / "m.patchcore"), "--geometry", "tile", "--tile", "100"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: tile side must be a multiple of 32") and err.count("\n") == 1
+
+
+def test_a_geometry_option_the_build_would_ignore_is_refused_in_one_line(tmp_path, capsys):
+    """--size once vanished without a word where the automatic choice cut the parts into tiles."""
+    wide = _wide_parts(tmp_path / "wide", count=2)
+    square = tmp_path / "square"
+    square.mkdir()
+    for i in range(2):
+        Image.fromarray(good_part(np.random.default_rng(i), 64)).save(square / f"{i}.png")
+    model = tmp_path / "m.patchcore"
+    refused = [
+        ([str(wide), "--size", "128"], "error: --size would be ignored: these parts are seen in tiles"),
+        ([str(square), "--tile", "64", "--overlap", "32"],
+         "error: --tile and --overlap would be ignored: these parts are squeezed"),
+        ([str(square), "--geometry", "pad", "--scale", "0.5"],
+         "error: --scale would be ignored: --geometry pad does not use it; give --geometry tile with it"),
+    ]
+    for arguments, error in refused:
+        assert main(["fit", *arguments, "-o", str(model), "--estimate"]) == 2, arguments
+        err = capsys.readouterr().err
+        assert err.startswith(error) and err.count("\n") == 1, err
+    # what each geometry uses is still taken
+    assert main(["fit", str(wide), "-o", str(model), "--tile", "64", "--overlap", "32", "--estimate"]) == 0
+    assert "64 px tiles overlapping by 32 px" in capsys.readouterr().out
+    assert main(["fit", str(square), "-o", str(model), "--size", "96", "--estimate"]) == 0
+    assert "96 x 96" in capsys.readouterr().out
+    assert not model.exists()

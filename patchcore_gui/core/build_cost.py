@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import faiss
 import numpy as np
@@ -378,6 +378,21 @@ def _coreset_s(candidates: float, ratio: float) -> float:
     """Seconds of the greedy coreset choosing ``ratio`` of ``candidates`` vectors on the reference PC."""
     chosen = coreset_size(int(round(candidates)), ratio)
     return candidates * chosen / 1e9 * _CORESET_S_PER_GIGA_PAIR
+
+
+#: The options that set each geometry's input; the others mean nothing to it.
+GEOMETRY_OPTIONS: Dict[str, Tuple[str, ...]] = {"squeeze": ("size",), "pad": ("size",),
+                                                "tile": ("scale", "tile", "overlap")}
+
+
+def options_not_applying(geometry: str, given: Dict[str, Optional[Any]]) -> List[str]:
+    """The options of ``given`` (name -> value, None: not given) that ``geometry`` would ignore.
+
+    >>> options_not_applying("tile", {"size": 448, "scale": None, "tile": 256, "overlap": None})
+    ['size']
+    """
+    return [name for name, value in given.items()
+            if value is not None and name not in GEOMETRY_OPTIONS.get(geometry, ())]
 
 
 def geometry_changes(geometry: Optional[str], size: Optional[int], scale: Optional[float], tile: Optional[int],
