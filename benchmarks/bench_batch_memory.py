@@ -63,7 +63,8 @@ def prepare(work: Path, count: int, side: int, size: int) -> Path:
     write_parts(work / "good", 10, side)
     model = work / f"model_{size}.patchcore"
     if not model.exists():
-        assert cli_main(["fit", str(work / "good"), "-o", str(model), "--size", str(size), "--coreset", "0.25"]) == 0
+        assert cli_main(["fit", str(work / "good"), "-o", str(model), "--geometry", "squeeze", "--size", str(size),
+                                "--coreset", "0.25"]) == 0
     print(f"prepared {count} images of {side} x {side} and {model.name} in {time.perf_counter() - started:.0f} s",
           flush=True)
     return model
