@@ -12,6 +12,8 @@ Usage::
 3. Summary: ``store.summary`` over ``--parts`` parts (by default a million: about 11.6 days of one
    line at one part per second), in total, per hour and per day; and the whole command
    ``patchcore log STORE --summary --by hour`` with Python's start-up.
+4. Finding one part among them by its file name (``--part``, text anywhere in the path: no index
+   serves it, every row is read), in the store and as the whole command.
 
 Parts for 2 and 3 are written in batches of 10,000 per transaction (the same rows a line writes,
 written faster). Without --postgresql, a throwaway server is started in a temp folder where the
@@ -38,7 +40,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from patchcore_gui.record import InspectionRecord, open_store  # noqa: E402
+from patchcore_gui.record import InspectionRecord, RecordFilter, open_store  # noqa: E402
 from patchcore_gui.record.schema import inspections  # noqa: E402
 from patchcore_gui.record.store import InspectionStore, to_time_us  # noqa: E402
 
@@ -125,6 +127,18 @@ def time_summaries(store: InspectionStore, target: str, repeats: int = 3) -> Dic
     subprocess.run([sys.executable, "-m", "patchcore_gui.cli", "log", target, "--summary", "--by", "hour"],
                    check=True, capture_output=True, env=env)
     results["command s"] = time.perf_counter() - started
+    wanted = f"PART_{2 * summary.total.count // 3:08d}"  # upper case: matched in any case
+    seconds = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        found = store.inspections(RecordFilter(part=wanted))
+        seconds.append(time.perf_counter() - started)
+    assert len(found) == 1, found
+    results["part s"] = statistics.median(seconds)
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "patchcore_gui.cli", "log", target, "--part", wanted],
+                   check=True, capture_output=True, env=env)
+    results["part command s"] = time.perf_counter() - started
     return results
 
 
@@ -155,6 +169,8 @@ def bench(name: str, target: str, path: Optional[Path], args: argparse.Namespace
     print(f"summary over {timed['parts']:,} parts: total {timed['summary total s']:.2f} s, per hour "
           f"{timed['summary hour s']:.2f} s, per day {timed['summary day s']:.2f} s (median of 3); "
           f"`patchcore log --summary --by hour` command {timed['command s']:.2f} s")
+    print(f"one part found by its file name: {timed['part s']:.2f} s (median of 3); "
+          f"`patchcore log --part` command {timed['part command s']:.2f} s")
 
 
 _TARGETS: Dict[str, object] = {}

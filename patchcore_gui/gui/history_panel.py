@@ -12,17 +12,17 @@ says that plainly, with what the record holds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QAbstractTableModel, QDateTime, QModelIndex, QObject, Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QDateTime, QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (QComboBox, QDateTimeEdit, QDockWidget, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
-                               QMainWindow, QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget)
+                               QLineEdit, QMainWindow, QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget)
 
 from ..record import PeriodSummary, RecordFilter, StoredInspection, StoreError, Summary, open_store
 from ..record.export import write_records_csv
@@ -37,6 +37,8 @@ PERIODS: Dict[str, Optional[timedelta]] = {
     "Last 7 days": timedelta(days=7), "Last 30 days": timedelta(days=30), "Everything": None, "Between…": None}
 DEFAULT_PERIOD = "Last 7 days"
 ALL = "All"
+#: typing a part's name reads the store once the typing pauses this long, not at every key
+PART_TYPING_PAUSE_MS = 400
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class HistorySnapshot:
     hourly: Summary
     models: List[Tuple[str, str]]
     exists: bool = True
+    stations: List[str] = field(default_factory=list)
 
 
 class HistoryReader(Worker):
@@ -66,7 +69,8 @@ class HistoryReader(Worker):
             raise
         with store:
             return HistorySnapshot(store.inspections(self.where, self.limit, newest_first=True),
-                                   store.count(self.where), store.summary(self.where, by="hour"), store.models())
+                                   store.count(self.where), store.summary(self.where, by="hour"), store.models(),
+                                   stations=store.stations())
 
 
 class HistoryExport(Worker):
@@ -180,10 +184,21 @@ class HistoryPanel(QWidget):
         self.model_box = QComboBox()
         self.model_box.addItem(ALL, None)
         self.model_box.setMinimumContentsLength(16)
+        self.station_box = QComboBox()
+        self.station_box.addItem(ALL, None)
+        self.station_box.setMinimumContentsLength(8)
+        self.part_edit = QLineEdit()
+        self.part_edit.setPlaceholderText("file name, serial or sha256")
+        self.part_edit.setClearButtonEnabled(True)
+        self.part_edit.setToolTip("Only parts whose image path holds this text (any case), or whose sha256 starts "
+                                  "with it")
+        self._part_typed = QTimer(self, singleShot=True, interval=PART_TYPING_PAUSE_MS)
+        self._part_typed.timeout.connect(self.refresh)
+        self.part_edit.textChanged.connect(self._part_typed.start)
         self.refresh_button = QPushButton("Refresh")
         self.open_button = QPushButton("Open part")
         self.export_button = QPushButton("Export CSV…")
-        for box in (self.period, self.verdict, self.model_box):
+        for box in (self.period, self.verdict, self.model_box, self.station_box):
             box.currentIndexChanged.connect(self.refresh)
         self.period.currentIndexChanged.connect(self._show_period_edits)
         self.refresh_button.clicked.connect(self.refresh)
@@ -192,7 +207,8 @@ class HistoryPanel(QWidget):
 
         filters = QHBoxLayout()
         for label, widget in (("Time", self.period), (None, self.since_edit), ("to", self.until_edit),
-                              ("Verdict", self.verdict), ("Model", self.model_box)):
+                              ("Verdict", self.verdict), ("Model", self.model_box), ("Station", self.station_box),
+                              ("Part", self.part_edit)):
             if label:
                 filters.addWidget(QLabel(label))
             filters.addWidget(widget)
@@ -236,7 +252,8 @@ class HistoryPanel(QWidget):
             since = datetime.now(timezone.utc) - span
         verdict = self.verdict.currentText()
         return RecordFilter(since=since, until=until, verdict=None if verdict == ALL else verdict,
-                            model=self.model_box.currentData())
+                            model=self.model_box.currentData(), station=self.station_box.currentData(),
+                            part=self.part_edit.text().strip() or None)
 
     def _show_period_edits(self) -> None:
         custom = self.period.currentText() == "Between…"
@@ -270,12 +287,16 @@ class HistoryPanel(QWidget):
         self.snapshot = snapshot
         self.table_model.set_rows(snapshot.rows)
         self.chart.show_summary(snapshot.hourly)
-        self._offer_models(snapshot.models)
+        self._offer(self.model_box, [(f"{name} ({sha[:8]})", sha) for name, sha in snapshot.models])
+        self._offer(self.station_box, [(station, station) for station in snapshot.stations])
         total = snapshot.hourly.total
         if not snapshot.exists:
             self.status.setText(f"Nothing recorded yet in {self.target}")
         elif not snapshot.count:
-            self.status.setText("No recorded part matches this filter")
+            period = self.period.currentText()
+            older = (f" (only the {period.lower()} are searched: \"Everything\" reaches older parts)"
+                     if PERIODS[period] is not None else "")
+            self.status.setText(f"No recorded part matches this filter{older}")
         else:
             shown = f"newest {len(snapshot.rows):,} of {snapshot.count:,} parts listed" \
                 if snapshot.count > len(snapshot.rows) else f"{snapshot.count:,} parts"
@@ -288,20 +309,20 @@ class HistoryPanel(QWidget):
         self.status.setText(f"Cannot read the inspection record: {message}")
         self._read_ended()
 
-    def _offer_models(self, models: Sequence[Tuple[str, str]]) -> None:
-        chosen = self.model_box.currentData()
-        wanted = [(f"{name} ({sha[:8]})", sha) for name, sha in models]
-        present = [(self.model_box.itemText(i), self.model_box.itemData(i)) for i in range(1, self.model_box.count())]
-        if wanted == present:
+    @staticmethod
+    def _offer(box: QComboBox, wanted: Sequence[Tuple[str, Any]]) -> None:
+        """Offer what the store holds after "All", keeping the choice (rebuilt only when it changed)."""
+        present = [(box.itemText(i), box.itemData(i)) for i in range(1, box.count())]
+        if list(wanted) == present:
             return
-        self.model_box.blockSignals(True)
-        self.model_box.clear()
-        self.model_box.addItem(ALL, None)
-        for text, sha in wanted:
-            self.model_box.addItem(text, sha)
-        index = self.model_box.findData(chosen)
-        self.model_box.setCurrentIndex(max(index, 0))
-        self.model_box.blockSignals(False)
+        chosen = box.currentData()
+        box.blockSignals(True)
+        box.clear()
+        box.addItem(ALL, None)
+        for text, data in wanted:
+            box.addItem(text, data)
+        box.setCurrentIndex(max(box.findData(chosen), 0))
+        box.blockSignals(False)
 
     # -- a past part again ----------------------------------------------------------------------------
 

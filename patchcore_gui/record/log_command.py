@@ -2,7 +2,7 @@
 the commands that inspect.
 
     patchcore log STORE [--since WHEN] [--until WHEN] [--verdict NG] [--model NAME|SHA256] [--station NAME]
-                        [--csv FILE] [--summary [--by hour|day]] [--changes]
+                        [--part TEXT] [--csv FILE] [--summary [--by hour|day]] [--changes]
 
 WHEN is a date or time in this PC's zone (``2026-03-10``, ``2026-03-10 14:00``), one with an offset
 (``2026-03-10T14:00+01:00``), ``today``, ``yesterday``, or a span back from now (``30m``, ``8h``,
@@ -60,6 +60,9 @@ def add_log_command(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     p.add_argument("--verdict", choices=VERDICTS)
     p.add_argument("--model", help="model name, or the start of its sha256")
     p.add_argument("--station", help="only this station (line PC)")
+    p.add_argument("--part", metavar="TEXT", help="only parts whose image path holds TEXT, any case (e.g. the serial "
+                                                  "number the camera names the file after), or whose sha256 starts "
+                                                  "with it")
     p.add_argument("--csv", metavar="FILE", help="write the parts (or the summary) as CSV instead of printing them")
     p.add_argument("--summary", action="store_true", help="count, OK, REVIEW, NG, errors, yield, median ms")
     p.add_argument("--by", choices=PERIODS, help="with --summary: one line per local hour or day")
@@ -71,7 +74,7 @@ def cmd_log(args: argparse.Namespace) -> int:
     if args.by and not args.summary:
         args.summary = True
     where = RecordFilter(since=args.since, until=args.until, verdict=args.verdict, model=args.model,
-                         station=args.station)
+                         station=args.station, part=args.part)
     out = sys.stdout
     with open_store(args.store, station=args.station or default_station(), create=False) as store:
         if args.changes:

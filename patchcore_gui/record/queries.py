@@ -21,13 +21,16 @@ PERIODS = ("hour", "day")
 
 @dataclass(frozen=True)
 class RecordFilter:
-    """Which records: a time range [since, until), a verdict, a model (name or sha256 prefix), a station."""
+    """Which records: a time range [since, until), a verdict, a model (name or sha256 prefix), a station,
+    a part (text anywhere in its image's path, any case: cameras name the file after the part's serial
+    number; or the start of the image's sha256)."""
 
     since: Optional[datetime] = None
     until: Optional[datetime] = None
     verdict: Optional[str] = None
     model: Optional[str] = None
     station: Optional[str] = None
+    part: Optional[str] = None
 
     def __post_init__(self) -> None:
         if self.verdict is not None and self.verdict not in VERDICTS:
@@ -46,6 +49,11 @@ class RecordFilter:
                                 table.c.model_sha256.startswith(self.model.lower(), autoescape=True)))
         if self.station:
             where.append(table.c.station == self.station)
+        part = (self.part or "").strip().lower()
+        if part and "image_path" in table.c:
+            # lower() on both sides: SQLite's LIKE ignores case and PostgreSQL's does not
+            where.append(sa.or_(sa.func.lower(table.c.image_path).contains(part, autoescape=True),
+                                table.c.sha256.startswith(part, autoescape=True)))
         return where
 
 
@@ -160,6 +168,12 @@ def list_models(connection: sa.Connection) -> List[Tuple[str, str]]:
     query = (sa.select(inspections.c.model_name, inspections.c.model_sha256).distinct()
              .order_by(inspections.c.model_name, inspections.c.model_sha256))
     return [(row.model_name, row.model_sha256) for row in connection.execute(query)]
+
+
+def list_stations(connection: sa.Connection) -> List[str]:
+    """Every station that recorded a part, by name."""
+    query = sa.select(inspections.c.station).distinct().order_by(inspections.c.station)
+    return [row.station for row in connection.execute(query)]
 
 
 def summarize(connection: sa.Connection, where: RecordFilter, by: Optional[str] = None,

@@ -152,6 +152,11 @@ class InspectionStore:
         with self._transaction("read") as connection:
             return queries.list_models(connection)
 
+    def stations(self) -> List[str]:
+        """Every station that recorded a part here."""
+        with self._transaction("read") as connection:
+            return queries.list_stations(connection)
+
     # -- connection ------------------------------------------------------------------------------
 
     def close(self) -> None:

@@ -75,6 +75,30 @@ def test_filters_by_verdict_and_model(qtbot, panel):
     assert panel.table_model.rowCount() == 3 and "3 parts" in panel.status.text()
 
 
+def test_finds_a_part_by_its_file_name_and_filters_by_station(qtbot, panel, recorded):
+    with qtbot.waitSignal(panel.loaded, timeout=TIMEOUT_MS):
+        qtbot.keyClicks(panel.part_edit, "PART_005")  # one read once the typing pauses, not one per key
+    assert panel.table_model.rowCount() == 1 and panel.table_model.row(0).record.image_path.endswith("part_005.png")
+    assert "1 parts: 0 OK, 1 NG" in panel.status.text()
+    with qtbot.waitSignal(panel.loaded, timeout=TIMEOUT_MS):
+        panel.period.setCurrentText("Last hour")
+    assert panel.table_model.rowCount() == 0 and '"Everything" reaches older parts' in panel.status.text()
+    with qtbot.waitSignal(panel.loaded, timeout=TIMEOUT_MS):
+        panel.period.setCurrentText("Everything")
+    with qtbot.waitSignal(panel.loaded, timeout=TIMEOUT_MS):
+        panel.part_edit.clear()
+    assert panel.table_model.rowCount() == 9
+
+    with open_store(recorded[0], "line4") as store:
+        store.add(InspectionRecord(datetime.now(timezone.utc), "/cam/line4_part.png", 10, "1" * 64, "cd" * 32,
+                                   "gasket", 1.0, 0.5, "OK", None, 30.0))
+    load(qtbot, panel)
+    assert [panel.station_box.itemText(i) for i in range(panel.station_box.count())] == ["All", "line3", "line4"]
+    with qtbot.waitSignal(panel.loaded, timeout=TIMEOUT_MS):
+        panel.station_box.setCurrentText("line4")
+    assert [panel.table_model.row(i).station for i in range(panel.table_model.rowCount())] == ["line4"]
+
+
 def test_filters_by_time(qtbot, panel):
     with qtbot.waitSignal(panel.loaded, timeout=TIMEOUT_MS):
         panel.period.setCurrentText("Last hour")

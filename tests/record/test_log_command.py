@@ -93,6 +93,14 @@ def test_log_prints_the_parts_that_match(shift_store, capsys):
     assert line.endswith("\t/cam/q.png\tcannot read 'q.png': truncated") and "\tERROR\t-\t" in line
 
 
+def test_log_finds_a_part_by_its_file_name(shift_store, capsys):
+    assert main(["log", str(shift_store), "--part", "P040"]) == 0
+    (line,) = capsys.readouterr().out.strip().splitlines()[1:]
+    assert line.endswith("\t/cam/p040.png") and "\tline3\tNG\t3.0000\t" in line
+    assert main(["log", str(shift_store), "--part", "p04", "--summary"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1].split()[:5] == ["total", "1", "0", "0", "1"]
+
+
 def test_log_time_range(shift_store, capsys):
     since, until = (T0 + timedelta(minutes=30)).isoformat(), (T0 + timedelta(minutes=60)).isoformat()
     assert main(["log", str(shift_store), "--since", since, "--until", until]) == 0

@@ -62,6 +62,19 @@ def test_filters_by_time_verdict_model_and_station(shift):
         RecordFilter(verdict="ng")
 
 
+def test_finds_a_part_by_text_in_its_path_in_any_case_or_by_its_sha256(shift):
+    (found,) = shift.inspections(RecordFilter(part="_5.PNG"))  # the camera named it; case does not matter
+    assert found.record.image_path.endswith("_5.png") and found.record.verdict == "NG"
+    assert shift.count(RecordFilter(part="%5")) == 0  # a LIKE wildcard in the text is a plain character
+    assert shift.count(RecordFilter(part="/camera/")) == 8
+    assert [r.station for r in shift.inspections(RecordFilter(part=f"{99:064x}"))] == ["line4"]  # the whole sha256
+    assert shift.count(RecordFilter(part="0" * 12)) == 8  # its start
+    assert shift.count(RecordFilter(part="_5.png", verdict="OK")) == 0  # with the other filters
+    assert shift.summary(RecordFilter(part="_5.png")).total.ng == 1
+    assert len(shift.model_changes(RecordFilter(part="_5.png"))) == 2  # the audit trail has no parts
+    assert shift.stations() == ["line3", "line4"]
+
+
 def test_the_audit_trail_says_who_moved_the_threshold_when(shift):
     changes = shift.model_changes(RecordFilter(since=datetime(2026, 3, 10, 9, 0, tzinfo=BERLIN)))
     assert [(c.kind, c.station, c.threshold, c.detail) for c in changes] == [
