@@ -6,8 +6,8 @@ runs is done once that one ends. It opens the store as a reader: under SQLite's 
 neither blocks a line that writes nor sees half of a write.
 
 Opening a past part (double-click, or "Open part") hands its image to the window to inspect again
-with the model open now, and says so; when the image is no longer where it was recorded, the panel
-says that plainly, with what the record holds.
+with the model open now, and says so; from where the line sorted it when it is no longer where the
+camera wrote it; when it is in neither place, the panel says that plainly, with what the record holds.
 """
 
 from __future__ import annotations
@@ -339,12 +339,15 @@ class HistoryPanel(QWidget):
     def open_row(self, row: int) -> None:
         stored = self.table_model.row(row)
         record = stored.record
-        path = Path(record.image_path)
+        # a line that moved its images into a sort folder noted where each went
+        places = [Path(record.image_path)] + ([Path(record.sorted_path)] if record.sorted_path else [])
+        path = next((place for place in places if place.is_file()), places[0])
         score = "no score" if record.score is None else f"score {record.score:.4f}"
         recorded = (f"recorded {record.time.astimezone():%Y-%m-%d %H:%M:%S} on {stored.station}: {record.verdict}, "
                     f"{score}, model {record.model_name}, threshold {record.threshold:.4f}")
         if not path.is_file():
-            self.status.setText(f"The image is no longer at {path}, so it cannot be shown again ({recorded}).")
+            where = " or ".join(str(place) for place in places)
+            self.status.setText(f"The image is no longer at {where}, so it cannot be shown again ({recorded}).")
             return
         changed = record.file_size is not None and path.stat().st_size != record.file_size
         note = " The file has changed since (its size differs): this is not the part that was recorded." if changed else ""

@@ -51,6 +51,13 @@ class StoreRecorder:
         except StoreUnavailable as exc:
             raise RecordingFailed(str(exc)) from None
 
+    def note_sorted(self, path: Path, sha256: str, sorted_to: Path) -> None:
+        try:
+            # absolute, as the camera's path is: a record is read from elsewhere, weeks later
+            self.recorder.store.note_sorted(str(path), sha256, str(sorted_to.absolute()))
+        except StoreUnavailable as exc:
+            raise RecordingFailed(str(exc)) from None
+
     def record_change(self, kind: str, threshold: float, detail: str = "") -> None:
         """An audit trail entry while the line runs (e.g. "threshold unlocked"); raises StoreUnavailable."""
         self.recorder.store.record_model_change(kind, self.recorder.model_sha256, self.recorder.model_name,

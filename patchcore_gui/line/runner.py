@@ -96,6 +96,9 @@ class Recorder(Protocol):
     def add(self, result: PartResult) -> object:
         """Durable once it returns; raises :class:`RecordingFailed` when it cannot be (as may :meth:`is_recorded`)."""
 
+    def note_sorted(self, path: Path, sha256: str, sorted_to: Path) -> None:
+        """Where the recorded part at ``path`` was sorted to; may raise :class:`RecordingFailed`."""
+
 
 class SessionMemory:
     """A :class:`Recorder` without a store: remembers this run only (a restart inspects everything again)."""
@@ -110,6 +113,9 @@ class SessionMemory:
         if result.sha256 is not None:
             self._seen.add((str(result.path), result.sha256))
         return True
+
+    def note_sorted(self, path: Path, sha256: str, sorted_to: Path) -> None:
+        pass  # nothing outlives this run to find the image by
 
 
 @dataclass(frozen=True)
@@ -485,6 +491,11 @@ class InspectionLine:
                 sorted_to = self.sorter.sort(result.path, result.verdict, result.time)
             except PatchCoreError as exc:
                 on_notice(f"error: '{result.path.name}' not sorted (left where it is): {exc}")
+            if sorted_to is not None and result.sha256 is not None:
+                try:  # not held for: the record stands, and the sort folder still holds the image by date and verdict
+                    self.recorder.note_sorted(result.path, result.sha256, sorted_to)
+                except RecordingFailed as exc:
+                    on_notice(f"error: the record of '{result.path.name}' does not say it went to {sorted_to}: {exc}")
         on_result(replace(result, overlay=overlay, sorted_to=sorted_to, pixels=pixels))
 
 

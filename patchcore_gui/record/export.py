@@ -15,7 +15,8 @@ from ..core.atomic import PathLike, atomic_text_writer
 from .queries import PeriodSummary, StoredInspection, Summary
 
 RECORD_COLUMNS = ("id", "time_utc", "time_local", "station", "image_path", "file_size", "sha256", "model_name",
-                  "model_sha256", "threshold", "score", "verdict", "error", "inspection_ms", "regions", "review_from")
+                  "model_sha256", "threshold", "score", "verdict", "error", "inspection_ms", "regions", "review_from",
+                  "sorted_path")
 #: new columns go at the end, so a spreadsheet made for an older file still reads its columns
 SUMMARY_COLUMNS = ("period", "parts", "ok", "ng", "errors", "yield", "median_ms", "review")
 
@@ -35,7 +36,7 @@ def record_row(stored: StoredInspection, zone: Optional[tzinfo] = None) -> List[
             record.model_name, record.model_sha256, _number(record.threshold), _number(record.score), record.verdict,
             record.error or "", _number(record.inspection_ms, 3),
             "" if record.regions is None else json.dumps(record.regions, separators=(",", ":")),
-            _number(record.review_from)]
+            _number(record.review_from), record.sorted_path or ""]
 
 
 def write_records_csv(path: PathLike, records: Iterable[StoredInspection], zone: Optional[tzinfo] = None) -> int:
@@ -99,13 +100,14 @@ def regions_cell(regions: Optional[list]) -> str:
 
 
 def record_line(stored: StoredInspection, zone: Optional[tzinfo] = None) -> str:
-    """The console line of one record: local time, station, verdict, score, threshold, ms, regions, model, file,
-    error."""
+    """The console line of one record: local time, station, verdict, score, threshold, ms, regions, model, file
+    (``camera path -> sorted path`` once a line sorted it), error."""
     record = stored.record
     score = "-" if record.score is None else f"{record.score:.4f}"
     ms = "-" if record.inspection_ms is None else f"{record.inspection_ms:.1f}"
+    image = record.image_path if not record.sorted_path else f"{record.image_path} -> {record.sorted_path}"
     fields = [local(record.time, zone).isoformat(timespec="seconds"), stored.station, record.verdict, score,
-              f"{record.threshold:.4f}", ms, regions_cell(record.regions), record.model_name, record.image_path]
+              f"{record.threshold:.4f}", ms, regions_cell(record.regions), record.model_name, image]
     if record.error:
         fields.append(record.error)
     return "\t".join(fields)

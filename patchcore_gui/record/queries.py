@@ -134,7 +134,7 @@ def _stored(row: sa.Row) -> StoredInspection:
         time=from_time_us(row.time_us), image_path=row.image_path, file_size=row.file_size, sha256=row.sha256,
         model_sha256=row.model_sha256, model_name=row.model_name, threshold=row.threshold, score=row.score,
         verdict=row.verdict, error=row.error, inspection_ms=row.inspection_ms, regions=row.regions,
-        review_from=row.review_from))
+        review_from=row.review_from, sorted_path=row.sorted_path))
 
 
 def select_inspections(where: RecordFilter, limit: Optional[int] = None, newest_first: bool = False) -> sa.Select:

@@ -21,6 +21,8 @@ class InspectionRecord:
     sha256 of the model file and ``threshold`` the one in force for this verdict. ``score`` is None
     for an ERROR, which says why in ``error``. ``regions`` is JSON-serialisable (the defect regions).
     ``review_from`` is the start of the review band in force (None: none), beside ``threshold``.
+    ``sorted_path`` is where a line put the image after its verdict (None: not sorted), noted once
+    the image is there.
     """
 
     time: datetime
@@ -36,6 +38,7 @@ class InspectionRecord:
     inspection_ms: Optional[float]
     regions: Optional[list] = None
     review_from: Optional[float] = None
+    sorted_path: Optional[str] = None
 
     def __post_init__(self) -> None:
         if self.time.tzinfo is None or self.time.utcoffset() is None:

@@ -49,6 +49,8 @@ inspections = sa.Table(
     sa.Column("regions", _JSON),
     #: the start of the review band in force for this verdict; NULL: none (OK / NG only)
     sa.Column("review_from", sa.Float),
+    #: where the line put the image after its verdict (the sort folder; NULL: not sorted, or before version 4)
+    sa.Column("sorted_path", sa.Text),
     sa.CheckConstraint("verdict IN ('OK', 'REVIEW', 'NG', 'ERROR')", name="inspections_verdict"),
     # One station inspects one path at one microsecond once: a record written again after a lost
     # acknowledgement meets itself here instead of being stored twice. Also the index behind
@@ -157,11 +159,21 @@ def _version_3(connection: sa.Connection) -> None:
     connection.exec_driver_sql(_QUARTER_INDEX)
 
 
+def _version_4(connection: sa.Connection) -> None:
+    """Where a sorted image went, ``sorted_path``: with ``--move`` the camera's path is empty after the sort.
+
+    A new SQLite store has the column already: step 3 made its table from the definition above.
+    """
+    if "sorted_path" not in {column["name"] for column in sa.inspect(connection).get_columns("inspections")}:
+        connection.exec_driver_sql("ALTER TABLE inspections ADD COLUMN sorted_path TEXT")
+
+
 #: step n takes a store from version n - 1 to version n
 UPGRADES: Dict[int, Callable[[sa.Connection], None]] = {
     1: _version_1,
     2: _version_2,
     3: _version_3,
+    4: _version_4,
 }
 SCHEMA_VERSION = max(UPGRADES)
 

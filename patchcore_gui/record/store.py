@@ -72,7 +72,8 @@ class InspectionStore:
             model_name=record.model_name, threshold=float(record.threshold),
             score=None if record.score is None else float(record.score), verdict=record.verdict,
             error=record.error, inspection_ms=None if record.inspection_ms is None else float(record.inspection_ms),
-            regions=record.regions, review_from=None if record.review_from is None else float(record.review_from))
+            regions=record.regions, review_from=None if record.review_from is None else float(record.review_from),
+            sorted_path=record.sorted_path)
         statement = (self._insert(inspections).values(**values)
                      .on_conflict_do_nothing(index_elements=["station", "image_path", "time_us"])
                      .returning(inspections.c.id))
@@ -84,6 +85,16 @@ class InspectionStore:
                 sa.select(inspections.c.id).where(inspections.c.station == self.station,
                                                   inspections.c.image_path == record.image_path,
                                                   inspections.c.time_us == values["time_us"])).scalar_one())
+
+    def note_sorted(self, image_path: str, sha256: str, sorted_path: str) -> int:
+        """Note where this station's record of this content at ``image_path`` went when it was sorted;
+        returns how many records were noted (0: none recorded)."""
+        statement = (inspections.update()
+                     .where(inspections.c.station == self.station, inspections.c.image_path == image_path,
+                            inspections.c.sha256 == sha256)
+                     .values(sorted_path=sorted_path))
+        with self._transaction("write to", writes=True) as connection:
+            return int(connection.execute(statement).rowcount)
 
     def record_model_change(self, kind: str, model_sha256: str, model_name: str, threshold: float,
                             detail: str = "", time: Optional[datetime] = None) -> None:

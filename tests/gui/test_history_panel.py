@@ -127,6 +127,25 @@ def test_a_past_part_opens_again_when_its_image_is_there_and_says_so_when_not(qt
     assert "The file has changed since" in panel.status.text()
 
 
+def test_a_part_the_line_moved_opens_from_where_it_was_sorted(qtbot, panel, recorded):
+    camera_path = recorded[1].parent / "part_004.png"
+    sorted_path = recorded[1].parent / "sorted" / "OK" / "part_004.png"
+    sorted_path.parent.mkdir(parents=True)
+    sorted_path.write_bytes(b"x" * 1000)
+    with open_store(recorded[0], "line3") as store:
+        assert store.note_sorted(str(camera_path), "0" * 64, str(sorted_path)) == 1
+    load(qtbot, panel)
+    row = next(i for i in range(panel.table_model.rowCount())
+               if panel.table_model.row(i).record.image_path == str(camera_path))
+    with qtbot.waitSignal(panel.reopen, timeout=1000) as opened:
+        panel.open_row(row)
+    assert opened.args == [sorted_path] and "has changed" not in panel.status.text()
+    sorted_path.unlink()
+    with qtbot.assertNotEmitted(panel.reopen):
+        panel.open_row(row)
+    assert panel.status.text().startswith(f"The image is no longer at {camera_path} or {sorted_path}")
+
+
 def test_exports_every_part_of_the_filter_as_csv(qtbot, panel, tmp_path):
     target = tmp_path / "export.csv"
     with qtbot.waitSignal(panel.exported, timeout=TIMEOUT_MS) as done:

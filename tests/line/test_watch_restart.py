@@ -76,3 +76,10 @@ def test_sigkill_mid_stream_then_restart_records_every_part_exactly_once(model_f
     assert all(sha == content[path] and verdict in ("OK", "NG") for path, sha, verdict in rows)
     assert not list(folder.glob("*.png"))  # every image sorted, none lost
     assert len(list(sorted_root.glob("*/*/*.png"))) == PARTS
+    # each record says where its image went; a kill between a move and its note leaves one without
+    with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as connection:
+        noted = connection.execute("SELECT sha256, verdict, sorted_path FROM inspections").fetchall()
+    where = [(sha, verdict, Path(path)) for sha, verdict, path in noted if path is not None]
+    assert len(where) >= PARTS - 1
+    assert all(path.parent.name == verdict and hashlib.sha256(path.read_bytes()).hexdigest() == sha
+               for sha, verdict, path in where)

@@ -97,6 +97,10 @@ def test_log_finds_a_part_by_its_file_name(shift_store, capsys):
     assert main(["log", str(shift_store), "--part", "P040"]) == 0
     (line,) = capsys.readouterr().out.strip().splitlines()[1:]
     assert line.endswith("\t/cam/p040.png") and "\tline3\tNG\t3.0000\t" in line
+    with open_store(shift_store, "line3") as store:
+        store.note_sorted("/cam/p040.png", "f" * 64, "/sorted/NG/p040.png")
+    assert main(["log", str(shift_store), "--part", "p040"]) == 0
+    assert capsys.readouterr().out.strip().endswith("\t/cam/p040.png -> /sorted/NG/p040.png")
     assert main(["log", str(shift_store), "--part", "p04", "--summary"]) == 0
     assert capsys.readouterr().out.strip().splitlines()[-1].split()[:5] == ["total", "1", "0", "0", "1"]
 

@@ -53,6 +53,9 @@ def test_a_first_version_sqlite_store_is_upgraded_in_place_with_every_record(tmp
                                                  "verdict": "REVIEW", "review_from": 0.5}))
         assert [r.record.review_from for r in store.inspections(RecordFilter(verdict="REVIEW"))] == [0.5]
         assert store.summary().total.review == 1
+        # version 4: where a sorted image went
+        assert store.note_sorted("/camera/line3_000002.png", f"{2:064x}", "/sorted/NG/line3_000002.png") == 1
+        assert store.inspections(RecordFilter(part="line3_000002"))[0].record.sorted_path == "/sorted/NG/line3_000002.png"
     _assert_matches_current_tables(sa.create_engine(f"sqlite:///{path}"))
 
 
@@ -78,6 +81,8 @@ def test_a_first_version_postgresql_store_is_upgraded_in_place(postgres_server):
             **{**rows[0], "id": 1000, "image_path": "/camera/review.png", "verdict": "REVIEW", "review_from": 0.5}))
     with open_store(target, "line3") as store:  # six letters, and the check lets it in
         assert [r.record.review_from for r in store.inspections(RecordFilter(verdict="REVIEW"))] == [0.5]
+        assert store.note_sorted(rows[1]["image_path"], rows[1]["sha256"], "/sorted/x.png") == 1
+        assert [r.record.sorted_path for r in store.inspections()].count("/sorted/x.png") == 1
     _assert_matches_current_tables(engine)
     engine.dispose()
 
