@@ -190,6 +190,7 @@ class HistoryPanel(QWidget):
         self.part_edit = QLineEdit()
         self.part_edit.setPlaceholderText("file name, serial or sha256")
         self.part_edit.setClearButtonEnabled(True)
+        self.part_edit.setMinimumWidth(self.part_edit.fontMetrics().horizontalAdvance("file name, serial or sha256") + 40)
         self.part_edit.setToolTip("Only parts whose image path holds this text (any case), or whose sha256 starts "
                                   "with it")
         self._part_typed = QTimer(self, singleShot=True, interval=PART_TYPING_PAUSE_MS)
@@ -205,16 +206,20 @@ class HistoryPanel(QWidget):
         self.open_button.clicked.connect(self.open_selected)
         self.export_button.clicked.connect(self.export_dialog)
 
-        filters = QHBoxLayout()
-        for label, widget in (("Time", self.period), (None, self.since_edit), ("to", self.until_edit),
-                              ("Verdict", self.verdict), ("Model", self.model_box), ("Station", self.station_box),
-                              ("Part", self.part_edit)):
+        # two rows, so that the panel fits a 1,280-pixel line PC screen with a custom period shown
+        when, which = QHBoxLayout(), QHBoxLayout()
+        self._until_label = QLabel("to")
+        for row, label, widget in ((when, "Time", self.period), (when, None, self.since_edit),
+                                   (when, self._until_label, self.until_edit), (when, "Verdict", self.verdict),
+                                   (which, "Station", self.station_box), (which, "Model", self.model_box),
+                                   (which, "Part", self.part_edit)):
             if label:
-                filters.addWidget(QLabel(label))
-            filters.addWidget(widget)
-        filters.addStretch(1)
+                row.addWidget(label if isinstance(label, QLabel) else QLabel(label))
+            row.addWidget(widget)
+        when.addStretch(1)
+        which.addStretch(1)
         for button in (self.refresh_button, self.open_button, self.export_button):
-            filters.addWidget(button)
+            which.addWidget(button)
 
         self.chart = YieldChart()
         self.table_model = HistoryTableModel(self)
@@ -235,7 +240,8 @@ class HistoryPanel(QWidget):
         split.addWidget(self.table)
         split.setSizes([160, 300])
         layout = QVBoxLayout(self)
-        layout.addLayout(filters)
+        layout.addLayout(when)
+        layout.addLayout(which)
         layout.addWidget(split, 1)
         layout.addWidget(self.status)
         self._show_period_edits()
@@ -257,8 +263,8 @@ class HistoryPanel(QWidget):
 
     def _show_period_edits(self) -> None:
         custom = self.period.currentText() == "Between…"
-        self.since_edit.setVisible(custom)
-        self.until_edit.setVisible(custom)
+        for widget in (self.since_edit, self._until_label, self.until_edit):
+            widget.setVisible(custom)
 
     # -- reading --------------------------------------------------------------------------------------
 

@@ -77,8 +77,8 @@ def test_filters_by_verdict_and_model(qtbot, panel):
 
 def test_finds_a_part_by_its_file_name_and_filters_by_station(qtbot, panel, recorded):
     with qtbot.waitSignal(panel.loaded, timeout=TIMEOUT_MS):
-        qtbot.keyClicks(panel.part_edit, "PART_005")  # one read once the typing pauses, not one per key
-    assert panel.table_model.rowCount() == 1 and panel.table_model.row(0).record.image_path.endswith("part_005.png")
+        qtbot.keyClicks(panel.part_edit, "PART_002")  # one read once typing pauses; 80-140 min ago
+    assert panel.table_model.rowCount() == 1 and panel.table_model.row(0).record.image_path.endswith("part_002.png")
     assert "1 parts: 0 OK, 1 NG" in panel.status.text()
     with qtbot.waitSignal(panel.loaded, timeout=TIMEOUT_MS):
         panel.period.setCurrentText("Last hour")
@@ -106,9 +106,10 @@ def test_filters_by_time(qtbot, panel):
     assert all(datetime.now(timezone.utc) - panel.table_model.row(i).record.time <= timedelta(hours=1)
                for i in range(panel.table_model.rowCount()))
     assert panel.table_model.rowCount() < 9 and newest >= datetime.now(timezone.utc) - timedelta(hours=1)
+    assert not panel._until_label.isVisibleTo(panel)  # no stray "to" beside a named period
     with qtbot.waitSignal(panel.loaded, timeout=TIMEOUT_MS):
         panel.period.setCurrentText("Between…")
-    assert panel.since_edit.isVisibleTo(panel)
+    assert panel.since_edit.isVisibleTo(panel) and panel._until_label.isVisibleTo(panel)
 
 
 def test_a_past_part_opens_again_when_its_image_is_there_and_says_so_when_not(qtbot, panel, recorded):
