@@ -24,11 +24,13 @@ class StoreRecorder:
 
     @classmethod
     def open(cls, target: str, station: str, model_path: Path, threshold: float,
-             review_from: Optional[float] = None, min_defect_area: float = 0.0) -> "StoreRecorder":
-        """Open the store; the audit trail notes the line's model and threshold if they are new at this station."""
+             review_from: Optional[float] = None, min_defect_area: float = 0.0,
+             kind: str = "line started") -> "StoreRecorder":
+        """Open the store; the audit trail notes the line's model and threshold (as ``kind``) if they are
+        new at this station."""
         store = open_store(target, station)
         try:
-            return cls(InspectionRecorder.for_model_file(store, model_path, threshold, kind="line started",
+            return cls(InspectionRecorder.for_model_file(store, model_path, threshold, kind=kind,
                                                          review_from=review_from, min_defect_area=min_defect_area))
         except BaseException:
             store.close()

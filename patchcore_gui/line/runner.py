@@ -283,6 +283,9 @@ class InspectionLine:
         self.ready = threading.Event()
         #: Parts in hand when the line was stopped while the store could not take their records.
         self.unrecorded = 0
+        # a model handed over by take_up, with what opens its recorder; taken between parts
+        self._next_model: Optional[Tuple[PatchCoreModel, Optional[Callable[[], Recorder]], Callable[[], None]]] = None
+        self._next_lock = threading.Lock()
 
     # -- control, from any thread -------------------------------------------------------------
     def stop(self) -> None:
@@ -308,6 +311,17 @@ class InspectionLine:
     @property
     def paused(self) -> bool:
         return not self._running.is_set()
+
+    def take_up(self, model: PatchCoreModel, open_recorder: Optional[Callable[[], Recorder]] = None,
+                then: Callable[[], None] = lambda: None) -> None:
+        """Inspect with ``model`` from the next part on (a tuned model file: threshold, region, taught
+        parts). The parts in hand finish with the model they were taken with; the inspection threads or
+        processes then load the new one while new parts wait in the backlog (nothing is scanned again).
+        ``open_recorder`` (called in the line's thread) gives the recorder that names the new model;
+        ``then`` is called once the new model inspects."""
+        with self._next_lock:
+            self._next_model = (model, open_recorder, then)
+        self.queue.wake()
 
     def set_threshold(self, threshold: float, review_from: Optional[float] = None) -> None:
         """A new threshold and review band (None: none) for the parts inspected from now on (the window
@@ -342,34 +356,64 @@ class InspectionLine:
         most = self.settings.most_per_batch or (self.model.config.batch_size if workers == 1 else 1)
         in_hand: Deque[Future] = deque()  # each gives the PartResults of one batch, in arrival order
         try:
-            with side_by_side(self.line_model, workers, self.settings.processes, on_notice,
-                              self.settings.queued_per_process) as (
-                    pool, inspect_paths, most_in_hand):
-                self.ready.set()
-                while True:
-                    on_tick()
-                    self._take_parts(pool, inspect_paths, in_hand, workers, most_in_hand, most, on_notice, on_tick)
-                    while in_hand and in_hand[0].done():
-                        for result in in_hand.popleft().result():
-                            self._conclude(result, on_result, on_notice)
-                    if not in_hand and self._stop.is_set():
-                        break
-                    # the head is pending here, so is in this list: waiting on every batch in hand would
-                    # return at once for one done behind it, a busy loop that took the workers' cores
-                    pending = [future for future in in_hand if not future.done()]
-                    if len(pending) >= most_in_hand or (in_hand and not self._taking()):
-                        wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-                    elif not in_hand and not self._running.wait(timeout=0.5):
-                        continue
-                    else:
-                        self.queue.wait(timeout=0.5)  # a part arrives, or a batch in hand is done (it wakes us)
+            while not self._stop.is_set():
+                self._inspect_with_one_model(workers, most, in_hand, on_result, on_notice, on_tick)
+                self._change_model(on_notice)
         finally:
             self.ready.clear()
             self.watch.stop()
         return self.snapshot()
 
+    def _change_model(self, on_notice: Callable[[str], None]) -> None:
+        """Take the model handed over by :meth:`take_up` (no part in hand now), with its recorder."""
+        with self._next_lock:
+            handed, self._next_model = self._next_model, None
+        if handed is None:
+            return
+        model, open_recorder, then = handed
+        if open_recorder is not None:
+            try:
+                recorder = open_recorder()
+            except PatchCoreError as exc:  # its parts could not be recorded under its name
+                on_notice(f"error: the new model is not taken up ({exc}); the line goes on with the model it had")
+                return
+            close = getattr(self.recorder, "close", None)
+            if close is not None:
+                close()
+            self.recorder = recorder
+        self.line_model = LineModel(model, self.line_model.weights)
+        self.model = model
+        then()
+
+    def _inspect_with_one_model(self, workers: int, most: int, in_hand: Deque[Future],
+                                on_result: Callable[[PartResult], None], on_notice: Callable[[str], None],
+                                on_tick: Callable[[], None]) -> None:
+        """Inspect until stopped or handed another model, with the parts in hand concluded."""
+        with side_by_side(self.line_model, workers, self.settings.processes, on_notice,
+                          self.settings.queued_per_process) as (
+                pool, inspect_paths, most_in_hand):
+            self.ready.set()
+            while True:
+                on_tick()
+                self._take_parts(pool, inspect_paths, in_hand, workers, most_in_hand, most, on_notice, on_tick)
+                while in_hand and in_hand[0].done():
+                    for result in in_hand.popleft().result():
+                        self._conclude(result, on_result, on_notice)
+                if not in_hand and (self._stop.is_set() or self._next_model is not None):
+                    break
+                # the head is pending here, so is in this list: waiting on every batch in hand would
+                # return at once for one done behind it, a busy loop that took the workers' cores
+                pending = [future for future in in_hand if not future.done()]
+                if len(pending) >= most_in_hand or (in_hand and not self._taking()):
+                    wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                elif not in_hand and not self._running.wait(timeout=0.5):
+                    continue
+                else:
+                    self.queue.wait(timeout=0.5)  # a part arrives, or a batch in hand is done (it wakes us)
+        self.ready.clear()
+
     def _taking(self) -> bool:
-        return self._running.is_set() and not self._stop.is_set()
+        return self._running.is_set() and not self._stop.is_set() and self._next_model is None
 
     def _take_parts(self, pool: ThreadPoolExecutor, inspect_paths: InspectPaths, in_hand: Deque[Future],
                     workers: int, most_in_hand: int, most: int,

@@ -11,11 +11,12 @@ import argparse
 import signal
 import sys
 import threading
+from functools import partial
 from pathlib import Path
 from types import FrameType
-from typing import Optional
+from typing import Optional, Tuple
 
-from ..core import PatchCoreError, load_model
+from ..core import PatchCoreError, PatchCoreModel, load_model
 from .arrival import ArrivalSettings
 from ..record.recorder import default_station
 from .recording import StoreRecorder
@@ -24,6 +25,8 @@ from .sorting import OverlayWriter, PartSorter
 
 #: Seconds between the summary lines.
 SUMMARY_EVERY_S = 60.0
+#: Seconds between looks at the model file: a tuned model written over it is taken up this soon.
+MODEL_LOOK_EVERY_S = 1.0
 
 
 def add_watch_command(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -57,9 +60,35 @@ def _at_least_one(text: str) -> int:
     return int(text)
 
 
+def file_stamp(path: Path) -> Optional[Tuple[int, int, int]]:
+    """What changes when a file is written again (the tools replace a model file: a new inode); None if gone."""
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return status.st_ino, status.st_size, status.st_mtime_ns
+
+
+def what_changed(old: PatchCoreModel, new: PatchCoreModel) -> str:
+    """What an engineer's tuning changed, in a few words ("threshold 2.5000 -> 3.0000, ...")."""
+    def band(model: PatchCoreModel) -> str:
+        return "none" if model.review_from is None else f"{model.review_from:.4f}"
+
+    changes = [f"{name} {before} -> {after}" for name, before, after in (
+        ("threshold", f"{old.threshold:.4f}", f"{new.threshold:.4f}"),
+        ("review band from", band(old), band(new)),
+        ("minimum defect area", f"{old.min_defect_area:g} px", f"{new.min_defect_area:g} px"),
+        ("region of interest", "set" if old.roi else "none", "set" if new.roi else "none"),
+        ("taught parts", str(len(old.teachings)), str(len(new.teachings))),
+        ("memory bank", f"{len(old.memory_bank):,} patches", f"{len(new.memory_bank):,} patches"),
+    ) if before != after]
+    return ", ".join(changes) or "no setting that judges parts"
+
+
 def cmd_watch(args: argparse.Namespace) -> int:
     model_path = Path(args.model)
     model = load_model(model_path)
+    model_stamp = file_stamp(model_path)
     folder = Path(args.folder)
     if not folder.is_dir():
         raise PatchCoreError(f"folder '{folder}' does not exist or is not a folder")
@@ -101,8 +130,32 @@ def cmd_watch(args: argparse.Namespace) -> int:
         while not done.wait(SUMMARY_EVERY_S):
             say(f"summary: {line.snapshot().line()}")
 
+    def look_at_model_file() -> None:
+        # a model tuned while the line runs (threshold, region, minimum area, taught parts) and written
+        # over its file is taken up between parts, its change in the audit trail
+        nonlocal model, model_stamp
+        while not done.wait(MODEL_LOOK_EVERY_S):
+            stamp = file_stamp(model_path)
+            if stamp is None or stamp == model_stamp:
+                continue
+            model_stamp = stamp
+            try:
+                tuned = load_model(model_path)
+            except PatchCoreError as exc:
+                say(f"error: {model_path.name} changed but cannot be used ({exc}); the line goes on with the "
+                    "model it had", sys.stderr)
+                continue
+            change = what_changed(model, tuned)
+            open_recorder = None if not args.log else partial(
+                StoreRecorder.open, args.log, args.station, model_path, tuned.threshold, tuned.review_from,
+                tuned.min_defect_area, kind="model taken up")
+            line.take_up(tuned, open_recorder, lambda: say(f"{model_path.name} changed: inspecting with it from "
+                                                           f"now on ({change})", sys.stderr))
+            model = tuned
+
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     threading.Thread(target=summaries, name="summary", daemon=True).start()
+    threading.Thread(target=look_at_model_file, name="model file", daemon=True).start()
     band = "" if model.review_from is None else f", review from {model.review_from:.4f}"
     say(f"watching {folder.resolve()} with {model_path.name} (threshold {model.threshold:.4f}{band}), "
         f"{line.inspectors} part(s) inspected side by side" + (f", recording into {args.log}" if args.log else ""),
@@ -113,7 +166,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
         done.set()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        close = getattr(recorder, "close", None)
+        close = getattr(line.recorder, "close", None)  # the line's: a model taken up opened its own
         if close is not None:
             close()
     waiting = final.backlog + (line.watch.settling if line.watch else 0)
