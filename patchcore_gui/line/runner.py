@@ -286,6 +286,9 @@ class InspectionLine:
         # a model handed over by take_up, with what opens its recorder; taken between parts
         self._next_model: Optional[Tuple[PatchCoreModel, Optional[Callable[[], Recorder]], Callable[[], None]]] = None
         self._next_lock = threading.Lock()
+        # while a model taken up is being started: the one it replaces, to go back to if it cannot start
+        self._replaced: Optional[Tuple[LineModel, PatchCoreModel]] = None
+        self._on_started: Tuple[Optional[Callable[[], Recorder]], Callable[[], None]] = (None, lambda: None)
 
     # -- control, from any thread -------------------------------------------------------------
     def stop(self) -> None:
@@ -357,32 +360,46 @@ class InspectionLine:
         in_hand: Deque[Future] = deque()  # each gives the PartResults of one batch, in arrival order
         try:
             while not self._stop.is_set():
-                self._inspect_with_one_model(workers, most, in_hand, on_result, on_notice, on_tick)
-                self._change_model(on_notice)
+                try:
+                    self._inspect_with_one_model(workers, most, in_hand, on_result, on_notice, on_tick)
+                except Exception as exc:  # noqa: BLE001  (whatever stops a new model starting, the line goes on)
+                    if self._replaced is None:
+                        raise
+                    on_notice(f"error: the new model is not taken up ({exc}); the line goes on with the model "
+                              "it had")
+                    (self.line_model, self.model), self._replaced = self._replaced, None
+                    continue
+                self._change_model()
         finally:
             self.ready.clear()
             self.watch.stop()
         return self.snapshot()
 
-    def _change_model(self, on_notice: Callable[[str], None]) -> None:
-        """Take the model handed over by :meth:`take_up` (no part in hand now), with its recorder."""
+    def _change_model(self) -> None:
+        """Take the model handed over by :meth:`take_up` (no part in hand now); it inspects once started."""
         with self._next_lock:
             handed, self._next_model = self._next_model, None
         if handed is None:
             return
         model, open_recorder, then = handed
+        self._replaced = (self.line_model, self.model)
+        self._on_started = (open_recorder, then)
+        self.line_model = LineModel(model, self.line_model.weights)
+        self.model = model
+
+    def _started_with_new_model(self) -> None:
+        """Its network loaded: the recorder that names it replaces the old one (raises PatchCoreError if the
+        store cannot be opened: its parts could not be recorded under its name)."""
+        if self._replaced is None:
+            return
+        open_recorder, then = self._on_started
         if open_recorder is not None:
-            try:
-                recorder = open_recorder()
-            except PatchCoreError as exc:  # its parts could not be recorded under its name
-                on_notice(f"error: the new model is not taken up ({exc}); the line goes on with the model it had")
-                return
+            recorder = open_recorder()
             close = getattr(self.recorder, "close", None)
             if close is not None:
                 close()
             self.recorder = recorder
-        self.line_model = LineModel(model, self.line_model.weights)
-        self.model = model
+        self._replaced = None
         then()
 
     def _inspect_with_one_model(self, workers: int, most: int, in_hand: Deque[Future],
@@ -392,6 +409,7 @@ class InspectionLine:
         with side_by_side(self.line_model, workers, self.settings.processes, on_notice,
                           self.settings.queued_per_process) as (
                 pool, inspect_paths, most_in_hand):
+            self._started_with_new_model()
             self.ready.set()
             while True:
                 on_tick()
