@@ -133,7 +133,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     def look_at_model_file() -> None:
         # a model tuned while the line runs (threshold, region, minimum area, taught parts) and written
         # over its file is taken up between parts, its change in the audit trail
-        nonlocal model, model_stamp
+        nonlocal model_stamp
         while not done.wait(MODEL_LOOK_EVERY_S):
             stamp = file_stamp(model_path)
             if stamp is None or stamp == model_stamp:
@@ -145,13 +145,12 @@ def cmd_watch(args: argparse.Namespace) -> int:
                 say(f"error: {model_path.name} changed but cannot be used ({exc}); the line goes on with the "
                     "model it had", sys.stderr)
                 continue
-            change = what_changed(model, tuned)
+            change = what_changed(line.model, tuned)  # against the model in force (one that failed to start is not)
             open_recorder = None if not args.log else partial(
                 StoreRecorder.open, args.log, args.station, model_path, tuned.threshold, tuned.review_from,
                 tuned.min_defect_area, kind="model taken up")
             line.take_up(tuned, open_recorder, lambda: say(f"{model_path.name} changed: inspecting with it from "
                                                            f"now on ({change})", sys.stderr))
-            model = tuned
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     threading.Thread(target=summaries, name="summary", daemon=True).start()
