@@ -13,6 +13,10 @@ The model is fitted on bottle's train/good with the default configuration (cache
 with ``--data`` (another category in the MVTec layout) ``--model`` must name a model of it:
 
     python benchmarks/bench_line.py --data ../shared/data/magnetic_tile/magnetic_tile --model mt.patchcore --rates 12 16
+
+``--take-up-at S`` hands the line its model anew S seconds into the writing, as ``patchcore watch`` does
+with a model file tuned while it runs: how long the line inspects nothing (the parts in hand finish,
+the workers load the model again) and what that does to the delay of the parts arriving meanwhile.
 """
 
 from __future__ import annotations
@@ -114,7 +118,8 @@ def inspector_capacity(inspector: Inspector, paths: List[Path]) -> Tuple[float, 
 
 def measure_rate(inspector: Inspector, model_path: Path, rate: float, seconds: float, images: List[bytes],
                  work: Path, store: bool, inspectors: Optional[int] = None,
-                 processes: bool = True, queued: int = LineSettings.queued_per_process) -> Dict[str, object]:
+                 processes: bool = True, queued: int = LineSettings.queued_per_process,
+                 take_up_at: Optional[float] = None) -> Dict[str, object]:
     folder, sorted_root = work / "camera", work / "sorted"
     commits = StageTimes()
     folder.mkdir()
@@ -133,6 +138,14 @@ def measure_rate(inspector: Inspector, model_path: Path, rate: float, seconds: f
     line.ready.wait()  # the camera starts once the line's workers are loaded
     writer, written, start_at = start_camera(folder, images, rate, seconds)
     cpu_before = psutil.cpu_times()
+    taken_up: Dict[str, float] = {}
+    if take_up_at is not None:
+        def hand_over() -> None:
+            time.sleep(max(0.0, start_at + take_up_at - time.time()))
+            taken_up["handed"] = time.time()
+            line.take_up(line.model.with_threshold(line.model.threshold),
+                         then=lambda: taken_up.__setitem__("inspecting", time.time()))
+        threading.Thread(target=hand_over, daemon=True).start()
     log = None
     # The camera's log is read while it runs: a child blocks at exit until its queue is drained, so
     # waiting for it to end first hangs once the log outgrows the pipe (a 5-minute run at 10 parts/s).
@@ -184,6 +197,12 @@ def measure_rate(inspector: Inspector, model_path: Path, rate: float, seconds: f
         "backlog_slope_per_s": slope, "backlog_at_end": end_backlog, "backlog_max": int(counts.max()),
         "held": bool(slope < 0.05 and end_backlog <= max(2, rate)),
     }
+    if take_up_at is not None:
+        handed, inspecting = taken_up["handed"], taken_up.get("inspecting", float("nan"))
+        meanwhile = np.array([1000 * (r.recorded_at - closed[name]) for name, r in results.items()
+                              if name in closed and handed - 1 <= closed[name] <= inspecting])
+        outcome.update(take_up_s=inspecting - handed, parts_arriving_during_take_up=len(meanwhile),
+                       their_delay_max_ms=float(meanwhile.max()) if len(meanwhile) else None)
     shutil.rmtree(work)
     return outcome
 
@@ -201,6 +220,8 @@ def main() -> int:
     parser.add_argument("--queued", type=int, nargs="+", default=[LineSettings.queued_per_process],
                         help="parts queued beside each worker process with a backlog (LineSettings.queued_per_process); "
                              "each rate runs with each")
+    parser.add_argument("--take-up-at", type=float, metavar="S",
+                        help="hand the line its model anew S seconds into the writing (a tuned model file)")
     parser.add_argument("--in-threads", action="store_true",
                         help="parts side by side in threads of the line's process, not in worker processes")
     args = parser.parse_args()
@@ -220,7 +241,7 @@ def main() -> int:
             work = Path(tempfile.mkdtemp(prefix="bench_line_"))
             outcome = measure_rate(inspector, model_path, rate, args.seconds, images, work,
                                    store=not args.no_store, inspectors=inspectors, processes=not args.in_threads,
-                                   queued=queued)
+                                   queued=queued, take_up_at=args.take_up_at)
             outcome.update(inspectors=inspectors or default_inspectors(), processes=not args.in_threads,
                            queued_per_process=queued, inspector_parts_per_s=capacity,
                            inspector_single_ms=single_ms, loadavg_after=os.getloadavg())
