@@ -14,9 +14,11 @@ with ``--data`` (another category in the MVTec layout) ``--model`` must name a m
 
     python benchmarks/bench_line.py --data ../shared/data/magnetic_tile/magnetic_tile --model mt.patchcore --rates 12 16
 
-``--take-up-at S`` hands the line its model anew S seconds into the writing, as ``patchcore watch`` does
-with a model file tuned while it runs: how long the line inspects nothing (the parts in hand finish,
-the workers load the model again) and what that does to the delay of the parts arriving meanwhile.
+``--take-up-at S`` hands the line a tuned model S seconds into the writing, as ``patchcore watch`` does
+with a model file tuned while it runs: how long the line inspects nothing and what that does to the
+delay of the parts arriving meanwhile. ``--take-up-kind judging`` moves the threshold (judged anew at
+once); ``bank`` nudges one number of the memory bank, as teaching a part changes it (the workers load
+the model again).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
@@ -119,7 +122,7 @@ def inspector_capacity(inspector: Inspector, paths: List[Path]) -> Tuple[float, 
 def measure_rate(inspector: Inspector, model_path: Path, rate: float, seconds: float, images: List[bytes],
                  work: Path, store: bool, inspectors: Optional[int] = None,
                  processes: bool = True, queued: int = LineSettings.queued_per_process,
-                 take_up_at: Optional[float] = None) -> Dict[str, object]:
+                 take_up_at: Optional[float] = None, take_up_kind: str = "judging") -> Dict[str, object]:
     folder, sorted_root = work / "camera", work / "sorted"
     commits = StageTimes()
     folder.mkdir()
@@ -143,8 +146,12 @@ def measure_rate(inspector: Inspector, model_path: Path, rate: float, seconds: f
         def hand_over() -> None:
             time.sleep(max(0.0, start_at + take_up_at - time.time()))
             taken_up["handed"] = time.time()
-            line.take_up(line.model.with_threshold(line.model.threshold),
-                         then=lambda: taken_up.__setitem__("inspecting", time.time()))
+            tuned = line.model.with_threshold(line.model.threshold * 1.01)
+            if take_up_kind == "bank":
+                bank = tuned.memory_bank.copy()
+                bank[0, 0] += 1e-3
+                tuned = replace(tuned, memory_bank=bank)
+            line.take_up(tuned, then=lambda: taken_up.__setitem__("inspecting", time.time()))
         threading.Thread(target=hand_over, daemon=True).start()
     log = None
     # The camera's log is read while it runs: a child blocks at exit until its queue is drained, so
@@ -222,6 +229,7 @@ def main() -> int:
                              "each rate runs with each")
     parser.add_argument("--take-up-at", type=float, metavar="S",
                         help="hand the line its model anew S seconds into the writing (a tuned model file)")
+    parser.add_argument("--take-up-kind", choices=("judging", "bank"), default="judging")
     parser.add_argument("--in-threads", action="store_true",
                         help="parts side by side in threads of the line's process, not in worker processes")
     args = parser.parse_args()
@@ -241,7 +249,7 @@ def main() -> int:
             work = Path(tempfile.mkdtemp(prefix="bench_line_"))
             outcome = measure_rate(inspector, model_path, rate, args.seconds, images, work,
                                    store=not args.no_store, inspectors=inspectors, processes=not args.in_threads,
-                                   queued=queued, take_up_at=args.take_up_at)
+                                   queued=queued, take_up_at=args.take_up_at, take_up_kind=args.take_up_kind)
             outcome.update(inspectors=inspectors or default_inspectors(), processes=not args.in_threads,
                            queued_per_process=queued, inspector_parts_per_s=capacity,
                            inspector_single_ms=single_ms, loadavg_after=os.getloadavg())

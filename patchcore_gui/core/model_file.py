@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import struct
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
@@ -55,6 +56,25 @@ def _digest(header_json: str, tensors: Dict[str, np.ndarray]) -> str:
 
 
 def model_to_bytes(model: PatchCoreModel) -> bytes:
+    header_json, tensors = _header_and_tensors(model)
+    metadata = {"format": FORMAT_NAME, "format_version": str(FORMAT_VERSION), "header": header_json,
+                "sha256": _digest(header_json, tensors)}
+    return save_tensors(tensors, metadata=metadata)
+
+
+def inspects_alike(a: PatchCoreModel, b: PatchCoreModel) -> bool:
+    """Whether two models score and map every part the same way, differing at most in how a score is
+    judged (threshold, review band, minimum defect area, pixel size): a line takes such a model up
+    without loading its network and bank again."""
+    judged = {"threshold": a.threshold, "review_from": a.review_from, "min_defect_area": a.min_defect_area,
+              "pixel_size_mm": a.pixel_size_mm}
+    header_a, tensors_a = _header_and_tensors(a)
+    header_b, tensors_b = _header_and_tensors(replace(b, **judged))
+    return header_a == header_b and tensors_a.keys() == tensors_b.keys() and all(
+        np.array_equal(tensors_a[name], tensors_b[name]) for name in tensors_a)
+
+
+def _header_and_tensors(model: PatchCoreModel) -> Tuple[str, Dict[str, np.ndarray]]:
     header = {
         "config": model.config.to_dict(),
         "preprocessing": model.preprocessing.to_dict(),
@@ -98,9 +118,7 @@ def model_to_bytes(model: PatchCoreModel) -> bytes:
             [np.asarray(t.patches, np.float32).reshape(-1, dim) for t in model.teachings]), dtype=np.float32)
     if model.search_centroids is not None:
         tensors["search_centroids"] = np.ascontiguousarray(model.search_centroids, dtype=np.float32)
-    metadata = {"format": FORMAT_NAME, "format_version": str(FORMAT_VERSION), "header": header_json,
-                "sha256": _digest(header_json, tensors)}
-    return save_tensors(tensors, metadata=metadata)
+    return header_json, tensors
 
 
 def save_model(model: PatchCoreModel, path: PathLike) -> Path:

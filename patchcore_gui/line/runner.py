@@ -33,6 +33,7 @@ from threadpoolctl import threadpool_limits
 
 from ..core import (ImageReadError, ImageResult, Inspection, Inspector, PatchCoreError, PatchCoreModel,
                     encode_png, inspection_overlay, read_image)
+from ..core.model_file import inspects_alike
 from ..core.regions import DefectRegion, regions_summary
 from ..record import file_identity
 from .arrival import ArrivalSettings, FolderWatch, Part, PartQueue
@@ -318,8 +319,9 @@ class InspectionLine:
     def take_up(self, model: PatchCoreModel, open_recorder: Optional[Callable[[], Recorder]] = None,
                 then: Callable[[], None] = lambda: None) -> None:
         """Inspect with ``model`` from the next part on (a tuned model file: threshold, region, taught
-        parts). The parts in hand finish with the model they were taken with; the inspection threads or
-        processes then load the new one while new parts wait in the backlog (nothing is scanned again).
+        parts). The parts in hand finish with the model they were taken with. A model that only judges
+        anew (threshold, review band, minimum area) is then in force at once; any other is loaded by
+        the inspection threads or processes while new parts wait in the backlog (nothing is scanned again).
         ``open_recorder`` (called in the line's thread) gives the recorder that names the new model;
         ``then`` is called once the new model inspects."""
         with self._next_lock:
@@ -388,19 +390,45 @@ class InspectionLine:
         self.model = model
 
     def _started_with_new_model(self) -> None:
-        """Its network loaded: the recorder that names it replaces the old one (raises PatchCoreError if the
-        store cannot be opened: its parts could not be recorded under its name)."""
+        """Its network loaded: its recorder replaces the old one, and it inspects."""
         if self._replaced is None:
             return
         open_recorder, then = self._on_started
-        if open_recorder is not None:
-            recorder = open_recorder()
-            close = getattr(self.recorder, "close", None)
-            if close is not None:
-                close()
-            self.recorder = recorder
+        self._record_under(open_recorder)
         self._replaced = None
         then()
+
+    def _record_under(self, open_recorder: Optional[Callable[[], Recorder]]) -> None:
+        """The recorder that names a model taken up replaces the line's (raises PatchCoreError if the store
+        cannot be opened: its parts could not be recorded under its name)."""
+        if open_recorder is None:
+            return
+        recorder = open_recorder()
+        close = getattr(self.recorder, "close", None)
+        if close is not None:
+            close()
+        self.recorder = recorder
+
+    def _judge_anew(self, on_notice: Callable[[str], None]) -> bool:
+        """Take up a handed-over model that inspects as the workers' does (a threshold, review band or
+        minimum area moved) at once, without starting them again; False if it needs its own workers."""
+        with self._next_lock:
+            handed = self._next_model
+        if handed is None or not inspects_alike(self.line_model.model, handed[0]):
+            return False
+        with self._next_lock:
+            if self._next_model is not handed:  # another was handed over meanwhile: look at that one
+                return True
+            self._next_model = None
+        model, open_recorder, then = handed
+        try:
+            self._record_under(open_recorder)
+        except PatchCoreError as exc:
+            on_notice(f"error: the new model is not taken up ({exc}); the line goes on with the model it had")
+            return True
+        self.model = model  # the verdicts are made here; the workers' scores stay the same
+        then()
+        return True
 
     def _inspect_with_one_model(self, workers: int, most: int, in_hand: Deque[Future],
                                 on_result: Callable[[PartResult], None], on_notice: Callable[[str], None],
@@ -417,6 +445,8 @@ class InspectionLine:
                 while in_hand and in_hand[0].done():
                     for result in in_hand.popleft().result():
                         self._conclude(result, on_result, on_notice)
+                if not in_hand and self._next_model is not None and self._judge_anew(on_notice):
+                    continue
                 if not in_hand and (self._stop.is_set() or self._next_model is not None):
                     break
                 # the head is pending here, so is in this list: waiting on every batch in hand would

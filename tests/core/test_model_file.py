@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from safetensors.numpy import save as save_tensors
 
 from patchcore_gui.core.errors import ModelFileError, WeightsMissingError
-from patchcore_gui.core.model_file import (FORMAT_NAME, FORMAT_VERSION, _digest, is_model_file, load_model,
-                                           model_from_bytes, model_to_bytes, save_model)
+from patchcore_gui.core.model_file import (FORMAT_NAME, FORMAT_VERSION, _digest, inspects_alike, is_model_file,
+                                           load_model, model_from_bytes, model_to_bytes, save_model)
 from patchcore_gui.core.patchcore import Inspector
 
 
@@ -35,6 +35,18 @@ def test_calibrated_threshold_is_saved(fitted, tmp_path):
     reloaded = load_model(path)
     assert reloaded.threshold == pytest.approx(1.2345)
     assert reloaded.default_threshold == fitted.model.default_threshold
+
+
+def test_models_that_differ_only_in_judging_inspect_alike(fitted, tmp_path):
+    model = load_model(save_model(fitted.model, tmp_path / "m.patchcore"))  # as a line has it: read from its file
+    judged_anew = replace(model.with_threshold(model.threshold * 2).with_review_band(model.threshold),
+                          min_defect_area=40.0, pixel_size_mm=0.05)
+    assert inspects_alike(model, judged_anew) and inspects_alike(judged_anew, model)
+    bank = model.memory_bank.copy()
+    bank[0, 0] += 1e-3
+    assert not inspects_alike(model, replace(model, memory_bank=bank))
+    assert not inspects_alike(model, replace(model, map_scale=replace(model.map_scale, ratio=model.map_scale.ratio * 2)))
+    assert not inspects_alike(model, replace(model, config=replace(model.config, reweight_neighbours=3)))
 
 
 def test_truncated_file(fitted, tmp_path):
