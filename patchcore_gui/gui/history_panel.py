@@ -188,9 +188,10 @@ class HistoryPanel(QWidget):
         self.station_box.addItem(ALL, None)
         self.station_box.setMinimumContentsLength(8)
         self.part_edit = QLineEdit()
-        self.part_edit.setPlaceholderText("file name, serial or sha256")
+        hint = "file name, serial or sha256"
+        self.part_edit.setPlaceholderText(hint)
         self.part_edit.setClearButtonEnabled(True)
-        self.part_edit.setMinimumWidth(self.part_edit.fontMetrics().horizontalAdvance("file name, serial or sha256") + 40)
+        self.part_edit.setMinimumWidth(self.part_edit.fontMetrics().horizontalAdvance(hint) + 40)
         self.part_edit.setToolTip("Only parts whose image path holds this text (any case), or whose sha256 starts "
                                   "with it")
         self._part_typed = QTimer(self, singleShot=True, interval=PART_TYPING_PAUSE_MS)

@@ -45,7 +45,8 @@ def test_models_that_differ_only_in_judging_inspect_alike(fitted, tmp_path):
     bank = model.memory_bank.copy()
     bank[0, 0] += 1e-3
     assert not inspects_alike(model, replace(model, memory_bank=bank))
-    assert not inspects_alike(model, replace(model, map_scale=replace(model.map_scale, ratio=model.map_scale.ratio * 2)))
+    doubled = replace(model.map_scale, ratio=model.map_scale.ratio * 2)
+    assert not inspects_alike(model, replace(model, map_scale=doubled))
     assert not inspects_alike(model, replace(model, config=replace(model.config, reweight_neighbours=3)))
 
 

@@ -55,7 +55,8 @@ def test_a_first_version_sqlite_store_is_upgraded_in_place_with_every_record(tmp
         assert store.summary().total.review == 1
         # version 4: where a sorted image went
         assert store.note_sorted("/camera/line3_000002.png", f"{2:064x}", "/sorted/NG/line3_000002.png") == 1
-        assert store.inspections(RecordFilter(part="line3_000002"))[0].record.sorted_path == "/sorted/NG/line3_000002.png"
+        (noted,) = store.inspections(RecordFilter(part="line3_000002"))
+        assert noted.record.sorted_path == "/sorted/NG/line3_000002.png"
     _assert_matches_current_tables(sa.create_engine(f"sqlite:///{path}"))
 
 
