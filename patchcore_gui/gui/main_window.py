@@ -180,6 +180,14 @@ class MainWindow(QMainWindow):
         return {QMessageBox.StandardButton.Save: "save", QMessageBox.StandardButton.Discard: "discard"}.get(
             answer, "cancel")
 
+    def _ask_to_overwrite(self, path: Path) -> bool:
+        """Whether to save over a model file another program wrote since (tests replace this method)."""
+        return QMessageBox.question(
+            self, APP_TITLE, f"{path.name} was changed by another program since it was opened here (a threshold "
+            "moved or a part taught from the command line, say). Overwrite it with the model as it is here?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel) == QMessageBox.StandardButton.Yes
+
     def _may_discard_model(self) -> bool:
         if not self.document.dirty or self.document.model is None:
             return True
@@ -226,6 +234,9 @@ class MainWindow(QMainWindow):
 
     def save_model_to(self, path: PathLike) -> bool:
         if self.document.model is None:
+            return False
+        if with_model_suffix(path) == self.document.path and self.document.changed_on_disk \
+                and not self._ask_to_overwrite(self.document.path):
             return False
         try:
             target = self.document.save(path)

@@ -9,11 +9,12 @@ then dirty): every verdict may have changed. A new model replaces it (``model_ch
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Tuple
 
 from PySide6.QtCore import QObject, Signal
 
 from ..core.atomic import PathLike
+from ..core.fingerprint import stat_key
 from ..core.model import PatchCoreModel, verdict_of
 from ..core.model_file import MODEL_SUFFIX, save_model
 
@@ -39,6 +40,9 @@ class ModelDocument(QObject):
         self._model: Optional[PatchCoreModel] = None
         self._path: Optional[Path] = None
         self._dirty = False
+        # the file as it was read or last written here: another program (patchcore threshold, teach, a
+        # copy) may write it meanwhile, and saving over that would lose its change without a word
+        self._file_stamp: Optional[Tuple[int, int]] = None
 
     @property
     def model(self) -> Optional[PatchCoreModel]:
@@ -89,7 +93,15 @@ class ModelDocument(QObject):
             return self._path.name
         return "new model" if self._model is not None else ""
 
+    @property
+    def changed_on_disk(self) -> bool:
+        """Whether the model's file was written by another program since it was read or saved here."""
+        now = None if self._path is None else stat_key(self._path)  # a deleted file loses nothing when saved
+        return now is not None and self._file_stamp is not None and now != self._file_stamp
+
     def set_model(self, model: Optional[PatchCoreModel], path: Optional[Path] = None, dirty: bool = False) -> None:
+        if path is None or path != self._path or not dirty:  # a change made here keeps the file as it was read
+            self._file_stamp = None if path is None else stat_key(path)
         self._model, self._path, self._dirty = model, path, dirty
         self.model_changed.emit(model)
         self.state_changed.emit()
@@ -130,6 +142,6 @@ class ModelDocument(QObject):
             raise ValueError("no model to save")
         target = with_model_suffix(path)
         save_model(self._model, target)
-        self._path, self._dirty = target, False
+        self._path, self._dirty, self._file_stamp = target, False, stat_key(target)
         self.state_changed.emit()
         return target

@@ -14,9 +14,10 @@ import threading
 from functools import partial
 from pathlib import Path
 from types import FrameType
-from typing import Optional, Tuple
+from typing import Optional
 
 from ..core import PatchCoreError, PatchCoreModel, load_model
+from ..core.fingerprint import stat_key
 from .arrival import ArrivalSettings
 from ..record.recorder import default_station
 from .recording import StoreRecorder
@@ -60,15 +61,6 @@ def _at_least_one(text: str) -> int:
     return int(text)
 
 
-def file_stamp(path: Path) -> Optional[Tuple[int, int, int]]:
-    """What changes when a file is written again (the tools replace a model file: a new inode); None if gone."""
-    try:
-        status = path.stat()
-    except OSError:
-        return None
-    return status.st_ino, status.st_size, status.st_mtime_ns
-
-
 def what_changed(old: PatchCoreModel, new: PatchCoreModel) -> str:
     """What an engineer's tuning changed, in a few words ("threshold 2.5000 -> 3.0000, ...")."""
     def band(model: PatchCoreModel) -> str:
@@ -88,7 +80,7 @@ def what_changed(old: PatchCoreModel, new: PatchCoreModel) -> str:
 def cmd_watch(args: argparse.Namespace) -> int:
     model_path = Path(args.model)
     model = load_model(model_path)
-    model_stamp = file_stamp(model_path)
+    model_stamp = stat_key(model_path)
     folder = Path(args.folder)
     if not folder.is_dir():
         raise PatchCoreError(f"folder '{folder}' does not exist or is not a folder")
@@ -135,7 +127,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
         # over its file is taken up between parts, its change in the audit trail
         nonlocal model_stamp
         while not done.wait(MODEL_LOOK_EVERY_S):
-            stamp = file_stamp(model_path)
+            stamp = stat_key(model_path)
             if stamp is None or stamp == model_stamp:
                 continue
             model_stamp = stamp

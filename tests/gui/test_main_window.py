@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
 from patchcore_gui.core.config import PatchCoreConfig
-from patchcore_gui.core.model_file import load_model
+from patchcore_gui.core.model_file import load_model, save_model
 from patchcore_gui.gui.dialogs import BuildRequest, weights_available
 from patchcore_gui.gui.main_window import MainWindow
 from patchcore_gui.gui.results_model import ResultsTableModel, display_name
@@ -180,6 +181,26 @@ def test_save_and_reopen_keeps_the_calibrated_threshold(qtbot, model_window: Mai
     assert other.side_panel.model_panel.facts["File"].text().replace("\u200b", "") == "line3.patchcore"
     assert other.side_panel.model_panel.facts["Threshold"].text() == "1.234"
     assert settings.value("folders/model") == str(tmp_path)
+
+
+def test_saving_over_a_model_file_another_program_changed_asks_first(qtbot, model_window: MainWindow, tmp_path: Path):
+    path = tmp_path / "line3.patchcore"
+    assert model_window.save_model_to(path)
+    asked = []
+    model_window._ask_to_overwrite = lambda file: asked.append(file) or False
+    model_window.side_panel.threshold_panel.spin.setValue(1.5)
+    assert model_window.save_model_interactive() and asked == []  # nobody else wrote it: no question
+    tuned = load_model(path).with_threshold(2.5)  # e.g. `patchcore threshold` on the line, meanwhile
+    time.sleep(0.01)  # a later modification time even on coarse clocks
+    save_model(tuned, path)
+    model_window.side_panel.threshold_panel.spin.setValue(1.75)
+    assert not model_window.save_model_interactive() and asked == [path]
+    assert load_model(path).threshold == 2.5 and model_window.document.dirty  # the other program's change kept
+    assert model_window.save_model_to(tmp_path / "copy")  # another file: no question
+    model_window._ask_to_overwrite = lambda file: True
+    model_window.document.set_model(model_window.model, path, dirty=True)
+    save_model(tuned.with_threshold(3.0), path)
+    assert model_window.save_model_interactive() and load_model(path).threshold == 1.75
 
 
 def test_bad_files_are_error_rows_and_messages_not_crashes(qtbot, model_window: MainWindow, synthetic_set,
