@@ -123,7 +123,7 @@ class HistoryTableModel(QAbstractTableModel):
                     "-" if record.score is None else f"{record.score:.4f}", f"{record.threshold:.4f}",
                     record.model_name, Path(record.image_path).name)[index.column()]
         if role == Qt.ItemDataRole.ToolTipRole:
-            return record.error or record.image_path
+            return record.error or record.where
         if role == Qt.ItemDataRole.ForegroundRole and index.column() == 2:
             return VERDICT_COLOURS[record.verdict]
         return None

@@ -105,9 +105,8 @@ def record_line(stored: StoredInspection, zone: Optional[tzinfo] = None) -> str:
     record = stored.record
     score = "-" if record.score is None else f"{record.score:.4f}"
     ms = "-" if record.inspection_ms is None else f"{record.inspection_ms:.1f}"
-    image = record.image_path if not record.sorted_path else f"{record.image_path} -> {record.sorted_path}"
     fields = [local(record.time, zone).isoformat(timespec="seconds"), stored.station, record.verdict, score,
-              f"{record.threshold:.4f}", ms, regions_cell(record.regions), record.model_name, image]
+              f"{record.threshold:.4f}", ms, regions_cell(record.regions), record.model_name, record.where]
     if record.error:
         fields.append(record.error)
     return "\t".join(fields)

@@ -40,6 +40,11 @@ class InspectionRecord:
     review_from: Optional[float] = None
     sorted_path: Optional[str] = None
 
+    @property
+    def where(self) -> str:
+        """Where the image was written and, once a line sorted it, where it went: ``camera -> sorted``."""
+        return self.image_path if not self.sorted_path else f"{self.image_path} -> {self.sorted_path}"
+
     def __post_init__(self) -> None:
         if self.time.tzinfo is None or self.time.utcoffset() is None:
             raise ValueError(f"record time {self.time} has no time zone (use datetime.now(timezone.utc))")

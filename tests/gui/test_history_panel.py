@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 
 from patchcore_gui.gui.history_panel import HistoryPanel
 from patchcore_gui.record import InspectionRecord, open_store
@@ -138,6 +139,8 @@ def test_a_part_the_line_moved_opens_from_where_it_was_sorted(qtbot, panel, reco
     load(qtbot, panel)
     row = next(i for i in range(panel.table_model.rowCount())
                if panel.table_model.row(i).record.image_path == str(camera_path))
+    tip = panel.table_model.data(panel.table_model.index(row, 0), Qt.ItemDataRole.ToolTipRole)
+    assert tip == f"{camera_path} -> {sorted_path}"  # both places, where the list shows the name only
     with qtbot.waitSignal(panel.reopen, timeout=1000) as opened:
         panel.open_row(row)
     assert opened.args == [sorted_path] and "has changed" not in panel.status.text()
