@@ -7,13 +7,23 @@ window does, for its document); the line only records under the threshold it was
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 from ..record import StoreUnavailable, open_store
 from ..record.recorder import InspectionRecorder
 from .runner import PartResult, RecordingFailed
+
+
+@contextmanager
+def _store_unavailable_is_recording_failed() -> Iterator[None]:
+    """The line holds for a :class:`RecordingFailed`: a store that cannot answer becomes one."""
+    try:
+        yield
+    except StoreUnavailable as exc:
+        raise RecordingFailed(str(exc)) from None
 
 
 @dataclass
@@ -37,28 +47,22 @@ class StoreRecorder:
             raise
 
     def is_recorded(self, path: Path, sha256: str) -> bool:
-        try:
+        with _store_unavailable_is_recording_failed():
             return self.recorder.store.is_recorded(str(path), sha256)
-        except StoreUnavailable as exc:
-            raise RecordingFailed(str(exc)) from None
 
     def add(self, result: PartResult) -> int:
         # the rule this verdict was made with (its move is audited)
         self.recorder.threshold, self.recorder.review_from = result.threshold, result.review_from
         self.recorder.min_defect_area = result.min_defect_area
         identity = None if result.sha256 is None or result.size is None else (result.size, result.sha256)
-        try:
+        with _store_unavailable_is_recording_failed():
             return self.recorder.record(result.path, result.score, result.error, result.inspection_ms,
                                         identity=identity, regions=result.regions, time=result.time)
-        except StoreUnavailable as exc:
-            raise RecordingFailed(str(exc)) from None
 
     def note_sorted(self, path: Path, sha256: str, sorted_to: Path) -> None:
-        try:
+        with _store_unavailable_is_recording_failed():
             # absolute, as the camera's path is: a record is read from elsewhere, weeks later
             self.recorder.store.note_sorted(str(path), sha256, str(sorted_to.absolute()))
-        except StoreUnavailable as exc:
-            raise RecordingFailed(str(exc)) from None
 
     def record_change(self, kind: str, threshold: float, detail: str = "") -> None:
         """An audit trail entry while the line runs (e.g. "threshold unlocked"); raises StoreUnavailable."""

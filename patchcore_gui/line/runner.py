@@ -287,9 +287,10 @@ class InspectionLine:
         # a model handed over by take_up, with what opens its recorder; taken between parts
         self._next_model: Optional[Tuple[PatchCoreModel, Optional[Callable[[], Recorder]], Callable[[], None]]] = None
         self._next_lock = threading.Lock()
-        # while a model taken up is being started: the one it replaces, to go back to if it cannot start
-        self._replaced: Optional[Tuple[LineModel, PatchCoreModel]] = None
-        self._on_started: Tuple[Optional[Callable[[], Recorder]], Callable[[], None]] = (None, lambda: None)
+        # while a model taken up is being started: the one it replaces (to go back to if it cannot start),
+        # then what opens its recorder and what is called once it inspects
+        self._starting: Optional[Tuple[LineModel, PatchCoreModel, Optional[Callable[[], Recorder]],
+                                       Callable[[], None]]] = None
 
     # -- control, from any thread -------------------------------------------------------------
     def stop(self) -> None:
@@ -365,11 +366,12 @@ class InspectionLine:
                 try:
                     self._inspect_with_one_model(workers, most, in_hand, on_result, on_notice, on_tick)
                 except Exception as exc:  # noqa: BLE001  (whatever stops a new model starting, the line goes on)
-                    if self._replaced is None:
+                    if self._starting is None:
                         raise
                     on_notice(f"error: the new model is not taken up ({exc}); the line goes on with the model "
                               "it had")
-                    (self.line_model, self.model), self._replaced = self._replaced, None
+                    self.line_model, self.model, _, _ = self._starting
+                    self._starting = None
                     continue
                 self._change_model()
         finally:
@@ -384,18 +386,17 @@ class InspectionLine:
         if handed is None:
             return
         model, open_recorder, then = handed
-        self._replaced = (self.line_model, self.model)
-        self._on_started = (open_recorder, then)
+        self._starting = (self.line_model, self.model, open_recorder, then)
         self.line_model = LineModel(model, self.line_model.weights)
         self.model = model
 
     def _started_with_new_model(self) -> None:
         """Its network loaded: its recorder replaces the old one, and it inspects."""
-        if self._replaced is None:
+        if self._starting is None:
             return
-        open_recorder, then = self._on_started
+        _, _, open_recorder, then = self._starting
         self._record_under(open_recorder)
-        self._replaced = None
+        self._starting = None
         then()
 
     def _record_under(self, open_recorder: Optional[Callable[[], Recorder]]) -> None:
