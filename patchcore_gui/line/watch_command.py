@@ -79,8 +79,8 @@ def what_changed(old: PatchCoreModel, new: PatchCoreModel) -> str:
 
 def cmd_watch(args: argparse.Namespace) -> int:
     model_path = Path(args.model)
+    model_stamp = stat_key(model_path)  # before reading it: a change while it is read is taken up after
     model = load_model(model_path)
-    model_stamp = stat_key(model_path)
     folder = Path(args.folder)
     if not folder.is_dir():
         raise PatchCoreError(f"folder '{folder}' does not exist or is not a folder")
