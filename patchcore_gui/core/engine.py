@@ -71,6 +71,15 @@ class Engine:
             self._backbone = self._inspector.backbone
             return self._inspector
 
+    def inspector_of_its_own(self, model: PatchCoreModel) -> Inspector:
+        """An inspector for ``model`` on the loaded network that no later call changes: a line keeps
+        inspecting with its model while the window's is tuned (:meth:`inspector_for` hands its
+        inspector a new region of interest or threshold in place)."""
+        with self._lock:
+            inspector = Inspector(model, backbone=self._backbone)
+            self._backbone = inspector.backbone
+            return inspector
+
     def teach(self, model: PatchCoreModel, paths: Sequence[Path], progress: Optional[ProgressFn] = None,
               cancel: Optional[CancelToken] = None) -> TeachingOutcome:
         """Add what the bank lacks from good ``paths`` (:func:`.teaching.teach`) on the loaded network; the

@@ -74,6 +74,31 @@ def inspects_alike(a: PatchCoreModel, b: PatchCoreModel) -> bool:
         np.array_equal(tensors_a[name], tensors_b[name]) for name in tensors_a)
 
 
+#: What :func:`what_changed` says of two models that judge every part alike.
+NOTHING_CHANGED = "no setting that judges parts"
+
+
+def what_changed(old: PatchCoreModel, new: PatchCoreModel) -> str:
+    """What an engineer's tuning changed, in a few words ("threshold 2.5000 -> 3.0000, ...")."""
+    def band(model: PatchCoreModel) -> str:
+        return "none" if model.review_from is None else f"{model.review_from:.4f}"
+
+    def region(model: PatchCoreModel) -> str:
+        if model.roi is None:
+            return "none"
+        return "set" if model is old or old.roi is None or old.roi == model.roi else "set anew"
+
+    changes = [f"{name} {before} -> {after}" for name, before, after in (
+        ("threshold", f"{old.threshold:.4f}", f"{new.threshold:.4f}"),
+        ("review band from", band(old), band(new)),
+        ("minimum defect area", f"{old.min_defect_area:g} px", f"{new.min_defect_area:g} px"),
+        ("region of interest", region(old), region(new)),
+        ("taught parts", str(len(old.teachings)), str(len(new.teachings))),
+        ("memory bank", f"{len(old.memory_bank):,} patches", f"{len(new.memory_bank):,} patches"),
+    ) if before != after]
+    return ", ".join(changes) or NOTHING_CHANGED
+
+
 def _header_and_tensors(model: PatchCoreModel) -> Tuple[str, Dict[str, np.ndarray]]:
     header = {
         "config": model.config.to_dict(),

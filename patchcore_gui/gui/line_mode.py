@@ -4,17 +4,24 @@ The window's inspection layout becomes the "Inspect" tab beside it. While a line
 cannot be replaced (opening and building are off, :meth:`LineMode.locked` says so to the window) and
 the threshold is locked until the operator unlocks it on the line panel; a threshold moved after
 that goes to the running line and into the record's audit trail.
+
+The model can be tuned meanwhile (a region of interest, a minimum defect area, a part taught): the
+line goes on with its model file until the tuned model is saved over it, and then takes it up between
+parts, as ``patchcore watch`` takes up a file tuned from the command line. The record names every
+part's model by its file, so a change reaches the line only once it is in that file.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from PySide6.QtCore import QObject, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QTabWidget
 
+from ..core import PatchCoreModel
+from ..core.model_file import NOTHING_CHANGED, what_changed
 from ..line.recording import StoreRecorder
 from ..record.recorder import default_station
 from .line_panel import LinePanel
@@ -32,6 +39,13 @@ class LineMode(QObject):
         self.panel.running_changed.connect(self._running_changed)
         self.panel.threshold_unlocked.connect(self._apply_lock)
         window.document.threshold_changed.connect(self._threshold_moved)
+        window.document.saved.connect(self._saved)
+        for changed in (window.document.model_changed, window.document.defect_size_changed,
+                        window.document.state_changed):
+            changed.connect(self._tell_unsaved_tuning)
+        # the running line's model file, and its model as the line has it (an unlocked threshold moved too)
+        self._line_file: Optional[Path] = None
+        self._line_model: Optional[PatchCoreModel] = None
         self.tabs = QTabWidget()
         self.tabs.addTab(window.takeCentralWidget(), "Inspect")
         self.tabs.addTab(self.panel, "Line")
@@ -68,18 +82,50 @@ class LineMode(QObject):
         folder = folder or self.panel.choose_folder()
         if folder is None:
             return False
-        model, model_path, target = document.model, document.path, self.store_target()
+        model, model_path = document.model, document.path
         engine = self.window.engine
+        self._line_file, self._line_model = model_path, model
+        # its own inspector: the window's changes in place with the region of interest being tuned
+        self.panel.start(folder, lambda: engine.inspector_of_its_own(model),
+                         self._recorder_opener(model_path, model, "line started"))
+        self.tabs.setCurrentWidget(self.panel)
+        return True
 
-        def make_recorder() -> StoreRecorder:  # in the worker's thread: the store's connection belongs there
+    def _recorder_opener(self, model_path: Path, model: PatchCoreModel, kind: str) -> Callable[[], StoreRecorder]:
+        target = self.store_target()
+
+        def open_recorder() -> StoreRecorder:  # in the worker's thread: the store's connection belongs there
             if "://" not in target:
                 Path(target).parent.mkdir(parents=True, exist_ok=True)
             return StoreRecorder.open(target, default_station(), model_path, model.threshold, model.review_from,
-                                      model.min_defect_area)
+                                      model.min_defect_area, kind=kind)
+        return open_recorder
 
-        self.panel.start(folder, lambda: engine.inspector_for(model), make_recorder)
-        self.tabs.setCurrentWidget(self.panel)
-        return True
+    @Slot(object)
+    def _saved(self, path: Path) -> None:
+        """Saved over the running line's model file: the line takes the model up after the parts in hand."""
+        model = self.window.document.model
+        if not self.panel.running or model is None or self._line_file is None or model is self._line_model:
+            return
+        if path != self._line_file:
+            self.panel.show_notice(f"Saved as {path.name}: the line goes on with {self._line_file.name}")
+            return
+        assert self._line_model is not None
+        change = what_changed(self._line_model, model)
+        self._line_model = model
+        self.panel.take_up(model, self._recorder_opener(path, model, "model taken up"),
+                           f"{path.name} saved: the line inspects with it from now on ({change})")
+        self.panel.show_notice(f"{path.name} saved: the line takes it up after the parts in hand ({change})")
+
+    @Slot()
+    def _tell_unsaved_tuning(self, *_changed: object) -> None:
+        document = self.window.document
+        if (not self.panel.running or document.model is None or self._line_model is None
+                or document.model is self._line_model or document.path != self._line_file):
+            return
+        change = what_changed(self._line_model, document.model)
+        if change != NOTHING_CHANGED:
+            self.panel.show_notice(f"Not on the line yet: {change}. Save the model (Ctrl+S) to put it on the line")
 
     @property
     def threshold_free(self) -> bool:
@@ -89,19 +135,21 @@ class LineMode(QObject):
     @Slot(bool)
     def _running_changed(self, running: bool) -> None:
         self.run_action.setEnabled(not running)
+        if not running:
+            self._line_file = self._line_model = None
         self._apply_lock()
 
     @Slot()
     def _apply_lock(self) -> None:
         self.window.side_panel.threshold_panel.setEnabled(self.threshold_free)
-        # the line judges by the minimum area it started with: it moves only without a line
-        self.window.side_panel.defect_size_control.setEnabled(not self.panel.running)
         self.window._update_actions()
 
     @Slot(float)
     def _threshold_moved(self, threshold: float) -> None:
-        if self.panel.running and self.panel.unlocked:
-            self.panel.threshold_moved(threshold, self.window.document.review_from)
+        if self.panel.running and self.panel.unlocked and self._line_model is not None:
+            review_from = self.window.document.review_from
+            self._line_model = self._line_model.with_threshold(threshold).with_review_band(review_from)
+            self.panel.threshold_moved(threshold, review_from)
 
     def shutdown(self) -> None:
         self.panel.shutdown()

@@ -17,7 +17,7 @@ from PySide6.QtCore import QModelIndex, QSettings, QSize, Qt, QTimer, Signal, Sl
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGridLayout, QHBoxLayout, QLabel, QListView,
                                QMessageBox, QPushButton, QVBoxLayout, QWidget)
 
-from ..core import Inspector
+from ..core import Inspector, PatchCoreModel
 from ..line import LineSettings, OverlayWriter, PartSorter, ShiftSnapshot
 from ..line.runner import Recorder
 from .image_view import InspectionView
@@ -168,7 +168,7 @@ class LinePanel(QWidget):
         self.worker = LineWorker(make_inspector, folder, make_recorder, sorter, overlays, settings)
         self.worker.part_done.connect(self._part_done)
         self.worker.counters.connect(self._show_counters)
-        self.worker.notice.connect(self._notice)
+        self.worker.notice.connect(self.show_notice)
         self.worker.finished.connect(self._finished)
         self.worker.failed.connect(self._failed)
         self.thread = start_worker(self.worker, self)
@@ -222,6 +222,12 @@ class LinePanel(QWidget):
         from the next part."""
         if self.worker is not None:
             self.worker.change_threshold(threshold, review_from)
+
+    def take_up(self, model: PatchCoreModel, open_recorder: Callable[[], Recorder], in_force: str) -> None:
+        """Inspect with ``model``, saved over the line's model file, after the parts in hand
+        (:meth:`LineWorker.take_up`)."""
+        if self.worker is not None:
+            self.worker.take_up(model, open_recorder, in_force)
 
     # -- what the worker reports ------------------------------------------------------------------
     @Slot(object)
@@ -299,7 +305,7 @@ class LinePanel(QWidget):
             self.counter_labels[key].setText(text)
 
     @Slot(str)
-    def _notice(self, text: str) -> None:
+    def show_notice(self, text: str) -> None:
         self.notice_label.setText(text)
         self.message.emit(text)
 

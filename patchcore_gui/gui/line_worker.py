@@ -105,7 +105,8 @@ class LineWorker(Worker):
         self.overlays = overlays
         self.settings = settings
         self.line: Optional[InspectionLine] = None
-        self._changes: "queue.Queue[Tuple[str, float, str, Optional[float]]]" = queue.Queue()
+        # what the UI thread asks of the line, done in the worker's thread between parts
+        self._changes: "queue.Queue[Callable[[InspectionLine], None]]" = queue.Queue()
         self._last_shown = 0.0
         self._last_counted = 0.0
 
@@ -126,11 +127,17 @@ class LineWorker(Worker):
     def change_threshold(self, threshold: float, review_from: Optional[float] = None) -> None:
         """Use ``threshold`` and the review band from ``review_from`` (None: none) for the parts from now on
         (whoever moved them puts the move into the audit trail)."""
-        self._changes.put(("threshold moved", threshold, "", review_from))
+        self._changes.put(lambda line: line.set_threshold(threshold, review_from))
 
     def note_unlock(self, threshold: float, detail: str = "") -> None:
         """Put the operator's unlock of the threshold into the audit trail."""
-        self._changes.put(("threshold unlocked", threshold, detail, None))
+        self._changes.put(lambda line: self._audit(line, "threshold unlocked", threshold, detail))
+
+    def take_up(self, model: PatchCoreModel, open_recorder: Optional[Callable[[], Recorder]], in_force: str) -> None:
+        """Inspect with ``model`` (saved over the line's model file) from the next part on
+        (:meth:`InspectionLine.take_up`); ``open_recorder`` names it in the record; ``in_force`` is told
+        once it inspects."""
+        self._changes.put(lambda line: line.take_up(model, open_recorder, lambda: self.notice.emit(in_force)))
 
     # -- in the worker's thread ---------------------------------------------------------------------
     def work(self) -> Any:
@@ -141,11 +148,12 @@ class LineWorker(Worker):
             if self.cancel_requested:
                 return self.line.snapshot()
             final = self.line.run(self._result, self.notice.emit, self._tick)
-            self._apply_changes(recorder)
+            self._apply_changes()
             self.counters.emit(final)
             return final
         finally:
-            close = getattr(recorder, "close", None)
+            # the line's recorder: a model taken up opened its own and closed the one it replaced
+            close = getattr(self.line.recorder if self.line is not None else recorder, "close", None)
             if close is not None:
                 close()
 
@@ -164,28 +172,28 @@ class LineWorker(Worker):
 
     def _tick(self) -> None:
         assert self.line is not None
-        self._apply_changes(getattr(self.line, "recorder", None))
+        self._apply_changes()
         now = time.monotonic()
         if now - self._last_counted >= COUNT_EVERY_S:
             self._last_counted = now
             self.counters.emit(self.line.snapshot())
 
-    def _apply_changes(self, recorder: Optional[Recorder]) -> None:
+    def _apply_changes(self) -> None:
+        assert self.line is not None
         while True:
             try:
-                kind, threshold, detail, review_from = self._changes.get_nowait()
+                change = self._changes.get_nowait()
             except queue.Empty:
                 return
-            assert self.line is not None
-            if kind == "threshold moved":
-                self.line.set_threshold(threshold, review_from)
-                continue
-            record = getattr(recorder, "record_change", None)
-            if record is not None:
-                try:
-                    record(kind, threshold, detail)
-                except PatchCoreError as exc:
-                    self.notice.emit(f"error: '{kind}' could not be recorded: {exc}")
+            change(self.line)
+
+    def _audit(self, line: InspectionLine, kind: str, threshold: float, detail: str) -> None:
+        record = getattr(line.recorder, "record_change", None)
+        if record is not None:
+            try:
+                record(kind, threshold, detail)
+            except PatchCoreError as exc:
+                self.notice.emit(f"error: '{kind}' could not be recorded: {exc}")
 
 
 def _without_full_size(result: PartResult) -> PartResult:

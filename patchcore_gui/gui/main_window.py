@@ -198,8 +198,9 @@ class MainWindow(QMainWindow):
 
     # --- the model ------------------------------------------------------------------------------------------
     def set_model(self, model: PatchCoreModel, path: Optional[Path] = None, dirty: bool = False) -> None:
-        """Make ``model`` current; results of an earlier model are inspected again with it."""
-        if self._model_locked():
+        """Make ``model`` current; results of an earlier model are inspected again with it. While a line
+        runs, only the line's model tuned (the same file) may be."""
+        if path != self.document.path and self._model_locked():
             return
         redo = [item.path for item in self.results.items()] if self.document.model is not None else []
         if redo:

@@ -34,6 +34,8 @@ class ModelDocument(QObject):
     state_changed = Signal()
     #: The minimum defect area or the pixel size of the current model changed.
     defect_size_changed = Signal()
+    #: The model was written to its file (the path): a line that runs with that file takes it up.
+    saved = Signal(object)
 
     def __init__(self, parent: Optional[QObject] = None) -> None:
         super().__init__(parent)
@@ -144,4 +146,5 @@ class ModelDocument(QObject):
         save_model(self._model, target)
         self._path, self._dirty, self._file_stamp = target, False, stat_key(target)
         self.state_changed.emit()
+        self.saved.emit(target)
         return target

@@ -366,8 +366,8 @@ class RegionControl(QObject):
 
     def apply(self, region: Optional[RegionOfInterest], name: str = "") -> bool:
         window = self.window
-        if window.model is None or window.busy or window.line_mode.locked:
-            window.show_error("Wait for the running job to end (and stop the line) before changing the region",
+        if window.model is None or window.busy:
+            window.show_error("Wait for the running job to end before changing the region",
                               "Region of interest")
             return False
         self._before = window.model

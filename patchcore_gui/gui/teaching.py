@@ -150,7 +150,7 @@ class WindowTeaching(QObject):
         table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         table.customContextMenuRequested.connect(self._context_menu)
         for changed in (window.jobs.ended, window.document.model_changed, window.document.threshold_changed,
-                        window.results_panel.current_changed, window.line_mode.panel.running_changed):
+                        window.results_panel.current_changed):
             changed.connect(self._enable)
         self._enable()
 
@@ -162,8 +162,6 @@ class WindowTeaching(QObject):
             return "Open or build a model before teaching it"
         if window.busy:
             return "Wait for the running job to end, or cancel it, before teaching"
-        if window.line_mode.locked:
-            return "A line is running with the open model: stop it before teaching the model"
         return ""
 
     def _rejected(self, item: Optional[InspectedImage]) -> bool:

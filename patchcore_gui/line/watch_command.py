@@ -16,8 +16,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Optional
 
-from ..core import PatchCoreError, PatchCoreModel, load_model
+from ..core import PatchCoreError, load_model
 from ..core.fingerprint import stat_key
+from ..core.model_file import what_changed
 from .arrival import ArrivalSettings
 from ..record.recorder import default_station
 from .recording import StoreRecorder
@@ -59,22 +60,6 @@ def _at_least_one(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
     return int(text)
-
-
-def what_changed(old: PatchCoreModel, new: PatchCoreModel) -> str:
-    """What an engineer's tuning changed, in a few words ("threshold 2.5000 -> 3.0000, ...")."""
-    def band(model: PatchCoreModel) -> str:
-        return "none" if model.review_from is None else f"{model.review_from:.4f}"
-
-    changes = [f"{name} {before} -> {after}" for name, before, after in (
-        ("threshold", f"{old.threshold:.4f}", f"{new.threshold:.4f}"),
-        ("review band from", band(old), band(new)),
-        ("minimum defect area", f"{old.min_defect_area:g} px", f"{new.min_defect_area:g} px"),
-        ("region of interest", "set" if old.roi else "none", "set" if new.roi else "none"),
-        ("taught parts", str(len(old.teachings)), str(len(new.teachings))),
-        ("memory bank", f"{len(old.memory_bank):,} patches", f"{len(new.memory_bank):,} patches"),
-    ) if before != after]
-    return ", ".join(changes) or "no setting that judges parts"
 
 
 def cmd_watch(args: argparse.Namespace) -> int:

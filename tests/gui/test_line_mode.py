@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import sqlite3
 from pathlib import Path
@@ -56,3 +57,60 @@ def test_run_line_locks_the_model_records_the_unlock_and_stops(qtbot, window, fi
         rows = connection.execute("SELECT image_path, verdict, threshold FROM inspections ORDER BY id").fetchall()
     assert [(Path(p).name, v) for p, v, _ in rows] == [("d0.png", "NG"), ("d1.png", "OK")]
     assert rows[1][2] == 1e6
+
+
+def test_the_model_tuned_while_the_line_runs_reaches_the_line_when_saved(qtbot, window, fitted, synthetic_set,
+                                                                         tmp_path):
+    store = tmp_path / "inspections.sqlite"
+    model_path = save_model(fitted.model, tmp_path / "parts.patchcore")
+    assert window.open_model(model_path)
+    camera = tmp_path / "camera"
+    camera.mkdir()
+    panel = window.line_mode.panel
+    assert window.line_mode.run_line(camera)
+    assert window.side_panel.defect_size_control.isEnabled() and window.teaching._refusal() == ""
+    defective = synthetic_set.test_defective
+
+    def inspected(count: int) -> None:
+        qtbot.waitUntil(lambda: panel.last_snapshot is not None and panel.last_snapshot.inspected == count,
+                        timeout=TIMEOUT_MS)
+
+    drop(defective[0], camera, "d0.png")
+    inspected(1)
+    # taught here: the window's model changes, the line's not until it is saved
+    with qtbot.waitSignal(window.job_done, timeout=TIMEOUT_MS) as taught:
+        assert window.teaching.teach([defective[0]])
+    assert taught.args == ["teach", "finished"] and len(window.document.model.teachings) == 1
+    assert panel.notice_label.text().startswith("Not on the line yet: taught parts 0 -> 1")
+    drop(defective[0], camera, "d0-again-unsaved.png")
+    inspected(2)
+    assert panel.last_snapshot.ng == 2
+
+    assert window.save_model_interactive()
+    assert "the line takes it up after the parts in hand (taught parts 0 -> 1" in panel.notice_label.text()
+    qtbot.waitUntil(lambda: "inspects with it from now on" in panel.notice_label.text(), timeout=TIMEOUT_MS)
+    drop(defective[0], camera, "d0-again-saved.png")
+    inspected(3)
+    assert panel.last_snapshot.ng == 2 and panel.last_snapshot.ok == 1  # the taught part passes now
+
+    # a minimum defect area only judges anew: no restart, in force from the next part
+    window.document.set_defect_size(1e9, None)
+    assert panel.notice_label.text().startswith("Not on the line yet: minimum defect area 0 px -> 1e+09 px")
+    assert window.save_model_interactive()
+    qtbot.waitUntil(lambda: "inspects with it from now on (minimum defect area" in panel.notice_label.text(),
+                    timeout=TIMEOUT_MS)
+    drop(defective[1], camera, "d1.png")
+    inspected(4)
+    assert panel.last_snapshot.ng == 2 and panel.last_snapshot.ok == 2
+
+    with qtbot.waitSignal(panel.running_changed, timeout=TIMEOUT_MS):
+        panel.stop_button.click()
+    # the audit trail names a model once per station: the window's "model saved" named the taught one
+    assert audit(store)[-1] == "model taken up"
+    with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as connection:
+        rows = connection.execute("SELECT image_path, verdict, model_sha256 FROM inspections ORDER BY id").fetchall()
+    assert [(Path(p).name, v) for p, v, _ in rows] == [
+        ("d0.png", "NG"), ("d0-again-unsaved.png", "NG"), ("d0-again-saved.png", "OK"), ("d1.png", "OK")]
+    first, unsaved, taught, tuned = (sha for _, _, sha in rows)  # each part's model: the file as it judged it
+    assert len({first, taught, tuned}) == 3 and first == unsaved
+    assert tuned == hashlib.sha256(model_path.read_bytes()).hexdigest()
