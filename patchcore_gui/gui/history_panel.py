@@ -20,7 +20,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QAbstractTableModel, QDateTime, QModelIndex, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence
+from PySide6.QtGui import QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QComboBox, QDateTimeEdit, QDockWidget, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
                                QLineEdit, QMainWindow, QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget)
 
@@ -412,4 +412,23 @@ def install_history_dock(window: QMainWindow, panel: HistoryPanel) -> QDockWidge
         if action.menu() is not None and action.text().replace("&", "") == "View":
             action.menu().addAction(toggle)
     dock.visibilityChanged.connect(panel.refresh_if_visible)
+    dock.visibilityChanged.connect(lambda visible: visible and _float_if_the_screen_is_short(window, dock))
     return dock
+
+
+def _float_if_the_screen_is_short(window: QMainWindow, dock: QDockWidget) -> None:
+    """Docked under the window, the view adds its own least height to the window's: 791 px in all, past a
+    1366 x 768 line-PC screen, which then showed the window's top only. There it opens in a window of its
+    own instead, as tall as the screen allows (it can be docked again by hand)."""
+    screen = (window.screen() or QGuiApplication.primaryScreen()).availableGeometry()
+    title_bar = max(window.frameGeometry().height() - window.height(), 30)
+    if dock.isFloating() or window.minimumSizeHint().height() + title_bar <= screen.height():
+        return
+    dock.setFloating(True)
+    if not window.isMaximized() and window.height() + title_bar > screen.height():  # grown by the docked view
+        # once its layout has let the view go: until then the window cannot be smaller
+        QTimer.singleShot(0, lambda: window.resize(window.width(), screen.height() - title_bar))
+    height = min(max(dock.sizeHint().height(), screen.height() // 2), screen.height() - title_bar)
+    width = min(max(dock.sizeHint().width(), window.width()), screen.width())
+    dock.setGeometry(screen.left() + (screen.width() - width) // 2, screen.bottom() - height - title_bar + 1,
+                     width, height)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Optional, Sequence
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QGroupBox, QHBoxLayout, QHeaderView,
-                               QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
+                               QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from ..core.regions import DefectRegion, DefectRegions, area_text, min_area_px
 from .model_document import ModelDocument
@@ -46,8 +46,6 @@ class RegionsPanel(QGroupBox):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
-        row_height = self.table.verticalHeader().defaultSectionSize()
-        self.table.setMaximumHeight(header.sizeHint().height() + VISIBLE_ROWS * row_height + 4)
         self.table.itemSelectionChanged.connect(self._selection_changed)
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
@@ -81,7 +79,15 @@ class RegionsPanel(QGroupBox):
         finally:
             self.table.blockSignals(False)
         self.summary.setText(self._summary(regions, min_defect_area, pixel_size_mm))
+        self._fit_rows(len(self._regions))
         self.region_selected.emit(None)
+
+    def _fit_rows(self, rows: int) -> None:
+        """As tall as its rows, from one to VISIBLE_ROWS: empty rows under one region took the height of a
+        histogram squeezed to 150 px on a 768 px screen."""
+        row_height = self.table.verticalHeader().defaultSectionSize()
+        height = self.table.horizontalHeader().sizeHint().height() + min(max(rows, 1), VISIBLE_ROWS) * row_height + 4
+        self.table.setFixedHeight(height)
 
     @staticmethod
     def _summary(regions: Optional[Sequence[DefectRegion]], min_defect_area: float,
@@ -134,12 +140,15 @@ class DefectSizeControl(QWidget):
         self.pixel_size.setSpecialValueText("unknown")
         self.pixel_size.setSuffix(" mm/px")
         self.pixel_size.setToolTip("Millimetres per image pixel, so areas read in mm²")
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(QLabel("Minimum defect area"))
-        row.addWidget(self.area, 1)
-        row.addWidget(self.unit)
-        row.addWidget(self.pixel_size)
+        # two rows: in one, 474 px wide, they set the side panel's least width and made the threshold
+        # page scroll sideways on a 1366 px screen
+        area = QHBoxLayout()
+        area.addWidget(self.area, 1)
+        area.addWidget(self.unit)
+        form = QFormLayout(self)
+        form.setContentsMargins(0, 0, 0, 0)
+        form.addRow("Minimum defect area", area)
+        form.addRow("Pixel size", self.pixel_size)
         self.area.valueChanged.connect(self._area_edited)
         self.pixel_size.valueChanged.connect(self._pixel_size_edited)
         self.unit.currentIndexChanged.connect(self._show)

@@ -187,17 +187,23 @@ class SidePanel(QWidget):
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.threshold_panel, 1)
         column.addWidget(self.defect_size_control)
-        # Scrolled rather than squeezed: on a small screen the histogram, its legend and the rules under
-        # it keep their size (squeezed below their minimum, Qt lays them over one another); on a narrow
-        # side panel it scrolls sideways too, rather than clipping the threshold's number box.
-        tuning_scroll = QScrollArea()
-        tuning_scroll.setWidgetResizable(True)
-        tuning_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        tuning_scroll.setWidget(tuning)
-        self.pages.addTab(tuning_scroll, "Threshold")
-        self.pages.addTab(self.model_panel, "Model")
+        self.pages.addTab(_scrolled(tuning), "Threshold")
+        self.pages.addTab(_scrolled(self.model_panel), "Model")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.verdict_panel)
         layout.addWidget(self.regions_panel)
         layout.addWidget(self.pages, 1)
+
+
+def _scrolled(page: QWidget) -> QScrollArea:
+    """``page`` scrolled rather than squeezed. On a small screen the histogram, its legend and the rules
+    under it keep their size (squeezed below their minimum, Qt lays them over one another); on a narrow
+    side panel it scrolls sideways too, rather than clipping the threshold's number box. Nor does a
+    page's height set the window's least height: the model's eleven facts made it 907 px with the
+    History view docked, past a 1366 x 768 line-PC screen."""
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    scroll.setWidget(page)
+    return scroll

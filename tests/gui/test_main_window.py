@@ -345,3 +345,17 @@ def test_a_save_or_export_that_cannot_write_is_a_message(qtbot, model_window: Ma
     assert not model_window.export_csv(tmp_path / "file" / "results.csv")
     assert model_window.last_error == (f"cannot write '{tmp_path / 'file' / 'results.csv'}': "
                                        f"'{tmp_path / 'file'}' is not a folder")
+
+
+def test_the_window_fits_a_short_screen_with_the_history_view_shown(qtbot, model_window):
+    window, title_bar = model_window, 30
+    screen = window.screen().availableGeometry()
+    pages = window.side_panel.pages  # the model's eleven facts scroll: they do not set the window's least height
+    assert pages.minimumSizeHint().height() < window.side_panel.model_panel.minimumSizeHint().height()
+    # a screen too short for both: the offscreen one is 800 px, a line PC's 768 less its task bar
+    window.history.setMinimumHeight(screen.height() - window.minimumSizeHint().height())
+    window.history_dock.show()
+    qtbot.waitUntil(lambda: window.history_dock.isVisible() and window.history_dock.isFloating())
+    assert window.minimumSizeHint().height() + title_bar <= screen.height()
+    qtbot.waitUntil(lambda: window.height() + title_bar <= screen.height())
+    assert window.history_dock.frameGeometry().bottom() <= screen.bottom()

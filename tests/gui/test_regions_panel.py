@@ -10,7 +10,9 @@ import pytest
 
 from patchcore_gui.core.images import read_image
 from patchcore_gui.core.model_file import load_model
+from patchcore_gui.core.regions import DefectRegion
 from patchcore_gui.gui.main_window import MainWindow
+from patchcore_gui.gui.regions_panel import VISIBLE_ROWS
 from patchcore_gui.gui.results_model import ITEM_ROLE
 from patchcore_gui.record import open_store
 
@@ -151,3 +153,19 @@ def _changes(window):
         return []
     with open_store(window.record.target, "reader", create=False) as store:
         return store.model_changes()
+
+
+def test_the_list_is_as_tall_as_its_rows_and_the_tuning_fits_the_side_panel(qtbot, model_window):
+    """On a 1366 x 768 screen, empty rows under one region took the histogram's height, and the minimum
+    area's row (474 px) set the side panel's least width, so the threshold page scrolled sideways."""
+    panel = model_window.side_panel.regions_panel
+    heights = []
+    for count in (0, 1, 3, VISIBLE_ROWS, VISIBLE_ROWS + 4):
+        panel.show_regions([DefectRegion(100 - i, i, i, 5, 5, 2.0, (float(i), float(i))) for i in range(count)])
+        heights.append(panel.table.height())
+    assert heights[0] == heights[1] < heights[2] < heights[3] == heights[4]
+    model_window.resize(1366, 740)
+    qtbot.waitUntil(lambda: model_window.width() == 1366)
+    side_width = model_window.splitter.sizes()[2]
+    assert model_window.side_panel.defect_size_control.minimumSizeHint().width() < side_width
+    assert model_window.side_panel.threshold_panel.minimumSizeHint().width() < side_width
