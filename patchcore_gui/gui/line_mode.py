@@ -7,8 +7,10 @@ that goes to the running line and into the record's audit trail.
 
 The model can be tuned meanwhile (a region of interest, a minimum defect area, a part taught): the
 line goes on with its model file until the tuned model is saved over it, and then takes it up between
-parts, as ``patchcore watch`` takes up a file tuned from the command line. The record names every
-part's model by its file, so a change reaches the line only once it is in that file.
+parts (:class:`~..line.model_file_follower.ModelFileFollower`, as ``patchcore watch`` does). The record
+names every part's model by its file, so a change reaches the line only once it is in that file. A
+model another program wrote over the file (``patchcore teach`` on it, say) is taken up the same way,
+and opened again here unless this window has unsaved changes to it.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class LineMode(QObject):
         self.panel.threshold_unlocked.connect(self._apply_lock)
         window.document.threshold_changed.connect(self._threshold_moved)
         window.document.saved.connect(self._saved)
+        self.panel.model_taken_up.connect(self._taken_up)
         for changed in (window.document.model_changed, window.document.defect_size_changed,
                         window.document.state_changed):
             changed.connect(self._tell_unsaved_tuning)
@@ -87,7 +90,9 @@ class LineMode(QObject):
         self._line_file, self._line_model = model_path, model
         # its own inspector: the window's changes in place with the region of interest being tuned
         self.panel.start(folder, lambda: engine.inspector_of_its_own(model),
-                         self._recorder_opener(model_path, model, "line started"))
+                         self._recorder_opener(model_path, model, "line started"),
+                         model_file=(model_path, document.file_stamp,
+                                     lambda tuned: self._recorder_opener(model_path, tuned, "model taken up")))
         self.tabs.setCurrentWidget(self.panel)
         return True
 
@@ -103,19 +108,27 @@ class LineMode(QObject):
 
     @Slot(object)
     def _saved(self, path: Path) -> None:
-        """Saved over the running line's model file: the line takes the model up after the parts in hand."""
-        model = self.window.document.model
-        if not self.panel.running or model is None or self._line_file is None or model is self._line_model:
+        """Saved while a line runs: over its model file, the line takes the model up after the parts in hand."""
+        if not self.panel.running or self._line_file is None or self._line_model is None:
             return
         if path != self._line_file:
             self.panel.show_notice(f"Saved as {path.name}: the line goes on with {self._line_file.name}")
-            return
-        assert self._line_model is not None
-        change = what_changed(self._line_model, model)
+        elif self.window.document.model is not None:
+            change = what_changed(self._line_model, self.window.document.model)
+            self.panel.show_notice(f"{path.name} saved: the line takes it up after the parts in hand ({change})")
+
+    @Slot(object)
+    def _taken_up(self, model: PatchCoreModel) -> None:
+        """The line inspects with ``model`` from its file: saved here, or written by another program."""
         self._line_model = model
-        self.panel.take_up(model, self._recorder_opener(path, model, "model taken up"),
-                           f"{path.name} saved: the line inspects with it from now on ({change})")
-        self.panel.show_notice(f"{path.name} saved: the line takes it up after the parts in hand ({change})")
+        document = self.window.document
+        if document.path != self._line_file or not document.changed_on_disk:
+            return  # saved here, or this window has another file open
+        if document.dirty:
+            self.panel.show_notice(f"{document.name} was changed by another program and the line inspects with it; "
+                                   "the changes here are not in it (saving asks before writing over it)")
+        else:
+            self.window.set_model(model, document.path)
 
     @Slot()
     def _tell_unsaved_tuning(self, *_changed: object) -> None:

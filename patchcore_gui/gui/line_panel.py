@@ -17,11 +17,11 @@ from PySide6.QtCore import QModelIndex, QSettings, QSize, Qt, QTimer, Signal, Sl
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGridLayout, QHBoxLayout, QLabel, QListView,
                                QMessageBox, QPushButton, QVBoxLayout, QWidget)
 
-from ..core import Inspector, PatchCoreModel
+from ..core import Inspector
 from ..line import LineSettings, OverlayWriter, PartSorter, ShiftSnapshot
 from ..line.runner import Recorder
 from .image_view import InspectionView
-from .line_worker import SHOW_EVERY_S, THUMBNAIL_SIDE, LineWorker, ShownLinePart
+from .line_worker import SHOW_EVERY_S, THUMBNAIL_SIDE, FollowedModelFile, LineWorker, ShownLinePart
 from .ng_parts import KEY_ROLE, NgPartsModel, NgRow
 from .workers import start_worker
 
@@ -41,6 +41,8 @@ class LinePanel(QWidget):
     threshold_unlocked = Signal()
     #: A one-line message for the status bar.
     message = Signal(str)
+    #: The line inspects with this model, read from its model file after it changed (PatchCoreModel).
+    model_taken_up = Signal(object)
 
     def __init__(self, settings: QSettings, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
@@ -149,9 +151,11 @@ class LinePanel(QWidget):
         return Path(str(self.settings.value("line/sort_into", str(folder.parent / f"{folder.name}-sorted"))))
 
     def start(self, folder: Path, make_inspector: Callable[[], Inspector],
-              make_recorder: Callable[[], Optional[Recorder]], settings: LineSettings = LineSettings()) -> None:
+              make_recorder: Callable[[], Optional[Recorder]], settings: LineSettings = LineSettings(),
+              model_file: Optional[FollowedModelFile] = None) -> None:
         """Run a line on ``folder``; ``make_inspector`` and ``make_recorder`` are called in the worker's thread
-        (making an inspector may load a network; a store's connection belongs to the thread that uses it)."""
+        (making an inspector may load a network; a store's connection belongs to the thread that uses it).
+        With ``model_file`` the line takes up a model written over that file (``model_taken_up``)."""
         if self.worker is not None:
             return
         self.folder = folder
@@ -165,7 +169,8 @@ class LinePanel(QWidget):
         self.ng_model.clear()
         self._show_ng_title()
         self.unlocked = False
-        self.worker = LineWorker(make_inspector, folder, make_recorder, sorter, overlays, settings)
+        self.worker = LineWorker(make_inspector, folder, make_recorder, sorter, overlays, settings, model_file)
+        self.worker.model_taken_up.connect(self.model_taken_up)
         self.worker.part_done.connect(self._part_done)
         self.worker.counters.connect(self._show_counters)
         self.worker.notice.connect(self.show_notice)
@@ -222,12 +227,6 @@ class LinePanel(QWidget):
         from the next part."""
         if self.worker is not None:
             self.worker.change_threshold(threshold, review_from)
-
-    def take_up(self, model: PatchCoreModel, open_recorder: Callable[[], Recorder], in_force: str) -> None:
-        """Inspect with ``model``, saved over the line's model file, after the parts in hand
-        (:meth:`LineWorker.take_up`)."""
-        if self.worker is not None:
-            self.worker.take_up(model, open_recorder, in_force)
 
     # -- what the worker reports ------------------------------------------------------------------
     @Slot(object)

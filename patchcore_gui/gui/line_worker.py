@@ -20,6 +20,7 @@ from PySide6.QtCore import Signal
 
 from ..core import Inspector, PatchCoreError, PatchCoreModel, read_image
 from ..line import InspectionLine, LineSettings, OverlayWriter, PartResult, PartSorter
+from ..line.model_file_follower import ModelFileFollower
 from ..line.runner import Recorder
 from .results_model import downsize, encode_thumbnail
 from .workers import Worker
@@ -31,6 +32,11 @@ COUNT_EVERY_S = 0.25
 #: Longest side of a shown part, in pixels: enough for the view, and bounded memory per part kept.
 SHOWN_SIDE = 768
 THUMBNAIL_SIDE = 96
+
+
+#: The line's model file: its path, its stat_key as the model was read, and what opens the recorder
+#: that names a model taken up from it.
+FollowedModelFile = Tuple[Path, Optional[Tuple[int, int]], Callable[[PatchCoreModel], Optional[Callable[[], Recorder]]]]
 
 
 @dataclass(frozen=True)
@@ -92,11 +98,13 @@ class LineWorker(Worker):
     part_done = Signal(object)   # ShownLinePart
     counters = Signal(object)    # ShiftSnapshot
     notice = Signal(str)
+    model_taken_up = Signal(object)  # PatchCoreModel, read from the line's model file once it inspects with it
 
     def __init__(self, make_inspector: Callable[[], Inspector], folder: Path,
                  make_recorder: Callable[[], Optional[Recorder]],
                  sorter: Optional[PartSorter] = None, overlays: Optional[OverlayWriter] = None,
-                 settings: LineSettings = LineSettings()) -> None:
+                 settings: LineSettings = LineSettings(), model_file: Optional[FollowedModelFile] = None) -> None:
+        """``model_file``: the file the line's model was read from, followed while the line runs."""
         super().__init__()
         self.make_inspector = make_inspector
         self.folder = folder
@@ -104,6 +112,7 @@ class LineWorker(Worker):
         self.sorter = sorter
         self.overlays = overlays
         self.settings = settings
+        self.model_file = model_file
         self.line: Optional[InspectionLine] = None
         # what the UI thread asks of the line, done in the worker's thread between parts
         self._changes: "queue.Queue[Callable[[InspectionLine], None]]" = queue.Queue()
@@ -133,25 +142,27 @@ class LineWorker(Worker):
         """Put the operator's unlock of the threshold into the audit trail."""
         self._changes.put(lambda line: self._audit(line, "threshold unlocked", threshold, detail))
 
-    def take_up(self, model: PatchCoreModel, open_recorder: Optional[Callable[[], Recorder]], in_force: str) -> None:
-        """Inspect with ``model`` (saved over the line's model file) from the next part on
-        (:meth:`InspectionLine.take_up`); ``open_recorder`` names it in the record; ``in_force`` is told
-        once it inspects."""
-        self._changes.put(lambda line: line.take_up(model, open_recorder, lambda: self.notice.emit(in_force)))
 
     # -- in the worker's thread ---------------------------------------------------------------------
     def work(self) -> Any:
         inspector = self.make_inspector()
         recorder = self.make_recorder()
+        follower: Optional[ModelFileFollower] = None
         try:
             self.line = InspectionLine(inspector, self.folder, recorder, self.sorter, self.overlays, self.settings)
             if self.cancel_requested:
                 return self.line.snapshot()
+            if self.model_file is not None:
+                path, stamp, open_recorder_for = self.model_file
+                follower = ModelFileFollower(self.line, path, stamp, open_recorder_for, self.notice.emit,
+                                             self.model_taken_up.emit).start()
             final = self.line.run(self._result, self.notice.emit, self._tick)
             self._apply_changes()
             self.counters.emit(final)
             return final
         finally:
+            if follower is not None:
+                follower.stop()
             # the line's recorder: a model taken up opened its own and closed the one it replaced
             close = getattr(self.line.recorder if self.line is not None else recorder, "close", None)
             if close is not None:

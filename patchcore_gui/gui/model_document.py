@@ -101,6 +101,11 @@ class ModelDocument(QObject):
         now = None if self._path is None else stat_key(self._path)  # a deleted file loses nothing when saved
         return now is not None and self._file_stamp is not None and now != self._file_stamp
 
+    @property
+    def file_stamp(self) -> Optional[Tuple[int, int]]:
+        """The model file's :func:`stat_key` as it was read or last written here (None: no file)."""
+        return self._file_stamp
+
     def set_model(self, model: Optional[PatchCoreModel], path: Optional[Path] = None, dirty: bool = False) -> None:
         if path is None or path != self._path or not dirty:  # a change made here keeps the file as it was read
             self._file_stamp = None if path is None else stat_key(path)

@@ -18,17 +18,15 @@ from typing import Optional
 
 from ..core import PatchCoreError, load_model
 from ..core.fingerprint import stat_key
-from ..core.model_file import what_changed
 from .arrival import ArrivalSettings
 from ..record.recorder import default_station
+from .model_file_follower import ModelFileFollower
 from .recording import StoreRecorder
 from .runner import InspectionLine, LineSettings, PartResult
 from .sorting import OverlayWriter, PartSorter
 
 #: Seconds between the summary lines.
 SUMMARY_EVERY_S = 60.0
-#: Seconds between looks at the model file: a tuned model written over it is taken up this soon.
-MODEL_LOOK_EVERY_S = 1.0
 
 
 def add_watch_command(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -107,31 +105,15 @@ def cmd_watch(args: argparse.Namespace) -> int:
         while not done.wait(SUMMARY_EVERY_S):
             say(f"summary: {line.snapshot().line()}")
 
-    def look_at_model_file() -> None:
-        # a model tuned while the line runs (threshold, region, minimum area, taught parts) and written
-        # over its file is taken up between parts, its change in the audit trail
-        nonlocal model_stamp
-        while not done.wait(MODEL_LOOK_EVERY_S):
-            stamp = stat_key(model_path)
-            if stamp is None or stamp == model_stamp:
-                continue
-            model_stamp = stamp
-            try:
-                tuned = load_model(model_path)
-            except PatchCoreError as exc:
-                say(f"error: {model_path.name} changed but cannot be used ({exc}); the line goes on with the "
-                    "model it had", sys.stderr)
-                continue
-            change = what_changed(line.model, tuned)  # against the model in force (one that failed to start is not)
-            open_recorder = None if not args.log else partial(
-                StoreRecorder.open, args.log, args.station, model_path, tuned.threshold, tuned.review_from,
-                tuned.min_defect_area, kind="model taken up")
-            line.take_up(tuned, open_recorder, lambda: say(f"{model_path.name} changed: inspecting with it from "
-                                                           f"now on ({change})", sys.stderr))
-
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     threading.Thread(target=summaries, name="summary", daemon=True).start()
-    threading.Thread(target=look_at_model_file, name="model file", daemon=True).start()
+    # a model tuned while the line runs and written over its file is taken up between parts
+    follower = ModelFileFollower(
+        line, model_path, model_stamp,
+        lambda tuned: None if not args.log else partial(
+            StoreRecorder.open, args.log, args.station, model_path, tuned.threshold, tuned.review_from,
+            tuned.min_defect_area, kind="model taken up"),
+        lambda text: say(text, sys.stderr)).start()
     band = "" if model.review_from is None else f", review from {model.review_from:.4f}"
     say(f"watching {folder.resolve()} with {model_path.name} (threshold {model.threshold:.4f}{band}), "
         f"{line.inspectors} part(s) inspected side by side" + (f", recording into {args.log}" if args.log else ""),
@@ -140,6 +122,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
         final = line.run(on_result, lambda text: say(text, sys.stderr))
     finally:
         done.set()
+        follower.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         close = getattr(line.recorder, "close", None)  # the line's: a model taken up opened its own

@@ -88,7 +88,7 @@ def test_the_model_tuned_while_the_line_runs_reaches_the_line_when_saved(qtbot, 
 
     assert window.save_model_interactive()
     assert "the line takes it up after the parts in hand (taught parts 0 -> 1" in panel.notice_label.text()
-    qtbot.waitUntil(lambda: "inspects with it from now on" in panel.notice_label.text(), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: "inspecting with it from now on" in panel.notice_label.text(), timeout=TIMEOUT_MS)
     drop(defective[0], camera, "d0-again-saved.png")
     inspected(3)
     assert panel.last_snapshot.ng == 2 and panel.last_snapshot.ok == 1  # the taught part passes now
@@ -97,7 +97,7 @@ def test_the_model_tuned_while_the_line_runs_reaches_the_line_when_saved(qtbot, 
     window.document.set_defect_size(1e9, None)
     assert panel.notice_label.text().startswith("Not on the line yet: minimum defect area 0 px -> 1e+09 px")
     assert window.save_model_interactive()
-    qtbot.waitUntil(lambda: "inspects with it from now on (minimum defect area" in panel.notice_label.text(),
+    qtbot.waitUntil(lambda: "inspecting with it from now on (minimum defect area" in panel.notice_label.text(),
                     timeout=TIMEOUT_MS)
     drop(defective[1], camera, "d1.png")
     inspected(4)
@@ -114,3 +114,31 @@ def test_the_model_tuned_while_the_line_runs_reaches_the_line_when_saved(qtbot, 
     first, unsaved, taught, tuned = (sha for _, _, sha in rows)  # each part's model: the file as it judged it
     assert len({first, taught, tuned}) == 3 and first == unsaved
     assert tuned == hashlib.sha256(model_path.read_bytes()).hexdigest()
+
+
+def test_a_model_another_program_writes_over_the_lines_file_is_taken_up_and_opened_here(qtbot, window, fitted,
+                                                                                         synthetic_set, tmp_path):
+    model_path = save_model(fitted.model, tmp_path / "parts.patchcore")
+    assert window.open_model(model_path)
+    camera = tmp_path / "camera"
+    camera.mkdir()
+    panel = window.line_mode.panel
+    assert window.line_mode.run_line(camera)
+    drop(synthetic_set.test_defective[0], camera, "d0.png")
+    qtbot.waitUntil(lambda: panel.last_snapshot is not None and panel.last_snapshot.ng == 1, timeout=TIMEOUT_MS)
+
+    save_model(fitted.model.with_threshold(1e6), model_path)  # as `patchcore threshold` on the file would
+    qtbot.waitUntil(lambda: window.document.threshold == 1e6, timeout=TIMEOUT_MS)  # opened again: no unsaved change
+    assert not window.document.dirty and not window.document.changed_on_disk
+    assert "parts.patchcore changed: inspecting with it from now on (threshold" in panel.notice_label.text()
+    drop(synthetic_set.test_defective[1], camera, "d1.png")
+    qtbot.waitUntil(lambda: panel.last_snapshot.inspected == 2, timeout=TIMEOUT_MS)
+    assert panel.last_snapshot.ok == 1
+
+    # with unsaved changes here the window keeps them, and says the line has the other program's model
+    window.document.set_defect_size(7.0, None)
+    save_model(fitted.model.with_threshold(2e6), model_path)
+    qtbot.waitUntil(lambda: "changed by another program" in panel.notice_label.text(), timeout=TIMEOUT_MS)
+    assert window.document.dirty and window.document.threshold == 1e6 and window.document.changed_on_disk
+    with qtbot.waitSignal(panel.running_changed, timeout=TIMEOUT_MS):
+        panel.stop_button.click()
