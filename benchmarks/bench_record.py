@@ -124,7 +124,7 @@ def time_summaries(store: InspectionStore, target: str, repeats: int = 3) -> Dic
         results["parts"] = summary.total.count
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "patchcore_gui.cli", "log", target, "--summary", "--by", "hour"],
+    subprocess.run([sys.executable, "-m", "patchcore_gui.program", "log", target, "--summary", "--by", "hour"],
                    check=True, capture_output=True, env=env)
     results["command s"] = time.perf_counter() - started
     wanted = f"PART_{2 * summary.total.count // 3:08d}"  # upper case: matched in any case
@@ -136,7 +136,7 @@ def time_summaries(store: InspectionStore, target: str, repeats: int = 3) -> Dic
     assert len(found) == 1, found
     results["part s"] = statistics.median(seconds)
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "patchcore_gui.cli", "log", target, "--part", wanted],
+    subprocess.run([sys.executable, "-m", "patchcore_gui.program", "log", target, "--part", wanted],
                    check=True, capture_output=True, env=env)
     results["part command s"] = time.perf_counter() - started
     return results

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
-import warnings
 from pathlib import Path
 from typing import List, Optional, Sequence, TextIO, Tuple
 
@@ -39,6 +37,7 @@ from .roi_command import add_fit_option, add_roi_command, mask_for
 from .core.likeness import describe_good_parts
 from .line.watch_command import add_watch_command
 from .record.log_command import PartTimer, add_log_command, add_store_options, close_recorder, recorder_for
+from .program import command_parser, main, print_error, run_as_program  # noqa: F401  (main: the tests' entry)
 from .threshold_command import add_threshold_command
 from .teach_command import add_teach_command
 
@@ -71,11 +70,6 @@ class TerminalProgress:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
-
-
-def print_error(message: str) -> None:
-    """One ``error: ...`` line on stderr, whatever stderr is; clears and redraws a progress bar on a terminal."""
-    tqdm.write(f"error: {message}", file=sys.stderr)
 
 
 def _config_from(args: argparse.Namespace, good: Sequence[Path] = ()) -> PatchCoreConfig:
@@ -355,9 +349,7 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="patchcore", description="PatchCore Inspector: anomaly detection "
-                                     "for manufactured parts, learned from good parts only.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser, sub = command_parser()
 
     p = sub.add_parser("fit", help="build a model from a folder of good parts")
     p.add_argument("good_dir")
@@ -406,39 +398,6 @@ def build_parser() -> argparse.ArgumentParser:
     add_threshold_command(sub)
     add_teach_command(sub)
     return parser
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
-    # Pillow's plugins complain about damaged files through `warnings` (two lines each on stderr);
-    # the file's own one-line error already says what is wrong with it.
-    warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
-    try:
-        return args.run(args)
-    except PatchCoreError as exc:
-        print_error(str(exc))
-        return 2
-    except ValueError as exc:  # configuration values refused by PatchCoreConfig
-        print_error(str(exc))
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-
-
-def run_as_program() -> None:
-    """The ``patchcore`` program (console script, ``python -m``, the packaged folder): :func:`main`, then exit.
-
-    The process ends with ``os._exit`` once its output is flushed: now and then (about 1 run in 5 of
-    ``watch`` stopped by SIGTERM here) a native library's thread pool aborted the interpreter's teardown
-    ("terminate called without an active exception"), turning a clean stop into exit status 134 for the
-    service manager. Every result is durable by then: models, CSVs and overlays are written atomically
-    and the inspection store commits each record before it is counted.
-    """
-    code = main()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, List, Optional, Sequence, Set, Tuple
 import cv2
 import numpy as np
 
-from .model import verdict_of
+from .verdict import verdict_of
 
 if TYPE_CHECKING:  # only for annotations: the orchestration imports this module
     from .model import PatchCoreModel

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Iterable, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .atomic import PathLike, atomic_write_text
-from .model import verdict_of
+from .verdict import verdict_of
 from .regions import DefectRegion, largest_area, regions_summary
 
 if TYPE_CHECKING:

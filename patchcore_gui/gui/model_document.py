@@ -15,7 +15,8 @@ from PySide6.QtCore import QObject, Signal
 
 from ..core.atomic import PathLike
 from ..core.fingerprint import stat_key
-from ..core.model import PatchCoreModel, verdict_of
+from ..core.model import PatchCoreModel
+from ..core.verdict import verdict_of
 from ..core.model_file import MODEL_SUFFIX, save_model
 
 

@@ -20,7 +20,8 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QColor, QImage, QPixmap
 
 from ..core.fingerprint import FileFingerprint
-from ..core.model import PatchCoreModel, verdict_of
+from ..core.model import PatchCoreModel
+from ..core.verdict import verdict_of
 from ..core.patchcore import Inspection
 from ..core.regions import DefectRegion, largest_area
 from ..core.results import ResultRow, inspection_time

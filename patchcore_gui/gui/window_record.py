@@ -26,7 +26,8 @@ import numpy as np
 from PySide6.QtCore import QObject, QSettings, QStandardPaths, QTimer, Signal, Slot
 
 from ..core.errors import PatchCoreError
-from ..core.model import PatchCoreModel, verdict_of
+from ..core.model import PatchCoreModel
+from ..core.verdict import verdict_of
 from ..core.regions import DefectRegion, defect_size_text, largest_area, regions_to_json
 from ..record import InspectionRecord, StoreError, StoreUnavailable, file_identity, open_store
 from ..record.recorder import default_station, model_file_identity

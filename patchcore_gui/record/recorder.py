@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Optional, Sequence, Tuple, Union
 
 from ..core.errors import ImageReadError, ModelFileError
-from ..core.model import verdict_of
+from ..core.verdict import verdict_of
 from ..core.regions import DefectRegion, largest_area, regions_to_json
 from .identity import file_identity
 from .records import InspectionRecord

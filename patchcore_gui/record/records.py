@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Optional
 
-from ..core.model import VERDICTS  # noqa: F401  (the record knows the verdicts the rule gives, no others)
+from ..core.verdict import VERDICTS  # noqa: F401  (the record knows the verdicts the rule gives, no others)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICROSECOND = timedelta(microseconds=1)

@@ -7,7 +7,7 @@ from patchcore_gui.core.config import PatchCoreConfig
 from patchcore_gui.core.evaluate import evaluate
 from patchcore_gui.core.images import find_images
 from patchcore_gui.core.likeness import COLOUR_MODE, FAR, LikenessCheck, part_look
-from patchcore_gui.core.model import verdict_of
+from patchcore_gui.core.verdict import verdict_of
 from patchcore_gui.core.patchcore import Inspector
 from patchcore_gui.core.results import ResultRow
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from patchcore_gui.core.images import read_image
-from patchcore_gui.core.model import verdict_of
+from patchcore_gui.core.verdict import verdict_of
 from patchcore_gui.core.model_file import load_model, model_from_bytes, model_to_bytes, save_model
 from patchcore_gui.core.errors import ModelFileError
 from patchcore_gui.core.overlay import inspection_overlay

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import subprocess
+import sys
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -216,3 +218,19 @@ def test_the_recorder_judges_and_keeps_the_regions_and_log_shows_them(tmp_path, 
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].split("\t")[6] == "regions"
     assert [line.split("\t")[6] for line in lines[1:]] == ["1 (largest 12 px)", "2 (largest 120 px)", "-"]
+
+
+def test_log_reads_the_record_without_loading_the_engines_libraries(tmp_path):
+    """torch and the network code took 1.5 s of the command's 2 s start; the record needs neither."""
+    store_path = tmp_path / "line.sqlite"
+    with open_store(store_path, "line3") as store:
+        store.add(InspectionRecord(time=T0, image_path="/cam/sn-1.png", file_size=10, sha256="f" * 64,
+                                   model_sha256="b" * 64, model_name="m", threshold=2.0, score=1.0, verdict="OK",
+                                   error=None, inspection_ms=40.0))
+    program = ("import sys; from patchcore_gui.program import main; "
+               f"code = main(['log', {str(store_path)!r}, '--part', 'SN-1']); "
+               "print(code, sorted(m for m in ('torch', 'torchvision', 'timm', 'faiss') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert "/cam/sn-1.png" in lines[1] and lines[-1] == "0 []"
