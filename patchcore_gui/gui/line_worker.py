@@ -36,7 +36,8 @@ THUMBNAIL_SIDE = 96
 
 #: The line's model file: its path, its stat_key as the model was read, and what opens the recorder
 #: that names a model taken up from it.
-FollowedModelFile = Tuple[Path, Optional[Tuple[int, int]], Callable[[PatchCoreModel], Optional[Callable[[], Recorder]]]]
+FollowedModelFile = Tuple[Path, Optional[Tuple[int, int]],
+                          Callable[[PatchCoreModel], Optional[Callable[[], Recorder]]]]
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,6 @@ class LineWorker(Worker):
     def note_unlock(self, threshold: float, detail: str = "") -> None:
         """Put the operator's unlock of the threshold into the audit trail."""
         self._changes.put(lambda line: self._audit(line, "threshold unlocked", threshold, detail))
-
 
     # -- in the worker's thread ---------------------------------------------------------------------
     def work(self) -> Any:
