@@ -22,17 +22,22 @@ def audit(store: Path) -> list:
         return [row[0] for row in connection.execute("SELECT kind FROM model_changes ORDER BY id")]
 
 
+def run_line(window, fitted, tmp_path: Path):
+    """The fitted model saved, opened and running a line on an empty camera folder: (model file, folder, panel)."""
+    model_path = save_model(fitted.model, tmp_path / "parts.patchcore")
+    assert window.open_model(model_path)
+    camera = tmp_path / "camera"
+    camera.mkdir()
+    assert window.line_mode.run_line(camera)
+    return model_path, camera, window.line_mode.panel
+
+
 def test_run_line_locks_the_model_records_the_unlock_and_stops(qtbot, window, fitted, synthetic_set, tmp_path,
                                                                settings):
     store = tmp_path / "inspections.sqlite"  # the window's record (the settings fixture's): the line writes there too
     assert not window.line_mode.run_line(tmp_path)  # no saved model: it says so
     assert window.last_error.startswith("Save the model first")
-    model_path = save_model(fitted.model, tmp_path / "parts.patchcore")
-    assert window.open_model(model_path)
-    camera = tmp_path / "camera"
-    camera.mkdir()
-    panel = window.line_mode.panel
-    assert window.line_mode.run_line(camera)
+    model_path, camera, panel = run_line(window, fitted, tmp_path)
     assert window.line_mode.tabs.currentWidget() is panel
     assert not window.side_panel.threshold_panel.isEnabled()
     assert not window.commands.open_model.isEnabled() and not window.commands.build.isEnabled()
@@ -62,12 +67,7 @@ def test_run_line_locks_the_model_records_the_unlock_and_stops(qtbot, window, fi
 def test_the_model_tuned_while_the_line_runs_reaches_the_line_when_saved(qtbot, window, fitted, synthetic_set,
                                                                          tmp_path):
     store = tmp_path / "inspections.sqlite"
-    model_path = save_model(fitted.model, tmp_path / "parts.patchcore")
-    assert window.open_model(model_path)
-    camera = tmp_path / "camera"
-    camera.mkdir()
-    panel = window.line_mode.panel
-    assert window.line_mode.run_line(camera)
+    model_path, camera, panel = run_line(window, fitted, tmp_path)
     assert window.side_panel.defect_size_control.isEnabled() and window.teaching._refusal() == ""
     defective = synthetic_set.test_defective
 
@@ -118,12 +118,7 @@ def test_the_model_tuned_while_the_line_runs_reaches_the_line_when_saved(qtbot, 
 
 def test_a_model_another_program_writes_over_the_lines_file_is_taken_up_and_opened_here(qtbot, window, fitted,
                                                                                          synthetic_set, tmp_path):
-    model_path = save_model(fitted.model, tmp_path / "parts.patchcore")
-    assert window.open_model(model_path)
-    camera = tmp_path / "camera"
-    camera.mkdir()
-    panel = window.line_mode.panel
-    assert window.line_mode.run_line(camera)
+    model_path, camera, panel = run_line(window, fitted, tmp_path)
     drop(synthetic_set.test_defective[0], camera, "d0.png")
     qtbot.waitUntil(lambda: panel.last_snapshot is not None and panel.last_snapshot.ng == 1, timeout=TIMEOUT_MS)
 
