@@ -122,7 +122,8 @@ def inspector_capacity(inspector: Inspector, paths: List[Path]) -> Tuple[float, 
 def measure_rate(inspector: Inspector, model_path: Path, rate: float, seconds: float, images: List[bytes],
                  work: Path, store: bool, inspectors: Optional[int] = None,
                  processes: bool = True, queued: int = LineSettings.queued_per_process,
-                 take_up_at: Optional[float] = None, take_up_kind: str = "judging") -> Dict[str, object]:
+                 take_up_at: Optional[float] = None, take_up_kind: str = "judging",
+                 start_beside: bool = True) -> Dict[str, object]:
     folder, sorted_root = work / "camera", work / "sorted"
     commits = StageTimes()
     folder.mkdir()
@@ -133,7 +134,7 @@ def measure_rate(inspector: Inspector, model_path: Path, rate: float, seconds: f
         recorder.add = lambda result: commits("record", adding, result)
     line = InspectionLine(inspector, folder, recorder, PartSorter(sorted_root, move=True),
                           settings=LineSettings(arrival=ArrivalSettings(), inspectors=inspectors, processes=processes,
-                                                queued_per_process=queued))
+                                                queued_per_process=queued, start_beside=start_beside))
     results: Dict[str, PartResult] = {}
     backlog: List[Tuple[float, int]] = []
     runner = threading.Thread(target=line.run, args=(lambda r: results.__setitem__(r.path.name, r),), daemon=True)
@@ -230,6 +231,9 @@ def main() -> int:
     parser.add_argument("--take-up-at", type=float, metavar="S",
                         help="hand the line its model anew S seconds into the writing (a tuned model file)")
     parser.add_argument("--take-up-kind", choices=("judging", "bank"), default="judging")
+    parser.add_argument("--start-beside", choices=("on", "off"), nargs="+", default=["on"],
+                        help="a bank taken up starts its workers beside the running ones (LineSettings.start_beside), "
+                             "or new parts wait while they load; each rate runs with each")
     parser.add_argument("--in-threads", action="store_true",
                         help="parts side by side in threads of the line's process, not in worker processes")
     args = parser.parse_args()
@@ -244,13 +248,15 @@ def main() -> int:
           f"load average before: {os.getloadavg()}", flush=True)
     outcomes = []
     for rate in args.rates:
-        for inspectors, queued in itertools.product(args.inspectors, args.queued):
+        for inspectors, queued, beside in itertools.product(args.inspectors, args.queued, args.start_beside):
             capacity, single_ms = inspector_capacity(inspector, image_paths[:40])
             work = Path(tempfile.mkdtemp(prefix="bench_line_"))
             outcome = measure_rate(inspector, model_path, rate, args.seconds, images, work,
                                    store=not args.no_store, inspectors=inspectors, processes=not args.in_threads,
-                                   queued=queued, take_up_at=args.take_up_at, take_up_kind=args.take_up_kind)
+                                   queued=queued, take_up_at=args.take_up_at, take_up_kind=args.take_up_kind,
+                                   start_beside=beside == "on")
             outcome.update(inspectors=inspectors or default_inspectors(), processes=not args.in_threads,
+                           start_beside=beside,
                            queued_per_process=queued, inspector_parts_per_s=capacity,
                            inspector_single_ms=single_ms, loadavg_after=os.getloadavg())
             outcomes.append(outcome)

@@ -19,16 +19,22 @@ import os
 import signal
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Callable, List, Optional, Sequence
 
+import psutil
+
 from ..core import ImageResult, Inspector, PatchCoreError, PatchCoreModel
+from ..core.memory import available_memory
 from ..core.model_file import model_from_bytes, model_to_bytes
 
 # how long a worker may take to load the model before the line gives up on its workers
 STARTING_TIMEOUT_S = 300.0
+#: Memory free, as a multiple of what the running workers hold, for a second set to start beside them
+#: (a new bank may be larger; loading peaks above what a worker then holds).
+ROOM_BESIDE = 1.5
 
 # the one Inspector of a worker process, made by _start_worker, and the barrier its start-up meets
 _inspector: Optional[Inspector] = None
@@ -170,6 +176,16 @@ class InspectionProcesses:
                                 f"inspection processes were started again in {time.perf_counter() - starting:.1f} s "
                                 "and the parts they held are tried once more")
 
+    def resident_bytes(self) -> int:
+        """The memory the worker processes hold now: what a second set for another model will need."""
+        total = 0
+        for pid in list(getattr(self._pool, "_processes", None) or {}):  # the pool's own record, by pid
+            try:
+                total += psutil.Process(pid).memory_info().rss
+            except psutil.Error:  # gone meanwhile
+                pass
+        return total
+
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
@@ -178,3 +194,45 @@ class InspectionProcesses:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class StartingBeside:
+    """Worker processes for the model ``handed`` over, started on a thread of their own while the running
+    workers go on inspecting (a bank changed by teaching held the line for 6 s while its workers loaded).
+    ``on_done()`` is called once they are ready or have failed."""
+
+    def __init__(self, handed: object, model: PatchCoreModel, count: int, weights: Optional[Path],
+                 on_notice: Callable[[str], None], on_done: Callable[[], None]) -> None:
+        self.handed = handed
+        self.began = time.perf_counter()
+        starter = ThreadPoolExecutor(1, thread_name_prefix="starting workers")
+        self._future: "Future[InspectionProcesses]" = starter.submit(InspectionProcesses, model, count, weights,
+                                                                     on_notice)
+        starter.shutdown(wait=False)
+        self._future.add_done_callback(lambda _: on_done())
+
+    @property
+    def ready(self) -> bool:
+        return self._future.done() and self._future.exception() is None
+
+    def problem(self) -> Optional[str]:
+        """Why they could not start, once that is known; else None."""
+        if not self._future.done() or self._future.exception() is None:
+            return None
+        exc = self._future.exception()
+        return str(exc) if isinstance(exc, PatchCoreError) else f"{type(exc).__name__}: {exc}"
+
+    def take(self) -> InspectionProcesses:
+        return self._future.result()
+
+    def discard(self) -> None:
+        """No longer wanted (another model handed over, or the line stopping): closed once started."""
+        self._future.add_done_callback(lambda done: done.exception() is None and done.result().close())
+
+
+def room_beside(running: InspectionProcesses) -> Optional[str]:
+    """None when a second set of workers fits in memory beside ``running``; else why not, in a few words."""
+    need, free = running.resident_bytes(), available_memory()
+    if free >= ROOM_BESIDE * need:
+        return None
+    return f"{free / 2 ** 30:.1f} GB free, the running ones hold {need / 2 ** 30:.1f} GB"

@@ -38,7 +38,7 @@ from ..core.regions import DefectRegion, regions_summary
 from ..record import file_identity
 from .arrival import ArrivalSettings, FolderWatch, Part, PartQueue
 from .counters import ShiftCounters, ShiftSnapshot
-from .inspection_processes import InspectionProcesses
+from .inspection_processes import InspectionProcesses, StartingBeside, room_beside
 from .sorting import OverlayWriter, PartSorter
 
 T = TypeVar("T")
@@ -135,6 +135,10 @@ class LineSettings:
     #: With a backlog, parts queued beside each worker process besides the one it inspects (0: a worker
     #: is handed its next part only after the line's thread has seen its last one done).
     queued_per_process: int = 1
+    #: A model with a bank of its own handed over while the line runs (:meth:`InspectionLine.take_up`)
+    #: starts its worker processes beside the running ones, which go on inspecting, when memory allows
+    #: (False: new parts wait while they load, about 6 s).
+    start_beside: bool = True
 
 
 def default_inspectors() -> int:
@@ -179,22 +183,26 @@ class LineModel:
 
 @contextmanager
 def side_by_side(line_model: LineModel, inspectors: int, processes: bool, on_notice: Callable[[str], None],
-                 queued_per_process: int = 1) -> Iterator[Tuple[ThreadPoolExecutor, InspectPaths, int]]:
-    """The inspection threads, what each calls to inspect its parts, and how many parts the line may
-    hand them at once: the inspector in this process for one part at a time; several side by side each
-    on one core, in worker processes (whose loading is told to ``on_notice``) or in this process."""
+                 queued_per_process: int = 1, ready: Optional[InspectionProcesses] = None
+                 ) -> Iterator[Tuple[ThreadPoolExecutor, InspectPaths, int, Optional[InspectionProcesses]]]:
+    """The inspection threads, what each calls to inspect its parts, how many parts the line may hand
+    them at once, and the worker processes if any: the inspector in this process for one part at a time;
+    several side by side each on one core, in worker processes (whose loading is told to ``on_notice``;
+    ``ready``: ones already started for this model) or in this process."""
     if inspectors > 1 and processes:
-        on_notice(f"loading the model into {inspectors} inspection processes; parts that arrive meanwhile wait")
         starting = time.perf_counter()
+        if ready is None:
+            on_notice(f"loading the model into {inspectors} inspection processes; parts that arrive meanwhile wait")
         # With a backlog each worker has its next part queued beside it: handed a part only once the
         # line's thread had seen its last one done (between records and moves, each with an fsync), a
         # worker sat idle for that round trip (each 72% busy at 25 parts/s, docs/benchmarks.md).
         in_hand = (1 + queued_per_process) * inspectors
-        with InspectionProcesses(line_model.model, inspectors, line_model.weights, on_notice) as workers, \
+        with (ready or InspectionProcesses(line_model.model, inspectors, line_model.weights, on_notice)) as workers, \
                 ThreadPoolExecutor(in_hand, thread_name_prefix="inspection") as pool:
-            on_notice(f"{inspectors} inspection processes ready "
-                      f"(loading the model into them took {time.perf_counter() - starting:.1f} s)")
-            yield pool, _falling_back(workers.inspect_paths, line_model, on_notice), in_hand
+            if ready is None:
+                on_notice(f"{inspectors} inspection processes ready "
+                          f"(loading the model into them took {time.perf_counter() - starting:.1f} s)")
+            yield pool, _falling_back(workers.inspect_paths, line_model, on_notice), in_hand, workers
         return
     inspector = line_model.inspector()  # before the threads: they must not each load one
 
@@ -203,10 +211,10 @@ def side_by_side(line_model: LineModel, inspectors: int, processes: bool, on_not
 
     if inspectors <= 1:
         with ThreadPoolExecutor(1, thread_name_prefix="inspection") as pool:
-            yield pool, in_process, 1
+            yield pool, in_process, 1, None
     else:
         with one_core_each(inspectors) as pool:
-            yield pool, in_process, inspectors
+            yield pool, in_process, inspectors, None
 
 
 def _falling_back(in_workers: InspectPaths, line_model: LineModel, on_notice: Callable[[str], None]) -> InspectPaths:
@@ -291,6 +299,11 @@ class InspectionLine:
         # then what opens its recorder and what is called once it inspects
         self._starting: Optional[Tuple[LineModel, PatchCoreModel, Optional[Callable[[], Recorder]],
                                        Callable[[], None]]] = None
+        # the model handed over that the line has looked at, its workers if they are starting beside the
+        # running ones, and those workers once the line takes the model with them
+        self._considered: Optional[object] = None
+        self._beside: Optional[StartingBeside] = None
+        self._ready_workers: Optional[InspectionProcesses] = None
 
     # -- control, from any thread -------------------------------------------------------------
     def stop(self) -> None:
@@ -377,6 +390,11 @@ class InspectionLine:
         finally:
             self.ready.clear()
             self.watch.stop()
+            if self._beside is not None:  # a model's workers starting when the line stopped
+                self._beside.discard()
+            if self._ready_workers is not None:
+                self._ready_workers.close()
+            self._beside, self._ready_workers = None, None
         return self.snapshot()
 
     def _change_model(self) -> None:
@@ -386,6 +404,11 @@ class InspectionLine:
         if handed is None:
             return
         model, open_recorder, then = handed
+        beside, self._beside = self._beside, None
+        if beside is not None and beside.handed is handed and beside.ready:
+            self._ready_workers = beside.take()
+        elif beside is not None:
+            beside.discard()
         self._starting = (self.line_model, self.model, open_recorder, then)
         self.line_model = LineModel(model, self.line_model.weights)
         self.model = model
@@ -435,20 +458,22 @@ class InspectionLine:
                                 on_result: Callable[[PartResult], None], on_notice: Callable[[str], None],
                                 on_tick: Callable[[], None]) -> None:
         """Inspect until stopped or handed another model, with the parts in hand concluded."""
+        ready, self._ready_workers = self._ready_workers, None
         with side_by_side(self.line_model, workers, self.settings.processes, on_notice,
-                          self.settings.queued_per_process) as (
-                pool, inspect_paths, most_in_hand):
+                          self.settings.queued_per_process, ready) as (
+                pool, inspect_paths, most_in_hand, processes):
             self._started_with_new_model()
             self.ready.set()
             while True:
                 on_tick()
+                self._start_beside(processes, workers, on_notice)
                 self._take_parts(pool, inspect_paths, in_hand, workers, most_in_hand, most, on_notice, on_tick)
                 while in_hand and in_hand[0].done():
                     for result in in_hand.popleft().result():
                         self._conclude(result, on_result, on_notice)
-                if not in_hand and self._next_model is not None and self._judge_anew(on_notice):
+                if not in_hand and self._handed_model_waits() and self._judge_anew(on_notice):
                     continue
-                if not in_hand and (self._stop.is_set() or self._next_model is not None):
+                if not in_hand and (self._stop.is_set() or self._handed_model_waits()):
                     break
                 # the head is pending here, so is in this list: waiting on every batch in hand would
                 # return at once for one done behind it, a busy loop that took the workers' cores
@@ -462,7 +487,50 @@ class InspectionLine:
         self.ready.clear()
 
     def _taking(self) -> bool:
-        return self._running.is_set() and not self._stop.is_set() and self._next_model is None
+        return self._running.is_set() and not self._stop.is_set() and not self._handed_model_waits()
+
+    def _handed_model_waits(self) -> bool:
+        """Whether a model handed over stops the taking of new parts now: once the line has looked at it,
+        unless its workers are starting beside the running ones; when they are ready, to switch."""
+        handed = self._next_model
+        if handed is None or handed is not self._considered:
+            return False
+        beside = self._beside
+        return beside is None or beside.handed is not handed or beside.ready
+
+    def _start_beside(self, processes: Optional[InspectionProcesses], workers: int,
+                      on_notice: Callable[[str], None]) -> None:
+        """Look at a model handed over: one with a bank of its own starts its worker processes beside the
+        running ones when memory allows (the line goes on inspecting); one that could not start them is
+        given up, and the line goes on with the model it had."""
+        handed = self._next_model
+        beside = self._beside
+        if handed is None:
+            return
+        if handed is self._considered:
+            problem = beside.problem() if beside is not None and beside.handed is handed else None
+            if problem is not None:
+                on_notice(f"error: the new model is not taken up ({problem}); the line goes on with the model it had")
+                self._beside = None
+                with self._next_lock:
+                    if self._next_model is handed:
+                        self._next_model = None
+            return
+        self._considered = handed
+        if beside is not None:  # started for a model handed over before this one
+            beside.discard()
+            self._beside = None
+        if processes is None or not self.settings.start_beside or inspects_alike(self.line_model.model, handed[0]):
+            return
+        no_room = room_beside(processes)
+        if no_room is not None:
+            on_notice(f"the new model's inspection processes start once the running ones stop, new parts waiting "
+                      f"meanwhile: not enough memory for both ({no_room})")
+            return
+        on_notice(f"starting the new model's {workers} inspection processes beside the running ones; the line "
+                  "goes on inspecting meanwhile")
+        self._beside = StartingBeside(handed, handed[0], workers, self.line_model.weights, on_notice,
+                                      self.queue.wake)
 
     def _take_parts(self, pool: ThreadPoolExecutor, inspect_paths: InspectPaths, in_hand: Deque[Future],
                     workers: int, most_in_hand: int, most: int,

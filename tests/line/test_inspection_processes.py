@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from patchcore_gui.core import PatchCoreError, save_model
-from patchcore_gui.line import InspectionLine, inspection_processes
+from patchcore_gui.line import InspectionLine, inspection_processes, runner
 from patchcore_gui.line.runner import SessionMemory
 from patchcore_gui.line.inspection_processes import InspectionProcesses
 
@@ -246,3 +246,57 @@ def _alive(pid: int) -> bool:
             return stat.read().split(") ")[1][0] != "Z"
     except OSError:
         return False
+
+
+def test_a_model_with_a_bank_of_its_own_starts_its_workers_beside_the_running_ones(tmp_path, inspector, synthetic_set,
+                                                                                   run_line, monkeypatch):
+    folder = tmp_path / "camera"
+    folder.mkdir()
+    line = InspectionLine(inspector.model, folder, SessionMemory(), settings=replace(FAST, inspectors=2, processes=True))
+    running = run_line(line)
+    running.wait_until(line.ready.is_set, timeout=120)
+    # the new model's workers are held at their start until the test lets them go
+    let_go, start = threading.Event(), InspectionProcesses.__init__
+
+    def held(self, *args, **kwargs):
+        let_go.wait(120)
+        start(self, *args, **kwargs)
+
+    monkeypatch.setattr(InspectionProcesses, "__init__", held)
+    model = inspector.model
+    tuned = replace(model, memory_bank=model.memory_bank[::2].copy()).with_threshold(1e6)  # another bank
+    taken = threading.Event()
+    line.take_up(tuned, then=taken.set)
+    running.wait_until(lambda: any(n.startswith("starting the new model's 2 inspection processes beside")
+                                   for n in running.notices))
+    for index in range(3):  # inspected meanwhile by the running workers, with the model they have
+        drop(synthetic_set.test_defective[index], folder, f"meanwhile{index}.png")
+    results = running.wait_for(3, timeout=120)
+    assert [(r.verdict, r.threshold) for r in results] == [("NG", model.threshold)] * 3 and not taken.is_set()
+    let_go.set()
+    running.wait_until(taken.is_set, timeout=120)
+    drop(synthetic_set.test_defective[0], folder, "after.png")
+    results = running.wait_for(4, timeout=120)
+    assert (results[3].verdict, results[3].threshold) == ("OK", 1e6)
+    assert not any(n.startswith("loading the model into") for n in running.notices[1:])  # no wait for a load
+    running.stop()
+
+
+def test_without_memory_for_a_second_set_the_line_waits_while_the_new_workers_load(tmp_path, inspector, synthetic_set,
+                                                                                   run_line, monkeypatch):
+    monkeypatch.setattr(runner, "room_beside", lambda running: "0.1 GB free, the running ones hold 0.8 GB")
+    folder = tmp_path / "camera"
+    folder.mkdir()
+    line = InspectionLine(inspector.model, folder, SessionMemory(), settings=replace(FAST, inspectors=2, processes=True))
+    running = run_line(line)
+    running.wait_until(line.ready.is_set, timeout=120)
+    tuned = replace(inspector.model, memory_bank=inspector.model.memory_bank[::2].copy()).with_threshold(1e6)
+    taken = threading.Event()
+    line.take_up(tuned, then=taken.set)
+    running.wait_until(taken.is_set, timeout=120)
+    drop(synthetic_set.test_defective[0], folder, "after.png")
+    assert [(r.verdict, r.threshold) for r in running.wait_for(1, timeout=120)] == [("OK", 1e6)]
+    assert any(n.startswith("the new model's inspection processes start once the running ones stop, new parts "
+                            "waiting meanwhile: not enough memory for both (0.1 GB free") for n in running.notices)
+    assert sum(n.startswith("loading the model into 2 inspection processes") for n in running.notices) == 2
+    running.stop()
