@@ -334,8 +334,10 @@ class InspectionLine:
                 then: Callable[[], None] = lambda: None) -> None:
         """Inspect with ``model`` from the next part on (a tuned model file: threshold, region, taught
         parts). The parts in hand finish with the model they were taken with. A model that only judges
-        anew (threshold, review band, minimum area) is then in force at once; any other is loaded by
-        the inspection threads or processes while new parts wait in the backlog (nothing is scanned again).
+        anew (threshold, review band, minimum area) is then in force at once; any other gets worker
+        processes of its own, started beside the running ones, which go on inspecting meanwhile
+        (``LineSettings.start_beside``, memory allowing; else, and in threads, new parts wait in the
+        backlog while it loads; nothing is scanned again).
         ``open_recorder`` (called in the line's thread) gives the recorder that names the new model;
         ``then`` is called once the new model inspects."""
         with self._next_lock:
