@@ -78,8 +78,9 @@ class LineMode(QObject):
         document = self.window.document
         if self.panel.running:
             return False
-        if document.model is None or document.path is None:
-            self.window.show_error("Save the model first: the record names every part's model by its file",
+        if document.model is None or document.path is None or document.dirty:
+            # unsaved changes would be inspected with, yet recorded under the file that lacks them
+            self.window.show_error("Save the model first (Ctrl+S): the record names every part's model by its file",
                                    "Cannot run a line")
             return False
         folder = folder or self.panel.choose_folder()

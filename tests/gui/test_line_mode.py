@@ -137,3 +137,11 @@ def test_a_model_another_program_writes_over_the_lines_file_is_taken_up_and_open
     assert window.document.dirty and window.document.threshold == 1e6 and window.document.changed_on_disk
     with qtbot.waitSignal(panel.running_changed, timeout=TIMEOUT_MS):
         panel.stop_button.click()
+
+
+def test_a_model_with_unsaved_changes_is_saved_before_a_line_runs_it(window, fitted, tmp_path):
+    assert window.open_model(save_model(fitted.model, tmp_path / "parts.patchcore"))
+    window.document.set_defect_size(5.0, None)  # inspected with, it would be recorded under a file without it
+    (tmp_path / "camera").mkdir()
+    assert not window.line_mode.run_line(tmp_path / "camera") and not window.line_mode.panel.running
+    assert window.last_error.startswith("Save the model first (Ctrl+S)")
