@@ -204,7 +204,6 @@ class StartingBeside:
     def __init__(self, handed: object, model: PatchCoreModel, count: int, weights: Optional[Path],
                  on_notice: Callable[[str], None], on_done: Callable[[], None]) -> None:
         self.handed = handed
-        self.began = time.perf_counter()
         starter = ThreadPoolExecutor(1, thread_name_prefix="starting workers")
         self._future: "Future[InspectionProcesses]" = starter.submit(InspectionProcesses, model, count, weights,
                                                                      on_notice)

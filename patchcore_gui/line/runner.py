@@ -299,9 +299,11 @@ class InspectionLine:
         # then what opens its recorder and what is called once it inspects
         self._starting: Optional[Tuple[LineModel, PatchCoreModel, Optional[Callable[[], Recorder]],
                                        Callable[[], None]]] = None
-        # the model handed over that the line has looked at, its workers if they are starting beside the
-        # running ones, and those workers once the line takes the model with them
+        # the model handed over that the line has looked at, whether it inspects as the running model does
+        # (judged anew, no workers of its own), its workers if they are starting beside the running ones,
+        # and those workers once the line takes the model with them
         self._considered: Optional[object] = None
+        self._considered_alike = False
         self._beside: Optional[StartingBeside] = None
         self._ready_workers: Optional[InspectionProcesses] = None
 
@@ -383,8 +385,7 @@ class InspectionLine:
                 except Exception as exc:  # noqa: BLE001  (whatever stops a new model starting, the line goes on)
                     if self._starting is None:
                         raise
-                    on_notice(f"error: the new model is not taken up ({exc}); the line goes on with the model "
-                              "it had")
+                    _not_taken_up(on_notice, exc)
                     self.line_model, self.model, _, _ = self._starting
                     self._starting = None
                     continue
@@ -440,7 +441,7 @@ class InspectionLine:
         minimum area moved) at once, without starting them again; False if it needs its own workers."""
         with self._next_lock:
             handed = self._next_model
-        if handed is None or not inspects_alike(self.line_model.model, handed[0]):
+        if handed is None or handed is not self._considered or not self._considered_alike:
             return False
         with self._next_lock:
             if self._next_model is not handed:  # another was handed over meanwhile: look at that one
@@ -450,7 +451,7 @@ class InspectionLine:
         try:
             self._record_under(open_recorder)
         except PatchCoreError as exc:
-            on_notice(f"error: the new model is not taken up ({exc}); the line goes on with the model it had")
+            _not_taken_up(on_notice, exc)
             return True
         self.model = model  # the verdicts are made here; the workers' scores stay the same
         then()
@@ -512,17 +513,17 @@ class InspectionLine:
         if handed is self._considered:
             problem = beside.problem() if beside is not None and beside.handed is handed else None
             if problem is not None:
-                on_notice(f"error: the new model is not taken up ({problem}); the line goes on with the model it had")
+                _not_taken_up(on_notice, problem)
                 self._beside = None
                 with self._next_lock:
                     if self._next_model is handed:
                         self._next_model = None
             return
-        self._considered = handed
+        self._considered, self._considered_alike = handed, inspects_alike(self.line_model.model, handed[0])
         if beside is not None:  # started for a model handed over before this one
             beside.discard()
             self._beside = None
-        if processes is None or not self.settings.start_beside or inspects_alike(self.line_model.model, handed[0]):
+        if processes is None or not self.settings.start_beside or self._considered_alike:
             return
         no_room = room_beside(processes)
         if no_room is not None:
@@ -660,6 +661,10 @@ class InspectionLine:
                 except RecordingFailed as exc:
                     on_notice(f"error: the record of '{result.path.name}' does not say it went to {sorted_to}: {exc}")
         on_result(replace(result, overlay=overlay, sorted_to=sorted_to, pixels=pixels))
+
+
+def _not_taken_up(on_notice: Callable[[str], None], why: object) -> None:
+    on_notice(f"error: the new model is not taken up ({why}); the line goes on with the model it had")
 
 
 def _identity_problem(part: Part, changed: str = "replaced before its turn") -> Optional[str]:
