@@ -14,6 +14,13 @@ with ``--data`` (another category in the MVTec layout) ``--model`` must name a m
 
     python benchmarks/bench_line.py --data ../shared/data/magnetic_tile/magnetic_tile --model mt.patchcore --rates 12 16
 
+``--share SERVER_DIR MOUNTED_DIR`` has the camera write into SERVER_DIR while the line watches MOUNTED_DIR, the
+same folder through a network mount (an SMB share, sshfs): another machine's writes, as the line PC sees them.
+``--poll-every`` says how the line sees new files (``auto``: listed where the folder is on a network file system;
+``0``: file events only; a number: listed that often); each rate runs with each:
+
+    python benchmarks/bench_line.py --share /srv/cam /mnt/cam --poll-every 0 auto --rates 10 --seconds 30
+
 ``--take-up-at S`` hands the line a tuned model S seconds into the writing, as ``patchcore watch`` does
 with a model file tuned while it runs: how long the line inspects nothing and what that does to the
 delay of the parts arriving meanwhile. ``--take-up-kind judging`` moves the threshold (judged anew at
@@ -123,24 +130,30 @@ def measure_rate(inspector: Inspector, model_path: Path, rate: float, seconds: f
                  work: Path, store: bool, inspectors: Optional[int] = None,
                  processes: bool = True, queued: int = LineSettings.queued_per_process,
                  take_up_at: Optional[float] = None, take_up_kind: str = "judging",
-                 start_beside: bool = True) -> Dict[str, object]:
+                 start_beside: bool = True, share: Optional[Tuple[Path, Path]] = None,
+                 poll: Optional[float] = None) -> Dict[str, object]:
     folder, sorted_root = work / "camera", work / "sorted"
     commits = StageTimes()
     folder.mkdir()
+    written_into = folder
+    if share is not None:  # the camera writes on the share's server, the line watches it through the mount
+        written_into, folder = share
+        for leftover in written_into.iterdir():
+            leftover.unlink()
     recorder = None
     if store:
         recorder = StoreRecorder.open(str(work / "record.sqlite"), "bench", model_path, inspector.model.threshold)
         adding = recorder.add
         recorder.add = lambda result: commits("record", adding, result)
     line = InspectionLine(inspector, folder, recorder, PartSorter(sorted_root, move=True),
-                          settings=LineSettings(arrival=ArrivalSettings(), inspectors=inspectors, processes=processes,
+                          settings=LineSettings(arrival=ArrivalSettings(poll=poll), inspectors=inspectors, processes=processes,
                                                 queued_per_process=queued, start_beside=start_beside))
     results: Dict[str, PartResult] = {}
     backlog: List[Tuple[float, int]] = []
     runner = threading.Thread(target=line.run, args=(lambda r: results.__setitem__(r.path.name, r),), daemon=True)
     runner.start()
     line.ready.wait()  # the camera starts once the line's workers are loaded
-    writer, written, start_at = start_camera(folder, images, rate, seconds)
+    writer, written, start_at = start_camera(written_into, images, rate, seconds)
     cpu_before = psutil.cpu_times()
     taken_up: Dict[str, float] = {}
     if take_up_at is not None:
@@ -180,10 +193,11 @@ def measure_rate(inspector: Inspector, model_path: Path, rate: float, seconds: f
         recorder.close()
     closed = dict(log)
     record_s = commits.seconds.get("record", [])
-    delays = np.array([1000 * (r.recorded_at - closed[name]) for name, r in results.items() if name in closed])
-    ms = np.array([r.inspection_ms for r in results.values() if r.inspection_ms is not None])
+    delays = np.array([1000 * (r.recorded_at - closed[name]) for name, r in results.items() if name in closed] or [np.nan])
+    ms = np.array([r.inspection_ms for r in results.values() if r.inspection_ms is not None] or [np.nan])
     # from the camera's close to the line seeing the part complete (watch, settle, identity)
-    arrival = np.array([1000 * (r.complete_at - closed[name]) for name, r in results.items() if name in closed])
+    arrival = np.array([1000 * (r.complete_at - closed[name]) for name, r in results.items() if name in closed]
+                       or [np.nan])
     times = np.array([t for t, _ in backlog])
     counts = np.array([c for _, c in backlog])
     second_half = (times >= seconds / 2) & (times <= seconds)
@@ -193,7 +207,7 @@ def measure_rate(inspector: Inspector, model_path: Path, rate: float, seconds: f
         "rate": rate, "seconds": seconds, "store": "SQLite" if store else "none", "written": expected, "recorded": len(results),
         "recorded_by_end_of_writing": done_at_end, "errors": sum(r.verdict == "ERROR" for r in results.values()),
         "delay_median_ms": float(np.median(delays)), "delay_p95_ms": float(np.percentile(delays, 95)),
-        "delay_max_ms": float(delays.max()), "inspection_ms_median": float(np.median(ms)),
+        "delay_max_ms": float(np.max(delays)), "watched_by": line.watch.how(), "inspection_ms_median": float(np.median(ms)),
         "inspection_ms_p95": float(np.percentile(ms, 95)), "arrival_ms_median": float(np.median(arrival)),
         "arrival_ms_p95": float(np.percentile(arrival, 95)),
         "recorded_per_s_while_writing": done_at_end / seconds,
@@ -234,6 +248,10 @@ def main() -> int:
     parser.add_argument("--start-beside", choices=("on", "off"), nargs="+", default=["on"],
                         help="a bank taken up starts its workers beside the running ones (LineSettings.start_beside), "
                              "or new parts wait while they load; each rate runs with each")
+    parser.add_argument("--share", type=Path, nargs=2, metavar=("SERVER_DIR", "MOUNTED_DIR"),
+                        help="the camera writes into SERVER_DIR, the line watches MOUNTED_DIR: one folder, shared")
+    parser.add_argument("--poll-every", nargs="+", default=["auto"],
+                        help="auto, 0 (file events only) or seconds between listings; each rate runs with each")
     parser.add_argument("--in-threads", action="store_true",
                         help="parts side by side in threads of the line's process, not in worker processes")
     args = parser.parse_args()
@@ -248,15 +266,17 @@ def main() -> int:
           f"load average before: {os.getloadavg()}", flush=True)
     outcomes = []
     for rate in args.rates:
-        for inspectors, queued, beside in itertools.product(args.inspectors, args.queued, args.start_beside):
+        for inspectors, queued, beside, poll in itertools.product(args.inspectors, args.queued, args.start_beside,
+                                                                  args.poll_every):
             capacity, single_ms = inspector_capacity(inspector, image_paths[:40])
             work = Path(tempfile.mkdtemp(prefix="bench_line_"))
             outcome = measure_rate(inspector, model_path, rate, args.seconds, images, work,
                                    store=not args.no_store, inspectors=inspectors, processes=not args.in_threads,
                                    queued=queued, take_up_at=args.take_up_at, take_up_kind=args.take_up_kind,
-                                   start_beside=beside == "on")
+                                   start_beside=beside == "on", share=args.share,
+                                   poll=None if poll == "auto" else float(poll))
             outcome.update(inspectors=inspectors or default_inspectors(), processes=not args.in_threads,
-                           start_beside=beside,
+                           start_beside=beside, poll_every=poll,
                            queued_per_process=queued, inspector_parts_per_s=capacity,
                            inspector_single_ms=single_ms, loadavg_after=os.getloadavg())
             outcomes.append(outcome)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGridLayout,
 
 from ..core import Inspector
 from ..line import LineSettings, OverlayWriter, PartSorter, ShiftSnapshot
+from ..line.arrival import polling_interval
 from ..line.runner import Recorder
 from .image_view import InspectionView
 from .line_worker import SHOW_EVERY_S, THUMBNAIL_SIDE, FollowedModelFile, LineWorker, ShownLinePart
@@ -178,7 +179,9 @@ class LinePanel(QWidget):
         self.worker.failed.connect(self._failed)
         self.thread = start_worker(self.worker, self)
         where = f"; sorted into {root}" if sorter else ""
-        self.folder_label.setText(f"Running on {folder}{where}")
+        every, network = polling_interval(folder, settings.arrival)
+        listed = f" (a network folder, {network}: looked at every {every:g} s)" if network else ""
+        self.folder_label.setText(f"Running on {folder}{listed}{where}")
         self._update_buttons()
         self.running_changed.emit(True)
 

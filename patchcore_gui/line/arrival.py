@@ -19,7 +19,10 @@ A part is **complete** when all of these hold:
    the decoder then names it damaged: a half-written file is never reported while it still grows.
 
 New files are seen through watchdog's events plus one scan of the folder at start; the files still
-settling are looked at again on a timer, never the whole folder. Complete parts go into the
+settling are looked at again on a timer, never the whole folder. A folder on a network file system
+(an SMB or NFS share, sshfs, WSL's drive mounts) is listed every ``poll_every`` seconds instead: the
+operating system raises no file events there for what other machines write, and a camera PC writing
+into a share is such a machine. Complete parts go into the
 :class:`PartQueue` in the order they completed, with their size and sha256 at that moment; the parts
 found by the scan at start go first (one that lands just after the start waits for them).
 """
@@ -28,16 +31,18 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 import struct
 import threading
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Deque, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
+from watchdog.observers.polling import PollingObserver
 
 from ..core import IMAGE_SUFFIXES, ImageReadError
 from ..record import file_identity
@@ -165,10 +170,62 @@ class _Settling:
 
 @dataclass(frozen=True)
 class ArrivalSettings:
-    """The completeness rule's intervals, in seconds (module docstring)."""
+    """The completeness rule's intervals, in seconds (module docstring), and how new files are seen.
+
+    ``poll``: None lists the folder every :data:`POLL_EVERY_S` where it lies on a network file system and
+    takes file events elsewhere; a number of seconds lists it that often wherever it lies; 0 takes file
+    events wherever it lies.
+    """
 
     settle: float = 0.5
     give_up: float = 10.0
+    poll: Optional[float] = None
+
+
+#: Seconds between two listings of a folder whose file events cannot be trusted.
+POLL_EVERY_S = 1.0
+#: File systems on which a file written by another machine raises no event on this one (Linux, macOS
+#: and BSD names; FUSE file systems, ``fuse.*``, mostly serve remote stores and are counted too).
+NETWORK_FILE_SYSTEMS = frozenset({
+    "nfs", "nfs4", "cifs", "smb3", "smbfs", "ncpfs", "9p", "v9fs", "afs", "ceph", "glusterfs", "lustre", "gpfs",
+    "beegfs", "davfs", "webdav", "afpfs", "coda", "drvfs"})
+
+
+def network_file_system(folder: Path, partitions: Optional[Sequence[Any]] = None) -> Optional[str]:
+    """The kind of network file system ``folder`` lies on (``"cifs"``, ``"Windows network drive"``, ...),
+    or None for a local one. ``partitions``: psutil's ``disk_partitions(all=True)`` (read when not given).
+    """
+    text = os.path.abspath(folder)
+    if sys.platform == "win32" and (text.startswith("\\\\?\\UNC\\") or (
+            text.startswith("\\\\") and not text.startswith(("\\\\?\\", "\\\\.\\")))):
+        return "Windows network share"  # \\server\share, not a local device or long-path name
+    if partitions is None:
+        import psutil
+        partitions = psutil.disk_partitions(all=True)
+    text = os.path.normcase(os.path.realpath(text))
+    best = None
+    for part in partitions:
+        mount = os.path.normcase(part.mountpoint)
+        if (text == mount or text.startswith(mount.rstrip("\\/") + os.sep)) and \
+                (best is None or len(mount) > len(os.path.normcase(best.mountpoint))):
+            best = part
+    if best is None:
+        return None
+    kind = best.fstype.lower()
+    if kind in NETWORK_FILE_SYSTEMS or kind.startswith("fuse."):
+        return best.fstype
+    if "remote" in best.opts.split(","):  # how psutil marks a mapped network drive on Windows
+        return "Windows network drive"
+    return None
+
+
+def polling_interval(folder: Path, settings: ArrivalSettings) -> Tuple[float, Optional[str]]:
+    """``(seconds between listings, why)``: 0 where file events serve; ``why`` names the network file system
+    when the listing is the automatic choice."""
+    if settings.poll is not None:
+        return settings.poll, None
+    kind = network_file_system(folder)
+    return (POLL_EVERY_S, kind) if kind else (0.0, None)
 
 
 class ArrivalTracker:
@@ -253,8 +310,10 @@ class ArrivalTracker:
         with self._lock:
             events = list(self._events)
             self._events.clear()
+        first_new = self._seq + 1
         for kind, path, dest in events:
             self._apply(kind, path, dest, now)
+        self._in_write_order(first_new)
         complete = [(entry.seq, path) for path, entry in self._settling.items() if self._is_complete(path, entry, now)]
         # A part written just before the start waits out the quiet interval (its close went unseen), while
         # one renamed into place just after is complete at once: it must not overtake the ones found first
@@ -282,6 +341,22 @@ class ArrivalTracker:
             if len(self._handed) > _REMEMBERED:
                 self._handed.popitem(last=False)
             self.queue.put(Part(path, entry.seq, size, sha256, time.time(), now))
+
+    def _in_write_order(self, first_new: int) -> None:
+        """Files first seen in one step are ordered by their last write, then name: a listing of a network
+        folder reports a second's new files together, in no order of their own (the scan at start is ordered)."""
+        new = [(path, entry) for path, entry in self._settling.items()
+               if entry.seq >= first_new and not entry.found_at_start]
+        if len(new) < 2:
+            return
+        seqs = sorted(entry.seq for _, entry in new)
+
+        def written(item: Tuple[Path, _Settling]) -> Tuple[float, str]:
+            signature = _signature(item[0])
+            return (float("inf") if signature is None else signature[1], item[0].name)
+
+        for seq, (_, entry) in zip(seqs, sorted(new, key=written)):
+            entry.seq = seq
 
     def _is_complete(self, path: Path, entry: _Settling, now: float) -> bool:
         signature = _signature(path)
@@ -345,7 +420,9 @@ class FolderWatch:
 
     def __post_init__(self) -> None:
         self.tracker = ArrivalTracker(self.queue, self.settings)
-        self._observer = Observer()
+        #: seconds between listings of the folder (0: file events), and the network file system behind that
+        self.poll_every, self.network = polling_interval(self.folder, self.settings)
+        self._observer = PollingObserver(timeout=self.poll_every) if self.poll_every > 0 else Observer()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._settle, name="part-arrival", daemon=True)
 
@@ -373,6 +450,14 @@ class FolderWatch:
     @property
     def settling(self) -> int:
         return self.tracker.settling
+
+    def how(self) -> str:
+        """How new parts are seen, in a line for the operator (says why when the folder is listed)."""
+        if self.poll_every <= 0:
+            return f"new parts in {self.folder} are seen by file events"
+        why = (f": it is on a network file system ({self.network}), where files that other machines write "
+               "raise no file events here") if self.network else ""
+        return f"{self.folder} is looked at every {self.poll_every:g} s{why}"
 
 
 def _existing_parts(folder: Path) -> Iterator[Path]:

@@ -372,6 +372,8 @@ class InspectionLine:
             self.watch.start()
         except OSError as exc:
             raise PatchCoreError(f"cannot watch '{self.folder}': {exc.strerror or exc}") from None
+        if self.watch.poll_every > 0:
+            on_notice(self.watch.how())
         workers = self.inspectors
         # one inspection on all cores takes a batch (faster per part); side by side, each takes one part:
         # a batch on one core is slower per part (8 bottle parts: 190 ms each against 115 alone) and

@@ -18,7 +18,7 @@ from typing import Optional
 
 from ..core import PatchCoreError, load_model
 from ..core.fingerprint import stat_key
-from .arrival import ArrivalSettings
+from .arrival import POLL_EVERY_S, ArrivalSettings
 from ..record.recorder import default_station
 from .model_file_follower import ModelFileFollower
 from .recording import StoreRecorder
@@ -44,14 +44,28 @@ def add_watch_command(sub: "argparse._SubParsersAction[argparse.ArgumentParser]"
     p.add_argument("--move", action="store_true", help="with --sort-into: move the images instead of copying them")
     p.add_argument("--overlays", metavar="DIR", help="write the heatmap overlay of each NG part into DIR/<date>/")
     p.add_argument("--station", default=default_station(), help="station name in the record (default: host name)")
-    p.add_argument("--settle", type=float, default=ArrivalSettings().settle, metavar="S",
+    p.add_argument("--settle", type=_seconds, default=ArrivalSettings().settle, metavar="S",
                    help="seconds a file must stay unchanged when its writer gives no close event "
                         f"(default {ArrivalSettings().settle})")
+    p.add_argument("--poll-every", type=_seconds, metavar="S",
+                   help="look at the folder's listing every S seconds instead of taking file events (0: file events "
+                        f"only; default: every {POLL_EVERY_S:g} s where the folder is on a network file system, "
+                        "whose files written by other machines raise no file events, file events elsewhere)")
     p.add_argument("--inspectors", type=_at_least_one, metavar="N",
                    help="parts inspected side by side, each on one core in its own worker process (default: one "
                         "per core, at most 4; 1: one part at a time on every core, in this process)")
     p.add_argument("--weights", type=Path, help="backbone weights file, if not where the model found it")
     p.set_defaults(run=cmd_watch)
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, 0 or more, not {text!r}")
+    return seconds
 
 
 def _at_least_one(text: str) -> int:
@@ -80,7 +94,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
     line = InspectionLine(model, folder, recorder=recorder,
                           sorter=PartSorter(Path(args.sort_into), move=args.move) if args.sort_into else None,
                           overlays=OverlayWriter(Path(args.overlays)) if args.overlays else None,
-                          settings=LineSettings(arrival=ArrivalSettings(settle=args.settle), inspectors=args.inspectors),
+                          settings=LineSettings(arrival=ArrivalSettings(settle=args.settle, poll=args.poll_every),
+                                                inspectors=args.inspectors),
                           weights=args.weights)
     # reentrant: the signal handler says its line on the main thread, perhaps while that thread is printing
     printing = threading.RLock()

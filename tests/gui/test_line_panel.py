@@ -16,7 +16,7 @@ from patchcore_gui.core import Inspector, read_image
 from patchcore_gui.core.roi import RegionOfInterest
 from patchcore_gui.gui.line_panel import LinePanel
 from patchcore_gui.gui.line_worker import SHOW_EVERY_S, ShownLinePart, picture
-from patchcore_gui.line import ArrivalSettings, LineSettings, PartResult
+from patchcore_gui.line import ArrivalSettings, LineSettings, PartResult, arrival
 from patchcore_gui.line.runner import SessionMemory
 
 # side by side in threads: the workers' start-up would add seconds to each test, and the window's own line
@@ -124,6 +124,27 @@ def test_unlocking_is_recorded_and_a_moved_threshold_counts_from_the_next_part(q
     qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT_MS)
     assert [kind for kind, _, _ in memory.changes] == ["threshold unlocked"]  # the move is the window's to record
     assert [(r.verdict, r.threshold) for r in memory.added] == [("OK", 1e9)]
+
+
+def test_a_camera_folder_on_a_network_share_is_listed_and_the_panel_says_so(qtbot, panel, inspector, synthetic_set,
+                                                                           tmp_path, monkeypatch):
+    """Files another machine writes into a share raise no file events here: the folder is listed instead."""
+    monkeypatch.setattr(arrival, "network_file_system", lambda folder, partitions=None: "cifs")
+    camera = tmp_path / "camera"
+    camera.mkdir()
+    memory = AuditedMemory()
+    messages = []
+    panel.message.connect(messages.append)
+    panel.start(camera, lambda: inspector, lambda: memory, FAST)
+    assert panel.folder_label.text() == f"Running on {camera} (a network folder, cifs: looked at every 1 s)"
+    drop(synthetic_set.test_good[0], camera, "p0.png")
+    wait_inspected(qtbot, panel, 1)
+    assert panel.worker.line.watch.poll_every == arrival.POLL_EVERY_S
+    assert any(text.startswith(f"{camera} is looked at every 1 s: it is on a network file system (cifs)")
+               for text in messages)
+    panel.stop()
+    qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT_MS)
+    assert [r.path.name for r in memory.added] == ["p0.png"]
 
 
 def test_a_line_on_a_missing_folder_says_so(qtbot, panel, inspector, tmp_path):

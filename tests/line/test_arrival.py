@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import List
 
@@ -26,12 +27,18 @@ def encoded(seed: int, ext: str = ".png", size: int = 96) -> bytes:
     return data.tobytes()
 
 
+#: How often a folder is listed in the tests that see it as a network folder is seen.
+LISTED_EVERY = 0.1
+
+
 class Watched:
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, settings: ArrivalSettings = SETTINGS) -> None:
         self.folder = folder
         self.queue = PartQueue()
-        self.watch = FolderWatch(folder, self.queue, SETTINGS)
+        self.watch = FolderWatch(folder, self.queue, settings)
         self.parts: List[Part] = []
+        #: how long a file must exist before the watcher surely has seen it
+        self.seen_within = 3 * settings.poll if settings.poll else 0.1
 
     def collect(self, count: int, timeout: float = 10.0) -> List[Part]:
         deadline = time.monotonic() + timeout
@@ -46,11 +53,13 @@ class Watched:
         return self.parts
 
 
-@pytest.fixture
-def watched(tmp_path):
+@pytest.fixture(params=["file events", "listed"])
+def watched(tmp_path, request):
+    """Every completeness rule holds both where file events come and where the folder is listed (a network
+    folder, whose files written by other machines raise no events)."""
     folder = tmp_path / "camera"
     folder.mkdir()
-    w = Watched(folder)
+    w = Watched(folder, replace(SETTINGS, poll=0 if request.param == "file events" else LISTED_EVERY))
     w.watch.start()
     yield w
     w.watch.stop()
@@ -136,7 +145,7 @@ def test_a_symlink_whose_target_is_written_elsewhere(watched, tmp_path):
 def test_a_file_deleted_before_it_is_whole_is_handed_on_as_gone(watched):
     path = watched.folder / "aborted.png"
     path.write_bytes(encoded(7)[:200])
-    time.sleep(0.1)
+    time.sleep(watched.seen_within)
     path.unlink()
     parts = watched.settle_out()
     assert [(p.path.name, p.gone) for p in parts] == [("aborted.png", True)]
@@ -282,3 +291,39 @@ def test_a_part_found_at_start_and_rewritten_while_it_is_read_is_not_overtaken(t
         parts += queue.take(10)
     assert [p.path.name for p in parts] == ["first.png", "second.png"]
     assert parts[0].sha256 == sha(encoded(3))
+
+
+def test_files_first_seen_together_are_handed_on_in_the_order_they_were_written(tmp_path):
+    """A listing reports a second's new files at once, in no order: their writes order them (then names)."""
+    queue = PartQueue()
+    tracker = ArrivalTracker(queue, SETTINGS)
+    written = {"c.png": 300, "a.png": 100, "b2.png": 200, "b1.png": 200}
+    for name, second in written.items():
+        path = tmp_path / name
+        path.write_bytes(encoded(len(name) + second))
+        os.utime(path, (1_700_000_000 + second,) * 2)
+        tracker.note("written", path)
+    tracker.step()
+    time.sleep(SETTINGS.settle + 0.05)
+    tracker.step()
+    assert [p.path.name for p in queue.take(10)] == ["a.png", "b1.png", "b2.png", "c.png"]
+
+
+@dataclass
+class Mount:
+    mountpoint: str
+    fstype: str
+    opts: str = "rw"
+
+
+def test_a_folder_on_a_network_file_system_is_told_apart_from_a_local_one(tmp_path):
+    root = Path(os.path.realpath(tmp_path))
+    mounts = [Mount("/", "ext4"), Mount(str(root / "share"), "cifs"), Mount(str(root / "share/cache"), "tmpfs"),
+              Mount(str(root / "ssh"), "fuse.sshfs"), Mount(str(root / "usb"), "fuseblk"),
+              Mount(str(root / "z"), "NTFS", "rw,remote"), Mount(str(root / "nfs"), "nfs4")]
+    kinds = {sub: arrival.network_file_system(root / sub, mounts)
+             for sub in ("share/camera", "share", "share/cache/x", "shared", "ssh/cam", "usb/cam", "z/cam", "nfs")}
+    assert kinds == {"share/camera": "cifs", "share": "cifs", "share/cache/x": None, "shared": None,
+                     "ssh/cam": "fuse.sshfs", "usb/cam": None, "z/cam": "Windows network drive", "nfs": "nfs4"}
+    assert arrival.polling_interval(tmp_path, SETTINGS) == (0.0, None)  # the tests' own folder is local
+    assert arrival.polling_interval(tmp_path, replace(SETTINGS, poll=2.5)) == (2.5, None)

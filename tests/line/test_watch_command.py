@@ -57,8 +57,9 @@ def test_watch_prints_a_line_per_part_and_stops_on_sigterm(model_file, synthetic
     folder = tmp_path / "camera"
     folder.mkdir()
     drop(synthetic_set.test_good[0], folder, "before.png")  # there before the start: inspected too
+    # the folder listed, as a network folder is: parts come all the same, and the operator is told
     process = start_watch(model_file, folder, "--sort-into", str(tmp_path / "sorted"), "--move",
-                          "--overlays", str(tmp_path / "overlays"))
+                          "--overlays", str(tmp_path / "overlays"), "--poll-every", "0.3")
     try:
         wait_until_watching(process)
         drop(synthetic_set.test_defective[0], folder, "after.png")
@@ -72,6 +73,7 @@ def test_watch_prints_a_line_per_part_and_stops_on_sigterm(model_file, synthetic
     assert all(f[4].endswith(" ms") and float(f[2]) > 0 for f in fields)
     assert process.returncode == 0, (out, err)
     assert "SIGTERM: stopping after the parts in hand" in err
+    assert f"{folder} is looked at every 0.3 s\n" in err
     assert out.strip().splitlines()[-1].startswith("stopped: inspected 2: OK 1, NG 1, errors 0, yield 50.0%")
     assert not list(folder.iterdir())
     assert len(list((tmp_path / "overlays").glob("*/after_overlay.png"))) == 1
