@@ -42,6 +42,7 @@ from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Sequenc
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
 from ..core import IMAGE_SUFFIXES, ImageReadError
@@ -184,6 +185,8 @@ class ArrivalSettings:
 
 #: Seconds between two listings of a folder whose file events cannot be trusted.
 POLL_EVERY_S = 1.0
+#: Seconds between two looks at whether the watched folder is still the one being watched.
+FOLDER_LOOK_EVERY_S = 1.0
 #: File systems on which a file written by another machine raises no event on this one (Linux, macOS
 #: and BSD names; FUSE file systems, ``fuse.*``, mostly serve remote stores and are counted too).
 NETWORK_FILE_SYSTEMS = frozenset({
@@ -416,36 +419,92 @@ class FolderWatch:
     folder: Path
     queue: PartQueue
     settings: ArrivalSettings = ArrivalSettings()
+    #: told, in a line, when the folder goes away and when it is watched again
+    on_notice: Callable[[str], None] = lambda line: None
     tracker: ArrivalTracker = field(init=False)
 
     def __post_init__(self) -> None:
         self.tracker = ArrivalTracker(self.queue, self.settings)
         #: seconds between listings of the folder (0: file events), and the network file system behind that
         self.poll_every, self.network = polling_interval(self.folder, self.settings)
-        self._observer = PollingObserver(timeout=self.poll_every) if self.poll_every > 0 else Observer()
+        self._observer: Optional[BaseObserver] = None
+        self._observing = threading.Lock()
+        self._identity: Optional[Tuple[int, int]] = None
+        self._checked_at = 0.0
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._settle, name="part-arrival", daemon=True)
 
     def start(self) -> "FolderWatch":
         """Watch first, then scan, so that nothing written in between is missed (a file seen twice is one)."""
-        self._observer.schedule(_Events(self.tracker), str(self.folder), recursive=False)
-        self._observer.start()
+        self._identity = _folder_identity(self.folder)
+        self._observe()
+        self._checked_at = time.monotonic()
         self.tracker.note_existing(list(_existing_parts(self.folder)))
         self._thread.start()
         return self
 
+    def _observe(self) -> None:
+        # the folder may lie on another file system now (a share mounted over it, or taken away)
+        self.poll_every, self.network = polling_interval(self.folder, self.settings)
+        observer = PollingObserver(timeout=self.poll_every) if self.poll_every > 0 else Observer()
+        observer.schedule(_Events(self.tracker), str(self.folder), recursive=False)
+        observer.start()
+        with self._observing:
+            self._observer = observer
+
+    def _unobserve(self) -> None:
+        with self._observing:
+            observer, self._observer = self._observer, None
+        if observer is not None:
+            observer.stop()
+            observer.join(timeout=5)
+
     def _settle(self) -> None:
         while not self._stopping.is_set():
             self.tracker.step()
-            self.tracker.has_events.wait(self.tracker.next_look())
+            self._look_at_the_folder()
+            self.tracker.has_events.wait(min(self.tracker.next_look(), FOLDER_LOOK_EVERY_S))
+
+    def _look_at_the_folder(self) -> None:
+        """Watch the folder again once it is back when it went away or was replaced (a share mounted again, a
+        stick plugged in again, a camera program that makes its folder anew): the watch on the old one sees
+        nothing more, and without this the line would wait for parts in silence."""
+        now = time.monotonic()
+        if now - self._checked_at < FOLDER_LOOK_EVERY_S or self._stopping.is_set():
+            return
+        self._checked_at = now
+        identity = _folder_identity(self.folder)
+        if identity == self._identity:
+            return
+        if self._identity is not None:
+            self._unobserve()
+            if identity is None:
+                self.on_notice(f"the camera folder {self.folder} is gone: the line waits for it to come back")
+        if identity is not None:
+            listed = self.poll_every
+            try:
+                self._observe()
+                found = list(_existing_parts(self.folder))
+            except OSError as exc:
+                self._unobserve()
+                self.on_notice(f"the camera folder {self.folder} cannot be watched: {exc.strerror or exc}; "
+                               "tried again every second")
+                identity = None
+            else:
+                again = "is back" if self._identity is None else "is another folder now (made anew or mounted again)"
+                self.on_notice(f"the camera folder {self.folder} {again}: watching it again "
+                               f"({len(found)} part file(s) in it)")
+                if self.poll_every != listed:
+                    self.on_notice(self.how())
+                self.tracker.note_existing(found)
+        self._identity = identity
 
     def stop(self) -> None:
         self._stopping.set()
         self.tracker.has_events.set()
-        self._observer.stop()
-        self._observer.join(timeout=5)
         if self._thread.is_alive():
             self._thread.join(timeout=5)
+        self._unobserve()
 
     @property
     def settling(self) -> int:
@@ -458,6 +517,15 @@ class FolderWatch:
         why = (f": it is on a network file system ({self.network}), where files that other machines write "
                "raise no file events here") if self.network else ""
         return f"{self.folder} is looked at every {self.poll_every:g} s{why}"
+
+
+def _folder_identity(folder: Path) -> Optional[Tuple[int, int]]:
+    """``(device, inode)`` of the folder, or None when it is not there (or not a folder) now."""
+    try:
+        info = os.stat(folder)
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino) if stat.S_ISDIR(info.st_mode) else None
 
 
 def _existing_parts(folder: Path) -> Iterator[Path]:

@@ -367,7 +367,7 @@ class InspectionLine:
         """
         if not self.folder.is_dir():
             raise PatchCoreError(f"folder '{self.folder}' does not exist or is not a folder")
-        self.watch = FolderWatch(self.folder, self.queue, self.settings.arrival)
+        self.watch = FolderWatch(self.folder, self.queue, self.settings.arrival, on_notice)
         try:
             self.watch.start()
         except OSError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -35,7 +36,8 @@ class Watched:
     def __init__(self, folder: Path, settings: ArrivalSettings = SETTINGS) -> None:
         self.folder = folder
         self.queue = PartQueue()
-        self.watch = FolderWatch(folder, self.queue, settings)
+        self.notices: List[str] = []
+        self.watch = FolderWatch(folder, self.queue, settings, self.notices.append)
         self.parts: List[Part] = []
         #: how long a file must exist before the watcher surely has seen it
         self.seen_within = 3 * settings.poll if settings.poll else 0.1
@@ -327,3 +329,56 @@ def test_a_folder_on_a_network_file_system_is_told_apart_from_a_local_one(tmp_pa
                      "ssh/cam": "fuse.sshfs", "usb/cam": None, "z/cam": "Windows network drive", "nfs": "nfs4"}
     assert arrival.polling_interval(tmp_path, SETTINGS) == (0.0, None)  # the tests' own folder is local
     assert arrival.polling_interval(tmp_path, replace(SETTINGS, poll=2.5)) == (2.5, None)
+
+
+def test_a_folder_that_goes_away_is_watched_again_when_it_is_back(watched, tmp_path):
+    """A share mounted again, a stick plugged in again, a camera program making its folder anew: the watch
+    on the old folder sees nothing, so the line says the folder is gone and watches the new one."""
+    first, second, third = encoded(20), encoded(21), encoded(22)
+    (watched.folder / "a.png").write_bytes(first)
+    assert [p.sha256 for p in watched.collect(1)] == [sha(first)]
+    shutil.rmtree(watched.folder)
+    wait_for(lambda: watched.notices, arrival.FOLDER_LOOK_EVERY_S * 3)
+    assert watched.notices == [f"the camera folder {watched.folder} is gone: the line waits for it to come back"]
+    watched.folder.mkdir()
+    (watched.folder / "b.png").write_bytes(second)  # there when it is found again
+    assert [p.sha256 for p in watched.collect(2)] == [sha(first), sha(second)]
+    assert watched.notices[1] == f"the camera folder {watched.folder} is back: watching it again (1 part file(s) in it)"
+    (watched.folder / "c.png").write_bytes(third)  # seen by the new watch
+    assert [p.sha256 for p in watched.collect(3)] == [sha(first), sha(second), sha(third)]
+
+    watched.folder.rename(tmp_path / "old camera")  # replaced between two looks: the new folder is watched
+    watched.folder.mkdir()
+    fourth = encoded(23)
+    (watched.folder / "d.png").write_bytes(fourth)
+    assert [p.sha256 for p in watched.collect(4)][3:] == [sha(fourth)]
+    wait_for(lambda: len(watched.notices) > 2, arrival.FOLDER_LOOK_EVERY_S * 3)  # a listing may see it first
+    assert watched.notices[2] == (f"the camera folder {watched.folder} is another folder now (made anew or mounted again): "
+                                  "watching it again "
+                                  "(1 part file(s) in it)")
+    assert len(watched.settle_out(0.5)) == 4
+
+
+def wait_for(condition, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def test_a_share_mounted_over_the_folder_is_listed_from_then_on(tmp_path, monkeypatch):
+    folder = tmp_path / "camera"
+    folder.mkdir()
+    watched = Watched(folder, SETTINGS)
+    watched.watch.start()
+    try:
+        assert watched.watch.poll_every == 0
+        monkeypatch.setattr(arrival, "network_file_system", lambda folder, partitions=None: "cifs")
+        folder.rename(tmp_path / "local camera")
+        folder.mkdir()  # as a share mounted over the folder's path is, to the line
+        wait_for(lambda: len(watched.notices) > 1, arrival.FOLDER_LOOK_EVERY_S * 3)
+        assert watched.notices[1].startswith(f"{folder} is looked at every 1 s: it is on a network file system (cifs)")
+        (folder / "a.png").write_bytes(encoded(30))
+        assert [p.path for p in watched.collect(1)] == [folder / "a.png"]
+        assert watched.watch.poll_every == arrival.POLL_EVERY_S
+    finally:
+        watched.watch.stop()
