@@ -87,6 +87,12 @@ class LinePanel(QWidget):
             bar.addWidget(widget)
         bar.addWidget(self.folder_label, 1)
 
+        # a line whose folder is gone inspects nothing: said where the operator looks, not in a corner
+        self.folder_warning = QLabel("")
+        self.folder_warning.setStyleSheet(VERDICT_STYLE["ERROR"] + ";padding:6px;font-weight:bold")
+        self.folder_warning.setWordWrap(True)
+        self.folder_warning.hide()
+
         self.view = InspectionView()
         self.view.show_nothing("Run a line: the newest part shows here")
         self.verdict_label = QLabel("")
@@ -97,6 +103,7 @@ class LinePanel(QWidget):
         self.verdict_label.setFont(font)
         self._set_verdict("", "")
         newest = QVBoxLayout()
+        newest.addWidget(self.folder_warning)
         newest.addWidget(self.verdict_label)
         newest.addWidget(self.view, 1)
 
@@ -292,6 +299,9 @@ class LinePanel(QWidget):
     @Slot(object)
     def _show_counters(self, snapshot: ShiftSnapshot) -> None:
         self.last_snapshot = snapshot
+        self.folder_warning.setText(f"The camera folder {self.folder} is gone: no part can arrive. The line "
+                                    "watches it again as soon as it is back.")
+        self.folder_warning.setVisible(snapshot.folder_missing and self.worker is not None)
         values = {
             "inspected": f"{snapshot.inspected:,}", "ok": f"{snapshot.ok:,}", "ng": f"{snapshot.ng:,}",
             "review": f"{snapshot.review:,}",
@@ -323,6 +333,7 @@ class LinePanel(QWidget):
             QMessageBox.warning(self, "Line stopped", text)
 
     def _ended(self, text: str) -> None:
+        self.folder_warning.hide()
         self.worker = None
         self.thread = None
         self.unlocked = False

@@ -510,6 +510,11 @@ class FolderWatch:
     def settling(self) -> int:
         return self.tracker.settling
 
+    @property
+    def folder_missing(self) -> bool:
+        """The folder was gone (or could not be watched) at the last look: no part can arrive."""
+        return self._thread.is_alive() and self._identity is None
+
     def how(self) -> str:
         """How new parts are seen, in a line for the operator (says why when the folder is listed)."""
         if self.poll_every <= 0:

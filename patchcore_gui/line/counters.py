@@ -30,6 +30,8 @@ class ShiftSnapshot:
     backlog: int
     oldest_waiting_s: float
     review: int = 0
+    #: the camera folder is gone: no part can arrive until it is back
+    folder_missing: bool = False
 
     @property
     def yield_(self) -> Optional[float]:
@@ -42,13 +44,16 @@ class ShiftSnapshot:
         'inspected 10: OK 8, NG 1, errors 1, yield 80.0%; 12.0 parts/min; 41.5 ms median, 60.2 ms p95; backlog 0'
         >>> ShiftSnapshot(10, 7, 1, 1, 0, 12.0, None, None, 0, 0.0, review=1).line()
         'inspected 10: OK 7, REVIEW 1, NG 1, errors 1, yield 70.0%; 12.0 parts/min; backlog 0'
+        >>> ShiftSnapshot(0, 0, 0, 0, 0, 0.0, None, None, 0, 0.0, folder_missing=True).line()
+        'inspected 0: OK 0, NG 0, errors 0, yield -; 0.0 parts/min; backlog 0; the camera folder is gone'
         """
         yield_ = "-" if self.yield_ is None else f"{100 * self.yield_:.1f}%"
         ms = "" if self.median_ms is None else f"; {self.median_ms:.1f} ms median, {self.p95_ms:.1f} ms p95"
         backlog = f"backlog {self.backlog}" + (f" (oldest {self.oldest_waiting_s:.1f} s)" if self.backlog else "")
         review = f"REVIEW {self.review}, " if self.review else ""
+        gone = "; the camera folder is gone" if self.folder_missing else ""
         return (f"inspected {self.inspected}: OK {self.ok}, {review}NG {self.ng}, errors {self.errors}, yield {yield_}; "
-                f"{self.parts_per_minute:.1f} parts/min{ms}; {backlog}")
+                f"{self.parts_per_minute:.1f} parts/min{ms}; {backlog}{gone}")
 
 
 class ShiftCounters:

@@ -353,7 +353,8 @@ class InspectionLine:
 
     def snapshot(self) -> ShiftSnapshot:
         count, oldest = self.queue.backlog()
-        return self.counters.snapshot(count, oldest)
+        return replace(self.counters.snapshot(count, oldest),
+                       folder_missing=self.watch is not None and self.watch.folder_missing)
 
     # -- the loop -----------------------------------------------------------------------------
     def run(self, on_result: Callable[[PartResult], None] = lambda result: None,
