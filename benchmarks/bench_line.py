@@ -52,7 +52,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from patchcore_gui.core import Inspector, PatchCoreConfig, find_images, fit, load_model, save_model  # noqa: E402
-from patchcore_gui.line import ArrivalSettings, InspectionLine, LineSettings, PartResult, PartSorter  # noqa: E402
+from patchcore_gui.line import (ArrivalSettings, InspectionLine, LineSettings, PartResult, PartSorter,  # noqa: E402
+                                is_part_name)
 from patchcore_gui.line.recording import StoreRecorder  # noqa: E402
 from patchcore_gui.line.runner import default_inspectors  # noqa: E402
 from timing import StageTimes  # noqa: E402
@@ -139,7 +140,8 @@ def measure_rate(inspector: Inspector, model_path: Path, rate: float, seconds: f
     if share is not None:  # the camera writes on the share's server, the line watches it through the mount
         written_into, folder = share
         for leftover in written_into.iterdir():
-            leftover.unlink()
+            if is_part_name(leftover):  # other files stay: a folder of many files lists slower
+                leftover.unlink()
     recorder = None
     if store:
         recorder = StoreRecorder.open(str(work / "record.sqlite"), "bench", model_path, inspector.model.threshold)
@@ -206,6 +208,7 @@ def measure_rate(inspector: Inspector, model_path: Path, rate: float, seconds: f
     outcome = {
         "rate": rate, "seconds": seconds, "store": "SQLite" if store else "none", "written": expected, "recorded": len(results),
         "recorded_by_end_of_writing": done_at_end, "errors": sum(r.verdict == "ERROR" for r in results.values()),
+        "error_lines": [f"{r.path.name}: {r.error}" for r in results.values() if r.verdict == "ERROR"][:5],
         "delay_median_ms": float(np.median(delays)), "delay_p95_ms": float(np.percentile(delays, 95)),
         "delay_max_ms": float(np.max(delays)), "watched_by": line.watch.how(), "inspection_ms_median": float(np.median(ms)),
         "inspection_ms_p95": float(np.percentile(ms, 95)), "arrival_ms_median": float(np.median(arrival)),

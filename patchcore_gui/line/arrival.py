@@ -38,12 +38,11 @@ import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
-from watchdog.observers.api import BaseObserver
-from watchdog.observers.polling import PollingObserver
+from watchdog.utils.dirsnapshot import DirectorySnapshot, DirectorySnapshotDiff
 
 from ..core import IMAGE_SUFFIXES, ImageReadError
 from ..record import file_identity
@@ -185,6 +184,8 @@ class ArrivalSettings:
 
 #: Seconds between two listings of a folder whose file events cannot be trusted.
 POLL_EVERY_S = 1.0
+#: The most of one core's time that listing a folder may take: a folder of many files is listed less often.
+LISTING_SHARE = 0.2
 #: Seconds between two looks at whether the watched folder is still the one being watched.
 FOLDER_LOOK_EVERY_S = 1.0
 #: File systems on which a file written by another machine raises no event on this one (Linux, macOS
@@ -329,6 +330,8 @@ class ArrivalTracker:
             entry = self._settling.pop(path)
             if entry.signature == self._handed.get(path):
                 continue
+            if path in self._handed and _signature(path) is None:
+                continue  # a late word of a part handed on and since sorted away (a slow listing's), no new part
             try:
                 size, sha256 = file_identity(path)
             except ImageReadError:
@@ -408,6 +411,83 @@ class _Events(FileSystemEventHandler):
         self.tracker.note(kind, Path(os.fsdecode(event.src_path)), dest)
 
 
+class _FolderListing:
+    """Lists a folder on a timer and notes what changed, where file events cannot be trusted.
+
+    Two looks, since over a network reading a file's size and time costs a round trip each: the names,
+    every ``every`` seconds (20,000 names took 0.09 s over sshfs), find new and vanished parts; the names
+    with each file's size and time (watchdog's snapshot and its difference: 5.1 s for the same folder), in a
+    thread of their own so that new parts are not held up meanwhile, also find a file written again under an
+    old name, and wait at least ``1 / LISTING_SHARE - 1`` times as long as they took. A folder that keeps a
+    shift's parts so costs at most about that share of a core.
+    """
+
+    def __init__(self, folder: Path, tracker: ArrivalTracker, every: float, on_notice: Callable[[str], None]) -> None:
+        self.folder, self.tracker, self.every, self.on_notice = folder, tracker, every, on_notice
+        self._names = _names_in(folder)  # what is there now is no news; raises OSError when the folder is gone
+        self._snapshot: Optional[DirectorySnapshot] = None
+        self._stopped = threading.Event()
+        self._told_slow = False
+        self._threads = [threading.Thread(target=self._list_names, name="folder-names", daemon=True),
+                         threading.Thread(target=self._list_sizes_and_times, name="folder-sizes", daemon=True)]
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def join(self, timeout: float) -> None:
+        for thread in self._threads:
+            thread.join(timeout)
+
+    def _list_names(self) -> None:
+        while not self._stopped.wait(self.every):
+            try:
+                names = _names_in(self.folder)
+            except OSError:
+                continue  # gone or out of reach: FolderWatch's look at the folder says so and watches it again
+            for name in sorted(names - self._names):
+                self.tracker.note("written", self.folder / name)
+            for name in sorted(self._names - names):
+                self.tracker.note("deleted", self.folder / name)
+            self._names = names
+
+    def _list_sizes_and_times(self) -> None:
+        wait = 0.0
+        while not self._stopped.wait(wait):
+            began = time.monotonic()
+            try:
+                files = self._look_at_sizes_and_times()
+            except OSError:
+                files = None  # gone or out of reach: as above
+            took = time.monotonic() - began
+            wait = max(self.every, took * (1 / LISTING_SHARE - 1))
+            if files is not None and wait > self.every and not self._told_slow:
+                self._told_slow = True
+                self.on_notice(f"reading the size and time of every file in {self.folder} takes {took:.1f} s "
+                               f"({files:,} files in it): new parts are still seen every {self.every:g} s, a file "
+                               f"written again under an old name only every {wait + took:.0f} s; sorting the parts "
+                               "out of it (move) keeps it short")
+
+    def _look_at_sizes_and_times(self) -> int:
+        """Notes the files written since the last look; returns how many files the folder holds."""
+        snapshot = DirectorySnapshot(str(self.folder), recursive=False)
+        if self._snapshot is not None:
+            diff = DirectorySnapshotDiff(self._snapshot, snapshot)
+            # new names come from the names' look too; a second note of a file is no second part
+            for path in list(diff.files_modified) + list(diff.files_created):
+                self.tracker.note("written", Path(os.fsdecode(path)))
+        self._snapshot = snapshot
+        return len(snapshot.paths) - 1
+
+
+def _names_in(folder: Path) -> set:
+    with os.scandir(folder) as entries:
+        return {entry.name for entry in entries}
+
+
 @dataclass
 class FolderWatch:
     """Watches one folder (not its subfolders) and fills ``queue`` with complete parts until stopped.
@@ -427,7 +507,7 @@ class FolderWatch:
         self.tracker = ArrivalTracker(self.queue, self.settings)
         #: seconds between listings of the folder (0: file events), and the network file system behind that
         self.poll_every, self.network = polling_interval(self.folder, self.settings)
-        self._observer: Optional[BaseObserver] = None
+        self._observer: Optional[Union[Observer, _FolderListing]] = None
         self._observing = threading.Lock()
         self._identity: Optional[Tuple[int, int]] = None
         self._checked_at = 0.0
@@ -446,8 +526,12 @@ class FolderWatch:
     def _observe(self) -> None:
         # the folder may lie on another file system now (a share mounted over it, or taken away)
         self.poll_every, self.network = polling_interval(self.folder, self.settings)
-        observer = PollingObserver(timeout=self.poll_every) if self.poll_every > 0 else Observer()
-        observer.schedule(_Events(self.tracker), str(self.folder), recursive=False)
+        observer: Union[Observer, _FolderListing]
+        if self.poll_every > 0:
+            observer = _FolderListing(self.folder, self.tracker, self.poll_every, self.on_notice)
+        else:
+            observer = Observer()
+            observer.schedule(_Events(self.tracker), str(self.folder), recursive=False)
         observer.start()
         with self._observing:
             self._observer = observer
