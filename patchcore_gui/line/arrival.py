@@ -511,6 +511,7 @@ class FolderWatch:
         self._observing = threading.Lock()
         self._identity: Optional[Tuple[int, int]] = None
         self._checked_at = 0.0
+        self._said_unwatchable = False
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._settle, name="part-arrival", daemon=True)
 
@@ -571,10 +572,13 @@ class FolderWatch:
                 found = list(_existing_parts(self.folder))
             except OSError as exc:
                 self._unobserve()
-                self.on_notice(f"the camera folder {self.folder} cannot be watched: {exc.strerror or exc}; "
-                               "tried again every second")
+                if not self._said_unwatchable:  # once, not every second while it lasts
+                    self._said_unwatchable = True
+                    self.on_notice(f"the camera folder {self.folder} cannot be watched: {exc.strerror or exc}; "
+                                   "tried again every second")
                 identity = None
             else:
+                self._said_unwatchable = False
                 again = "is back" if self._identity is None else "is another folder now (made anew or mounted again)"
                 self.on_notice(f"the camera folder {self.folder} {again}: watching it again "
                                f"({len(found)} part file(s) in it)")
