@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Optional
 
 from PySide6.QtCore import QModelIndex, QSettings, QSize, Qt, QTimer, Signal, Slot
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGridLayout, QHBoxLayout, QLabel, QListView,
-                               QMessageBox, QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout, QHBoxLayout, QLabel,
+                               QListView, QMessageBox, QPushButton, QVBoxLayout, QWidget)
 
 from ..core import Inspector
 from ..line import LineSettings, OverlayWriter, PartSorter, ShiftSnapshot
@@ -80,10 +81,15 @@ class LinePanel(QWidget):
         for key, label in SORTING:
             self.sorting.addItem(label, key)
         self.sorting.setCurrentIndex(max(0, self.sorting.findData(settings.value("line/sorting", "leave"))))
+        self.subfolders = QCheckBox("Subfolders too")
+        self.subfolders.setToolTip("Also inspect the parts written into the folder's subfolders (a camera that "
+                                   "makes a new folder per day or batch); the sorted images then go beside it")
+        self.subfolders.setChecked(str(settings.value("line/subfolders", "false")).lower() == "true")
         self.folder_label = QLabel("No line running")
         self.folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         bar = QHBoxLayout()
-        for widget in (self.run_button, self.pause_button, self.stop_button, self.sorting, self.unlock_button):
+        for widget in (self.run_button, self.pause_button, self.stop_button, self.sorting, self.subfolders,
+                       self.unlock_button):
             bar.addWidget(widget)
         bar.addWidget(self.folder_label, 1)
 
@@ -170,6 +176,8 @@ class LinePanel(QWidget):
         self.settings.setValue("line/folder", str(folder))
         mode = self.sorting.currentData()
         self.settings.setValue("line/sorting", mode)
+        self.settings.setValue("line/subfolders", self.subfolders.isChecked())
+        settings = replace(settings, arrival=replace(settings.arrival, subfolders=self.subfolders.isChecked()))
         root = self.sort_root(folder)
         sorter = PartSorter(root, move=mode == "move") if mode != "leave" else None
         overlays = OverlayWriter(root / "overlays") if mode != "leave" else None
@@ -188,7 +196,8 @@ class LinePanel(QWidget):
         where = f"; sorted into {root}" if sorter else ""
         every, network = polling_interval(folder, settings.arrival)
         listed = f" (a network folder, {network}: looked at every {every:g} s)" if network else ""
-        self.folder_label.setText(f"Running on {folder}{listed}{where}")
+        below = " and its subfolders" if settings.arrival.subfolders else ""
+        self.folder_label.setText(f"Running on {folder}{below}{listed}{where}")
         self._update_buttons()
         self.running_changed.emit(True)
 
@@ -351,6 +360,7 @@ class LinePanel(QWidget):
         running = self.worker is not None
         self.run_button.setEnabled(not running)
         self.sorting.setEnabled(not running)
+        self.subfolders.setEnabled(not running)
         self.pause_button.setEnabled(running)
         self.stop_button.setEnabled(running)
         self.unlock_button.setEnabled(running and not self.unlocked)

@@ -180,6 +180,8 @@ class ArrivalSettings:
     settle: float = 0.5
     give_up: float = 10.0
     poll: Optional[float] = None
+    #: watch the folder's subfolders too (a camera that writes into a new dated folder each day)
+    subfolders: bool = False
 
 
 #: Seconds between two listings of a folder whose file events cannot be trusted.
@@ -422,9 +424,11 @@ class _FolderListing:
     shift's parts so costs at most about that share of a core.
     """
 
-    def __init__(self, folder: Path, tracker: ArrivalTracker, every: float, on_notice: Callable[[str], None]) -> None:
+    def __init__(self, folder: Path, tracker: ArrivalTracker, every: float, on_notice: Callable[[str], None],
+                 subfolders: bool = False) -> None:
         self.folder, self.tracker, self.every, self.on_notice = folder, tracker, every, on_notice
-        self._names = _names_in(folder)  # what is there now is no news; raises OSError when the folder is gone
+        self.subfolders = subfolders
+        self._names = _names_in(folder, subfolders)  # what is there is no news; OSError when the folder is gone
         self._snapshot: Optional[DirectorySnapshot] = None
         self._stopped = threading.Event()
         self._told_slow = False
@@ -445,7 +449,7 @@ class _FolderListing:
     def _list_names(self) -> None:
         while not self._stopped.wait(self.every):
             try:
-                names = _names_in(self.folder)
+                names = _names_in(self.folder, self.subfolders)
             except OSError:
                 continue  # gone or out of reach: FolderWatch's look at the folder says so and watches it again
             for name in sorted(names - self._names):
@@ -473,7 +477,7 @@ class _FolderListing:
 
     def _look_at_sizes_and_times(self) -> int:
         """Notes the files written since the last look; returns how many files the folder holds."""
-        snapshot = DirectorySnapshot(str(self.folder), recursive=False)
+        snapshot = DirectorySnapshot(str(self.folder), recursive=self.subfolders)
         if self._snapshot is not None:
             diff = DirectorySnapshotDiff(self._snapshot, snapshot)
             # new names come from the names' look too; a second note of a file is no second part
@@ -483,14 +487,26 @@ class _FolderListing:
         return len(snapshot.paths) - 1
 
 
-def _names_in(folder: Path) -> set:
-    with os.scandir(folder) as entries:
-        return {entry.name for entry in entries}
+def _names_in(folder: Path, subfolders: bool = False) -> set:
+    """The names in the folder, and with ``subfolders`` their paths below it (as ``sub/name``)."""
+    if not subfolders:
+        with os.scandir(folder) as entries:
+            return {entry.name for entry in entries}
+    names = set()
+    for root, folders, files in os.walk(folder, onerror=_raise):
+        below = os.path.relpath(root, folder)
+        names.update(name if below == "." else os.path.join(below, name) for name in files)
+    return names
+
+
+def _raise(error: OSError) -> None:
+    raise error
 
 
 @dataclass
 class FolderWatch:
-    """Watches one folder (not its subfolders) and fills ``queue`` with complete parts until stopped.
+    """Watches one folder (its subfolders too where the settings say) and fills ``queue`` with complete parts
+    until stopped.
 
     >>> watch = FolderWatch(Path("camera"), PartQueue()).start()   # doctest: +SKIP
     >>> watch.stop()                                                # doctest: +SKIP
@@ -520,7 +536,7 @@ class FolderWatch:
         self._identity = _folder_identity(self.folder)
         self._observe()
         self._checked_at = time.monotonic()
-        self.tracker.note_existing(list(_existing_parts(self.folder)))
+        self.tracker.note_existing(list(_existing_parts(self.folder, self.settings.subfolders)))
         self._thread.start()
         return self
 
@@ -529,10 +545,11 @@ class FolderWatch:
         self.poll_every, self.network = polling_interval(self.folder, self.settings)
         observer: Union[Observer, _FolderListing]
         if self.poll_every > 0:
-            observer = _FolderListing(self.folder, self.tracker, self.poll_every, self.on_notice)
+            observer = _FolderListing(self.folder, self.tracker, self.poll_every, self.on_notice,
+                                      self.settings.subfolders)
         else:
             observer = Observer()
-            observer.schedule(_Events(self.tracker), str(self.folder), recursive=False)
+            observer.schedule(_Events(self.tracker), str(self.folder), recursive=self.settings.subfolders)
         observer.start()
         with self._observing:
             self._observer = observer
@@ -569,7 +586,7 @@ class FolderWatch:
             listed = self.poll_every
             try:
                 self._observe()
-                found = list(_existing_parts(self.folder))
+                found = list(_existing_parts(self.folder, self.settings.subfolders))
             except OSError as exc:
                 self._unobserve()
                 if not self._said_unwatchable:  # once, not every second while it lasts
@@ -621,14 +638,26 @@ def _folder_identity(folder: Path) -> Optional[Tuple[int, int]]:
     return (info.st_dev, info.st_ino) if stat.S_ISDIR(info.st_mode) else None
 
 
-def _existing_parts(folder: Path) -> Iterator[Path]:
-    """The part files already in the folder, oldest first: what arrived while the line was down."""
+def _existing_parts(folder: Path, subfolders: bool = False) -> Iterator[Path]:
+    """The part files already in the folder (and its subfolders), oldest first: what arrived while the line
+    was down."""
     found = []
-    with os.scandir(folder) as entries:
-        for entry in entries:
-            try:
-                if entry.is_file() and is_part_name(Path(entry.name)):
-                    found.append((entry.stat().st_mtime_ns, entry.name, Path(entry.path)))
-            except OSError:
-                continue  # gone between listing and looking
+    below = [folder]
+    while below:
+        current = below.pop()
+        try:
+            listing = os.scandir(current)
+        except OSError:
+            if current == folder:
+                raise
+            continue  # a subfolder gone between listing and looking
+        with listing as entries:
+            for entry in entries:
+                try:
+                    if entry.is_file() and is_part_name(Path(entry.name)):
+                        found.append((entry.stat().st_mtime_ns, entry.name, Path(entry.path)))
+                    elif subfolders and entry.is_dir(follow_symlinks=False):
+                        below.append(Path(entry.path))
+                except OSError:
+                    continue  # gone between listing and looking
     return (path for _, _, path in sorted(found))

@@ -281,6 +281,8 @@ class InspectionLine:
         self.sorter = sorter
         self.overlays = overlays
         self.settings = settings
+        if settings.arrival.subfolders:
+            self._refuse_output_inside_the_camera_folder()
         self.queue = PartQueue()
         self.counters = ShiftCounters()
         self._stop = threading.Event()
@@ -438,6 +440,17 @@ class InspectionLine:
         if close is not None:
             close()
         self.recorder = recorder
+
+    def _refuse_output_inside_the_camera_folder(self) -> None:
+        """With its subfolders watched, the line would inspect the images it sorts and the overlays it writes."""
+        camera = self.folder.resolve()
+        for what, writer in (("sorted images", self.sorter), ("overlays", self.overlays)):
+            if writer is not None:
+                root = writer.root.resolve()
+                if root == camera or camera in root.parents:
+                    raise PatchCoreError(f"the {what} go into {writer.root}, inside the camera folder {self.folder}, "
+                                         "whose subfolders the line watches: it would inspect them again; put them "
+                                         "beside the camera folder")
 
     def _judge_anew(self, on_notice: Callable[[str], None]) -> bool:
         """Take up a handed-over model that inspects as the workers' does (a threshold, review band or

@@ -47,6 +47,9 @@ def add_watch_command(sub: "argparse._SubParsersAction[argparse.ArgumentParser]"
     p.add_argument("--settle", type=_seconds, default=ArrivalSettings().settle, metavar="S",
                    help="seconds a file must stay unchanged when its writer gives no close event "
                         f"(default {ArrivalSettings().settle})")
+    p.add_argument("--subfolders", action="store_true",
+                   help="also inspect the parts written into FOLDER's subfolders (a camera that makes a new folder per "
+                        "day or batch); --sort-into and --overlays must then lie outside FOLDER")
     p.add_argument("--poll-every", type=_seconds, metavar="S",
                    help="look at the folder's listing every S seconds instead of taking file events (0: file events "
                         f"only; default: every {POLL_EVERY_S:g} s where the folder is on a network file system, "
@@ -94,7 +97,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
     line = InspectionLine(model, folder, recorder=recorder,
                           sorter=PartSorter(Path(args.sort_into), move=args.move) if args.sort_into else None,
                           overlays=OverlayWriter(Path(args.overlays)) if args.overlays else None,
-                          settings=LineSettings(arrival=ArrivalSettings(settle=args.settle, poll=args.poll_every),
+                          settings=LineSettings(arrival=ArrivalSettings(settle=args.settle, poll=args.poll_every,
+                                                                       subfolders=args.subfolders),
                                                 inspectors=args.inspectors),
                           weights=args.weights)
     # reentrant: the signal handler says its line on the main thread, perhaps while that thread is printing
@@ -130,7 +134,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
             tuned.min_defect_area, kind="model taken up"),
         lambda text: say(text, sys.stderr)).start()
     band = "" if model.review_from is None else f", review from {model.review_from:.4f}"
-    say(f"watching {folder.resolve()} with {model_path.name} (threshold {model.threshold:.4f}{band}), "
+    below = " and its subfolders" if args.subfolders else ""
+    say(f"watching {folder.resolve()}{below} with {model_path.name} (threshold {model.threshold:.4f}{band}), "
         f"{line.inspectors} part(s) inspected side by side" + (f", recording into {args.log}" if args.log else ""),
         sys.stderr)
     try:

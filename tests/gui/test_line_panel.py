@@ -168,6 +168,24 @@ def test_a_camera_folder_that_goes_away_is_shown_until_it_is_back(qtbot, panel, 
     assert [r.path.name for r in memory.added] == ["p0.png", "p1.png"]
 
 
+def test_subfolders_too_inspects_the_parts_a_camera_writes_into_a_new_folder(qtbot, panel, inspector, synthetic_set,
+                                                                           tmp_path, settings):
+    camera = tmp_path / "camera"
+    camera.mkdir()
+    memory = AuditedMemory()
+    panel.subfolders.setChecked(True)
+    panel.start(camera, lambda: inspector, lambda: memory, FAST)
+    assert not panel.subfolders.isEnabled()
+    assert panel.folder_label.text() == f"Running on {camera} and its subfolders"
+    (camera / "2026-11-30").mkdir()
+    drop(synthetic_set.test_good[0], camera / "2026-11-30", "p0.png")
+    wait_inspected(qtbot, panel, 1)
+    panel.stop()
+    qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT_MS)
+    assert [r.path for r in memory.added] == [camera / "2026-11-30" / "p0.png"]
+    assert str(settings.value("line/subfolders")).lower() == "true" and panel.subfolders.isEnabled()
+
+
 def test_a_line_on_a_missing_folder_says_so(qtbot, panel, inspector, tmp_path):
     messages = []
     panel.message.connect(messages.append)

@@ -419,3 +419,43 @@ def test_a_late_word_of_a_part_already_handed_on_and_moved_away_is_no_part(tmp_p
     tracker.note("written", path)
     tracker.step()
     assert queue.take(10) == []
+
+
+@pytest.fixture(params=["file events", "listed"])
+def watched_below(tmp_path, request):
+    """A watch of the folder and its subfolders, both ways."""
+    folder = tmp_path / "camera"
+    (folder / "2026-11-29").mkdir(parents=True)
+    old = encoded(60)
+    (folder / "2026-11-29" / "there before.png").write_bytes(old)
+    w = Watched(folder, replace(SETTINGS, subfolders=True,
+                                poll=0 if request.param == "file events" else LISTED_EVERY))
+    w.old = old
+    w.watch.start()
+    yield w
+    w.watch.stop()
+
+
+def test_parts_in_subfolders_are_found_when_asked_new_folders_and_folders_moved_in_too(watched_below, tmp_path):
+    """A camera that writes into a new dated folder each day, or whose software moves a finished batch in."""
+    first, second, third = encoded(61), encoded(62), encoded(63)
+    assert [p.sha256 for p in watched_below.collect(1)] == [sha(watched_below.old)]  # found by the scan at start
+    day = watched_below.folder / "2026-11-30" / "station 2"
+    day.mkdir(parents=True)
+    (day / "a.png").write_bytes(first)
+    assert [p.path for p in watched_below.collect(2)][1:] == [day / "a.png"]
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    (batch / "b.png").write_bytes(second)
+    (batch / "c.png").write_bytes(third)
+    batch.rename(watched_below.folder / "batch")
+    parts = watched_below.collect(4)
+    assert sorted((p.path.name, p.sha256) for p in parts[2:]) == [("b.png", sha(second)), ("c.png", sha(third))]
+    assert len(watched_below.settle_out(0.5)) == 4
+
+
+def test_a_part_in_a_subfolder_is_no_part_unless_asked(watched):
+    (watched.folder / "sub").mkdir()
+    (watched.folder / "sub" / "a.png").write_bytes(encoded(64))
+    (watched.folder / "b.png").write_bytes(encoded(65))
+    assert [p.path.name for p in watched.settle_out()] == ["b.png"]

@@ -83,3 +83,14 @@ def test_watch_refuses_a_missing_folder_in_one_line(model_file, tmp_path, capsys
     assert main(["watch", str(model_file), str(tmp_path / "nowhere")]) == 2
     err = capsys.readouterr().err.strip()
     assert err == f"error: folder '{tmp_path / 'nowhere'}' does not exist or is not a folder"
+
+
+def test_watch_with_subfolders_refuses_sorting_into_the_camera_folder(model_file, tmp_path, capsys):
+    """The line would inspect its own sorted images again."""
+    camera = tmp_path / "camera"
+    camera.mkdir()
+    assert main(["watch", str(model_file), str(camera), "--subfolders", "--sort-into", str(camera / "sorted")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert not any(line.startswith("watching") for line in err)
+    assert err[-1] == (f"error: the sorted images go into {camera / 'sorted'}, inside the camera folder {camera}, whose "
+                   "subfolders the line watches: it would inspect them again; put them beside the camera folder")
