@@ -16,7 +16,7 @@ from typing import Callable, Optional
 
 from PySide6.QtCore import QModelIndex, QSettings, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout, QHBoxLayout, QLabel,
-                               QListView, QMessageBox, QPushButton, QVBoxLayout, QWidget)
+                               QListView, QMessageBox, QPushButton, QSizePolicy, QVBoxLayout, QWidget)
 
 from ..core import Inspector
 from ..line import LineSettings, OverlayWriter, PartSorter, ShiftSnapshot
@@ -87,6 +87,10 @@ class LinePanel(QWidget):
         self.subfolders.setChecked(str(settings.value("line/subfolders", "false")).lower() == "true")
         self.folder_label = QLabel("No line running")
         self.folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # long folder names wrap, and the row takes what width is left: a label as wide as its text pushed the
+        # counters off a 1366 px screen (a sorted folder's path beside a network camera folder)
+        self.folder_label.setWordWrap(True)
+        self.folder_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         bar = QHBoxLayout()
         for widget in (self.run_button, self.pause_button, self.stop_button, self.sorting, self.subfolders,
                        self.unlock_button):

@@ -253,3 +253,10 @@ def test_an_ng_part_the_line_already_read_is_drawn_without_reading_it_again(insp
     assert shown.image is not None and shown.image.shape[:2] == image.shape[:2] and shown.thumbnail
     assert shown.anomaly_map is not None and shown.defect_mask is not None
     assert picture(replace(result, pixels=None), inspector.model, thumbnail=True).image is None
+
+
+def test_a_long_folder_line_wraps_instead_of_widening_the_panel_past_a_small_screen(qtbot, panel):
+    panel.folder_label.setText("Running on /mnt/camera and its subfolders (a network folder, cifs: looked at every "
+                               "1 s); sorted into " + "/srv/inspection/line-3/station-2" * 6)
+    qtbot.wait(50)  # the layout takes the new text in on its next request
+    assert panel.minimumSizeHint().width() < 1000  # a 1366 px line PC screen, with the window's frame
