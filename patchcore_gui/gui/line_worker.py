@@ -199,12 +199,7 @@ class LineWorker(Worker):
             change(self.line)
 
     def _audit(self, line: InspectionLine, kind: str, threshold: float, detail: str) -> None:
-        record = getattr(line.recorder, "record_change", None)
-        if record is not None:
-            try:
-                record(kind, threshold, detail)
-            except PatchCoreError as exc:
-                self.notice.emit(f"error: '{kind}' could not be recorded: {exc}")
+        line.audit(kind, threshold, detail, self.notice.emit)
 
 
 def _without_full_size(result: PartResult) -> PartResult:

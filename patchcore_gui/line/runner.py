@@ -289,6 +289,7 @@ class InspectionLine:
         self._running = threading.Event()
         self._running.set()
         self.watch: Optional[FolderWatch] = None
+        self._folder_was_missing = False
         #: Set once the line inspects: its worker processes have loaded the model (seconds after the
         #: watch started; parts that arrive meanwhile wait in the backlog).
         self.ready = threading.Event()
@@ -441,6 +442,24 @@ class InspectionLine:
             close()
         self.recorder = recorder
 
+    def audit(self, kind: str, threshold: float, detail: str, on_notice: Callable[[str], None]) -> None:
+        """An entry in the store's audit trail (``patchcore log --changes``), where the line records into a
+        store; in the line's thread, the store's."""
+        record = getattr(self.recorder, "record_change", None)
+        if record is not None:
+            try:
+                record(kind, threshold, detail)
+            except PatchCoreError as exc:
+                on_notice(f"error: '{kind}' could not be recorded: {exc}")
+
+    def _note_the_folder_gone_or_back(self, on_notice: Callable[[str], None]) -> None:
+        """Quality asking why a line recorded no part for an hour finds the answer in the audit trail."""
+        missing = self.watch is not None and self.watch.folder_missing
+        if missing != self._folder_was_missing:
+            self._folder_was_missing = missing
+            self.audit("camera folder gone" if missing else "camera folder back", self.model.threshold,
+                       str(self.folder), on_notice)
+
     def _refuse_output_inside_the_camera_folder(self) -> None:
         """With its subfolders watched, the line would inspect the images it sorts and the overlays it writes."""
         camera = self.folder.resolve()
@@ -485,6 +504,7 @@ class InspectionLine:
             self.ready.set()
             while True:
                 on_tick()
+                self._note_the_folder_gone_or_back(on_notice)
                 self._start_beside(processes, workers, on_notice)
                 self._take_parts(pool, inspect_paths, in_hand, workers, most_in_hand, most, on_notice, on_tick)
                 while in_hand and in_hand[0].done():

@@ -166,6 +166,9 @@ def test_a_camera_folder_that_goes_away_is_shown_until_it_is_back(qtbot, panel, 
     panel.stop()
     qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT_MS)
     assert [r.path.name for r in memory.added] == ["p0.png", "p1.png"]
+    threshold = inspector.model.threshold
+    assert memory.changes == [("camera folder gone", threshold, str(camera)), ("camera folder back", threshold,
+                                                                               str(camera))]
 
 
 def test_subfolders_too_inspects_the_parts_a_camera_writes_into_a_new_folder(qtbot, panel, inspector, synthetic_set,
