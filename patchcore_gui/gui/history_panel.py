@@ -22,9 +22,10 @@ import pyqtgraph as pg
 from PySide6.QtCore import QAbstractTableModel, QDateTime, QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QComboBox, QDateTimeEdit, QDockWidget, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
-                               QLineEdit, QMainWindow, QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget)
+                               QLineEdit, QMainWindow, QPushButton, QSplitter, QTableView, QTabWidget, QVBoxLayout,
+                               QWidget)
 
-from ..record import PeriodSummary, RecordFilter, StoredInspection, StoreError, Summary, open_store
+from ..record import ModelChange, PeriodSummary, RecordFilter, StoredInspection, StoreError, Summary, open_store
 from ..record.export import write_records_csv
 from ..record.records import VERDICTS
 from .results_model import VERDICT_COLOURS
@@ -51,6 +52,8 @@ class HistorySnapshot:
     models: List[Tuple[str, str]]
     exists: bool = True
     stations: List[str] = field(default_factory=list)
+    #: the audit trail of the filter's time, station and model, newest first
+    changes: List[ModelChange] = field(default_factory=list)
 
 
 class HistoryReader(Worker):
@@ -70,7 +73,7 @@ class HistoryReader(Worker):
         with store:
             return HistorySnapshot(store.inspections(self.where, self.limit, newest_first=True),
                                    store.count(self.where), store.summary(self.where, by="hour"), store.models(),
-                                   stations=store.stations())
+                                   stations=store.stations(), changes=store.model_changes(self.where)[::-1])
 
 
 class HistoryExport(Worker):
@@ -85,22 +88,19 @@ class HistoryExport(Worker):
             return self.path, write_records_csv(self.path, store.iter_inspections(self.where))
 
 
-class HistoryTableModel(QAbstractTableModel):
-    """Recorded parts, newest first: time (local), station, verdict, score, threshold, model, file."""
+class _RowsModel(QAbstractTableModel):
+    """Rows read from the store, one per line of a table under ``HEADERS``."""
 
-    HEADERS = ("Time", "Station", "Verdict", "Score", "Threshold", "Model", "File")
+    HEADERS: Tuple[str, ...] = ()
 
     def __init__(self, parent: Optional[QObject] = None) -> None:
         super().__init__(parent)
-        self._rows: List[StoredInspection] = []
+        self._rows: List[Any] = []
 
-    def set_rows(self, rows: Sequence[StoredInspection]) -> None:
+    def set_rows(self, rows: Sequence[Any]) -> None:
         self.beginResetModel()
         self._rows = list(rows)
         self.endResetModel()
-
-    def row(self, index: int) -> StoredInspection:
-        return self._rows[index]
 
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # type: ignore[override]
         return 0 if parent.isValid() else len(self._rows)
@@ -112,6 +112,15 @@ class HistoryTableModel(QAbstractTableModel):
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return self.HEADERS[section]
         return None
+
+
+class HistoryTableModel(_RowsModel):
+    """Recorded parts, newest first: time (local), station, verdict, score, threshold, model, file."""
+
+    HEADERS = ("Time", "Station", "Verdict", "Score", "Threshold", "Model", "File")
+
+    def row(self, index: int) -> StoredInspection:
+        return self._rows[index]
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
@@ -127,6 +136,35 @@ class HistoryTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole and index.column() == 2:
             return VERDICT_COLOURS[record.verdict]
         return None
+
+
+class ChangesTableModel(_RowsModel):
+    """The audit trail, newest first: what changed the verdicts or stopped the parts, when, where, with which
+    model and threshold (a line started, a threshold moved, a model taken up, the camera folder gone...)."""
+
+    HEADERS = ("Time", "Station", "What", "Model", "Threshold", "Detail")
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        change = self._rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return (change.time.astimezone().strftime("%Y-%m-%d %H:%M:%S"), change.station, change.kind,
+                    f"{change.model_name} ({change.model_sha256[:8]})", f"{change.threshold:.4f}",
+                    change.detail)[index.column()]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return change.detail or None
+        return None
+
+
+def _table_of(model: _RowsModel) -> QTableView:
+    table = QTableView()
+    table.setModel(model)
+    table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+    table.verticalHeader().hide()
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    table.horizontalHeader().setStretchLastSection(True)
+    return table
 
 
 class YieldChart(pg.PlotWidget):
@@ -224,21 +262,23 @@ class HistoryPanel(QWidget):
 
         self.chart = YieldChart()
         self.table_model = HistoryTableModel(self)
-        self.table = QTableView()
-        self.table.setModel(self.table_model)
-        self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.table = _table_of(self.table_model)
         self.table.setSelectionMode(QTableView.SelectionMode.SingleSelection)
-        self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
         self.table.doubleClicked.connect(self._double_clicked)
+        self.changes_model = ChangesTableModel(self)
+        self.changes_table = _table_of(self.changes_model)
+        # the parts and what happened to the line beside them, one tab each: a gap in the parts is explained
+        # by a change (the camera folder gone, a model taken up) without leaving the window
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.table, "Parts")
+        self.tabs.addTab(self.changes_table, "Changes")
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.chart)
-        split.addWidget(self.table)
+        split.addWidget(self.tabs)
         split.setSizes([160, 300])
         layout = QVBoxLayout(self)
         layout.addLayout(when)
@@ -293,6 +333,8 @@ class HistoryPanel(QWidget):
     def _loaded(self, snapshot: HistorySnapshot) -> None:
         self.snapshot = snapshot
         self.table_model.set_rows(snapshot.rows)
+        self.changes_model.set_rows(snapshot.changes)
+        self.tabs.setTabText(1, f"Changes ({len(snapshot.changes):,})")
         self.chart.show_summary(snapshot.hourly)
         self._offer(self.model_box, [(f"{name} ({sha[:8]})", sha) for name, sha in snapshot.models])
         self._offer(self.station_box, [(station, station) for station in snapshot.stations])

@@ -184,3 +184,22 @@ def test_reading_while_a_line_writes_neither_fails_nor_harms_the_store(qtbot, pa
         line.wait(30)
     with sqlite3.connect(recorded[0]) as check:
         assert check.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_the_changes_tab_shows_the_audit_trail_of_the_filter_newest_first(qtbot, panel, recorded):
+    """A gap in the parts is explained beside them: the camera folder gone, a threshold moved."""
+    now = datetime.now(timezone.utc)
+    with open_store(recorded[0], "line3") as store:
+        store.record_model_change("camera folder gone", "ab" * 32, "bottle", 2.5, "/srv/cam",
+                                  time=now - timedelta(minutes=50))
+        store.record_model_change("camera folder back", "ab" * 32, "bottle", 2.5, "/srv/cam",
+                                  time=now - timedelta(minutes=10))
+        store.record_model_change("threshold moved", "ab" * 32, "bottle", 2.0, "", time=now - timedelta(days=9))
+    load(qtbot, panel)
+    assert panel.tabs.tabText(1) == "Changes (2)"  # the last 7 days: the older change is left out
+    rows = [[panel.changes_model.data(panel.changes_model.index(row, column)) for column in (1, 2, 3, 4, 5)]
+            for row in range(panel.changes_model.rowCount())]
+    assert rows == [["line3", "camera folder back", "bottle (abababab)", "2.5000", "/srv/cam"],
+                    ["line3", "camera folder gone", "bottle (abababab)", "2.5000", "/srv/cam"]]
+    panel.period.setCurrentText("Everything")
+    qtbot.waitUntil(lambda: panel.tabs.tabText(1) == "Changes (3)", timeout=TIMEOUT_MS)
