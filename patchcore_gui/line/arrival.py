@@ -521,8 +521,10 @@ class FolderWatch:
 
     def __post_init__(self) -> None:
         self.tracker = ArrivalTracker(self.queue, self.settings)
-        #: seconds between listings of the folder (0: file events), and the network file system behind that
-        self.poll_every, self.network = polling_interval(self.folder, self.settings)
+        #: seconds between listings of the folder (0: file events), and the network file system behind that:
+        #: decided each time the folder is watched (:meth:`_observe`), from :meth:`start` on
+        self.poll_every: float = 0.0
+        self.network: Optional[str] = None
         self._observer: Optional[Union[Observer, _FolderListing]] = None
         self._observing = threading.Lock()
         self._identity: Optional[Tuple[int, int]] = None
