@@ -460,6 +460,13 @@ class InspectionLine:
             self.audit("camera folder gone" if missing else "camera folder back", self.model.threshold,
                        str(self.folder), on_notice)
 
+    def _below(self, part: Path) -> Path:
+        """The camera folder's subfolder a part came from (none unless the line watches subfolders)."""
+        try:
+            return part.parent.relative_to(self.folder)
+        except ValueError:  # a path given by hand from elsewhere: sorted by date and verdict alone
+            return Path()
+
     def _refuse_output_inside_the_camera_folder(self) -> None:
         """With its subfolders watched, the line would inspect the images it sorts and the overlays it writes."""
         camera = self.folder.resolve()
@@ -683,12 +690,12 @@ class InspectionLine:
                 rendered = inspection_overlay(pixels, result.inspection, self.model,
                                               threshold=result.threshold, part=result.path.name,
                                               review_from=result.review_from)
-                overlay = self.overlays.write(result.path, encode_png(rendered), result.time)
+                overlay = self.overlays.write(result.path, encode_png(rendered), result.time, self._below(result.path))
             except PatchCoreError as exc:
                 on_notice(f"error: no overlay for '{result.path.name}': {exc}")
         if self.sorter is not None and not result.image_gone:
             try:
-                sorted_to = self.sorter.sort(result.path, result.verdict, result.time)
+                sorted_to = self.sorter.sort(result.path, result.verdict, result.time, self._below(result.path))
             except PatchCoreError as exc:
                 on_notice(f"error: '{result.path.name}' not sorted (left where it is): {exc}")
             if sorted_to is not None and result.sha256 is not None:

@@ -1,7 +1,8 @@
 """What happens to a part's image after its result is recorded: sorted into OK/ REVIEW/ NG/ ERROR/, overlays of NG.
 
 Sorted images go to ``ROOT/<local date>/<verdict>/<file name>`` (REVIEW/ only with a review band: the
-parts a person looks at); a name already taken there by other
+parts a person looks at), below that in the subfolder the part came from when the line watches the camera
+folder's subfolders (``.../NG/batch-17/p1.png``); a name already taken there by other
 bytes gets ``<stem>_2<suffix>``, ``_3`` ... Moving never loses an image: the bytes are copied to a
 hidden temporary beside the target, flushed to disk, given their name without replacing anything,
 the folder flushed, and only then is the original removed. A kill at any point leaves the image in
@@ -113,9 +114,13 @@ class PartSorter:
     root: Path
     move: bool = False
 
-    def sort(self, source: Path, verdict: str, when: datetime) -> Path:
-        """Place one image; returns its new path. Raises :class:`FileWriteError` (image left where it was)."""
-        target = place_copy(source, dated_folder(self.root, when, verdict))
+    def sort(self, source: Path, verdict: str, when: datetime, below: Path = Path()) -> Path:
+        """Place one image; returns its new path. Raises :class:`FileWriteError` (image left where it was).
+
+        ``below``: the subfolder of the camera folder the part came from, kept under the verdict's folder
+        (a camera's batch or day folders hold parts of the same name).
+        """
+        target = place_copy(source, dated_folder(self.root, when, verdict) / below)
         if self.move:
             try:
                 os.unlink(source)
@@ -127,10 +132,10 @@ class PartSorter:
 
 @dataclass(frozen=True)
 class OverlayWriter:
-    """Writes the heatmap overlay of each NG part to ``root/<date>/<stem>_overlay.png`` (a free name)."""
+    """Writes the heatmap overlay of each NG part to ``root/<date>/[<below>/]<stem>_overlay.png`` (a free name)."""
 
     root: Path
 
-    def write(self, source: Path, png: bytes, when: datetime) -> Path:
-        folder = dated_folder(self.root, when)
+    def write(self, source: Path, png: bytes, when: datetime, below: Path = Path()) -> Path:
+        folder = dated_folder(self.root, when) / below
         return atomic_write_bytes(free_name(folder, f"{source.stem}_overlay.png"), png)

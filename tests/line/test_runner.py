@@ -68,6 +68,27 @@ def test_parts_are_inspected_in_order_recorded_sorted_and_ng_drawn(tmp_path, ins
     assert (snapshot.inspected, snapshot.ok, snapshot.ng, snapshot.errors, snapshot.backlog) == (6, 3, 3, 0, 0)
 
 
+def test_parts_from_subfolders_are_sorted_into_the_same_subfolders(tmp_path, inspector, synthetic_set, run_line):
+    """A camera's batch folders hold parts of the same name: each keeps its batch under the verdict."""
+    folder, store = camera(tmp_path), FlakyStore()
+    settings = replace(FAST, arrival=replace(FAST.arrival, subfolders=True))
+    line = InspectionLine(inspector, folder, store, PartSorter(tmp_path / "sorted", move=True),
+                          OverlayWriter(tmp_path / "overlays"), settings)
+    running = run_line(line)
+    for batch, source in (("batch-1", synthetic_set.test_good[0]), ("batch-2", synthetic_set.test_defective[0])):
+        (folder / batch).mkdir()
+        drop(source, folder / batch, "part.png")
+    results = running.wait_for(2)
+    running.stop()
+    day = datetime.now().astimezone().strftime("%Y-%m-%d")
+    assert sorted((r.verdict, r.sorted_to) for r in results) == [
+        ("NG", tmp_path / "sorted" / day / "NG" / "batch-2" / "part.png"),
+        ("OK", tmp_path / "sorted" / day / "OK" / "batch-1" / "part.png")]
+    assert all(r.sorted_to.is_file() for r in results)
+    assert [p.relative_to(tmp_path / "overlays" / day) for p in (tmp_path / "overlays" / day).rglob("*.png")] == [
+        Path("batch-2") / "part_overlay.png"]
+
+
 def test_unreadable_deleted_and_replaced_parts_are_errors_and_the_line_goes_on(tmp_path, inspector, synthetic_set,
                                                                              run_line):
     folder, store = camera(tmp_path), FlakyStore()
