@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (QComboBox, QDateTimeEdit, QDockWidget, QFileDialo
                                QWidget)
 
 from ..record import ModelChange, PeriodSummary, RecordFilter, StoredInspection, StoreError, Summary, open_store
-from ..record.export import write_records_csv
+from ..record.export import write_changes_csv, write_records_csv
 from ..record.records import VERDICTS
 from .results_model import VERDICT_COLOURS
 from .workers import RunningWorkers, Worker
@@ -77,14 +77,16 @@ class HistoryReader(Worker):
 
 
 class HistoryExport(Worker):
-    """Writes every part of a filter as CSV (streamed: any number of them)."""
+    """Writes every part of a filter as CSV (streamed: any number of them), or with ``changes`` its audit trail."""
 
-    def __init__(self, target: str, where: RecordFilter, path: Path) -> None:
+    def __init__(self, target: str, where: RecordFilter, path: Path, changes: bool = False) -> None:
         super().__init__()
-        self.target, self.where, self.path = target, where, path
+        self.target, self.where, self.path, self.changes = target, where, path, changes
 
     def work(self) -> Tuple[Path, int]:
         with open_store(self.target, "history", create=False) as store:
+            if self.changes:
+                return self.path, write_changes_csv(self.path, store.model_changes(self.where))
             return self.path, write_records_csv(self.path, store.iter_inspections(self.where))
 
 
@@ -238,6 +240,7 @@ class HistoryPanel(QWidget):
         self.refresh_button = QPushButton("Refresh")
         self.open_button = QPushButton("Open part")
         self.export_button = QPushButton("Export CSV…")
+        self.export_button.setToolTip("Every part of the filter as CSV; on the Changes tab, its changes")
         for box in (self.period, self.verdict, self.model_box, self.station_box):
             box.currentIndexChanged.connect(self.refresh)
         self.period.currentIndexChanged.connect(self._show_period_edits)
@@ -405,21 +408,26 @@ class HistoryPanel(QWidget):
 
     # -- export ---------------------------------------------------------------------------------------
 
+    def _showing_changes(self) -> bool:
+        return self.tabs.currentWidget() is self.changes_table
+
     def export_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export the record", str(Path.home() / "inspections.csv"),
-                                              "CSV files (*.csv)")
+        """Export what the shown tab lists: the parts, or the changes."""
+        title, name = (("Export the changes", "changes.csv") if self._showing_changes()
+                       else ("Export the record", "inspections.csv"))
+        path, _ = QFileDialog.getSaveFileName(self, title, str(Path.home() / name), "CSV files (*.csv)")
         if path:
             self.export_csv(Path(path))
 
     def export_csv(self, path: Path) -> None:
-        """Write every part of the current filter to ``path`` on a worker; ``exported`` says how it went."""
-        worker = HistoryExport(self.target, self.record_filter(), path)
-        worker.finished.connect(self._export_finished)
+        """Write every part of the current filter (on the Changes tab: its audit trail) to ``path`` on a worker;
+        ``exported`` says how it went."""
+        changes = self._showing_changes()
+        worker = HistoryExport(self.target, self.record_filter(), path, changes)
+        worker.finished.connect(lambda outcome: self._exported(
+            f"Wrote {outcome[1]:,} {'changes' if changes else 'parts'} to {outcome[0]}"))
         worker.failed.connect(self._export_failed)
         self._start(worker)
-
-    def _export_finished(self, outcome: Tuple[Path, int]) -> None:
-        self._exported(f"Wrote {outcome[1]:,} parts to {outcome[0]}")
 
     def _export_failed(self, message: str) -> None:
         self._exported(f"Cannot export: {message}")

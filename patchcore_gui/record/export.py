@@ -12,11 +12,14 @@ from datetime import datetime, tzinfo
 from typing import Iterable, List, Optional, TextIO
 
 from ..core.atomic import PathLike, atomic_text_writer
-from .queries import PeriodSummary, StoredInspection, Summary
+from .queries import ModelChange, PeriodSummary, StoredInspection, Summary
 
 RECORD_COLUMNS = ("id", "time_utc", "time_local", "station", "image_path", "file_size", "sha256", "model_name",
                   "model_sha256", "threshold", "score", "verdict", "error", "inspection_ms", "regions", "review_from",
                   "sorted_path")
+#: the audit trail: what changed the verdicts or stopped the parts, oldest first
+CHANGES_COLUMNS = ("id", "time_utc", "time_local", "station", "what", "model_name", "model_sha256", "threshold",
+                   "detail")
 #: new columns go at the end, so a spreadsheet made for an older file still reads its columns
 SUMMARY_COLUMNS = ("period", "parts", "ok", "ng", "errors", "yield", "median_ms", "review")
 
@@ -47,6 +50,20 @@ def write_records_csv(path: PathLike, records: Iterable[StoredInspection], zone:
         writer.writerow(RECORD_COLUMNS)
         for stored in records:
             writer.writerow(record_row(stored, zone))
+            written += 1
+    return written
+
+
+def write_changes_csv(path: PathLike, changes: Iterable[ModelChange], zone: Optional[tzinfo] = None) -> int:
+    """Write the audit trail as CSV, atomically; returns how many entries."""
+    written = 0
+    with atomic_text_writer(path) as stream:
+        writer = csv.writer(stream, lineterminator="\n")
+        writer.writerow(CHANGES_COLUMNS)
+        for change in changes:
+            writer.writerow([str(change.id), change.time.isoformat(), local(change.time, zone).isoformat(),
+                             change.station, change.kind, change.model_name, change.model_sha256,
+                             _number(change.threshold), change.detail])
             written += 1
     return written
 

@@ -18,7 +18,8 @@ import time
 from datetime import datetime, timedelta
 from typing import Callable, Optional
 
-from .export import RECORD_LINE_COLUMNS, print_summary, record_line, write_records_csv, write_summary_csv
+from .export import (RECORD_LINE_COLUMNS, print_summary, record_line, write_changes_csv, write_records_csv,
+                     write_summary_csv)
 from .queries import PERIODS, RecordFilter
 from .recorder import InspectionRecorder, default_station
 from .records import VERDICTS
@@ -63,7 +64,7 @@ def add_log_command(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     p.add_argument("--part", metavar="TEXT", help="only parts whose image path holds TEXT, any case (e.g. the serial "
                                                   "number the camera names the file after), or whose sha256 starts "
                                                   "with it")
-    p.add_argument("--csv", metavar="FILE", help="write the parts (or the summary) as CSV instead of printing them")
+    p.add_argument("--csv", metavar="FILE", help="write the parts (or the summary, or the changes) as CSV instead of printing them")
     p.add_argument("--summary", action="store_true", help="count, OK, REVIEW, NG, errors, yield, median ms")
     p.add_argument("--by", choices=PERIODS, help="with --summary: one line per local hour or day")
     p.add_argument("--changes", action="store_true", help="the audit trail: model opened, threshold moved, ...")
@@ -78,6 +79,10 @@ def cmd_log(args: argparse.Namespace) -> int:
     out = sys.stdout
     with open_store(args.store, station=args.station or default_station(), create=False) as store:
         if args.changes:
+            if args.csv:
+                count = write_changes_csv(args.csv, store.model_changes(where))
+                print(f"wrote {count} changes to {args.csv}", file=sys.stderr)
+                return 0
             for change in store.model_changes(where):
                 detail = f"\t{change.detail}" if change.detail else ""
                 out.write(f"{change.time.astimezone().isoformat(timespec='seconds')}\t{change.station}\t{change.kind}\t"

@@ -203,3 +203,11 @@ def test_the_changes_tab_shows_the_audit_trail_of_the_filter_newest_first(qtbot,
                     ["line3", "camera folder gone", "bottle (abababab)", "2.5000", "/srv/cam"]]
     panel.period.setCurrentText("Everything")
     qtbot.waitUntil(lambda: panel.tabs.tabText(1) == "Changes (3)", timeout=TIMEOUT_MS)
+    # the export follows the shown tab: on Changes, the changes of the filter
+    panel.tabs.setCurrentIndex(1)
+    target = recorded[0].parent / "changes.csv"
+    with qtbot.waitSignal(panel.exported, timeout=TIMEOUT_MS) as done:
+        panel.export_csv(target)
+    assert done.args == [f"Wrote 3 changes to {target}"]
+    assert [row["what"] for row in csv.DictReader(target.open())] == [
+        "threshold moved", "camera folder gone", "camera folder back"]

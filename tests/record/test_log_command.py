@@ -154,6 +154,13 @@ def test_log_changes_show_the_audit_trail(shift_store, capsys):
     assert main(["log", str(shift_store), "--changes"]) == 0
     (line,) = capsys.readouterr().out.strip().splitlines()
     assert "\tline3\tthreshold moved\tbottle\taaaaaaaaaaaa\tthreshold 2.5000\tfrom 2.4000 to 2.5000" in line
+    target = shift_store.parent / "changes.csv"
+    assert main(["log", str(shift_store), "--changes", "--csv", str(target)]) == 0
+    assert capsys.readouterr().err.strip() == f"wrote 1 changes to {target}"
+    (row,) = csv.DictReader(target.open())
+    assert (row["station"], row["what"], row["model_name"], row["threshold"], row["detail"]) == (
+        "line3", "threshold moved", "bottle", "2.500000", "from 2.4000 to 2.5000")
+    assert row["model_sha256"] == "a" * 64 and row["time_utc"].endswith("+00:00")
 
 
 def test_log_of_a_missing_store_or_a_bad_time_is_one_line(tmp_path, capsys):
