@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, FrozenSet, Iterator, List, Optional, Tuple
 
 import numpy as np
 import sqlalchemy as sa
@@ -137,16 +137,20 @@ def _stored(row: sa.Row) -> StoredInspection:
         review_from=row.review_from, sorted_path=row.sorted_path))
 
 
-def select_inspections(where: RecordFilter, limit: Optional[int] = None, newest_first: bool = False) -> sa.Select:
+def select_inspections(where: RecordFilter, limit: Optional[int] = None, newest_first: bool = False,
+                       absent: FrozenSet[str] = frozenset()) -> sa.Select:
+    """``absent``: columns an older store does not have yet (read as empty by a reader that may not upgrade it)."""
     order = inspections.c.time_us.desc() if newest_first else inspections.c.time_us
-    query = sa.select(inspections).where(*where.clauses(inspections)).order_by(order, inspections.c.id)
+    columns = [sa.null().label(column.name) if column.name in absent else column for column in inspections.c]
+    query = sa.select(*columns).where(*where.clauses(inspections)).order_by(order, inspections.c.id)
     return query.limit(limit) if limit is not None else query
 
 
 def iter_inspections(connection: sa.Connection, where: RecordFilter, limit: Optional[int] = None,
-                     newest_first: bool = False) -> Iterator[StoredInspection]:
+                     newest_first: bool = False, absent: FrozenSet[str] = frozenset()) -> Iterator[StoredInspection]:
     """The matching records in time order, streamed (a million rows never sit in memory at once)."""
-    result = connection.execution_options(yield_per=2000).execute(select_inspections(where, limit, newest_first))
+    result = connection.execution_options(yield_per=2000).execute(
+        select_inspections(where, limit, newest_first, absent))
     for row in result:
         yield _stored(row)
 

@@ -19,10 +19,11 @@ and what happened (disk full, connection lost, locked too long).
 from __future__ import annotations
 
 import os
+import sqlite3
 from contextlib import contextmanager
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
-from typing import Iterator, List, Optional, Tuple, Union
+from typing import FrozenSet, Iterator, List, Optional, Tuple, Union
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg_dialect
@@ -57,6 +58,9 @@ class InspectionStore:
         #: the store as a person names it: the file, or the URL without its password
         self.name = name
         self._insert = (pg_dialect.insert if engine.dialect.name == "postgresql" else sqlite_dialect.insert)
+        #: columns of today's schema that this store lacks: an older store opened by a reader that may not
+        #: upgrade it (a read-only file, a database role that may only read) reads them as empty
+        self.absent_columns: FrozenSet[str] = frozenset()
 
     # -- writing ---------------------------------------------------------------------------------
 
@@ -136,12 +140,12 @@ class InspectionStore:
                     newest_first: bool = False) -> List[StoredInspection]:
         """The matching records in time order (newest first if asked), at most ``limit`` of them."""
         with self._transaction("read") as connection:
-            return list(queries.iter_inspections(connection, where, limit, newest_first))
+            return list(queries.iter_inspections(connection, where, limit, newest_first, self.absent_columns))
 
     def iter_inspections(self, where: RecordFilter = RecordFilter()) -> Iterator[StoredInspection]:
         """The matching records in time order, streamed: for exports of any size."""
         with self._transaction("read") as connection:
-            yield from queries.iter_inspections(connection, where)
+            yield from queries.iter_inspections(connection, where, absent=self.absent_columns)
 
     def count(self, where: RecordFilter = RecordFilter()) -> int:
         with self._transaction("read") as connection:
@@ -195,20 +199,32 @@ class InspectionStore:
             raise StoreUnavailable(f"cannot {action} the inspection store {self.name}: {_reason(exc)}") from None
 
     def upgrade_schema(self, create: bool = True) -> int:
-        """Create (unless told not to) or upgrade the tables, one opener at a time; returns the version found."""
+        """Create (unless told not to) or upgrade the tables, one opener at a time; returns the version found.
+
+        A reader (``create`` False) that may not write reads an older store as it is instead: what quality
+        reads weeks later may lie on a share it can only read, or in a database its role may only read.
+        """
         with self._transaction("open") as connection:  # the usual case, without taking the write lock
             found = stored_version(connection)
         if found == SCHEMA_VERSION:
             return found
-        with self._transaction("open", writes=True) as connection:
-            if self.engine.dialect.name == "postgresql":
-                connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
-            try:
-                if not create and stored_version(connection) == 0:
-                    raise StoreError("holds no inspection record yet")
-                return upgrade(connection)
-            except StoreError as exc:
-                raise StoreError(f"the inspection store {self.name} {exc}") from None
+        try:
+            with self._transaction("open", writes=True) as connection:
+                if self.engine.dialect.name == "postgresql":
+                    connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
+                try:
+                    if not create and stored_version(connection) == 0:
+                        raise StoreError("holds no inspection record yet")
+                    return upgrade(connection)
+                except StoreError as exc:
+                    raise StoreError(f"the inspection store {self.name} {exc}") from None
+        except StoreUnavailable as exc:
+            if create or found == 0 or not _may_not_write(str(exc)):
+                raise
+        with self._transaction("read") as connection:
+            present = {column["name"] for column in sa.inspect(connection).get_columns("inspections")}
+        self.absent_columns = frozenset(column.name for column in inspections.c if column.name not in present)
+        return found
 
 
 def _reason(exc: sa.exc.DBAPIError) -> str:
@@ -230,18 +246,41 @@ def _reason(exc: sa.exc.DBAPIError) -> str:
     return text
 
 
-def _sqlite_engine(path: Path) -> sa.Engine:
-    engine = sa.create_engine(f"sqlite+pysqlite:///{path}",
-                              connect_args={"timeout": LOCK_TIMEOUT_S, "check_same_thread": False})
+def _may_not_write(reason: str) -> bool:
+    """Whether a failed write says this opener lacks the right to write (not that the store is broken)."""
+    lowered = reason.lower()
+    return any(words in lowered for words in ("read-only here", "permission denied", "must be owner"))
+
+
+def _readable_only(path: Path) -> bool:
+    """Whether this user can read the SQLite file but not write it or make its journal files beside it."""
+    return os.access(path, os.R_OK) and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
+
+
+def _sqlite_engine(path: Path, read_only: bool = False) -> sa.Engine:
+    if read_only:
+        # A WAL store can be read without writing only through its -shm file, which exists while a line has it
+        # open. When none has, the file holds every committed part (the last to close folds the WAL in) and
+        # is read as immutable; a line that opens it meanwhile writes to its WAL, not into this file, until
+        # it folds 1,000 pages in: a reader can then see a page changed under it, the cost of reading a
+        # store one may not write.
+        live = Path(f"{path}-wal").exists()
+        uri = path.absolute().as_uri() + ("?mode=ro" if live else "?immutable=1")
+        engine = sa.create_engine("sqlite+pysqlite://", creator=lambda: sqlite3.connect(
+            uri, uri=True, timeout=LOCK_TIMEOUT_S, check_same_thread=False))
+    else:
+        engine = sa.create_engine(f"sqlite+pysqlite:///{path}",
+                                  connect_args={"timeout": LOCK_TIMEOUT_S, "check_same_thread": False})
 
     @sa.event.listens_for(engine, "connect")
     def _configure(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
         # the driver's own transaction handling is off; "begin" below says what kind each one is
         dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
-        cursor.close()
+        if not read_only:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.close()
 
     @sa.event.listens_for(engine, "begin")
     def _begin(connection: sa.Connection) -> None:
@@ -298,7 +337,7 @@ def open_store(target: Target, station: str, create: bool = True) -> InspectionS
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreUnavailable(f"cannot create the folder of the inspection store '{path}': {exc.strerror}") from None
-        engine = _sqlite_engine(path)
+        engine = _sqlite_engine(path, read_only=not create and _readable_only(path))
         name = f"'{path}'"
     store = InspectionStore(engine, station, name)
     try:

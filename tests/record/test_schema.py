@@ -7,13 +7,18 @@ seven inspections from station line3 (one ERROR) and two model changes. It is ne
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
-from patchcore_gui.record import RecordFilter, open_store
+from patchcore_gui.record import RecordFilter, StoreUnavailable, open_store
+from patchcore_gui.record import store as store_module
 from patchcore_gui.record.schema import SCHEMA_VERSION, UPGRADES, metadata, schema_version, upgrade
 
 STORE_V1 = Path(__file__).with_name("data") / "store_v1.sqlite"
@@ -85,6 +90,80 @@ def test_a_first_version_postgresql_store_is_upgraded_in_place(postgres_server):
         assert store.note_sorted(rows[1]["image_path"], rows[1]["sha256"], "/sorted/x.png") == 1
         assert [r.record.sorted_path for r in store.inspections()].count("/sorted/x.png") == 1
     _assert_matches_current_tables(engine)
+    engine.dispose()
+
+
+def _assert_reads_the_first_version_as_it_is(store) -> None:
+    assert store.absent_columns == {"review_from", "sorted_path"}
+    records = store.inspections()
+    assert [r.record.verdict for r in records] == ["OK"] * 4 + ["NG", "NG", "ERROR"]
+    assert all(r.record.review_from is None and r.record.sorted_path is None for r in records)
+    assert [r.record.verdict for r in store.iter_inspections(RecordFilter(verdict="NG"))] == ["NG", "NG"]
+    assert [c.kind for c in store.model_changes()] == ["model opened", "threshold moved"]
+    total = store.summary().total
+    assert (total.count, total.ok, total.ng, total.errors) == (7, 4, 2, 1)
+
+
+def test_a_reader_that_may_not_write_reads_a_first_version_sqlite_store_as_it_is(tmp_path, monkeypatch):
+    """Quality reads a line's record weeks later from a share it may only read: no upgrade, nothing written."""
+    path = tmp_path / "line3.sqlite"
+    shutil.copy(STORE_V1, path)
+    before = path.read_bytes()
+    # as for a user who may read the file but not write it or its folder (the tests may run as root, to whom
+    # every file is writable): the store is then opened read-only, and SQLite itself refuses every write
+    monkeypatch.setattr(store_module, "_readable_only", lambda _path: True)
+    with open_store(path, "quality", create=False) as store:
+        _assert_reads_the_first_version_as_it_is(store)
+        with pytest.raises(StoreUnavailable, match="read-only here"):
+            store.record_model_change("threshold moved", "a" * 64, "bottle", 2.0)
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["line3.sqlite"]
+    monkeypatch.undo()
+    with open_store(path, "line3") as store:  # the line, which may write, still upgrades it
+        assert not store.absent_columns and store.inspections()[0].record.sorted_path is None
+    _assert_matches_current_tables(sa.create_engine(f"sqlite:///{path}"))
+
+
+@pytest.mark.skipif(os.geteuid() == 0 if hasattr(os, "geteuid") else True, reason="root may write any file")
+def test_a_store_in_a_folder_this_user_may_only_read_is_read(tmp_path):
+    """The same with real permissions, in a child process that opens the store as ``patchcore log`` does."""
+    folder = tmp_path / "share"
+    folder.mkdir()
+    shutil.copy(STORE_V1, folder / "line3.sqlite")
+    (folder / "line3.sqlite").chmod(0o444)
+    folder.chmod(0o555)
+    try:
+        log = subprocess.run([sys.executable, "-m", "patchcore_gui.cli", "log", str(folder / "line3.sqlite"),
+                              "--verdict", "NG"], capture_output=True, text=True, timeout=120,
+                             cwd=Path(__file__).resolve().parents[2])
+    finally:
+        folder.chmod(0o755)
+    assert log.returncode == 0, log.stderr
+    assert len(log.stdout.strip().splitlines()) == 3  # the header and the two NG parts
+
+
+def test_a_database_role_that_may_only_read_reads_a_first_version_postgresql_store(postgres_server):
+    target = postgres_server.new_database()
+    engine = sa.create_engine(target.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as connection:
+        upgrade(connection, upto=1)
+    with sqlite3.connect(STORE_V1) as old:
+        columns = [row[1] for row in old.execute("PRAGMA table_info(inspections)")]
+        rows = [dict(zip(columns, row)) for row in old.execute("SELECT * FROM inspections")]
+        changes = [row for row in old.execute("SELECT * FROM model_changes")]
+    role = f"quality_{target.rsplit('_', 1)[-1]}"
+    with engine.begin() as connection:
+        for row in rows:
+            row["regions"] = json.loads(row["regions"]) if row["regions"] else None
+            connection.execute(metadata.tables["inspections"].insert().values(**row))
+        change_columns = [c.name for c in metadata.tables["model_changes"].columns]
+        for change in changes:
+            connection.execute(metadata.tables["model_changes"].insert().values(**dict(zip(change_columns, change))))
+        connection.exec_driver_sql(f"CREATE ROLE {role} LOGIN")
+        connection.exec_driver_sql(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}")
+    with open_store(target.replace("postgres@", f"{role}@"), "quality", create=False) as store:
+        _assert_reads_the_first_version_as_it_is(store)
+    with engine.connect() as connection:
+        assert connection.execute(sa.select(schema_version.c.version)).scalar() == 1
     engine.dispose()
 
 

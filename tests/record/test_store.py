@@ -120,6 +120,24 @@ def test_sqlite_store_is_in_wal_mode_with_full_sync(tmp_path):
             assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
 
 
+def test_a_reader_that_may_not_write_sees_what_a_running_line_commits(tmp_path, monkeypatch):
+    """Read-only, through the WAL's shared memory while a line has the store open; from the file alone after."""
+    path = tmp_path / "line3.sqlite"
+    line = open_store(path, "line3")
+    line.add(part(1))
+    monkeypatch.setattr(store_module, "_readable_only", lambda _path: True)  # (the tests may run as root)
+    with open_store(path, "quality", create=False) as reader:
+        assert [r.record.image_path for r in reader.inspections()] == ["/camera/part_0001.png"]
+        line.add(part(2))  # committed into the WAL, not yet into the file
+        assert reader.count() == 2
+        with pytest.raises(StoreUnavailable, match="read-only here"):
+            reader.add(part(3))
+    line.close()  # the last to close folds the WAL into the file
+    assert not Path(f"{path}-wal").exists()
+    with open_store(path, "quality", create=False) as reader:
+        assert reader.count() == 2 and not Path(f"{path}-wal").exists()
+
+
 def test_what_is_not_a_store_is_refused_in_one_line(tmp_path):
     text_file = tmp_path / "notes.sqlite"
     text_file.write_text("shift notes\n" * 100)
