@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from contextlib import contextmanager
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
@@ -257,6 +258,23 @@ def _readable_only(path: Path) -> bool:
     return os.access(path, os.R_OK) and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
 
 
+def _into_wal(cursor: sqlite3.Cursor) -> None:
+    """Put the file into WAL mode, waiting for other openers as a write waits for other writers.
+
+    SQLite answers "database is locked" at once, without its busy timeout, when another connection holds
+    the file while the mode changes: two programs opening a new store together failed so about once in 30.
+    """
+    deadline = time.monotonic() + LOCK_TIMEOUT_S
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 def _sqlite_engine(path: Path, read_only: bool = False) -> sa.Engine:
     if read_only:
         # A WAL store can be read without writing only through its -shm file, which exists while a line has it
@@ -278,7 +296,7 @@ def _sqlite_engine(path: Path, read_only: bool = False) -> sa.Engine:
         dbapi_connection.isolation_level = None
         if not read_only:
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _into_wal(cursor)
             cursor.execute("PRAGMA synchronous=FULL")
             cursor.close()
 
