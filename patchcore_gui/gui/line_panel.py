@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, Q
 
 from ..core import Inspector
 from ..line import LineSettings, OverlayWriter, PartSorter, ShiftSnapshot
-from ..line.arrival import polling_interval
 from ..line.runner import Recorder
 from .image_view import InspectionView
 from .line_worker import SHOW_EVERY_S, THUMBNAIL_SIDE, FollowedModelFile, LineWorker, ShownLinePart
@@ -86,6 +85,7 @@ class LinePanel(QWidget):
                                    "makes a new folder per day or batch); the sorted images then go beside it")
         self.subfolders.setChecked(str(settings.value("line/subfolders", "false")).lower() == "true")
         self.folder_label = QLabel("No line running")
+        self._running_on = ("", "")  # the folder line's text around how the parts are seen
         self.folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         # long folder names wrap, and the row takes what width is left: a label as wide as its text pushed the
         # counters off a 1366 px screen (a sorted folder's path beside a network camera folder)
@@ -197,11 +197,9 @@ class LinePanel(QWidget):
         self.worker.finished.connect(self._finished)
         self.worker.failed.connect(self._failed)
         self.thread = start_worker(self.worker, self)
-        where = f"; sorted into {root}" if sorter else ""
-        every, network = polling_interval(folder, settings.arrival)
-        listed = f" (a network folder, {network}: looked at every {every:g} s)" if network else ""
-        below = " and its subfolders" if settings.arrival.subfolders else ""
-        self.folder_label.setText(f"Running on {folder}{below}{listed}{where}")
+        self._running_on = (f"Running on {folder}{' and its subfolders' if settings.arrival.subfolders else ''}",
+                            f"; sorted into {root}" if sorter else "")
+        self._show_running_on(None)
         self._update_buttons()
         self.running_changed.emit(True)
 
@@ -309,9 +307,21 @@ class LinePanel(QWidget):
             self.message.emit(f"only the last {KEPT_NG_PICTURES} NG parts are kept to look at here; "
                               f"{str(current.data(Qt.ItemDataRole.ToolTipRole)).splitlines()[0]}")
 
+    def _show_running_on(self, snapshot: Optional[ShiftSnapshot]) -> None:
+        """The folder line: where the line runs, and how it sees the parts as its watch last decided."""
+        running, sorted_into = self._running_on
+        listed = ""
+        if snapshot is not None and snapshot.network:
+            listed = f" (a network folder, {snapshot.network}: looked at every {snapshot.listed_every:g} s)"
+        elif snapshot is not None and snapshot.listed_every > 0:
+            listed = f" (looked at every {snapshot.listed_every:g} s)"
+        self.folder_label.setText(f"{running}{listed}{sorted_into}")
+
     @Slot(object)
     def _show_counters(self, snapshot: ShiftSnapshot) -> None:
         self.last_snapshot = snapshot
+        if self.worker is not None and not self.worker.cancel_requested:
+            self._show_running_on(snapshot)
         self.folder_warning.setText(f"The camera folder {self.folder} is gone: no part can arrive. The line "
                                     "watches it again as soon as it is back.")
         self.folder_warning.setVisible(snapshot.folder_missing and self.worker is not None)

@@ -32,6 +32,10 @@ class ShiftSnapshot:
     review: int = 0
     #: the camera folder is gone: no part can arrive until it is back
     folder_missing: bool = False
+    #: seconds between looks at the folder's listing (0: file events), and the network file system that
+    #: made the line list it; both as the watch last decided (a folder back on another file system changes them)
+    listed_every: float = 0.0
+    network: Optional[str] = None
 
     @property
     def yield_(self) -> Optional[float]:

@@ -356,8 +356,11 @@ class InspectionLine:
 
     def snapshot(self) -> ShiftSnapshot:
         count, oldest = self.queue.backlog()
-        return replace(self.counters.snapshot(count, oldest),
-                       folder_missing=self.watch is not None and self.watch.folder_missing)
+        watch = self.watch
+        if watch is None:
+            return self.counters.snapshot(count, oldest)
+        return replace(self.counters.snapshot(count, oldest), folder_missing=watch.folder_missing,
+                       listed_every=watch.poll_every, network=watch.network)
 
     # -- the loop -----------------------------------------------------------------------------
     def run(self, on_result: Callable[[PartResult], None] = lambda result: None,

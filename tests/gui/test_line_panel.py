@@ -136,7 +136,9 @@ def test_a_camera_folder_on_a_network_share_is_listed_and_the_panel_says_so(qtbo
     messages = []
     panel.message.connect(messages.append)
     panel.start(camera, lambda: inspector, lambda: memory, FAST)
-    assert panel.folder_label.text() == f"Running on {camera} (a network folder, cifs: looked at every 1 s)"
+    # the watch decides how it sees the folder, in the line's thread; the panel shows what it decided
+    qtbot.waitUntil(lambda: panel.folder_label.text() == f"Running on {camera} (a network folder, cifs: looked at "
+                    "every 1 s)", timeout=TIMEOUT_MS)
     drop(synthetic_set.test_good[0], camera, "p0.png")
     wait_inspected(qtbot, panel, 1)
     assert panel.worker.line.watch.poll_every == arrival.POLL_EVERY_S
@@ -147,22 +149,27 @@ def test_a_camera_folder_on_a_network_share_is_listed_and_the_panel_says_so(qtbo
     assert [r.path.name for r in memory.added] == ["p0.png"]
 
 
-def test_a_camera_folder_that_goes_away_is_shown_until_it_is_back(qtbot, panel, inspector, synthetic_set, tmp_path):
+def test_a_camera_folder_that_goes_away_is_shown_until_it_is_back(qtbot, panel, inspector, synthetic_set, tmp_path,
+                                                                  monkeypatch):
     camera = tmp_path / "camera"
     camera.mkdir()
     memory = AuditedMemory()
     panel.start(camera, lambda: inspector, lambda: memory, FAST)
     drop(synthetic_set.test_good[0], camera, "p0.png")
     wait_inspected(qtbot, panel, 1)
-    assert panel.folder_warning.isHidden()
+    assert panel.folder_warning.isHidden() and panel.folder_label.text() == f"Running on {camera}"
     shutil.rmtree(camera)
     qtbot.waitUntil(lambda: panel.folder_warning.isVisible(), timeout=10_000)
     assert panel.folder_warning.text().startswith(f"The camera folder {camera} is gone: no part can arrive.")
     assert panel.notice_label.text() == f"the camera folder {camera} is gone: the line waits for it to come back"
+    # it comes back as a share mounted there: listed from then on, and the folder line says so
+    monkeypatch.setattr(arrival, "network_file_system", lambda folder, partitions=None: "nfs4")
     camera.mkdir()
     drop(synthetic_set.test_good[1], camera, "p1.png")
     wait_inspected(qtbot, panel, 2)
     qtbot.waitUntil(lambda: panel.folder_warning.isHidden(), timeout=10_000)
+    qtbot.waitUntil(lambda: panel.folder_label.text() == f"Running on {camera} (a network folder, nfs4: looked at "
+                    "every 1 s)", timeout=10_000)
     panel.stop()
     qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT_MS)
     assert [r.path.name for r in memory.added] == ["p0.png", "p1.png"]
