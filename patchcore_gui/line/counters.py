@@ -6,7 +6,8 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Deque, Optional
+from datetime import datetime
+from typing import Deque, Dict, Optional
 
 import numpy as np
 
@@ -36,6 +37,8 @@ class ShiftSnapshot:
     #: made the line list it; both as the watch last decided (a folder back on another file system changes them)
     listed_every: float = 0.0
     network: Optional[str] = None
+    #: when the shift these counts cover started (with a shift plan, parts recorded before this start count too)
+    shift_started: Optional[datetime] = None
 
     @property
     def yield_(self) -> Optional[float]:
@@ -70,6 +73,17 @@ class ShiftCounters:
         self._already = 0
         self._ms: Deque[float] = deque(maxlen=RECENT_PARTS)
         self._last_minute: Deque[float] = deque()
+        self.shift_started: Optional[datetime] = None
+
+    def start_shift(self, started: datetime, carried: Optional[Dict[str, int]] = None) -> None:
+        """Count a new shift from ``started``, from the verdicts it ``carried`` (already recorded in it).
+
+        The rate and the inspection times go on: they say how the line runs now, not what the shift made.
+        """
+        with self._lock:
+            self._counts = {verdict: (carried or {}).get(verdict, 0) for verdict in self._counts}
+            self._already = 0
+            self.shift_started = started
 
     def add(self, verdict: str, inspection_ms: Optional[float]) -> None:
         now = self._clock()
@@ -95,4 +109,5 @@ class ShiftCounters:
         median, p95 = (float(np.median(ms)), float(np.percentile(ms, 95))) if len(ms) else (None, None)
         return ShiftSnapshot(inspected=sum(counts.values()), ok=counts["OK"], ng=counts["NG"], errors=counts["ERROR"],
                              already_recorded=already, parts_per_minute=per_minute, median_ms=median, p95_ms=p95,
-                             backlog=backlog, oldest_waiting_s=oldest_waiting_s, review=counts["REVIEW"])
+                             backlog=backlog, oldest_waiting_s=oldest_waiting_s, review=counts["REVIEW"],
+                             shift_started=self.shift_started)

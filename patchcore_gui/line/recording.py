@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Dict, Iterator, Optional
 
-from ..record import StoreUnavailable, open_store
+from ..record import RecordFilter, StoreUnavailable, open_store
 from ..record.recorder import InspectionRecorder
 from .runner import PartResult, RecordingFailed
 
@@ -58,6 +59,13 @@ class StoreRecorder:
         with _store_unavailable_is_recording_failed():
             return self.recorder.record(result.path, result.score, result.error, result.inspection_ms,
                                         identity=identity, regions=result.regions, time=result.time)
+
+    def verdicts_since(self, since: datetime) -> Dict[str, int]:
+        """How many parts of each verdict this station recorded from ``since`` on (the shift so far)."""
+        with _store_unavailable_is_recording_failed():
+            store = self.recorder.store
+            total = store.summary(RecordFilter(since=since, station=store.station)).total
+        return {"OK": total.ok, "NG": total.ng, "REVIEW": total.review, "ERROR": total.errors}
 
     def note_sorted(self, path: Path, sha256: str, sorted_to: Path) -> None:
         with _store_unavailable_is_recording_failed():

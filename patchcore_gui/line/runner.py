@@ -39,6 +39,7 @@ from ..record import file_identity
 from .arrival import ArrivalSettings, FolderWatch, Part, PartQueue
 from .counters import ShiftCounters, ShiftSnapshot
 from .inspection_processes import InspectionProcesses, StartingBeside, room_beside
+from .shifts import ShiftPlan
 from .sorting import OverlayWriter, PartSorter
 
 T = TypeVar("T")
@@ -139,6 +140,13 @@ class LineSettings:
     #: starts its worker processes beside the running ones, which go on inspecting, when memory allows
     #: (False: new parts wait while they load, about 6 s).
     start_beside: bool = True
+    #: When shifts start: the counters start again then, the ended shift's told (none: the run is the shift).
+    shifts: ShiftPlan = ShiftPlan()
+
+
+def _local_now() -> datetime:
+    """The time of day as this PC's clock reads it, that shifts start by."""
+    return datetime.now().astimezone()
 
 
 def default_inspectors() -> int:
@@ -285,6 +293,8 @@ class InspectionLine:
             self._refuse_output_inside_the_camera_folder()
         self.queue = PartQueue()
         self.counters = ShiftCounters()
+        self._new_shift_asked = threading.Event()
+        self._next_shift: Optional[datetime] = None
         self._stop = threading.Event()
         self._running = threading.Event()
         self._running.set()
@@ -315,6 +325,11 @@ class InspectionLine:
         """Stop after the parts in hand are recorded and sorted."""
         self._stop.set()
         self._running.set()
+        self.queue.wake()
+
+    def new_shift(self) -> None:
+        """Start the counters again from now, between parts (any thread: an operator's new shift)."""
+        self._new_shift_asked.set()
         self.queue.wake()
 
     def pause(self) -> None:
@@ -365,15 +380,22 @@ class InspectionLine:
     # -- the loop -----------------------------------------------------------------------------
     def run(self, on_result: Callable[[PartResult], None] = lambda result: None,
             on_notice: Callable[[str], None] = lambda line: None,
-            on_tick: Callable[[], None] = lambda: None) -> ShiftSnapshot:
+            on_tick: Callable[[], None] = lambda: None,
+            on_shift: Callable[[ShiftSnapshot], None] = lambda ended: None) -> ShiftSnapshot:
         """Watch, inspect, record and sort until stopped; returns the counters at the end.
 
-        ``on_tick()`` is called just before each batch, and at least every second while the line is idle.
+        ``on_tick()`` is called just before each batch, and at least every second while the line is idle;
+        ``on_shift(ended)`` when a shift ends (by the plan, or :meth:`new_shift`), with its final counters.
 
         Raises :class:`PatchCoreError` if the folder cannot be watched.
         """
         if not self.folder.is_dir():
             raise PatchCoreError(f"folder '{self.folder}' does not exist or is not a folder")
+        self._begin_shift(on_notice)
+
+        def tick() -> None:
+            self._turn_shift_if_due(on_shift)
+            on_tick()
         self.watch = FolderWatch(self.folder, self.queue, self.settings.arrival, on_notice)
         try:
             self.watch.start()
@@ -390,7 +412,7 @@ class InspectionLine:
         try:
             while not self._stop.is_set():
                 try:
-                    self._inspect_with_one_model(workers, most, in_hand, on_result, on_notice, on_tick)
+                    self._inspect_with_one_model(workers, most, in_hand, on_result, on_notice, tick)
                 except Exception as exc:  # noqa: BLE001  (whatever stops a new model starting, the line goes on)
                     if self._starting is None:
                         raise
@@ -444,6 +466,36 @@ class InspectionLine:
         if close is not None:
             close()
         self.recorder = recorder
+
+    # -- shifts --------------------------------------------------------------------------------------
+    def _begin_shift(self, on_notice: Callable[[str], None]) -> None:
+        """Count the shift in progress: with a plan, from its start, the parts this station recorded in it before
+        this start included (the window restarted at ten shows the shift since six); else from now."""
+        now = _local_now()
+        started = self.settings.shifts.start_of(now)
+        carried = None
+        counted = getattr(self.recorder, "verdicts_since", None)
+        if started is not None and counted is not None:
+            try:
+                carried = counted(started)
+            except PatchCoreError as exc:
+                on_notice(f"error: the parts recorded in this shift before this start are not counted: {exc}")
+        self.counters.start_shift(started or now, carried)
+        self._next_shift = self.settings.shifts.next_start(now)
+
+    def _turn_shift_if_due(self, on_shift: Callable[[ShiftSnapshot], None]) -> None:
+        """Between parts: end the shift when the plan's next one starts, or when the operator asked."""
+        now = _local_now()
+        asked = self._new_shift_asked.is_set()
+        if not asked and (self._next_shift is None or now < self._next_shift):
+            return
+        self._new_shift_asked.clear()
+        ended = self.snapshot()
+        # a planned shift starts at its time, not at the look that found it passed
+        started = self._next_shift if not asked and self._next_shift is not None else now
+        self.counters.start_shift(started)
+        self._next_shift = self.settings.shifts.next_start(now)
+        on_shift(ended)
 
     def audit(self, kind: str, threshold: float, detail: str, on_notice: Callable[[str], None]) -> None:
         """An entry in the store's audit trail (``patchcore log --changes``), where the line records into a

@@ -22,7 +22,9 @@ from .arrival import POLL_EVERY_S, ArrivalSettings
 from ..record.recorder import default_station
 from .model_file_follower import ModelFileFollower
 from .recording import StoreRecorder
+from .counters import ShiftSnapshot
 from .runner import InspectionLine, LineSettings, PartResult
+from .shifts import ShiftPlan
 from .sorting import OverlayWriter, PartSorter
 
 #: Seconds between the summary lines.
@@ -58,8 +60,19 @@ def add_watch_command(sub: "argparse._SubParsersAction[argparse.ArgumentParser]"
     p.add_argument("--inspectors", type=_at_least_one, metavar="N",
                    help="parts inspected side by side, each on one core in its own worker process (default: one "
                         "per core, at most 4; 1: one part at a time on every core, in this process)")
+    p.add_argument("--shifts", type=_shift_plan, default=ShiftPlan(), metavar="TIMES",
+                   help="local times the shifts start, e.g. '06:00 14:00 22:00': at each the counters start again "
+                        "and the ended shift's line is printed; they count the parts recorded in the shift before "
+                        "this start too (with --log)")
     p.add_argument("--weights", type=Path, help="backbone weights file, if not where the model found it")
     p.set_defaults(run=cmd_watch)
+
+
+def _shift_plan(text: str) -> ShiftPlan:
+    try:
+        return ShiftPlan.parse(text)
+    except PatchCoreError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _seconds(text: str) -> float:
@@ -100,7 +113,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
                           overlays=OverlayWriter(Path(args.overlays)) if args.overlays else None,
                           settings=LineSettings(arrival=ArrivalSettings(settle=args.settle, poll=args.poll_every,
                                                                        subfolders=args.subfolders),
-                                                inspectors=args.inspectors),
+                                                inspectors=args.inspectors, shifts=args.shifts),
                           weights=args.weights)
     # reentrant: the signal handler says its line on the main thread, perhaps while that thread is printing
     printing = threading.RLock()
@@ -114,6 +127,9 @@ def cmd_watch(args: argparse.Namespace) -> int:
             say(f"{result.path.name}: recorded before the last stop; now sorted into {result.sorted_to}")
         else:
             say(result.line())
+
+    def on_shift(ended: ShiftSnapshot) -> None:
+        say(f"shift since {ended.shift_started:%Y-%m-%d %H:%M} ended: {ended.line()}")
 
     def stop(signum: int, frame: Optional[FrameType]) -> None:
         say(f"{signal.Signals(signum).name}: stopping after the parts in hand", sys.stderr)
@@ -134,13 +150,15 @@ def cmd_watch(args: argparse.Namespace) -> int:
             StoreRecorder.open, args.log, args.station, model_path, tuned.threshold, tuned.review_from,
             tuned.min_defect_area, kind="model taken up"),
         lambda text: say(text, sys.stderr)).start()
+    shifts = f", shifts start at {args.shifts.text()}" if args.shifts.starts else ""
     band = "" if model.review_from is None else f", review from {model.review_from:.4f}"
     below = " and its subfolders" if args.subfolders else ""
     say(f"watching {folder.resolve()}{below} with {model_path.name} (threshold {model.threshold:.4f}{band}), "
-        f"{line.inspectors} part(s) inspected side by side" + (f", recording into {args.log}" if args.log else ""),
+        f"{line.inspectors} part(s) inspected side by side" + (f", recording into {args.log}" if args.log else "")
+        + shifts,
         sys.stderr)
     try:
-        final = line.run(on_result, lambda text: say(text, sys.stderr))
+        final = line.run(on_result, lambda text: say(text, sys.stderr), on_shift=on_shift)
     finally:
         done.set()
         follower.stop()
@@ -150,7 +168,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
         if close is not None:
             close()
     waiting = final.backlog + (line.watch.settling if line.watch else 0)
-    say(f"stopped: {final.line()}; {final.already_recorded} recorded before this start"
+    shift = f"shift since {final.shift_started:%Y-%m-%d %H:%M}: " if args.shifts.starts else ""
+    say(f"stopped: {shift}{final.line()}; {final.already_recorded} recorded before this start"
         + (f"; {waiting} not yet inspected, inspected at the next start" if waiting else ""))
     if line.unrecorded:
         say(f"error: {line.unrecorded} part(s) could not be recorded and stay in the folder", sys.stderr)

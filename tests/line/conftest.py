@@ -11,7 +11,7 @@ from typing import Callable, List, Optional
 import pytest
 
 from patchcore_gui.core import Inspector
-from patchcore_gui.line import ArrivalSettings, InspectionLine, LineSettings, PartResult
+from patchcore_gui.line import ArrivalSettings, InspectionLine, LineSettings, PartResult, ShiftSnapshot
 
 # side by side in threads: worker processes take seconds to start (tests/line/test_inspection_processes.py has them)
 FAST = LineSettings(arrival=ArrivalSettings(settle=0.2, give_up=1.5), record_retry_s=0.2, processes=False)
@@ -29,12 +29,13 @@ class RunningLine:
         self.line = line
         self.results: List[PartResult] = []
         self.notices: List[str] = []
+        self.shifts: List[ShiftSnapshot] = []  # each ended shift's counters
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.error: Optional[BaseException] = None
 
     def _run(self) -> None:
         try:
-            self.line.run(self.results.append, self.notices.append)
+            self.line.run(self.results.append, self.notices.append, on_shift=self.shifts.append)
         except BaseException as exc:  # handed to the test
             self.error = exc
 

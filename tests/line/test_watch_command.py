@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import date, datetime
 from pathlib import Path
 from typing import List
 
@@ -43,12 +44,12 @@ def wait_for_lines(process: subprocess.Popen, count: int, timeout: float = 120) 
     return lines
 
 
-def wait_until_watching(process: subprocess.Popen, timeout: float = 120) -> None:
+def wait_until_watching(process: subprocess.Popen, timeout: float = 120) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         line = process.stderr.readline()
         if line.startswith("watching "):
-            return
+            return line
         assert line or process.poll() is None, f"exited {process.poll()}"
     raise AssertionError("the line did not start")
 
@@ -59,9 +60,9 @@ def test_watch_prints_a_line_per_part_and_stops_on_sigterm(model_file, synthetic
     drop(synthetic_set.test_good[0], folder, "before.png")  # there before the start: inspected too
     # the folder listed, as a network folder is: parts come all the same, and the operator is told
     process = start_watch(model_file, folder, "--sort-into", str(tmp_path / "sorted"), "--move",
-                          "--overlays", str(tmp_path / "overlays"), "--poll-every", "0.3")
+                          "--overlays", str(tmp_path / "overlays"), "--poll-every", "0.3", "--shifts", "00:00")
     try:
-        wait_until_watching(process)
+        assert wait_until_watching(process).endswith(", shifts start at 00:00\n")
         drop(synthetic_set.test_defective[0], folder, "after.png")
         lines = wait_for_lines(process, 2)
         process.send_signal(signal.SIGTERM)
@@ -74,9 +75,19 @@ def test_watch_prints_a_line_per_part_and_stops_on_sigterm(model_file, synthetic
     assert process.returncode == 0, (out, err)
     assert "SIGTERM: stopping after the parts in hand" in err
     assert f"{folder} is looked at every 0.3 s\n" in err
-    assert out.strip().splitlines()[-1].startswith("stopped: inspected 2: OK 1, NG 1, errors 0, yield 50.0%")
+    midnight = datetime.combine(date.today(), datetime.min.time()).strftime("%Y-%m-%d %H:%M")
+    assert out.strip().splitlines()[-1].startswith(f"stopped: shift since {midnight}: inspected 2: OK 1, NG 1, "
+                                                   "errors 0, yield 50.0%")
     assert not list(folder.iterdir())
     assert len(list((tmp_path / "overlays").glob("*/after_overlay.png"))) == 1
+
+
+def test_watch_refuses_a_shift_time_that_is_none_in_one_line(model_file, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_status:
+        main(["watch", str(model_file), str(tmp_path), "--shifts", "06:00 14:30 2200"])
+    assert exit_status.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].endswith(
+        "argument --shifts: '2200' is not a time of day for a shift to start (write it as 06:00)")
 
 
 def test_watch_refuses_a_missing_folder_in_one_line(model_file, tmp_path, capsys):

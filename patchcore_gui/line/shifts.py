@@ -1,0 +1,66 @@
+"""Shifts: the line's counters and NG parts start again when a shift starts, without stopping the line.
+
+A plant names the local times its shifts start (``06:00 14:00 22:00``); the shift in progress is the one
+that started last. Without a plan the shift is the line's run, as before.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Iterator, Optional, Tuple
+
+from ..core import PatchCoreError
+
+_TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
+
+
+@dataclass(frozen=True)
+class ShiftPlan:
+    """The local times of day at which shifts start, earliest first; none: one shift, the line's run."""
+
+    starts: Tuple[time, ...] = ()
+
+    @classmethod
+    def parse(cls, text: str) -> "ShiftPlan":
+        """``"06:00 14:00 22:00"`` (commas or spaces between); raises PatchCoreError in one line.
+
+        >>> ShiftPlan.parse("22:00, 6:00 14:00").text()
+        '06:00 14:00 22:00'
+        >>> ShiftPlan.parse("").starts
+        ()
+        """
+        starts = set()
+        for word in re.split(r"[\s,;]+", text.strip()):
+            if not word:
+                continue
+            match = _TIME.match(word)
+            if match is None or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+                raise PatchCoreError(f"'{word}' is not a time of day for a shift to start (write it as 06:00)")
+            starts.add(time(int(match.group(1)), int(match.group(2))))
+        return cls(tuple(sorted(starts)))
+
+    def text(self) -> str:
+        return " ".join(start.strftime("%H:%M") for start in self.starts)
+
+    def _around(self, moment: datetime) -> Iterator[datetime]:
+        """The starts of the day before ``moment``'s local day, that day and the next, as aware local times."""
+        day = moment.astimezone().date()
+        for offset in (-1, 0, 1):
+            for start in self.starts:
+                yield _local(day + timedelta(days=offset), start)
+
+    def start_of(self, moment: datetime) -> Optional[datetime]:
+        """When the shift in progress at ``moment`` started (None without a plan)."""
+        return max((start for start in self._around(moment) if start <= moment), default=None)
+
+    def next_start(self, moment: datetime) -> Optional[datetime]:
+        """When the next shift after ``moment`` starts (None without a plan)."""
+        return min((start for start in self._around(moment) if start > moment), default=None)
+
+
+def _local(day: date, clock: time) -> datetime:
+    # a naive time made aware in this PC's zone, as the plant's clocks read it (a start that a clock change
+    # skips is taken an hour later, as the zone's rules place it)
+    return datetime.combine(day, clock).astimezone()

@@ -1,0 +1,107 @@
+"""Shifts: the counters start again when a shift starts, and count what the shift recorded before a restart."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+import pytest
+
+from patchcore_gui.core import PatchCoreError
+from patchcore_gui.line import InspectionLine
+from patchcore_gui.line import runner
+from patchcore_gui.line.recording import StoreRecorder
+from patchcore_gui.line.shifts import ShiftPlan
+
+from .conftest import FAST, drop
+
+PLAN = ShiftPlan.parse("06:00 14:00 22:00")
+
+
+def local(day: date, hour: int, minute: int = 0, second: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute, second)).astimezone()
+
+
+def test_a_plan_is_read_in_any_order_and_a_wrong_time_is_one_line():
+    assert ShiftPlan.parse("22:00,6:00; 14:00").starts == (time(6), time(14), time(22))
+    assert ShiftPlan.parse("  ").starts == ()
+    for wrong in ("25:00", "6", "06:60", "six"):
+        with pytest.raises(PatchCoreError, match=f"'{wrong}' is not a time of day for a shift to start"):
+            ShiftPlan.parse(wrong)
+
+
+def test_the_shift_in_progress_and_the_next_across_midnight():
+    day = date(2026, 11, 30)
+    assert PLAN.start_of(local(day, 3)) == local(day - timedelta(days=1), 22)
+    assert PLAN.next_start(local(day, 3)) == local(day, 6)
+    assert PLAN.start_of(local(day, 14)) == local(day, 14) and PLAN.next_start(local(day, 14)) == local(day, 22)
+    assert PLAN.next_start(local(day, 23)) == local(day + timedelta(days=1), 6)
+    assert ShiftPlan().start_of(local(day, 3)) is None and ShiftPlan().next_start(local(day, 3)) is None
+
+
+class Clock:
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+
+def test_the_counters_start_again_when_a_shift_starts_and_when_asked(tmp_path, inspector, synthetic_set, run_line,
+                                                                     monkeypatch):
+    day = date.today()
+    clock = Clock(local(day, 13, 59, 50))
+    monkeypatch.setattr(runner, "_local_now", clock)
+    folder = tmp_path / "camera"
+    folder.mkdir()
+    line = InspectionLine(inspector, folder, settings=replace(FAST, shifts=PLAN))
+    running = run_line(line)
+    assert line.snapshot().shift_started == local(day, 6)
+    drop(synthetic_set.test_good[0], folder, "a.png")
+    drop(synthetic_set.test_defective[0], folder, "b.png")
+    running.wait_for(2)
+    clock.moment = local(day, 14, 0, 3)  # the line notices within a second, between parts
+    running.wait_until(lambda: len(running.shifts) == 1)
+    (ended,) = running.shifts
+    assert (ended.shift_started, ended.inspected, ended.ok, ended.ng) == (local(day, 6), 2, 1, 1)
+    now = line.snapshot()
+    assert (now.shift_started, now.inspected) == (local(day, 14), 0)  # at its time, not when it was noticed
+    drop(synthetic_set.test_good[1], folder, "c.png")
+    running.wait_for(3)
+    running.wait_until(lambda: line.snapshot().inspected == 1)
+    line.new_shift()  # the operator's: from now
+    running.wait_until(lambda: len(running.shifts) == 2)
+    assert running.shifts[1].inspected == 1 and line.snapshot().shift_started == clock.moment
+    assert line.snapshot().inspected == 0
+    running.stop()
+
+
+def test_a_restart_in_a_shift_counts_what_this_station_recorded_in_it(tmp_path, inspector, synthetic_set, run_line,
+                                                                      monkeypatch):
+    """The window restarted at ten shows the shift since six, not since ten."""
+    day = date.today()
+    monkeypatch.setattr(runner, "_local_now", Clock(local(day, 10)))
+    model_path = tmp_path / "m.patchcore"
+    model_path.write_bytes(b"the model's file: the record names the model by its sha256")
+    store = tmp_path / "line.sqlite"
+    earlier = StoreRecorder.open(str(store), "line3", model_path, inspector.model.threshold)
+    for hour, name, score in ((5, "night.png", 0.0), (7, "ok.png", 0.0), (8, "ng.png", 1e9), (9, "ok2.png", 0.0)):
+        earlier.recorder.record(Path(f"/camera/{name}"), score, None, 40.0, identity=(1, f"{hour:064x}"),
+                                time=local(day, hour))
+    earlier.close()
+    other = StoreRecorder.open(str(store), "line4", model_path, inspector.model.threshold)  # another station's
+    other.recorder.record(Path("/camera/x.png"), 1e9, None, 40.0, identity=(1, "f" * 64), time=local(day, 9))
+    other.close()
+    folder = tmp_path / "camera"
+    folder.mkdir()
+    recorder = StoreRecorder.open(str(store), "line3", model_path, inspector.model.threshold)
+    line = InspectionLine(inspector, folder, recorder, settings=replace(FAST, shifts=PLAN))
+    running = run_line(line)
+    counted = line.snapshot()
+    assert (counted.shift_started, counted.inspected, counted.ok, counted.ng) == (local(day, 6), 3, 2, 1)
+    drop(synthetic_set.test_defective[0], folder, "p.png")
+    running.wait_for(1)
+    running.wait_until(lambda: line.snapshot().ng == 2)
+    running.stop()
+    recorder.close()
