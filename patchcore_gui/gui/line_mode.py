@@ -90,10 +90,11 @@ class LineMode(QObject):
         engine = self.window.engine
         self._line_file, self._line_model = model_path, model
         # its own inspector: the window's changes in place with the region of interest being tuned
-        self.panel.start(folder, lambda: engine.inspector_of_its_own(model),
-                         self._recorder_opener(model_path, model, "line started"),
-                         model_file=(model_path, document.file_stamp,
-                                     lambda tuned: self._recorder_opener(model_path, tuned, "model taken up")))
+        if not self.panel.start(folder, lambda: engine.inspector_of_its_own(model),
+                                self._recorder_opener(model_path, model, "line started"),
+                                model_file=(model_path, document.file_stamp,
+                                            lambda tuned: self._recorder_opener(model_path, tuned, "model taken up"))):
+            return False
         self.tabs.setCurrentWidget(self.panel)
         return True
 

@@ -11,16 +11,18 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Callable, Optional
 
 from PySide6.QtCore import QModelIndex, QSettings, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout, QHBoxLayout, QLabel,
-                               QListView, QMessageBox, QPushButton, QSizePolicy, QVBoxLayout, QWidget)
+                               QLineEdit, QListView, QMessageBox, QPushButton, QSizePolicy, QVBoxLayout, QWidget)
 
-from ..core import Inspector
+from ..core import Inspector, PatchCoreError
 from ..line import LineSettings, OverlayWriter, PartSorter, ShiftSnapshot
 from ..line.runner import Recorder
+from ..line.shifts import ShiftPlan
 from .image_view import InspectionView
 from .line_worker import SHOW_EVERY_S, THUMBNAIL_SIDE, FollowedModelFile, LineWorker, ShownLinePart
 from .ng_parts import KEY_ROLE, NgPartsModel, NgRow
@@ -117,6 +119,25 @@ class LinePanel(QWidget):
         newest.addWidget(self.verdict_label)
         newest.addWidget(self.view, 1)
 
+        # the shift: its start, the operator's new shift, and when the plant's shifts start (the counters and the
+        # NG parts start again then, the line goes on)
+        self.shift_label = QLabel("")
+        self.new_shift_button = QPushButton("New shift")
+        self.new_shift_button.setToolTip("Start the counters and the NG parts again from now; the line goes on, "
+                                         "and every part stays in the record")
+        self.new_shift_button.clicked.connect(self.new_shift)
+        self.shifts_edit = QLineEdit(str(settings.value("line/shifts", "")))
+        self.shifts_edit.setPlaceholderText("e.g. 06:00 14:00 22:00")
+        self.shifts_edit.setToolTip("Local times the shifts start: the counters and the NG parts start again then, "
+                                    "without stopping the line. Empty: the shift is the line's run")
+        self.shifts_edit.textChanged.connect(self._check_shifts)
+        shift_row = QHBoxLayout()
+        shift_row.addWidget(self.shift_label, 1)
+        shift_row.addWidget(self.new_shift_button)
+        plan_row = QHBoxLayout()
+        plan_row.addWidget(QLabel("Shifts start at"))
+        plan_row.addWidget(self.shifts_edit, 1)
+
         self.counter_labels = {}
         counters = QFormLayout()
         for key, label in (("inspected", "Inspected"), ("ok", "OK"), ("review", "REVIEW"), ("ng", "NG"),
@@ -140,6 +161,8 @@ class LinePanel(QWidget):
         self.ng_title = QLabel()
         self._show_ng_title()
         side = QVBoxLayout()
+        side.addLayout(shift_row)
+        side.addLayout(plan_row)
         side.addLayout(counters)
         side.addWidget(self.ng_title)
         side.addWidget(self.ng_list, 1)
@@ -170,18 +193,25 @@ class LinePanel(QWidget):
 
     def start(self, folder: Path, make_inspector: Callable[[], Inspector],
               make_recorder: Callable[[], Optional[Recorder]], settings: LineSettings = LineSettings(),
-              model_file: Optional[FollowedModelFile] = None) -> None:
-        """Run a line on ``folder``; ``make_inspector`` and ``make_recorder`` are called in the worker's thread
+              model_file: Optional[FollowedModelFile] = None) -> bool:
+        """Run a line on ``folder`` (False: it did not start, and said why); ``make_inspector`` and ``make_recorder`` are called in the worker's thread
         (making an inspector may load a network; a store's connection belongs to the thread that uses it).
         With ``model_file`` the line takes up a model written over that file (``model_taken_up``)."""
         if self.worker is not None:
-            return
+            return False
+        try:
+            plan = ShiftPlan.parse(self.shifts_edit.text())
+        except PatchCoreError as exc:
+            self._refuse(f"Cannot run the line: {exc}")
+            return False
         self.folder = folder
         self.settings.setValue("line/folder", str(folder))
+        self.settings.setValue("line/shifts", plan.text())
         mode = self.sorting.currentData()
         self.settings.setValue("line/sorting", mode)
         self.settings.setValue("line/subfolders", self.subfolders.isChecked())
-        settings = replace(settings, arrival=replace(settings.arrival, subfolders=self.subfolders.isChecked()))
+        settings = replace(settings, arrival=replace(settings.arrival, subfolders=self.subfolders.isChecked()),
+                           shifts=plan)
         root = self.sort_root(folder)
         sorter = PartSorter(root, move=mode == "move") if mode != "leave" else None
         overlays = OverlayWriter(root / "overlays") if mode != "leave" else None
@@ -191,6 +221,7 @@ class LinePanel(QWidget):
         self.unlocked = False
         self.worker = LineWorker(make_inspector, folder, make_recorder, sorter, overlays, settings, model_file)
         self.worker.model_taken_up.connect(self.model_taken_up)
+        self.worker.shift_ended.connect(self._shift_ended)
         self.worker.part_done.connect(self._part_done)
         self.worker.counters.connect(self._show_counters)
         self.worker.notice.connect(self.show_notice)
@@ -202,6 +233,7 @@ class LinePanel(QWidget):
         self._show_running_on(None)
         self._update_buttons()
         self.running_changed.emit(True)
+        return True
 
     @property
     def running(self) -> bool:
@@ -317,9 +349,43 @@ class LinePanel(QWidget):
             listed = f" (looked at every {snapshot.listed_every:g} s)"
         self.folder_label.setText(f"{running}{listed}{sorted_into}")
 
+    # -- shifts -------------------------------------------------------------------------------------
+    @Slot()
+    def new_shift(self) -> None:
+        if self.worker is not None:
+            self.worker.new_shift()
+
+    @Slot(object)
+    def _shift_ended(self, ended: ShiftSnapshot) -> None:
+        """The NG parts of the ended shift give way to the new one's; they all stay in the record."""
+        self.ng_parts.clear()
+        self.ng_model.clear()
+        self._show_ng_title()
+        self.message.emit(f"The shift since {_clock(ended.shift_started)} ended: {ended.line()} (every part is in "
+                          "the record: View > History)")
+
+    @Slot(str)
+    def _check_shifts(self, text: str) -> None:
+        try:
+            ShiftPlan.parse(text)
+        except PatchCoreError as exc:
+            self.shifts_edit.setStyleSheet("border: 2px solid #b3261e")
+            self.shifts_edit.setToolTip(str(exc))
+            return
+        self.shifts_edit.setStyleSheet("")
+        self.shifts_edit.setToolTip("Local times the shifts start: the counters and the NG parts start again then, "
+                                    "without stopping the line. Empty: the shift is the line's run")
+
+    def _refuse(self, text: str) -> None:
+        self.message.emit(text)
+        if self.use_message_boxes:
+            QMessageBox.warning(self, "Line not started", text)
+
     @Slot(object)
     def _show_counters(self, snapshot: ShiftSnapshot) -> None:
         self.last_snapshot = snapshot
+        if snapshot.shift_started is not None:
+            self.shift_label.setText(f"Shift since {_clock(snapshot.shift_started)}")
         if self.worker is not None and not self.worker.cancel_requested:
             self._show_running_on(snapshot)
         self.folder_warning.setText(f"The camera folder {self.folder} is gone: no part can arrive. The line "
@@ -375,6 +441,14 @@ class LinePanel(QWidget):
         self.run_button.setEnabled(not running)
         self.sorting.setEnabled(not running)
         self.subfolders.setEnabled(not running)
+        self.shifts_edit.setEnabled(not running)
+        self.new_shift_button.setEnabled(running)
         self.pause_button.setEnabled(running)
         self.stop_button.setEnabled(running)
         self.unlock_button.setEnabled(running and not self.unlocked)
+
+
+def _clock(moment: datetime) -> str:
+    """A shift's start as the operator reads it: the time of day, with the date when it is not today."""
+    local = moment.astimezone()
+    return local.strftime("%H:%M" if local.date() == local.now().date() else "%Y-%m-%d %H:%M")

@@ -19,7 +19,7 @@ import numpy as np
 from PySide6.QtCore import Signal
 
 from ..core import Inspector, PatchCoreError, PatchCoreModel, read_image
-from ..line import InspectionLine, LineSettings, OverlayWriter, PartResult, PartSorter
+from ..line import InspectionLine, LineSettings, OverlayWriter, PartResult, PartSorter, ShiftSnapshot
 from ..line.model_file_follower import ModelFileFollower
 from ..line.runner import Recorder
 from .results_model import downsize, encode_thumbnail
@@ -100,6 +100,7 @@ class LineWorker(Worker):
     counters = Signal(object)    # ShiftSnapshot
     notice = Signal(str)
     model_taken_up = Signal(object)  # PatchCoreModel, read from the line's model file once it inspects with it
+    shift_ended = Signal(object)  # ShiftSnapshot: the ended shift's final counters (a new one has started)
 
     def __init__(self, make_inspector: Callable[[], Inspector], folder: Path,
                  make_recorder: Callable[[], Optional[Recorder]],
@@ -134,6 +135,11 @@ class LineWorker(Worker):
         if self.line is not None:
             self.line.resume()
 
+    def new_shift(self) -> None:
+        """Start the counters again from now (the operator's new shift)."""
+        if self.line is not None:
+            self.line.new_shift()
+
     def change_threshold(self, threshold: float, review_from: Optional[float] = None) -> None:
         """Use ``threshold`` and the review band from ``review_from`` (None: none) for the parts from now on
         (whoever moved them puts the move into the audit trail)."""
@@ -156,7 +162,7 @@ class LineWorker(Worker):
                 path, stamp, open_recorder_for = self.model_file
                 follower = ModelFileFollower(self.line, path, stamp, open_recorder_for, self.notice.emit,
                                              self.model_taken_up.emit).start()
-            final = self.line.run(self._result, self.notice.emit, self._tick)
+            final = self.line.run(self._result, self.notice.emit, self._tick, self._shift_ended)
             self._apply_changes()
             self.counters.emit(final)
             return final
@@ -180,6 +186,11 @@ class LineWorker(Worker):
         # the full-size map and image have served: the panel gets the display-size copies only
         self.part_done.emit(replace(shown, result=_without_full_size(result)))
         self._tick()
+
+    def _shift_ended(self, ended: ShiftSnapshot) -> None:
+        assert self.line is not None
+        self.shift_ended.emit(ended)
+        self.counters.emit(self.line.snapshot())  # the new shift's, at once
 
     def _tick(self) -> None:
         assert self.line is not None

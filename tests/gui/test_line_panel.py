@@ -18,6 +18,7 @@ from patchcore_gui.gui.line_panel import LinePanel
 from patchcore_gui.gui.line_worker import SHOW_EVERY_S, ShownLinePart, picture
 from patchcore_gui.line import ArrivalSettings, LineSettings, PartResult, arrival
 from patchcore_gui.line.runner import SessionMemory
+from patchcore_gui.line.shifts import ShiftPlan
 
 # side by side in threads: the workers' start-up would add seconds to each test, and the window's own line
 # (tests/gui/test_line_mode.py) runs them
@@ -270,3 +271,38 @@ def test_a_long_folder_line_wraps_instead_of_widening_the_panel_past_a_small_scr
                                "1 s); sorted into " + "/srv/inspection/line-3/station-2" * 6)
     qtbot.wait(50)  # the layout takes the new text in on its next request
     assert panel.minimumSizeHint().width() < 1000  # a 1366 px line PC screen, with the window's frame
+
+
+def test_a_new_shift_starts_the_counters_and_the_ng_parts_again_and_the_line_goes_on(qtbot, panel, inspector,
+                                                                                      synthetic_set, tmp_path,
+                                                                                      settings):
+    camera = tmp_path / "camera"
+    camera.mkdir()
+    messages: List[str] = []
+    panel.message.connect(messages.append)
+    panel.shifts_edit.setText("06:00 14:30 2200")
+    assert panel.shifts_edit.styleSheet() and "'2200' is not a time of day" in panel.shifts_edit.toolTip()
+    assert panel.start(camera, lambda: inspector, lambda: SessionMemory(), FAST) is False
+    assert not panel.running and messages[-1] == ("Cannot run the line: '2200' is not a time of day for a shift "
+                                                  "to start (write it as 06:00)")
+    panel.shifts_edit.setText("22:00 06:00 14:30")
+    assert not panel.shifts_edit.styleSheet()
+    assert panel.start(camera, lambda: inspector, lambda: SessionMemory(), FAST)
+    assert settings.value("line/shifts") == "06:00 14:30 22:00" and not panel.shifts_edit.isEnabled()
+    started = ShiftPlan.parse("06:00 14:30 22:00").start_of(datetime.now().astimezone())
+    qtbot.waitUntil(lambda: panel.shift_label.text().startswith("Shift since "), timeout=TIMEOUT_MS)
+    assert panel.shift_label.text() in (f"Shift since {started:%H:%M}", f"Shift since {started:%Y-%m-%d %H:%M}")
+    drop(synthetic_set.test_defective[0], camera, "p0.png")
+    wait_inspected(qtbot, panel, 1)
+    qtbot.waitUntil(lambda: panel.ng_model.rowCount() == 1, timeout=TIMEOUT_MS)
+    asked = datetime.now()
+    panel.new_shift_button.click()
+    qtbot.waitUntil(lambda: panel.ng_model.rowCount() == 0, timeout=TIMEOUT_MS)
+    assert panel.last_snapshot.inspected == 0 and panel.ng_title.text().startswith("NG parts of this shift: 0")
+    assert any(text.startswith(f"The shift since {started:%H:%M} ended: inspected 1: OK 0, NG 1") or
+               text.startswith(f"The shift since {started:%Y-%m-%d %H:%M} ended: inspected 1") for text in messages)
+    assert panel.shift_label.text() in (f"Shift since {asked:%H:%M}", f"Shift since {datetime.now():%H:%M}")
+    drop(synthetic_set.test_good[0], camera, "p1.png")  # the line went on
+    wait_inspected(qtbot, panel, 1)
+    panel.stop()
+    qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT_MS)
