@@ -5,7 +5,8 @@ the commands that inspect.
                         [--part TEXT] [--csv FILE] [--summary [--by hour|day]] [--changes]
 
 WHEN is a date or time in this PC's zone (``2026-03-10``, ``2026-03-10 14:00``), one with an offset
-(``2026-03-10T14:00+01:00``), ``today``, ``yesterday``, or a span back from now (``30m``, ``8h``,
+(``2026-03-10T14:00+01:00``), a time of day (``06:00``: the last time the clocks read it, as a shift
+starts), ``today``, ``yesterday``, or a span back from now (``30m``, ``8h``,
 ``7d``). Exit status: 0 when the store was read (even if nothing matched), 2 when it could not be.
 """
 
@@ -16,6 +17,7 @@ import re
 import sys
 import time
 from datetime import datetime, timedelta
+from datetime import time as time_of_day
 from typing import Callable, Optional
 
 from .export import (RECORD_LINE_COLUMNS, print_summary, record_line, write_changes_csv, write_records_csv,
@@ -26,6 +28,7 @@ from .records import VERDICTS
 from .store import open_store
 
 _SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h|d|w)\s*$")
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
 _SPAN_UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
@@ -35,12 +38,19 @@ def parse_when(text: str, now: Optional[datetime] = None) -> datetime:
     >>> now = datetime.fromisoformat("2026-03-10T14:30:00+01:00")
     >>> parse_when("8h", now).isoformat(), parse_when("2026-03-09T06:00+01:00").isoformat()
     ('2026-03-10T06:30:00+01:00', '2026-03-09T06:00:00+01:00')
+    >>> parse_when("06:00", now).date() == now.date() and parse_when("22:00", now) < now
+    True
     """
     now = now or datetime.now().astimezone()
     word = text.strip().lower()
     if word in ("today", "yesterday"):
         midnight = now.astimezone().replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
         return (midnight - timedelta(days=1 if word == "yesterday" else 0)).astimezone()
+    clock = _CLOCK.match(word)
+    if clock and int(clock.group(1)) < 24 and int(clock.group(2)) < 60:  # the last time the clocks read it: "--since 06:00" is this morning's shift, also at 01:00 after it
+        moment = datetime.combine(now.astimezone().date(),
+                                  time_of_day(int(clock.group(1)), int(clock.group(2)))).astimezone()
+        return moment if moment <= now else (moment.replace(tzinfo=None) - timedelta(days=1)).astimezone()
     span = _SPAN.match(word)
     if span:
         return now - timedelta(**{_SPAN_UNITS[span.group(2)]: float(span.group(1))})
@@ -48,7 +58,7 @@ def parse_when(text: str, now: Optional[datetime] = None) -> datetime:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"'{text}' is not a time: use e.g. 2026-03-10, '2026-03-10 14:00', today, yesterday, 8h, 7d") from None
+            f"'{text}' is not a time: use e.g. 2026-03-10, '2026-03-10 14:00', 06:00, today, yesterday, 8h, 7d") from None
     return moment if moment.tzinfo is not None else moment.astimezone()
 
 

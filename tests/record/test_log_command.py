@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 import hashlib
 import subprocess
@@ -180,6 +181,12 @@ def test_when_words_and_spans():
     assert today.tzinfo is not None and (today.hour, today.minute) == (0, 0)
     assert parse_when("yesterday") < today
     assert parse_when("2026-03-10 14:00").tzinfo is not None
+    # a time of day: the last time the clocks read it (this morning's shift start, also just after midnight)
+    local_now = datetime(2026, 3, 10, 1, 30).astimezone()
+    assert parse_when("06:00", local_now) == datetime(2026, 3, 9, 6, 0).astimezone()
+    assert parse_when("1:00", local_now) == datetime(2026, 3, 10, 1, 0).astimezone()
+    with pytest.raises(argparse.ArgumentTypeError, match="'25:00' is not a time"):
+        parse_when("25:00")
     assert RecordFilter(since=parse_when("2026-03-10")).since.utcoffset() is not None
 
 
