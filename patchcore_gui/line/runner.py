@@ -396,6 +396,7 @@ class InspectionLine:
         def tick() -> None:
             self._turn_shift_if_due(on_shift)
             on_tick()
+
         self.watch = FolderWatch(self.folder, self.queue, self.settings.arrival, on_notice)
         try:
             self.watch.start()
