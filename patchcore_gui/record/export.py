@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import json
 from datetime import datetime, tzinfo
-from typing import Iterable, List, Optional, TextIO
+from typing import Iterable, List, Optional, Sequence, TextIO
 
 from ..core.atomic import PathLike, atomic_text_writer
 from .queries import ModelChange, PeriodSummary, StoredInspection, Summary
@@ -42,30 +42,35 @@ def record_row(stored: StoredInspection, zone: Optional[tzinfo] = None) -> List[
             _number(record.review_from), record.sorted_path or ""]
 
 
-def write_records_csv(path: PathLike, records: Iterable[StoredInspection], zone: Optional[tzinfo] = None) -> int:
-    """Write ``records`` (streamed: any number) as CSV, atomically; returns how many."""
+def _write_csv(path: PathLike, header: Sequence[str], rows: Iterable[Sequence[object]]) -> int:
+    """One header row, then ``rows`` (streamed: any number), atomically; returns how many rows."""
     written = 0
     with atomic_text_writer(path) as stream:
         writer = csv.writer(stream, lineterminator="\n")
-        writer.writerow(RECORD_COLUMNS)
-        for stored in records:
-            writer.writerow(record_row(stored, zone))
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow(row)
             written += 1
     return written
+
+
+def write_records_csv(path: PathLike, records: Iterable[StoredInspection], zone: Optional[tzinfo] = None) -> int:
+    """Write ``records`` (streamed: any number) as CSV, atomically; returns how many."""
+    return _write_csv(path, RECORD_COLUMNS, (record_row(stored, zone) for stored in records))
 
 
 def write_changes_csv(path: PathLike, changes: Iterable[ModelChange], zone: Optional[tzinfo] = None) -> int:
     """Write the audit trail as CSV, atomically; returns how many entries."""
-    written = 0
-    with atomic_text_writer(path) as stream:
-        writer = csv.writer(stream, lineterminator="\n")
-        writer.writerow(CHANGES_COLUMNS)
-        for change in changes:
-            writer.writerow([str(change.id), change.time.isoformat(), local(change.time, zone).isoformat(),
-                             change.station, change.kind, change.model_name, change.model_sha256,
-                             _number(change.threshold), change.detail])
-            written += 1
-    return written
+    return _write_csv(path, CHANGES_COLUMNS, (
+        [str(change.id), change.time.isoformat(), local(change.time, zone).isoformat(), change.station, change.kind,
+         change.model_name, change.model_sha256, _number(change.threshold), change.detail] for change in changes))
+
+
+def write_summary_csv(path: PathLike, summary: Summary, by: Optional[str]) -> None:
+    _write_csv(path, SUMMARY_COLUMNS, (
+        [period.start.isoformat() if period.start else "total", period.count, period.ok, period.ng, period.errors,
+         _yield_text(period), _number(period.median_ms, 3), period.review]
+        for period in [*summary.periods, summary.total]))
 
 
 def period_label(summary: PeriodSummary, by: Optional[str]) -> str:
@@ -76,16 +81,6 @@ def period_label(summary: PeriodSummary, by: Optional[str]) -> str:
 
 def _yield_text(summary: PeriodSummary) -> str:
     return "" if summary.yield_ is None else f"{100 * summary.yield_:.2f}%"
-
-
-def write_summary_csv(path: PathLike, summary: Summary, by: Optional[str]) -> None:
-    with atomic_text_writer(path) as stream:
-        writer = csv.writer(stream, lineterminator="\n")
-        writer.writerow(SUMMARY_COLUMNS)
-        for period in [*summary.periods, summary.total]:
-            writer.writerow([period.start.isoformat() if period.start else "total", period.count, period.ok,
-                             period.ng, period.errors, _yield_text(period), _number(period.median_ms, 3),
-                             period.review])
 
 
 def print_summary(summary: Summary, by: Optional[str], out: TextIO) -> None:
