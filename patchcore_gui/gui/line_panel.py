@@ -326,7 +326,10 @@ class LinePanel(QWidget):
     def _show_ng_title(self) -> None:
         listed, total = self.ng_model.rowCount(), self.ng_model.total
         shown = f"; the newest {listed:,} listed, every one is in the record" if total > listed else ""
-        self.ng_title.setText(f"NG parts of this shift: {total:,}{shown} (click one to look again)")
+        before = self.last_snapshot.ng_before_start if self.last_snapshot is not None and self.running else 0
+        if before:  # a restart within the shift: those are counted, not pictured
+            shown += f"; {before:,} of them before this start, in the record (View > History)"
+        self.ng_title.setText(f"NG parts of this shift: {total + before:,}{shown} (click one to look again)")
 
     @Slot(QModelIndex, QModelIndex)
     def _ng_selected(self, current: QModelIndex, previous: QModelIndex = QModelIndex()) -> None:
@@ -386,6 +389,8 @@ class LinePanel(QWidget):
         self.last_snapshot = snapshot
         if snapshot.shift_started is not None:
             self.shift_label.setText(f"Shift since {_clock(snapshot.shift_started)}")
+        if snapshot.ng_before_start and self.running:
+            self._show_ng_title()
         if self.worker is not None and not self.worker.cancel_requested:
             self._show_running_on(snapshot)
         self.folder_warning.setText(f"The camera folder {self.folder} is gone: no part can arrive. The line "

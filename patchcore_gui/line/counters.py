@@ -39,6 +39,8 @@ class ShiftSnapshot:
     network: Optional[str] = None
     #: when the shift these counts cover started (with a shift plan, parts recorded before this start count too)
     shift_started: Optional[datetime] = None
+    #: of ``ng``, the NG parts recorded in this shift before this start (a restart within a shift)
+    ng_before_start: int = 0
 
     @property
     def yield_(self) -> Optional[float]:
@@ -74,6 +76,7 @@ class ShiftCounters:
         self._ms: Deque[float] = deque(maxlen=RECENT_PARTS)
         self._last_minute: Deque[float] = deque()
         self.shift_started: Optional[datetime] = None
+        self._ng_carried = 0
 
     def start_shift(self, started: datetime, carried: Optional[Dict[str, int]] = None) -> None:
         """Count a new shift from ``started``, from the verdicts it ``carried`` (already recorded in it).
@@ -83,6 +86,7 @@ class ShiftCounters:
         with self._lock:
             self._counts = {verdict: (carried or {}).get(verdict, 0) for verdict in self._counts}
             self._already = 0
+            self._ng_carried = (carried or {}).get("NG", 0)
             self.shift_started = started
 
     def add(self, verdict: str, inspection_ms: Optional[float]) -> None:
@@ -110,4 +114,4 @@ class ShiftCounters:
         return ShiftSnapshot(inspected=sum(counts.values()), ok=counts["OK"], ng=counts["NG"], errors=counts["ERROR"],
                              already_recorded=already, parts_per_minute=per_minute, median_ms=median, p95_ms=p95,
                              backlog=backlog, oldest_waiting_s=oldest_waiting_s, review=counts["REVIEW"],
-                             shift_started=self.shift_started)
+                             shift_started=self.shift_started, ng_before_start=self._ng_carried)

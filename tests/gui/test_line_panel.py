@@ -306,3 +306,29 @@ def test_a_new_shift_starts_the_counters_and_the_ng_parts_again_and_the_line_goe
     wait_inspected(qtbot, panel, 1)
     panel.stop()
     qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT_MS)
+
+
+class ShiftRecord(SessionMemory):
+    """A record that holds parts of this shift from before the line started (a restart within the shift)."""
+
+    def verdicts_since(self, since):
+        self.since = since
+        return {"OK": 5, "NG": 2, "REVIEW": 0, "ERROR": 0}
+
+
+def test_a_restart_within_a_shift_counts_its_earlier_parts_and_says_its_ng_parts_are_in_the_record(
+        qtbot, panel, inspector, synthetic_set, tmp_path):
+    camera = tmp_path / "camera"
+    camera.mkdir()
+    record = ShiftRecord()
+    panel.shifts_edit.setText("00:00")
+    assert panel.start(camera, lambda: inspector, lambda: record, FAST)
+    drop(synthetic_set.test_defective[0], camera, "p0.png")
+    qtbot.waitUntil(lambda: panel.ng_model.total == 1 and panel.last_snapshot.ng == 3, timeout=TIMEOUT_MS)
+    assert record.since == ShiftPlan.parse("00:00").start_of(datetime.now().astimezone())
+    assert panel.counter_labels["inspected"].text() == "8"
+    qtbot.waitUntil(lambda: panel.ng_title.text() == ("NG parts of this shift: 3; 2 of them before this start, in "
+                                                      "the record (View > History) (click one to look again)"),
+                    timeout=TIMEOUT_MS)
+    panel.stop()
+    qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT_MS)
