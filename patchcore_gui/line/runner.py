@@ -38,6 +38,7 @@ from ..core.regions import DefectRegion, regions_summary
 from ..record import file_identity
 from .arrival import ArrivalSettings, FolderWatch, Part, PartQueue
 from .counters import ShiftCounters, ShiftSnapshot
+from .folder_lock import only_line_on
 from .inspection_processes import InspectionProcesses, StartingBeside, room_beside
 from .shifts import ShiftPlan
 from .sorting import OverlayWriter, PartSorter
@@ -387,10 +388,15 @@ class InspectionLine:
         ``on_tick()`` is called just before each batch, and at least every second while the line is idle;
         ``on_shift(ended)`` when a shift ends (by the plan, or :meth:`new_shift`), with its final counters.
 
-        Raises :class:`PatchCoreError` if the folder cannot be watched.
+        Raises :class:`PatchCoreError` if the folder cannot be watched, or another line on this PC watches it.
         """
         if not self.folder.is_dir():
             raise PatchCoreError(f"folder '{self.folder}' does not exist or is not a folder")
+        with only_line_on(self.folder):
+            return self._watch_and_inspect(on_result, on_notice, on_tick, on_shift)
+
+    def _watch_and_inspect(self, on_result: Callable[[PartResult], None], on_notice: Callable[[str], None],
+                           on_tick: Callable[[], None], on_shift: Callable[[ShiftSnapshot], None]) -> ShiftSnapshot:
         self._begin_shift(on_notice)
 
         def tick() -> None:

@@ -18,6 +18,7 @@ from patchcore_gui.gui.line_panel import LinePanel
 from patchcore_gui.gui.line_worker import SHOW_EVERY_S, ShownLinePart, picture
 from patchcore_gui.line import ArrivalSettings, LineSettings, PartResult, arrival
 from patchcore_gui.line.runner import SessionMemory
+from patchcore_gui.line.folder_lock import only_line_on
 from patchcore_gui.line.shifts import ShiftPlan
 
 # side by side in threads: the workers' start-up would add seconds to each test, and the window's own line
@@ -332,3 +333,16 @@ def test_a_restart_within_a_shift_counts_its_earlier_parts_and_says_its_ng_parts
                     timeout=TIMEOUT_MS)
     panel.stop()
     qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT_MS)
+
+
+def test_a_folder_another_line_inspects_is_refused_in_one_line(qtbot, panel, inspector, tmp_path):
+    """The line PC's service already watches it: two lines would inspect, record and sort every part twice."""
+    camera = tmp_path / "camera"
+    camera.mkdir()
+    messages: List[str] = []
+    panel.message.connect(messages.append)
+    with only_line_on(camera):
+        panel.start(camera, lambda: inspector, lambda: SessionMemory(), FAST)
+        qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT_MS)
+    assert messages[-1].startswith(f"Line stopped: another line already inspects {camera} (process ")
+    assert panel.run_button.isEnabled()

@@ -15,6 +15,7 @@ import pytest
 
 from patchcore_gui.cli import main
 from patchcore_gui.core import save_model
+from patchcore_gui.line.folder_lock import only_line_on
 
 from .conftest import drop
 
@@ -88,6 +89,15 @@ def test_watch_refuses_a_shift_time_that_is_none_in_one_line(model_file, tmp_pat
     assert exit_status.value.code == 2
     assert capsys.readouterr().err.strip().splitlines()[-1].endswith(
         "argument --shifts: '2200' is not a time of day for a shift to start (write it as 06:00)")
+
+
+def test_watch_refuses_a_folder_another_line_inspects_in_one_line(model_file, tmp_path, capsys):
+    camera = tmp_path / "camera"
+    camera.mkdir()
+    with only_line_on(camera):  # the window's Run line, say
+        assert main(["watch", str(model_file), str(camera)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith(f"error: another line already inspects {camera} (process {os.getpid()} on ")
 
 
 def test_watch_refuses_a_missing_folder_in_one_line(model_file, tmp_path, capsys):
