@@ -21,7 +21,7 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -295,6 +295,7 @@ class InspectionLine:
         self.queue = PartQueue()
         self.counters = ShiftCounters()
         self._new_shift_asked = threading.Event()
+        self._claim, self._claimed = ExitStack(), False  # the camera folder's lock, while held
         self._next_shift: Optional[datetime] = None
         self._stop = threading.Event()
         self._running = threading.Event()
@@ -392,8 +393,19 @@ class InspectionLine:
         """
         if not self.folder.is_dir():
             raise PatchCoreError(f"folder '{self.folder}' does not exist or is not a folder")
-        with only_line_on(self.folder):
+        self.claim_folder()
+        try:
             return self._watch_and_inspect(on_result, on_notice, on_tick, on_shift)
+        finally:
+            self._claim.close()
+            self._claimed = False
+
+    def claim_folder(self) -> None:
+        """Take the camera folder's lock now, before saying the line runs (:meth:`run` takes it otherwise and
+        gives it back when it ends); PatchCoreError if another line on this PC holds it."""
+        if not self._claimed:
+            self._claim.enter_context(only_line_on(self.folder))
+            self._claimed = True
 
     def _watch_and_inspect(self, on_result: Callable[[PartResult], None], on_notice: Callable[[str], None],
                            on_tick: Callable[[], None], on_shift: Callable[[ShiftSnapshot], None]) -> ShiftSnapshot:

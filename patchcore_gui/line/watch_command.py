@@ -115,6 +115,13 @@ def cmd_watch(args: argparse.Namespace) -> int:
                                                                        subfolders=args.subfolders),
                                                 inspectors=args.inspectors, shifts=args.shifts),
                           weights=args.weights)
+    try:
+        line.claim_folder()  # refused before it says it watches
+    except PatchCoreError:
+        close = getattr(recorder, "close", None)
+        if close is not None:
+            close()
+        raise
     # reentrant: the signal handler says its line on the main thread, perhaps while that thread is printing
     printing = threading.RLock()
 

@@ -98,6 +98,7 @@ def test_watch_refuses_a_folder_another_line_inspects_in_one_line(model_file, tm
         assert main(["watch", str(model_file), str(camera)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith(f"error: another line already inspects {camera} (process {os.getpid()} on ")
+    assert not any(line.startswith("watching") for line in err)
 
 
 def test_watch_refuses_a_missing_folder_in_one_line(model_file, tmp_path, capsys):
