@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import pyqtgraph as pg
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (QComboBox, QDateTimeEdit, QDockWidget, QFileDialo
 
 from ..record import ModelChange, PeriodSummary, RecordFilter, StoredInspection, StoreError, Summary, open_store
 from ..record.export import write_changes_csv, write_records_csv
+from ..line.shifts import ShiftPlan
 from ..record.records import VERDICTS
 from .results_model import VERDICT_COLOURS
 from .workers import RunningWorkers, Worker
@@ -34,7 +35,7 @@ from .workers import RunningWorkers, Worker
 #: the newest parts listed; the chart and the counts cover the whole selection, an export every part
 ROW_LIMIT = 2000
 PERIODS: Dict[str, Optional[timedelta]] = {
-    "Last hour": timedelta(hours=1), "Last 8 hours": timedelta(hours=8), "Last 24 hours": timedelta(days=1),
+    "This shift": None, "Previous shift": None, "Last hour": timedelta(hours=1), "Last 8 hours": timedelta(hours=8), "Last 24 hours": timedelta(days=1),
     "Last 7 days": timedelta(days=7), "Last 30 days": timedelta(days=30), "Everything": None, "Between…": None}
 DEFAULT_PERIOD = "Last 7 days"
 ALL = "All"
@@ -202,9 +203,12 @@ class HistoryPanel(QWidget):
     #: an export ended: a line for people
     exported = Signal(str)
 
-    def __init__(self, target: str, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, target: str, parent: Optional[QWidget] = None,
+                 shifts: Callable[[], ShiftPlan] = ShiftPlan) -> None:
+        """``shifts``: when the plant's shifts start, as the line panel was last told (none: a shift is a day)."""
         super().__init__(parent)
         self.target = target
+        self.shifts = shifts
         self.snapshot: Optional[HistorySnapshot] = None
         self._running = RunningWorkers(self)  # the reads and exports
         self._reading = False
@@ -213,6 +217,8 @@ class HistoryPanel(QWidget):
         self.period = QComboBox()
         self.period.addItems(list(PERIODS))
         self.period.setCurrentText(DEFAULT_PERIOD)
+        self.period.setToolTip("This shift and Previous shift follow the Line tab's 'Shifts start at' (without "
+                               "it, a shift is a day)")
         now = QDateTime.currentDateTime()
         self.since_edit = QDateTimeEdit(now.addDays(-1), calendarPopup=True)
         self.until_edit = QDateTimeEdit(now, calendarPopup=True)
@@ -298,12 +304,26 @@ class HistoryPanel(QWidget):
         if self.period.currentText() == "Between…":
             since = self.since_edit.dateTime().toPython().astimezone()
             until = self.until_edit.dateTime().toPython().astimezone()
+        elif self.period.currentText().endswith("shift"):
+            since, until = self._shift(previous=self.period.currentText() == "Previous shift")
         elif span is not None:
             since = datetime.now(timezone.utc) - span
         verdict = self.verdict.currentText()
         return RecordFilter(since=since, until=until, verdict=None if verdict == ALL else verdict,
                             model=self.model_box.currentData(), station=self.station_box.currentData(),
                             part=self.part_edit.text().strip() or None)
+
+    def _shift(self, previous: bool) -> Tuple[datetime, Optional[datetime]]:
+        plan = self.shifts()
+        plan = plan if plan.starts else ShiftPlan.parse("00:00")
+        now = datetime.now().astimezone()
+        start = plan.start_of(now)
+        assert start is not None  # a plan with a start has one in every day
+        if not previous:
+            return start, None
+        before = plan.start_of(start - timedelta(microseconds=1))
+        assert before is not None
+        return before, start
 
     def _show_period_edits(self) -> None:
         custom = self.period.currentText() == "Between…"

@@ -353,6 +353,13 @@ class LinePanel(QWidget):
         self.folder_label.setText(f"{running}{listed}{sorted_into}")
 
     # -- shifts -------------------------------------------------------------------------------------
+    def shift_plan(self) -> ShiftPlan:
+        """When shifts start, as last given here (the History view's "This shift")."""
+        try:
+            return ShiftPlan.parse(self.shifts_edit.text())
+        except PatchCoreError:
+            return ShiftPlan.parse(str(self.settings.value("line/shifts", "")))
+
     @Slot()
     def new_shift(self) -> None:
         if self.worker is not None:

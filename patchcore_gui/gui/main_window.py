@@ -135,7 +135,8 @@ class MainWindow(QMainWindow):
         self.record = WindowRecord(self.document, store_target(self.settings.settings), self)
         self.record.problem.connect(self.show_error)
         self.record.info.connect(self.show_info)
-        self.history = HistoryPanel(self.record.target)
+        # the Line tab, made after the record, says when shifts start by the time the History is read
+        self.history = HistoryPanel(self.record.target, shifts=lambda: self.line_mode.panel.shift_plan())
         self.history.reopen.connect(self.reopen_part)
         self.record.recorded.connect(self.history.refresh_if_visible)
         self.history_dock = install_history_dock(self, self.history)

@@ -15,6 +15,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from patchcore_gui.gui.history_panel import HistoryPanel
+from patchcore_gui.line.shifts import ShiftPlan
 from patchcore_gui.record import InspectionRecord, open_store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -211,3 +212,19 @@ def test_the_changes_tab_shows_the_audit_trail_of_the_filter_newest_first(qtbot,
     assert done.args == [f"Wrote 3 changes to {target}"]
     assert [row["what"] for row in csv.DictReader(target.open())] == [
         "threshold moved", "camera folder gone", "camera folder back"]
+
+
+def test_this_shift_and_the_previous_follow_the_plants_shifts_or_the_day(panel):
+    plan = ShiftPlan.parse("06:00 14:00 22:00")
+    panel.shifts = lambda: plan
+    now = datetime.now().astimezone()
+    panel.period.setCurrentText("This shift")
+    this = panel.record_filter()
+    start = plan.start_of(now)
+    assert (this.since, this.until) == (start, None)
+    panel.period.setCurrentText("Previous shift")
+    previous = panel.record_filter()
+    assert (previous.since, previous.until) == (start - timedelta(hours=8), start)
+    panel.shifts = ShiftPlan  # none given on the Line tab: a shift is a day
+    midnight = datetime.combine(now.date(), datetime.min.time()).astimezone()
+    assert (panel.record_filter().since, panel.record_filter().until) == (midnight - timedelta(days=1), midnight)

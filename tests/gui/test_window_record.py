@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 
 from patchcore_gui.gui import window_record
 from patchcore_gui.gui.main_window import MainWindow
 from patchcore_gui.core.engine import Engine
+from patchcore_gui.line.shifts import ShiftPlan
 from patchcore_gui.record import RecordFilter, open_store
 
 from .conftest import JOB_TIMEOUT_MS, inspect_and_wait
@@ -90,6 +92,12 @@ def test_history_dock_lists_what_was_inspected_and_opens_a_past_part_again(qtbot
     history = model_window.history
     with qtbot.waitSignal(history.loaded, timeout=JOB_TIMEOUT_MS):
         model_window.history_dock.show()
+    assert history.table_model.rowCount() == 2
+    # "This shift" is the Line tab's shift: the parts of this shift, these two among them
+    model_window.line_mode.panel.shifts_edit.setText("00:00 12:00")
+    with qtbot.waitSignal(history.loaded, timeout=JOB_TIMEOUT_MS):
+        history.period.setCurrentText("This shift")
+    assert history.record_filter().since == ShiftPlan.parse("00:00 12:00").start_of(datetime.now().astimezone())
     assert history.table_model.rowCount() == 2
     model_window.clear_results()
     with qtbot.waitSignal(model_window.job_done, timeout=JOB_TIMEOUT_MS):
