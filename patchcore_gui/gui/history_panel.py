@@ -35,7 +35,8 @@ from .workers import RunningWorkers, Worker
 #: the newest parts listed; the chart and the counts cover the whole selection, an export every part
 ROW_LIMIT = 2000
 PERIODS: Dict[str, Optional[timedelta]] = {
-    "This shift": None, "Previous shift": None, "Last hour": timedelta(hours=1), "Last 8 hours": timedelta(hours=8), "Last 24 hours": timedelta(days=1),
+    "This shift": None, "Previous shift": None,
+    "Last hour": timedelta(hours=1), "Last 8 hours": timedelta(hours=8), "Last 24 hours": timedelta(days=1),
     "Last 7 days": timedelta(days=7), "Last 30 days": timedelta(days=30), "Everything": None, "Between…": None}
 DEFAULT_PERIOD = "Last 7 days"
 ALL = "All"

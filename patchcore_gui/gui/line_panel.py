@@ -33,6 +33,8 @@ KEPT_NG_PICTURES = 50
 VERDICT_STYLE = {"OK": "background:#1b7f3b;color:white", "NG": "background:#b3261e;color:white",
                  "REVIEW": "background:#8e44ad;color:white",
                  "ERROR": "background:#c77700;color:white", "": "background:#444;color:white"}
+SHIFTS_TIP = ("Local times the shifts start: the counters and the NG parts start again then, without stopping the "
+              "line. Empty: the shift is the line's run")
 SORTING = (("leave", "Leave images in the folder"), ("copy", "Copy into OK / (REVIEW /) NG / ERROR"),
            ("move", "Move into OK / (REVIEW /) NG / ERROR"))
 
@@ -128,8 +130,7 @@ class LinePanel(QWidget):
         self.new_shift_button.clicked.connect(self.new_shift)
         self.shifts_edit = QLineEdit(str(settings.value("line/shifts", "")))
         self.shifts_edit.setPlaceholderText("e.g. 06:00 14:00 22:00")
-        self.shifts_edit.setToolTip("Local times the shifts start: the counters and the NG parts start again then, "
-                                    "without stopping the line. Empty: the shift is the line's run")
+        self.shifts_edit.setToolTip(SHIFTS_TIP)
         self.shifts_edit.textChanged.connect(self._check_shifts)
         shift_row = QHBoxLayout()
         shift_row.addWidget(self.shift_label, 1)
@@ -194,8 +195,9 @@ class LinePanel(QWidget):
     def start(self, folder: Path, make_inspector: Callable[[], Inspector],
               make_recorder: Callable[[], Optional[Recorder]], settings: LineSettings = LineSettings(),
               model_file: Optional[FollowedModelFile] = None) -> bool:
-        """Run a line on ``folder`` (False: it did not start, and said why); ``make_inspector`` and ``make_recorder`` are called in the worker's thread
-        (making an inspector may load a network; a store's connection belongs to the thread that uses it).
+        """Run a line on ``folder`` (False: it did not start, and said why); ``make_inspector`` and
+        ``make_recorder`` are called in the worker's thread (making an inspector may load a network; a store's
+        connection belongs to the thread that uses it).
         With ``model_file`` the line takes up a model written over that file (``model_taken_up``)."""
         if self.worker is not None:
             return False
@@ -383,8 +385,7 @@ class LinePanel(QWidget):
             self.shifts_edit.setToolTip(str(exc))
             return
         self.shifts_edit.setStyleSheet("")
-        self.shifts_edit.setToolTip("Local times the shifts start: the counters and the NG parts start again then, "
-                                    "without stopping the line. Empty: the shift is the line's run")
+        self.shifts_edit.setToolTip(SHIFTS_TIP)
 
     def _refuse(self, text: str) -> None:
         self.message.emit(text)
@@ -463,4 +464,4 @@ class LinePanel(QWidget):
 def _clock(moment: datetime) -> str:
     """A shift's start as the operator reads it: the time of day, with the date when it is not today."""
     local = moment.astimezone()
-    return local.strftime("%H:%M" if local.date() == local.now().date() else "%Y-%m-%d %H:%M")
+    return local.strftime("%H:%M" if local.date() == datetime.now().date() else "%Y-%m-%d %H:%M")

@@ -56,8 +56,9 @@ def only_line_on(folder: Path, where: Optional[Path] = None) -> Iterator[None]:
     try:
         try:
             # one note per user: in the shared folder a user can replace only their own files
-            atomic_write_text(where / f"{name}.{_user_key()}.who", f"process {os.getpid()} on {socket.gethostname()}, since "
-                                                     f"{datetime.now():%Y-%m-%d %H:%M:%S}, watching {real}\n")
+            atomic_write_text(where / f"{name}.{_user_key()}.who",
+                              f"process {os.getpid()} on {socket.gethostname()}, since "
+                              f"{datetime.now():%Y-%m-%d %H:%M:%S}, watching {real}\n")
         except PatchCoreError:
             pass  # who holds it only makes the refusal clearer
         yield

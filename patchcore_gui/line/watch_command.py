@@ -51,8 +51,8 @@ def add_watch_command(sub: "argparse._SubParsersAction[argparse.ArgumentParser]"
                         f"(default {ArrivalSettings().settle})")
     p.add_argument("--subfolders", action="store_true",
                    help="also inspect the parts written into FOLDER's subfolders (a camera that makes a new folder per "
-                        "day or batch), sorted and drawn into the same subfolders; --sort-into and --overlays must then "
-                        "lie outside FOLDER")
+                        "day or batch), sorted and drawn into the same subfolders; --sort-into and --overlays "
+                        "must then lie outside FOLDER")
     p.add_argument("--poll-every", type=_seconds, metavar="S",
                    help="look at the folder's listing every S seconds instead of taking file events (0: file events "
                         f"only; default: every {POLL_EVERY_S:g} s where the folder is on a network file system, "

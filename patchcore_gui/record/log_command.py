@@ -47,7 +47,8 @@ def parse_when(text: str, now: Optional[datetime] = None) -> datetime:
         midnight = now.astimezone().replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
         return (midnight - timedelta(days=1 if word == "yesterday" else 0)).astimezone()
     clock = _CLOCK.match(word)
-    if clock and int(clock.group(1)) < 24 and int(clock.group(2)) < 60:  # the last time the clocks read it: "--since 06:00" is this morning's shift, also at 01:00 after it
+    # a time of day is the last time the clocks read it: "--since 06:00" is this morning's shift, at 01:00 too
+    if clock and int(clock.group(1)) < 24 and int(clock.group(2)) < 60:
         moment = datetime.combine(now.astimezone().date(),
                                   time_of_day(int(clock.group(1)), int(clock.group(2)))).astimezone()
         return moment if moment <= now else (moment.replace(tzinfo=None) - timedelta(days=1)).astimezone()
@@ -58,7 +59,8 @@ def parse_when(text: str, now: Optional[datetime] = None) -> datetime:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"'{text}' is not a time: use e.g. 2026-03-10, '2026-03-10 14:00', 06:00, today, yesterday, 8h, 7d") from None
+            f"'{text}' is not a time: use e.g. 2026-03-10, '2026-03-10 14:00', 06:00, today, yesterday, 8h, 7d"
+        ) from None
     return moment if moment.tzinfo is not None else moment.astimezone()
 
 
@@ -74,7 +76,8 @@ def add_log_command(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     p.add_argument("--part", metavar="TEXT", help="only parts whose image path holds TEXT, any case (e.g. the serial "
                                                   "number the camera names the file after), or whose sha256 starts "
                                                   "with it")
-    p.add_argument("--csv", metavar="FILE", help="write the parts (or the summary, or the changes) as CSV instead of printing them")
+    p.add_argument("--csv", metavar="FILE",
+                   help="write the parts (or the summary, or the changes) as CSV instead of printing them")
     p.add_argument("--summary", action="store_true", help="count, OK, REVIEW, NG, errors, yield, median ms")
     p.add_argument("--by", choices=PERIODS, help="with --summary: one line per local hour or day")
     p.add_argument("--changes", action="store_true", help="the audit trail: model opened, threshold moved, ...")
