@@ -189,15 +189,20 @@ def stored_version(connection: sa.Connection) -> int:
     return int(version or 0)
 
 
+def refuse_newer(found: int) -> None:
+    """A store of schema version ``found`` that a newer program wrote is refused: its rows may mean more."""
+    if found > SCHEMA_VERSION:
+        raise StoreError(f"was written by a newer PatchCore Inspector (schema version {found}; this program "
+                         f"reads up to {SCHEMA_VERSION}): update the program")
+
+
 def upgrade(connection: sa.Connection, upto: int = SCHEMA_VERSION) -> int:
     """Run the steps that bring the store to version ``upto`` (inside the caller's transaction).
 
     Returns the version it started from. Refuses a store newer than this program knows.
     """
     found = stored_version(connection)
-    if found > SCHEMA_VERSION:
-        raise StoreError(f"was written by a newer PatchCore Inspector (schema version {found}; this program "
-                         f"reads up to {SCHEMA_VERSION}): update the program")
+    refuse_newer(found)
     for version in range(found + 1, upto + 1):
         UPGRADES[version](connection)
         connection.execute(schema_version.update().values(version=version))

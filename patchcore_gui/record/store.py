@@ -34,7 +34,7 @@ from . import queries
 from .errors import StoreError, StoreUnavailable
 from .queries import ModelChange, RecordFilter, StoredInspection, Summary
 from .records import InspectionRecord, to_time_us
-from .schema import SCHEMA_VERSION, inspections, model_changes, stored_version, upgrade
+from .schema import SCHEMA_VERSION, inspections, model_changes, refuse_newer, stored_version, upgrade
 
 #: how long a writer waits for another to finish before the store counts as unavailable
 LOCK_TIMEOUT_S = 10.0
@@ -209,6 +209,10 @@ class InspectionStore:
             found = stored_version(connection)
         if found == SCHEMA_VERSION:
             return found
+        try:
+            refuse_newer(found)  # before any write: a reader that may not write refuses it too
+        except StoreError as exc:
+            raise StoreError(f"the inspection store {self.name} {exc}") from None
         try:
             with self._transaction("open", writes=True) as connection:
                 if self.engine.dialect.name == "postgresql":

@@ -157,6 +157,8 @@ def test_a_store_from_a_newer_program_is_refused(store_target):
             connection.execute(schema_version.update().values(version=SCHEMA_VERSION + 1))
     with pytest.raises(StoreError, match="newer PatchCore Inspector"):
         open_store(store_target, "line3")
+    with pytest.raises(StoreError, match="newer PatchCore Inspector"):  # by a reader too, who may not write
+        open_store(store_target, "quality", create=False)
 
 
 def test_store_errors_belong_to_the_engine_hierarchy():
