@@ -31,9 +31,16 @@ from ..core.atomic import atomic_write_text
 
 
 def locks_folder() -> Path:
-    """Shared by every user of this PC: a service and the operator's window often run as different users."""
+    """Shared by every user of this PC: a service and the operator's window often run as different users, with
+    different temporary folders (TMPDIR, a systemd service's private /tmp), so neither decides it."""
     if sys.platform == "win32":  # the temporary folder is each user's own there
         return Path(os.environ.get("PROGRAMDATA", tempfile.gettempdir())) / "PatchCore Inspector" / "lines"
+    for shared in ("/run/lock", "/var/lock", "/tmp"):  # the first that every user may write, sticky
+        try:
+            if os.stat(shared).st_mode & 0o1777 == 0o1777:
+                return Path(shared) / "patchcore-lines"
+        except OSError:
+            continue
     return Path(tempfile.gettempdir()) / "patchcore-lines"
 
 
