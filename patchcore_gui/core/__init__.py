@@ -8,8 +8,9 @@ exported here, grouped the way a fit and an inspection run; everything else is t
 >>> Inspector(model).inspect(read_image("part.png")).score                       # doctest: +SKIP
 """
 
-import importlib
-from typing import Any, Dict, List
+from typing import Dict, List
+
+from ..lazy_exports import lazy_exports
 
 #: Where each name exported here lives. A module is imported when one of its names is first used
 #: (PEP 562): reading the inspection record (``patchcore log``) then loads neither torch nor the
@@ -48,21 +49,7 @@ _HOMES: Dict[str, List[str]] = {
     ".synthetic": ["SyntheticSet", "add_defect", "good_part", "write_png", "write_synthetic_set"],
     ".teaching": ["TaughtImage", "TeachingOutcome", "teach", "teaching_lines", "undo_teaching"],
 }
-_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
-
-
-def __getattr__(name: str) -> Any:
-    module = _HOME_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value  # the next use finds it without this function
-    return value
-
-
-def __dir__() -> List[str]:
-    return sorted(set(globals()) | set(_HOME_OF))
-
+__getattr__, __dir__ = lazy_exports(__name__, _HOMES)
 
 __all__ = [
     # settings, and the model they make

@@ -35,10 +35,10 @@ class ShiftPlan:
         for word in re.split(r"[\s,;]+", text.strip()):
             if not word:
                 continue
-            match = _TIME.match(word)
-            if match is None or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+            start = time_of_day(word)
+            if start is None:
                 raise PatchCoreError(f"'{word}' is not a time of day for a shift to start (write it as 06:00)")
-            starts.add(time(int(match.group(1)), int(match.group(2))))
+            starts.add(start)
         return cls(tuple(sorted(starts)))
 
     def text(self) -> str:
@@ -58,6 +58,18 @@ class ShiftPlan:
     def next_start(self, moment: datetime) -> Optional[datetime]:
         """When the next shift after ``moment`` starts (None without a plan)."""
         return min((start for start in self._around(moment) if start > moment), default=None)
+
+
+def time_of_day(word: str) -> Optional[time]:
+    """``"6:00"`` or ``"06:00"`` as a time of day; None when ``word`` is not one.
+
+    >>> time_of_day("6:05"), time_of_day("24:00"), time_of_day("0600")
+    (datetime.time(6, 5), None, None)
+    """
+    match = _TIME.match(word.strip())
+    if match is None or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+        return None
+    return time(int(match.group(1)), int(match.group(2)))
 
 
 def _local(day: date, clock: time) -> datetime:

@@ -17,9 +17,9 @@ import re
 import sys
 import time
 from datetime import datetime, timedelta
-from datetime import time as time_of_day
 from typing import Callable, Optional
 
+from ..line.shifts import ShiftPlan, time_of_day
 from .export import (RECORD_LINE_COLUMNS, print_summary, record_line, write_changes_csv, write_records_csv,
                      write_summary_csv)
 from .queries import PERIODS, RecordFilter
@@ -28,7 +28,6 @@ from .records import VERDICTS
 from .store import open_store
 
 _SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h|d|w)\s*$")
-_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
 _SPAN_UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
@@ -46,12 +45,12 @@ def parse_when(text: str, now: Optional[datetime] = None) -> datetime:
     if word in ("today", "yesterday"):
         midnight = now.astimezone().replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
         return (midnight - timedelta(days=1 if word == "yesterday" else 0)).astimezone()
-    clock = _CLOCK.match(word)
-    # a time of day is the last time the clocks read it: "--since 06:00" is this morning's shift, at 01:00 too
-    if clock and int(clock.group(1)) < 24 and int(clock.group(2)) < 60:
-        moment = datetime.combine(now.astimezone().date(),
-                                  time_of_day(int(clock.group(1)), int(clock.group(2)))).astimezone()
-        return moment if moment <= now else (moment.replace(tzinfo=None) - timedelta(days=1)).astimezone()
+    clock = time_of_day(word)
+    if clock is not None:
+        # the last time the clocks read it, as a shift started: "--since 06:00" is this morning's, at 01:00 too
+        start = ShiftPlan((clock,)).start_of(now)
+        assert start is not None  # a start every day: one was at or before now
+        return start
     span = _SPAN.match(word)
     if span:
         return now - timedelta(**{_SPAN_UNITS[span.group(2)]: float(span.group(1))})
