@@ -295,7 +295,7 @@ class InspectionLine:
         self.queue = PartQueue()
         self.counters = ShiftCounters()
         self._new_shift_asked = threading.Event()
-        self._claim, self._claimed = ExitStack(), False  # the camera folder's lock, while held
+        self._claim: Optional[ExitStack] = None  # the camera folder's lock, while held
         self._next_shift: Optional[datetime] = None
         self._stop = threading.Event()
         self._running = threading.Event()
@@ -397,15 +397,17 @@ class InspectionLine:
         try:
             return self._watch_and_inspect(on_result, on_notice, on_tick, on_shift)
         finally:
-            self._claim.close()
-            self._claimed = False
+            if self._claim is not None:
+                self._claim.close()
+                self._claim = None
 
     def claim_folder(self) -> None:
         """Take the camera folder's lock now, before saying the line runs (:meth:`run` takes it otherwise and
         gives it back when it ends); PatchCoreError if another line on this PC holds it."""
-        if not self._claimed:
-            self._claim.enter_context(only_line_on(self.folder))
-            self._claimed = True
+        if self._claim is None:
+            claim = ExitStack()
+            claim.enter_context(only_line_on(self.folder))
+            self._claim = claim
 
     def _watch_and_inspect(self, on_result: Callable[[PartResult], None], on_notice: Callable[[str], None],
                            on_tick: Callable[[], None], on_shift: Callable[[ShiftSnapshot], None]) -> ShiftSnapshot:
