@@ -389,8 +389,11 @@ class LinePanel(QWidget):
 
     def _refuse(self, text: str) -> None:
         self.message.emit(text)
+        self._warn("Line not started", text)
+
+    def _warn(self, title: str, text: str) -> None:
         if self.use_message_boxes:
-            QMessageBox.warning(self, "Line not started", text)
+            QMessageBox.warning(self, title, text)
 
     @Slot(object)
     def _show_counters(self, snapshot: ShiftSnapshot) -> None:
@@ -431,8 +434,7 @@ class LinePanel(QWidget):
     @Slot(str)
     def _failed(self, text: str) -> None:
         self._ended(f"Line stopped: {text}")
-        if self.use_message_boxes:
-            QMessageBox.warning(self, "Line stopped", text)
+        self._warn("Line stopped", text)
 
     def _ended(self, text: str) -> None:
         self.folder_warning.hide()
