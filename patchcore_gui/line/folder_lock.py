@@ -1,4 +1,4 @@
-"""One line per camera folder on a PC.
+"""One line per camera folder: on a PC, and across the PCs that reach one network share.
 
 Two lines on one folder (the line PC's ``patchcore watch`` service, and an operator's Run line in the window)
 would each inspect, record and sort every part: the counters double, the record holds every part twice, and
@@ -7,23 +7,35 @@ operating-system lock (filelock: released when its process ends, however it ends
 real path, in a folder every user of the PC shares, and a second line on the same folder is refused in one
 line that says who holds it.
 
-Not covered: two PCs watching one network share, and one line watching a folder's subfolders beside
-another on one of those subfolders.
+A lock on this PC cannot see a line on another PC watching the same share (a station replaced while the old
+one still runs, two line PCs set up alike), and locks over SMB and NFS are not to be trusted. A line that may
+write in the camera folder therefore also keeps a note there (:class:`ShareNote`) that it rewrites every few
+seconds; a line that finds another line's note changing is refused, and one that finds it unchanged for longer
+than the beat (its line ended without removing it: power lost, killed) takes over. Clocks of two PCs
+need not agree: only whether the note changes while this line watches it counts.
+
+Not covered: a line that may only read the camera folder leaves no note, and one line watching a folder's
+subfolders beside another on one of those subfolders.
 """
 
 from __future__ import annotations
 
 import getpass
 import hashlib
+import json
 import os
 import socket
 import sys
 import tempfile
+import threading
+import time
+import uuid
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Any, Callable, Dict, Iterator, Optional
 
+import psutil
 from filelock import FileLock, Timeout
 
 from ..core import PatchCoreError
@@ -95,3 +107,127 @@ def _holder(where: Path, name: str) -> str:
     except OSError:
         return ""
     return f" ({text.split(', watching')[0]})" if text else ""
+
+
+#: The note's name in the camera folder: no image suffix, so no line takes it for a part.
+SHARE_NOTE = ".patchcore-line"
+#: How often a line rewrites its note, and how long a note must stay unchanged before its line counts as
+#: ended: long enough for a busy share to let a beat or two through late.
+BEAT_EVERY = 5.0
+STILL_FOR = 16.0
+
+
+class ShareNote:
+    """This line's note in the camera folder, rewritten every ``beat_every`` seconds while it is held.
+
+    :meth:`claim` raises PatchCoreError when another line's note changes within ``still_for`` seconds, or
+    the line of this PC that wrote it still runs; ``took_over_from`` says whose note of an ended line this
+    line replaced, and ``also_watched_by`` whose note replaced this line's meanwhile (two lines that started
+    at the same moment, or a share that stalled).
+    A folder this line may not write in is left as it is, and the line runs unguarded.
+    """
+
+    def __init__(self, folder: Path, beat_every: Optional[float] = None, still_for: Optional[float] = None) -> None:
+        self.path = Path(folder) / SHARE_NOTE
+        self.folder = Path(folder)
+        self.beat_every = beat_every or BEAT_EVERY
+        self.still_for = still_for or STILL_FOR
+        self.identity: Dict[str, Any] = {
+            "line": uuid.uuid4().hex, "pc": socket.gethostname(), "machine": _this_machine(), "process": os.getpid(),
+            "process_started": psutil.Process().create_time(),
+            "since": datetime.now().astimezone().isoformat(timespec="seconds")}
+        self.took_over_from: Optional[str] = None
+        self.also_watched_by: Optional[str] = None
+        self._beats = 0
+        self._stop = threading.Event()
+        self._beating: Optional[threading.Thread] = None
+
+    def __enter__(self) -> "ShareNote":
+        self.claim()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def claim(self, on_wait: Callable[[str], None] = lambda text: None,
+              sleep: Callable[[float], None] = time.sleep) -> None:
+        found = _read_note(self.path)
+        if found is not None and not self._is_ours(found) and found.get("machine") == self.identity["machine"]:
+            # a line of this PC: whether it runs is known at once (a restart after kill -9 or a power cut)
+            if _runs_here(found) and found.get("process") != os.getpid():  # this process's: its line has ended
+                raise PatchCoreError(f"another line already inspects {self.folder} ({_who(found)}): stop it first "
+                                     "(two lines would inspect, record and sort every part twice)")
+            self.took_over_from, found = f"{_who(found)}; that process no longer runs", None
+        if found is not None and not self._is_ours(found):
+            on_wait(f"{self.folder} holds the note of a line ({_who(found)}): watching for up to "
+                    f"{self.still_for:.0f} s whether that line still runs")
+            waited, look = 0.0, min(0.5, self.beat_every / 2)
+            while waited < self.still_for:
+                sleep(look)
+                waited += look
+                now = _read_note(self.path)
+                if now is not None and now != found:
+                    raise PatchCoreError(f"a line on another PC already inspects {self.folder} ({_who(now)}): stop "
+                                         "it first (two lines would inspect, record and sort every part twice)")
+            self.took_over_from = f"{_who(found)}; its note had not changed for {self.still_for:.0f} s"
+        if not self._write():
+            return  # not ours to write in: unguarded, as a line that only reads the camera folder is
+        self._beating = threading.Thread(target=self._beat, name="share note", daemon=True)
+        self._beating.start()
+
+    def release(self) -> None:
+        if self._beating is None:
+            return
+        self._stop.set()
+        self._beating.join()
+        self._beating = None
+        if self._is_ours(_read_note(self.path)):
+            try:
+                self.path.unlink()
+            except OSError:
+                pass  # left behind, it is taken over once it has been still for ``still_for``
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.beat_every):
+            found = _read_note(self.path)
+            if found is None or self._is_ours(found):
+                self._write()
+            elif self.also_watched_by is None:
+                self.also_watched_by = _who(found)  # not written over: both lines now see each other
+
+    def _is_ours(self, note: Optional[Dict[str, Any]]) -> bool:
+        return note is not None and note.get("line") == self.identity["line"]
+
+    def _write(self) -> bool:
+        self._beats += 1
+        try:
+            atomic_write_text(self.path, json.dumps(dict(self.identity, beat=self._beats)) + "\n")
+        except PatchCoreError:
+            return False
+        return True
+
+
+def _read_note(path: Path) -> Optional[Dict[str, Any]]:
+    try:
+        note = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # none, half-replaced on a share that does not rename atomically, or not ours
+        return None
+    return note if isinstance(note, dict) else None
+
+
+def _this_machine() -> str:
+    # the name alone is not enough: line PCs cloned from one image often keep one name, never one network card
+    return f"{socket.gethostname()}/{uuid.getnode():012x}"
+
+
+def _runs_here(note: Dict[str, Any]) -> bool:
+    """Whether the process that wrote ``note`` on this PC still runs (not a later one given its number)."""
+    try:
+        return abs(psutil.Process(int(note["process"])).create_time() - float(note["process_started"])) < 1.0
+    except (psutil.Error, KeyError, TypeError, ValueError):
+        return False
+
+
+def _who(note: Dict[str, Any]) -> str:
+    return f"process {note.get('process', '?')} on {note.get('pc', '?')}, since {note.get('since', '?')}"
+

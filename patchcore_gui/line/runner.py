@@ -38,7 +38,7 @@ from ..core.regions import DefectRegion, regions_summary
 from ..record import file_identity
 from .arrival import ArrivalSettings, FolderWatch, Part, PartQueue
 from .counters import ShiftCounters, ShiftSnapshot
-from .folder_lock import only_line_on
+from .folder_lock import ShareNote, only_line_on
 from .inspection_processes import InspectionProcesses, StartingBeside, room_beside
 from .shifts import ShiftPlan
 from .sorting import OverlayWriter, PartSorter
@@ -296,6 +296,8 @@ class InspectionLine:
         self.counters = ShiftCounters()
         self._new_shift_asked = threading.Event()
         self._claim: Optional[ExitStack] = None  # the camera folder's lock, while held
+        self._share_note: Optional[ShareNote] = None
+        self._told_also_watched = False
         self._next_shift: Optional[datetime] = None
         self._stop = threading.Event()
         self._running = threading.Event()
@@ -389,11 +391,12 @@ class InspectionLine:
         ``on_tick()`` is called just before each batch, and at least every second while the line is idle;
         ``on_shift(ended)`` when a shift ends (by the plan, or :meth:`new_shift`), with its final counters.
 
-        Raises :class:`PatchCoreError` if the folder cannot be watched, or another line on this PC watches it.
+        Raises :class:`PatchCoreError` if the folder cannot be watched, or another line (here, or on another PC
+        through a share) watches it.
         """
         if not self.folder.is_dir():
             raise PatchCoreError(f"folder '{self.folder}' does not exist or is not a folder")
-        self.claim_folder()
+        self.claim_folder(on_notice)
         try:
             return self._watch_and_inspect(on_result, on_notice, on_tick, on_shift)
         finally:
@@ -401,20 +404,39 @@ class InspectionLine:
                 self._claim.close()
                 self._claim = None
 
-    def claim_folder(self) -> None:
+    def claim_folder(self, on_notice: Callable[[str], None] = lambda text: None) -> None:
         """Take the camera folder's lock now, before saying the line runs (:meth:`run` takes it otherwise and
-        gives it back when it ends); PatchCoreError if another line on this PC holds it."""
-        if self._claim is None:
-            claim = ExitStack()
+        gives it back when it ends); PatchCoreError if another line on this PC, or on another PC that reaches
+        this folder, inspects it. ``on_notice`` hears that a line's note found there is being watched."""
+        if self._claim is not None:
+            return
+        with ExitStack() as claim:
             claim.enter_context(only_line_on(self.folder))
-            self._claim = claim
+            self._share_note, self._told_also_watched = ShareNote(self.folder), False
+            self._share_note.claim(on_notice)
+            claim.callback(self._share_note.release)
+            self._claim = claim.pop_all()
+
+    def _say_who_else_watched(self, on_notice: Callable[[str], None]) -> None:
+        note = self._share_note
+        if note is None:
+            return
+        if note.took_over_from is not None:
+            on_notice(f"took the camera folder over from a line that has ended ({note.took_over_from})")
+            note.took_over_from = None
+        if note.also_watched_by is not None and not self._told_also_watched:
+            self._told_also_watched = True
+            on_notice(f"another line now inspects this camera folder too ({note.also_watched_by}): stop one "
+                      "of them (each part is inspected, recorded and sorted twice meanwhile)")
 
     def _watch_and_inspect(self, on_result: Callable[[PartResult], None], on_notice: Callable[[str], None],
                            on_tick: Callable[[], None], on_shift: Callable[[ShiftSnapshot], None]) -> ShiftSnapshot:
         self._begin_shift(on_notice)
+        self._say_who_else_watched(on_notice)
 
         def tick() -> None:
             self._turn_shift_if_due(on_shift)
+            self._say_who_else_watched(on_notice)
             on_tick()
 
         self.watch = FolderWatch(self.folder, self.queue, self.settings.arrival, on_notice)

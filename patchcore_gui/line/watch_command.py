@@ -116,7 +116,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
                                                 inspectors=args.inspectors, shifts=args.shifts),
                           weights=args.weights)
     try:
-        line.claim_folder()  # refused before it says it watches
+        line.claim_folder(lambda text: print(text, file=sys.stderr, flush=True))  # refused before it says it watches
     except PatchCoreError:
         close = getattr(recorder, "close", None)
         if close is not None:

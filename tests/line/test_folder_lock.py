@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
+from typing import List
 
 import pytest
 
 from patchcore_gui.core import PatchCoreError
 from patchcore_gui.line import InspectionLine
-from patchcore_gui.line.folder_lock import locks_folder, only_line_on
+from patchcore_gui.line import folder_lock
+from patchcore_gui.line.folder_lock import SHARE_NOTE, ShareNote, locks_folder, only_line_on
 
 from .conftest import FAST
 
@@ -69,3 +73,123 @@ def test_an_inspection_line_takes_the_lock_of_its_folder(tmp_path, inspector):
         with pytest.raises(PatchCoreError, match=f"^another line already inspects {camera}"):
             InspectionLine(inspector, camera, settings=FAST).run()
     assert locks_folder().is_dir()
+
+
+# --- lines on other PCs that reach the same camera folder (a network share) ---
+
+def other_pcs_note(camera: Path, beat_every: float = 0.1) -> ShareNote:
+    """The note another PC's line keeps (its own name and network card)."""
+    note = ShareNote(camera, beat_every=beat_every)
+    note.identity.update(pc="line-pc-2", machine="line-pc-2/0242ac110002", process=4321)
+    return note
+
+
+def never_sleeps(seconds: float) -> None:
+    raise AssertionError("waited for a note that needs no watching")
+
+
+def test_a_line_on_another_pc_whose_note_changes_is_refused_and_one_that_stopped_is_not(tmp_path):
+    camera = tmp_path / "camera"
+    camera.mkdir()
+    with other_pcs_note(camera):
+        waits: List[str] = []
+        with pytest.raises(PatchCoreError) as refused:
+            ShareNote(camera, still_for=2.0).claim(waits.append)
+        assert str(refused.value) == (
+            f"a line on another PC already inspects {camera} (process 4321 on line-pc-2, since "
+            f"{json.loads((camera / SHARE_NOTE).read_text())['since']}): stop it first (two lines would inspect, "
+            "record and sort every part twice)")
+        assert waits[0].startswith(f"{camera} holds the note of a line (process 4321 on line-pc-2, ")
+    assert not (camera / SHARE_NOTE).exists()  # a line that stops takes its note away
+    with ShareNote(camera, beat_every=0.1) as mine:
+        assert mine.took_over_from is None
+        first = json.loads((camera / SHARE_NOTE).read_text())
+        time.sleep(0.5)
+        assert json.loads((camera / SHARE_NOTE).read_text())["beat"] > first["beat"]  # it beats while held
+        assert first["line"] == mine.identity["line"]
+
+
+def test_a_note_that_stays_unchanged_is_a_line_that_ended_and_is_taken_over(tmp_path):
+    camera = tmp_path / "camera"
+    camera.mkdir()
+    left = other_pcs_note(camera)
+    left._write()  # written, then the PC lost power: it never beats again
+    slept: List[float] = []
+    mine = ShareNote(camera, beat_every=0.1, still_for=3.0)
+    mine.claim(sleep=slept.append)
+    try:
+        assert sum(slept) >= 3.0  # watched for the whole time before it was taken over
+        assert mine.took_over_from.startswith("process 4321 on line-pc-2, since ")
+        assert mine.took_over_from.endswith("; its note had not changed for 3 s")
+        assert json.loads((camera / SHARE_NOTE).read_text())["line"] == mine.identity["line"]
+    finally:
+        mine.release()
+
+
+def test_a_note_of_a_line_of_this_pc_whose_process_ended_is_taken_over_at_once(tmp_path):
+    camera = tmp_path / "camera"
+    camera.mkdir()
+    ended = subprocess.run([sys.executable, "-c", textwrap.dedent(f"""
+        import os
+        from pathlib import Path
+        from patchcore_gui.line.folder_lock import ShareNote
+        note = ShareNote(Path({str(camera)!r}))
+        note.claim()
+        os._exit(0)  # as kill -9 would: the note stays behind
+        """)], cwd=ROOT, timeout=60)
+    assert ended.returncode == 0 and (camera / SHARE_NOTE).exists()
+    mine = ShareNote(camera)
+    mine.claim(sleep=never_sleeps)
+    mine.release()
+    assert "; that process no longer runs" in mine.took_over_from
+
+
+def test_a_note_of_a_line_of_this_pc_that_still_runs_is_refused_at_once(tmp_path):
+    camera = tmp_path / "camera"
+    camera.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import time
+        from pathlib import Path
+        from patchcore_gui.line.folder_lock import ShareNote
+        with ShareNote(Path({str(camera)!r})):
+            print("held", flush=True)
+            time.sleep(600)
+        """)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(PatchCoreError, match=f"^another line already inspects {camera} \\(process {holder.pid} on "):
+            ShareNote(camera).claim(sleep=never_sleeps)
+    finally:
+        holder.kill()
+        holder.wait(30)
+
+
+def test_a_camera_folder_this_line_may_not_write_in_is_inspected_without_a_note(tmp_path, monkeypatch):
+    camera = tmp_path / "camera"
+    camera.mkdir()
+
+    def refused(path, text):
+        raise PatchCoreError(f"cannot write '{path}': Permission denied")
+
+    monkeypatch.setattr(folder_lock, "atomic_write_text", refused)
+    with ShareNote(camera, beat_every=0.05):
+        time.sleep(0.2)
+    assert list(camera.iterdir()) == []
+
+
+def test_a_line_hears_who_it_took_over_from_and_who_also_watches_its_folder(tmp_path, inspector, monkeypatch,
+                                                                            run_line):
+    camera = tmp_path / "camera"
+    camera.mkdir()
+    monkeypatch.setattr(folder_lock, "BEAT_EVERY", 0.1)
+    monkeypatch.setattr(folder_lock, "STILL_FOR", 0.6)
+    other_pcs_note(camera)._write()  # a line on another PC that has ended
+    running = run_line(InspectionLine(inspector, camera, settings=FAST))
+    running.wait_until(lambda: any(n.startswith("took the camera folder over") for n in running.notices))
+    assert ("took the camera folder over from a line that has ended (process 4321 on line-pc-2, since "
+            in running.notices[-1]) and running.notices[-1].endswith("; its note had not changed for 1 s)")
+    other_pcs_note(camera)._write()  # another PC's line that started at the same moment (or judged this one ended)
+    running.wait_until(lambda: any(n.startswith("another line now inspects") for n in running.notices))
+    assert running.notices[-1].startswith("another line now inspects this camera folder too (process 4321 on "
+                                          "line-pc-2, ")
+    running.stop()
