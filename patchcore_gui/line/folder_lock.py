@@ -224,6 +224,8 @@ def _runs_here(note: Dict[str, Any]) -> bool:
     """Whether the process that wrote ``note`` on this PC still runs (not a later one given its number)."""
     try:
         return abs(psutil.Process(int(note["process"])).create_time() - float(note["process_started"])) < 1.0
+    except psutil.AccessDenied:  # another user's process that is there (Windows): taken to be the line
+        return True
     except (psutil.Error, KeyError, TypeError, ValueError):
         return False
 
