@@ -11,8 +11,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import List, Sequence
+from typing import List, Sequence, Tuple
 
 import numpy as np
 import pytest
@@ -38,41 +39,56 @@ def run(script: str, arguments: Sequence[object], expected: str, timeout: float 
     return done.stdout
 
 
+Run = Tuple[str, Sequence[object], str]
+
+
+def run_two_at_a_time(*runs: Run) -> None:
+    """Scripts that need nothing from each other, two at once: most of each one's time is starting Python and
+    torch, and they took 4 minutes of the suite one after another."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for finished in [pool.submit(run, *one) for one in runs]:
+            finished.result()
+
+
 def test_the_inspection_benchmarks_run(model, synthetic_set):
     parts, test_images = synthetic_set.root, str(synthetic_set.root / "test" / "*" / "*.png")
-    run("profile_inspection.py", [model, test_images, "--count", 5], "one image")
-    run("bench_build_estimate.py", [model, parts, "--every", 1, "--others", 1], "| parts.patchcore |")
-    run("bench_search.py", [model, test_images, "--count", 4, "--batch", 2], "clustered")
-    run("pixel_auroc_breakdown.py", [model, parts], "of defect pixels")
-    run("bench_side_by_side.py", ["--model", model, "--data", parts, "--count", 4], "two processes:")
+    run_two_at_a_time(
+        ("profile_inspection.py", [model, test_images, "--count", 5], "one image"),
+        ("bench_build_estimate.py", [model, parts, "--every", 1, "--others", 1], "| parts.patchcore |"),
+        ("bench_search.py", [model, test_images, "--count", 4, "--batch", 2], "clustered"),
+        ("pixel_auroc_breakdown.py", [model, parts], "of defect pixels"),
+        ("bench_side_by_side.py", ["--model", model, "--data", parts, "--count", 4], "two processes:"))
 
 
 def test_the_line_benchmarks_run(model, synthetic_set, tmp_path):
     parts = synthetic_set.root
-    run("bench_line.py", ["--data", parts, "--model", model, "--rates", 4, "--seconds", 2], "| 4 | 2, 1 |")
-    run("bench_window_line.py", ["--data", parts, "--model", model, "--rate", 4, "--seconds", 2, "--drain", 30],
-        "inspected_by_end_of_writing")
-    run("bench_line_memory.py", ["--model", model], "given inspector: ready")
-    run("bench_record.py", ["--adds", 20, "--parts", 500, "--no-postgresql", "--folder", tmp_path / "record"],
-        "summary over 500 parts")
+    run_two_at_a_time(
+        ("bench_line.py", ["--data", parts, "--model", model, "--rates", 4, "--seconds", 2], "| 4 | 2, 1 |"),
+        ("bench_window_line.py", ["--data", parts, "--model", model, "--rate", 4, "--seconds", 2, "--drain", 30],
+         "inspected_by_end_of_writing"),
+        ("bench_line_memory.py", ["--model", model], "given inspector: ready"),
+        ("bench_record.py", ["--adds", 20, "--parts", 500, "--no-postgresql", "--folder", tmp_path / "record"],
+         "summary over 500 parts"))
 
 
 def test_the_build_benchmarks_run(synthetic_set, tmp_path):
     parts = synthetic_set.root
-    run("sweep_settings.py", [parts, '{"coreset_ratio": 0.25}'], '"image_auroc"')
-    run("bench_fit_estimate.py", [parts / "train" / "good"], f"| {parts / 'train' / 'good'} | ")
-    run("bench_geometry.py", [parts, "--variant", "squeeze", "{}", "--cache", tmp_path / "geometry"], "squeeze")
-    run("bench_bank_from_all.py", [parts, "squeeze", "{}", "--cache", tmp_path / "geometry"], "held-out good scores")
-    run("bench_min_area.py", [parts, "--cache", tmp_path / "regions", "--areas", 0, 50], "| 50 |")
-    run("bench_teaching.py", [parts, "--teach", 1, "--cache", tmp_path / "teach"], "all patches")
-    run("bench_threshold.py", ["--data", parts, "--cache", tmp_path / "threshold", "--sizes", 5, "--draws", 20,
-                               "--rates", 10, "--fractions", 0.3], "fit, fraction 0.3")
-    run("bench_fit_memory.py", ["--counts", 10, "--work", tmp_path / "fit"], "10 good images: peak RSS")
-    run("bench_batch_memory.py", ["--count", 20, "--side", 64, "--size", 64, "--work", tmp_path / "batch"],
-        "cli: RSS")
     features = tmp_path / "features.npy"
     np.save(features, np.random.default_rng(0).standard_normal((3000, 64), dtype=np.float32))
-    run("bench_coreset.py", [features, "--plain-centres", 20], "indices equal (the first 20): True")
+    run_two_at_a_time(
+        ("sweep_settings.py", [parts, '{"coreset_ratio": 0.25}'], '"image_auroc"'),
+        ("bench_fit_estimate.py", [parts / "train" / "good"], f"| {parts / 'train' / 'good'} | "),
+        ("bench_geometry.py", [parts, "--variant", "squeeze", "{}", "--cache", tmp_path / "geometry"], "squeeze"),
+        ("bench_min_area.py", [parts, "--cache", tmp_path / "regions", "--areas", 0, 50], "| 50 |"),
+        ("bench_teaching.py", [parts, "--teach", 1, "--cache", tmp_path / "teach"], "all patches"),
+        ("bench_threshold.py", ["--data", parts, "--cache", tmp_path / "threshold", "--sizes", 5, "--draws", 20,
+                                "--rates", 10, "--fractions", 0.3], "fit, fraction 0.3"),
+        ("bench_fit_memory.py", ["--counts", 10, "--work", tmp_path / "fit"], "10 good images: peak RSS"),
+        ("bench_batch_memory.py", ["--count", 20, "--side", 64, "--size", 64, "--work", tmp_path / "batch"],
+         "cli: RSS"),
+        ("bench_coreset.py", [features, "--plain-centres", 20], "indices equal (the first 20): True"))
+    # on bench_geometry.py's cache of the variant's features
+    run("bench_bank_from_all.py", [parts, "squeeze", "{}", "--cache", tmp_path / "geometry"], "held-out good scores")
 
 
 def test_the_benchmarks_on_cached_features_run(model, synthetic_set, tmp_path):
