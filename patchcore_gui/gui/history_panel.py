@@ -39,6 +39,8 @@ PERIODS: Dict[str, Optional[timedelta]] = {
     "Last hour": timedelta(hours=1), "Last 8 hours": timedelta(hours=8), "Last 24 hours": timedelta(days=1),
     "Last 7 days": timedelta(days=7), "Last 30 days": timedelta(days=30), "Everything": None, "Between…": None}
 DEFAULT_PERIOD = "Last 7 days"
+#: what a bar of the yield chart spans
+YIELD_PER = ("hour", "day", "shift")
 ALL = "All"
 #: typing a part's name reads the store once the typing pauses this long, not at every key
 PART_TYPING_PAUSE_MS = 400
@@ -50,20 +52,25 @@ class HistorySnapshot:
 
     rows: List[StoredInspection]
     count: int
-    hourly: Summary
+    #: the yield per hour, day or shift (the panel's choice), and in total
+    yields: Summary
     models: List[Tuple[str, str]]
     exists: bool = True
     stations: List[str] = field(default_factory=list)
     #: the audit trail of the filter's time, station and model, newest first
     changes: List[ModelChange] = field(default_factory=list)
+    #: what the yields are per, and the shifts they were read by
+    by: str = "hour"
+    shifts: ShiftPlan = ShiftPlan()
 
 
 class HistoryReader(Worker):
-    """Reads the newest parts, their count, the yield per hour and the models of a filter."""
+    """Reads the newest parts, their count, the yield per hour, day or shift (``by``) and the models of a filter."""
 
-    def __init__(self, target: str, where: RecordFilter, limit: int = ROW_LIMIT) -> None:
+    def __init__(self, target: str, where: RecordFilter, limit: int = ROW_LIMIT, by: str = "hour",
+                 shifts: ShiftPlan = ShiftPlan()) -> None:
         super().__init__()
-        self.target, self.where, self.limit = target, where, limit
+        self.target, self.where, self.limit, self.by, self.shifts = target, where, limit, by, shifts
 
     def work(self) -> HistorySnapshot:
         try:
@@ -74,8 +81,10 @@ class HistoryReader(Worker):
             raise
         with store:
             return HistorySnapshot(store.inspections(self.where, self.limit, newest_first=True),
-                                   store.count(self.where), store.summary(self.where, by="hour"), store.models(),
-                                   stations=store.stations(), changes=store.model_changes(self.where)[::-1])
+                                   store.count(self.where), store.summary(self.where, by=self.by, shifts=self.shifts),
+                                   store.models(),
+                                   stations=store.stations(), changes=store.model_changes(self.where)[::-1],
+                                   by=self.by, shifts=self.shifts)
 
 
 class HistoryExport(Worker):
@@ -172,7 +181,7 @@ def _table_of(model: _RowsModel) -> QTableView:
 
 
 class YieldChart(pg.PlotWidget):
-    """Yield per hour of the selection as bars (local time on the axis)."""
+    """Yield per hour, day or shift of the selection as bars (local time on the axis)."""
 
     def __init__(self, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent, axisItems={"bottom": pg.DateAxisItem(orientation="bottom")})
@@ -182,16 +191,26 @@ class YieldChart(pg.PlotWidget):
         self.setMouseEnabled(x=True, y=False)
         self.bars = pg.BarGraphItem(x0=[], x1=[], height=[], brush=pg.mkBrush(VERDICT_COLOURS["OK"]))
         self.addItem(self.bars)
-        self.hours: np.ndarray = np.zeros(0)
+        self.starts: np.ndarray = np.zeros(0)
+        self.ends: np.ndarray = np.zeros(0)
         self.yields: np.ndarray = np.zeros(0)
 
-    def show_summary(self, summary: Summary) -> None:
+    def show_summary(self, summary: Summary, by: str = "hour", shifts: ShiftPlan = ShiftPlan()) -> None:
         periods = [p for p in summary.periods if p.start is not None and p.yield_ is not None]
-        self.hours = np.array([p.start.timestamp() for p in periods], float)
+        self.starts = np.array([p.start.timestamp() for p in periods], float)
+        self.ends = np.array([_period_end(p.start, by, shifts).timestamp() for p in periods], float)
         self.yields = np.array([100 * p.yield_ for p in periods], float)
-        self.bars.setOpts(x0=self.hours + 180, x1=self.hours + 3420, height=self.yields)
-        if len(self.hours):
-            self.setXRange(self.hours.min(), self.hours.max() + 3600, padding=0.02)
+        gap = 0.05 * (self.ends - self.starts)  # bars apart, each over its own period
+        self.bars.setOpts(x0=self.starts + gap, x1=self.ends - gap, height=self.yields)
+        if len(self.starts):
+            self.setXRange(self.starts.min(), self.ends.max(), padding=0.02)
+
+
+def _period_end(start: datetime, by: str, shifts: ShiftPlan) -> datetime:
+    if by == "shift":
+        return shifts.next_start(start) or start + timedelta(days=1)
+    # local days and hours; a day a clock change shortens or lengthens is drawn 24 hours wide
+    return start + (timedelta(days=1) if by == "day" else timedelta(hours=1))
 
 
 class HistoryPanel(QWidget):
@@ -228,6 +247,11 @@ class HistoryPanel(QWidget):
             edit.dateTimeChanged.connect(self.refresh)
         self.verdict = QComboBox()
         self.verdict.addItems([ALL, *VERDICTS])
+        self.per = QComboBox()
+        for by in YIELD_PER:
+            self.per.addItem(f"per {by}", by)
+        self.per.setToolTip("The chart's bars: the yield per hour, day, or shift (by the Line tab's 'Shifts start "
+                            "at')")
         self.model_box = QComboBox()
         self.model_box.addItem(ALL, None)
         self.model_box.setMinimumContentsLength(16)
@@ -248,7 +272,7 @@ class HistoryPanel(QWidget):
         self.open_button = QPushButton("Open part")
         self.export_button = QPushButton("Export CSV…")
         self.export_button.setToolTip("Every part of the filter as CSV; on the Changes tab, its changes")
-        for box in (self.period, self.verdict, self.model_box, self.station_box):
+        for box in (self.period, self.verdict, self.model_box, self.station_box, self.per):
             box.currentIndexChanged.connect(self.refresh)
         self.period.currentIndexChanged.connect(self._show_period_edits)
         self.refresh_button.clicked.connect(self.refresh)
@@ -260,6 +284,7 @@ class HistoryPanel(QWidget):
         self._until_label = QLabel("to")
         for row, label, widget in ((when, "Time", self.period), (when, None, self.since_edit),
                                    (when, self._until_label, self.until_edit), (when, "Verdict", self.verdict),
+                                   (when, "Yield", self.per),
                                    (which, "Station", self.station_box), (which, "Model", self.model_box),
                                    (which, "Part", self.part_edit)):
             if label:
@@ -315,8 +340,7 @@ class HistoryPanel(QWidget):
                             part=self.part_edit.text().strip() or None)
 
     def _shift(self, previous: bool) -> Tuple[datetime, Optional[datetime]]:
-        plan = self.shifts()
-        plan = plan if plan.starts else ShiftPlan.parse("00:00")
+        plan = self._plan()
         now = datetime.now().astimezone()
         start = plan.start_of(now)
         assert start is not None  # a plan with a start has one in every day
@@ -325,6 +349,10 @@ class HistoryPanel(QWidget):
         before = plan.start_of(start - timedelta(microseconds=1))
         assert before is not None
         return before, start
+
+    def _plan(self) -> ShiftPlan:
+        plan = self.shifts()
+        return plan if plan.starts else ShiftPlan.parse("00:00")  # without the Line tab's starts, a shift is a day
 
     def _show_period_edits(self) -> None:
         custom = self.period.currentText() == "Between…"
@@ -339,7 +367,7 @@ class HistoryPanel(QWidget):
             self._again = True
             return
         self._reading = True
-        worker = HistoryReader(self.target, self.record_filter())
+        worker = HistoryReader(self.target, self.record_filter(), by=self.per.currentData(), shifts=self._plan())
         worker.finished.connect(self._loaded)
         worker.failed.connect(self._failed)
         self._start(worker)
@@ -359,10 +387,10 @@ class HistoryPanel(QWidget):
         self.table_model.set_rows(snapshot.rows)
         self.changes_model.set_rows(snapshot.changes)
         self.tabs.setTabText(1, f"Changes ({len(snapshot.changes):,})")
-        self.chart.show_summary(snapshot.hourly)
+        self.chart.show_summary(snapshot.yields, snapshot.by, snapshot.shifts)
         self._offer(self.model_box, [(f"{name} ({sha[:8]})", sha) for name, sha in snapshot.models])
         self._offer(self.station_box, [(station, station) for station in snapshot.stations])
-        total = snapshot.hourly.total
+        total = snapshot.yields.total
         if not snapshot.exists:
             self.status.setText(f"Nothing recorded yet in {self.target}")
         elif not snapshot.count:

@@ -6,6 +6,7 @@ that started last. Without a plan the shift is the line's run, as before.
 
 from __future__ import annotations
 
+import argparse
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -40,6 +41,31 @@ class ShiftPlan:
                 raise PatchCoreError(f"'{word}' is not a time of day for a shift to start (write it as 06:00)")
             starts.add(start)
         return cls(tuple(sorted(starts)))
+
+    @classmethod
+    def argument(cls, text: str) -> "ShiftPlan":
+        """:meth:`parse` as an argparse type: a wrong time is the command's usage error."""
+        try:
+            return cls.parse(text)
+        except PatchCoreError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    def require_quarter_hours(self) -> None:
+        """PatchCoreError unless there are starts and each is on a quarter hour: a summary per shift is added
+        up from the record's quarter hours.
+
+        >>> ShiftPlan.parse("05:45 13:45").require_quarter_hours()
+        >>> ShiftPlan.parse("06:10").require_quarter_hours()
+        Traceback (most recent call last):
+        ...
+        patchcore_gui.core.errors.PatchCoreError: a summary per shift needs shifts that start on the quarter hour (06:10 does not)
+        """
+        if not self.starts:
+            raise PatchCoreError("a summary per shift needs the times the shifts start (--shifts '06:00 14:00 22:00')")
+        for start in self.starts:
+            if start.minute % 15:
+                raise PatchCoreError(f"a summary per shift needs shifts that start on the quarter hour "
+                                     f"({start:%H:%M} does not)")
 
     def text(self) -> str:
         return " ".join(start.strftime("%H:%M") for start in self.starts)

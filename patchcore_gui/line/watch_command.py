@@ -60,19 +60,12 @@ def add_watch_command(sub: "argparse._SubParsersAction[argparse.ArgumentParser]"
     p.add_argument("--inspectors", type=_at_least_one, metavar="N",
                    help="parts inspected side by side, each on one core in its own worker process (default: one "
                         "per core, at most 4; 1: one part at a time on every core, in this process)")
-    p.add_argument("--shifts", type=_shift_plan, default=ShiftPlan(), metavar="TIMES",
+    p.add_argument("--shifts", type=ShiftPlan.argument, default=ShiftPlan(), metavar="TIMES",
                    help="local times the shifts start, e.g. '06:00 14:00 22:00': at each the counters start again "
                         "and the ended shift's line is printed; they count the parts recorded in the shift before "
                         "this start too (with --log)")
     p.add_argument("--weights", type=Path, help="backbone weights file, if not where the model found it")
     p.set_defaults(run=cmd_watch)
-
-
-def _shift_plan(text: str) -> ShiftPlan:
-    try:
-        return ShiftPlan.parse(text)
-    except PatchCoreError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _seconds(text: str) -> float:

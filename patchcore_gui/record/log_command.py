@@ -2,7 +2,7 @@
 the commands that inspect.
 
     patchcore log STORE [--since WHEN] [--until WHEN] [--verdict NG] [--model NAME|SHA256] [--station NAME]
-                        [--part TEXT] [--csv FILE] [--summary [--by hour|day]] [--changes]
+                        [--part TEXT] [--csv FILE] [--summary [--by hour|day|shift [--shifts TIMES]]] [--changes]
 
 WHEN is a date or time in this PC's zone (``2026-03-10``, ``2026-03-10 14:00``), one with an offset
 (``2026-03-10T14:00+01:00``), a time of day (``06:00``: the last time the clocks read it, as a shift
@@ -78,7 +78,9 @@ def add_log_command(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     p.add_argument("--csv", metavar="FILE",
                    help="write the parts (or the summary, or the changes) as CSV instead of printing them")
     p.add_argument("--summary", action="store_true", help="count, OK, REVIEW, NG, errors, yield, median ms")
-    p.add_argument("--by", choices=PERIODS, help="with --summary: one line per local hour or day")
+    p.add_argument("--by", choices=PERIODS, help="with --summary: one line per local hour, day or shift")
+    p.add_argument("--shifts", type=ShiftPlan.argument, default=ShiftPlan(), metavar="TIMES",
+                   help="with --by shift: the local times the shifts start, on quarter hours, e.g. '06:00 14:00 22:00'")
     p.add_argument("--changes", action="store_true", help="the audit trail: model opened, threshold moved, ...")
     p.set_defaults(run=cmd_log)
 
@@ -101,7 +103,7 @@ def cmd_log(args: argparse.Namespace) -> int:
                           f"{change.model_name}\t{change.model_sha256[:12]}\tthreshold {change.threshold:.4f}{detail}\n")
             return 0
         if args.summary:
-            summary = store.summary(where, by=args.by)
+            summary = store.summary(where, by=args.by, shifts=args.shifts)
             if args.csv:
                 write_summary_csv(args.csv, summary, args.by)
                 print(f"wrote the summary of {summary.total.count} parts to {args.csv}", file=sys.stderr)

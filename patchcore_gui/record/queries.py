@@ -1,4 +1,4 @@
-"""Reading the record back: filtered inspections, the audit trail, and yield summaries per hour or day.
+"""Reading the record back: filtered inspections, the audit trail, and yield summaries per hour, day or shift.
 
 One function per question, each one query, the same SQL on SQLite and PostgreSQL. Periods are the
 reader's local time (this PC's zone unless one is given); the store itself holds UTC.
@@ -13,10 +13,11 @@ from typing import Dict, FrozenSet, Iterator, List, Optional, Tuple
 import numpy as np
 import sqlalchemy as sa
 
+from ..line.shifts import ShiftPlan
 from .schema import QUARTER_US, inspections, model_changes, quarter_of
 from .records import VERDICTS, InspectionRecord, from_time_us, to_time_us
 
-PERIODS = ("hour", "day")
+PERIODS = ("hour", "day", "shift")
 
 
 @dataclass(frozen=True)
@@ -181,14 +182,17 @@ def list_stations(connection: sa.Connection) -> List[str]:
 
 
 def summarize(connection: sa.Connection, where: RecordFilter, by: Optional[str] = None,
-              zone: Optional[tzinfo] = None) -> Summary:
-    """Count, OK, NG, REVIEW, errors and median inspection ms per local hour or day (``by``), and in total.
+              zone: Optional[tzinfo] = None, shifts: Optional[ShiftPlan] = None) -> Summary:
+    """Count, OK, NG, REVIEW, errors and median inspection ms per local hour, day or shift (``by``; a shift
+    by ``shifts``, in this PC's zone), and in total.
 
     ``zone`` is the reader's time zone (None: this PC's). Periods without parts are left out. In a
     zone's repeated autumn hour both hours are counted as one.
     """
     if by is not None and by not in PERIODS:
-        raise ValueError(f"summary periods are {' or '.join(PERIODS)}, not {by!r}")
+        raise ValueError(f"summary periods are {', '.join(PERIODS)}, not {by!r}")
+    if by == "shift":
+        (shifts or ShiftPlan()).require_quarter_hours()
     # grouped by quarter hour in SQL (reading the summary index in order), merged here into the
     # reader's local hours or days; times as whole microseconds, which SQLite writes out as text
     # about twice as fast as floats
@@ -207,7 +211,7 @@ def summarize(connection: sa.Connection, where: RecordFilter, by: Optional[str] 
         counts = (int(count), int(ok or 0), int(ng or 0), int(review or 0), ms_text)
         total.add(*counts)
         if by is not None:
-            periods.setdefault(_period_start(int(quarter_index), by, zone), _Tally()).add(*counts)
+            periods.setdefault(_period_start(int(quarter_index), by, zone, shifts), _Tally()).add(*counts)
     return Summary([tally.summary(start) for start, tally in sorted(periods.items())], total.summary(None))
 
 
@@ -222,10 +226,13 @@ def _quarter_range(where: RecordFilter) -> List[sa.ColumnElement[bool]]:
     return clauses
 
 
-def _period_start(quarter_index: int, by: Optional[str], zone: Optional[tzinfo]) -> Optional[datetime]:
+def _period_start(quarter_index: int, by: Optional[str], zone: Optional[tzinfo],
+                  shifts: Optional[ShiftPlan] = None) -> Optional[datetime]:
     if by is None:
         return None
     seconds = quarter_index * (QUARTER_US // 1_000_000)
+    if by == "shift" and shifts is not None:  # its starts are on quarter hours: a quarter lies in one shift
+        return shifts.start_of(datetime.fromtimestamp(seconds).astimezone())
     # without a zone: this PC's wall clock (naive), given its offset only once floored, so a day
     # that starts before a DST change gets the offset of its midnight
     local = datetime.fromtimestamp(seconds, zone) if zone is not None else datetime.fromtimestamp(seconds)

@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
+from ..line.shifts import ShiftPlan
 from . import queries
 from .errors import StoreError, StoreUnavailable
 from .queries import ModelChange, RecordFilter, StoredInspection, Summary
@@ -153,10 +154,11 @@ class InspectionStore:
             return queries.count_inspections(connection, where)
 
     def summary(self, where: RecordFilter = RecordFilter(), by: Optional[str] = None,
-                zone: Optional[tzinfo] = None) -> Summary:
-        """Count, OK, NG, errors, yield and median ms per local hour or day, or overall (see queries.summarize)."""
+                zone: Optional[tzinfo] = None, shifts: Optional[ShiftPlan] = None) -> Summary:
+        """Count, OK, NG, errors, yield and median ms per local hour, day or shift (by ``shifts``), or overall
+        (see queries.summarize)."""
         with self._transaction("read") as connection:
-            return queries.summarize(connection, where, by, zone)
+            return queries.summarize(connection, where, by, zone, shifts)
 
     def model_changes(self, where: RecordFilter = RecordFilter()) -> List[ModelChange]:
         """The audit trail in time order (the filter's verdict does not apply to it)."""

@@ -61,7 +61,7 @@ def test_lists_the_newest_parts_counts_them_and_charts_yield_per_hour(panel):
     assert panel.table_model.rowCount() == 9
     assert panel.table_model.row(0).record.verdict == "OK" and panel.table_model.row(1).record.verdict == "ERROR"
     assert "9 parts: 6 OK, 2 NG, 1 errors, yield 66.67%" in panel.status.text()
-    assert len(panel.chart.hours) == 3 and panel.chart.yields.tolist() == pytest.approx([200 / 3] * 3)  # one of three not OK each hour
+    assert len(panel.chart.starts) == 3 and panel.chart.yields.tolist() == pytest.approx([200 / 3] * 3)  # one of three not OK each hour
 
 
 def test_filters_by_verdict_and_model(qtbot, panel):
@@ -228,3 +228,22 @@ def test_this_shift_and_the_previous_follow_the_plants_shifts_or_the_day(panel):
     panel.shifts = ShiftPlan  # none given on the Line tab: a shift is a day
     midnight = datetime.combine(now.date(), datetime.min.time()).astimezone()
     assert (panel.record_filter().since, panel.record_filter().until) == (midnight - timedelta(days=1), midnight)
+
+
+def test_the_chart_gives_the_yield_per_shift_by_the_plants_shifts(qtbot, panel):
+    hour = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    start = (hour - timedelta(hours=1)).astimezone()  # the parts are from two hours before this hour on
+    plan = ShiftPlan.parse(f"{start:%H:%M}")
+    panel.shifts = lambda: plan
+    with qtbot.waitSignal(panel.loaded, timeout=TIMEOUT_MS):
+        panel.per.setCurrentIndex(panel.per.findData("shift"))
+    # three parts (one NG) before the shift's start, six (one NG, one error) since; each bar a day wide
+    assert panel.chart.yields.tolist() == pytest.approx([200 / 3, 400 / 6])
+    assert panel.chart.starts.tolist() == [(start - timedelta(days=1)).timestamp(), start.timestamp()]
+    assert panel.chart.ends.tolist() == [start.timestamp(), (start + timedelta(days=1)).timestamp()]
+    assert "9 parts: 6 OK, 2 NG, 1 errors" in panel.status.text()
+    odd = ShiftPlan.parse("06:10")
+    panel.shifts = lambda: odd
+    load(qtbot, panel)
+    assert panel.status.text() == ("Cannot read the inspection record: a summary per shift needs shifts that start "
+                                   "on the quarter hour (06:10 does not)")

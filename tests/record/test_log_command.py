@@ -151,6 +151,27 @@ def test_log_summary_per_hour_and_in_total(shift_store, tmp_path, capsys, utc_pc
     assert [r["parts"] for r in rows] == ["13", "13"] and rows[-1]["period"] == "total"
 
 
+def test_log_summary_per_shift(shift_store, tmp_path, capsys, utc_pc):
+    assert main(["log", str(shift_store), "--by", "shift", "--shifts", "22:00 06:45", "--station", "line3"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split() for line in lines[1:]] == [
+        ["2026-03-09", "22:00", "5", "3", "0", "2", "0", "60.00%", "42.0"],  # the night shift's last 45 minutes
+        ["2026-03-10", "06:45", "7", "6", "0", "1", "0", "85.71%", "48.0"],
+        ["total", "12", "9", "0", "3", "0", "75.00%", "45.5"]]
+    table = tmp_path / "shifts.csv"
+    assert main(["log", str(shift_store), "--by", "shift", "--shifts", "22:00 06:45", "--csv", str(table)]) == 0
+    assert [(r["period"], r["parts"]) for r in csv.DictReader(table.open())] == [
+        ("2026-03-09T22:00:00+00:00", "6"), ("2026-03-10T06:45:00+00:00", "7"), ("total", "13")]
+
+
+@pytest.mark.parametrize("shifts, message", [
+    (None, "error: a summary per shift needs the times the shifts start (--shifts '06:00 14:00 22:00')"),
+    ("06:10 18:10", "error: a summary per shift needs shifts that start on the quarter hour (06:10 does not)")])
+def test_log_summary_per_shift_says_what_it_needs(shift_store, capsys, shifts, message):
+    assert main(["log", str(shift_store), "--by", "shift", *(["--shifts", shifts] if shifts else [])]) == 2
+    assert capsys.readouterr().err.strip() == message
+
+
 def test_log_changes_show_the_audit_trail(shift_store, capsys):
     assert main(["log", str(shift_store), "--changes"]) == 0
     (line,) = capsys.readouterr().out.strip().splitlines()
