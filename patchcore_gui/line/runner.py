@@ -435,7 +435,7 @@ class InspectionLine:
         self._say_who_else_watched(on_notice)
 
         def tick() -> None:
-            self._turn_shift_if_due(on_shift)
+            self._turn_shift_if_due(on_shift, on_notice)
             self._say_who_else_watched(on_notice)
             on_tick()
 
@@ -526,8 +526,9 @@ class InspectionLine:
         self.counters.start_shift(started or now, carried)
         self._next_shift = self.settings.shifts.next_start(now)
 
-    def _turn_shift_if_due(self, on_shift: Callable[[ShiftSnapshot], None]) -> None:
-        """Between parts: end the shift when the plan's next one starts, or when the operator asked."""
+    def _turn_shift_if_due(self, on_shift: Callable[[ShiftSnapshot], None], on_notice: Callable[[str], None]) -> None:
+        """Between parts: end the shift when the plan's next one starts, or when the operator asked; the audit
+        trail says when and why the counters started again, with the ended shift's counts."""
         now = _local_now()
         asked = self._new_shift_asked.is_set()
         if not asked and (self._next_shift is None or now < self._next_shift):
@@ -538,6 +539,10 @@ class InspectionLine:
         started = self._next_shift if not asked and self._next_shift is not None else now
         self.counters.start_shift(started)
         self._next_shift = self.settings.shifts.next_start(now)
+        since = "the line's start" if ended.shift_started is None else f"{ended.shift_started:%Y-%m-%d %H:%M}"
+        self.audit("shift started", self.model.threshold,
+                   f"{'asked on the line' if asked else 'by the plan'} at {started:%Y-%m-%d %H:%M:%S}; the shift since "
+                   f"{since}: {ended.line()}", on_notice)
         on_shift(ended)
 
     def audit(self, kind: str, threshold: float, detail: str, on_notice: Callable[[str], None]) -> None:

@@ -13,6 +13,7 @@ from patchcore_gui.line import InspectionLine
 from patchcore_gui.line import runner
 from patchcore_gui.line.recording import StoreRecorder
 from patchcore_gui.line.shifts import ShiftPlan
+from patchcore_gui.record import open_store
 
 from .conftest import FAST, drop
 
@@ -105,3 +106,35 @@ def test_a_restart_in_a_shift_counts_what_this_station_recorded_in_it(tmp_path, 
     running.wait_until(lambda: line.snapshot().ng == 2)
     running.stop()
     recorder.close()
+
+
+def test_each_shift_start_is_in_the_audit_trail_with_the_ended_shifts_counts(tmp_path, inspector, synthetic_set,
+                                                                            run_line, monkeypatch):
+    """Quality sees when the counters started again, and whether the plan or someone on the line did it."""
+    day = date.today()
+    clock = Clock(local(day, 13, 59, 50))
+    monkeypatch.setattr(runner, "_local_now", clock)
+    model_path = tmp_path / "m.patchcore"
+    model_path.write_bytes(b"the model's file")
+    store = tmp_path / "line.sqlite"
+    folder = tmp_path / "camera"
+    folder.mkdir()
+    recorder = StoreRecorder.open(str(store), "line3", model_path, inspector.model.threshold)
+    line = InspectionLine(inspector, folder, recorder, settings=replace(FAST, shifts=PLAN))
+    running = run_line(line)
+    drop(synthetic_set.test_defective[0], folder, "b.png")
+    running.wait_for(1)
+    clock.moment = local(day, 14, 0, 3)
+    running.wait_until(lambda: len(running.shifts) == 1)
+    clock.moment = local(day, 15, 30)
+    line.new_shift()
+    running.wait_until(lambda: len(running.shifts) == 2)
+    running.stop()
+    recorder.close()
+    with open_store(store, "reader") as reading:
+        started = [change for change in reading.model_changes() if change.kind == "shift started"]
+    assert [change.detail.split(": inspected")[0] for change in started] == [
+        f"by the plan at {day} 14:00:00; the shift since {day} 06:00",
+        f"asked on the line at {day} 15:30:00; the shift since {day} 14:00"]
+    assert started[0].detail.split(": ", 1)[1].startswith("inspected 1: OK 0, NG 1, errors 0")
+    assert {change.station for change in started} == {"line3"}
