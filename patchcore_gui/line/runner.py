@@ -418,16 +418,21 @@ class InspectionLine:
             self._claim = claim.pop_all()
 
     def _say_who_else_watched(self, on_notice: Callable[[str], None]) -> None:
+        """Said, and kept in the audit trail: quality finding a part recorded twice, or a gap, sees why."""
         note = self._share_note
         if note is None:
             return
         if note.took_over_from is not None:
             on_notice(f"took the camera folder over from a line that has ended ({note.took_over_from})")
+            self.audit("camera folder taken over", self.model.threshold,
+                       f"{self.folder}, from a line that has ended ({note.took_over_from})", on_notice)
             note.took_over_from = None
         if note.also_watched_by is not None and not self._told_also_watched:
             self._told_also_watched = True
             on_notice(f"another line now inspects this camera folder too ({note.also_watched_by}): stop one "
                       "of them (each part is inspected, recorded and sorted twice meanwhile)")
+            self.audit("another line on the camera folder", self.model.threshold,
+                       f"{self.folder}: {note.also_watched_by}", on_notice)
 
     def _watch_and_inspect(self, on_result: Callable[[PartResult], None], on_notice: Callable[[str], None],
                            on_tick: Callable[[], None], on_shift: Callable[[ShiftSnapshot], None]) -> ShiftSnapshot:

@@ -18,6 +18,8 @@ from patchcore_gui.core import PatchCoreError
 from patchcore_gui.line import InspectionLine
 from patchcore_gui.line import folder_lock
 from patchcore_gui.line.folder_lock import SHARE_NOTE, ShareNote, locks_folder, only_line_on
+from patchcore_gui.line.recording import StoreRecorder
+from patchcore_gui.record import open_store
 
 from .conftest import FAST
 
@@ -184,7 +186,10 @@ def test_a_line_hears_who_it_took_over_from_and_who_also_watches_its_folder(tmp_
     monkeypatch.setattr(folder_lock, "BEAT_EVERY", 0.1)
     monkeypatch.setattr(folder_lock, "STILL_FOR", 0.6)
     other_pcs_note(camera)._write()  # a line on another PC that has ended
-    running = run_line(InspectionLine(inspector, camera, settings=FAST))
+    model_path = tmp_path / "m.patchcore"
+    model_path.write_bytes(b"the model's file")
+    recorder = StoreRecorder.open(str(tmp_path / "line.sqlite"), "line3", model_path, inspector.model.threshold)
+    running = run_line(InspectionLine(inspector, camera, recorder, settings=FAST))
     running.wait_until(lambda: any(n.startswith("took the camera folder over") for n in running.notices))
     assert ("took the camera folder over from a line that has ended (process 4321 on line-pc-2, since "
             in running.notices[-1]) and running.notices[-1].endswith("; its note had not changed for 1 s)")
@@ -193,3 +198,9 @@ def test_a_line_hears_who_it_took_over_from_and_who_also_watches_its_folder(tmp_
     assert running.notices[-1].startswith("another line now inspects this camera folder too (process 4321 on "
                                           "line-pc-2, ")
     running.stop()
+    recorder.close()
+    with open_store(tmp_path / "line.sqlite", "reader") as store:  # quality sees why, weeks later
+        trail = [(change.kind, change.detail.split(" (process")[0].split(": process")[0])
+                 for change in store.model_changes() if change.kind != "line started"]
+    assert trail == [("camera folder taken over", f"{camera}, from a line that has ended"),
+                     ("another line on the camera folder", f"{camera}")]
