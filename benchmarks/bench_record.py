@@ -10,7 +10,8 @@ Usage::
 2. Size: the store's size after 100,000 parts (SQLite: the file after a checkpoint; PostgreSQL:
    the tables with their indexes and TOAST).
 3. Summary: ``store.summary`` over ``--parts`` parts (by default a million: about 11.6 days of one
-   line at one part per second), in total, per hour and per day; and the whole command
+   line at one part per second), in total, per hour, per day and per shift (06:00 14:00 22:00); the
+   station's last 8 hours, as a line restarted within a shift counts them; and the whole command
    ``patchcore log STORE --summary --by hour`` with Python's start-up.
 4. Finding one part among them by its file name (``--part``, text anywhere in the path: no index
    serves it, every row is read), in the store and as the whole command.
@@ -40,12 +41,14 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from patchcore_gui.line.shifts import ShiftPlan  # noqa: E402
 from patchcore_gui.record import InspectionRecord, RecordFilter, open_store  # noqa: E402
 from patchcore_gui.record.schema import inspections  # noqa: E402
 from patchcore_gui.record.store import InspectionStore, to_time_us  # noqa: E402
 
 START = datetime(2026, 3, 1, 6, 0, tzinfo=timezone.utc)
 BATCH = 10_000
+SHIFTS = ShiftPlan.parse("06:00 14:00 22:00")
 
 
 def part(number: int, rng: random.Random, moment: datetime) -> InspectionRecord:
@@ -114,14 +117,23 @@ def store_size(store: InspectionStore, path: Optional[Path]) -> int:
 
 def time_summaries(store: InspectionStore, target: str, repeats: int = 3) -> Dict[str, float]:
     results = {}
-    for by in (None, "hour", "day"):
+    for by in (None, "hour", "day", "shift"):
         seconds = []
         for _ in range(repeats):
             started = time.perf_counter()
-            summary = store.summary(by=by)
+            summary = store.summary(by=by, shifts=SHIFTS)
             seconds.append(time.perf_counter() - started)
         results[f"summary {by or 'total'} s"] = statistics.median(seconds)
         results["parts"] = summary.total.count
+    # a line restarted within a shift counts what its station recorded in the shift so far
+    # (StoreRecorder.verdicts_since): the last 8 hours of the record
+    newest = store.inspections(newest_first=True, limit=1)[0].record.time
+    seconds = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        store.summary(RecordFilter(since=newest - timedelta(hours=8), station="line3"))
+        seconds.append(time.perf_counter() - started)
+    results["shift so far s"] = statistics.median(seconds)
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "patchcore_gui.program", "log", target, "--summary", "--by", "hour"],
@@ -167,8 +179,10 @@ def bench(name: str, target: str, path: Optional[Path], args: argparse.Namespace
         print(f"wrote {args.parts:,} parts in batches in {seconds:.0f} s")
         timed = time_summaries(store, summary_target)
     print(f"summary over {timed['parts']:,} parts: total {timed['summary total s']:.2f} s, per hour "
-          f"{timed['summary hour s']:.2f} s, per day {timed['summary day s']:.2f} s (median of 3); "
+          f"{timed['summary hour s']:.2f} s, per day {timed['summary day s']:.2f} s, per shift "
+          f"{timed['summary shift s']:.2f} s (median of 3); "
           f"`patchcore log --summary --by hour` command {timed['command s']:.2f} s")
+    print(f"the station's last 8 hours (what a line restarted within a shift counts): {timed['shift so far s']:.3f} s")
     print(f"one part found by its file name: {timed['part s']:.2f} s (median of 3); "
           f"`patchcore log --part` command {timed['part command s']:.2f} s")
 

@@ -153,8 +153,9 @@ class ShareNote:
               sleep: Callable[[float], None] = time.sleep) -> None:
         found = _read_note(self.path)
         if found is not None and not self._is_ours(found) and found.get("machine") == self.identity["machine"]:
-            # a line of this PC: whether it runs is known at once (a restart after kill -9 or a power cut)
-            if _runs_here(found) and found.get("process") != os.getpid():  # this process's: its line has ended
+            # a line of this PC: whether it runs is known at once (a restart after kill -9 or a power cut); one
+            # of this very process has ended, since this process holds the PC's lock on the folder now
+            if _runs_here(found) and found.get("process") != os.getpid():
                 raise PatchCoreError(f"another line already inspects {self.folder} ({_who(found)}): stop it first "
                                      "(two lines would inspect, record and sort every part twice)")
             self.took_over_from, found = f"{_who(found)}; that process no longer runs", None
@@ -217,6 +218,7 @@ def _read_note(path: Path) -> Optional[Dict[str, Any]]:
 
 def _this_machine() -> str:
     # the name alone is not enough: line PCs cloned from one image often keep one name, never one network card
+    # (where no card's address can be read, uuid gives a random one: this PC then counts as another, and waits)
     return f"{socket.gethostname()}/{uuid.getnode():012x}"
 
 
