@@ -8,16 +8,41 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import Dict, FrozenSet, Iterator, List, Optional, Tuple
+from typing import Any, Dict, FrozenSet, Iterator, List, Optional, Tuple
 
 import numpy as np
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from ..line.shifts import ShiftPlan
 from .schema import QUARTER_US, inspections, model_changes, quarter_of
 from .records import VERDICTS, InspectionRecord, from_time_us, to_time_us
 
 PERIODS = ("hour", "day", "shift")
+
+
+class not_by_index(sa.sql.functions.GenericFunction):  # noqa: N801  (used as a function in expressions)
+    """A column whose term SQLite's planner may not serve from an index (``+station``; as it is elsewhere).
+
+    Without statistics SQLite took the station for selective and read a station's parts through the unique
+    index on station and path, then sorted them: the History view filtered to its one station listed the
+    newest parts of 7 days of a million-part store in 1.1 s, against 29 ms unfiltered. Kept off that index,
+    the station is a filter on the time and summary indexes, as the plain query uses them.
+    """
+
+    inherit_cache = True
+    type = sa.String()
+
+
+@compiles(not_by_index)
+def _as_it_is(element: not_by_index, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(not_by_index, "sqlite")
+def _unary_plus(element: not_by_index, compiler: SQLCompiler, **kw: Any) -> str:
+    return "+" + compiler.process(element.clauses, **kw)
 
 
 @dataclass(frozen=True)
@@ -49,7 +74,7 @@ class RecordFilter:
             where.append(sa.or_(table.c.model_name == self.model,
                                 table.c.model_sha256.startswith(self.model.lower(), autoescape=True)))
         if self.station:
-            where.append(table.c.station == self.station)
+            where.append(not_by_index(table.c.station) == self.station)
         part = (self.part or "").strip().lower()
         if part and "image_path" in table.c:
             # lower() on both sides: SQLite's LIKE ignores case and PostgreSQL's does not
