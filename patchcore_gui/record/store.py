@@ -166,9 +166,15 @@ class InspectionStore:
             return queries.list_model_changes(connection, where)
 
     def models(self) -> List[Tuple[str, str]]:
-        """``(name, sha256)`` of every model that inspected a part here."""
+        """``(name, sha256)`` of every model that inspected a part here (reads every part)."""
         with self._transaction("read") as connection:
             return queries.list_models(connection)
+
+    def changed_models(self) -> List[Tuple[str, str]]:
+        """``(name, sha256)`` of every model in the audit trail (opened by a recorder here), without reading the
+        parts."""
+        with self._transaction("read") as connection:
+            return queries.list_changed_models(connection)
 
     def stations(self) -> List[str]:
         """Every station that recorded a part here."""

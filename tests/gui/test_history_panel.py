@@ -247,3 +247,23 @@ def test_the_chart_gives_the_yield_per_shift_by_the_plants_shifts(qtbot, panel):
     load(qtbot, panel)
     assert panel.status.text() == ("Cannot read the inspection record: a summary per shift needs shifts that start "
                                    "on the quarter hour (06:10 does not)")
+
+
+def test_every_model_is_read_once_then_the_audit_trails_and_the_parts_models(qtbot, panel, recorded, monkeypatch):
+    """Each refresh read every part for its model (0.7 s per million parts, a refresh per part recorded)."""
+    from patchcore_gui.record.store import InspectionStore
+
+    def models_of(box):
+        return [box.itemText(i).split()[0] for i in range(box.count())]
+
+    assert models_of(panel.model_box) == ["All", "bottle", "bottle-v2"]
+    every_part_read = []
+    monkeypatch.setattr(InspectionStore, "models", lambda store: every_part_read.append(store) or [])
+    with qtbot.waitSignal(panel.loaded, timeout=TIMEOUT_MS):
+        panel.verdict.setCurrentText("NG")  # the parts read are bottle's only: bottle-v2 stays offered
+    assert models_of(panel.model_box) == ["All", "bottle", "bottle-v2"]
+    with open_store(recorded[0], "line4") as store:  # a new model, opened by a recorder, its parts not read yet
+        store.record_model_change("model opened", "cd" * 32, "gasket", 1.0)
+    load(qtbot, panel)
+    assert models_of(panel.model_box) == ["All", "bottle", "bottle-v2", "gasket"]
+    assert every_part_read == []
