@@ -11,8 +11,9 @@ A lock on this PC cannot see a line on another PC watching the same share (a sta
 one still runs, two line PCs set up alike), and locks over SMB and NFS are not to be trusted. A line that may
 write in the camera folder therefore also keeps a note there (:class:`ShareNote`) that it rewrites every few
 seconds; a line that finds another line's note changing is refused, and one that finds it unchanged for longer
-than the beat (its line ended without removing it: power lost, killed) takes over. Clocks of two PCs
-need not agree: only whether the note changes while this line watches it counts.
+than the beat (its line ended without removing it: power lost, killed) takes over. A line that finds its own
+note replaced by another line's stops. Clocks of two PCs need not agree: only whether the note changes while
+this line watches it counts.
 
 Not covered: a line that may only read the camera folder leaves no note, and one line watching a folder's
 subfolders beside another on one of those subfolders.
@@ -122,8 +123,9 @@ class ShareNote:
 
     :meth:`claim` raises PatchCoreError when another line's note changes within ``still_for`` seconds, or
     the line of this PC that wrote it still runs; ``took_over_from`` says whose note of an ended line this
-    line replaced, and ``also_watched_by`` whose note replaced this line's meanwhile (two lines that started
-    at the same moment, or a share that stalled).
+    line replaced, and ``taken_over_by`` whose note replaced this line's meanwhile (two lines that started
+    at the same moment, or one that took this line for ended while the share stalled): the line whose note
+    is in the folder is the one that inspects it.
     A folder this line may not write in is left as it is, and the line runs unguarded.
     """
 
@@ -137,7 +139,7 @@ class ShareNote:
             "process_started": psutil.Process().create_time(),
             "since": datetime.now().astimezone().isoformat(timespec="seconds")}
         self.took_over_from: Optional[str] = None
-        self.also_watched_by: Optional[str] = None
+        self.taken_over_by: Optional[str] = None
         self._beats = 0
         self._stop = threading.Event()
         self._beating: Optional[threading.Thread] = None
@@ -193,8 +195,8 @@ class ShareNote:
             found = _read_note(self.path)
             if found is None or self._is_ours(found):
                 self._write()
-            elif self.also_watched_by is None:
-                self.also_watched_by = _who(found)  # not written over: both lines now see each other
+            elif self.taken_over_by is None:
+                self.taken_over_by = _who(found)  # not written over: that line keeps the folder
 
     def _is_ours(self, note: Optional[Dict[str, Any]]) -> bool:
         return note is not None and note.get("line") == self.identity["line"]

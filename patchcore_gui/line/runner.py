@@ -297,7 +297,7 @@ class InspectionLine:
         self._new_shift_asked = threading.Event()
         self._claim: Optional[ExitStack] = None  # the camera folder's lock, while held
         self._share_note: Optional[ShareNote] = None
-        self._told_also_watched = False
+        self._taken_over_by: Optional[str] = None
         self._next_shift: Optional[datetime] = None
         self._stop = threading.Event()
         self._running = threading.Event()
@@ -392,13 +392,17 @@ class InspectionLine:
         ``on_shift(ended)`` when a shift ends (by the plan, or :meth:`new_shift`), with its final counters.
 
         Raises :class:`PatchCoreError` if the folder cannot be watched, or another line (here, or on another PC
-        through a share) watches it.
+        through a share) watches it or takes it over meanwhile (this line then stops after the parts in hand).
         """
         if not self.folder.is_dir():
             raise PatchCoreError(f"folder '{self.folder}' does not exist or is not a folder")
         self.claim_folder(on_notice)
         try:
-            return self._watch_and_inspect(on_result, on_notice, on_tick, on_shift)
+            final = self._watch_and_inspect(on_result, on_notice, on_tick, on_shift)
+            if self._taken_over_by is not None:
+                raise PatchCoreError(f"another line took the camera folder {self.folder} over "
+                                     f"({self._taken_over_by}): this line stopped")
+            return final
         finally:
             if self._claim is not None:
                 self._claim.close()
@@ -412,7 +416,7 @@ class InspectionLine:
             return
         with ExitStack() as claim:
             claim.enter_context(only_line_on(self.folder))
-            self._share_note, self._told_also_watched = ShareNote(self.folder), False
+            self._share_note, self._taken_over_by = ShareNote(self.folder), None
             self._share_note.claim(on_notice)
             claim.callback(self._share_note.release)
             self._claim = claim.pop_all()
@@ -427,12 +431,15 @@ class InspectionLine:
             self.audit("camera folder taken over", self.model.threshold,
                        f"{self.folder}, from a line that has ended ({note.took_over_from})", on_notice)
             note.took_over_from = None
-        if note.also_watched_by is not None and not self._told_also_watched:
-            self._told_also_watched = True
-            on_notice(f"another line now inspects this camera folder too ({note.also_watched_by}): stop one "
-                      "of them (each part is inspected, recorded and sorted twice meanwhile)")
-            self.audit("another line on the camera folder", self.model.threshold,
-                       f"{self.folder}: {note.also_watched_by}", on_notice)
+        if note.taken_over_by is not None and self._taken_over_by is None:
+            # one of two lines must go, and the one whose note the folder holds is the one another line
+            # starting now would find and respect (two started at once; one that took this line for ended)
+            self._taken_over_by = note.taken_over_by
+            on_notice(f"another line took this camera folder over ({note.taken_over_by}): this line stops after "
+                      "the parts in hand (two lines would inspect, record and sort every part twice)")
+            self.audit("camera folder taken by another line", self.model.threshold,
+                       f"{self.folder}: {note.taken_over_by}; this line stopped", on_notice)
+            self.stop()
 
     def _watch_and_inspect(self, on_result: Callable[[PartResult], None], on_notice: Callable[[str], None],
                            on_tick: Callable[[], None], on_shift: Callable[[ShiftSnapshot], None]) -> ShiftSnapshot:

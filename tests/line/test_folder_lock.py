@@ -179,8 +179,8 @@ def test_a_camera_folder_this_line_may_not_write_in_is_inspected_without_a_note(
     assert list(camera.iterdir()) == []
 
 
-def test_a_line_hears_who_it_took_over_from_and_who_also_watches_its_folder(tmp_path, inspector, monkeypatch,
-                                                                            run_line):
+def test_a_line_hears_who_it_took_over_from_and_stops_when_another_takes_its_folder(tmp_path, inspector,
+                                                                                   monkeypatch, run_line):
     camera = tmp_path / "camera"
     camera.mkdir()
     monkeypatch.setattr(folder_lock, "BEAT_EVERY", 0.1)
@@ -193,14 +193,21 @@ def test_a_line_hears_who_it_took_over_from_and_who_also_watches_its_folder(tmp_
     running.wait_until(lambda: any(n.startswith("took the camera folder over") for n in running.notices))
     assert ("took the camera folder over from a line that has ended (process 4321 on line-pc-2, since "
             in running.notices[-1]) and running.notices[-1].endswith("; its note had not changed for 1 s)")
-    other_pcs_note(camera)._write()  # another PC's line that started at the same moment (or judged this one ended)
-    running.wait_until(lambda: any(n.startswith("another line now inspects") for n in running.notices))
-    assert running.notices[-1].startswith("another line now inspects this camera folder too (process 4321 on "
-                                          "line-pc-2, ")
-    running.stop()
+    # another PC's line that started at the same moment, or took this one for ended while the share stalled:
+    # the line whose note the folder holds inspects it, this one stops
+    taker = other_pcs_note(camera)
+    taker._write()
+    running.thread.join(timeout=30)
+    assert not running.thread.is_alive()
+    assert running.notices[-1].startswith("another line took this camera folder over (process 4321 on line-pc-2, ")
+    assert running.notices[-1].endswith("): this line stops after the parts in hand (two lines would inspect, "
+                                        "record and sort every part twice)")
+    assert isinstance(running.error, PatchCoreError) and str(running.error).startswith(
+        f"another line took the camera folder {camera} over (process 4321 on line-pc-2, ")
+    assert json.loads((camera / SHARE_NOTE).read_text())["line"] == taker.identity["line"]  # left to that line
     recorder.close()
     with open_store(tmp_path / "line.sqlite", "reader") as store:  # quality sees why, weeks later
         trail = [(change.kind, change.detail.split(" (process")[0].split(": process")[0])
                  for change in store.model_changes() if change.kind != "line started"]
     assert trail == [("camera folder taken over", f"{camera}, from a line that has ended"),
-                     ("another line on the camera folder", f"{camera}")]
+                     ("camera folder taken by another line", f"{camera}")]
