@@ -116,6 +116,7 @@ SHARE_NOTE = ".patchcore-line"
 #: ended: long enough for a busy share to let a beat or two through late.
 BEAT_EVERY = 5.0
 STILL_FOR = 16.0
+FIRST_LOOK_AFTER = 1.0
 
 
 class ShareNote:
@@ -191,7 +192,11 @@ class ShareNote:
                 pass  # left behind, it is taken over once it has been still for ``still_for``
 
     def _beat(self) -> None:
-        while not self._stop.wait(self.beat_every):
+        # the first look soon: of two lines started together, the one written over learns it within a second,
+        # before its inspection processes are ready (they take seconds to load)
+        wait = min(FIRST_LOOK_AFTER, self.beat_every)
+        while not self._stop.wait(wait):
+            wait = self.beat_every
             found = _read_note(self.path)
             if found is None or self._is_ours(found):
                 self._write()

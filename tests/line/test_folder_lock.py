@@ -111,6 +111,19 @@ def test_a_line_on_another_pc_whose_note_changes_is_refused_and_one_that_stopped
         assert first["line"] == mine.identity["line"]
 
 
+def test_of_two_lines_started_together_the_one_written_over_learns_it_within_a_second(tmp_path):
+    camera = tmp_path / "camera"
+    camera.mkdir()
+    with ShareNote(camera) as mine:  # the usual 5 s beat
+        other_pcs_note(camera)._write()  # the other PC's line wrote its note just after this one
+        started = time.monotonic()
+        while mine.taken_over_by is None and time.monotonic() - started < 5:
+            time.sleep(0.05)
+        assert mine.taken_over_by is not None and time.monotonic() - started < 2.0
+        assert mine.taken_over_by.startswith("process 4321 on line-pc-2, since ")
+    assert json.loads((camera / SHARE_NOTE).read_text())["pc"] == "line-pc-2"  # that line's note is left
+
+
 def test_a_note_that_stays_unchanged_is_a_line_that_ended_and_is_taken_over(tmp_path):
     camera = tmp_path / "camera"
     camera.mkdir()
