@@ -28,19 +28,22 @@ from .errors import FileWriteError
 PathLike = Union[str, "os.PathLike[str]"]
 
 
-def atomic_write_bytes(path: PathLike, data: bytes) -> Path:
+def atomic_write_bytes(path: PathLike, data: bytes, make_folder: bool = True) -> Path:
     """Replace ``path`` with ``data`` all at once; raises :class:`FileWriteError` if it cannot.
+
+    ``make_folder=False``: a missing folder is an error, not made (a note in a camera folder must not bring
+    back, at the mount point, a share that went away).
 
     >>> atomic_write_bytes("results/run.csv", b"file,score\\n")  # doctest: +SKIP
     PosixPath('results/run.csv')
     """
-    with _replacing(path, binary=True) as stream:
+    with _replacing(path, binary=True, make_folder=make_folder) as stream:
         stream.write(data)
     return Path(path)
 
 
-def atomic_write_text(path: PathLike, text: str) -> Path:
-    return atomic_write_bytes(path, text.encode("utf-8"))
+def atomic_write_text(path: PathLike, text: str, make_folder: bool = True) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"), make_folder)
 
 
 _UMASK_LOCK = threading.Lock()
@@ -116,12 +119,13 @@ def atomic_text_writer(path: PathLike) -> ContextManager[TextIO]:
 
 
 @contextmanager
-def _replacing(path: PathLike, binary: bool) -> Iterator[IO]:
+def _replacing(path: PathLike, binary: bool, make_folder: bool = True) -> Iterator[IO]:
     """A stream into a temporary beside ``path`` that replaces it once the ``with`` block ends well."""
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        if make_folder:
+            folder.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     except FileExistsError:  # what mkdir says when a file stands where a folder should
         raise FileWriteError(target, NotADirectoryError(errno.ENOTDIR, f"'{folder}' is not a folder")) from None

@@ -209,7 +209,8 @@ class ShareNote:
     def _write(self) -> bool:
         self._beats += 1
         try:
-            atomic_write_text(self.path, json.dumps(dict(self.identity, beat=self._beats)) + "\n")
+            # never made again here: a camera folder that went away (a share lost) must stay gone to the line
+            atomic_write_text(self.path, json.dumps(dict(self.identity, beat=self._beats)) + "\n", make_folder=False)
         except PatchCoreError:
             return False
         return True

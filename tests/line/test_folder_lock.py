@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -183,13 +184,23 @@ def test_a_camera_folder_this_line_may_not_write_in_is_inspected_without_a_note(
     camera = tmp_path / "camera"
     camera.mkdir()
 
-    def refused(path, text):
+    def refused(path, text, make_folder=True):
         raise PatchCoreError(f"cannot write '{path}': Permission denied")
 
     monkeypatch.setattr(folder_lock, "atomic_write_text", refused)
     with ShareNote(camera, beat_every=0.05):
         time.sleep(0.2)
     assert list(camera.iterdir()) == []
+
+
+def test_a_camera_folder_that_goes_away_is_not_made_again_by_the_note(tmp_path):
+    """A share lost must stay gone to the line, not come back as an empty folder at its mount point."""
+    camera = tmp_path / "camera"
+    camera.mkdir()
+    with ShareNote(camera, beat_every=0.05):
+        shutil.rmtree(camera)
+        time.sleep(0.5)
+        assert not camera.exists()
 
 
 def test_a_line_hears_who_it_took_over_from_and_stops_when_another_takes_its_folder(tmp_path, inspector,
