@@ -43,6 +43,10 @@ from ..core import PatchCoreError
 from ..core.atomic import atomic_write_text
 
 
+#: Why a second line on a folder is refused, or stops: said wherever that happens.
+TWO_LINES_ON_ONE_FOLDER = "two lines would inspect, record and sort every part twice"
+
+
 def locks_folder() -> Path:
     """Shared by every user of this PC: a service and the operator's window often run as different users, with
     different temporary folders (TMPDIR, a systemd service's private /tmp), so neither decides it."""
@@ -69,7 +73,7 @@ def only_line_on(folder: Path, where: Optional[Path] = None) -> Iterator[None]:
         lock.acquire(timeout=0)
     except Timeout:
         raise PatchCoreError(f"another line already inspects {folder}{_holder(where, name)}: stop it "
-                             "first (two lines would inspect, record and sort every part twice)") from None
+                             f"first ({TWO_LINES_ON_ONE_FOLDER})") from None
     except OSError:  # no lock can be made here (a folder another user made private): unguarded rather than not at all
         yield
         return
@@ -131,7 +135,6 @@ class ShareNote:
     """
 
     def __init__(self, folder: Path, beat_every: Optional[float] = None, still_for: Optional[float] = None) -> None:
-        self.path = Path(folder) / SHARE_NOTE
         self.folder = Path(folder)
         self.beat_every = beat_every or BEAT_EVERY
         self.still_for = still_for or STILL_FOR
@@ -145,6 +148,10 @@ class ShareNote:
         self._stop = threading.Event()
         self._beating: Optional[threading.Thread] = None
 
+    @property
+    def path(self) -> Path:
+        return self.folder / SHARE_NOTE
+
     def __enter__(self) -> "ShareNote":
         self.claim()
         return self
@@ -154,15 +161,15 @@ class ShareNote:
 
     def claim(self, on_wait: Callable[[str], None] = lambda text: None,
               sleep: Callable[[float], None] = time.sleep) -> None:
-        found = _read_note(self.path)
-        if found is not None and not self._is_ours(found) and found.get("machine") == self.identity["machine"]:
+        found = _read_note(self.path)  # never this line's own: its line id was made with it
+        if found is not None and found.get("machine") == self.identity["machine"]:
             # a line of this PC: whether it runs is known at once (a restart after kill -9 or a power cut); one
             # of this very process has ended, since this process holds the PC's lock on the folder now
             if _runs_here(found) and found.get("process") != os.getpid():
                 raise PatchCoreError(f"another line already inspects {self.folder} ({_who(found)}): stop it first "
-                                     "(two lines would inspect, record and sort every part twice)")
+                                     f"({TWO_LINES_ON_ONE_FOLDER})")
             self.took_over_from, found = f"{_who(found)}; that process no longer runs", None
-        if found is not None and not self._is_ours(found):
+        if found is not None:
             on_wait(f"{self.folder} holds the note of a line ({_who(found)}): watching for up to "
                     f"{self.still_for:.0f} s whether that line still runs")
             waited, look = 0.0, min(0.5, self.beat_every / 2)
@@ -172,7 +179,7 @@ class ShareNote:
                 now = _read_note(self.path)
                 if now is not None and now != found:
                     raise PatchCoreError(f"a line on another PC already inspects {self.folder} ({_who(now)}): stop "
-                                         "it first (two lines would inspect, record and sort every part twice)")
+                                         f"it first ({TWO_LINES_ON_ONE_FOLDER})")
             self.took_over_from = f"{_who(found)}; its note had not changed for {self.still_for:.0f} s"
         if not self._write():
             return  # not ours to write in: unguarded, as a line that only reads the camera folder is

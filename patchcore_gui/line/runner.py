@@ -38,7 +38,7 @@ from ..core.regions import DefectRegion, regions_summary
 from ..record import file_identity
 from .arrival import ArrivalSettings, FolderWatch, Part, PartQueue
 from .counters import ShiftCounters, ShiftSnapshot
-from .folder_lock import ShareNote, only_line_on
+from .folder_lock import TWO_LINES_ON_ONE_FOLDER, ShareNote, only_line_on
 from .inspection_processes import InspectionProcesses, StartingBeside, room_beside
 from .shifts import ShiftPlan
 from .sorting import OverlayWriter, PartSorter
@@ -436,7 +436,7 @@ class InspectionLine:
             # starting now would find and respect (two started at once; one that took this line for ended)
             self._taken_over_by = note.taken_over_by
             on_notice(f"another line took this camera folder over ({note.taken_over_by}): this line stops after "
-                      "the parts in hand (two lines would inspect, record and sort every part twice)")
+                      f"the parts in hand ({TWO_LINES_ON_ONE_FOLDER})")
             self.audit("camera folder taken by another line", self.model.threshold,
                        f"{self.folder}: {note.taken_over_by}; this line stopped", on_notice)
             self.stop()
