@@ -265,7 +265,8 @@ def one_core_each(inspectors: int) -> Iterator[ThreadPoolExecutor]:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    """When a part was inspected: the clock shifts start by, so a part falls in the shift its time says."""
+    return _local_now().astimezone(timezone.utc)
 
 
 class InspectionLine:
@@ -447,9 +448,12 @@ class InspectionLine:
         self._say_who_else_watched(on_notice)
 
         def tick() -> None:
-            self._turn_shift_if_due(on_shift, on_notice)
+            self._turn_shift_if_due(on_shift, on_notice, parts_in_hand=bool(in_hand))
             self._say_who_else_watched(on_notice)
             on_tick()
+
+        def turn_shift_for(part_time: datetime) -> None:
+            self._turn_shift_if_due(on_shift, on_notice, part_time=part_time)
 
         self.watch = FolderWatch(self.folder, self.queue, self.settings.arrival, on_notice)
         try:
@@ -467,7 +471,7 @@ class InspectionLine:
         try:
             while not self._stop.is_set():
                 try:
-                    self._inspect_with_one_model(workers, most, in_hand, on_result, on_notice, tick)
+                    self._inspect_with_one_model(workers, most, in_hand, on_result, on_notice, tick, turn_shift_for)
                 except Exception as exc:  # noqa: BLE001  (whatever stops a new model starting, the line goes on)
                     if self._starting is None:
                         raise
@@ -538,14 +542,22 @@ class InspectionLine:
         self.counters.start_shift(started or now, carried)
         self._next_shift = self.settings.shifts.next_start(now)
 
-    def _turn_shift_if_due(self, on_shift: Callable[[ShiftSnapshot], None], on_notice: Callable[[str], None]) -> None:
+    def _turn_shift_if_due(self, on_shift: Callable[[ShiftSnapshot], None], on_notice: Callable[[str], None],
+                           part_time: Optional[datetime] = None, parts_in_hand: bool = False) -> None:
         """Between parts: end the shift when the plan's next one starts, or when the operator asked; the audit
-        trail says when and why the counters started again, with the ended shift's counts."""
+        trail says when and why the counters started again, with the ended shift's counts.
+
+        A part counts in the shift its inspection's time falls in (as the record's summary per shift counts
+        it): the plan's shift turns before the first part inspected at or after its start is counted, and by
+        the clock alone only with no part in hand, which may have been inspected before it."""
         now = _local_now()
-        asked = self._new_shift_asked.is_set()
-        if not asked and (self._next_shift is None or now < self._next_shift):
+        asked = self._new_shift_asked.is_set() and part_time is None
+        due = self._next_shift is not None and (part_time >= self._next_shift if part_time is not None
+                                                else now >= self._next_shift and not parts_in_hand)
+        if not asked and not due:
             return
-        self._new_shift_asked.clear()
+        if asked:
+            self._new_shift_asked.clear()
         ended = self.snapshot()
         # a planned shift starts at its time, not at the look that found it passed
         started = self._next_shift if not asked and self._next_shift is not None else now
@@ -616,7 +628,7 @@ class InspectionLine:
 
     def _inspect_with_one_model(self, workers: int, most: int, in_hand: Deque[Future],
                                 on_result: Callable[[PartResult], None], on_notice: Callable[[str], None],
-                                on_tick: Callable[[], None]) -> None:
+                                on_tick: Callable[[], None], turn_shift_for: Callable[[datetime], None]) -> None:
         """Inspect until stopped or handed another model, with the parts in hand concluded."""
         ready, self._ready_workers = self._ready_workers, None
         with side_by_side(self.line_model, workers, self.settings.processes, on_notice,
@@ -631,6 +643,7 @@ class InspectionLine:
                 self._take_parts(pool, inspect_paths, in_hand, workers, most_in_hand, most, on_notice, on_tick)
                 while in_hand and in_hand[0].done():
                     for result in in_hand.popleft().result():
+                        turn_shift_for(result.time)
                         self._conclude(result, on_result, on_notice)
                 if not in_hand and self._handed_model_waits() and self._judge_anew(on_notice):
                     continue

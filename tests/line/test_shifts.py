@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -75,6 +75,37 @@ def test_the_counters_start_again_when_a_shift_starts_and_when_asked(tmp_path, i
     running.wait_until(lambda: len(running.shifts) == 2)
     assert running.shifts[1].inspected == 1 and line.snapshot().shift_started == clock.moment
     assert line.snapshot().inspected == 0
+    running.stop()
+
+
+def test_a_part_counts_in_the_shift_its_inspection_time_falls_in(tmp_path, inspector, synthetic_set, run_line,
+                                                                   monkeypatch):
+    """As the record's summary per shift counts it: a part inspected a moment before the shift starts, and
+    concluded after the clock passed the start, is the ended shift's; one inspected after it, the new one's."""
+    day = date.today()
+    clock = Clock(local(day, 13, 59, 50))
+    monkeypatch.setattr(runner, "_local_now", clock)
+    inspected_at = [(local(day, 13, 59, 59), local(day, 14, 0, 1)), (local(day, 22, 0, 1), local(day, 21, 59, 59))]
+
+    def inspected_then_the_clock_moves_on() -> datetime:
+        at, clock.moment = inspected_at.pop(0)  # where the line's clock is when it concludes the part
+        return at.astimezone(timezone.utc)
+
+    monkeypatch.setattr(runner, "_now", inspected_then_the_clock_moves_on)
+    folder = tmp_path / "camera"
+    folder.mkdir()
+    line = InspectionLine(inspector, folder, settings=replace(FAST, shifts=PLAN))
+    running = run_line(line)
+    drop(synthetic_set.test_defective[0], folder, "before.png")
+    running.wait_for(1)
+    running.wait_until(lambda: len(running.shifts) == 1)
+    (ended,) = running.shifts
+    assert (ended.shift_started, ended.inspected, ended.ng) == (local(day, 6), 1, 1)
+    drop(synthetic_set.test_good[0], folder, "after.png")  # inspected after 22:00, before the line looked
+    running.wait_for(2)
+    running.wait_until(lambda: len(running.shifts) == 2)
+    assert (running.shifts[1].shift_started, running.shifts[1].inspected) == (local(day, 14), 0)
+    assert (line.snapshot().shift_started, line.snapshot().inspected, line.snapshot().ok) == (local(day, 22), 1, 1)
     running.stop()
 
 
