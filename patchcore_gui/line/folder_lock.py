@@ -15,8 +15,11 @@ than the beat (its line ended without removing it: power lost, killed) takes ove
 note replaced by another line's stops. Clocks of two PCs need not agree: only whether the note changes while
 this line watches it counts.
 
-Not covered: a line that may only read the camera folder leaves no note, and one line watching a folder's
-subfolders beside another on one of those subfolders.
+A line on a folder and its subfolders and a line on one of those subfolders would inspect the same parts
+too: on one PC the second of them is refused (:func:`only_line_on`).
+
+Not covered: a line that may only read the camera folder leaves no note, and a line on a folder's subfolders
+on one PC beside a line on one of those subfolders on another.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ import uuid
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import psutil
 from filelock import FileLock, Timeout
@@ -62,19 +65,29 @@ def locks_folder() -> Path:
 
 
 @contextmanager
-def only_line_on(folder: Path, where: Optional[Path] = None) -> Iterator[None]:
-    """Hold the camera folder's lock while the block runs; PatchCoreError if another line holds it."""
+def only_line_on(folder: Path, where: Optional[Path] = None, subfolders: bool = False) -> Iterator[None]:
+    """Hold the camera folder's lock while the block runs; PatchCoreError if another line holds it.
+
+    With ``subfolders`` the line inspects the folder's whole tree: it is refused where a line on one of its
+    subfolders runs, and a line on any folder below it is refused while it runs. Each line takes its own
+    locks first and then looks for the other kind, so of two started together at least one sees the other.
+    """
     real = os.path.realpath(folder)
     where = where or locks_folder()
-    name = hashlib.sha256(real.encode("utf-8", "surrogateescape")).hexdigest()[:20]
-    lock = FileLock(where / f"{name}.lock", mode=0o666)
+    name = _lock_name(real)
+    locks = [FileLock(where / f"{name}.lock", mode=0o666)]
+    if subfolders:  # a second lock that only lines on whole trees hold, for the lines below to look for
+        locks.append(FileLock(where / f"{_lock_name(_TREE + real)}.lock", mode=0o666))
     try:
         _make_shared(where)
-        lock.acquire(timeout=0)
+        for lock in locks:
+            lock.acquire(timeout=0)
     except Timeout:
+        _release(locks)
         raise PatchCoreError(f"another line already inspects {folder}{_holder(where, name)}: stop it "
                              f"first ({TWO_LINES_ON_ONE_FOLDER})") from None
     except OSError:  # no lock can be made here (a folder another user made private): unguarded rather than not at all
+        _release(locks)
         yield
         return
     try:
@@ -82,12 +95,71 @@ def only_line_on(folder: Path, where: Optional[Path] = None) -> Iterator[None]:
             # one note per user: in the shared folder a user can replace only their own files
             atomic_write_text(where / f"{name}.{_user_key()}.who",
                               f"process {os.getpid()} on {socket.gethostname()}, since "
-                              f"{datetime.now():%Y-%m-%d %H:%M:%S}, watching {real}\n")
+                              f"{datetime.now():%Y-%m-%d %H:%M:%S}, watching {real}"
+                              f"{_WITH_SUBFOLDERS if subfolders else ''}\n")
         except PatchCoreError:
             pass  # who holds it only makes the refusal clearer
+        _refuse_overlapping_lines(folder, real, where, subfolders)
         yield
     finally:
-        lock.release()
+        _release(locks)
+
+
+#: How a line on a whole tree is told apart in the lock names and in the notes beside the locks.
+_TREE = "with its subfolders:"
+_WITH_SUBFOLDERS = " and its subfolders"
+
+
+def _lock_name(real: str) -> str:
+    return hashlib.sha256(real.encode("utf-8", "surrogateescape")).hexdigest()[:20]
+
+
+def _release(locks: List[FileLock]) -> None:
+    for lock in locks:
+        if lock.is_locked:
+            lock.release()
+
+
+def _refuse_overlapping_lines(folder: Path, real: str, where: Path, subfolders: bool) -> None:
+    """PatchCoreError if a line on a whole tree holds this folder, or (for a line on a tree) a line holds a
+    folder below it: either would inspect, record and sort the same parts."""
+    above = Path(real).parent
+    while True:
+        tree = _lock_name(_TREE + str(above))
+        if _held(where / f"{tree}.lock"):
+            raise PatchCoreError(f"a line already inspects {above}{_WITH_SUBFOLDERS}"
+                                 f"{_holder(where, _lock_name(str(above)))}, {folder} among them: stop it first "
+                                 f"({TWO_LINES_ON_ONE_FOLDER})")
+        if above.parent == above:
+            break
+        above = above.parent
+    if not subfolders:
+        return
+    for note in where.glob("*.who"):
+        try:
+            watched = note.read_text(encoding="utf-8").strip().split(", watching ", 1)[1]
+        except (OSError, ValueError, IndexError):
+            continue
+        watched = watched[:-len(_WITH_SUBFOLDERS)] if watched.endswith(_WITH_SUBFOLDERS) else watched
+        if Path(real) in Path(watched).parents and _held(where / f"{note.name.split('.')[0]}.lock"):
+            raise PatchCoreError(f"another line already inspects {watched}, a subfolder of {folder}"
+                                 f"{_holder(where, note.name.split('.')[0])}: stop it first "
+                                 f"({TWO_LINES_ON_ONE_FOLDER})")
+
+
+def _held(lock_file: Path) -> bool:
+    """Whether another line holds this lock now (a lock nobody ever took is not held)."""
+    if not lock_file.exists():
+        return False
+    probe = FileLock(lock_file, mode=0o666)
+    try:
+        probe.acquire(timeout=0)
+    except Timeout:
+        return True
+    except OSError:
+        return False
+    probe.release()
+    return False
 
 
 def _make_shared(where: Path) -> None:

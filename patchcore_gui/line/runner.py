@@ -416,7 +416,7 @@ class InspectionLine:
         if self._claim is not None:
             return
         with ExitStack() as claim:
-            claim.enter_context(only_line_on(self.folder))
+            claim.enter_context(only_line_on(self.folder, subfolders=self.settings.arrival.subfolders))
             self._share_note, self._taken_over_by = ShareNote(self.folder), None
             self._share_note.claim(on_notice)
             claim.callback(self._share_note.release)

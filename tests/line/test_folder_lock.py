@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import List
 
@@ -46,6 +47,34 @@ def test_a_second_line_on_the_folder_is_refused_until_the_first_stops(tmp_path):
     assert stat.S_IMODE(locks.stat().st_mode) == 0o1777  # a service and the operator's window share it
 
 
+def test_a_line_on_a_whole_tree_and_a_line_on_a_folder_in_it_are_not_run_together(tmp_path):
+    camera = tmp_path / "camera"
+    (camera / "2026-11-30" / "station").mkdir(parents=True)
+    (camera / "other").mkdir()
+    locks = tmp_path / "locks"
+    with only_line_on(camera, locks, subfolders=True):
+        for below in (camera / "2026-11-30", camera / "2026-11-30" / "station"):
+            with pytest.raises(PatchCoreError) as refused:
+                with only_line_on(below, locks):
+                    pass
+            assert str(refused.value).startswith(
+                f"a line already inspects {camera} and its subfolders (process {os.getpid()} on ")
+            assert f", {below} among them: stop it first" in str(refused.value)
+        with only_line_on(tmp_path / "elsewhere", locks):  # beside the tree, not in it
+            pass
+    with only_line_on(camera / "2026-11-30", locks):  # the tree's line stopped
+        with pytest.raises(PatchCoreError, match=f"another line already inspects {camera / '2026-11-30'}, a "
+                                                 f"subfolder of {camera} \\(process {os.getpid()} on "):
+            with only_line_on(camera, locks, subfolders=True):
+                pass
+        with only_line_on(camera, locks):  # the folder alone: the part below is not its
+            pass
+        with only_line_on(camera / "other", locks, subfolders=True):  # another tree
+            pass
+    with only_line_on(camera, locks, subfolders=True):  # the line below stopped: its stale note does not count
+        pass
+
+
 def test_the_lock_goes_with_a_killed_process(tmp_path):
     camera = tmp_path / "camera"
     camera.mkdir()
@@ -76,6 +105,11 @@ def test_an_inspection_line_takes_the_lock_of_its_folder(tmp_path, inspector):
         with pytest.raises(PatchCoreError, match=f"^another line already inspects {camera}"):
             InspectionLine(inspector, camera, settings=FAST).run()
     assert locks_folder().is_dir()
+    (camera / "today").mkdir()
+    tree = replace(FAST, arrival=replace(FAST.arrival, subfolders=True))
+    with only_line_on(camera / "today"):  # a line on a folder that the tree's line would inspect too
+        with pytest.raises(PatchCoreError, match=f"^another line already inspects {camera / 'today'}, a subfolder"):
+            InspectionLine(inspector, camera, settings=tree).claim_folder()
 
 
 # --- lines on other PCs that reach the same camera folder (a network share) ---
