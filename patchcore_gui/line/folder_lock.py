@@ -75,9 +75,9 @@ def only_line_on(folder: Path, where: Optional[Path] = None, subfolders: bool = 
     real = os.path.realpath(folder)
     where = where or locks_folder()
     name = _lock_name(real)
-    locks = [FileLock(where / f"{name}.lock", mode=0o666)]
+    locks = [FileLock(_lock_file(where, name), mode=0o666)]
     if subfolders:  # a second lock that only lines on whole trees hold, for the lines below to look for
-        locks.append(FileLock(where / f"{_lock_name(_TREE + real)}.lock", mode=0o666))
+        locks.append(FileLock(_lock_file(where, _lock_name(_TREE + real)), mode=0o666))
     try:
         _make_shared(where)
         for lock in locks:
@@ -114,6 +114,11 @@ def _lock_name(real: str) -> str:
     return hashlib.sha256(real.encode("utf-8", "surrogateescape")).hexdigest()[:20]
 
 
+def _lock_file(where: Path, name: str) -> Path:
+    """The lock named ``name``; the notes of who holds it lie beside it as ``name.<user>.who``."""
+    return where / f"{name}.lock"
+
+
 def _release(locks: List[FileLock]) -> None:
     for lock in locks:
         if lock.is_locked:
@@ -125,8 +130,7 @@ def _refuse_overlapping_lines(folder: Path, real: str, where: Path, subfolders: 
     folder below it: either would inspect, record and sort the same parts."""
     above = Path(real).parent
     while True:
-        tree = _lock_name(_TREE + str(above))
-        if _held(where / f"{tree}.lock"):
+        if _held(_lock_file(where, _lock_name(_TREE + str(above)))):
             raise PatchCoreError(f"a line already inspects {above}{_WITH_SUBFOLDERS}"
                                  f"{_holder(where, _lock_name(str(above)))}, {folder} among them: stop it first "
                                  f"({TWO_LINES_ON_ONE_FOLDER})")
@@ -141,9 +145,10 @@ def _refuse_overlapping_lines(folder: Path, real: str, where: Path, subfolders: 
         except (OSError, ValueError, IndexError):
             continue
         watched = watched[:-len(_WITH_SUBFOLDERS)] if watched.endswith(_WITH_SUBFOLDERS) else watched
-        if Path(real) in Path(watched).parents and _held(where / f"{note.name.split('.')[0]}.lock"):
+        name = note.name.split(".")[0]  # the note's lock: name.<user>.who
+        if Path(real) in Path(watched).parents and _held(_lock_file(where, name)):
             raise PatchCoreError(f"another line already inspects {watched}, a subfolder of {folder}"
-                                 f"{_holder(where, note.name.split('.')[0])}: stop it first "
+                                 f"{_holder(where, name)}: stop it first "
                                  f"({TWO_LINES_ON_ONE_FOLDER})")
 
 
