@@ -16,7 +16,7 @@ from typing import List, Optional, Sequence, TextIO, Tuple
 from tqdm import tqdm
 
 from .core.atomic import atomic_write_bytes, atomic_write_text
-from .core.backbones import BACKBONES, DEFAULT_BACKBONE
+from .core.backbones import BACKBONES, DEFAULT_BACKBONE, FeatureBackbone, load_backbone
 from .core.build_cost import (TILED_PARTS_BACKBONE, TILED_PARTS_CORESET, TILED_PARTS_LAYERS, estimate_build_cost,
                               geometry_changes, image_sizes, options_not_applying, resolved_config, time_this_pc,
                               with_automatic_choices)
@@ -72,14 +72,14 @@ class TerminalProgress:
             self._bar = None
 
 
-def _config_from(args: argparse.Namespace, good: Sequence[Path] = ()) -> PatchCoreConfig:
+def _config_from(args: argparse.Namespace, good_sizes: Sequence[Tuple[int, int]] = ()) -> PatchCoreConfig:
     """The options as a config; ``--geometry auto`` picks the geometry from the good images' sizes."""
     changes = {"backbone": args.backbone or DEFAULT_BACKBONE}
     if args.layers:
         changes["layers"] = tuple(args.layers.split(","))
     config = PatchCoreConfig().with_changes(**changes)
     automatic = args.geometry == "auto"
-    config = resolved_config(config, image_sizes(good) if automatic else (), automatic)
+    config = resolved_config(config, good_sizes if automatic else (), automatic)
     if args.search:
         config = config.with_changes(search=args.search)
     geometry = None if automatic else args.geometry
@@ -109,14 +109,19 @@ def _refuse_options_not_applying(geometry: str, automatic: bool, args: argparse.
     raise PatchCoreError(f"{named} would be ignored: {where}; give {wanted}")
 
 
-def _say_cost(config: PatchCoreConfig, good: Sequence[Path], weights: Optional[Path] = None) -> None:
-    """What the build will cost, before it starts (stdout: it is the command's answer to --estimate), its time
-    timed on this PC; without the network's weights the rough rate (the build itself then says what is missing)."""
+def _network_and_cost(config: PatchCoreConfig, good: Sequence[Path], sizes: Sequence[Tuple[int, int]],
+                      weights: Optional[str]) -> Optional[FeatureBackbone]:
+    """Say what the build will cost, before it starts (stdout: it is the command's answer to --estimate), its
+    time timed on this PC, and give the network it loaded to time it, for the build to use (loaded once). Without
+    the network's weights: the rough rate, and None (the build itself then says what is missing)."""
     try:
-        speed = time_this_pc(config, weights)
+        backbone: Optional[FeatureBackbone] = load_backbone(config.backbone, config.layers,
+                                                            None if weights is None else Path(weights))
     except WeightsMissingError:
-        speed = None
-    print(estimate_build_cost(config, image_sizes(good), len(good), speed=speed).text(), flush=True)
+        backbone = None
+    speed = None if backbone is None else time_this_pc(config, backbone=backbone)
+    print(estimate_build_cost(config, sizes, len(good), speed=speed).text(), flush=True)
+    return backbone
 
 
 def _good_images(folder: Path) -> List[Path]:
@@ -134,11 +139,12 @@ def cmd_fit(args: argparse.Namespace) -> int:
     images = _good_images(Path(args.good_dir))
     defect_size = _defect_size_from(args)  # refused before the fit, not after it
     roi = mask_for(args.roi, describe_good_parts(images)) if args.roi else None  # a bad mask before the long fit
-    config = _config_from(args, images)
-    _say_cost(config, images, args.weights)
+    sizes = image_sizes(images)
+    config = _config_from(args, sizes)
+    backbone = _network_and_cost(config, images, sizes, args.weights)
     if args.estimate:
         return 0
-    result = fit(images, config, weights=args.weights, progress=TerminalProgress(),
+    result = fit(images, config, weights=args.weights, progress=TerminalProgress(), backbone=backbone,
                  good_folder=str(Path(args.good_dir).resolve()), roi=roi)
     for line in result.skipped:
         print(f"skipped: {line}", file=sys.stderr)
@@ -245,10 +251,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     defect_size = _defect_size_from(args)
     train = find_images([Path(args.category_dir) / "train" / "good"])[0]
-    config = _config_from(args, train)
-    _say_cost(config, train, args.weights)
+    sizes = image_sizes(train)
+    config = _config_from(args, sizes)
+    backbone = _network_and_cost(config, train, sizes, args.weights)
     report = evaluate(args.category_dir, config, weights=args.weights, progress=TerminalProgress(),
-                      min_defect_area=defect_size[0] if defect_size else 0.0).report
+                      min_defect_area=defect_size[0] if defect_size else 0.0, backbone=backbone).report
     for line in report.skipped:
         print(f"skipped: {line}", file=sys.stderr)
     fmt = lambda value: "n/a" if value is None else f"{value:.4f}"  # noqa: E731

@@ -337,3 +337,25 @@ def test_fit_with_the_approximate_search_says_so_and_info_and_evaluate_say_it_to
                  "--json", str(tmp_path / "e.json")]) == 0
     assert "search approximate (IVF" in capsys.readouterr().out
     assert json.loads((tmp_path / "e.json").read_text())["search"].startswith("approximate (IVF")
+
+
+def test_fit_and_evaluate_load_the_network_once_for_the_estimate_and_the_build(tmp_path, monkeypatch, capsys):
+    from patchcore_gui import cli
+    from patchcore_gui.core import build_cost, evaluate, patchcore
+
+    loads = []
+
+    def counted(real):
+        def load(*args, **kwargs):
+            loads.append(args[0])
+            return real(*args, **kwargs)
+        return load
+
+    for module in (cli, build_cost, evaluate, patchcore):
+        if hasattr(module, "load_backbone"):
+            monkeypatch.setattr(module, "load_backbone", counted(module.load_backbone))
+    parts = write_synthetic_set(tmp_path / "parts", n_train=6, n_test_good=2, n_test_defective=2, size=96)
+    assert main(["fit", str(parts.root / "train" / "good"), "-o", str(tmp_path / "m.patchcore"), "--coreset", "0.25"]) == 0
+    assert len(loads) == 1 and "timed on this PC" in capsys.readouterr().out
+    assert main(["evaluate", str(parts.root), "--coreset", "0.25"]) == 0
+    assert len(loads) == 2 and "timed on this PC" in capsys.readouterr().out

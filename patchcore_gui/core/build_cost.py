@@ -22,7 +22,7 @@ import numpy as np
 import psutil
 import torch
 
-from .backbones import DEFAULT_BACKBONE, get_spec, load_backbone, resolve_layers, weights_available
+from .backbones import DEFAULT_BACKBONE, FeatureBackbone, get_spec, load_backbone, resolve_layers, weights_available
 from .calibration import held_out_count
 from .config import PatchCoreConfig
 from .coreset import coreset_size
@@ -131,13 +131,16 @@ def _typical_ms(run: Any, rounds: int) -> float:
     return 1000.0 * float(np.median(times))
 
 
-def time_this_pc(config: PatchCoreConfig, weights: Optional[Path] = None, rounds: int = 5) -> PcSpeed:
+def time_this_pc(config: PatchCoreConfig, weights: Optional[Path] = None, rounds: int = 5,
+                 backbone: Optional[FeatureBackbone] = None) -> PcSpeed:
     """Time ``config``'s network on one input of its size and the fixed distance product, on this PC.
 
-    Takes about a second (most of it loading the network); raises WeightsMissingError like a build would.
+    Takes about a second, most of it loading the network (none with ``backbone``: the build's own, loaded
+    once for both); raises WeightsMissingError like a build would.
     """
     spec = get_spec(config.backbone)
-    extractor = PatchFeatureExtractor(load_backbone(config.backbone, config.layers, weights=weights), config)
+    network = backbone if backbone is not None else load_backbone(config.backbone, config.layers, weights=weights)
+    extractor = PatchFeatureExtractor(network, config)
     side = _preprocessing(config, spec).input_size
     blank = torch.zeros(1, 3, side, side)
     load = _OthersLoad()

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from .atomic import PathLike
-from .backbones import load_backbone
+from .backbones import FeatureBackbone, load_backbone
 from .config import PatchCoreConfig
 from .errors import DatasetError
 from .images import find_images
@@ -115,16 +115,17 @@ def _share(flags: np.ndarray) -> float:
 
 def evaluate(category_dir: PathLike, config: PatchCoreConfig = PatchCoreConfig(), weights: Optional[PathLike] = None,
              progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None,
-             min_defect_area: float = 0.0) -> Evaluation:
+             min_defect_area: float = 0.0, backbone: Optional[FeatureBackbone] = None) -> Evaluation:
     """Fit on train/good and measure on test/*; the verdicts (``default_threshold_accuracy``) judge each
-    part's defect regions against ``min_defect_area`` pixels (0: by the score alone, as always)."""
+    part's defect regions against ``min_defect_area`` pixels (0: by the score alone, as always). ``backbone``:
+    the config's network, already loaded (by the caller's cost estimate)."""
     category = Path(category_dir)
     train, problems = find_images([category / "train" / "good"])
     if problems or not train:
         raise DatasetError(problems[0] if problems else f"'{category / 'train' / 'good'}' holds no images")
     tests = find_test_images(category)
 
-    backbone = load_backbone(config.backbone, config.layers, None if weights is None else Path(weights))
+    backbone = backbone or load_backbone(config.backbone, config.layers, None if weights is None else Path(weights))
     started = time.perf_counter()
     fitted = fit(train, config, progress=progress, cancel=cancel, backbone=backbone, good_folder=str(category))
     fit_seconds = time.perf_counter() - started
