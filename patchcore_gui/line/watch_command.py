@@ -3,6 +3,9 @@
 Exit status: 0 when stopped by Ctrl+C or SIGTERM after the parts in hand were recorded; 1 when it was
 stopped while the store could not take records (those parts stay in the folder and are inspected at
 the next start); 2 when it could not start (model, folder, store or backbone weights unusable).
+
+A new shift on demand, as the window's New shift button: ``shift`` typed at its console, or SIGUSR1 sent to
+a line run as a service (``kill -USR1 PID``; Windows has no such signal, its console has the word).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import threading
 from functools import partial
 from pathlib import Path
 from types import FrameType
-from typing import Optional
+from typing import Callable, Iterable, Optional
 
 from ..core import PatchCoreError, load_model
 from ..core.fingerprint import stat_key
@@ -30,13 +33,20 @@ from .sorting import OverlayWriter, PartSorter
 #: Seconds between the summary lines.
 SUMMARY_EVERY_S = 60.0
 
+#: What an operator types at the line's console for a new shift.
+NEW_SHIFT_WORD = "shift"
+
+#: What a service manager sends for a new shift; None where the system has no such signal (Windows).
+NEW_SHIFT_SIGNAL: Optional[signal.Signals] = getattr(signal, "SIGUSR1", None)
+
 
 def add_watch_command(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     """Register ``watch`` with the CLI's sub-commands."""
     p = sub.add_parser("watch", help="inspect every image a camera writes into a folder, until stopped",
                        description="Inspect every part image written into FOLDER, once, in order, until Ctrl+C "
-                                   "or SIGTERM. Exit status: 0 stopped normally, 1 stopped while the store could "
-                                   "not take records, 2 could not start.")
+                                   "or SIGTERM. A new shift from now: type 'shift' and Enter at its console, or "
+                                   "send it SIGUSR1. Exit status: 0 stopped normally, 1 stopped while the store "
+                                   "could not take records, 2 could not start.")
     p.add_argument("model")
     p.add_argument("folder")
     p.add_argument("--log", metavar="DB", help="record every part in this store (SQLite file or postgresql:// URL); "
@@ -82,6 +92,18 @@ def _at_least_one(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
     return int(text)
+
+
+def read_console(typed: Iterable[str], new_shift: Callable[[], None], say: Callable[[str], None]) -> None:
+    """The operator's words at the line's console, one per line, until it closes: ``shift`` starts a new shift
+    (the ended shift's line follows, as at a planned start); anything else is answered with what it may type."""
+    for text in typed:
+        word = text.strip().lower()
+        if word == NEW_SHIFT_WORD:
+            say("a new shift from now, asked at the console")
+            new_shift()
+        elif word:
+            say(f"type '{NEW_SHIFT_WORD}' and Enter for a new shift; Ctrl+C stops the line after the parts in hand")
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
@@ -135,6 +157,10 @@ def cmd_watch(args: argparse.Namespace) -> int:
         say(f"{signal.Signals(signum).name}: stopping after the parts in hand", sys.stderr)
         line.stop()
 
+    def new_shift(signum: int, frame: Optional[FrameType]) -> None:
+        say(f"{signal.Signals(signum).name}: a new shift from now", sys.stderr)
+        line.new_shift()
+
     done = threading.Event()
 
     def summaries() -> None:
@@ -142,7 +168,14 @@ def cmd_watch(args: argparse.Namespace) -> int:
             say(f"summary: {line.snapshot().line()}")
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    if NEW_SHIFT_SIGNAL is not None:
+        previous[NEW_SHIFT_SIGNAL] = signal.signal(NEW_SHIFT_SIGNAL, new_shift)
     threading.Thread(target=summaries, name="summary", daemon=True).start()
+    # a service's stdin is no console (closed, or a pipe another program holds): nothing is read from it
+    console = sys.stdin is not None and sys.stdin.isatty()
+    if console:
+        threading.Thread(target=read_console, args=(sys.stdin, line.new_shift, lambda text: say(text, sys.stderr)),
+                         name="console", daemon=True).start()
     # a model tuned while the line runs and written over its file is taken up between parts
     follower = ModelFileFollower(
         line, model_path, model_stamp,
@@ -155,8 +188,10 @@ def cmd_watch(args: argparse.Namespace) -> int:
     below = " and its subfolders" if args.subfolders else ""
     say(f"watching {folder.resolve()}{below} with {model_path.name} (threshold {model.threshold:.4f}{band}), "
         f"{line.inspectors} part(s) inspected side by side" + (f", recording into {args.log}" if args.log else "")
-        + shifts,
-        sys.stderr)
+        + shifts, sys.stderr)
+    if console:
+        say(f"type '{NEW_SHIFT_WORD}' and Enter for a new shift; Ctrl+C stops the line after the parts in hand",
+            sys.stderr)
     try:
         final = line.run(on_result, lambda text: say(text, sys.stderr), on_shift=on_shift)
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
@@ -16,6 +17,8 @@ import pytest
 from patchcore_gui.cli import main
 from patchcore_gui.core import save_model
 from patchcore_gui.line.folder_lock import only_line_on
+from patchcore_gui.line.watch_command import NEW_SHIFT_SIGNAL, read_console
+from patchcore_gui.record import open_store
 
 from .conftest import drop
 
@@ -81,6 +84,42 @@ def test_watch_prints_a_line_per_part_and_stops_on_sigterm(model_file, synthetic
                                                    "errors 0, yield 50.0%")
     assert not list(folder.iterdir())
     assert len(list((tmp_path / "overlays").glob("*/after_overlay.png"))) == 1
+
+
+@pytest.mark.skipif(NEW_SHIFT_SIGNAL is None, reason="no SIGUSR1 on this system")
+def test_watch_starts_a_new_shift_on_sigusr1_and_the_audit_trail_says_it_was_asked(model_file, synthetic_set,
+                                                                                   tmp_path):
+    folder, store = tmp_path / "camera", tmp_path / "line.sqlite"
+    folder.mkdir()
+    process = start_watch(model_file, folder, "--log", str(store))
+    try:
+        wait_until_watching(process)
+        drop(synthetic_set.test_defective[0], folder, "first.png")
+        wait_for_lines(process, 1)
+        process.send_signal(NEW_SHIFT_SIGNAL)
+        ended = wait_for_lines(process, 1)[0]
+        drop(synthetic_set.test_good[0], folder, "second.png")
+        wait_for_lines(process, 1)
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=180)
+    finally:
+        process.kill()
+    assert process.returncode == 0, (out, err)
+    assert ended.startswith("shift since ") and " ended: inspected 1: OK 0, NG 1, errors 0, yield 0.0%;" in ended
+    assert "SIGUSR1: a new shift from now" in err
+    # the line goes on in the new shift: its counters hold the part after the signal alone
+    assert out.strip().splitlines()[-1].startswith("stopped: inspected 1: OK 1, NG 0")
+    with open_store(store, "reader") as reading:
+        started = [change.detail for change in reading.model_changes() if change.kind == "shift started"]
+    assert len(started) == 1 and started[0].startswith("asked on the line at ")
+
+
+def test_the_console_word_shift_starts_a_new_shift_and_other_words_are_answered():
+    asked, said = [], []
+    read_console(io.StringIO("shift\n\n  SHIFT \nstop\n"), lambda: asked.append(1), said.append)
+    assert len(asked) == 2
+    assert said == ["a new shift from now, asked at the console"] * 2 + [
+        "type 'shift' and Enter for a new shift; Ctrl+C stops the line after the parts in hand"]
 
 
 def test_watch_refuses_a_shift_time_that_is_none_in_one_line(model_file, tmp_path, capsys):
