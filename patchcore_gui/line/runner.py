@@ -296,6 +296,7 @@ class InspectionLine:
         self.queue = PartQueue()
         self.counters = ShiftCounters()
         self._new_shift_asked = threading.Event()
+        self._last_part_time: Optional[datetime] = None  # the last concluded part's (_in_arrival_order)
         self._claim: Optional[ExitStack] = None  # the camera folder's lock, while held
         self._share_note: Optional[ShareNote] = None
         self._taken_over_by: Optional[str] = None
@@ -448,7 +449,7 @@ class InspectionLine:
         self._say_who_else_watched(on_notice)
 
         def tick() -> None:
-            self._turn_shift_if_due(on_shift, on_notice, parts_in_hand=bool(in_hand))
+            self._turn_shift_if_due(on_shift, on_notice, part_done_in_hand=lambda: bool(in_hand) and in_hand[0].done())
             self._say_who_else_watched(on_notice)
             on_tick()
 
@@ -543,17 +544,20 @@ class InspectionLine:
         self._next_shift = self.settings.shifts.next_start(now)
 
     def _turn_shift_if_due(self, on_shift: Callable[[ShiftSnapshot], None], on_notice: Callable[[str], None],
-                           part_time: Optional[datetime] = None, parts_in_hand: bool = False) -> None:
+                           part_time: Optional[datetime] = None,
+                           part_done_in_hand: Callable[[], bool] = lambda: False) -> None:
         """Between parts: end the shift when the plan's next one starts, or when the operator asked; the audit
         trail says when and why the counters started again, with the ended shift's counts.
 
-        A part counts in the shift its inspection's time falls in (as the record's summary per shift counts
-        it): the plan's shift turns before the first part inspected at or after its start is counted, and by
-        the clock alone only with no part in hand, which may have been inspected before it."""
-        now = _local_now()
+        A part counts in the shift its record's time falls in (as the record's summary per shift counts it):
+        the plan's shift turns before the first part whose time is at or after its start is counted, and by
+        the clock alone unless a part done before the clock was read waits to be concluded. A part still being
+        inspected then ends after it, and the parts behind it take its time if they ended before it
+        (:meth:`_in_arrival_order`): all of them fall in the new shift."""
+        now = _local_now()  # before looking at the parts in hand: one that ends after this is the new shift's
         asked = self._new_shift_asked.is_set() and part_time is None
         due = self._next_shift is not None and (part_time >= self._next_shift if part_time is not None
-                                                else now >= self._next_shift and not parts_in_hand)
+                                                else now >= self._next_shift and not part_done_in_hand())
         if not asked and not due:
             return
         if asked:
@@ -562,7 +566,8 @@ class InspectionLine:
         # a planned shift starts at its time, not at the look that found it passed
         started = self._next_shift if not asked and self._next_shift is not None else now
         self.counters.start_shift(started)
-        self._next_shift = self.settings.shifts.next_start(now)
+        # after the shift just started, whichever is later: a part's time may run ahead of this look at the clock
+        self._next_shift = self.settings.shifts.next_start(max(now, started))
         since = "the line's start" if ended.shift_started is None else f"{ended.shift_started:%Y-%m-%d %H:%M}"
         self.audit("shift started", self.model.threshold,
                    f"{'asked on the line' if asked else 'by the plan'} at {started:%Y-%m-%d %H:%M:%S}; the shift since "
@@ -643,6 +648,7 @@ class InspectionLine:
                 self._take_parts(pool, inspect_paths, in_hand, workers, most_in_hand, most, on_notice, on_tick)
                 while in_hand and in_hand[0].done():
                     for result in in_hand.popleft().result():
+                        result = self._in_arrival_order(result)
                         turn_shift_for(result.time)
                         self._conclude(result, on_result, on_notice)
                 if not in_hand and self._handed_model_waits() and self._judge_anew(on_notice):
@@ -801,6 +807,16 @@ class InspectionLine:
                     on_notice(f"'{path.name}' was not recorded: it stays in the folder for the next start")
                     self.unrecorded += 1
                     return None
+
+    def _in_arrival_order(self, result: PartResult) -> PartResult:
+        """Side by side, a part may be done before the part ahead of it; concluded after it (results are recorded
+        in arrival order), it takes that part's time, later by at most one inspection. The record's times then
+        follow the parts' arrival, and a part never counts in a shift that turned before its record's time: the
+        ended shift's counts stay those its records give."""
+        if self._last_part_time is not None and result.time < self._last_part_time:
+            result = replace(result, time=self._last_part_time)
+        self._last_part_time = result.time
+        return result
 
     def _conclude(self, result: PartResult, on_result: Callable[[PartResult], None],
                   on_notice: Callable[[str], None]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
@@ -106,6 +107,83 @@ def test_a_part_counts_in_the_shift_its_inspection_time_falls_in(tmp_path, inspe
     running.wait_until(lambda: len(running.shifts) == 2)
     assert (running.shifts[1].shift_started, running.shifts[1].inspected) == (local(day, 14), 0)
     assert (line.snapshot().shift_started, line.snapshot().inspected, line.snapshot().ok) == (local(day, 22), 1, 1)
+    running.stop()
+
+
+class HeldInspections:
+    """Side by side: the inspection of a part named ``ahead*`` ends only when :meth:`release` is called."""
+
+    def __init__(self, inspector) -> None:
+        self.real = inspector.inspect_paths
+        self.released = threading.Event()
+        self.holding = threading.Event()  # the part ahead is in its inspection
+
+    def release(self) -> None:
+        self.released.set()
+
+    def __call__(self, paths, *args, **kwargs):
+        if any(Path(path).name.startswith("ahead") for path in paths):
+            self.holding.set()
+            assert self.released.wait(30)
+        return self.real(paths, *args, **kwargs)
+
+
+def test_side_by_side_a_part_done_before_the_one_ahead_takes_its_time_and_its_shift(
+        tmp_path, inspector, synthetic_set, run_line, monkeypatch):
+    """The part behind ends at 13:59:59, the part ahead of it at 14:00:01; concluded after it (in arrival order),
+    it took its own time and counted in the new shift, while the record's summary put it in the ended one."""
+    day = date.today()
+    monkeypatch.setattr(runner, "_local_now", Clock(local(day, 13, 59, 50)))
+    held = HeldInspections(inspector)
+    monkeypatch.setattr(inspector, "inspect_paths", held)
+    ended_at = [local(day, 13, 59, 59), local(day, 14, 0, 1)]
+
+    def inspection_ended() -> datetime:
+        at = ended_at.pop(0)
+        if not ended_at:
+            return at.astimezone(timezone.utc)
+        held.release()  # the part behind is done: now the one ahead may end
+        return at.astimezone(timezone.utc)
+
+    monkeypatch.setattr(runner, "_now", inspection_ended)
+    folder = tmp_path / "camera"
+    folder.mkdir()
+    line = InspectionLine(inspector, folder, settings=replace(FAST, shifts=PLAN, inspectors=2, most_per_batch=1))
+    running = run_line(line)
+    drop(synthetic_set.test_defective[0], folder, "ahead.png")
+    assert held.holding.wait(30)
+    drop(synthetic_set.test_good[0], folder, "behind.png")
+    running.wait_for(2)
+    running.wait_until(lambda: len(running.shifts) == 1)
+    assert [result.path.name for result in running.results] == ["ahead.png", "behind.png"]
+    assert [result.time for result in running.results] == [local(day, 14, 0, 1).astimezone(timezone.utc)] * 2
+    assert running.shifts[0].inspected == 0 and (line.snapshot().shift_started, line.snapshot().inspected) == (
+        local(day, 14), 2)
+    running.stop()
+
+
+def test_the_clock_turns_the_shift_while_a_part_is_still_being_inspected(tmp_path, inspector, synthetic_set,
+                                                                         run_line, monkeypatch):
+    """A part still in the network when the clock passes the start ends after it: the shift need not wait."""
+    day = date.today()
+    clock = Clock(local(day, 13, 59, 50))
+    monkeypatch.setattr(runner, "_local_now", clock)
+    monkeypatch.setattr(runner, "_now", lambda: clock.moment.astimezone(timezone.utc))
+    held = HeldInspections(inspector)
+    monkeypatch.setattr(inspector, "inspect_paths", held)
+    folder = tmp_path / "camera"
+    folder.mkdir()
+    line = InspectionLine(inspector, folder, settings=replace(FAST, shifts=PLAN))
+    running = run_line(line)
+    drop(synthetic_set.test_defective[0], folder, "ahead.png")
+    assert held.holding.wait(30)
+    clock.moment = local(day, 14, 0, 3)
+    running.wait_until(lambda: len(running.shifts) == 1)  # before the part in the network ends
+    assert not running.results and line.snapshot().shift_started == local(day, 14)
+    held.release()
+    running.wait_for(1)
+    running.wait_until(lambda: line.snapshot().inspected == 1)
+    assert running.shifts[0].inspected == 0 and len(running.shifts) == 1
     running.stop()
 
 
