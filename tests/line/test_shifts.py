@@ -110,6 +110,19 @@ def test_a_part_counts_in_the_shift_its_inspection_time_falls_in(tmp_path, inspe
     running.stop()
 
 
+def clock_at(monkeypatch, moment: datetime) -> Clock:
+    """The line's local clock, held at ``moment`` until a test moves it."""
+    clock = Clock(moment)
+    monkeypatch.setattr(runner, "_local_now", clock)
+    return clock
+
+
+def camera(tmp_path: Path) -> Path:
+    folder = tmp_path / "camera"
+    folder.mkdir()
+    return folder
+
+
 class HeldInspections:
     """Side by side: the inspection of a part named ``ahead*`` ends only when :meth:`release` is called."""
 
@@ -133,7 +146,7 @@ def test_side_by_side_a_part_done_before_the_one_ahead_takes_its_time_and_its_sh
     """The part behind ends at 13:59:59, the part ahead of it at 14:00:01; concluded after it (in arrival order),
     it took its own time and counted in the new shift, while the record's summary put it in the ended one."""
     day = date.today()
-    monkeypatch.setattr(runner, "_local_now", Clock(local(day, 13, 59, 50)))
+    clock_at(monkeypatch, local(day, 13, 59, 50))
     held = HeldInspections(inspector)
     monkeypatch.setattr(inspector, "inspect_paths", held)
     ended_at = [local(day, 13, 59, 59), local(day, 14, 0, 1)]
@@ -146,8 +159,7 @@ def test_side_by_side_a_part_done_before_the_one_ahead_takes_its_time_and_its_sh
         return at.astimezone(timezone.utc)
 
     monkeypatch.setattr(runner, "_now", inspection_ended)
-    folder = tmp_path / "camera"
-    folder.mkdir()
+    folder = camera(tmp_path)
     line = InspectionLine(inspector, folder, settings=replace(FAST, shifts=PLAN, inspectors=2, most_per_batch=1))
     running = run_line(line)
     drop(synthetic_set.test_defective[0], folder, "ahead.png")
@@ -166,13 +178,11 @@ def test_the_clock_turns_the_shift_while_a_part_is_still_being_inspected(tmp_pat
                                                                          run_line, monkeypatch):
     """A part still in the network when the clock passes the start ends after it: the shift need not wait."""
     day = date.today()
-    clock = Clock(local(day, 13, 59, 50))
-    monkeypatch.setattr(runner, "_local_now", clock)
+    clock = clock_at(monkeypatch, local(day, 13, 59, 50))
     monkeypatch.setattr(runner, "_now", lambda: clock.moment.astimezone(timezone.utc))
     held = HeldInspections(inspector)
     monkeypatch.setattr(inspector, "inspect_paths", held)
-    folder = tmp_path / "camera"
-    folder.mkdir()
+    folder = camera(tmp_path)
     line = InspectionLine(inspector, folder, settings=replace(FAST, shifts=PLAN))
     running = run_line(line)
     drop(synthetic_set.test_defective[0], folder, "ahead.png")
