@@ -36,6 +36,9 @@ SUMMARY_EVERY_S = 60.0
 #: What an operator types at the line's console for a new shift.
 NEW_SHIFT_WORD = "shift"
 
+#: What the console says it understands: at the start, and to any other word.
+CONSOLE_HELP = f"type '{NEW_SHIFT_WORD}' and Enter for a new shift; Ctrl+C stops the line after the parts in hand"
+
 #: What a service manager sends for a new shift; None where the system has no such signal (Windows).
 NEW_SHIFT_SIGNAL: Optional[signal.Signals] = getattr(signal, "SIGUSR1", None)
 
@@ -103,7 +106,7 @@ def read_console(typed: Iterable[str], new_shift: Callable[[], None], say: Calla
             say("a new shift from now, asked at the console")
             new_shift()
         elif word:
-            say(f"type '{NEW_SHIFT_WORD}' and Enter for a new shift; Ctrl+C stops the line after the parts in hand")
+            say(CONSOLE_HELP)
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
@@ -190,8 +193,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
         f"{line.inspectors} part(s) inspected side by side" + (f", recording into {args.log}" if args.log else "")
         + shifts, sys.stderr)
     if console:
-        say(f"type '{NEW_SHIFT_WORD}' and Enter for a new shift; Ctrl+C stops the line after the parts in hand",
-            sys.stderr)
+        say(CONSOLE_HELP, sys.stderr)
     try:
         final = line.run(on_result, lambda text: say(text, sys.stderr), on_shift=on_shift)
     finally:
