@@ -131,9 +131,7 @@ def _refuse_overlapping_lines(folder: Path, real: str, where: Path, subfolders: 
     above = Path(real).parent
     while True:
         if _held(_lock_file(where, _lock_name(_TREE + str(above)))):
-            raise PatchCoreError(f"a line already inspects {above}{_WITH_SUBFOLDERS}"
-                                 f"{_holder(where, _lock_name(str(above)))}, {folder} among them: stop it first "
-                                 f"({TWO_LINES_ON_ONE_FOLDER})")
+            raise _tree_above(above, _holder(where, _lock_name(str(above))), folder)
         if above.parent == above:
             break
         above = above.parent
@@ -147,9 +145,19 @@ def _refuse_overlapping_lines(folder: Path, real: str, where: Path, subfolders: 
         watched = watched[:-len(_WITH_SUBFOLDERS)] if watched.endswith(_WITH_SUBFOLDERS) else watched
         name = note.name.split(".")[0]  # the note's lock: name.<user>.who
         if Path(real) in Path(watched).parents and _held(_lock_file(where, name)):
-            raise PatchCoreError(f"another line already inspects {watched}, a subfolder of {folder}"
-                                 f"{_holder(where, name)}: stop it first "
-                                 f"({TWO_LINES_ON_ONE_FOLDER})")
+            raise _folder_below(watched, folder, _holder(where, name))
+
+
+def _tree_above(tree: Path, holder: str, folder: Path, line: str = "a line") -> PatchCoreError:
+    """The refusal of a line on ``folder`` while ``line`` inspects ``tree``, above it, with its subfolders."""
+    return PatchCoreError(f"{line} already inspects {tree}{_WITH_SUBFOLDERS}{holder}, {folder} among them: stop it "
+                          f"first ({TWO_LINES_ON_ONE_FOLDER})")
+
+
+def _folder_below(below: Any, folder: Path, holder: str, line: str = "another line") -> PatchCoreError:
+    """The refusal of a line on ``folder`` and its subfolders while ``line`` inspects ``below``, one of them."""
+    return PatchCoreError(f"{line} already inspects {below}, a subfolder of {folder}{holder}: stop it first "
+                          f"({TWO_LINES_ON_ONE_FOLDER})")
 
 
 def _held(lock_file: Path) -> bool:
@@ -211,14 +219,16 @@ class ShareNote:
     A folder this line may not write in is left as it is, and the line runs unguarded.
     """
 
-    def __init__(self, folder: Path, beat_every: Optional[float] = None, still_for: Optional[float] = None) -> None:
+    def __init__(self, folder: Path, beat_every: Optional[float] = None, still_for: Optional[float] = None,
+                 subfolders: bool = False) -> None:
         self.folder = Path(folder)
+        self.subfolders = subfolders
         self.beat_every = beat_every or BEAT_EVERY
         self.still_for = still_for or STILL_FOR
         self.identity: Dict[str, Any] = {
             "line": uuid.uuid4().hex, "pc": socket.gethostname(), "machine": _this_machine(), "process": os.getpid(),
             "process_started": psutil.Process().create_time(),
-            "since": datetime.now().astimezone().isoformat(timespec="seconds")}
+            "since": datetime.now().astimezone().isoformat(timespec="seconds"), "subfolders": subfolders}
         self.took_over_from: Optional[str] = None
         self.taken_over_by: Optional[str] = None
         self._beats = 0
@@ -246,22 +256,54 @@ class ShareNote:
                 raise PatchCoreError(f"another line already inspects {self.folder} ({_who(found)}): stop it first "
                                      f"({TWO_LINES_ON_ONE_FOLDER})")
             self.took_over_from, found = f"{_who(found)}; that process no longer runs", None
-        if found is not None:
-            on_wait(f"{self.folder} holds the note of a line ({_who(found)}): watching for up to "
-                    f"{self.still_for:.0f} s whether that line still runs")
+        overlapping = self._other_pcs_overlapping_lines()
+        for path, note in ([(self.path, found)] if found is not None else []) + list(overlapping.items()):
+            on_wait(f"{path.parent} holds the note of a line ({_who(note)}"
+                    f"{_WITH_SUBFOLDERS if path != self.path and note.get('subfolders') else ''}): watching for up "
+                    f"to {self.still_for:.0f} s whether that line still runs")
+        if found is not None or overlapping:
             waited, look = 0.0, min(0.5, self.beat_every / 2)
             while waited < self.still_for:
                 sleep(look)
                 waited += look
                 now = _read_note(self.path)
-                if now is not None and now != found:
+                if found is not None and now is not None and now != found:
                     raise PatchCoreError(f"a line on another PC already inspects {self.folder} ({_who(now)}): stop "
                                          f"it first ({TWO_LINES_ON_ONE_FOLDER})")
+                self._refuse_a_beating_overlap(overlapping)
+        if found is not None:
             self.took_over_from = f"{_who(found)}; its note had not changed for {self.still_for:.0f} s"
         if not self._write():
             return  # not ours to write in: unguarded, as a line that only reads the camera folder is
         self._beating = threading.Thread(target=self._beat, name="share note", daemon=True)
         self._beating.start()
+
+    def _other_pcs_overlapping_lines(self) -> Dict[Path, Dict[str, Any]]:
+        """The notes of other PCs' lines whose parts would be this line's too: a line on a folder above with its
+        subfolders, and, for this line with its subfolders, a line on a folder below (this PC's own lines are kept
+        apart by its locks, :func:`only_line_on`). Each is watched, as this folder's note is, before it counts."""
+        real = Path(os.path.realpath(self.folder))
+        notes = [above / SHARE_NOTE for above in real.parents]
+        if self.subfolders:
+            try:
+                notes += [path for path in real.rglob(SHARE_NOTE) if path.parent != real]
+            except OSError:
+                pass  # a subfolder that cannot be listed: its parts cannot be this line's either
+        found = {path: _read_note(path) for path in notes}
+        return {path: note for path, note in found.items() if note is not None
+                and note.get("machine") != self.identity["machine"] and (path.parent in real.parents and
+                                                                         note.get("subfolders") is True
+                                                                         or real in path.parent.parents)}
+
+    def _refuse_a_beating_overlap(self, overlapping: Dict[Path, Dict[str, Any]]) -> None:
+        for path, note in overlapping.items():
+            now = _read_note(path)
+            if now is None or now == note:
+                continue
+            holder, line = f" ({_who(now)})", "a line on another PC"
+            if path.parent in Path(os.path.realpath(self.folder)).parents:
+                raise _tree_above(path.parent, holder, self.folder, line)
+            raise _folder_below(path.parent, self.folder, holder, line)
 
     def release(self) -> None:
         if self._beating is None:

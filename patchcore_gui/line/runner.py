@@ -418,7 +418,8 @@ class InspectionLine:
             return
         with ExitStack() as claim:
             claim.enter_context(only_line_on(self.folder, subfolders=self.settings.arrival.subfolders))
-            self._share_note, self._taken_over_by = ShareNote(self.folder), None
+            self._share_note = ShareNote(self.folder, subfolders=self.settings.arrival.subfolders)
+            self._taken_over_by = None
             self._share_note.claim(on_notice)
             claim.callback(self._share_note.release)
             self._claim = claim.pop_all()

@@ -114,9 +114,9 @@ def test_an_inspection_line_takes_the_lock_of_its_folder(tmp_path, inspector):
 
 # --- lines on other PCs that reach the same camera folder (a network share) ---
 
-def other_pcs_note(camera: Path, beat_every: float = 0.1) -> ShareNote:
+def other_pcs_note(camera: Path, beat_every: float = 0.1, subfolders: bool = False) -> ShareNote:
     """The note another PC's line keeps (its own name and network card)."""
-    note = ShareNote(camera, beat_every=beat_every)
+    note = ShareNote(camera, beat_every=beat_every, subfolders=subfolders)
     note.identity.update(pc="line-pc-2", machine="line-pc-2/0242ac110002", process=4321)
     return note
 
@@ -144,6 +144,47 @@ def test_a_line_on_another_pc_whose_note_changes_is_refused_and_one_that_stopped
         time.sleep(0.5)
         assert json.loads((camera / SHARE_NOTE).read_text())["beat"] > first["beat"]  # it beats while held
         assert first["line"] == mine.identity["line"]
+
+
+def claim_and_release(note: ShareNote) -> None:
+    note.claim(sleep=never_sleeps)
+    assert note.took_over_from is None
+    note.release()
+
+
+def test_a_line_on_another_pc_on_the_tree_above_or_a_folder_below_is_refused_while_its_note_beats(tmp_path):
+    camera = tmp_path / "camera"
+    day = camera / "2026-11-30"
+    day.mkdir(parents=True)
+    refusal = "stop it first (two lines would inspect, record and sort every part twice)"
+    with other_pcs_note(camera, subfolders=True):
+        waits: List[str] = []
+        with pytest.raises(PatchCoreError) as refused:
+            ShareNote(day, still_for=2.0).claim(waits.append)
+        assert str(refused.value).startswith(f"a line on another PC already inspects {camera} and its subfolders "
+                                             "(process 4321 on line-pc-2, since ")
+        assert str(refused.value).endswith(f"), {day} among them: {refusal}")
+        assert waits == [f"{camera} holds the note of a line ({refused.value.args[0].split('(')[1].split(')')[0]}"
+                         " and its subfolders): watching for up to 2 s whether that line still runs"]
+        beside = tmp_path / "beside"
+        beside.mkdir()
+        claim_and_release(ShareNote(beside))  # a folder beside the tree is none of its parts: no wait
+    with other_pcs_note(day):
+        with pytest.raises(PatchCoreError) as refused:
+            ShareNote(camera, still_for=2.0, subfolders=True).claim()
+        assert str(refused.value).startswith(f"a line on another PC already inspects {day}, a subfolder of {camera} "
+                                             "(process 4321 on line-pc-2, since ")
+        assert str(refused.value).endswith(f"): {refusal}")
+        claim_and_release(ShareNote(camera))  # a line on the folder alone: the day's parts are not its own
+    other_pcs_note(camera, subfolders=True)._write()  # a tree's line that ended without taking its note away
+    slept: List[float] = []
+    below = ShareNote(day, beat_every=0.1, still_for=3.0)
+    below.claim(sleep=slept.append)
+    try:
+        assert sum(slept) >= 3.0 and below.took_over_from is None  # watched, then not counted; the tree's note stays
+        assert json.loads((camera / SHARE_NOTE).read_text())["pc"] == "line-pc-2"
+    finally:
+        below.release()
 
 
 def test_of_two_lines_started_together_the_one_written_over_learns_it_within_a_second(tmp_path):
