@@ -256,21 +256,18 @@ class ShareNote:
                 raise PatchCoreError(f"another line already inspects {self.folder} ({_who(found)}): stop it first "
                                      f"({TWO_LINES_ON_ONE_FOLDER})")
             self.took_over_from, found = f"{_who(found)}; that process no longer runs", None
-        overlapping = self._other_pcs_overlapping_lines()
-        for path, note in ([(self.path, found)] if found is not None else []) + list(overlapping.items()):
+        # this folder's note first, then other PCs' lines on a tree above or a folder below, each watched alike
+        watched = {**({self.path: found} if found is not None else {}), **self._other_pcs_overlapping_lines()}
+        for path, note in watched.items():
             on_wait(f"{path.parent} holds the note of a line ({_who(note)}"
                     f"{_WITH_SUBFOLDERS if path != self.path and note.get('subfolders') else ''}): watching for up "
                     f"to {self.still_for:.0f} s whether that line still runs")
-        if found is not None or overlapping:
+        if watched:
             waited, look = 0.0, min(0.5, self.beat_every / 2)
             while waited < self.still_for:
                 sleep(look)
                 waited += look
-                now = _read_note(self.path)
-                if found is not None and now is not None and now != found:
-                    raise PatchCoreError(f"a line on another PC already inspects {self.folder} ({_who(now)}): stop "
-                                         f"it first ({TWO_LINES_ON_ONE_FOLDER})")
-                self._refuse_a_beating_overlap(overlapping)
+                self._refuse_a_beating_note(watched)
         if found is not None:
             self.took_over_from = f"{_who(found)}; its note had not changed for {self.still_for:.0f} s"
         if not self._write():
@@ -295,12 +292,16 @@ class ShareNote:
                                                                          note.get("subfolders") is True
                                                                          or real in path.parent.parents)}
 
-    def _refuse_a_beating_overlap(self, overlapping: Dict[Path, Dict[str, Any]]) -> None:
-        for path, note in overlapping.items():
+    def _refuse_a_beating_note(self, watched: Dict[Path, Dict[str, Any]]) -> None:
+        """PatchCoreError naming the first watched note that changed: its line runs."""
+        for path, note in watched.items():
             now = _read_note(path)
             if now is None or now == note:
                 continue
             holder, line = f" ({_who(now)})", "a line on another PC"
+            if path == self.path:
+                raise PatchCoreError(f"{line} already inspects {self.folder}{holder}: stop it first "
+                                     f"({TWO_LINES_ON_ONE_FOLDER})")
             if path.parent in Path(os.path.realpath(self.folder)).parents:
                 raise _tree_above(path.parent, holder, self.folder, line)
             raise _folder_below(path.parent, self.folder, holder, line)
