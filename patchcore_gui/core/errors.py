@@ -11,6 +11,16 @@ class PatchCoreError(Exception):
     """Base of every error the engine raises on purpose."""
 
 
+def said_in_one_line(exc: BaseException) -> str:
+    """What went wrong, for a person: the engine's own message, else the exception's kind and its words
+    (a library's ``FileNotFoundError`` says nothing by its words alone).
+
+    >>> said_in_one_line(MemoryError("out of memory"))
+    'MemoryError: out of memory'
+    """
+    return str(exc) if isinstance(exc, PatchCoreError) else f"{type(exc).__name__}: {exc}"
+
+
 class ImageReadError(PatchCoreError):
     """An image file could not be read or decoded (the message names the file)."""
 

@@ -9,14 +9,20 @@ is left with what only it can do: watch, record, sort, report.
 
 A worker is started by ``spawn`` (a fork of a process that already runs torch's and Qt's threads can
 hang) and is given the model as the bytes of its file (:func:`~..core.model_file.model_to_bytes`), so
-it opens exactly what the line opened and nothing is pickled but paths and results.
+it opens exactly what the line opened and nothing is pickled but paths and results. The bytes go by a
+private temporary file, not with the worker's start: ``spawn`` writes what it starts a process with into
+a pipe whose reading end it holds itself until the write ends, so a worker that died as it started
+(its program replaced under a running line, killed for memory) left a start of many megabytes waiting
+for ever, and the line with it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
+import tempfile
 import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -27,6 +33,7 @@ from typing import Callable, List, Optional, Sequence
 import psutil
 
 from ..core import ImageResult, Inspector, PatchCoreError, PatchCoreModel
+from ..core.errors import said_in_one_line
 from ..core.memory import available_memory
 from ..core.model_file import model_from_bytes, model_to_bytes
 
@@ -43,7 +50,7 @@ _all_started: Optional[threading.Barrier] = None
 _start_error: Optional[str] = None
 
 
-def _start_worker(model_file: bytes, weights: Optional[str], all_started: threading.Barrier) -> None:
+def _start_worker(model_file: str, weights: Optional[str], all_started: threading.Barrier) -> None:
     import torch
     from threadpoolctl import threadpool_limits
 
@@ -58,9 +65,9 @@ def _start_worker(model_file: bytes, weights: Optional[str], all_started: thread
     torch.set_num_threads(1)
     threadpool_limits(limits=1)
     try:
-        _inspector = Inspector(model_from_bytes(model_file, "the line's model"), weights=weights)
+        _inspector = Inspector(model_from_bytes(Path(model_file).read_bytes(), "the line's model"), weights=weights)
     except Exception as exc:  # told to the line by _ready, as one line
-        _start_error = str(exc) if isinstance(exc, PatchCoreError) else f"{type(exc).__name__}: {exc}"
+        _start_error = said_in_one_line(exc)
 
 
 def _exit_with_parent() -> None:
@@ -115,15 +122,27 @@ class InspectionProcesses:
         """A pool whose every worker has loaded the model: a worker still loading would take no part,
         and the first worker ready would take them all (measured: two workers no faster than one)."""
         context = multiprocessing.get_context("spawn")
-        pool = ProcessPoolExecutor(self.count, mp_context=context, initializer=_start_worker,
-                                   initargs=(model_to_bytes(self.model), self.weights, context.Barrier(self.count)))
+        pool: Optional[ProcessPoolExecutor] = None
+        model_file: Optional[str] = None
         try:
+            handle, model_file = tempfile.mkstemp(prefix="patchcore-line-model-", suffix=".patchcore")
+            with open(handle, "wb") as written:
+                written.write(model_to_bytes(self.model))
+            pool = ProcessPoolExecutor(self.count, mp_context=context, initializer=_start_worker,
+                                       initargs=(model_file, self.weights, context.Barrier(self.count)))
             problems = [ready.result() for ready in [pool.submit(_ready) for _ in range(self.count)]]
-        except (BrokenProcessPool, threading.BrokenBarrierError) as exc:
-            problems = [f"{type(exc).__name__}: {exc}"]
+        except BrokenProcessPool:
+            problems = ["a process ended as it started (what it said is in the line's error output)"]
+        except (threading.BrokenBarrierError, OSError) as exc:  # OSError: the disk full, the working folder gone
+            problems = [said_in_one_line(exc)]
+        finally:
+            if model_file is not None:
+                with contextlib.suppress(OSError):  # read by every worker that started; one may still hold it
+                    os.remove(model_file)
         problem = next((problem for problem in problems if problem), None)
         if problem is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
             raise PatchCoreError(f"the inspection processes could not start: {problem}")
         return pool
 
@@ -219,7 +238,7 @@ class StartingBeside:
         if not self._future.done() or self._future.exception() is None:
             return None
         exc = self._future.exception()
-        return str(exc) if isinstance(exc, PatchCoreError) else f"{type(exc).__name__}: {exc}"
+        return said_in_one_line(exc)
 
     def take(self) -> InspectionProcesses:
         return self._future.result()

@@ -33,6 +33,7 @@ from threadpoolctl import threadpool_limits
 
 from ..core import (ImageReadError, ImageResult, Inspection, Inspector, PatchCoreError, PatchCoreModel,
                     encode_png, inspection_overlay, read_image)
+from ..core.errors import said_in_one_line
 from ..core.model_file import inspects_alike
 from ..core.regions import DefectRegion, regions_summary
 from ..record import file_identity
@@ -241,10 +242,19 @@ def _falling_back(in_workers: InspectPaths, line_model: LineModel, on_notice: Ca
                 with lock:
                     if not here:
                         on_notice(f"error: {exc}; the line goes on in its own process, one part at a time")
-                        here.append(line_model.inspector())
+                        here.append(_inspector_here(line_model))
         with lock:  # one at a time: the network's own threads use every core
             return list(here[0].inspect_paths(paths))
     return inspect
+
+
+def _inspector_here(line_model: LineModel) -> Inspector:
+    """The line's own inspector, once its workers are gone for good; what stops even that (the memory that
+    killed them) ends the line in one line, and the parts it held wait in the folder for the next start."""
+    try:
+        return line_model.inspector()
+    except Exception as exc:  # noqa: BLE001
+        raise PatchCoreError(f"the line cannot inspect in its own process either: {said_in_one_line(exc)}") from exc
 
 
 @contextmanager

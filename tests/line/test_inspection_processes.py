@@ -109,6 +109,32 @@ def test_workers_that_cannot_load_the_model_say_why_in_one_line(inspector, tmp_p
     assert "\n" not in str(caught.value)
 
 
+def test_workers_that_die_as_they_start_are_told_in_one_line_not_waited_for(inspector, tmp_path):
+    """A worker spawned by a program whose file is gone (replaced under a running line) dies before it reads
+    what it is started with; the model's megabytes were part of that and the start waited on them for ever."""
+    model = save_model(inspector.model, tmp_path / "m.patchcore")
+    program = tmp_path / "line_program.py"
+    program.write_text("import os, sys\n"
+                       "from pathlib import Path\n"
+                       "from patchcore_gui.core import PatchCoreError, load_model\n"
+                       "from patchcore_gui.line.inspection_processes import InspectionProcesses\n"
+                       "if __name__ == '__main__':\n"
+                       "    model = load_model(Path(sys.argv[1]))\n"
+                       "    os.remove(__file__)\n"
+                       "    try:\n"
+                       "        InspectionProcesses(model, 2)\n"
+                       "    except PatchCoreError as exc:\n"
+                       "        print(exc)\n")
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    ended = subprocess.run([sys.executable, str(program), str(model)], capture_output=True, text=True, cwd=ROOT,
+                           env={**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(temporary)}, timeout=120)
+    assert ended.stdout.splitlines() == ["the inspection processes could not start: a process ended as it started "
+                                         "(what it said is in the line's error output)"]
+    assert "line_program.py" in ended.stderr  # the worker's own words
+    assert not list(temporary.iterdir())  # the model's bytes for the workers not left behind
+
+
 def test_a_line_side_by_side_in_processes_records_every_part_in_order(tmp_path, inspector, synthetic_set, run_line,
                                                                        monkeypatch):
     folder = tmp_path / "camera"
@@ -165,8 +191,9 @@ def test_a_line_given_the_model_alone_loads_it_where_it_inspects_one_part_at_a_t
     assert result.score == pytest.approx(expected, rel=1e-5)
 
 
-def test_a_line_whose_workers_die_for_good_goes_on_in_its_own_process(tmp_path, inspector, synthetic_set, run_line,
-                                                                        monkeypatch):
+def _workers_dead_for_good(tmp_path, inspector, synthetic_set, run_line, monkeypatch):
+    """A line side by side in worker processes, one part inspected, then its workers killed and unable to start
+    again (as when memory runs out): the running line and its folder."""
     made = []
     starting = InspectionProcesses.__init__
 
@@ -188,6 +215,12 @@ def test_a_line_whose_workers_die_for_good_goes_on_in_its_own_process(tmp_path, 
     monkeypatch.setattr(InspectionProcesses, "_started", cannot_start)
     for pid in list(made[0]._pool._processes):
         os.kill(pid, signal.SIGKILL)
+    return running, folder
+
+
+def test_a_line_whose_workers_die_for_good_goes_on_in_its_own_process(tmp_path, inspector, synthetic_set, run_line,
+                                                                        monkeypatch):
+    running, folder = _workers_dead_for_good(tmp_path, inspector, synthetic_set, run_line, monkeypatch)
     sources = synthetic_set.test_good[1:3] + synthetic_set.test_defective[:2]
     for index, source in enumerate(sources, start=1):
         drop(source, folder, f"p{index}.png")
@@ -196,8 +229,26 @@ def test_a_line_whose_workers_die_for_good_goes_on_in_its_own_process(tmp_path, 
     assert [r.path.name for r in results] == [f"p{index}.png" for index in range(1, 1 + len(sources))]
     expected = [r.inspection.score for r in inspector.inspect_paths(sources)]
     assert [r.score for r in results] == pytest.approx(expected, rel=1e-5)  # none failed: all inspected here
-    assert line.line_model.loaded
+    assert running.line.line_model.loaded
     assert any("MemoryError; the line goes on in its own process" in notice for notice in running.notices)
+
+
+def test_a_line_that_cannot_inspect_in_its_own_process_either_ends_in_one_line_and_its_part_waits(
+        tmp_path, inspector, synthetic_set, run_line, monkeypatch):
+    running, folder = _workers_dead_for_good(tmp_path, inspector, synthetic_set, run_line, monkeypatch)
+
+    def no_memory(self):
+        raise MemoryError("cannot allocate the network")
+
+    monkeypatch.setattr(runner.LineModel, "inspector", no_memory)
+    drop(synthetic_set.test_defective[0], folder, "p1.png")
+    running.thread.join(timeout=120)
+    assert not running.thread.is_alive()
+    assert isinstance(running.error, PatchCoreError)
+    assert str(running.error) == ("the line cannot inspect in its own process either: "
+                                  "MemoryError: cannot allocate the network")
+    assert [r.path.name for r in running.results] == ["p0.png"]
+    assert (folder / "p1.png").is_file()  # not inspected, not lost: the next start takes it
 
 
 def test_a_line_whose_workers_cannot_load_the_network_ends_with_one_line(tmp_path, inspector):
