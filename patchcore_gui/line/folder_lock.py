@@ -212,7 +212,9 @@ class ShareNote:
     """This line's note in the camera folder, rewritten every ``beat_every`` seconds while it is held.
 
     :meth:`claim` raises PatchCoreError when another line's note changes within ``still_for`` seconds, or
-    the line of this PC that wrote it still runs; ``took_over_from`` says whose note of an ended line this
+    the line of this PC that wrote it still runs; so too for another PC's note on a folder above this one
+    whose line inspects its subfolders, and, when this line inspects its own, on a folder below it (two
+    lines must not inspect one part). ``took_over_from`` says whose note of an ended line this
     line replaced, and ``taken_over_by`` whose note replaced this line's meanwhile (two lines that started
     at the same moment, or one that took this line for ended while the share stalled): the line whose note
     is in the folder is the one that inspects it.
