@@ -18,8 +18,12 @@ this line watches it counts.
 A line on a folder and its subfolders and a line on one of those subfolders would inspect the same parts
 too: on one PC the second of them is refused (:func:`only_line_on`).
 
-Not covered: a line that may only read the camera folder leaves no note, and a line on a folder's subfolders
-on one PC beside a line on one of those subfolders on another.
+Across PCs the same is done by the notes: a line finds another PC's note on a folder above it (whose line
+inspects its subfolders) or, with its own subfolders, below it, and is refused while that note beats. Two such
+lines that start within the same few seconds may each miss the other's note; the line below keeps reading the
+notes above it as it beats and stops when a tree's line above it runs, so the wider line keeps its parts.
+
+Not covered: a line that may only read the camera folder leaves no note.
 """
 
 from __future__ import annotations
@@ -236,6 +240,9 @@ class ShareNote:
         self._beats = 0
         self._stop = threading.Event()
         self._beating: Optional[threading.Thread] = None
+        # other PCs' notes on the trees above, as last read: one that changes (or appears) is a tree's line
+        # that runs, started alongside this line without seeing its note
+        self._trees_above: Dict[Path, Dict[str, Any]] = {}
 
     @property
     def path(self) -> Path:
@@ -259,7 +266,9 @@ class ShareNote:
                                      f"({TWO_LINES_ON_ONE_FOLDER})")
             self.took_over_from, found = f"{_who(found)}; that process no longer runs", None
         # this folder's note first, then other PCs' lines on a tree above or a folder below, each watched alike
-        watched = {**({self.path: found} if found is not None else {}), **self._other_pcs_overlapping_lines()}
+        self._trees_above = self._other_pcs_trees_above()
+        watched = {**({self.path: found} if found is not None else {}), **self._trees_above,
+                   **self._other_pcs_lines_below()}
         for path, note in watched.items():
             on_wait(f"{path.parent} holds the note of a line ({_who(note)}"
                     f"{_WITH_SUBFOLDERS if path != self.path and note.get('subfolders') else ''}): watching for up "
@@ -277,22 +286,36 @@ class ShareNote:
         self._beating = threading.Thread(target=self._beat, name="share note", daemon=True)
         self._beating.start()
 
-    def _other_pcs_overlapping_lines(self) -> Dict[Path, Dict[str, Any]]:
-        """The notes of other PCs' lines whose parts would be this line's too: a line on a folder above with its
-        subfolders, and, for this line with its subfolders, a line on a folder below (this PC's own lines are kept
-        apart by its locks, :func:`only_line_on`). Each is watched, as this folder's note is, before it counts."""
+    def _other_pcs_trees_above(self) -> Dict[Path, Dict[str, Any]]:
+        """The notes of other PCs' lines on a folder above this one, with its subfolders: this line's parts are
+        theirs too (this PC's own lines are kept apart by its locks, :func:`only_line_on`)."""
         real = Path(os.path.realpath(self.folder))
-        notes = [above / SHARE_NOTE for above in real.parents]
-        if self.subfolders:
-            try:
-                notes += [path for path in real.rglob(SHARE_NOTE) if path.parent != real]
-            except OSError:
-                pass  # a subfolder that cannot be listed: its parts cannot be this line's either
-        found = {path: _read_note(path) for path in notes}
-        return {path: note for path, note in found.items() if note is not None
-                and note.get("machine") != self.identity["machine"] and (path.parent in real.parents and
-                                                                         note.get("subfolders") is True
-                                                                         or real in path.parent.parents)}
+        found = {above / SHARE_NOTE: _read_note(above / SHARE_NOTE) for above in real.parents}
+        return {path: note for path, note in found.items() if note is not None and note.get("subfolders") is True
+                and note.get("machine") != self.identity["machine"]}
+
+    def _other_pcs_lines_below(self) -> Dict[Path, Dict[str, Any]]:
+        """For this line with its subfolders, the notes of other PCs' lines on a folder below: their parts are
+        this line's too. Each is watched, as this folder's note is, before it counts."""
+        if not self.subfolders:
+            return {}
+        real = Path(os.path.realpath(self.folder))
+        try:
+            found = {path: _read_note(path) for path in real.rglob(SHARE_NOTE) if path.parent != real}
+        except OSError:
+            return {}  # a subfolder that cannot be listed: its parts cannot be this line's either
+        return {path: note for path, note in found.items()
+                if note is not None and note.get("machine") != self.identity["machine"]}
+
+    def _tree_line_started_above(self) -> Optional[str]:
+        """Who runs a line on a tree above this folder, found since the last look: a line there that had found
+        this line's note would have been refused, so it started alongside without seeing it. None if none."""
+        now = self._other_pcs_trees_above()
+        for path, note in now.items():
+            if note != self._trees_above.get(path):
+                return f"{_who(note)}, inspecting {path.parent}{_WITH_SUBFOLDERS}"
+        self._trees_above = now
+        return None
 
     def _refuse_a_beating_note(self, watched: Dict[Path, Dict[str, Any]]) -> None:
         """PatchCoreError naming the first watched note that changed: its line runs."""
@@ -331,6 +354,8 @@ class ShareNote:
                 self._write()
             elif self.taken_over_by is None:
                 self.taken_over_by = _who(found)  # not written over: that line keeps the folder
+            if self.taken_over_by is None:  # of a tree's line and a line inside it, the wider one keeps the parts
+                self.taken_over_by = self._tree_line_started_above()
 
     def _is_ours(self, note: Optional[Dict[str, Any]]) -> bool:
         return note is not None and note.get("line") == self.identity["line"]

@@ -200,6 +200,28 @@ def test_of_two_lines_started_together_the_one_written_over_learns_it_within_a_s
     assert json.loads((camera / SHARE_NOTE).read_text())["pc"] == "line-pc-2"  # that line's note is left
 
 
+def test_of_a_tree_s_line_and_a_line_inside_it_started_together_on_two_pcs_the_line_inside_stops(tmp_path):
+    camera = tmp_path / "camera"
+    day = camera / "2026-11-30"
+    day.mkdir(parents=True)
+    with ShareNote(day) as inside:  # the usual 5 s beat; it found no tree's note, the tree's line none below it
+        other_pcs_note(camera, subfolders=True)._write()
+        started = time.monotonic()
+        while inside.taken_over_by is None and time.monotonic() - started < 5:
+            time.sleep(0.05)
+        assert inside.taken_over_by is not None and time.monotonic() - started < 2.0
+        assert inside.taken_over_by.startswith("process 4321 on line-pc-2, since ")
+        assert inside.taken_over_by.endswith(f", inspecting {camera} and its subfolders")
+    # a tree's note that stays as it was (its line ended), or a line on the folder above alone, is no such line
+    for subfolders in (True, False):
+        other_pcs_note(camera, subfolders=subfolders)._write()
+        with ShareNote(day, beat_every=0.1, still_for=0.3) as below:
+            if not subfolders:
+                other_pcs_note(camera)._write()  # beating
+            time.sleep(0.6)
+            assert below.taken_over_by is None
+
+
 def test_a_note_that_stays_unchanged_is_a_line_that_ended_and_is_taken_over(tmp_path):
     camera = tmp_path / "camera"
     camera.mkdir()
