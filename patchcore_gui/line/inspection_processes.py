@@ -70,6 +70,24 @@ def _start_worker(model_file: str, weights: Optional[str], all_started: threadin
         _start_error = said_in_one_line(exc)
 
 
+def _how_they_ended(pool: Optional[ProcessPoolExecutor]) -> str:
+    """The dead workers' exit codes, or the signals that killed them (SIGKILL: most often the memory), each with
+    a "; " after it; empty where none is known. The pool ends the workers left with SIGTERM: not said."""
+    said = set()
+    deadline = time.monotonic() + 1.0  # a worker's pipe closes a moment before its exit code can be read
+    for process in list((getattr(pool, "_processes", None) or {}).values()):  # the pool's own record
+        process.join(max(0.0, deadline - time.monotonic()))
+        code = process.exitcode
+        if code is None or code == -signal.SIGTERM:
+            continue
+        if code < 0:
+            said.add(f"killed by {signal.Signals(-code).name}" if -code in signal.valid_signals() else
+                     f"killed by signal {-code}")
+        else:
+            said.add(f"exit code {code}")
+    return "".join(f"{told}; " for told in sorted(said))
+
+
 def _exit_with_parent() -> None:
     parent = multiprocessing.parent_process()
     if parent is not None:
@@ -132,7 +150,8 @@ class InspectionProcesses:
                                        initargs=(model_file, self.weights, context.Barrier(self.count)))
             problems = [ready.result() for ready in [pool.submit(_ready) for _ in range(self.count)]]
         except BrokenProcessPool:
-            problems = ["a process ended as it started (what it said is in the line's error output)"]
+            problems = [f"a process ended as it started ({_how_they_ended(pool)}what it said is in the line's error "
+                        "output)"]
         except (threading.BrokenBarrierError, OSError) as exc:  # OSError: the disk full, the working folder gone
             problems = [said_in_one_line(exc)]
         finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import re
 import signal
@@ -11,6 +12,7 @@ import threading
 import time
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -130,9 +132,21 @@ def test_workers_that_die_as_they_start_are_told_in_one_line_not_waited_for(insp
     ended = subprocess.run([sys.executable, str(program), str(model)], capture_output=True, text=True, cwd=ROOT,
                            env={**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(temporary)}, timeout=120)
     assert ended.stdout.splitlines() == ["the inspection processes could not start: a process ended as it started "
-                                         "(what it said is in the line's error output)"]
+                                         "(exit code 1; what it said is in the line's error output)"]
     assert "line_program.py" in ended.stderr  # the worker's own words
     assert not list(temporary.iterdir())  # the model's bytes for the workers not left behind
+
+
+def test_how_dead_workers_ended_is_said_but_not_the_pool_s_own_sigterm():
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=time.sleep, args=(60,)) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker, how in zip(workers, (signal.SIGKILL, signal.SIGTERM, signal.SIGKILL)):
+        os.kill(worker.pid, how)
+    ended = inspection_processes._how_they_ended(SimpleNamespace(_processes={w.pid: w for w in workers}))
+    assert ended == "killed by SIGKILL; "
+    assert inspection_processes._how_they_ended(None) == ""
 
 
 def test_a_line_side_by_side_in_processes_records_every_part_in_order(tmp_path, inspector, synthetic_set, run_line,
