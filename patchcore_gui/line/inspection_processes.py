@@ -150,8 +150,8 @@ class InspectionProcesses:
                                        initargs=(model_file, self.weights, context.Barrier(self.count)))
             problems = [ready.result() for ready in [pool.submit(_ready) for _ in range(self.count)]]
         except BrokenProcessPool:
-            problems = [f"a process ended as it started ({_how_they_ended(pool)}what it said is in the line's error "
-                        "output)"]
+            problems = [f"a process ended as it started ({_how_they_ended(pool)}its own words went to the program's "
+                        "error output)"]
         except (threading.BrokenBarrierError, OSError) as exc:  # OSError: the disk full, the working folder gone
             problems = [said_in_one_line(exc)]
         finally:
