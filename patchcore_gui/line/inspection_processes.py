@@ -27,6 +27,7 @@ import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Callable, List, Optional, Sequence
 
@@ -70,12 +71,17 @@ def _start_worker(model_file: str, weights: Optional[str], all_started: threadin
         _start_error = said_in_one_line(exc)
 
 
-def _how_they_ended(pool: Optional[ProcessPoolExecutor]) -> str:
-    """The dead workers' exit codes, or the signals that killed them (SIGKILL: most often the memory), each with
-    a "; " after it; empty where none is known. The pool ends the workers left with SIGTERM: not said."""
+def _workers_of(pool: Optional[ProcessPoolExecutor]) -> List[BaseProcess]:
+    """The pool's processes, from its own record (it forgets them once broken)."""
+    return list((getattr(pool, "_processes", None) or {}).values())
+
+
+def _how_they_ended(workers: Sequence[BaseProcess]) -> str:
+    """The dead workers' exit codes, or the signals that killed them (SIGKILL: most often the memory); empty
+    where none is known. The pool ends the workers left with SIGTERM: not said."""
     said = set()
     deadline = time.monotonic() + 1.0  # a worker's pipe closes a moment before its exit code can be read
-    for process in list((getattr(pool, "_processes", None) or {}).values()):  # the pool's own record
+    for process in workers:
         process.join(max(0.0, deadline - time.monotonic()))
         code = process.exitcode
         if code is None or code == -signal.SIGTERM:
@@ -85,7 +91,7 @@ def _how_they_ended(pool: Optional[ProcessPoolExecutor]) -> str:
                      f"killed by signal {-code}")
         else:
             said.add(f"exit code {code}")
-    return "".join(f"{told}; " for told in sorted(said))
+    return ", ".join(sorted(said))
 
 
 def _exit_with_parent() -> None:
@@ -135,6 +141,7 @@ class InspectionProcesses:
         self._retries_waiting = 0
         self._retry_running = False
         self._pool = self._started()
+        self._workers = _workers_of(self._pool)  # as started: how they ended is told once they die
 
     def _started(self) -> ProcessPoolExecutor:
         """A pool whose every worker has loaded the model: a worker still loading would take no part,
@@ -150,8 +157,9 @@ class InspectionProcesses:
                                        initargs=(model_file, self.weights, context.Barrier(self.count)))
             problems = [ready.result() for ready in [pool.submit(_ready) for _ in range(self.count)]]
         except BrokenProcessPool:
-            problems = [f"a process ended as it started ({_how_they_ended(pool)}its own words went to the program's "
-                        "error output)"]
+            ended = _how_they_ended(_workers_of(pool))
+            problems = [f"a process ended as it started ({ended + '; ' if ended else ''}its own words went to the "
+                        "program's error output)"]
         except (threading.BrokenBarrierError, OSError) as exc:  # OSError: the disk full, the working folder gone
             problems = [said_in_one_line(exc)]
         finally:
@@ -207,17 +215,19 @@ class InspectionProcesses:
     def _restart(self, dead: ProcessPoolExecutor) -> None:
         with self._lock:  # the threads that held parts in the dead pool restart it once
             if self._pool is dead:
-                starting = time.perf_counter()
+                starting, dead_workers = time.perf_counter(), self._workers
                 self._pool = self._started()
+                self._workers = _workers_of(self._pool)
                 dead.shutdown(wait=False, cancel_futures=True)
-                self.on_restart(f"error: an inspection process stopped (killed or out of memory); the "
-                                f"inspection processes were started again in {time.perf_counter() - starting:.1f} s "
-                                "and the parts they held are tried once more")
+                ended = _how_they_ended(dead_workers)
+                self.on_restart(f"error: an inspection process stopped (killed or out of memory"
+                                f"{'; ' + ended if ended else ''}); the inspection processes were started again in "
+                                f"{time.perf_counter() - starting:.1f} s and the parts they held are tried once more")
 
     def resident_bytes(self) -> int:
         """The memory the worker processes hold now: what a second set for another model will need."""
         total = 0
-        for pid in list(getattr(self._pool, "_processes", None) or {}):  # the pool's own record, by pid
+        for pid in [worker.pid for worker in self._workers]:
             try:
                 total += psutil.Process(pid).memory_info().rss
             except psutil.Error:  # gone meanwhile

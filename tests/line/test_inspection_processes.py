@@ -12,7 +12,6 @@ import threading
 import time
 from dataclasses import replace
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -48,8 +47,10 @@ def test_workers_give_what_the_inspector_gives_in_order(workers, inspector, synt
         np.testing.assert_allclose(theirs.inspection.anomaly_map, mine.inspection.anomaly_map, rtol=1e-4, atol=1e-4)
 
 
-RESTARTED = (r"^error: an inspection process stopped \(killed or out of memory\); the inspection processes were "
-             r"started again in \d+\.\d s and the parts they held are tried once more$")
+def restarted(ended: str) -> str:
+    """The operator's notice of workers started again after one ended as ``ended`` says."""
+    return (r"^error: an inspection process stopped \(killed or out of memory; " + ended + r"\); the inspection "
+            r"processes were started again in \d+\.\d s and the parts they held are tried once more$")
 
 
 def test_a_part_held_by_a_killed_worker_is_inspected_by_the_worker_started_again(inspector, synthetic_set):
@@ -62,7 +63,7 @@ def test_a_part_held_by_a_killed_worker_is_inspected_by_the_worker_started_again
         assert again[0].error is None and pid not in one._pool._processes
         expected = list(inspector.inspect_paths([synthetic_set.test_good[0]]))[0].inspection.score
         assert again[0].inspection.score == pytest.approx(expected, rel=1e-5)
-    assert len(notices) == 1 and re.match(RESTARTED, notices[0]), notices  # the operator hears of it
+    assert len(notices) == 1 and re.match(restarted("killed by SIGKILL"), notices[0]), notices  # the operator hears
 
 
 def test_a_part_that_kills_its_worker_twice_fails_by_name_and_the_others_are_inspected(inspector, synthetic_set,
@@ -76,7 +77,7 @@ def test_a_part_that_kills_its_worker_twice_fails_by_name_and_the_others_are_ins
         first = one._pool
         results = one.inspect_paths(paths)
         assert one._pool is not first
-    assert len(notices) == 2 and all(re.match(RESTARTED, notice) for notice in notices), notices
+    assert len(notices) == 2 and all(re.match(restarted("exit code 3"), notice) for notice in notices), notices
     assert [r.path for r in results] == paths
     assert results[1].inspection is None
     assert results[1].error == ("cannot inspect 'poison.png': the inspection process stopped twice while it held "
@@ -144,9 +145,8 @@ def test_how_dead_workers_ended_is_said_but_not_the_pool_s_own_sigterm():
         worker.start()
     for worker, how in zip(workers, (signal.SIGKILL, signal.SIGTERM, signal.SIGKILL)):
         os.kill(worker.pid, how)
-    ended = inspection_processes._how_they_ended(SimpleNamespace(_processes={w.pid: w for w in workers}))
-    assert ended == "killed by SIGKILL; "
-    assert inspection_processes._how_they_ended(None) == ""
+    assert inspection_processes._how_they_ended(workers) == "killed by SIGKILL"
+    assert inspection_processes._how_they_ended([]) == ""
 
 
 def test_a_line_side_by_side_in_processes_records_every_part_in_order(tmp_path, inspector, synthetic_set, run_line,
