@@ -25,7 +25,7 @@ import signal
 import tempfile
 import threading
 import time
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -33,7 +33,7 @@ from typing import Callable, List, Optional, Sequence
 
 import psutil
 
-from ..core import ImageResult, Inspector, PatchCoreError, PatchCoreModel
+from ..core import Cancelled, ImageResult, Inspector, PatchCoreError, PatchCoreModel
 from ..core.errors import said_in_one_line
 from ..core.memory import available_memory
 from ..core.model_file import model_from_bytes, model_to_bytes
@@ -94,6 +94,14 @@ def _how_they_ended(workers: Sequence[BaseProcess]) -> str:
     return ", ".join(sorted(said))
 
 
+def _end(pool: ProcessPoolExecutor) -> None:
+    """The pool's workers ended now, loading or not (they ignore Ctrl+C), and its threads with them: a pool left
+    to end by itself left its semaphores for the program's exit to warn of."""
+    for worker in _workers_of(pool):
+        worker.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
 def _exit_with_parent() -> None:
     parent = multiprocessing.parent_process()
     if parent is not None:
@@ -126,7 +134,8 @@ class InspectionProcesses:
     """
 
     def __init__(self, model: PatchCoreModel, count: int, weights: Optional[Path] = None,
-                 on_restart: Callable[[str], None] = lambda text: None) -> None:
+                 on_restart: Callable[[str], None] = lambda text: None,
+                 stopping: Callable[[], bool] = lambda: False) -> None:
         self.model = model
         self.count = count
         self.weights = None if weights is None else str(weights)
@@ -140,12 +149,13 @@ class InspectionProcesses:
         self._parts_in_flight = 0
         self._retries_waiting = 0
         self._retry_running = False
-        self._pool = self._started()
+        self._pool = self._started(stopping)
         self._workers = _workers_of(self._pool)  # as started: how they ended is told once they die
 
-    def _started(self) -> ProcessPoolExecutor:
+    def _started(self, stopping: Callable[[], bool] = lambda: False) -> ProcessPoolExecutor:
         """A pool whose every worker has loaded the model: a worker still loading would take no part,
-        and the first worker ready would take them all (measured: two workers no faster than one)."""
+        and the first worker ready would take them all (measured: two workers no faster than one).
+        :class:`Cancelled` once ``stopping()`` while they load (their loading is ended)."""
         context = multiprocessing.get_context("spawn")
         pool: Optional[ProcessPoolExecutor] = None
         model_file: Optional[str] = None
@@ -155,7 +165,12 @@ class InspectionProcesses:
                 written.write(model_to_bytes(self.model))
             pool = ProcessPoolExecutor(self.count, mp_context=context, initializer=_start_worker,
                                        initargs=(model_file, self.weights, context.Barrier(self.count)))
-            problems = [ready.result() for ready in [pool.submit(_ready) for _ in range(self.count)]]
+            readies = [pool.submit(_ready) for _ in range(self.count)]
+            while wait(readies, timeout=0.1).not_done:
+                if stopping():
+                    _end(pool)
+                    raise Cancelled("stopped while the inspection processes loaded the model")
+            problems = [ready.result() for ready in readies]
         except BrokenProcessPool:
             ended = _how_they_ended(_workers_of(pool))
             problems = [f"a process ended as it started ({ended + '; ' if ended else ''}its own words went to the "
@@ -169,8 +184,9 @@ class InspectionProcesses:
         problem = next((problem for problem in problems if problem), None)
         if problem is not None:
             if pool is not None:
-                pool.shutdown(wait=False, cancel_futures=True)
+                _end(pool)
             raise PatchCoreError(f"the inspection processes could not start: {problem}")
+        assert pool is not None
         return pool
 
     def inspect_paths(self, paths: Sequence[Path]) -> List[ImageResult]:
@@ -216,9 +232,9 @@ class InspectionProcesses:
         with self._lock:  # the threads that held parts in the dead pool restart it once
             if self._pool is dead:
                 starting, dead_workers = time.perf_counter(), self._workers
+                _end(dead)
                 self._pool = self._started()
                 self._workers = _workers_of(self._pool)
-                dead.shutdown(wait=False, cancel_futures=True)
                 ended = _how_they_ended(dead_workers)
                 self.on_restart(f"error: an inspection process stopped (killed or out of memory"
                                 f"{'; ' + ended if ended else ''}); the inspection processes were started again in "

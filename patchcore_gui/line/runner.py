@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-from ..core import (ImageReadError, ImageResult, Inspection, Inspector, PatchCoreError, PatchCoreModel,
+from ..core import (Cancelled, ImageReadError, ImageResult, Inspection, Inspector, PatchCoreError, PatchCoreModel,
                     encode_png, inspection_overlay, read_image)
 from ..core.errors import said_in_one_line
 from ..core.model_file import inspects_alike
@@ -193,12 +193,14 @@ class LineModel:
 
 @contextmanager
 def side_by_side(line_model: LineModel, inspectors: int, processes: bool, on_notice: Callable[[str], None],
-                 queued_per_process: int = 1, ready: Optional[InspectionProcesses] = None
+                 queued_per_process: int = 1, ready: Optional[InspectionProcesses] = None,
+                 stopping: Callable[[], bool] = lambda: False
                  ) -> Iterator[Tuple[ThreadPoolExecutor, InspectPaths, int, Optional[InspectionProcesses]]]:
     """The inspection threads, what each calls to inspect its parts, how many parts the line may hand
     them at once, and the worker processes if any: the inspector in this process for one part at a time;
-    several side by side each on one core, in worker processes (whose loading is told to ``on_notice``;
-    ``ready``: ones already started for this model) or in this process."""
+    several side by side each on one core, in worker processes (whose loading is told to ``on_notice``,
+    and ended with :class:`Cancelled` once ``stopping()``; ``ready``: ones already started for this model)
+    or in this process."""
     if inspectors > 1 and processes:
         starting = time.perf_counter()
         if ready is None:
@@ -207,7 +209,8 @@ def side_by_side(line_model: LineModel, inspectors: int, processes: bool, on_not
         # line's thread had seen its last one done (between records and moves, each with an fsync), a
         # worker sat idle for that round trip (each 72% busy at 25 parts/s, docs/benchmarks.md).
         in_hand = (1 + queued_per_process) * inspectors
-        with (ready or InspectionProcesses(line_model.model, inspectors, line_model.weights, on_notice)) as workers, \
+        with (ready or InspectionProcesses(line_model.model, inspectors, line_model.weights, on_notice,
+                                           stopping)) as workers, \
                 ThreadPoolExecutor(in_hand, thread_name_prefix="inspection") as pool:
             if ready is None:
                 on_notice(f"{inspectors} inspection processes ready "
@@ -484,6 +487,8 @@ class InspectionLine:
             while not self._stop.is_set():
                 try:
                     self._inspect_with_one_model(workers, most, in_hand, on_result, on_notice, tick, turn_shift_for)
+                except Cancelled:  # stopped while its inspection processes loaded the model: none in hand
+                    break
                 except Exception as exc:  # noqa: BLE001  (whatever stops a new model starting, the line goes on)
                     if self._starting is None:
                         raise
@@ -648,7 +653,7 @@ class InspectionLine:
         """Inspect until stopped or handed another model, with the parts in hand concluded."""
         ready, self._ready_workers = self._ready_workers, None
         with side_by_side(self.line_model, workers, self.settings.processes, on_notice,
-                          self.settings.queued_per_process, ready) as (
+                          self.settings.queued_per_process, ready, self._stop.is_set) as (
                 pool, inspect_paths, most_in_hand, processes):
             self._started_with_new_model()
             self.ready.set()

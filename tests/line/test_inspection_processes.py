@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 
 from patchcore_gui.core import PatchCoreError, save_model
@@ -263,6 +264,33 @@ def test_a_line_that_cannot_inspect_in_its_own_process_either_ends_in_one_line_a
                                   "MemoryError: cannot allocate the network")
     assert [r.path.name for r in running.results] == ["p0.png"]
     assert (folder / "p1.png").is_file()  # not inspected, not lost: the next start takes it
+
+
+def test_a_line_stopped_while_its_workers_load_the_model_stops_then_and_ends_them(tmp_path, inspector, run_line):
+    folder = tmp_path / "camera"
+    folder.mkdir()
+    line = InspectionLine(inspector.model, folder, SessionMemory(), settings=replace(FAST, inspectors=2, processes=True))
+    before = {child.pid for child in psutil.Process().children()}
+    running = run_line(line)
+    running.wait_until(lambda: any(n.startswith("loading the model into 2") for n in running.notices))
+    running.wait_until(lambda: len(_spawned_since(before)) >= 2)  # the workers are there, loading
+    workers = _spawned_since(before)
+    running.stop()  # raises what the line raised, if anything
+    assert not any("inspection processes ready" in notice for notice in running.notices), running.notices
+    psutil.wait_procs(workers, timeout=10)
+    assert not any(worker.is_running() for worker in workers)
+
+
+def _spawned_since(before):
+    """This process's worker processes started since ``before`` (their pids)."""
+    spawned = []
+    for child in psutil.Process().children():
+        try:
+            if child.pid not in before and "spawn_main" in " ".join(child.cmdline()):
+                spawned.append(child)
+        except psutil.Error:  # ended meanwhile
+            pass
+    return spawned
 
 
 def test_a_line_whose_workers_cannot_load_the_network_ends_with_one_line(tmp_path, inspector):
