@@ -84,6 +84,9 @@ def _how_they_ended(workers: Sequence[BaseProcess]) -> str:
     for process in workers:
         process.join(max(0.0, deadline - time.monotonic()))
         code = process.exitcode
+        while code is None and time.monotonic() < deadline:  # reaped by the pool's own thread: its code lands late
+            time.sleep(0.01)
+            code = process.exitcode
         if code is None or code == -signal.SIGTERM:
             continue
         if code < 0:
@@ -94,12 +97,17 @@ def _how_they_ended(workers: Sequence[BaseProcess]) -> str:
     return ", ".join(sorted(said))
 
 
-def _end(pool: ProcessPoolExecutor) -> None:
-    """The pool's workers ended now, loading or not (they ignore Ctrl+C), and its threads with them: a pool left
-    to end by itself left its semaphores for the program's exit to warn of."""
-    for worker in _workers_of(pool):
+def _end(pool: ProcessPoolExecutor, workers: Optional[Sequence[BaseProcess]] = None) -> None:
+    """The pool's ``workers`` (by default those it knows of) ended now, loading or not (they ignore Ctrl+C), and
+    its threads with them: a pool left to end by itself left its semaphores for the program's exit to warn of.
+    A worker that outlives its SIGTERM for a few seconds (stuck reading a lost share) is not waited for."""
+    workers = _workers_of(pool) if workers is None else workers
+    for worker in workers:
         worker.terminate()
-    pool.shutdown(wait=True, cancel_futures=True)
+    deadline = time.monotonic() + 5.0
+    for worker in workers:
+        worker.join(max(0.0, deadline - time.monotonic()))
+    pool.shutdown(wait=not any(worker.is_alive() for worker in workers), cancel_futures=True)
 
 
 def _exit_with_parent() -> None:
@@ -232,7 +240,7 @@ class InspectionProcesses:
         with self._lock:  # the threads that held parts in the dead pool restart it once
             if self._pool is dead:
                 starting, dead_workers = time.perf_counter(), self._workers
-                _end(dead)
+                _end(dead, dead_workers)
                 self._pool = self._started()
                 self._workers = _workers_of(self._pool)
                 ended = _how_they_ended(dead_workers)

@@ -134,9 +134,10 @@ def test_workers_that_die_as_they_start_are_told_in_one_line_not_waited_for(insp
     ended = subprocess.run([sys.executable, str(program), str(model)], capture_output=True, text=True, cwd=ROOT,
                            env={**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(temporary)}, timeout=120)
     assert ended.stdout.splitlines() == ["the inspection processes could not start: a process ended as it started "
-                                         "(exit code 1; its own words went to the program's error output)"]
+                                         "(exit code 1; its own words went to the program's error output)"], (
+        ended.stdout, ended.stderr[-2000:])
     assert "line_program.py" in ended.stderr  # the worker's own words
-    assert not list(temporary.iterdir())  # the model's bytes for the workers not left behind
+    assert not list(temporary.iterdir()), list(temporary.iterdir())  # the model's bytes for the workers not left
 
 
 def test_how_dead_workers_ended_is_said_but_not_the_pool_s_own_sigterm():
