@@ -72,7 +72,7 @@ def _start_worker(model_file: str, weights: Optional[str], all_started: threadin
 
 
 def _workers_of(pool: Optional[ProcessPoolExecutor]) -> List[BaseProcess]:
-    """The pool's processes, from its own record (it forgets them once broken)."""
+    """The pool's processes, from its own record (gone from it once the pool is shut down)."""
     return list((getattr(pool, "_processes", None) or {}).values())
 
 
