@@ -143,10 +143,11 @@ class InspectionProcesses:
 
     def __init__(self, model: PatchCoreModel, count: int, weights: Optional[Path] = None,
                  on_restart: Callable[[str], None] = lambda text: None,
-                 stopping: Callable[[], bool] = lambda: False) -> None:
+                 stopping: Callable[[], bool] = lambda: False, starting_timeout_s: float = STARTING_TIMEOUT_S) -> None:
         self.model = model
         self.count = count
         self.weights = None if weights is None else str(weights)
+        self.starting_timeout_s = starting_timeout_s
         # told, from the inspecting thread, each time dead workers were started again (an operator
         # should hear of a worker killed or out of memory, even when no part is lost)
         self.on_restart = on_restart
@@ -173,12 +174,7 @@ class InspectionProcesses:
                 written.write(model_to_bytes(self.model))
             pool = ProcessPoolExecutor(self.count, mp_context=context, initializer=_start_worker,
                                        initargs=(model_file, self.weights, context.Barrier(self.count)))
-            readies = [pool.submit(_ready) for _ in range(self.count)]
-            while wait(readies, timeout=0.1).not_done:
-                if stopping():
-                    _end(pool)
-                    raise Cancelled("stopped while the inspection processes loaded the model")
-            problems = [ready.result() for ready in readies]
+            problems = self._loaded(pool, stopping)
         except BrokenProcessPool:
             ended = _how_they_ended(_workers_of(pool))
             problems = [f"a process ended as it started ({ended + '; ' if ended else ''}its own words went to the "
@@ -196,6 +192,20 @@ class InspectionProcesses:
             raise PatchCoreError(f"the inspection processes could not start: {problem}")
         assert pool is not None
         return pool
+
+    def _loaded(self, pool: ProcessPoolExecutor, stopping: Callable[[], bool]) -> List[Optional[str]]:
+        """Why each worker could not load the model (None: it did), once every one has answered; one problem for
+        them all if one has not within ``starting_timeout_s`` (a worker stuck opening a file on a share that does
+        not answer would otherwise hold the line at its start for ever)."""
+        readies = [pool.submit(_ready) for _ in range(self.count)]
+        deadline = time.monotonic() + self.starting_timeout_s
+        while wait(readies, timeout=0.1).not_done:
+            if stopping():
+                _end(pool)
+                raise Cancelled("stopped while the inspection processes loaded the model")
+            if time.monotonic() > deadline:
+                return [f"a process had not loaded the model after {self.starting_timeout_s:.0f} s"]
+        return [ready.result() for ready in readies]
 
     def inspect_paths(self, paths: Sequence[Path]) -> List[ImageResult]:
         """One result per path, in order, as :meth:`Inspector.inspect_paths` gives them.
