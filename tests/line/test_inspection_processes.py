@@ -294,7 +294,7 @@ def test_a_line_stopped_while_its_workers_load_the_model_stops_then_and_ends_the
 
 
 def _spawned_since(before):
-    """This process's worker processes started since ``before`` (their pids)."""
+    """This process's worker processes started since ``before`` (a set of pids), as psutil sees them."""
     spawned = []
     for child in psutil.Process().children():
         try:
