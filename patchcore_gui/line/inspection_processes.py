@@ -204,7 +204,7 @@ class InspectionProcesses:
                 _end(pool)
                 raise Cancelled("stopped while the inspection processes loaded the model")
             if time.monotonic() > deadline:
-                return [f"a process had not loaded the model after {self.starting_timeout_s:.0f} s"]
+                return [f"a process had not loaded the model after {self.starting_timeout_s:g} s"]
         return [ready.result() for ready in readies]
 
     def inspect_paths(self, paths: Sequence[Path]) -> List[ImageResult]:
