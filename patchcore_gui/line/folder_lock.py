@@ -248,6 +248,11 @@ class ShareNote:
     def path(self) -> Path:
         return self.folder / SHARE_NOTE
 
+    @property
+    def _real_folder(self) -> Path:
+        """The folder as the notes above and below it are found: the same tree however it was named."""
+        return Path(os.path.realpath(self.folder))
+
     def __enter__(self) -> "ShareNote":
         self.claim()
         return self
@@ -289,8 +294,7 @@ class ShareNote:
     def _other_pcs_trees_above(self) -> Dict[Path, Dict[str, Any]]:
         """The notes of other PCs' lines on a folder above this one, with its subfolders: this line's parts are
         theirs too (this PC's own lines are kept apart by its locks, :func:`only_line_on`)."""
-        real = Path(os.path.realpath(self.folder))
-        found = {above / SHARE_NOTE: _read_note(above / SHARE_NOTE) for above in real.parents}
+        found = {above / SHARE_NOTE: _read_note(above / SHARE_NOTE) for above in self._real_folder.parents}
         return {path: note for path, note in found.items() if note is not None and note.get("subfolders") is True
                 and note.get("machine") != self.identity["machine"]}
 
@@ -299,7 +303,7 @@ class ShareNote:
         this line's too. Each is watched, as this folder's note is, before it counts."""
         if not self.subfolders:
             return {}
-        real = Path(os.path.realpath(self.folder))
+        real = self._real_folder
         try:
             found = {path: _read_note(path) for path in real.rglob(SHARE_NOTE) if path.parent != real}
         except OSError:
@@ -327,7 +331,7 @@ class ShareNote:
             if path == self.path:
                 raise PatchCoreError(f"{line} already inspects {self.folder}{holder}: stop it first "
                                      f"({TWO_LINES_ON_ONE_FOLDER})")
-            if path.parent in Path(os.path.realpath(self.folder)).parents:
+            if path.parent in self._real_folder.parents:
                 raise _tree_above(path.parent, holder, self.folder, line)
             raise _folder_below(path.parent, self.folder, holder, line)
 
