@@ -220,6 +220,7 @@ class LinePanel(QWidget):
         self.ng_parts.clear()
         self.ng_model.clear()
         self._show_ng_title()
+        self.notice_label.clear()
         self.unlocked = False
         self.worker = LineWorker(make_inspector, folder, make_recorder, sorter, overlays, settings, model_file)
         self.worker.model_taken_up.connect(self.model_taken_up)
@@ -437,6 +438,9 @@ class LinePanel(QWidget):
         self._warn("Line stopped", text)
 
     def _ended(self, text: str) -> None:
+        # a notice of the running line ("2 inspection processes ready", "the camera folder is gone") is stale
+        # once it stops; the line's last word is the folder line's
+        self.notice_label.clear()
         self.folder_warning.hide()
         self.worker = None
         self.thread = None

@@ -172,8 +172,10 @@ def test_a_camera_folder_that_goes_away_is_shown_until_it_is_back(qtbot, panel, 
     qtbot.waitUntil(lambda: panel.folder_warning.isHidden(), timeout=10_000)
     qtbot.waitUntil(lambda: panel.folder_label.text() == f"Running on {camera} (a network folder, nfs4: looked at "
                     "every 1 s)", timeout=10_000)
+    assert panel.notice_label.text()
     panel.stop()
     qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT_MS)
+    assert panel.notice_label.text() == ""  # a stopped line's notices are not left standing as if it ran
     assert [r.path.name for r in memory.added] == ["p0.png", "p1.png"]
     threshold = inspector.model.threshold
     assert memory.changes == [("camera folder gone", threshold, str(camera)), ("camera folder back", threshold,
