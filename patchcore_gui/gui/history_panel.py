@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (QComboBox, QDateTimeEdit, QDockWidget, QFileDialo
 from ..record import ModelChange, PeriodSummary, RecordFilter, StoredInspection, StoreError, Summary, open_store
 from ..record.export import write_changes_csv, write_records_csv
 from ..line.shifts import ShiftPlan
+from ..line.sorting import where_the_part_is
 from ..record.records import VERDICTS
 from .results_model import VERDICT_COLOURS
 from .workers import RunningWorkers, Worker
@@ -451,13 +452,13 @@ class HistoryPanel(QWidget):
         stored = self.table_model.row(row)
         record = stored.record
         # a line that moved its images into a sort folder noted where each went
-        places = [Path(record.image_path)] + ([Path(record.sorted_path)] if record.sorted_path else [])
-        path = next((place for place in places if place.is_file()), places[0])
+        sorted_path = Path(record.sorted_path) if record.sorted_path else None
+        path = where_the_part_is(Path(record.image_path), sorted_path)
         score = "no score" if record.score is None else f"score {record.score:.4f}"
         recorded = (f"recorded {record.time.astimezone():%Y-%m-%d %H:%M:%S} on {stored.station}: {record.verdict}, "
                     f"{score}, model {record.model_name}, threshold {record.threshold:.4f}")
         if not path.is_file():
-            where = " or ".join(str(place) for place in places)
+            where = " or ".join(str(place) for place in (record.image_path, sorted_path) if place)
             self.status.setText(f"The image is no longer at {where}, so it cannot be shown again ({recorded}).")
             return
         changed = record.file_size is not None and path.stat().st_size != record.file_size

@@ -43,6 +43,7 @@ class LineMode(QObject):
         window.document.threshold_changed.connect(self._threshold_moved)
         window.document.saved.connect(self._saved)
         self.panel.model_taken_up.connect(self._taken_up)
+        self.panel.inspect_again.connect(self._inspect_again)
         for changed in (window.document.model_changed, window.document.defect_size_changed,
                         window.document.state_changed):
             changed.connect(self._tell_unsaved_tuning)
@@ -63,6 +64,12 @@ class LineMode(QObject):
         menu.addAction(self.run_action)
         stop = menu.addAction("&Stop line")
         stop.triggered.connect(self.panel.stop)
+
+    @Slot(Path)
+    def _inspect_again(self, path: Path) -> None:
+        """An NG part of the line's, inspected with the window's model in the Inspect tab, where it is tuned."""
+        self.tabs.setCurrentIndex(0)
+        self.window.reopen_part(path)
 
     @property
     def locked(self) -> bool:

@@ -15,9 +15,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable, Optional
 
-from PySide6.QtCore import QModelIndex, QSettings, QSize, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QModelIndex, QPoint, QSettings, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout, QHBoxLayout, QLabel,
-                               QLineEdit, QListView, QMessageBox, QPushButton, QSizePolicy, QVBoxLayout, QWidget)
+                               QLineEdit, QListView, QMenu, QMessageBox, QPushButton, QSizePolicy, QVBoxLayout, QWidget)
 
 from ..core import Inspector, PatchCoreError
 from ..line import LineSettings, OverlayWriter, PartSorter, ShiftSnapshot
@@ -25,7 +25,7 @@ from ..line.runner import Recorder
 from ..line.shifts import ShiftPlan
 from .image_view import InspectionView
 from .line_worker import SHOW_EVERY_S, THUMBNAIL_SIDE, FollowedModelFile, LineWorker, ShownLinePart
-from .ng_parts import KEY_ROLE, NgPartsModel, NgRow
+from .ng_parts import IMAGE_ROLE, KEY_ROLE, NgPartsModel, NgRow
 from .workers import start_worker
 
 #: NG parts whose full picture is kept to look back at; older ones keep their thumbnail.
@@ -48,6 +48,10 @@ class LinePanel(QWidget):
     message = Signal(str)
     #: The line inspects with this model, read from its model file after it changed (PatchCoreModel).
     model_taken_up = Signal(object)
+    #: An NG part of the shift to inspect again in the Inspect tab (its image's path now).
+    inspect_again = Signal(Path)
+    #: An NG part of the shift that the engineer says is good: to be taught (its image's path now).
+    teach_good = Signal(Path)
 
     def __init__(self, settings: QSettings, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
@@ -159,6 +163,11 @@ class LinePanel(QWidget):
         self.ng_list.setUniformItemSizes(True)  # no measuring of every row as thousands arrive
         self.ng_list.setWordWrap(True)
         self.ng_list.selectionModel().currentChanged.connect(self._ng_selected)
+        # a false reject seen on the line is tuned from here: the Inspect tab's tools, or taught at once
+        self.ng_list.doubleClicked.connect(self._inspect_ng_again)
+        self.ng_list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.ng_list.customContextMenuRequested.connect(self._ng_menu)
+        self._menu: Optional[QMenu] = None
         self.ng_title = QLabel()
         self._show_ng_title()
         side = QVBoxLayout()
@@ -320,7 +329,7 @@ class LinePanel(QWidget):
         tooltip = (f"{result.path}\nscore {result.score:.4f}, threshold {result.threshold:.4f}"
                    + (f"\nsorted into {result.sorted_to}" if result.sorted_to else ""))
         self.ng_model.add(NgRow(key, f"{result.path.name}\n{result.time.astimezone():%H:%M:%S}", tooltip,
-                                shown.thumbnail or b""))
+                                shown.thumbnail or b"", result.path, result.sorted_to))
         self.ng_parts[key] = shown
         if len(self.ng_parts) > KEPT_NG_PICTURES:
             self.ng_parts.popitem(last=False)
@@ -332,7 +341,8 @@ class LinePanel(QWidget):
         before = self.last_snapshot.ng_before_start if self.last_snapshot is not None and self.running else 0
         if before:  # a restart within the shift: those are counted, not pictured
             shown += f"; {before:,} of them before this start, in the record (View > History)"
-        self.ng_title.setText(f"NG parts of this shift: {total + before:,}{shown} (click one to look again)")
+        self.ng_title.setText(f"NG parts of this shift: {total + before:,}{shown} (click one to look again, "
+                              "right-click for more)")
 
     @Slot(QModelIndex, QModelIndex)
     def _ng_selected(self, current: QModelIndex, previous: QModelIndex = QModelIndex()) -> None:
@@ -344,6 +354,33 @@ class LinePanel(QWidget):
         else:
             self.message.emit(f"only the last {KEPT_NG_PICTURES} NG parts are kept to look at here; "
                               f"{str(current.data(Qt.ItemDataRole.ToolTipRole)).splitlines()[0]}")
+
+    def _image_of(self, index: QModelIndex) -> Optional[Path]:
+        """The NG row's image where it is now, or None (said in the status bar) when it is nowhere."""
+        path = index.data(IMAGE_ROLE) if index.isValid() else None
+        if path is not None and not path.is_file():
+            self.message.emit(f"the image of {path.name} is no longer at {path}")
+            return None
+        return path
+
+    @Slot(QModelIndex)
+    def _inspect_ng_again(self, index: QModelIndex) -> None:
+        path = self._image_of(index)
+        if path is not None:
+            self.inspect_again.emit(path)
+
+    @Slot(QPoint)
+    def _ng_menu(self, position: QPoint) -> None:
+        index = self.ng_list.indexAt(position)
+        path = self._image_of(index)
+        if path is None:
+            return
+        if self._menu is not None:
+            self._menu.deleteLater()
+        self._menu = menu = QMenu(self.ng_list)
+        menu.addAction(f"Inspect {path.name} again (Inspect tab)", lambda: self.inspect_again.emit(path))
+        menu.addAction(f"This part is good: teach {path.name}", lambda: self.teach_good.emit(path))
+        menu.popup(self.ng_list.viewport().mapToGlobal(position))
 
     def _show_running_on(self, snapshot: Optional[ShiftSnapshot]) -> None:
         """The folder line: where the line runs, and how it sees the parts as its watch last decided."""

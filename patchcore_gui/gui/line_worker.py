@@ -22,6 +22,7 @@ from ..core import Inspector, PatchCoreError, PatchCoreModel, read_image
 from ..line import InspectionLine, LineSettings, OverlayWriter, PartResult, PartSorter, ShiftSnapshot
 from ..line.model_file_follower import ModelFileFollower
 from ..line.runner import Recorder
+from ..line.sorting import where_the_part_is
 from .results_model import downsize, encode_thumbnail
 from .workers import Worker
 
@@ -62,7 +63,7 @@ class ShownLinePart:
 def picture(result: PartResult, model: PatchCoreModel, thumbnail: bool) -> ShownLinePart:
     """Read the part's image (where the sorter put it, if it moved it; not again where the line already
     read it) and make what the panel draws."""
-    source = result.sorted_to or result.path
+    source = where_the_part_is(result.path, result.sorted_to)
     if result.image_gone or result.inspection is None:
         image = None
         if not result.image_gone:

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Deque, Union
+from pathlib import Path
+from typing import Any, Deque, Optional, Union
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
+from ..line.sorting import where_the_part_is
 from .results_model import ThumbnailPixmaps
 
 Index = Union[QModelIndex, QPersistentModelIndex]
@@ -23,6 +25,8 @@ Index = Union[QModelIndex, QPersistentModelIndex]
 LISTED_NG = 2000
 #: The role that hands back a row's key, by which the panel finds the part's kept picture.
 KEY_ROLE = Qt.ItemDataRole.UserRole
+#: The role that hands back where the part's image is now (its sorted copy, else the camera folder's).
+IMAGE_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,9 @@ class NgRow:
     tooltip: str
     #: JPEG bytes (results_model.encode_thumbnail); empty: no picture.
     thumbnail: bytes
+    #: where the camera wrote the part, and where the line sorted it (if it did)
+    path: Optional[Path] = None
+    sorted_to: Optional[Path] = None
 
 
 class NgPartsModel(QAbstractListModel):
@@ -76,4 +83,6 @@ class NgPartsModel(QAbstractListModel):
             return self._pixmaps.get(row.key, row.thumbnail)
         if role == KEY_ROLE:
             return row.key
+        if role == IMAGE_ROLE:
+            return None if row.path is None else where_the_part_is(row.path, row.sorted_to)
         return None

@@ -146,6 +146,7 @@ class WindowTeaching(QObject):
                 action.menu().addSeparator()
                 action.menu().addAction(self.action)
                 action.menu().addAction(toggle)
+        window.line_mode.panel.teach_good.connect(lambda path: self.teach([path]))
         table = window.results_panel.table
         table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         table.customContextMenuRequested.connect(self._context_menu)

@@ -16,9 +16,10 @@ _HOMES: Dict[str, List[str]] = {
     ".counters": ["ShiftSnapshot"],
     ".runner": ["InspectionLine", "LineSettings", "PartResult", "RecordingFailed"],
     ".shifts": ["ShiftPlan"],
-    ".sorting": ["OverlayWriter", "PartSorter"],
+    ".sorting": ["OverlayWriter", "PartSorter", "where_the_part_is"],
 }
 __getattr__, __dir__ = lazy_exports(__name__, _HOMES)
 
 __all__ = ["ArrivalSettings", "InspectionLine", "LineSettings", "OverlayWriter", "Part", "PartQueue", "PartResult",
-           "PartSorter", "RecordingFailed", "ShiftPlan", "ShiftSnapshot", "is_part_name"]
+           "PartSorter", "RecordingFailed", "ShiftPlan", "ShiftSnapshot", "is_part_name",
+           "where_the_part_is"]

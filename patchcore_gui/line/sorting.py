@@ -18,6 +18,8 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Optional
+
 from ..core import FileWriteError, ImageReadError, atomic_write_bytes
 from ..core.atomic import fsync_folder
 from ..record import file_identity
@@ -45,6 +47,18 @@ def free_name(folder: Path, name: str) -> Path:
     while os.path.lexists(candidate):
         candidate, number = folder / f"{stem}_{number}{suffix}", number + 1
     return candidate
+
+
+def where_the_part_is(path: Path, sorted_to: Optional[Path]) -> Path:
+    """Where a recorded part's image is to be read again: its sorted copy first (a camera may since have written
+    another part under the name it had in the camera folder), else where the camera wrote it; the sorted
+    place when neither exists, as the one the line last put it.
+
+    >>> where_the_part_is(Path("/nonexistent/cam/p1.png"), Path("/nonexistent/sorted/NG/p1.png")).parts[-2]
+    'NG'
+    """
+    places = [place for place in (sorted_to, path) if place is not None]
+    return next((place for place in places if place.is_file()), places[0])
 
 
 def _same_bytes(a: Path, b: Path) -> bool:

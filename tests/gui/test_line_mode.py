@@ -145,3 +145,48 @@ def test_a_model_with_unsaved_changes_is_saved_before_a_line_runs_it(window, fit
     (tmp_path / "camera").mkdir()
     assert not window.line_mode.run_line(tmp_path / "camera") and not window.line_mode.panel.running
     assert window.last_error.startswith("Save the model first (Ctrl+S)")
+
+
+def test_an_ng_part_of_the_line_is_inspected_again_or_taught_from_its_thumbnail(qtbot, window, fitted, synthetic_set,
+                                                                                  tmp_path):
+    """The engineer tunes where the line errs from the line's own NG list: a double-click inspects the part in the
+    Inspect tab (where every tool is), the right-click menu teaches it as good; both find the image where the
+    line moved it."""
+    panel = window.line_mode.panel
+    panel.sorting.setCurrentIndex(panel.sorting.findData("move"))
+    _model_path, camera, panel = run_line(window, fitted, tmp_path)
+    drop(synthetic_set.test_defective[0], camera, "d0.png")
+    drop(synthetic_set.test_defective[1], camera, "d1.png")
+    qtbot.waitUntil(lambda: panel.last_snapshot is not None and panel.last_snapshot.ng == 2, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: panel.ng_model.rowCount() == 2, timeout=TIMEOUT_MS)
+    assert not (camera / "d0.png").exists()  # moved: the list knows where to
+    panel.ng_list.doItemsLayout()
+    first, second = (panel.ng_model.index(row, 0) for row in range(2))
+
+    with qtbot.waitSignal(window.job_done, timeout=TIMEOUT_MS) as inspected:
+        panel.ng_list.doubleClicked.emit(first)
+    assert inspected.args == ["inspect", "finished"] and window.line_mode.tabs.currentIndex() == 0
+    [item] = window.results.items()
+    assert item.path.name == "d0.png" and item.path.parent.name == "NG" and item.score is not None
+
+    panel._ng_menu(panel.ng_list.visualRect(second).center())
+    texts = [action.text() for action in panel._menu.actions()]
+    assert texts == ["Inspect d1.png again (Inspect tab)", "This part is good: teach d1.png"]
+    with qtbot.waitSignal(window.job_done, timeout=TIMEOUT_MS) as taught:
+        panel._menu.actions()[1].trigger()
+    assert taught.args == ["teach", "finished"]
+    [teaching] = window.document.model.teachings
+    assert "d1.png" in str(teaching)
+    assert panel.notice_label.text().startswith("Not on the line yet: taught parts 0 -> 1")
+
+    # an image no longer anywhere: said, nothing inspected or taught
+    qtbot.waitUntil(lambda: not window.busy and len(window.results.items()) == 1, timeout=TIMEOUT_MS)  # re-inspected
+    for kept in tmp_path.rglob("d1.png"):
+        kept.unlink()
+    messages = []
+    panel.message.connect(messages.append)
+    panel.ng_list.doubleClicked.emit(second)
+    assert messages and "d1.png is no longer at" in messages[-1]
+    assert not window.busy and len(window.results.items()) == 1
+    with qtbot.waitSignal(panel.running_changed, timeout=TIMEOUT_MS):
+        panel.stop_button.click()

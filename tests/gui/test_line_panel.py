@@ -331,7 +331,7 @@ def test_a_restart_within_a_shift_counts_its_earlier_parts_and_says_its_ng_parts
     assert record.since == ShiftPlan.parse("00:00").start_of(datetime.now().astimezone())
     assert panel.counter_labels["inspected"].text() == "8"
     qtbot.waitUntil(lambda: panel.ng_title.text() == ("NG parts of this shift: 3; 2 of them before this start, in "
-                                                      "the record (View > History) (click one to look again)"),
+                                                      "the record (View > History) (click one to look again, right-click for more)"),
                     timeout=TIMEOUT_MS)
     panel.stop()
     qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT_MS)
