@@ -62,24 +62,32 @@ def model_to_bytes(model: PatchCoreModel) -> bytes:
     return save_tensors(tensors, metadata=metadata)
 
 
+#: The model's fields that only judge a score (a verdict from it), not how a part is scored.
+JUDGING = ("threshold", "review_from", "min_defect_area", "pixel_size_mm")
+
+
 def inspects_alike(a: PatchCoreModel, b: PatchCoreModel) -> bool:
     """Whether two models score and map every part the same way, differing at most in how a score is
     judged (threshold, review band, minimum defect area, pixel size): a line takes such a model up
     without loading its network and bank again."""
-    judged = {"threshold": a.threshold, "review_from": a.review_from, "min_defect_area": a.min_defect_area,
-              "pixel_size_mm": a.pixel_size_mm}
+    judged = {name: getattr(a, name) for name in JUDGING}
     header_a, tensors_a = _header_and_tensors(a)
     header_b, tensors_b = _header_and_tensors(replace(b, **judged))
     return header_a == header_b and tensors_a.keys() == tensors_b.keys() and all(
         np.array_equal(tensors_a[name], tensors_b[name]) for name in tensors_a)
 
 
-#: What :func:`what_changed` says of two models that judge every part alike.
-NOTHING_CHANGED = "no setting that judges parts"
+#: What :func:`what_changed` says of two models that are one (a model file written again as it was).
+NOTHING_CHANGED = "the same model as before"
+#: What it says of two that differ in nothing it names: another model of the same settings copied over.
+SCORED_ANEW = "how parts are scored: network, input or memory bank"
 
 
-def what_changed(old: PatchCoreModel, new: PatchCoreModel) -> str:
-    """What an engineer's tuning changed, in a few words ("threshold 2.5000 -> 3.0000, ...")."""
+def what_changed(old: PatchCoreModel, new: PatchCoreModel, scored: bool = True) -> str:
+    """What an engineer's tuning changed, in a few words ("threshold 2.5000 -> 3.0000, ...").
+
+    When none of the named settings differ, ``scored`` compares how the two score parts (a few ms for a large
+    bank: :func:`inspects_alike`); without it they are taken as the same model."""
     def band(model: PatchCoreModel) -> str:
         return "none" if model.review_from is None else f"{model.review_from:.4f}"
 
@@ -95,8 +103,15 @@ def what_changed(old: PatchCoreModel, new: PatchCoreModel) -> str:
         ("region of interest", region(old), region(new)),
         ("taught parts", str(len(old.teachings)), str(len(new.teachings))),
         ("memory bank", f"{len(old.memory_bank):,} patches", f"{len(new.memory_bank):,} patches"),
+        ("pixel size", _mm(old.pixel_size_mm), _mm(new.pixel_size_mm)),
     ) if before != after]
-    return ", ".join(changes) or NOTHING_CHANGED
+    if changes:
+        return ", ".join(changes)
+    return NOTHING_CHANGED if not scored or inspects_alike(old, new) else SCORED_ANEW
+
+
+def _mm(size: Optional[float]) -> str:
+    return "none" if size is None else f"{size:g} mm"
 
 
 def _header_and_tensors(model: PatchCoreModel) -> Tuple[str, Dict[str, np.ndarray]]:

@@ -145,7 +145,9 @@ class LineMode(QObject):
         if (not self.panel.running or document.model is None or self._line_model is None
                 or document.model is self._line_model or document.path != self._line_file):
             return
-        change = what_changed(self._line_model, document.model)
+        # the window cannot open or build another model while a line runs: only named settings differ here,
+        # and this runs on every move of the threshold
+        change = what_changed(self._line_model, document.model, scored=False)
         if change != NOTHING_CHANGED:
             self.panel.show_notice(f"Not on the line yet: {change}. Save the model (Ctrl+S) to put it on the line")
 

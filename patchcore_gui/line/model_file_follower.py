@@ -14,7 +14,7 @@ from typing import Callable, Optional, Tuple
 
 from ..core import PatchCoreError, PatchCoreModel, load_model
 from ..core.fingerprint import stat_key
-from ..core.model_file import what_changed
+from ..core.model_file import NOTHING_CHANGED, what_changed
 from .runner import InspectionLine, Recorder
 
 #: Seconds between looks at the model file: a tuned model written over it is taken up this soon.
@@ -57,7 +57,12 @@ class ModelFileFollower:
     def _follow(self) -> None:
         while not self._done.wait(self.every_s):
             stamp = stat_key(self.path)
-            if stamp is None or stamp == self.stamp:
+            if stamp == self.stamp:
+                continue
+            if stamp is None:  # removed or renamed away: said once; a model written there again is taken up
+                self.stamp = None
+                self.on_notice(f"{self.path.name} is gone (removed or renamed): the line goes on with the model it "
+                               "had, and takes up a model written there again")
                 continue
             self.stamp = stamp
             try:
@@ -69,7 +74,11 @@ class ModelFileFollower:
             change = what_changed(self.line.model, tuned)  # against the model in force (not one that failed)
 
             def in_force(tuned: PatchCoreModel = tuned, change: str = change) -> None:
-                self.on_notice(f"{self.path.name} changed: inspecting with it from now on ({change})")
+                if change == NOTHING_CHANGED:
+                    self.on_notice(f"{self.path.name} was written again with the model the line has: it goes on "
+                                   "as it was")
+                else:
+                    self.on_notice(f"{self.path.name} changed: inspecting with it from now on ({change})")
                 self.on_taken_up(tuned)
 
             self.line.take_up(tuned, self.open_recorder_for(tuned), in_force)
