@@ -69,7 +69,7 @@ def add_log_command(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     p.add_argument("store", help="SQLite file or postgresql:// URL")
     p.add_argument("--since", type=parse_when, help="from this time on (inclusive)")
     p.add_argument("--until", type=parse_when, help="before this time")
-    p.add_argument("--verdict", choices=VERDICTS)
+    p.add_argument("--verdict", choices=VERDICTS, type=str.upper, help="OK, REVIEW, NG or ERROR (any case)")
     p.add_argument("--model", help="model name, or the start of its sha256")
     p.add_argument("--station", help="only this station (line PC)")
     p.add_argument("--part", metavar="TEXT", help="only parts whose image path holds TEXT, any case (e.g. the serial "

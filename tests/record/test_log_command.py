@@ -91,6 +91,8 @@ def test_log_prints_the_parts_that_match(shift_store, capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].split("\t")[:3] == ["time", "station", "verdict"]
     assert len(lines) == 1 + 3 and all("\tline3\tNG\t3.0000\t2.5000\t" in line for line in lines[1:])
+    assert main(["log", str(shift_store), "--verdict", "ng", "--station", "line3"]) == 0  # as typed in a hurry
+    assert capsys.readouterr().out.strip().splitlines() == lines
     assert main(["log", str(shift_store), "--model", "gasket"]) == 0
     (line,) = capsys.readouterr().out.strip().splitlines()[1:]
     assert line.endswith("\t/cam/q.png\tcannot read 'q.png': truncated") and "\tERROR\t-\t" in line
