@@ -15,7 +15,7 @@ from typing import List, Optional, Sequence, TextIO, Tuple
 
 from tqdm import tqdm
 
-from .core.atomic import atomic_write_bytes, atomic_write_text
+from .core.atomic import atomic_write_bytes, atomic_write_text, folder_problem
 from .core.backbones import BACKBONES, DEFAULT_BACKBONE, FeatureBackbone, load_backbone
 from .core.build_cost import (TILED_PARTS_BACKBONE, TILED_PARTS_CORESET, TILED_PARTS_LAYERS, estimate_build_cost,
                               geometry_changes, image_sizes, options_not_applying, resolved_config, time_this_pc,
@@ -199,11 +199,22 @@ def cmd_defect_size(args: argparse.Namespace) -> int:
     return 0
 
 
+def _refuse_outputs_it_cannot_write(overlays: Optional[Path], csv: Optional[Path]) -> None:
+    """Said before a long batch, not after it (the table) or at every image (the overlays)."""
+    if csv is not None and csv.is_dir():
+        raise PatchCoreError(f"--csv {csv} is a folder: name the table's file")
+    for what, folder in (("overlays", overlays), ("table", None if csv is None else csv.parent)):
+        problem = None if folder is None else folder_problem(folder)
+        if problem is not None:
+            raise PatchCoreError(f"the {what} cannot go into {folder}: {problem}")
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
     model = load_model(args.model)
+    out = Path(args.out) if args.out else None
+    _refuse_outputs_it_cannot_write(out, Path(args.csv) if args.csv else None)
     images, problems = find_images(args.inputs)
     inspector = Inspector(model, weights=args.weights)
-    out = Path(args.out) if args.out else None
     review = model.review_from
     rows: List[ResultRow] = [ResultRow(str(problem.path), None, model.threshold, problem, inspection_time(), review)
                              for problem in problems]

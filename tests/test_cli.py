@@ -73,6 +73,26 @@ def test_predict_reports_a_bad_file_goes_on_and_exits_1(model_path, synthetic_se
     assert len(captured.out.strip().splitlines()) == 1
 
 
+def test_predict_refuses_a_table_or_overlay_place_it_cannot_write_before_inspecting(model_path, synthetic_set,
+                                                                                    tmp_path, capsys):
+    """Said before a long batch (before: the table's error came after every image was inspected, the overlays'
+    once per image)."""
+    part = str(synthetic_set.test_good[0])
+    assert main(["predict", str(model_path), part, "--csv", str(tmp_path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.strip() == f"error: --csv {tmp_path} is a folder: name the table's file"
+    (tmp_path / "taken").write_text("a file")
+    assert main(["predict", str(model_path), part, "--out", str(tmp_path / "taken")]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.strip() == (
+        f"error: the overlays cannot go into {tmp_path / 'taken'}: it is a file, not a folder")
+    assert main(["predict", str(model_path), part, "--csv", str(tmp_path / "taken" / "results.csv")]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: the table cannot go into {tmp_path / 'taken'}: it is a file, not a folder")
+    assert main(["predict", str(model_path), part, "--csv", str(tmp_path / "new" / "results.csv")]) == 0
+    assert (tmp_path / "new" / "results.csv").is_file()  # a missing folder is made, as before
+
+
 def test_predict_with_a_broken_model_is_one_line(tmp_path, synthetic_set, capsys):
     broken = tmp_path / "broken.patchcore"
     broken.write_bytes(b"nonsense")

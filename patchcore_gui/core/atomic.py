@@ -21,7 +21,7 @@ import tempfile
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, ContextManager, Iterator, TextIO, Union
+from typing import IO, ContextManager, Iterator, Optional, TextIO, Union
 
 from .errors import FileWriteError
 
@@ -44,6 +44,22 @@ def atomic_write_bytes(path: PathLike, data: bytes, make_folder: bool = True) ->
 
 def atomic_write_text(path: PathLike, text: str, make_folder: bool = True) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"), make_folder)
+
+
+def folder_problem(folder: PathLike) -> Optional[str]:
+    """Why no file can be written into ``folder`` (made if missing), in a few words, or None: an output folder
+    looked at once before a batch or a line starts, instead of failing at every part."""
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except FileExistsError:  # what mkdir says when a file stands where the folder should
+        return "it is a file, not a folder"
+    except NotADirectoryError:
+        return "a file stands where one of its folders should be"
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
 
 
 _UMASK_LOCK = threading.Lock()

@@ -32,7 +32,7 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from ..core import (Cancelled, ImageReadError, ImageResult, Inspection, Inspector, PatchCoreError, PatchCoreModel,
-                    encode_png, inspection_overlay, read_image)
+                    encode_png, folder_problem, inspection_overlay, read_image)
 from ..core.errors import said_in_one_line
 from ..core.model_file import inspects_alike
 from ..core.regions import DefectRegion, regions_summary
@@ -426,9 +426,11 @@ class InspectionLine:
     def claim_folder(self, on_notice: Callable[[str], None] = lambda text: None) -> None:
         """Take the camera folder's lock now, before saying the line runs (:meth:`run` takes it otherwise and
         gives it back when it ends); PatchCoreError if another line on this PC, or on another PC that reaches
-        this folder, inspects it. ``on_notice`` hears that a line's note found there is being watched."""
+        this folder, inspects it, or if its sort or overlay folder cannot be written. ``on_notice`` hears that a
+        line's note found there is being watched."""
         if self._claim is not None:
             return
+        self._refuse_output_it_cannot_write()
         with ExitStack() as claim:
             claim.enter_context(only_line_on(self.folder, subfolders=self.settings.arrival.subfolders))
             self._share_note = ShareNote(self.folder, subfolders=self.settings.arrival.subfolders)
@@ -614,6 +616,14 @@ class InspectionLine:
             return part.parent.relative_to(self.folder)
         except ValueError:  # a path given by hand from elsewhere: sorted by date and verdict alone
             return Path()
+
+    def _refuse_output_it_cannot_write(self) -> None:
+        """A sort or overlay folder that is a file, or not this user's to write, is said once at the start, not
+        as an error at every part."""
+        for what, writer in (("sorted images", self.sorter), ("overlays", self.overlays)):
+            problem = None if writer is None else folder_problem(writer.root)
+            if writer is not None and problem is not None:
+                raise PatchCoreError(f"the {what} cannot go into {writer.root}: {problem}")
 
     def _refuse_output_inside_the_camera_folder(self) -> None:
         """With its subfolders watched, the line would inspect the images it sorts and the overlays it writes."""

@@ -348,3 +348,16 @@ def test_a_folder_another_line_inspects_is_refused_in_one_line(qtbot, panel, ins
         qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT_MS)
     assert messages[-1].startswith(f"Line stopped: another line already inspects {camera} (process ")
     assert panel.run_button.isEnabled()
+
+
+def test_a_sort_folder_that_is_a_file_stops_the_line_at_its_start_in_one_line(qtbot, panel, inspector, tmp_path):
+    camera = tmp_path / "camera"
+    camera.mkdir()
+    panel.sort_root(camera).write_text("a file where the sorted parts would go")
+    panel.sorting.setCurrentIndex(panel.sorting.findData("copy"))
+    messages: List[str] = []
+    panel.message.connect(messages.append)
+    panel.start(camera, lambda: inspector, lambda: SessionMemory(), FAST)
+    qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT_MS)
+    assert messages[-1] == (f"Line stopped: the sorted images cannot go into {panel.sort_root(camera)}: it is a file, "
+                            "not a folder")

@@ -146,6 +146,21 @@ def test_watch_refuses_a_missing_folder_in_one_line(model_file, tmp_path, capsys
     assert err == f"error: folder '{tmp_path / 'nowhere'}' does not exist or is not a folder"
 
 
+def test_watch_refuses_a_sort_or_overlay_folder_it_cannot_write_at_the_start(model_file, tmp_path, capsys):
+    """Not an error at every part once the line runs (before: each part 'not sorted (left where it is)')."""
+    camera = tmp_path / "camera"
+    camera.mkdir()
+    (tmp_path / "sorted").write_text("a file where the folder should be")
+    assert main(["watch", str(model_file), str(camera), "--sort-into", str(tmp_path / "sorted")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert not any(line.startswith("watching") for line in err)
+    assert err[-1] == f"error: the sorted images cannot go into {tmp_path / 'sorted'}: it is a file, not a folder"
+    assert main(["watch", str(model_file), str(camera), "--overlays", str(tmp_path / "sorted" / "overlays")]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"error: the overlays cannot go into {tmp_path / 'sorted' / 'overlays'}: a file stands where one of its "
+        "folders should be")
+
+
 def test_watch_with_subfolders_refuses_sorting_into_the_camera_folder(model_file, tmp_path, capsys):
     """The line would inspect its own sorted images again."""
     camera = tmp_path / "camera"
