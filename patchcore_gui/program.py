@@ -63,6 +63,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # its reader went away (`patchcore log STORE | head`): it stops quietly, as Unix tools do
+        # what is left unwritten would fail again at the exit's flush
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, as a shell reports a program ended by it
 
 
 def run_as_program() -> None:

@@ -271,3 +271,16 @@ def test_log_reads_the_record_without_loading_the_engines_libraries(tmp_path):
     assert done.returncode == 0, done.stderr
     lines = done.stdout.strip().splitlines()
     assert "/cam/sn-1.png" in lines[1] and lines[-1] == "0 []"
+
+
+def test_log_into_a_reader_that_stops_early_ends_quietly(tmp_path):
+    """`patchcore log STORE | head`: no traceback when head has read its lines (before: BrokenPipeError)."""
+    path = tmp_path / "long.sqlite"
+    with open_store(path, "line3") as store:
+        for number in range(80):  # ~160 KB of lines: more than a pipe holds, so the program meets the closed end
+            store.add(InspectionRecord(T0 + timedelta(minutes=number), "/cam/" + "d" * 2000 + f"/p{number}.png", 10,
+                                       "f" * 64, "a" * 64, "bottle", 2.5, 1.0, "OK", None, 40.0))
+    command = f"{sys.executable} -m patchcore_gui.program log {path} | head -2"
+    done = subprocess.run(["bash", "-o", "pipefail", "-c", command], capture_output=True, text=True, timeout=120)
+    assert len(done.stdout.splitlines()) == 2 and done.stderr == ""
+    assert done.returncode == 141
