@@ -44,6 +44,10 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument("inputs", nargs="*", metavar="MODEL_OR_IMAGE",
                         help="a model file to open (known by its content, whatever its name), and image "
                              "files or folders to inspect")
+    parser.add_argument("--line", metavar="CAMERA_FOLDER",
+                        help="run a line on this folder with the model given, as Line > Run line does (with the "
+                             "sorting, subfolders and shifts last chosen in the window): for a line PC whose "
+                             "window starts with it")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     parser.add_argument("--self-test", action="store_true",
                         help="check the installation (network weights, a tiny build and inspection) and exit")
@@ -99,16 +103,24 @@ def sort_arguments(arguments: Sequence[str]) -> StartArguments:
     return start
 
 
-def open_arguments(window: "MainWindow", arguments: Sequence[str], stderr: Optional[TextIO] = None) -> None:
-    """Open the model named on the command line and queue its images and folders; every argument that
-    cannot be used is said in the window and on stderr, one line each."""
+def open_arguments(window: "MainWindow", arguments: Sequence[str], stderr: Optional[TextIO] = None,
+                   line: Optional[str] = None) -> None:
+    """Open the model named on the command line, queue its images and folders, and run a line on the folder
+    ``line`` with the model; every argument that cannot be used is said in the window and on stderr, one line
+    each."""
     stderr = sys.stderr if stderr is None else stderr
     start = sort_arguments(arguments)
     problems = list(start.refused)
-    if start.model is not None and not window.open_model(start.model):
+    opened = start.model is not None and window.open_model(start.model)
+    if start.model is not None and not opened:
         problems.insert(0, window.last_error)
     if start.inputs:
         window.add_inputs(start.inputs)
+    if line is not None and start.model is None:
+        problems.append(f"no line run on {line}: name the model file to run it with")
+        window.show_error(problems[-1], "Cannot run a line")
+    elif line is not None and opened and not window.line_mode.run_line(Path(line)):
+        problems.append(f"no line run on {line}: {window.last_error}")
     for line in problems:
         print(f"patchcore-gui: {line}", file=stderr)
     if len(start.refused) == 1:
@@ -153,7 +165,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     window = MainWindow()
     window.show()
-    open_arguments(window, args.inputs)
+    open_arguments(window, args.inputs, line=args.line)
     return int(app.exec())
 
 

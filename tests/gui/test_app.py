@@ -78,3 +78,29 @@ def test_a_renamed_model_dropped_on_the_window_opens(qtbot, window, odd_files):
         window.drop_paths([odd_files["model"], odd_files["image"]])
     assert blocker.args == ["inspect", "finished"]
     assert window.document.path == odd_files["model"] and window.results.rowCount() == 1
+
+
+def test_line_runs_the_window_s_line_on_the_folder_with_the_model_given(qtbot, window, odd_files, synthetic_set,
+                                                                          tmp_path):
+    """A line PC whose window starts at boot: `patchcore-gui line3.patchcore --line /srv/camera`."""
+    assert parse_args(["m.patchcore", "--line", "/srv/camera"]).line == "/srv/camera"
+    camera = tmp_path / "camera"
+    camera.mkdir()
+    stderr = io.StringIO()
+    open_arguments(window, [str(odd_files["model"])], stderr, line=str(camera))
+    panel = window.line_mode.panel
+    assert panel.running and stderr.getvalue() == "" and window.line_mode.tabs.currentWidget() is panel
+    shutil.copy(synthetic_set.test_good[0], camera / ".p0.png.part")
+    (camera / ".p0.png.part").rename(camera / "p0.png")
+    qtbot.waitUntil(lambda: panel.last_snapshot is not None and panel.last_snapshot.inspected == 1,
+                    timeout=JOB_TIMEOUT_MS)
+    with qtbot.waitSignal(panel.running_changed, timeout=JOB_TIMEOUT_MS):
+        panel.stop()
+
+
+def test_line_without_a_model_is_said_and_runs_nothing(window, tmp_path):
+    stderr = io.StringIO()
+    open_arguments(window, [], stderr, line=str(tmp_path))
+    assert not window.line_mode.panel.running
+    assert stderr.getvalue() == f"patchcore-gui: no line run on {tmp_path}: name the model file to run it with\n"
+    assert window.last_error == f"no line run on {tmp_path}: name the model file to run it with"
