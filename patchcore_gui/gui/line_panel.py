@@ -230,6 +230,10 @@ class LinePanel(QWidget):
         self.ng_model.clear()
         self._show_ng_title()
         self.notice_label.clear()
+        # a new run's view starts empty, as its NG list does: the last run's part is not this one's newest
+        self.newest = None
+        self.view.show_nothing(f"Waiting for the first part in {folder}")
+        self._set_verdict("", "")
         self.unlocked = False
         self.worker = LineWorker(make_inspector, folder, make_recorder, sorter, overlays, settings, model_file)
         self.worker.model_taken_up.connect(self.model_taken_up)

@@ -108,6 +108,15 @@ def test_a_running_line_shows_parts_counters_and_the_ng_list(qtbot, panel, inspe
     assert stopped.args == [False]
     assert panel.run_button.isEnabled() and "Line stopped: inspected 5" in panel.folder_label.text()
     assert [r.path.name for r in memory.added] == [f"p{i}.png" for i in range(5)]
+    assert panel.verdict_label.text().startswith(("OK  p4.png", "NG  p2.png"))  # a stopped line's last look stays
+
+    # the next run starts empty: the last run's part is not its newest
+    with qtbot.waitSignal(panel.running_changed, timeout=5000):
+        panel.start(camera, lambda: inspector, lambda: memory, FAST)
+    assert panel.view.part_item.image is None and panel.verdict_label.text() == "—"
+    assert panel.view.caption.textItem.toPlainText() == f"Waiting for the first part in {camera}"
+    with qtbot.waitSignal(panel.running_changed, timeout=TIMEOUT_MS):
+        panel.stop_button.click()
 
 
 def test_unlocking_is_recorded_and_a_moved_threshold_counts_from_the_next_part(qtbot, panel, inspector,
