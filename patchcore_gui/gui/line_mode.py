@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 
 from PySide6.QtCore import QObject, Slot
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QTabWidget
+from PySide6.QtWidgets import QMessageBox, QTabWidget
 
 from ..core import PatchCoreModel
 from ..core.model_file import NOTHING_CHANGED, what_changed
@@ -174,6 +174,20 @@ class LineMode(QObject):
             review_from = self.window.document.review_from
             self._line_model = self._line_model.with_threshold(threshold).with_review_band(review_from)
             self.panel.threshold_moved(threshold, review_from)
+
+    def may_close(self) -> bool:
+        """Whether the window may close: a running line stops with it, so the operator is asked first (a window
+        closed by mistake would leave the line uninspected until someone notices)."""
+        return not self.panel.running or self._ask_to_stop()
+
+    def _ask_to_stop(self) -> bool:
+        """Whether to stop the running line and close (tests replace this method)."""
+        folder = self.panel.folder
+        return QMessageBox.question(
+            self.window, "Stop the line?", f"A line is running on {folder}: closing the window stops it (after the "
+            "parts in hand), and no part the camera writes is inspected until a line runs again. Stop it and close?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel) == QMessageBox.StandardButton.Yes
 
     def shutdown(self) -> None:
         self.panel.shutdown()

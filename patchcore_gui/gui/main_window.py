@@ -493,7 +493,7 @@ class MainWindow(QMainWindow):
             self._open_build_dialog(self._dropped_folder)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self._may_discard_model():
+        if not self.line_mode.may_close() or not self._may_discard_model():
             event.ignore()
             return
         self.shutdown()

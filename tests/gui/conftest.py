@@ -57,6 +57,7 @@ def window(qtbot, settings: QSettings, backbone) -> Iterator[MainWindow]:
     main = MainWindow(settings=settings, engine=Engine(backbone))
     main.use_message_boxes = False
     main._ask_to_save = lambda: "discard"  # type: ignore[method-assign]
+    main.line_mode._ask_to_stop = lambda: True  # type: ignore[method-assign]
     qtbot.addWidget(main)
     main.show()
     yield main

@@ -7,6 +7,8 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from patchcore_gui.core import save_model
 
 TIMEOUT_MS = 120_000
@@ -190,3 +192,16 @@ def test_an_ng_part_of_the_line_is_inspected_again_or_taught_from_its_thumbnail(
     assert not window.busy and len(window.results.items()) == 1
     with qtbot.waitSignal(panel.running_changed, timeout=TIMEOUT_MS):
         panel.stop_button.click()
+
+
+def test_closing_the_window_while_a_line_runs_asks_first(qtbot, window, fitted, tmp_path):
+    _model_path, _camera, panel = run_line(window, fitted, tmp_path)
+    asked = []
+    window.line_mode._ask_to_stop = lambda: asked.append(True) or False
+    assert not window.close() and panel.running and asked == [True]  # kept running
+    window.line_mode._ask_to_stop = lambda: True
+    assert window.close()
+    qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT_MS)  # stopped as it closed
+    window.line_mode._ask_to_stop = lambda: pytest.fail("asked with no line running")
+    window.show()
+    assert window.close()
