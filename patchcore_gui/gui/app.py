@@ -7,12 +7,15 @@ machine without a display.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, List, Optional, Sequence, TextIO
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
+
     from .main_window import MainWindow
 
 ORGANISATION = "PatchCore Inspector"
@@ -165,8 +168,27 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     window = MainWindow()
     window.show()
+    _end_on_signals(app, window)
     open_arguments(window, args.inputs, line=args.line)
     return int(app.exec())
+
+
+def _end_on_signals(app: "QApplication", window: "MainWindow") -> None:
+    """Ctrl+C in the terminal the window was started from, or SIGTERM (a line PC shutting down, a session
+    ending), ends the program as its Quit does, without asking: a running line stops after the parts in hand and
+    its worker processes end with it. Before, Ctrl+C did nothing and SIGTERM killed it where it stood."""
+    from PySide6.QtCore import QTimer
+
+    def end(_signal_number: int, _frame: object) -> None:
+        window.shutdown()
+        app.exit(0)  # not quit(): Qt 6's quit closes the windows, whose close asks about the line and the model
+
+    for name in ("SIGINT", "SIGTERM"):
+        signal.signal(getattr(signal, name), end)
+    # Python runs a signal's handler only when it next runs code of its own; Qt's loop waiting in C would hold it
+    beat = QTimer(app, interval=200)
+    beat.timeout.connect(lambda: None)
+    beat.start()
 
 
 if __name__ == "__main__":

@@ -1,7 +1,12 @@
 """The entry point: --version without starting Qt; its arguments told apart by their content."""
 
 import io
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -104,3 +109,42 @@ def test_line_without_a_model_is_said_and_runs_nothing(window, tmp_path):
     assert not window.line_mode.panel.running
     assert stderr.getvalue() == f"patchcore-gui: no line run on {tmp_path}: name the model file to run it with\n"
     assert window.last_error == f"no line run on {tmp_path}: name the model file to run it with"
+
+
+def _window_process(tmp_path, *arguments):
+    """``patchcore-gui ARGUMENTS`` in a process of its own, offscreen, with a home of the test's own."""
+    env = dict(os.environ, HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / ".config"), QT_QPA_PLATFORM="offscreen",
+               OMP_NUM_THREADS="1")
+    return subprocess.Popen([sys.executable, "-m", "patchcore_gui.gui.app", *arguments], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_sigterm_ends_the_window_s_line_cleanly_and_ctrl_c_ends_the_window(fitted, tmp_path):
+    """A line PC shutting down (SIGTERM) stops the window's line after the parts in hand, its note and worker
+    processes gone; Ctrl+C in the terminal ends the window (before: SIGTERM killed it where it stood, leaving its
+    semaphores to the interpreter's warning, and Ctrl+C did nothing)."""
+    model = save_model(fitted.model, tmp_path / "line3.patchcore")
+    camera = tmp_path / "camera"
+    camera.mkdir()
+    process = _window_process(tmp_path, str(model), "--line", str(camera))
+    try:
+        deadline = time.monotonic() + 120
+        while not (camera / ".patchcore-line").exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert (camera / ".patchcore-line").exists(), process.stderr.read() if process.poll() is not None else ""
+        process.send_signal(signal.SIGTERM)
+        _out, err = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    assert not (camera / ".patchcore-line").exists()  # the line stopped and took its note away
+    assert "Traceback" not in err and "leaked semaphore" not in err, err
+
+    idle = _window_process(tmp_path)
+    try:
+        time.sleep(5)
+        idle.send_signal(signal.SIGINT)
+        _out, err = idle.communicate(timeout=60)
+    finally:
+        idle.kill()
+    assert idle.returncode == 0 and "Traceback" not in err, err
