@@ -122,7 +122,7 @@ def open_arguments(window: "MainWindow", arguments: Sequence[str], stderr: Optio
     if line is not None and start.model is None:
         problems.append(f"no line run on {line}: name the model file to run it with")
         window.show_error(problems[-1], "Cannot run a line")
-    elif line is not None and opened and not window.line_mode.run_line(Path(line)):
+    elif line is not None and opened and not window.line_mode.run_line_once_there(Path(line)):
         problems.append(f"no line run on {line}: {window.last_error}")
     for line in problems:
         print(f"patchcore-gui: {line}", file=stderr)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional
 
-from PySide6.QtCore import QObject, Slot
+from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMessageBox, QTabWidget
 
@@ -50,6 +50,9 @@ class LineMode(QObject):
         # the running line's model file, and its model as the line has it (an unlocked threshold moved too)
         self._line_file: Optional[Path] = None
         self._line_model: Optional[PatchCoreModel] = None
+        self._awaited: Optional[Path] = None
+        self._awaiting = QTimer(self, interval=2000)
+        self._awaiting.timeout.connect(self._look_for_the_awaited_folder)
         self.tabs = QTabWidget()
         self.tabs.addTab(window.takeCentralWidget(), "Inspect")
         self.tabs.addTab(self.panel, "Line")
@@ -78,6 +81,29 @@ class LineMode(QObject):
 
     def store_target(self) -> str:
         return self.window.record.target  # the window's one record: a line's parts beside the ones inspected by hand
+
+    def run_line_once_there(self, folder: Path) -> bool:
+        """Run the line on ``folder`` now, or once it appears: a camera share a line PC mounts after its window has
+        started at log-in. Looked for every 2 s meanwhile, and said in the Line tab; a line started by hand ends
+        the wait."""
+        if folder.is_dir() or self.panel.running:
+            return self.run_line(folder)
+        self._awaited = folder
+        self.tabs.setCurrentWidget(self.panel)
+        self.panel.folder_label.setText(f"Waiting for the camera folder {folder} to appear: the line starts when "
+                                        "it does")
+        self._awaiting.start()
+        return True
+
+    @Slot()
+    def _look_for_the_awaited_folder(self) -> None:
+        folder = self._awaited
+        if folder is not None and not self.panel.running and not folder.is_dir():
+            return
+        self._awaiting.stop()
+        self._awaited = None
+        if folder is not None and not self.panel.running:
+            self.run_line(folder)
 
     @Slot()
     def run_line(self, folder: Optional[Path] = None) -> bool:

@@ -148,3 +148,18 @@ def test_sigterm_ends_the_window_s_line_cleanly_and_ctrl_c_ends_the_window(fitte
     finally:
         idle.kill()
     assert idle.returncode == 0 and "Traceback" not in err, err
+
+
+def test_line_on_a_folder_not_there_yet_starts_once_it_appears(qtbot, window, odd_files, tmp_path):
+    """The camera's share is mounted after the window started at log-in."""
+    camera = tmp_path / "share" / "camera"
+    stderr = io.StringIO()
+    open_arguments(window, [str(odd_files["model"])], stderr, line=str(camera))
+    panel = window.line_mode.panel
+    assert not panel.running and stderr.getvalue() == ""
+    assert panel.folder_label.text() == f"Waiting for the camera folder {camera} to appear: the line starts when it does"
+    camera.mkdir(parents=True)
+    qtbot.waitUntil(lambda: panel.running, timeout=JOB_TIMEOUT_MS)
+    assert panel.folder == camera
+    with qtbot.waitSignal(panel.running_changed, timeout=JOB_TIMEOUT_MS):
+        panel.stop()
