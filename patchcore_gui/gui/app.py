@@ -175,8 +175,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 def _end_on_signals(app: "QApplication", window: "MainWindow") -> None:
     """Ctrl+C in the terminal the window was started from, or SIGTERM (a line PC shutting down, a session
-    ending), ends the program as its Quit does, without asking: a running line stops after the parts in hand and
-    its worker processes end with it. Before, Ctrl+C did nothing and SIGTERM killed it where it stood."""
+    ending), ends the program without asking (Quit would ask about a running line or an unsaved model): a running
+    line stops after the parts in hand and its worker processes end with it. Before, Ctrl+C did nothing and
+    SIGTERM killed it where it stood."""
     from PySide6.QtCore import QTimer
 
     def end(_signal_number: int, _frame: object) -> None:
