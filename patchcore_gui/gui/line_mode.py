@@ -90,8 +90,7 @@ class LineMode(QObject):
             return self.run_line(folder)
         self._awaited = folder
         self.tabs.setCurrentWidget(self.panel)
-        self.panel.folder_label.setText(f"Waiting for the camera folder {folder} to appear: the line starts when "
-                                        "it does")
+        self.panel.say_waiting(f"Waiting for the camera folder {folder} to appear: the line starts when it does")
         self._awaiting.start()
         return True
 

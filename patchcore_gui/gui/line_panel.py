@@ -251,6 +251,11 @@ class LinePanel(QWidget):
         self.running_changed.emit(True)
         return True
 
+    def say_waiting(self, text: str) -> None:
+        """Why no line runs yet though one was asked for, where the operator looks: the folder line and the view."""
+        self.folder_label.setText(text)
+        self.view.show_nothing(text)
+
     @property
     def running(self) -> bool:
         return self.worker is not None

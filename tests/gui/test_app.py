@@ -157,7 +157,8 @@ def test_line_on_a_folder_not_there_yet_starts_once_it_appears(qtbot, window, od
     open_arguments(window, [str(odd_files["model"])], stderr, line=str(camera))
     panel = window.line_mode.panel
     assert not panel.running and stderr.getvalue() == ""
-    assert panel.folder_label.text() == f"Waiting for the camera folder {camera} to appear: the line starts when it does"
+    waiting = f"Waiting for the camera folder {camera} to appear: the line starts when it does"
+    assert panel.folder_label.text() == waiting and panel.view.caption.textItem.toPlainText() == waiting
     camera.mkdir(parents=True)
     qtbot.waitUntil(lambda: panel.running, timeout=JOB_TIMEOUT_MS)
     assert panel.folder == camera
