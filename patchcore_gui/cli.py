@@ -15,7 +15,7 @@ from typing import List, Optional, Sequence, TextIO, Tuple
 
 from tqdm import tqdm
 
-from .core.atomic import atomic_write_bytes, atomic_write_text, folder_problem
+from .core.atomic import atomic_write_bytes, atomic_write_text, refuse_unwritable_folder
 from .core.backbones import BACKBONES, DEFAULT_BACKBONE, FeatureBackbone, load_backbone
 from .core.build_cost import (TILED_PARTS_BACKBONE, TILED_PARTS_CORESET, TILED_PARTS_LAYERS, estimate_build_cost,
                               geometry_changes, image_sizes, options_not_applying, resolved_config, time_this_pc,
@@ -204,9 +204,8 @@ def _refuse_outputs_it_cannot_write(overlays: Optional[Path], csv: Optional[Path
     if csv is not None and csv.is_dir():
         raise PatchCoreError(f"--csv {csv} is a folder: name the table's file")
     for what, folder in (("overlays", overlays), ("table", None if csv is None else csv.parent)):
-        problem = None if folder is None else folder_problem(folder)
-        if problem is not None:
-            raise PatchCoreError(f"the {what} cannot go into {folder}: {problem}")
+        if folder is not None:
+            refuse_unwritable_folder(folder, what)
 
 
 def cmd_predict(args: argparse.Namespace) -> int:

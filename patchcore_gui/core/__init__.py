@@ -16,7 +16,8 @@ from ..lazy_exports import lazy_exports
 #: (PEP 562): reading the inspection record (``patchcore log``) then loads neither torch nor the
 #: network code, which took 1.5 s of its 2 s start.
 _HOMES: Dict[str, List[str]] = {
-    ".atomic": ["PathLike", "atomic_write_bytes", "atomic_write_text", "folder_problem", "fsync_folder"],
+    ".atomic": ["PathLike", "atomic_write_bytes", "atomic_write_text", "fsync_folder",
+               "refuse_unwritable_folder"],
     ".backbones": ["BACKBONES", "DEFAULT_BACKBONE", "FeatureBackbone", "get_spec", "load_backbone", "resolve_layers"],
     ".calibration": ["Calibration", "MapScale", "calibrate", "default_threshold", "holdout_split"],
     ".config": ["PatchCoreConfig"],
@@ -76,8 +77,8 @@ __all__ = [
     "FileFingerprint", "file_fingerprint", "read_fingerprinted", "stat_key",
     "load_model", "save_model", "is_model_file", "MODEL_SUFFIX",
     "inspection_overlay", "encode_png", "overlay_targets", "OverlayTarget", "COLOUR_MAP", "OVERLAY_OPACITY",
-    "ResultRow", "write_results_csv", "atomic_write_bytes", "atomic_write_text", "folder_problem", "fsync_folder",
-    "PathLike",
+    "ResultRow", "write_results_csv", "atomic_write_bytes", "atomic_write_text", "fsync_folder", "PathLike",
+    "refuse_unwritable_folder",
     # measuring
     "evaluate", "EvaluationReport", "find_test_images",
     "auroc", "pixel_auroc", "pixel_auroc_per_kind", "aupro", "f1_optimal_threshold",

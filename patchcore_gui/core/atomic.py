@@ -21,9 +21,9 @@ import tempfile
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, ContextManager, Iterator, Optional, TextIO, Union
+from typing import IO, ContextManager, Iterator, TextIO, Union
 
-from .errors import FileWriteError
+from .errors import FileWriteError, PatchCoreError
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -46,20 +46,23 @@ def atomic_write_text(path: PathLike, text: str, make_folder: bool = True) -> Pa
     return atomic_write_bytes(path, text.encode("utf-8"), make_folder)
 
 
-def folder_problem(folder: PathLike) -> Optional[str]:
-    """Why no file can be written into ``folder`` (made if missing), in a few words, or None: an output folder
-    looked at once before a batch or a line starts, instead of failing at every part."""
+def refuse_unwritable_folder(folder: PathLike, what: str) -> None:
+    """Raise :class:`PatchCoreError` ("the ``what`` cannot go into ``folder``: why") if no file can be written
+    into ``folder`` (made if missing): an output folder looked at once before a batch or a line starts, instead of
+    failing at every part."""
     try:
         Path(folder).mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=folder):
             pass
     except FileExistsError:  # what mkdir says when a file stands where the folder should
-        return "it is a file, not a folder"
+        why = "it is a file, not a folder"
     except NotADirectoryError:
-        return "a file stands where one of its folders should be"
+        why = "a file stands where one of its folders should be"
     except OSError as exc:
-        return exc.strerror or str(exc)
-    return None
+        why = exc.strerror or str(exc)
+    else:
+        return
+    raise PatchCoreError(f"the {what} cannot go into {folder}: {why}")
 
 
 _UMASK_LOCK = threading.Lock()

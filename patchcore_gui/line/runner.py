@@ -32,7 +32,7 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from ..core import (Cancelled, ImageReadError, ImageResult, Inspection, Inspector, PatchCoreError, PatchCoreModel,
-                    encode_png, folder_problem, inspection_overlay, read_image)
+                    encode_png, inspection_overlay, read_image, refuse_unwritable_folder)
 from ..core.errors import said_in_one_line
 from ..core.model_file import inspects_alike
 from ..core.regions import DefectRegion, regions_summary
@@ -621,9 +621,8 @@ class InspectionLine:
         """A sort or overlay folder that is a file, or not this user's to write, is said once at the start, not
         as an error at every part."""
         for what, writer in (("sorted images", self.sorter), ("overlays", self.overlays)):
-            problem = None if writer is None else folder_problem(writer.root)
-            if writer is not None and problem is not None:
-                raise PatchCoreError(f"the {what} cannot go into {writer.root}: {problem}")
+            if writer is not None:
+                refuse_unwritable_folder(writer.root, what)
 
     def _refuse_output_inside_the_camera_folder(self) -> None:
         """With its subfolders watched, the line would inspect the images it sorts and the overlays it writes."""
