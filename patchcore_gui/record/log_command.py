@@ -17,7 +17,7 @@ import re
 import sys
 import time
 from datetime import datetime, timedelta
-from typing import Callable, Optional
+from typing import Callable, List, Optional
 
 from ..line.shifts import ShiftPlan, time_of_day
 from .export import (RECORD_LINE_COLUMNS, print_summary, record_line, write_changes_csv, write_records_csv,
@@ -25,7 +25,7 @@ from .export import (RECORD_LINE_COLUMNS, print_summary, record_line, write_chan
 from .queries import PERIODS, RecordFilter
 from .recorder import InspectionRecorder, default_station
 from .records import VERDICTS
-from .store import open_store
+from .store import InspectionStore, open_store
 
 _SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h|d|w)\s*$")
 _SPAN_UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -63,12 +63,27 @@ def parse_when(text: str, now: Optional[datetime] = None) -> datetime:
     return moment if moment.tzinfo is not None else moment.astimezone()
 
 
+# The questions quality asks of the record, as the help shows them.
+_EXAMPLES = """examples:
+  patchcore log line3.sqlite --part SN-20931                 # what part SN-20931 scored, with which model
+  patchcore log line3.sqlite --summary --by hour --since 7d  # how many NG per hour, this last week
+  patchcore log postgresql://qa@plant/record --station line3 --summary --by shift --shifts '06:00 14:00 22:00'
+  patchcore log line3.sqlite --verdict ng --since 06:00 --csv ng.csv
+  patchcore log line3.sqlite --changes                      # when which model and threshold went on the line
+exit status: 0 the store was read (even if nothing matched), 2 it could not be"""
+
+
 def add_log_command(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     p = sub.add_parser("log", help="read the inspection record: parts, yield per hour or day, model changes",
-                       description=__doc__.split("\n\n")[0])
+                       description="Read the inspection record: every part inspected, with its score, verdict, "
+                                   "model and threshold; counts and yield per hour, day or shift; and the "
+                                   "model changes.",
+                       epilog=_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("store", help="SQLite file or postgresql:// URL")
-    p.add_argument("--since", type=parse_when, help="from this time on (inclusive)")
-    p.add_argument("--until", type=parse_when, help="before this time")
+    p.add_argument("--since", type=parse_when, metavar="WHEN",
+                   help="from this time on (inclusive): 2026-03-10, '2026-03-10 14:00', 06:00 (the last time the "
+                        "clocks read it), today, yesterday, or back from now: 30m, 8h, 7d")
+    p.add_argument("--until", type=parse_when, metavar="WHEN", help="before this time (written as for --since)")
     p.add_argument("--verdict", choices=VERDICTS, type=str.upper, help="OK, REVIEW, NG or ERROR (any case)")
     p.add_argument("--model", help="model name, or the start of its sha256")
     p.add_argument("--station", help="only this station (line PC)")
@@ -90,34 +105,64 @@ def cmd_log(args: argparse.Namespace) -> int:
         args.summary = True
     where = RecordFilter(since=args.since, until=args.until, verdict=args.verdict, model=args.model,
                          station=args.station, part=args.part)
-    out = sys.stdout
     with open_store(args.store, station=args.station or default_station(), create=False) as store:
-        if args.changes:
-            if args.csv:
-                count = write_changes_csv(args.csv, store.model_changes(where))
-                print(f"wrote {count} changes to {args.csv}", file=sys.stderr)
-                return 0
-            for change in store.model_changes(where):
-                detail = f"\t{change.detail}" if change.detail else ""
-                out.write(f"{change.time.astimezone().isoformat(timespec='seconds')}\t{change.station}\t{change.kind}\t"
-                          f"{change.model_name}\t{change.model_sha256[:12]}\tthreshold {change.threshold:.4f}{detail}\n")
-            return 0
-        if args.summary:
-            summary = store.summary(where, by=args.by, shifts=args.shifts)
-            if args.csv:
-                write_summary_csv(args.csv, summary, args.by)
-                print(f"wrote the summary of {summary.total.count} parts to {args.csv}", file=sys.stderr)
-            else:
-                print_summary(summary, args.by, out)
-            return 0
-        if args.csv:
-            count = write_records_csv(args.csv, store.iter_inspections(where))
-            print(f"wrote {count} parts to {args.csv}", file=sys.stderr)
-            return 0
-        out.write("\t".join(RECORD_LINE_COLUMNS) + "\n")
-        for stored in store.iter_inspections(where):
-            out.write(record_line(stored) + "\n")
+        found = _read_out(args, store, where)
+        if not found:
+            for hint in unknown_names(store, station=args.station, model=args.model):
+                print(hint, file=sys.stderr)
     return 0
+
+
+def _read_out(args: argparse.Namespace, store: InspectionStore, where: RecordFilter) -> int:
+    """Print or write what the command asks for; how many parts (or changes) it held."""
+    out = sys.stdout
+    if args.changes:
+        changes = store.model_changes(where)
+        if args.csv:
+            count = write_changes_csv(args.csv, changes)
+            print(f"wrote {count} changes to {args.csv}", file=sys.stderr)
+            return count
+        for change in changes:
+            detail = f"\t{change.detail}" if change.detail else ""
+            out.write(f"{change.time.astimezone().isoformat(timespec='seconds')}\t{change.station}\t{change.kind}\t"
+                      f"{change.model_name}\t{change.model_sha256[:12]}\tthreshold {change.threshold:.4f}{detail}\n")
+        return len(changes)
+    if args.summary:
+        summary = store.summary(where, by=args.by, shifts=args.shifts)
+        if args.csv:
+            write_summary_csv(args.csv, summary, args.by)
+            print(f"wrote the summary of {summary.total.count} parts to {args.csv}", file=sys.stderr)
+        else:
+            print_summary(summary, args.by, out)
+        return summary.total.count
+    if args.csv:
+        count = write_records_csv(args.csv, store.iter_inspections(where))
+        print(f"wrote {count} parts to {args.csv}", file=sys.stderr)
+        return count
+    out.write("\t".join(RECORD_LINE_COLUMNS) + "\n")
+    count = 0
+    for stored in store.iter_inspections(where):
+        out.write(record_line(stored) + "\n")
+        count += 1
+    return count
+
+
+def unknown_names(store: InspectionStore, station: Optional[str], model: Optional[str]) -> List[str]:
+    """What to say when nothing matched because a station or model named is not in the store at all
+    (a typo, another case, a model's file name for its name), with what the store has instead."""
+    hints = []
+    if station:
+        stations = store.stations()
+        if station not in stations:
+            hints.append(f"no part was inspected at station '{station}' in this store; its stations: "
+                         f"{', '.join(stations) or 'none'}")
+    if model:
+        models = store.models()
+        if not any(model == name or sha256.startswith(model.lower()) for name, sha256 in models):
+            named = sorted({name for name, _ in models})
+            hints.append(f"no part was inspected with a model named '{model}' (or whose sha256 starts so) in this "
+                         f"store; its models: {', '.join(named) or 'none'}")
+    return hints
 
 
 def add_store_options(parser: argparse.ArgumentParser) -> None:

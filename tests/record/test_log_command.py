@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
+import shlex
 import subprocess
 import sys
 import time
@@ -185,6 +186,31 @@ def test_log_changes_show_the_audit_trail(shift_store, capsys):
     assert (row["station"], row["what"], row["model_name"], row["threshold"], row["detail"]) == (
         "line3", "threshold moved", "bottle", "2.500000", "from 2.4000 to 2.5000")
     assert row["model_sha256"] == "a" * 64 and row["time_utc"].endswith("+00:00")
+
+
+def test_a_station_or_model_the_store_lacks_is_said_with_what_it_has(shift_store, capsys):
+    assert main(["log", str(shift_store), "--station", "Line3", "--summary"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.strip().splitlines()[-1].split()[:2] == ["total", "0"]
+    assert captured.err == "no part was inspected at station 'Line3' in this store; its stations: line3, line4\n"
+    assert main(["log", str(shift_store), "--model", "bottle-line3.patchcore"]) == 0
+    assert capsys.readouterr().err == ("no part was inspected with a model named 'bottle-line3.patchcore' (or whose "
+                                       "sha256 starts so) in this store; its models: bottle, gasket\n")
+    # known names that match nothing in the time asked for need no hint
+    assert main(["log", str(shift_store), "--station", "line4", "--model", "AAAA", "--since", "2030-01-01"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_the_examples_in_the_help_are_commands_it_takes():
+    from patchcore_gui.record import log_command
+
+    for line in log_command._EXAMPLES.splitlines()[1:-1]:
+        words = shlex.split(line.split("#")[0])
+        assert words[:2] == ["patchcore", "log"]
+        parser = argparse.ArgumentParser()
+        log_command.add_log_command(parser.add_subparsers())
+        args = parser.parse_args(words[1:])
+        assert args.run is log_command.cmd_log
 
 
 def test_log_of_a_missing_store_or_a_bad_time_is_one_line(tmp_path, capsys):
