@@ -37,7 +37,8 @@ from .roi_command import add_fit_option, add_roi_command, mask_for
 from .core.likeness import describe_good_parts
 from .line.watch_command import add_watch_command
 from .record.log_command import PartTimer, add_log_command, add_store_options, close_recorder, recorder_for
-from .program import command_parser, main, print_error, run_as_program  # noqa: F401  (main: the tests' entry)
+from .program import main  # noqa: F401  (the tests' entry)
+from .program import add_model_argument, command_parser, print_error, run_as_program
 from .threshold_command import add_threshold_command
 from .teach_command import add_teach_command
 
@@ -369,7 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser, sub = command_parser()
 
     p = sub.add_parser("fit", help="build a model from a folder of good parts")
-    p.add_argument("good_dir")
+    p.add_argument("good_dir", help="folder of images of good parts (subfolders too)")
     p.add_argument("-o", "--output", required=True, help=f"model file to write (e.g. line3{MODEL_SUFFIX})")
     _add_model_options(p)
     _add_defect_size_options(p)
@@ -379,8 +380,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_fit)
 
     p = sub.add_parser("predict", help="inspect images with a model")
-    p.add_argument("model")
-    p.add_argument("inputs", nargs="+", metavar="IMAGE_OR_DIR")
+    add_model_argument(p)
+    p.add_argument("inputs", nargs="+", metavar="IMAGE_OR_DIR", help="images, or folders of them, to inspect")
     p.add_argument("--out", help="folder for heatmap overlays")
     p.add_argument("--csv", help="write the results as CSV")
     p.add_argument("--weights", type=Path, help="backbone weights file, if not where the model found it")
@@ -388,7 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_predict)
 
     p = sub.add_parser("evaluate", help="fit on CATEGORY/train/good, measure on CATEGORY/test (MVTec layout)")
-    p.add_argument("category_dir")
+    p.add_argument("category_dir", help="a folder in the MVTec AD layout: train/good, test/KIND, ground_truth/KIND")
     p.add_argument("--json", help="write the measurements as JSON")
     _add_model_options(p)
     _add_defect_size_options(p)
@@ -397,11 +398,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("defect-size", help="set a model's minimum defect area (no rebuild); without options, show it",
                        description="A part whose every defect region is smaller than the minimum defect area is OK. "
                                    "The model file is rewritten in place (atomically).")
-    p.add_argument("model")
+    add_model_argument(p)
     _add_defect_size_options(p)
     p.set_defaults(run=cmd_defect_size)
     p = sub.add_parser("info", help="say what a model file holds and how it searches its bank")
-    p.add_argument("model")
+    add_model_argument(p)
     p.set_defaults(run=cmd_info)
 
     p = sub.add_parser("demo", help="make synthetic parts, fit, inspect and write a report (no data needed)")

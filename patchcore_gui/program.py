@@ -32,6 +32,11 @@ def command_parser() -> "tuple[argparse.ArgumentParser, argparse._SubParsersActi
     return parser, parser.add_subparsers(dest="command", required=True)
 
 
+def add_model_argument(parser: argparse.ArgumentParser) -> None:
+    """The model file a command reads (or rewrites), named first on its line."""
+    parser.add_argument("model", help="the model file (.patchcore), as `patchcore fit` or the window saved it")
+
+
 def _record_only_parser() -> argparse.ArgumentParser:
     from .record.log_command import add_log_command
 

@@ -20,6 +20,7 @@ from .core.model_file import load_model, save_model
 from .core.roi import change_summary
 from .core.overlay import encode_png
 from .core.roi import RegionOfInterest, fit_to_good_parts, read_roi_image
+from .program import add_model_argument
 
 
 def mask_for(path: Path, good_parts: Optional[GoodPartsLook]) -> RegionOfInterest:
@@ -61,7 +62,7 @@ def add_roi_command(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") 
                        description="Set the region of interest of a built model from a black-and-white picture of "
                                    "a good part's size (white = inspected, black = ignored), or clear it. Without "
                                    "MASK or --clear, says what the model has.")
-    p.add_argument("model")
+    add_model_argument(p)
     p.add_argument("mask", nargs="?", help="black-and-white PNG (or any image) of a good part's size")
     p.add_argument("--clear", action="store_true", help="inspect the whole part again")
     p.add_argument("-o", "--output", help="write the changed model here (default: over MODEL, atomically)")

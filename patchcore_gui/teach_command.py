@@ -15,6 +15,7 @@ from .core.images import find_images
 from .core.model_file import load_model, save_model
 from .core.patchcore import Inspector
 from .core.teaching import teach, teaching_lines, undo_teaching
+from .program import add_model_argument
 
 NEWEST = 0
 
@@ -24,7 +25,7 @@ def add_teach_command(sub: "argparse._SubParsersAction[argparse.ArgumentParser]"
     p = sub.add_parser("teach", help="add good parts the model rejected to its memory bank (no rebuild)",
                        description="Add what the memory bank lacks from images of good parts (false rejects), "
                                    "list the teachings, or undo one. The model file is rewritten atomically.")
-    p.add_argument("model")
+    add_model_argument(p)
     p.add_argument("images", nargs="*", metavar="IMAGE_OR_DIR", help="images of parts that are good")
     p.add_argument("--list", action="store_true", help="list the model's teachings, numbered from the oldest")
     p.add_argument("--undo", nargs="?", type=int, const=NEWEST, metavar="N",

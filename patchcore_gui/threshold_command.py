@@ -19,6 +19,7 @@ from typing import Optional
 from .core.calibration import parse_rate, threshold_for_reject_rate
 from .core.model import PatchCoreModel
 from .core.model_file import load_model, save_model
+from .program import add_model_argument
 
 #: the rates the plain command shows thresholds for
 SHOWN_RATES = (100, 1000, 10000)
@@ -26,8 +27,14 @@ SHOWN_RATES = (100, 1000, 10000)
 
 def add_threshold_command(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     p = sub.add_parser("threshold", help="show or set a model's threshold (e.g. at most 1 in 1000 good parts "
-                                         "rejected) and its review band", description=__doc__.split("\n\n")[0])
-    p.add_argument("model")
+                                         "rejected) and its review band",
+                       description="Without options, show a model's threshold, its review band and what they\n"
+                                   "rest on; with one, set them and write the model back atomically. Nothing is\n"
+                                   "rebuilt.",
+                       epilog="examples:\n" + "\n".join("  " + line.strip() for line in __doc__.split("\n\n")[1]
+                                                         .splitlines()),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_model_argument(p)
     rule = p.add_mutually_exclusive_group()
     rule.add_argument("--reject-at-most", metavar="RATE", type=_rate,
                       help="set the threshold so that at most this share of good parts is rejected (1/1000, 0.1%%)")

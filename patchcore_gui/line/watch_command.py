@@ -29,6 +29,7 @@ from .counters import ShiftSnapshot
 from .runner import InspectionLine, LineSettings, PartResult
 from .shifts import ShiftPlan
 from .sorting import OverlayWriter, PartSorter
+from ..program import add_model_argument
 
 #: Seconds between the summary lines.
 SUMMARY_EVERY_S = 60.0
@@ -50,8 +51,8 @@ def add_watch_command(sub: "argparse._SubParsersAction[argparse.ArgumentParser]"
                                    "or SIGTERM. A new shift from now: type 'shift' and Enter at its console, or "
                                    "send it SIGUSR1. Exit status: 0 stopped normally, 1 stopped while the store "
                                    "could not take records, 2 could not start.")
-    p.add_argument("model")
-    p.add_argument("folder")
+    add_model_argument(p)
+    p.add_argument("folder", help="the folder the camera writes one image per part into")
     p.add_argument("--log", metavar="DB", help="record every part in this store (SQLite file or postgresql:// URL); "
                                                "a restart then resumes where the line stopped")
     p.add_argument("--sort-into", metavar="DIR", help="put each image into DIR/<date>/OK, NG or ERROR (and REVIEW "

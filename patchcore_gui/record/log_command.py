@@ -75,9 +75,9 @@ exit status: 0 the store was read (even if nothing matched), 2 it could not be""
 
 def add_log_command(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     p = sub.add_parser("log", help="read the inspection record: parts, yield per hour or day, model changes",
-                       description="Read the inspection record: every part inspected, with its score, verdict, "
-                                   "model and threshold; counts and yield per hour, day or shift; and the "
-                                   "model changes.",
+                       description="Read the inspection record: every part inspected, with its score, verdict,\n"
+                                   "model and threshold; counts and yield per hour, day or shift; and the model\n"
+                                   "changes.",
                        epilog=_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("store", help="SQLite file or postgresql:// URL")
     p.add_argument("--since", type=parse_when, metavar="WHEN",
