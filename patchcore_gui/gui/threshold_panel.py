@@ -16,7 +16,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider,
                                QSpinBox, QVBoxLayout, QWidget)
@@ -27,6 +27,8 @@ from .model_document import ModelDocument
 from .results_model import VERDICT_COLOURS
 
 SLIDER_STEPS = 1000
+#: the histogram's height before the page shares out what it has to spare
+PREFERRED_PLOT_HEIGHT = 200
 #: "Reject at most 1 in N" starts at N = 1000 (a line's usual wish) and goes up to a million.
 DEFAULT_ONE_IN, MOST_ONE_IN = 1000, 1_000_000
 GOOD_COLOUR = QColor(40, 110, 200)
@@ -80,6 +82,15 @@ class CountAxis(pg.AxisItem):
         return levels[:1] or [(1.0, list(np.arange(np.ceil(minVal), np.floor(maxVal) + 1)))]
 
 
+class HistogramPlot(pg.PlotWidget):
+    """The score histogram, asking for less height than a plot's default 480 px: the page it sits on scrolls
+    to its preferred height, and at 1366 x 768 that left the score axis and the threshold's number under the
+    fold. It still takes whatever height the page has to spare."""
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        return QSize(super().sizeHint().width(), PREFERRED_PLOT_HEIGHT)
+
+
 class ThresholdPanel(QWidget):
     """Shows and moves the threshold of ``document``; keeps no threshold of its own."""
 
@@ -103,7 +114,7 @@ class ThresholdPanel(QWidget):
         self.reset_button = QPushButton("Default")
         self.reset_button.setToolTip("Back to the threshold learned when the model was built")
 
-        self.plot = pg.PlotWidget(background="w", axisItems={"left": CountAxis("left")})
+        self.plot = HistogramPlot(background="w", axisItems={"left": CountAxis("left")})
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
