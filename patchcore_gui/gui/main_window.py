@@ -13,7 +13,7 @@ record them (``last_error``, ``messages``) and never block, so tests can observe
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional, Sequence, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent
@@ -71,6 +71,8 @@ class MainWindow(QMainWindow):
         self.document = ModelDocument(self)
         self.queue = InspectionQueue()
         self.last_error = ""
+        #: the last batch's counts as the status bar shows them, its warning, and the threshold they were counted at
+        self._batch_message: Tuple[str, str, Optional[float]] = ("", "", None)
         self.messages: List[str] = []
         #: Off in tests: messages are then only recorded and shown in the status bar.
         self.use_message_boxes = True
@@ -262,6 +264,15 @@ class MainWindow(QMainWindow):
 
     def _threshold_moved(self) -> None:
         self.side_panel.verdict_panel.show_counts(self.results.counts())
+        # the batch's "Inspected: 4 OK, 12 NG" would contradict the counts above it for its last seconds
+        counted, warning, threshold = self._batch_message
+        if self.document.threshold == threshold:
+            return  # the same threshold said again (the histogram's range followed the batch)
+        if counted and self.statusBar().currentMessage() == counted:
+            self.statusBar().clearMessage()
+            if warning:
+                self.show_info(warning)
+        self._batch_message = ("", "", None)
 
     # --- jobs ---------------------------------------------------------------------------------------------
     @property
@@ -369,8 +380,11 @@ class MainWindow(QMainWindow):
         unlike = likeness_warning(self.model, [(item.path, item.patch_scores) for item in self.results.items()
                                                if item.patch_scores is not None]) if self.model else None
         review = f"{counts['REVIEW']} REVIEW, " if counts["REVIEW"] else ""
-        self.show_info(f"Inspected: {counts['OK']} OK, {review}{counts['NG']} NG, {counts['ERROR']} unreadable"
-                       + (f". Warning: {unlike}" if unlike else ""))
+        warning = f"Warning: {unlike}" if unlike else ""
+        counted = (f"Inspected: {counts['OK']} OK, {review}{counts['NG']} NG, {counts['ERROR']} unreadable"
+                   + (f". {warning}" if warning else ""))
+        self.show_info(counted)
+        self._batch_message = (counted, warning, self.document.threshold)
 
     def clear_results(self) -> None:
         self.results_panel.clear()

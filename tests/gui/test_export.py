@@ -71,3 +71,6 @@ def test_the_status_bar_says_when_parts_do_not_look_like_the_good_ones(qtbot, mo
     message = model_window.statusBar().currentMessage()
     assert message.startswith("Inspected: ") and ("Warning: 1 of 5 parts do not look like the good parts this model "
                                                   "was built from (1 greyscale where the good parts are colour)") in message
+    # a threshold moved takes the counts away with it (the verdict panel has the new ones), not the warning
+    model_window.document.set_threshold(model_window.model.threshold * 1.01)
+    assert model_window.statusBar().currentMessage() == message[message.index("Warning: "):]

@@ -133,10 +133,12 @@ def test_one_threshold_for_slider_spin_box_line_and_verdicts(qtbot, model_window
     scores = np.sort([item.score for item in model_window.results.items()])
     counts_before = model_window.results.counts()
     assert counts_before["NG"] >= 5
+    assert model_window.statusBar().currentMessage().startswith(f"Inspected: {counts_before['OK']} OK, ")
 
     # the number box: above every score, all parts are OK
     panel.spin.setValue(float(scores[-1]) + 0.01)
     assert model_window.results.counts()["NG"] == 0
+    assert model_window.statusBar().currentMessage() == ""  # the batch's counts went with the threshold they were at
     assert abs(panel.line.value() - panel.spin.value()) < 1e-9
     assert model_window.model.threshold == panel.spin.value() and model_window.document.dirty
     assert "NG 0" in model_window.side_panel.verdict_panel.counts.text().replace("</b> ", " ").replace("<b>", "")
@@ -359,3 +361,16 @@ def test_the_window_fits_a_short_screen_with_the_history_view_shown(qtbot, model
     assert window.minimumSizeHint().height() + title_bar <= screen.height()
     qtbot.waitUntil(lambda: window.height() + title_bar <= screen.height())
     assert window.history_dock.frameGeometry().bottom() <= screen.bottom()
+
+
+def test_on_a_line_pcs_screen_the_histogram_shows_its_score_axis_without_scrolling(qtbot, model_window):
+    model_window.resize(1366, 740)  # 1366 x 768 less the task bar
+    model_window.show()
+    qtbot.waitExposed(model_window)
+    page = model_window.side_panel.pages.widget(0)
+    plot = model_window.side_panel.threshold_panel.plot
+    qtbot.waitUntil(lambda: plot.isVisible() and page.viewport().height() > 0)
+    bottom = plot.mapTo(page.viewport(), plot.rect().bottomLeft()).y()
+    # a plot's own preferred 480 px put the axis 140 px under the fold there
+    assert page.verticalScrollBar().value() == 0 and bottom <= page.viewport().height()
+    assert plot.height() >= 150
