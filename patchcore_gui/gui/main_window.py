@@ -13,7 +13,7 @@ record them (``last_error``, ``messages``) and never block, so tests can observe
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Union
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent
@@ -29,6 +29,7 @@ from ..core.model_file import MODEL_SUFFIX, is_model_path, load_model
 from ..core.overlay import OVERLAY_OPACITY
 from ..core.patchcore import FitResult
 from ..core.results import ResultsSource, csv_written_message, rows_to_write, write_results_csv
+from .batch_message import BatchMessage
 from .dialogs import BuildOptionsDialog, BuildRequest, choose_folder_to_write, good_images
 from .image_view import InspectionPanel
 from .inspection_queue import InspectionQueue
@@ -71,8 +72,7 @@ class MainWindow(QMainWindow):
         self.document = ModelDocument(self)
         self.queue = InspectionQueue()
         self.last_error = ""
-        #: the last batch's counts as the status bar shows them, its warning, and the threshold they were counted at
-        self._batch_message: Tuple[str, str, Optional[float]] = ("", "", None)
+        self.batch_message = BatchMessage(self.statusBar(), self.show_info)
         self.messages: List[str] = []
         #: Off in tests: messages are then only recorded and shown in the status bar.
         self.use_message_boxes = True
@@ -171,6 +171,7 @@ class MainWindow(QMainWindow):
             box.open()  # window-modal but not blocking: workers keep reporting behind it
 
     def show_info(self, text: str) -> None:
+        self.batch_message.heard(text)
         self.messages.append(text)
         self.statusBar().showMessage(text, 10000)
 
@@ -206,12 +207,15 @@ class MainWindow(QMainWindow):
         if path != self.document.path and self._model_locked():
             return
         redo = [item.path for item in self.results.items()] if self.document.model is not None else []
+        looked_at = self.shown.item.path if self.shown.item is not None else None
         if redo:
             self.clear_results()
         self.document.set_model(model, path, dirty)
         if redo:
             self.show_info(f"The model changed: inspecting the {len(redo)} images again")
             self.add_inputs(redo)
+            self.results_panel.follow_part(looked_at)
+            self.batch_message.list_inspected_again()
         else:
             self._refresh_batch_views()
             self._run_pending()
@@ -264,15 +268,7 @@ class MainWindow(QMainWindow):
 
     def _threshold_moved(self) -> None:
         self.side_panel.verdict_panel.show_counts(self.results.counts())
-        # the batch's "Inspected: 4 OK, 12 NG" would contradict the counts above it for its last seconds
-        counted, warning, threshold = self._batch_message
-        if self.document.threshold == threshold:
-            return  # the same threshold said again (the histogram's range followed the batch)
-        if counted and self.statusBar().currentMessage() == counted:
-            self.statusBar().clearMessage()
-            if warning:
-                self.show_info(warning)
-        self._batch_message = ("", "", None)
+        self.batch_message.threshold_moved(self.document.threshold)
 
     # --- jobs ---------------------------------------------------------------------------------------------
     @property
@@ -291,6 +287,9 @@ class MainWindow(QMainWindow):
             else:
                 self.show_info(CANCELLED.get(kind, "Cancelled"))
         self._update_actions()
+        if kind == "inspect" and not len(self.queue):
+            self.results_panel.stop_awaiting()
+            self.batch_message.batch_ended()
         self.job_done.emit(kind, outcome)
         self._run_pending()
 
@@ -379,12 +378,7 @@ class MainWindow(QMainWindow):
         counts = self.results.counts()
         unlike = likeness_warning(self.model, [(item.path, item.patch_scores) for item in self.results.items()
                                                if item.patch_scores is not None]) if self.model else None
-        review = f"{counts['REVIEW']} REVIEW, " if counts["REVIEW"] else ""
-        warning = f"Warning: {unlike}" if unlike else ""
-        counted = (f"Inspected: {counts['OK']} OK, {review}{counts['NG']} NG, {counts['ERROR']} unreadable"
-                   + (f". {warning}" if warning else ""))
-        self.show_info(counted)
-        self._batch_message = (counted, warning, self.document.threshold)
+        self.batch_message.say(counts, f"Warning: {unlike}" if unlike else "", self.document.threshold)
 
     def clear_results(self) -> None:
         self.results_panel.clear()

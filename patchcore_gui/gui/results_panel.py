@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Optional
 
 from PySide6.QtCore import QModelIndex, QSize, Qt, Signal
@@ -50,6 +51,7 @@ class ResultsPanel(QGroupBox):
     def __init__(self, document: ModelDocument, parent: Optional[QWidget] = None) -> None:
         super().__init__("Results", parent)
         self._follow_next = False
+        self._awaited: Optional[Path] = None
         self.results = ResultsTableModel(document, self)
         self.proxy = ResultsFilterProxy(self)
         self.proxy.setSourceModel(self.results)
@@ -99,8 +101,26 @@ class ResultsPanel(QGroupBox):
         """Show the next row that arrives (the first of a batch a person just added)."""
         self._follow_next = True
 
+    def follow_part(self, path: Optional[Path]) -> None:
+        """Show ``path``'s row when it arrives, and no other before it: the part a person was looking at when
+        the model changed under it (a region drawn on it, a part taught), inspected again with the new one."""
+        self._awaited = path
+
+    def stop_awaiting(self) -> None:
+        """The batch ended without the awaited part (cancelled, or it was not in it): show the first row."""
+        if self._awaited is not None:
+            self._awaited = None
+            if not self.table.selectionModel().hasSelection():
+                self.select_row(0)
+
     def append(self, item: InspectedImage) -> None:
         self.results.append(item)
+        if self._awaited is not None:
+            if item.path == self._awaited:
+                self._awaited = None
+                self._follow_next = True
+            else:
+                return
         if self._follow_next or not self.table.selectionModel().hasSelection():
             shown = self.proxy.mapFromSource(self.results.index(self.results.rowCount() - 1, 0))
             if shown.isValid():  # not hidden by "NG only"
