@@ -53,6 +53,7 @@ class LineMode(QObject):
         self._awaited: Optional[Path] = None
         self._awaiting = QTimer(self, interval=2000)
         self._awaiting.timeout.connect(self._look_for_the_awaited_folder)
+        self.panel.wait_cancelled.connect(self._stop_waiting)
         self.tabs = QTabWidget()
         self.tabs.addTab(window.takeCentralWidget(), "Inspect")
         self.tabs.addTab(self.panel, "Line")
@@ -102,7 +103,15 @@ class LineMode(QObject):
         self._awaiting.stop()
         self._awaited = None
         if folder is not None and not self.panel.running:
+            self.panel.stop_waiting(f"The camera folder {folder} is there: starting the line")
             self.run_line(folder)
+
+    @Slot()
+    def _stop_waiting(self) -> None:
+        """Stop pressed while waiting: a wrong folder given at the start, or a line not wanted after all."""
+        folder, self._awaited = self._awaited, None
+        self._awaiting.stop()
+        self.panel.stop_waiting(f"Not waiting for {folder} any more: Run line… starts a line")
 
     @Slot()
     def run_line(self, folder: Optional[Path] = None) -> bool:

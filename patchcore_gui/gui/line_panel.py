@@ -52,11 +52,14 @@ class LinePanel(QWidget):
     inspect_again = Signal(Path)
     #: An NG part of the shift that the engineer says is good: to be taught (its image's path now).
     teach_good = Signal(Path)
+    #: Stop pressed while a line waits for its camera folder to appear
+    wait_cancelled = Signal()
 
     def __init__(self, settings: QSettings, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self.settings = settings
         self.worker: Optional[LineWorker] = None
+        self.waiting = False  # for a camera folder to appear, to run a line on it
         self.thread = None
         self.folder: Optional[Path] = None
         self.unlocked = False
@@ -216,6 +219,7 @@ class LinePanel(QWidget):
             self._refuse(f"Cannot run the line: {exc}")
             return False
         self.folder = folder
+        self.waiting = False
         self.settings.setValue("line/folder", str(folder))
         self.settings.setValue("line/shifts", plan.text())
         mode = self.sorting.currentData()
@@ -252,9 +256,19 @@ class LinePanel(QWidget):
         return True
 
     def say_waiting(self, text: str) -> None:
-        """Why no line runs yet though one was asked for, where the operator looks: the folder line and the view."""
+        """Why no line runs yet though one was asked for, where the operator looks: the folder line and the view.
+        Stop then ends the wait (``wait_cancelled``)."""
         self.folder_label.setText(text)
         self.view.show_nothing(text)
+        self.waiting = True
+        self._update_buttons()
+
+    def stop_waiting(self, text: str) -> None:
+        """No line is waited for any more; ``text`` says so."""
+        self.waiting = False
+        self.folder_label.setText(text)
+        self.view.show_nothing(text)
+        self._update_buttons()
 
     @property
     def running(self) -> bool:
@@ -266,6 +280,8 @@ class LinePanel(QWidget):
         if self.worker is not None:
             self.worker.cancel()
             self.folder_label.setText("Stopping after the parts in hand…")
+        elif self.waiting:
+            self.wait_cancelled.emit()
 
     def shutdown(self) -> None:
         """Stop and wait for the worker's thread: before the window closes."""
@@ -509,7 +525,7 @@ class LinePanel(QWidget):
         self.shifts_edit.setEnabled(not running)
         self.new_shift_button.setEnabled(running)
         self.pause_button.setEnabled(running)
-        self.stop_button.setEnabled(running)
+        self.stop_button.setEnabled(running or self.waiting)
         self.unlock_button.setEnabled(running and not self.unlocked)
 
 

@@ -9,6 +9,7 @@ import sys
 import time
 
 import pytest
+from PySide6.QtCore import Qt
 
 from patchcore_gui.core.model_file import save_model
 from patchcore_gui.gui.app import main, open_arguments, parse_args, sort_arguments
@@ -148,6 +149,21 @@ def test_sigterm_ends_the_window_s_line_cleanly_and_ctrl_c_ends_the_window(fitte
     finally:
         idle.kill()
     assert idle.returncode == 0 and "Traceback" not in err, err
+
+
+def test_stop_ends_the_wait_for_a_camera_folder(qtbot, window, odd_files, tmp_path):
+    """A wrong folder named at the start (a typo in the log-in script) is not waited for until the window closes."""
+    camera = tmp_path / "camrea"
+    open_arguments(window, [str(odd_files["model"])], io.StringIO(), line=str(camera))
+    panel = window.line_mode.panel
+    assert panel.waiting and panel.stop_button.isEnabled() and not panel.running
+    qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
+    said = f"Not waiting for {camera} any more: Run line… starts a line"
+    assert panel.folder_label.text() == said and panel.view.caption.textItem.toPlainText() == said
+    assert not panel.stop_button.isEnabled() and panel.run_button.isEnabled()
+    camera.mkdir()
+    qtbot.wait(2500)  # past the next look for it
+    assert not panel.running
 
 
 def test_line_on_a_folder_not_there_yet_starts_once_it_appears(qtbot, window, odd_files, tmp_path):
