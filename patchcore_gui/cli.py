@@ -28,6 +28,7 @@ from .core.images import find_images, read_image
 from .core.likeness import LikenessCheck
 from .core.memory_bank import SEARCH_KINDS
 from .core.model_file import MODEL_SUFFIX, load_model, save_model
+from .core.model_facts import model_facts
 from .core.regions import defect_size_text, min_area_px
 from .core.overlay import encode_png, inspection_overlay, overlay_targets
 from .core.patchcore import HELD_OUT_STAGE, Inspector, fit
@@ -290,12 +291,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_info(args: argparse.Namespace) -> int:
     model = load_model(args.model)
-    bank = len(model.memory_bank)
-    print(f"{args.model}: {model.config.backbone} ({', '.join(model.layers)}), input {model.preprocessing.input_size} px")
-    print(f"  {model.n_good_images} good images ({model.held_out_text}), "
-          f"bank {bank:,} of {model.n_patches:,} patches x {model.memory_bank.shape[1]} dims")
-    print(f"  search {model.search.describe()}")
-    print(f"  threshold {model.threshold:.4f} (default {model.default_threshold:.4f}), created {model.created}")
+    facts = model_facts(model, decimals=4)
+    width = max(len(name) for name in facts)
+    print(args.model)
+    for name, value in facts.items():
+        print(f"  {name.lower():<{width}}  {value}")
     if model.threshold_caution:
         print(f"  note: {model.threshold_caution}")
     return 0

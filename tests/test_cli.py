@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import warnings
@@ -342,7 +343,8 @@ def test_fit_sets_the_minimum_defect_area(synthetic_set, tmp_path, capsys):
 def test_info_says_the_model_searches_exactly_by_default(model_path, capsys):
     assert main(["info", str(model_path)]) == 0
     out = capsys.readouterr().out
-    assert "search exact" in out and "approximate" not in out and "20 good images" in out
+    assert re.search(r"\n  search +exact\n", out) and "approximate" not in out
+    assert re.search(r"\n  good images +20 \(", out) and re.search(r"\n  taught parts +none\n", out)
 
 
 def test_fit_with_the_approximate_search_says_so_and_info_and_evaluate_say_it_too(synthetic_set, tmp_path, capsys):
@@ -352,7 +354,7 @@ def test_fit_with_the_approximate_search_says_so_and_info_and_evaluate_say_it_to
     assert "search approximate (IVF" in capsys.readouterr().out
     assert load_model(path).config.search == "ivf"
     assert main(["info", str(path)]) == 0
-    assert "search approximate (IVF" in capsys.readouterr().out
+    assert re.search(r"\n  search +approximate \(IVF", capsys.readouterr().out)
     assert main(["evaluate", str(synthetic_set.root), "--coreset", "0.25", "--search", "ivf",
                  "--json", str(tmp_path / "e.json")]) == 0
     assert "search approximate (IVF" in capsys.readouterr().out

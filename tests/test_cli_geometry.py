@@ -73,10 +73,10 @@ def test_the_held_out_parts_join_a_tiled_bank_unless_told_not_to_and_info_says_s
     assert len(with_them.good_scores) == len(without.good_scores) == 1  # still from the held-out image
     capsys.readouterr()
     assert main(["info", str(joined)]) == 0
-    assert "5 good images (1 held out to calibrate, also in the bank)" in capsys.readouterr().out
+    assert "  5 (1 held out to calibrate, also in the bank)\n" in capsys.readouterr().out
     assert main(["info", str(alone)]) == 0
     out = capsys.readouterr().out
-    assert "5 good images (1 held out to calibrate)," in out
+    assert "  5 (1 held out to calibrate)\n" in out
     assert "note: 1 held-out good part is too few to set a threshold from" in out
 
 

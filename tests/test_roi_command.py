@@ -33,6 +33,14 @@ def test_roi_sets_the_region_and_recalibrates_saying_so(model_file, fitted, tmp_
     assert model.threshold == model.default_threshold != fitted.model.default_threshold
     assert main(["roi", str(model_file)]) == 0
     assert "192 x 192 pixels, 50% inspected" in capsys.readouterr().out
+    # info names everything that judges a part: the region, and the minimum defect area beside it
+    assert main(["defect-size", str(model_file), "--min-area", "40"]) == 0
+    capsys.readouterr()
+    assert main(["info", str(model_file)]) == 0
+    out = capsys.readouterr().out
+    assert "  region of interest   50% of the part (192 x 192 px mask)\n" in out
+    assert "  minimum defect area  40 px\n" in out
+    model = load_model(model_file)
     exported = tmp_path / "back.png"
     assert main(["roi", str(model_file), "--export", str(exported)]) == 0
     assert main(["roi", str(model_file), str(exported), "-o", str(tmp_path / "again.patchcore")]) == 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Dict, Optional, Sequence
 
 from PySide6.QtCore import Qt
@@ -11,18 +10,12 @@ from PySide6.QtWidgets import (QFormLayout, QFrame, QGroupBox, QLabel, QScrollAr
                                QWidget)
 
 from ..core.model import PatchCoreModel
+from ..core.model_facts import model_facts
 from ..core.regions import DefectRegion, area_text, largest_area
 from .model_document import ModelDocument
 from .regions_panel import DefectSizeControl, RegionsPanel
 from .results_model import VERDICT_COLOURS, InspectedImage, display_name
 from .threshold_panel import ThresholdPanel
-
-
-def readable_date(iso: str) -> str:
-    try:
-        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
-    except ValueError:
-        return iso
 
 
 def breakable(text: str) -> str:
@@ -43,7 +36,7 @@ class ModelPanel(QWidget):
     """Facts of the current model, enough to tell two model files apart."""
 
     FACTS = ("File", "Backbone", "Input", "Good images", "Memory bank", "Search", "Threshold", "Review band",
-             "Default threshold", "Created", "Good folder")
+             "Default threshold", "Minimum defect area", "Region of interest", "Taught parts", "Created", "Good folder")
 
     def __init__(self, document: ModelDocument, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
@@ -65,6 +58,7 @@ class ModelPanel(QWidget):
         layout.addStretch(1)
         document.state_changed.connect(self._refresh)
         document.threshold_changed.connect(self._refresh)
+        document.defect_size_changed.connect(self._refresh)
         self._refresh()
 
     def _refresh(self) -> None:
@@ -73,23 +67,9 @@ class ModelPanel(QWidget):
         self.form_host.setVisible(model is not None)
         if model is None:
             return
-        layers = ", ".join(model.layers)
-        bank = len(model.memory_bank)
-        values = {
-            "File": breakable(path.name if path else "not saved yet") + (" (changed)" if dirty else ""),
-            "Backbone": f"{model.config.backbone} ({layers})",
-            "Input": model.preprocessing.describe(),
-            "Good images": f"{model.n_good_images} ({model.held_out_text})",
-            "Memory bank": f"{bank:,} of {model.n_patches:,} patches ({bank / max(model.n_patches, 1):.1%})"
-                           + (f" + {len(model.bank_vectors()) - bank:,} taught" if model.teachings else ""),
-            "Search": model.search.describe(),
-            "Threshold": f"{model.threshold:.3f}",
-            "Review band": "none" if model.review_from is None else f"{model.review_from:.3f} to {model.threshold:.3f}",
-            "Default threshold": f"{model.default_threshold:.3f}"
-                                 + (f" ({model.threshold_caution})" if model.threshold_caution else ""),
-            "Created": readable_date(model.created),
-            "Good folder": breakable(model.good_folder) or "–",
-        }
+        values = {"File": breakable(path.name if path else "not saved yet") + (" (changed)" if dirty else ""),
+                  **model_facts(model)}
+        values["Good folder"] = breakable(values["Good folder"])
         for name, text in values.items():
             self.facts[name].setText(text)
         self.facts["File"].setToolTip(str(path) if path else "")

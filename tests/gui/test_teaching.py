@@ -56,6 +56,7 @@ def test_a_rejected_part_taught_as_good_passes_and_undo_rejects_it_again(qtbot, 
     panel = window.teaching.panel
     assert panel.list.count() == 1 and panel.list.item(0).text().startswith(f"1. {part.path.name}: ")
     assert "taught" in window.side_panel.model_panel.facts["Memory bank"].text()
+    assert window.side_panel.model_panel.facts["Taught parts"].text() == "1"
 
     # the record: the taught model is not the file's content until it is saved
     qtbot.waitUntil(lambda: len(_changes(window)) >= 2, timeout=10_000)
