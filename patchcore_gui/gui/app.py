@@ -51,6 +51,9 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
                         help="run a line on this folder with the model given, as Line > Run line does (with the "
                              "sorting, subfolders and shifts last chosen in the window): for a line PC whose "
                              "window starts with it")
+    parser.add_argument("--station", metavar="NAME",
+                        help="the station the window records its parts as, by hand and on the line (e.g. line3; "
+                             "remembered; default: this PC's name), as `patchcore watch --station` does")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     parser.add_argument("--self-test", action="store_true",
                         help="check the installation (network weights, a tiny build and inspection) and exit")
@@ -166,6 +169,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     collector = GarbageCollector(interval=1.0)  # noqa: F841 (kept alive until the window closes)
     from .main_window import MainWindow
 
+    if args.station is not None:
+        from PySide6.QtCore import QSettings
+
+        from .window_record import STATION_SETTING
+
+        QSettings().setValue(STATION_SETTING, args.station.strip())
     window = MainWindow()
     window.show()
     _end_on_signals(app, window)

@@ -25,7 +25,6 @@ from PySide6.QtWidgets import QMessageBox, QTabWidget
 from ..core import PatchCoreModel
 from ..core.model_file import NOTHING_CHANGED, what_changed
 from ..line.recording import StoreRecorder
-from ..record.recorder import default_station
 from .line_panel import LinePanel
 
 if TYPE_CHECKING:  # the window imports this module
@@ -140,12 +139,12 @@ class LineMode(QObject):
         return True
 
     def _recorder_opener(self, model_path: Path, model: PatchCoreModel, kind: str) -> Callable[[], StoreRecorder]:
-        target = self.store_target()
+        target, station = self.store_target(), self.window.record.station
 
         def open_recorder() -> StoreRecorder:  # in the worker's thread: the store's connection belongs there
             if "://" not in target:
                 Path(target).parent.mkdir(parents=True, exist_ok=True)
-            return StoreRecorder.open(target, default_station(), model_path, model.threshold, model.review_from,
+            return StoreRecorder.open(target, station, model_path, model.threshold, model.review_from,
                                       model.min_defect_area, kind=kind)
         return open_recorder
 

@@ -45,7 +45,7 @@ from .side_panel import SidePanel
 from .history_panel import HistoryPanel, install_history_dock
 from .teaching import WindowTeaching
 from .window_actions import install_actions
-from .window_record import WindowRecord, store_target
+from .window_record import WindowRecord, station_name, store_target
 from .window_settings import WindowSettings
 from .workers import BuildWorker, ExportWorker, InspectWorker
 
@@ -134,7 +134,8 @@ class MainWindow(QMainWindow):
 
     def _install_record(self) -> None:
         """Every part inspected here goes into the inspection record; the History dock reads it back."""
-        self.record = WindowRecord(self.document, store_target(self.settings.settings), self)
+        self.record = WindowRecord(self.document, store_target(self.settings.settings),
+                                   station_name(self.settings.settings), self)
         self.record.problem.connect(self.show_error)
         self.record.info.connect(self.show_info)
         # the Line tab, made after the record, says when shifts start by the time the History is read

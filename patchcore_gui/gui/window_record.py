@@ -36,6 +36,8 @@ from .model_document import ModelDocument
 from .results_model import InspectedImage
 
 STORE_SETTING = "record/store"
+#: the station the window records as (``line3``), else this PC's name
+STATION_SETTING = "record/station"
 #: how long the threshold must rest before its move is written to the audit trail
 THRESHOLD_REST_MS = 1000
 #: how often a store that is away is tried again
@@ -52,6 +54,11 @@ def store_target(settings: QSettings) -> str:
     """The store the window writes to: the ``record/store`` setting, else the default file."""
     configured = str(settings.value(STORE_SETTING, "") or "").strip()
     return configured or str(default_store_path())
+
+
+def station_name(settings: QSettings) -> str:
+    """The station the window's parts are recorded as: the ``record/station`` setting, else this PC's name."""
+    return str(settings.value(STATION_SETTING, "") or "").strip() or default_station()
 
 
 @dataclass(frozen=True)
@@ -107,9 +114,9 @@ class RecordWriter:
 
     _STOP = object()
 
-    def __init__(self, target: str, notify: Callable[[str, object], None]) -> None:
+    def __init__(self, target: str, station: str, notify: Callable[[str, object], None]) -> None:
         self.target = target
-        self.station = default_station()
+        self.station = station
         self._notify = notify
         self._store: Optional[InspectionStore] = None
         self._model: Optional[tuple] = None  # (sha256, name, threshold, review_from)
@@ -237,12 +244,13 @@ class WindowRecord(QObject):
     #: what was submitted is in the store (a History view may read it now)
     recorded = Signal()
 
-    def __init__(self, document: ModelDocument, target: str, parent: Optional[QObject] = None) -> None:
+    def __init__(self, document: ModelDocument, target: str, station: str, parent: Optional[QObject] = None) -> None:
         super().__init__(parent)
         self.document = document
         self.target = target
+        self.station = station  # the window's line records as it too
         self._notice.connect(self._noticed)
-        self.writer = RecordWriter(target, self._notice.emit)
+        self.writer = RecordWriter(target, station, self._notice.emit)
         self._rest = QTimer(self, singleShot=True, interval=THRESHOLD_REST_MS)
         self._rest.timeout.connect(self._threshold_rested)
         self._model: Optional[PatchCoreModel] = None

@@ -4,6 +4,7 @@ import io
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -127,7 +128,7 @@ def test_sigterm_ends_the_window_s_line_cleanly_and_ctrl_c_ends_the_window(fitte
     model = save_model(fitted.model, tmp_path / "line3.patchcore")
     camera = tmp_path / "camera"
     camera.mkdir()
-    process = _window_process(tmp_path, str(model), "--line", str(camera))
+    process = _window_process(tmp_path, str(model), "--line", str(camera), "--station", "line3")
     try:
         deadline = time.monotonic() + 120
         while not (camera / ".patchcore-line").exists() and process.poll() is None and time.monotonic() < deadline:
@@ -140,6 +141,11 @@ def test_sigterm_ends_the_window_s_line_cleanly_and_ctrl_c_ends_the_window(fitte
     assert process.returncode == 0, err
     assert not (camera / ".patchcore-line").exists()  # the line stopped and took its note away
     assert "Traceback" not in err and "leaked semaphore" not in err, err
+    # --station named the line in the record, and is remembered for the next start
+    store = tmp_path / ".local" / "share" / "PatchCore Inspector" / "patchcore-gui" / "inspections.sqlite"
+    with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as connection:
+        assert connection.execute("SELECT DISTINCT station FROM model_changes").fetchall() == [("line3",)]
+    assert "station=line3" in (tmp_path / ".config" / "PatchCore Inspector" / "patchcore-gui.conf").read_text()
 
     idle = _window_process(tmp_path)
     try:

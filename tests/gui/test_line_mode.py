@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from patchcore_gui.core import save_model
+from patchcore_gui.record import open_store
 
 TIMEOUT_MS = 120_000
 
@@ -205,3 +206,31 @@ def test_closing_the_window_while_a_line_runs_asks_first(qtbot, window, fitted, 
     window.line_mode._ask_to_stop = lambda: pytest.fail("asked with no line running")
     window.show()
     assert window.close()
+
+
+@pytest.fixture
+def line3_station(settings):
+    """A line PC whose settings name its station (IT's `[record] station=line3`, or `patchcore-gui --station`)."""
+    settings.setValue("record/station", "line3")
+
+
+def test_the_window_records_as_the_station_its_settings_name_by_hand_and_on_the_line(
+        qtbot, line3_station, window, fitted, synthetic_set, tmp_path):
+    store = tmp_path / "inspections.sqlite"
+    model_path, camera, panel = run_line(window, fitted, tmp_path)
+    drop(synthetic_set.test_defective[0], camera, "d0.png")
+    qtbot.waitUntil(lambda: panel.last_snapshot is not None and panel.last_snapshot.inspected == 1, timeout=TIMEOUT_MS)
+    with qtbot.waitSignal(panel.running_changed, timeout=TIMEOUT_MS):
+        panel.stop_button.click()
+    with qtbot.waitSignal(window.job_done, timeout=TIMEOUT_MS):
+        window.add_inputs([synthetic_set.test_good[0]])
+
+    def recorded():
+        """The stations of the parts recorded (the line's and the one inspected by hand), and of the audit trail."""
+        if not store.exists():
+            return [], set()
+        with open_store(store, "reader", create=False) as record:
+            return [stored.station for stored in record.inspections()], {c.station for c in record.model_changes()}
+
+    qtbot.waitUntil(lambda: len(recorded()[0]) == 2, timeout=TIMEOUT_MS)
+    assert recorded() == (["line3", "line3"], {"line3"})
