@@ -356,7 +356,8 @@ def open_store(target: Target, station: str, create: bool = True) -> InspectionS
             engine = _postgresql_engine(url_text)
         except (sa.exc.ArgumentError, ValueError) as exc:
             raise StoreError(f"bad store URL '{url_text}': {exc}") from None
-        name = engine.url.render_as_string(hide_password=True)
+        # as the user wrote it: the driver the program adds (postgresql+psycopg) is not theirs to know
+        name = engine.url.set(drivername="postgresql").render_as_string(hide_password=True)
     else:
         path = Path(target).expanduser()
         if not create and not path.exists():

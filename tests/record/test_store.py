@@ -270,7 +270,7 @@ def test_a_lost_server_is_a_clear_message_and_the_store_works_when_it_is_back(po
         with pytest.raises(StoreUnavailable) as caught:
             store.add(part(2))
         message = str(caught.value)
-        assert message.startswith(f"cannot write to the inspection store postgresql+psycopg://postgres@127.0.0.1:"
+        assert message.startswith(f"cannot write to the inspection store postgresql://postgres@127.0.0.1:"
                                   f"{postgres_server.port}/") and "\n" not in message
         assert "connection" in message
         assert time.perf_counter() - started < 30
