@@ -24,7 +24,7 @@ from .core.config import PatchCoreConfig
 from .core.geometry import GEOMETRIES, LARGEST_SQUEEZED_SIDE, SUGGESTED_TILE
 from .core.errors import PatchCoreError, WeightsMissingError
 from .core.evaluate import evaluate
-from .core.images import find_images, read_image
+from .core.images import find_images, good_part_images, read_image
 from .core.likeness import LikenessCheck
 from .core.memory_bank import SEARCH_KINDS
 from .core.model_file import MODEL_SUFFIX, load_model, save_model
@@ -127,13 +127,9 @@ def _network_and_cost(config: PatchCoreConfig, good: Sequence[Path], sizes: Sequ
 
 
 def _good_images(folder: Path) -> List[Path]:
-    if not folder.is_dir():
-        raise PatchCoreError(f"good-parts folder '{folder}' does not exist or is not a folder")
-    images, problems = find_images([folder])
+    images, problems = good_part_images(folder)
     for problem in problems:
         print(f"warning: {problem}", file=sys.stderr)
-    if not images:
-        raise PatchCoreError(f"'{folder}' holds no images (.png, .jpg, .bmp, .tif)")
     return images
 
 

@@ -108,6 +108,27 @@ def test_fit_on_an_empty_folder(tmp_path, capsys):
     assert "holds no images" in capsys.readouterr().err
 
 
+def test_fit_refuses_a_folder_whose_defective_parts_would_be_built_in_as_good(synthetic_set, tmp_path, capsys):
+    """The data set's root, its test folder, or the line's sorted folder given for its good parts: before, each
+    was built with its defective parts (and MVTec's masks) as good ones, and said nothing."""
+    root = synthetic_set.root  # train/good, test/good, test/<defect>, ground_truth/<defect>
+    sorted_parts = tmp_path / "sorted"
+    for verdict in ("OK", "NG"):
+        (sorted_parts / "2026-03-10" / verdict).mkdir(parents=True)
+        for path in synthetic_set.test_good[:2]:
+            (sorted_parts / "2026-03-10" / verdict / path.name).write_bytes(path.read_bytes())
+    for folder, words in ((root, f"is a data set in the MVTec layout: its test parts and defect masks would be built "
+                                 f"in as good parts; build from '{root / 'train' / 'good'}'"),
+                          (root / "test", "holds 'good' beside "),
+                          (sorted_parts, f"holds parts the line sorted NG (2026-03-10{os.sep}NG{os.sep})")):
+        assert main(["fit", str(folder), "-o", str(tmp_path / "m.patchcore"), "--estimate"]) == 2
+        captured = capsys.readouterr()
+        assert captured.err.startswith(f"error: '{folder}' ") and words in captured.err and captured.out == ""
+        assert captured.err.count("\n") == 1
+    assert main(["fit", str(sorted_parts / "2026-03-10" / "OK"), "-o", str(tmp_path / "m.patchcore"),
+                 "--estimate"]) == 0  # the parts the line passed are good parts to build from
+
+
 def test_evaluate_writes_the_json_fields(synthetic_set, tmp_path, capsys):
     report = tmp_path / "report.json"
     assert main(["evaluate", str(synthetic_set.root), "--coreset", "0.25", "--json", str(report)]) == 0

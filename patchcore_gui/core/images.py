@@ -26,7 +26,7 @@ import numpy as np
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from .atomic import PathLike
-from .errors import ImageReadError
+from .errors import DatasetError, ImageReadError
 # How an image becomes the network input and how maps go back live in geometry.py; these names
 # stay importable from here, where callers first found them.
 from .geometry import (Placement, Preprocessing, map_to_original, network_inputs, original_to_grid,  # noqa: F401
@@ -286,4 +286,43 @@ def find_images(inputs: Sequence[PathLike]) -> Tuple[List[Path], List[InputProbl
             if key not in seen:
                 seen.add(key)
                 images.append(image)
+    return images, problems
+
+
+#: Folders that hold anything but good parts, by name (any case), as layouts people build from have them:
+#: MVTec AD's defect masks, and the line's own sorted verdicts (``sorted/<date>/NG/``).
+NOT_GOOD_PART_FOLDERS = {"ground_truth": "defect masks", "ng": "parts the line sorted NG",
+                         "review": "parts the line sorted for review", "error": "unreadable parts the line sorted"}
+
+
+def good_part_images(folder: PathLike) -> Tuple[List[Path], List[InputProblem]]:
+    """The images of a good-parts folder, its subfolders too, and the files skipped.
+
+    :class:`DatasetError` when there are none, and when defective parts would be built in as good ones: a data
+    set's root in the MVTec layout (its test parts and masks), a folder with ``good`` beside other kinds (a
+    data set's ``test``), or one holding the line's NG, REVIEW or ERROR sorting. Said before a build, not
+    found in its misses.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DatasetError(f"good-parts folder '{folder}' does not exist or is not a folder")
+    kinds = sorted(entry.name for entry in folder.iterdir() if entry.is_dir() and not entry.name.startswith("."))
+    if (folder / "train" / "good").is_dir() and ("test" in kinds or "ground_truth" in kinds):
+        raise DatasetError(f"'{folder}' is a data set in the MVTec layout: its test parts and defect masks would "
+                           f"be built in as good parts; build from '{folder / 'train' / 'good'}' (patchcore "
+                           f"evaluate measures the whole data set)")
+    if "good" in kinds and len(kinds) > 1:
+        others = [kind for kind in kinds if kind != "good"]
+        raise DatasetError(f"'{folder}' holds 'good' beside {', '.join(others[:4])}{', ...' if len(others) > 4 else ''}"
+                           f": they would be built in as good parts; build from '{folder / 'good'}'")
+    images, problems = find_images([folder])
+    for image in images:
+        for part in image.relative_to(folder).parts[:-1]:
+            what = NOT_GOOD_PART_FOLDERS.get(part.lower())
+            if what is not None:
+                inside = image.parent.relative_to(folder)
+                raise DatasetError(f"'{folder}' holds {what} ({inside}{os.sep}): they would be built in as good "
+                                   f"parts; build from a folder of good parts only")
+    if not images:
+        raise DatasetError(f"'{folder}' holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
     return images, problems

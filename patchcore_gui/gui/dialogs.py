@@ -17,7 +17,7 @@ from ..core.build_cost import (TILED_PARTS_BACKBONE, TILED_PARTS_CORESET, automa
 from ..core.config import PatchCoreConfig
 from ..core.geometry import SUGGESTED_TILE
 from ..core.errors import DatasetError, PatchCoreError
-from ..core.images import IMAGE_SUFFIXES, InputProblem, find_images
+from ..core.images import good_part_images
 from .pc_timings import shared_pc_timings
 
 
@@ -25,16 +25,6 @@ from .pc_timings import shared_pc_timings
 class BuildRequest:
     folder: Path
     config: PatchCoreConfig
-
-
-def good_images(folder: Path) -> Tuple[List[Path], List[InputProblem]]:
-    """The images of a good-parts folder and the files skipped; :class:`DatasetError` if there are none."""
-    if not folder.is_dir():
-        raise DatasetError(f"good-parts folder '{folder}' does not exist or is not a folder")
-    images, problems = find_images([folder])
-    if not images:
-        raise DatasetError(f"'{folder}' holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
-    return images, problems
 
 
 #: The geometry choices offered, as (label, config geometry or None for automatic).
@@ -213,7 +203,7 @@ class BuildOptionsDialog(QDialog):
         hundred headers each time held the window about 0.1 s (Magnetic Tile's 762 good parts)."""
         stamp = folder.stat().st_mtime_ns if folder.is_dir() else None  # adding or removing a file changes it
         if stamp is None or self._looked_at is None or self._looked_at[0] != (folder, stamp):
-            images, _ = good_images(folder)
+            images, _ = good_part_images(folder)
             self._looked_at = ((folder, stamp), images, image_sizes(images))
         return self._looked_at[1], self._looked_at[2]
 
@@ -240,7 +230,7 @@ class BuildOptionsDialog(QDialog):
 
     def accept(self) -> None:
         try:
-            good_images(self.request().folder)
+            good_part_images(self.request().folder)
         except (PatchCoreError, ValueError) as exc:  # ValueError: a geometry the config refuses
             self.problem.setText(str(exc))
             self.problem.show()

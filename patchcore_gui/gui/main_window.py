@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QSplitter, 
 from ..core.config import PatchCoreConfig
 from ..core.engine import Engine
 from ..core.errors import PatchCoreError
-from ..core.images import IMAGE_SUFFIXES, find_images
+from ..core.images import IMAGE_SUFFIXES, find_images, good_part_images
 from ..core.likeness import likeness_warning
 from ..core.model import PatchCoreModel
 from ..core.model_file import MODEL_SUFFIX, is_model_path, load_model
@@ -30,7 +30,7 @@ from ..core.overlay import OVERLAY_OPACITY
 from ..core.patchcore import FitResult
 from ..core.results import ResultsSource, csv_written_message, rows_to_write, write_results_csv
 from .batch_message import BatchMessage
-from .dialogs import BuildOptionsDialog, BuildRequest, choose_folder_to_write, good_images
+from .dialogs import BuildOptionsDialog, BuildRequest, choose_folder_to_write
 from .image_view import InspectionPanel
 from .inspection_queue import InspectionQueue
 from .job_status import JobStatus
@@ -312,7 +312,7 @@ class MainWindow(QMainWindow):
             self.show_error("wait for the running job to end, or cancel it, before building")
             return False
         try:
-            images, problems = good_images(request.folder)
+            images, problems = good_part_images(request.folder)
         except PatchCoreError as exc:
             self.show_error(str(exc), "Cannot build")
             return False

@@ -71,6 +71,12 @@ def test_build_errors_are_messages(qtbot, window: MainWindow, tmp_path: Path, fe
     assert "holds no images" in window.last_error
     assert not window.start_build(BuildRequest(tmp_path / "nowhere", SMALL))
     assert "does not exist" in window.last_error
+    data_set = few_good.parent / "data_set"  # a data set's root in the MVTec layout: defects would join the good
+    (data_set / "train").mkdir(parents=True)
+    shutil.copytree(few_good, data_set / "train" / "good")
+    shutil.copytree(few_good, data_set / "test" / "crack")
+    assert not window.start_build(BuildRequest(data_set, SMALL))
+    assert "is a data set in the MVTec layout" in window.last_error and not window.busy
     for name in ("a.png", "b.png"):
         (empty / name).write_bytes(b"\x89PNG broken")
     with qtbot.waitSignal(window.job_done, timeout=JOB_TIMEOUT_MS) as blocker:
