@@ -23,7 +23,7 @@ from .core.build_cost import (TILED_PARTS_BACKBONE, TILED_PARTS_CORESET, TILED_P
 from .core.config import PatchCoreConfig
 from .core.geometry import GEOMETRIES, LARGEST_SQUEEZED_SIDE, SUGGESTED_TILE
 from .core.errors import PatchCoreError, WeightsMissingError
-from .core.evaluate import evaluate
+from .core.evaluate import evaluate, training_images
 from .core.images import find_images, good_part_images, read_image
 from .core.likeness import LikenessCheck
 from .core.memory_bank import SEARCH_KINDS
@@ -258,7 +258,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     defect_size = _defect_size_from(args)
-    train = find_images([Path(args.category_dir) / "train" / "good"])[0]
+    train = training_images(Path(args.category_dir))  # a folder not in the layout is said before any estimate
     sizes = image_sizes(train)
     config = _config_from(args, sizes)
     backbone = _network_and_cost(config, train, sizes, args.weights)

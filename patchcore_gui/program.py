@@ -60,7 +60,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         return args.run(args)
     except PatchCoreError as exc:
-        print_error(str(exc))
+        print_error(str(exc) + _model_named_later(args, exc))
         return 2
     except ValueError as exc:  # configuration values refused by PatchCoreConfig
         print_error(str(exc))
@@ -72,6 +72,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         # what is left unwritten would fail again at the exit's flush
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141  # 128 + SIGPIPE, as a shell reports a program ended by it
+
+
+def _model_named_later(args: argparse.Namespace, problem: PatchCoreError) -> str:
+    """``; the model comes first: ...`` when the model named is not one and a later argument is (``patchcore predict
+    part.png line3.patchcore``), else ""."""
+    from .core.errors import ModelFileError
+
+    if not isinstance(problem, ModelFileError) or not getattr(args, "model", None):
+        return ""
+    from .core.model_file import is_model_path
+
+    later = [*(getattr(args, "inputs", None) or []), *(getattr(args, "images", None) or []),
+             getattr(args, "folder", None)]
+    model = next((str(path) for path in later if path and is_model_path(path)), None)
+    return "" if model is None else f"; the model comes first: {PROG} {args.command} {model} ..."
 
 
 def run_as_program() -> None:

@@ -129,6 +129,19 @@ def test_fit_refuses_a_folder_whose_defective_parts_would_be_built_in_as_good(sy
                  "--estimate"]) == 0  # the parts the line passed are good parts to build from
 
 
+def test_arguments_in_the_wrong_order_or_place_are_said_with_the_right_one(synthetic_set, model_path, capsys):
+    part = synthetic_set.test_good[0]
+    assert main(["predict", str(part), str(model_path)]) == 2
+    assert capsys.readouterr().err == (f"error: cannot open model '{part.name}': not a PatchCore model file; the model "
+                                       f"comes first: patchcore predict {model_path} ...\n")
+    # evaluate given a folder of good parts: what it lacks, before a network is loaded or a cost estimated
+    good = synthetic_set.root / "train" / "good"
+    assert main(["evaluate", str(good)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.startswith(f"error: '{good}' is not a data set in the MVTec layout: "
+                                                          f"it has no train{os.sep}good folder")
+
+
 def test_evaluate_writes_the_json_fields(synthetic_set, tmp_path, capsys):
     report = tmp_path / "report.json"
     assert main(["evaluate", str(synthetic_set.root), "--coreset", "0.25", "--json", str(report)]) == 0

@@ -6,6 +6,7 @@ Layout: ``train/good/*``, ``test/good/*``, ``test/<defect>/*`` and, where pixel 
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -113,6 +114,21 @@ def _share(flags: np.ndarray) -> float:
     return float(np.mean(flags)) if flags.size else 0.0
 
 
+def training_images(category: Path) -> List[Path]:
+    """The good parts of a data set in the MVTec layout (``train/good``), or :class:`DatasetError` saying what
+    the folder lacks, before anything is loaded or estimated."""
+    if not category.is_dir():
+        raise DatasetError(f"'{category}' does not exist or is not a folder")
+    if not (category / "train" / "good").is_dir():
+        raise DatasetError(f"'{category}' is not a data set in the MVTec layout: it has no train{os.sep}good folder "
+                           f"(evaluate builds from train/good and measures on test/KIND against ground_truth/KIND; "
+                           f"to build from a folder of good parts: patchcore fit)")
+    train, problems = find_images([category / "train" / "good"])
+    if problems or not train:
+        raise DatasetError(problems[0] if problems else f"'{category / 'train' / 'good'}' holds no images")
+    return train
+
+
 def evaluate(category_dir: PathLike, config: PatchCoreConfig = PatchCoreConfig(), weights: Optional[PathLike] = None,
              progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None,
              min_defect_area: float = 0.0, backbone: Optional[FeatureBackbone] = None) -> Evaluation:
@@ -120,9 +136,7 @@ def evaluate(category_dir: PathLike, config: PatchCoreConfig = PatchCoreConfig()
     part's defect regions against ``min_defect_area`` pixels (0: by the score alone, as always). ``backbone``:
     the config's network, already loaded (by the caller's cost estimate)."""
     category = Path(category_dir)
-    train, problems = find_images([category / "train" / "good"])
-    if problems or not train:
-        raise DatasetError(problems[0] if problems else f"'{category / 'train' / 'good'}' holds no images")
+    train = training_images(category)
     tests = find_test_images(category)
 
     backbone = backbone or load_backbone(config.backbone, config.layers, None if weights is None else Path(weights))
