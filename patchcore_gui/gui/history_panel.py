@@ -211,6 +211,13 @@ class YieldChart(pg.PlotWidget):
         if len(self.starts):
             self.setXRange(self.starts.min(), self.ends.max(), padding=0.02)
 
+    def show_span(self, since: Optional[datetime], until: Optional[datetime]) -> None:
+        """No bars: the time the filter asks about on the axis (a day back when it has no start), not the
+        axis' own 0 to 1 s of 1970, read as ``00.050 00.100 ...``."""
+        end = until or datetime.now(timezone.utc)
+        self.bars.setOpts(x0=[], x1=[], height=[])
+        self.setXRange((since or end - timedelta(days=1)).timestamp(), end.timestamp(), padding=0.02)
+
 
 def _period_end(start: datetime, by: str, shifts: ShiftPlan) -> datetime:
     if by == "shift":
@@ -238,6 +245,7 @@ class HistoryPanel(QWidget):
         self.snapshot: Optional[HistorySnapshot] = None
         self._running = RunningWorkers(self)  # the reads and exports
         self._reading = False
+        self._asked = RecordFilter()  # the filter of the last read asked for
         self._again = False
         self._models_offered: Set[Tuple[str, str]] = set()
 
@@ -376,7 +384,8 @@ class HistoryPanel(QWidget):
         self._reading = True
         # every model once; after that a new one comes with the audit trail's entry of the recorder that opened
         # it, or with its parts (each refresh reading every part for its model took 0.7 s per million parts)
-        worker = HistoryReader(self.target, self.record_filter(), by=self.per.currentData(), shifts=self._plan(),
+        self._asked = self.record_filter()
+        worker = HistoryReader(self.target, self._asked, by=self.per.currentData(), shifts=self._plan(),
                                every_model=not self._models_offered)
         worker.finished.connect(self._loaded)
         worker.failed.connect(self._failed)
@@ -398,6 +407,8 @@ class HistoryPanel(QWidget):
         self.changes_model.set_rows(snapshot.changes)
         self.tabs.setTabText(1, f"Changes ({len(snapshot.changes):,})")
         self.chart.show_summary(snapshot.yields, snapshot.by, snapshot.shifts)
+        if not snapshot.yields.periods:
+            self.chart.show_span(self._asked.since, self._asked.until)
         self._models_offered |= set(snapshot.models)
         self._offer(self.model_box, [(f"{name} ({sha[:8]})", sha) for name, sha in sorted(self._models_offered)])
         self._offer(self.station_box, [(station, station) for station in snapshot.stations])
@@ -419,6 +430,7 @@ class HistoryPanel(QWidget):
 
     def _failed(self, message: str) -> None:
         self.status.setText(f"Cannot read the inspection record: {message}")
+        self.chart.show_span(self._asked.since, self._asked.until)
         self._read_ended()
 
     @staticmethod

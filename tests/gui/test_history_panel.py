@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -166,6 +167,10 @@ def test_a_store_with_nothing_yet_says_so(qtbot, tmp_path):
     load(qtbot, panel)
     assert panel.status.text() == f"Nothing recorded yet in {tmp_path / 'none.sqlite'}"
     assert not (tmp_path / "none.sqlite").exists()
+    # the chart's time axis spans the filter's time (last 7 days), not 0 to 1 s of 1970 ("00.050 00.100 ...")
+    (left, right), _ = panel.chart.viewRange()
+    week = 7 * 24 * 3600
+    assert abs((right - left) - 1.04 * week) < 0.01 * week and abs(right - 0.02 * week - time.time()) < 600
 
 
 def test_reading_while_a_line_writes_neither_fails_nor_harms_the_store(qtbot, panel, recorded):
