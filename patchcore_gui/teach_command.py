@@ -8,6 +8,7 @@ some could not be (each named on stderr, the others taught), 2 when the command 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from .core.errors import PatchCoreError
@@ -62,11 +63,16 @@ def cmd_teach(args: argparse.Namespace) -> int:
         print_error(str(problem))
     outcome = teach(Inspector(model, weights=args.weights), images,
                     progress=TerminalProgress() if len(images) > 1 else None)
+    number = len(model.teachings)  # the teachings' numbers, as --list and --undo say them
     for image in outcome.images:
         if image.error is not None:
             print_error(image.error)
-        else:
-            print(image.line(model.threshold))
+            continue
+        print(image.line(model.threshold))
+        number += image.added > 0
+        caution = image.caution(model.threshold)
+        if caution:
+            print(f"warning: {caution} (patchcore teach {target} --undo {number})", file=sys.stderr)
     if outcome.model is not model:
         save_model(outcome.model, target)
         taught = len(outcome.model.bank_vectors()) - len(model.memory_bank)

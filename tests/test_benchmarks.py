@@ -100,6 +100,7 @@ def test_the_benchmarks_on_cached_features_run(model, synthetic_set, tmp_path):
         '"searches"')
     run("bench_index.py", ["accuracy", features, "--probes", 0.05], "bank of all good images")
     run("bench_index.py", ["model", model, str(parts / "test" / "*" / "*.png"), "--every", 2], '"recall"')
+    run("bench_teaching_caution.py", [model, parts, "--per-kind", 2], "| cautioned (in use: over 1.5x")
 
 
 def test_every_benchmark_script_is_run_here():

@@ -5,6 +5,7 @@ import pytest
 from patchcore_gui.cli import main
 from patchcore_gui.core.model_file import load_model, save_model
 from patchcore_gui.core.patchcore import Inspector
+from patchcore_gui.core.teaching import FAR_ABOVE_THRESHOLD
 
 
 @pytest.fixture(scope="module")
@@ -38,9 +39,24 @@ def test_a_bad_image_is_one_line_and_the_rest_are_taught(model_file, rejected_go
     bad.write_bytes(b"\x89PNG broken")
     assert main(["teach", str(model_file), str(bad), str(rejected_good[0])]) == 1
     captured = capsys.readouterr()
-    errors = captured.err.strip().splitlines()
+    errors = [line for line in captured.err.strip().splitlines() if not line.startswith("warning: ")]
     assert len(errors) == 1 and errors[0].startswith("error: ") and "bad.png" in errors[0]
     assert [t.file for t in load_model(model_file).teachings] == [rejected_good[0].name]
+
+
+def test_a_part_far_above_the_threshold_is_taught_with_a_caution_and_its_undo(model_file, rejected_good, fitted,
+                                                                             capsys):
+    """The wrong file named (a defective part): taught as asked, and said, with the command that undoes it."""
+    assert main(["teach", str(model_file), str(rejected_good[0])]) == 0
+    assert main(["teach", str(model_file), str(rejected_good[1])]) == 0
+    captured = capsys.readouterr()
+    scores = [float(line.split("score ")[1].split(" -> ")[0]) for line in captured.out.splitlines() if " -> " in line]
+    assert all(score > FAR_ABOVE_THRESHOLD * fitted.model.threshold for score in scores)  # the synthetic defects
+    cautions = captured.err.strip().splitlines()
+    ratio = scores[1] / fitted.model.threshold
+    assert len(cautions) == 2 and cautions[1].startswith(f"warning: {rejected_good[1].name} scored {ratio:.1f}x the "
+                                                         f"threshold, and ")
+    assert cautions[1].endswith(f"undo its teaching (patchcore teach {model_file} --undo 2)")
 
 
 def test_list_and_undo_give_back_the_fitted_bank(model_file, rejected_good, fitted, tmp_path, capsys):

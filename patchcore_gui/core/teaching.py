@@ -42,6 +42,12 @@ BEYOND_COVERAGE = "beyond coverage"
 COVERAGE_ONLY = "coverage only"
 ALL_PATCHES = "all patches"
 RULES = (BEYOND_COVERAGE, COVERAGE_ONLY, ALL_PATCHES)
+#: A taught part that scored more than this times the threshold, or more than this share of whose patches were new
+#: to the bank, lay farther from the good parts than the good parts the models rejected (at most 1.17x and 30%,
+#: bottle's and Magnetic Tile's): it is taught as asked, with a caution that it may not be good. Measured on every
+#: rejected test part: docs/benchmarks.md, "Teaching a part far from the good ones".
+FAR_ABOVE_THRESHOLD = 1.5
+MOSTLY_NEW = 0.5
 
 
 def covering_distance(model: PatchCoreModel) -> float:
@@ -89,6 +95,23 @@ class TaughtImage:
                     f"(threshold {threshold:.4f})")
         return (f"{self.path.name}: added {self.added} of {self.patches} patches; score {self.score_before:.4f} -> "
                 f"{self.score_after:.4f} (threshold {threshold:.4f})")
+
+    def caution(self, threshold: float) -> str:
+        """Why this taught image may not be a good part at all (the wrong file, a defect not seen), else "".
+
+        >>> TaughtImage(Path("a.png"), 468, 700, 64.48, 19.59).caution(26.75)[:68]
+        'a.png scored 2.4x the threshold, and 67% of its patches were new to '
+        >>> TaughtImage(Path("b.png"), 55, 784, 30.81, 19.59).caution(26.75)
+        ''
+        """
+        if self.added == 0 or self.score_before is None:
+            return ""
+        new = self.added / max(self.patches, 1)
+        if self.score_before <= FAR_ABOVE_THRESHOLD * threshold and new <= MOSTLY_NEW:
+            return ""
+        return (f"{self.path.name} scored {self.score_before / threshold:.1f}x the threshold, and {new:.0%} of its "
+                f"patches were new to the bank: farther from the good parts than a good part the model rejects "
+                f"tends to be; if it is not a good part, undo its teaching")
 
 
 @dataclass(frozen=True)

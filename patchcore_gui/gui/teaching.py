@@ -224,6 +224,10 @@ class WindowTeaching(QObject):
             window.set_model(outcome.model, window.document.path, dirty=True)
         for line in lines:
             window.show_info(f"Taught {line}" + ("" if outcome.added == 0 else " (not saved yet: Ctrl+S)"))
+        cautions = [image.caution(threshold) for image in outcome.images if image.error is None]
+        if any(cautions):
+            window.show_error("; ".join(caution for caution in cautions if caution) + " (Model > Teachings)",
+                              "Taught a part far above the threshold")
 
     def undo(self, number: int) -> bool:
         """Take teaching ``number`` (1 = the oldest) out of the model; the list is inspected again."""
