@@ -227,7 +227,7 @@ class WindowTeaching(QObject):
         cautions = [image.caution(threshold) for image in outcome.images if image.error is None]
         if any(cautions):
             window.show_error("; ".join(caution for caution in cautions if caution) + " (Model > Teachings)",
-                              "Taught a part far above the threshold")
+                              "Taught a part far from the good ones")
 
     def undo(self, number: int) -> bool:
         """Take teaching ``number`` (1 = the oldest) out of the model; the list is inspected again."""
