@@ -13,7 +13,7 @@ record them (``last_error``, ``messages``) and never block, so tests can observe
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional, Sequence, Union
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent
@@ -162,14 +162,22 @@ class MainWindow(QMainWindow):
             self.splitter.setSizes([sizes[0], max(sizes[1] - wanted, 1), wanted])
 
     # --- messages -----------------------------------------------------------------------------------------
-    def show_error(self, text: str, title: str = "Problem") -> None:
+    def show_error(self, text: str, title: str = "Problem",
+                   offer: Optional[Tuple[str, Callable[[], object]]] = None) -> Optional[QMessageBox]:
+        """Said in the status bar and, with message boxes, in a box; ``offer`` (label, action) adds a button that
+        does something about it. The box, if any."""
         self.last_error = text
         self.messages.append(text)
         self.statusBar().showMessage(text, 20000)
-        if self.use_message_boxes:
-            box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self)
-            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-            box.open()  # window-modal but not blocking: workers keep reporting behind it
+        if not self.use_message_boxes:
+            return None
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        if offer is not None:
+            button = box.addButton(offer[0], QMessageBox.ButtonRole.ActionRole)
+            button.clicked.connect(offer[1])
+        box.open()  # window-modal but not blocking: workers keep reporting behind it
+        return box
 
     def show_info(self, text: str) -> None:
         self.batch_message.heard(text)

@@ -11,7 +11,7 @@ again with it, as after any model change.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 from PySide6.QtCore import QObject, QPoint, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -153,6 +153,8 @@ class WindowTeaching(QObject):
         for changed in (window.jobs.ended, window.document.model_changed, window.document.threshold_changed,
                         window.results_panel.current_changed):
             changed.connect(self._enable)
+        self._undo_waiting: List[Tuple[int, str]] = []  # asked for while the list was being inspected again
+        window.jobs.ended.connect(self._undo_when_free)
         self._enable()
 
     # --- what may be taught now -----------------------------------------------------------------------------
@@ -215,6 +217,7 @@ class WindowTeaching(QObject):
     def _taught(self, outcome: TeachingOutcome) -> None:
         window = self.window
         threshold = window.document.threshold
+        number = len(window.document.model.teachings) if window.document.model is not None else 0
         problems: List[str] = [image.error for image in outcome.images if image.error is not None]
         lines = [image.line(threshold) for image in outcome.images if image.error is None]
         if problems:
@@ -224,10 +227,37 @@ class WindowTeaching(QObject):
             window.set_model(outcome.model, window.document.path, dirty=True)
         for line in lines:
             window.show_info(f"Taught {line}" + ("" if outcome.added == 0 else " (not saved yet: Ctrl+S)"))
-        cautions = [image.caution(threshold) for image in outcome.images if image.error is None]
-        if any(cautions):
-            window.show_error("; ".join(caution for caution in cautions if caution) + " (Model > Teachings)",
-                              "Taught a part far from the good ones")
+        cautioned: List[Tuple[int, str]] = []  # (teaching number, file) of each part taught with a caution
+        cautions: List[str] = []
+        for image in outcome.images:
+            number += image.error is None and image.added > 0
+            caution = image.caution(threshold) if image.error is None else ""
+            if caution:
+                cautions.append(caution)
+                cautioned.append((number, image.path.name))
+        if cautions:
+            window.show_error("; ".join(cautions) + " (Model > Teachings)", "Taught a part far from the good ones",
+                              offer=("Undo it" if len(cautioned) == 1 else "Undo them",
+                                     lambda: self.undo_cautioned(cautioned)))
+
+    def undo_cautioned(self, cautioned: Sequence[Tuple[int, str]]) -> None:
+        """Take the teachings of parts taught with a caution out again, once the list's inspection is done."""
+        self._undo_waiting = list(cautioned)
+        self._undo_when_free()
+
+    def _undo_when_free(self, *_ended: object) -> None:
+        window, model = self.window, self.window.document.model
+        if not self._undo_waiting or window.busy or model is None:
+            return
+        waiting, self._undo_waiting = self._undo_waiting, []
+        undone = []
+        for number, name in sorted(waiting, reverse=True):  # the newest first: the older ones keep their numbers
+            if number <= len(model.teachings) and model.teachings[number - 1].file == name:
+                model = undo_teaching(model, number)
+                undone.append(f"{number}: {name}")
+        if undone:
+            window.set_model(model, window.document.path, dirty=True)
+            window.show_info(f"Undid teaching {', '.join(reversed(undone))} (not saved yet: Ctrl+S)")
 
     def undo(self, number: int) -> bool:
         """Take teaching ``number`` (1 = the oldest) out of the model; the list is inspected again."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
-from PySide6.QtWidgets import QMenu
+from PySide6.QtWidgets import QMenu, QMessageBox
 
 from patchcore_gui.core.model_file import load_model, save_model
 from patchcore_gui.record import open_store
@@ -129,3 +129,26 @@ def test_a_bad_image_is_named_and_the_rest_are_taught(qtbot, model_window, synth
     taught = model_window.document.model.teachings
     assert [t.file for t in taught] == [part.name]
     assert np.all(taught[0].patches.shape[1] == model_window.document.model.memory_bank.shape[1])
+
+
+def test_a_part_taught_far_from_the_good_ones_is_cautioned_and_undone_from_the_message(qtbot, model_window,
+                                                                                       synthetic_set):
+    """A defective part taught by mistake (the synthetic defects lie over 1.5x the threshold): the message says so
+    and its button takes the teaching out again, whenever it is pressed (here while the list is inspected again)."""
+    window = model_window
+    inspect_and_wait(qtbot, window, synthetic_set.test_defective[:2])
+    fitted_bank = window.document.model.bank_vectors().tobytes()
+    part = _ng_item(window).path
+    window.use_message_boxes = True
+    assert window.teaching.teach([part])
+    qtbot.waitUntil(lambda: any(box.isVisible() for box in window.findChildren(QMessageBox)), timeout=JOB_TIMEOUT_MS)
+    (box,) = [box for box in window.findChildren(QMessageBox) if box.isVisible()]
+    assert box.text().startswith(f"{part.name} scored ") and "undo its teaching" in box.text()
+    assert [t.file for t in window.document.model.teachings] == [part.name]
+    (undo,) = [button for button in box.buttons() if button.text() == "Undo it"]
+    undo.click()
+    qtbot.waitUntil(lambda: not window.document.model.teachings and not window.busy, timeout=JOB_TIMEOUT_MS)
+    assert window.document.model.bank_vectors().tobytes() == fitted_bank
+    assert f"Undid teaching 1: {part.name} (not saved yet: Ctrl+S)" in window.messages
+    assert not any(box.isVisible() for box in window.findChildren(QMessageBox))  # the button closed its message
+    window.use_message_boxes = False
