@@ -63,21 +63,17 @@ def cmd_teach(args: argparse.Namespace) -> int:
         print_error(str(problem))
     outcome = teach(Inspector(model, weights=args.weights), images,
                     progress=TerminalProgress() if len(images) > 1 else None)
-    number = len(model.teachings)  # the teachings' numbers, as --list and --undo say them
     for image in outcome.images:
         if image.error is not None:
             print_error(image.error)
-            continue
-        print(image.line(model.threshold))
-        number += image.added > 0
-        caution = image.caution(model.threshold)
-        if caution:
-            print(f"warning: {caution} (patchcore teach {target} --undo {number})", file=sys.stderr)
+        else:
+            print(image.line(model.threshold))
+    for number, _image, caution in outcome.cautions(model.threshold, len(model.teachings)):
+        print(f"warning: {caution} (patchcore teach {target} --undo {number})", file=sys.stderr)
     if outcome.model is not model:
         save_model(outcome.model, target)
-        taught = len(outcome.model.bank_vectors()) - len(model.memory_bank)
         print(f"saved {target}: {len(outcome.model.teachings)} teaching(s), bank {len(model.memory_bank)} fitted + "
-              f"{taught} taught patches")
+              f"{outcome.model.taught_patches} taught patches")
     else:
         print("nothing added: the model is unchanged (nothing written)")
     failed = bool(problems) or any(image.error is not None for image in outcome.images)

@@ -83,6 +83,11 @@ class PatchCoreModel:
     search: SearchIndex = EXACT_SEARCH
     search_centroids: Optional[np.ndarray] = None
 
+    @property
+    def taught_patches(self) -> int:
+        """How many patches the teachings added (counted, not concatenated as :meth:`bank_vectors` does)."""
+        return sum(len(teaching.patches) for teaching in self.teachings)
+
     def bank_vectors(self) -> np.ndarray:
         """``(M + T, D)`` float32: the fitted coreset followed by every taught patch in teaching order (the
         coreset itself, not a copy, when nothing was taught)."""

@@ -22,7 +22,7 @@ def readable_date(iso: str) -> str:
 def model_facts(model: PatchCoreModel, decimals: int = 3) -> Dict[str, str]:
     """``{name: value}`` in the order people read them; scores with ``decimals`` places."""
     bank = len(model.memory_bank)
-    taught = len(model.bank_vectors()) - bank if model.teachings else 0
+    taught = model.taught_patches  # the page is refreshed at every threshold move: no copy of the bank for it
     roi = model.roi
     return {
         "Backbone": f"{model.config.backbone} ({', '.join(model.layers)})",

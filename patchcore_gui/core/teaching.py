@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import faiss
 import numpy as np
@@ -125,6 +125,18 @@ class TeachingOutcome:
     @property
     def added(self) -> int:
         return sum(image.added for image in self.images)
+
+    def cautions(self, threshold: float, taught_before: int) -> List[Tuple[int, TaughtImage, str]]:
+        """``(teaching number, image, caution)`` of each image taught with a caution: its number as ``--list``
+        and undo count them, after the ``taught_before`` teachings the model had."""
+        found = []
+        number = taught_before
+        for image in self.images:
+            number += image.added > 0  # a teaching for each image that added patches (none for a failed one)
+            caution = image.caution(threshold)
+            if caution:
+                found.append((number, image, caution))
+        return found
 
 
 def teach(inspector: Inspector, paths: Sequence[PathLike], progress: Optional[ProgressFn] = None,

@@ -217,7 +217,7 @@ class WindowTeaching(QObject):
     def _taught(self, outcome: TeachingOutcome) -> None:
         window = self.window
         threshold = window.document.threshold
-        number = len(window.document.model.teachings) if window.document.model is not None else 0
+        taught_before = len(window.document.model.teachings) if window.document.model is not None else 0
         problems: List[str] = [image.error for image in outcome.images if image.error is not None]
         lines = [image.line(threshold) for image in outcome.images if image.error is None]
         if problems:
@@ -227,16 +227,11 @@ class WindowTeaching(QObject):
             window.set_model(outcome.model, window.document.path, dirty=True)
         for line in lines:
             window.show_info(f"Taught {line}" + ("" if outcome.added == 0 else " (not saved yet: Ctrl+S)"))
-        cautioned: List[Tuple[int, str]] = []  # (teaching number, file) of each part taught with a caution
-        cautions: List[str] = []
-        for image in outcome.images:
-            number += image.error is None and image.added > 0
-            caution = image.caution(threshold) if image.error is None else ""
-            if caution:
-                cautions.append(caution)
-                cautioned.append((number, image.path.name))
-        if cautions:
-            window.show_error("; ".join(cautions) + " (Model > Teachings)", "Taught a part far from the good ones",
+        found = outcome.cautions(threshold, taught_before)
+        cautioned = [(number, image.path.name) for number, image, _caution in found]
+        if found:
+            window.show_error("; ".join(caution for _n, _i, caution in found) + " (Model > Teachings)",
+                              "Taught a part far from the good ones",
                               offer=("Undo it" if len(cautioned) == 1 else "Undo them",
                                      lambda: self.undo_cautioned(cautioned)))
 

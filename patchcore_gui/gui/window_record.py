@@ -248,7 +248,6 @@ class WindowRecord(QObject):
         super().__init__(parent)
         self.document = document
         self.target = target
-        self.station = station  # the window's line records as it too
         self._notice.connect(self._noticed)
         self.writer = RecordWriter(target, station, self._notice.emit)
         self._rest = QTimer(self, singleShot=True, interval=THRESHOLD_REST_MS)
@@ -260,6 +259,11 @@ class WindowRecord(QObject):
         document.threshold_changed.connect(self._threshold_moving)
         document.defect_size_changed.connect(self._defect_size_changed)
         self.last_problem = ""
+
+    @property
+    def station(self) -> str:
+        """The station the window records as; its line records as it too."""
+        return self.writer.station
 
     def add(self, item: InspectedImage) -> None:
         """Record one row of the results list (the verdict at the threshold and minimum defect area in force
