@@ -150,18 +150,15 @@ def _read_out(args: argparse.Namespace, store: InspectionStore, where: RecordFil
 def unknown_names(store: InspectionStore, station: Optional[str], model: Optional[str]) -> List[str]:
     """What to say when nothing matched because a station or model named is not in the store at all
     (a typo, another case, a model's file name for its name), with what the store has instead."""
+    # matched as the filter matches them (RecordFilter), over the whole store rather than the time asked for
     hints = []
-    if station:
-        stations = store.stations()
-        if station not in stations:
-            hints.append(f"no part was inspected at station '{station}' in this store; its stations: "
-                         f"{', '.join(stations) or 'none'}")
-    if model:
-        models = store.models()
-        if not any(model == name or sha256.startswith(model.lower()) for name, sha256 in models):
-            named = sorted({name for name, _ in models})
-            hints.append(f"no part was inspected with a model named '{model}' (or whose sha256 starts so) in this "
-                         f"store; its models: {', '.join(named) or 'none'}")
+    if station and not store.count(RecordFilter(station=station)):
+        hints.append(f"no part was inspected at station '{station}' in this store; its stations: "
+                     f"{', '.join(store.stations()) or 'none'}")
+    if model and not store.count(RecordFilter(model=model)):
+        named = sorted({name for name, _ in store.models()})
+        hints.append(f"no part was inspected with a model named '{model}' (or whose sha256 starts so) in this "
+                     f"store; its models: {', '.join(named) or 'none'}")
     return hints
 
 
