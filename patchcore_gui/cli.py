@@ -156,6 +156,10 @@ def cmd_fit(args: argparse.Namespace) -> int:
           f"search {model.search.describe()}" + (f"; {defect_size_text(model)}" if defect_size else ""))
     if model.threshold_caution:
         print(f"note: {model.threshold_caution}")
+    bits = model.preprocessing.sample_bits
+    if bits < 16:
+        print(f"the good parts' 16-bit files hold {bits}-bit samples: every part is read with {(1 << bits) - 1} "
+              f"as white")
     if model.roi is not None:
         print(f"region of interest from '{args.roi.name}': {100 * model.roi.share:.0f}% of the part inspected")
     return 1 if result.skipped else 0
@@ -242,7 +246,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
         if out is not None:
             try:  # the file is read again: it may have gone since, or the disk may be full
                 target = targets[result.path]
-                overlay = inspection_overlay(read_image(result.path), result.inspection, model, part=target.part)
+                pixels = read_image(result.path, model.preprocessing.sample_bits)
+                overlay = inspection_overlay(pixels, result.inspection, model, part=target.part)
                 atomic_write_bytes(out / target.file, encode_png(overlay))
             except PatchCoreError as exc:
                 overlays_failed = True
@@ -316,7 +321,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         verdict = inspection.verdict(model)
         expected = "NG" if item.anomalous else "OK"
         correct += verdict == expected
-        overlay = inspection_overlay(read_image(item.path), inspection, model, part=f"{item.defect}/{item.path.name}")
+        overlay = inspection_overlay(read_image(item.path, model.preprocessing.sample_bits), inspection, model,
+                                     part=f"{item.defect}/{item.path.name}")
         name = f"{item.defect}_{item.path.stem}.png"
         atomic_write_bytes(out / "overlays" / name, encode_png(overlay))
         lines.append(f"| {item.defect}/{item.path.name} | {inspection.score:.4f} | {verdict} (expected {expected}) | "

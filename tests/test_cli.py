@@ -210,9 +210,9 @@ def test_predict_goes_on_when_a_file_vanishes_before_its_overlay(model_path, syn
         parts[-1].write_bytes(path.read_bytes())
     real_read = cli.read_image
 
-    def vanish_then_read(path):  # inspected a moment ago, deleted by another program since
+    def vanish_then_read(path, *args):  # inspected a moment ago, deleted by another program since
         path.unlink()
-        return real_read(path)
+        return real_read(path, *args)
 
     monkeypatch.setattr(cli, "read_image", vanish_then_read)
     table = tmp_path / "results.csv"
@@ -415,3 +415,36 @@ def test_fit_and_evaluate_load_the_network_once_for_the_estimate_and_the_build(t
     assert len(loads) == 1 and "timed on this PC" in capsys.readouterr().out
     assert main(["evaluate", str(parts.root), "--coreset", "0.25"]) == 0
     assert len(loads) == 2 and "timed on this PC" in capsys.readouterr().out
+
+
+def test_a_twelve_bit_cameras_parts_build_and_inspect_through_the_commands(synthetic_set, tmp_path, capsys):
+    """fit finds the good parts' depth and says it, info shows it, predict reads the parts and draws
+    the overlays with it: the twelve-bit copies score and look as the eight-bit parts do."""
+    import cv2
+    import numpy as np
+    from patchcore_gui.core.images import read_image
+
+    def copies(paths, folder, twelve):
+        folder.mkdir(parents=True)
+        for path in paths:
+            pixels = read_image(path)
+            if twelve:
+                pixels = np.rint(pixels.astype(np.float64) * 4095 / 255).astype(np.uint16)
+            assert cv2.imwrite(str(folder / f"{path.parent.name}_{path.name}"), pixels[:, :, ::-1])
+
+    outputs = {}
+    for twelve in (False, True):
+        root = tmp_path / ("twelve" if twelve else "eight")
+        copies(synthetic_set.train_good[:8], root / "good", twelve)
+        copies(synthetic_set.test_defective[:2] + synthetic_set.test_good[:1], root / "test", twelve)
+        model = root / "parts.patchcore"
+        assert main(["fit", str(root / "good"), "-o", str(model), "--coreset", "0.25"]) == 0
+        said = capsys.readouterr().out
+        assert ("every part is read with 4095 as white" in said) is twelve
+        assert main(["info", str(model)]) == 0
+        assert ("12-bit samples in 16-bit files (4095 is white)" in capsys.readouterr().out) is twelve
+        assert main(["predict", str(model), str(root / "test"), "--out", str(root / "overlays")]) == 0
+        outputs[twelve] = ([line.split("\t")[1] for line in capsys.readouterr().out.splitlines()],
+                           [read_image(path).astype(int) for path in sorted((root / "overlays").iterdir())])
+    assert outputs[True][0] == outputs[False][0]  # the same scores, to the printed digit
+    assert all(np.abs(a - b).mean() < 1 for a, b in zip(outputs[True][1], outputs[False][1]))

@@ -58,15 +58,15 @@ def file_fingerprint(path: PathLike) -> Optional[FileFingerprint]:
     return FileFingerprint(info.st_size, info.st_mtime_ns, digest)
 
 
-def read_fingerprinted(path: PathLike) -> Tuple[np.ndarray, FileFingerprint]:
-    """``read_image(path)`` and the fingerprint of the very content it decoded.
+def read_fingerprinted(path: PathLike, sample_bits: int = 16) -> Tuple[np.ndarray, FileFingerprint]:
+    """``read_image(path, sample_bits)`` and the fingerprint of the very content it decoded.
 
     The file is fingerprinted, decoded, and stat'ed again; if it changed in between (a camera
     writing it), it is read again. Raises :class:`ImageReadError` like :func:`read_image`.
     """
     for _ in range(_READ_TRIES):
         before = file_fingerprint(path)
-        image = read_image(path)  # raises the one-line reason a file cannot be read
+        image = read_image(path, sample_bits)  # raises the one-line reason a file cannot be read
         if before is not None and stat_key(path) == before.stat_key:
             return image, before
     name = Path(path).name

@@ -34,7 +34,10 @@ GEOMETRIES = ("squeeze", "pad", "tile")
 #: line up with the canvas's (EfficientNet-Lite and WideResNet both end at stride 32).
 TILE_MULTIPLE = 32
 #: The defaults of the geometry fields: a model file written before they existed means exactly these.
-_GEOMETRY_DEFAULTS: Dict[str, Any] = {"geometry": "squeeze", "scale": 1.0, "tile": 224, "overlap": 64, "grid_stride": 8}
+_GEOMETRY_DEFAULTS: Dict[str, Any] = {"geometry": "squeeze", "scale": 1.0, "tile": 224, "overlap": 64, "grid_stride": 8,
+                                      "sample_bits": 16}
+#: The sample depths a model tells apart in 16-bit files (8: a 16-bit file holding 8-bit values).
+SAMPLE_BITS: Tuple[int, ...] = (8, 10, 12, 14, 16)
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,8 @@ class Preprocessing:
     ``resize``/``crop``: the square side (``squeeze``), the longer side (``pad``); ``tile``,
     ``overlap``, ``scale``: the tiles of ``tile`` geometry. ``mean``/``std`` act on RGB in 0..1.
     ``grid_stride`` is the patch grid's stride in input pixels (the backbone's first layer).
+    ``sample_bits``: how many bits of a 16-bit file's samples the good parts used (12 from a 12-bit
+    camera: 4095 is white); read_image reads every part of the model so.
 
     >>> Preprocessing(resize=256, crop=224).input_size
     224
@@ -60,6 +65,7 @@ class Preprocessing:
     tile: int = 224
     overlap: int = 64
     grid_stride: int = 8
+    sample_bits: int = 16
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mean", tuple(float(v) for v in self.mean))
@@ -72,6 +78,8 @@ class Preprocessing:
         check_geometry(self.geometry, self.crop, self.scale, self.tile, self.overlap)
         if self.grid_stride < 1:
             raise ValueError(f"grid stride must be positive, not {self.grid_stride}")
+        if self.sample_bits not in SAMPLE_BITS:
+            raise ValueError(f"sample bits must be one of {', '.join(map(str, SAMPLE_BITS))}, not {self.sample_bits}")
 
     @property
     def input_size(self) -> int:
@@ -101,10 +109,17 @@ class Preprocessing:
         return cls(resize=int(data["resize"]), crop=None if crop is None else int(crop),
                    mean=tuple(data["mean"]), std=tuple(data["std"]), geometry=str(values["geometry"]),
                    scale=float(values["scale"]), tile=int(values["tile"]), overlap=int(values["overlap"]),
-                   grid_stride=int(values["grid_stride"]))
+                   grid_stride=int(values["grid_stride"]), sample_bits=int(values["sample_bits"]))
 
     def describe(self) -> str:
-        """One line for people: ``squeezed to 224 x 224``, ``aspect kept, longer side 320, padded``..."""
+        """One line for people: ``squeezed to 224 x 224``, ``aspect kept, longer side 320, padded``...;
+        the good parts' sample depth after it when they were 16-bit files of fewer bits."""
+        if self.sample_bits == 16:
+            return self._describe_geometry()
+        return (f"{self._describe_geometry()}; {self.sample_bits}-bit samples in 16-bit files "
+                f"({(1 << self.sample_bits) - 1} is white)")
+
+    def _describe_geometry(self) -> str:
         if self.geometry == "tile":
             scale = "its own resolution" if self.scale == 1.0 else f"{self.scale:g}x its own resolution"
             return f"aspect kept at {scale}, cut into {self.tile} px tiles overlapping by {self.overlap} px"

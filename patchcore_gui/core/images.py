@@ -8,6 +8,11 @@ Every image becomes ``(H, W, 3) uint8`` RGB whatever its file held; every failur
 - 16-bit samples are scaled by 1/257 with rounding (65535 -> 255), never clipped; 32-bit integer
   and float grey samples likewise when they lie in 0..65535 or 0..1, otherwise stretched min..max
   (float RGB TIFF, which Pillow cannot open, is refused);
+- a camera of 10, 12 or 14 bits writes its samples into 16-bit files unscaled (a 12-bit one's white is
+  4095, which 1/257 would make 16 of 255: a black picture of 17 grey levels). A model knows the depth of
+  its good parts (:func:`sample_bits_of`, ``Preprocessing.sample_bits``) and reads its parts with
+  ``read_image(path, sample_bits)``: white is ``2**bits - 1``, and a brighter sample (a glint past the
+  good parts' brightest) is white too;
 - EXIF orientation is applied; animated files give their first frame; CMYK is converted by Pillow;
 - images over :data:`MAX_PIXELS` are refused from their header, before any pixel is decoded
   (this replaces Pillow's own decompression-bomb guard, which names no size).
@@ -19,7 +24,7 @@ import os
 import re
 import stat
 from pathlib import Path
-from typing import Any, List, Sequence, Tuple
+from typing import Any, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -27,6 +32,8 @@ from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from .atomic import PathLike
 from .errors import DatasetError, ImageReadError
+from .geometry import SAMPLE_BITS
+from .progress import CancelToken
 # How an image becomes the network input and how maps go back live in geometry.py; these names
 # stay importable from here, where callers first found them.
 from .geometry import (Placement, Preprocessing, map_to_original, network_inputs, original_to_grid,  # noqa: F401
@@ -51,7 +58,7 @@ def _fail(name: str, problem: str) -> ImageReadError:
     return ImageReadError(f"cannot read '{name}': {problem}")
 
 
-def _rescale(values: np.ndarray) -> np.ndarray:
+def _rescale(values: np.ndarray, sample_bits: int = 16) -> np.ndarray:
     """Any (H, W[, C]) integer or float samples -> uint8 of the same shape (rules in the module doc)."""
     if values.dtype == np.uint8:
         return values
@@ -65,12 +72,15 @@ def _rescale(values: np.ndarray) -> np.ndarray:
         return out
     low, high = int(values.min()), int(values.max())
     stretch = low < 0 or high > 65535
+    white = (1 << sample_bits) - 1
     for start in range(0, len(values), _ROWS):
         part = values[start:start + _ROWS].astype(np.int64)
         if stretch:
             part = (part - low) * 255 // max(high - low, 1)
-        else:
+        elif sample_bits == 16:
             part = (part + 128) // 257  # == round(v / 257) for integers, without floats
+        else:
+            part = np.minimum((part * 255 + white // 2) // white, 255)
         out[start:start + _ROWS] = part
     return out
 
@@ -117,20 +127,27 @@ def _raw_mode(image: Image.Image) -> str:
 
 
 def _decode_with_opencv(path: Path, name: str) -> np.ndarray:
-    """For 16-bit RGB(A), which Pillow would reduce to its high byte (the size is already checked)."""
+    """For 16-bit RGB(A), which Pillow would reduce to its high byte (the size is already checked): its
+    samples, RGB(A) ordered."""
     pixels = cv2.imdecode(np.fromfile(str(path), dtype=np.uint8), cv2.IMREAD_UNCHANGED)
     if pixels is None:
         raise _fail(name, "damaged or unsupported image data")
     if pixels.ndim == 3 and pixels.shape[2] in (3, 4):
         pixels = pixels[:, :, [2, 1, 0, 3][: pixels.shape[2]]]  # BGR(A) -> RGB(A)
-    return _to_rgb(_rescale(pixels))
+    return pixels
 
 
-def _decode(image: Image.Image, raw_mode: str, path: Path, name: str) -> np.ndarray:
+def _wide_samples(image: Image.Image, raw_mode: str) -> bool:
+    """Whether the file holds samples wider than 8 bits (16-bit grey or colour, 32-bit integer, float)."""
+    return image.mode in ("I", "F") or image.mode.startswith("I;16") or ";16" in raw_mode
+
+
+def _decode(image: Image.Image, raw_mode: str, path: Path, name: str, sample_bits: int = 16) -> np.ndarray:
     """A loaded Pillow image (``raw_mode`` read before loading, which forgets it) -> (H, W, 3) uint8."""
     mode = image.mode
     if mode in ("RGB", "RGBA", "LA") and ";16" in raw_mode:
-        return _decode_with_opencv(path, name)  # Pillow would keep only the high byte
+        # Pillow would keep only the high byte
+        return _to_rgb(_rescale(_decode_with_opencv(path, name), sample_bits))
     if mode == "P" or mode == "PA":
         image = image.convert("RGBA" if mode == "PA" or "transparency" in image.info else "RGB")
     elif mode in ("1", "CMYK", "YCbCr", "HSV", "RGBX"):
@@ -139,17 +156,18 @@ def _decode(image: Image.Image, raw_mode: str, path: Path, name: str) -> np.ndar
         image = image.convert(mode.upper())
     elif mode not in ("L", "LA", "RGB", "RGBA", "I", "F") and not mode.startswith("I;16"):
         raise _fail(name, f"unsupported colour mode {mode}")
-    return _to_rgb(_rescale(np.asarray(image)))
+    return _to_rgb(_rescale(np.asarray(image), sample_bits))
 
 
 def _too_large(width: int, height: int) -> str:
     return f"too large ({width} x {height} pixels; at most {MAX_PIXELS:,} pixels, e.g. 8192 x 8192, are read)"
 
 
-def read_image(path: PathLike) -> np.ndarray:
+def read_image(path: PathLike, sample_bits: int = 16) -> np.ndarray:
     """Read any supported image file as RGB.
 
-    ``path`` -> ``(H, W, 3)`` uint8. Raises :class:`ImageReadError` (one line naming the file) for
+    ``path`` -> ``(H, W, 3)`` uint8; 16-bit samples with ``sample_bits`` significant bits (the model's
+    :attr:`Preprocessing.sample_bits`; module doc). Raises :class:`ImageReadError` (one line naming the file) for
     anything else: missing, a folder, empty, not an image, truncated or damaged, too large, unreadable.
 
     >>> read_image("part_017.png").shape  # doctest: +SKIP
@@ -170,7 +188,7 @@ def read_image(path: PathLike) -> np.ndarray:
                     raise _fail(name, _too_large(width, height))
                 raw_mode = _raw_mode(image)
                 image.load()  # before EXIF: Pillow's PNG reader loads for it and would swallow errors
-                return _orient(_decode(image, raw_mode, path, name), image)
+                return _orient(_decode(image, raw_mode, path, name, sample_bits), image)
         except UnidentifiedImageError:
             raise _fail(name, f"not an image ({info.st_size:,} bytes; PNG, JPEG, BMP, TIFF, GIF and WebP are read)"
                         ) from None
@@ -189,6 +207,50 @@ def read_image(path: PathLike) -> np.ndarray:
     except Exception as exc:  # every decoder failure, whatever the plugin raises, becomes one line
         cause = " ".join(str(exc).split()) or type(exc).__name__
         raise _fail(name, f"truncated or damaged ({cause})") from None
+
+
+def _largest_sample(path: Path) -> Optional[int]:
+    """The largest integer sample of a file of 16-bit samples (alpha aside); None for 8-bit, float or
+    stretched samples, and for a file that cannot be read (the build reports those itself)."""
+    try:
+        with Image.open(path, formats=_FORMATS) as image:
+            raw_mode = _raw_mode(image)
+            if not _wide_samples(image, raw_mode) or image.mode == "F":
+                return None
+            width, height = image.size
+            if width * height > MAX_PIXELS:
+                return None
+            if image.mode in ("RGB", "RGBA", "LA"):
+                samples = _decode_with_opencv(path, path.name)
+                if samples.ndim == 3 and samples.shape[2] in (2, 4):
+                    samples = samples[:, :, :-1]
+            else:
+                image.load()
+                samples = np.asarray(image)
+    except Exception:
+        return None
+    if samples.dtype.kind not in "iu" or samples.size == 0 or int(samples.min()) < 0:
+        return None
+    largest = int(samples.max())
+    return largest if largest <= 65535 else None
+
+
+def sample_bits_of(paths: Sequence[PathLike], cancel: Optional[CancelToken] = None) -> int:
+    """The sample depth of the good parts' 16-bit files: the fewest of :data:`SAMPLE_BITS` that hold the
+    largest sample of every one (12 for a 12-bit camera's 0..4095); 16 when none holds 16-bit samples.
+
+    Only files whose header says 16-bit are decoded (8-bit ones cost a header read, about 0.1 ms).
+    """
+    largest = -1
+    for path in paths:
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        sample = _largest_sample(Path(path))
+        if sample is not None:
+            largest = max(largest, sample)
+    if largest < 0:
+        return 16
+    return next(bits for bits in SAMPLE_BITS if largest < 1 << bits)
 
 
 def _natural_key(relative: Path) -> Tuple[Any, ...]:

@@ -11,7 +11,7 @@ import time
 from collections import deque
 from contextlib import contextmanager
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Deque, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, TypeVar, Union
 
@@ -27,7 +27,7 @@ from .coverage import sampled_coverage_radius
 from .errors import DatasetError, ImageReadError
 from .features import PatchFeatureExtractor
 from .geometry import Placement, Preprocessing, network_inputs, place, stitch
-from .images import read_image
+from .images import read_image, sample_bits_of
 from .memory import check_feature_memory, give_back_freed_memory
 from .likeness import describe_good_parts, part_look
 from .memory_bank import MemoryBank, SearchIndex
@@ -167,7 +167,7 @@ class _FeatureStream:
         self.extractor = PatchFeatureExtractor(backbone, config)
 
     def _load(self, path: Path) -> Tuple[np.ndarray, Placement]:
-        return network_inputs(read_image(path), self.preprocessing)
+        return network_inputs(read_image(path, self.preprocessing.sample_bits), self.preprocessing)
 
     def grid_of(self, tiles: np.ndarray, placement: Placement) -> np.ndarray:
         """One image's ``(n_tiles, 3, T, T)`` inputs -> its ``(h, w, D)`` grid of scored cells."""
@@ -243,13 +243,15 @@ def extract_good_features(paths: Sequence[Path], config: PatchCoreConfig, backbo
     """Stage "features" of :func:`fit`: one ``(h, w, D)`` grid per readable image, unreadable ones listed.
 
     Checks after the first image that the features of all of them fit in memory, so a huge folder
-    is refused at once rather than after an hour.
+    is refused at once rather than after an hour. The good parts' sample depth (a 12-bit camera's
+    16-bit files) is found first and kept in the preprocessing, so every part is read as they were.
     """
-    stream = _FeatureStream(backbone, config, preprocessing_for(backbone, config))
+    report(progress, 0, len(paths), "features")
+    prep = replace(preprocessing_for(backbone, config), sample_bits=sample_bits_of(paths, cancel))
+    stream = _FeatureStream(backbone, config, prep)
     grids: List[Optional[np.ndarray]] = []
     sizes: List[Tuple[int, int]] = []
     skipped: List[str] = []
-    report(progress, 0, len(paths), "features")
     for done, (path, outcome) in enumerate(stream.grids(paths, cancel), start=1):
         if isinstance(outcome, str):
             skipped.append(outcome)

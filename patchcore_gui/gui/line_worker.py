@@ -68,12 +68,12 @@ def picture(result: PartResult, model: PatchCoreModel, thumbnail: bool) -> Shown
         image = None
         if not result.image_gone:
             try:
-                image = downsize(read_image(source), SHOWN_SIDE)
+                image = downsize(read_image(source, model.preprocessing.sample_bits), SHOWN_SIDE)
             except PatchCoreError:
                 pass
         return ShownLinePart(result, image=image)
     try:
-        full = result.pixels if result.pixels is not None else read_image(source)
+        full = result.pixels if result.pixels is not None else read_image(source, model.preprocessing.sample_bits)
     except PatchCoreError:
         return ShownLinePart(result)
     threshold_model = model.with_threshold(result.threshold)

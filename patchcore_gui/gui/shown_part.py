@@ -79,8 +79,9 @@ class ShownPart(QObject):
         self._draw(new_part=True)
 
     def _read(self, item: InspectedImage) -> None:
+        model = self.document.model
         try:
-            image, fingerprint = read_fingerprinted(item.path)
+            image, fingerprint = read_fingerprinted(item.path, 16 if model is None else model.preprocessing.sample_bits)
         except PatchCoreError as exc:
             if not item.error:  # an ERROR row already says why
                 self.problem.emit(str(exc))
@@ -90,7 +91,6 @@ class ShownPart(QObject):
             self.changed_on_disk.emit(item.path)
             return
         self._image = image
-        model = self.document.model
         self._inspection = item.inspection(model) if model is not None else None
 
     def _model_changed(self, _model: Optional[PatchCoreModel]) -> None:

@@ -193,7 +193,8 @@ def _row(inspector: Inspector, result: ImageResult, seen_before: Optional[Tuple[
     if result.inspection is None:
         return InspectedImage.failure(result.path, result.error or "cannot inspect")
     try:
-        image, fingerprint = read_fingerprinted(result.path)  # again, for the thumbnail: cheap next to the network
+        # again, for the thumbnail: cheap next to the network
+        image, fingerprint = read_fingerprinted(result.path, model.preprocessing.sample_bits)
     except PatchCoreError as exc:
         return InspectedImage.failure(result.path, str(exc))
     inspection = result.inspection
@@ -222,7 +223,7 @@ class ExportWorker(Worker):
             self._token.raise_if_cancelled()
             inspection = item.inspection(model)
             try:
-                image = read_image(item.path)
+                image = read_image(item.path, model.preprocessing.sample_bits)
                 assert inspection is not None
                 overlay = inspection_overlay(image, inspection, model, threshold, self.opacity, part=target.part)
                 written.append(atomic_write_bytes(self.folder / target.file, encode_png(overlay)))

@@ -855,7 +855,7 @@ class InspectionLine:
         overlay = sorted_to = pixels = None
         if self.overlays is not None and result.verdict == "NG" and result.inspection is not None and record:
             try:
-                pixels = read_image(result.path)
+                pixels = read_image(result.path, self.model.preprocessing.sample_bits)
                 rendered = inspection_overlay(pixels, result.inspection, self.model,
                                               threshold=result.threshold, part=result.path.name,
                                               review_from=result.review_from)

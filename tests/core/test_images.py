@@ -20,7 +20,7 @@ from PIL import Image, ImageOps
 from patchcore_gui.core import images
 from patchcore_gui.core.errors import ImageReadError
 from patchcore_gui.core.images import (IMAGE_SUFFIXES, MAX_PIXELS, Preprocessing, find_images, map_to_original,
-                                       preprocess, read_image)
+                                       preprocess, read_image, sample_bits_of)
 
 RNG = np.random.default_rng(0)
 RGB = RNG.integers(0, 256, (6, 7, 3), dtype=np.uint8)
@@ -113,6 +113,47 @@ def test_sixteen_bit_rgba_is_scaled_then_composited(tmp_path):
     path = tmp_path / "rgba16.png"
     assert cv2.imwrite(str(path), bgra)
     assert read_image(path)[0].tolist() == [[255, 0, 0], [0, 0, 0]]
+
+
+TWELVE = np.array([[0, 16, 2048, 4095], [4095, 1000, 5000, 65535]], np.uint16)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+def test_a_twelve_bit_cameras_samples_are_read_with_4095_as_white(tmp_path, suffix):
+    """A 12-bit camera writes 0..4095 into 16-bit files: read as 16-bit they would be 0..16 of 255."""
+    path = save(Image.fromarray(TWELVE), tmp_path / f"grey12{suffix}")
+    assert read_image(path)[0, :, 0].tolist() == [0, 0, 8, 16]  # what the file means to a 16-bit reader
+    out = read_image(path, sample_bits=12)[:, :, 0]
+    assert out[0].tolist() == [0, 1, 128, 255]
+    # brighter than the model's white (a glint, or another camera setting): white, never wrapped
+    assert out[1].tolist() == [255, 62, 255, 255]
+
+
+def test_sample_bits_apply_to_sixteen_bit_rgb_and_not_to_eight_bit_files(tmp_path):
+    rgb = np.stack([TWELVE[:1], TWELVE[:1] // 4, np.full_like(TWELVE[:1], 1023)], axis=2)
+    path = tmp_path / "rgb10.png"
+    assert cv2.imwrite(str(path), rgb[:, :, ::-1])  # OpenCV writes BGR
+    assert read_image(path, sample_bits=12)[0, 2].tolist() == [128, 32, 64]
+    eight = save(Image.fromarray(np.array([[0, 255]], np.uint8)), tmp_path / "grey8.png")
+    assert read_image(eight, sample_bits=10)[0, :, 0].tolist() == [0, 255]
+
+
+def test_sample_bits_of_the_good_parts(tmp_path):
+    def grey16(name, largest):
+        return save(Image.fromarray(np.array([[0, largest]], np.uint16)), tmp_path / name)
+
+    eight = save(Image.fromarray(np.array([[0, 255]], np.uint8)), tmp_path / "eight.png")
+    assert sample_bits_of([eight]) == 16  # no 16-bit file: the model reads 16-bit files at full range
+    assert sample_bits_of([grey16("a.png", 4000), grey16("b.tif", 3000), eight]) == 12
+    assert sample_bits_of([grey16("c.png", 1023)]) == 10 and sample_bits_of([grey16("d.png", 1024)]) == 12
+    assert sample_bits_of([grey16("e.png", 255)]) == 8
+    assert sample_bits_of([grey16("f.png", 4000), grey16("g.png", 40000)]) == 16
+    bgr = np.full((2, 2, 3), 9000, np.uint16)
+    assert cv2.imwrite(str(tmp_path / "rgb14.png"), bgr)
+    assert sample_bits_of([tmp_path / "rgb14.png"]) == 14
+    # unreadable and missing files are the build's to report, not this question's
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    assert sample_bits_of([tmp_path / "broken.png", tmp_path / "missing.png", grey16("h.png", 4095)]) == 12
 
 
 def test_float_and_int32_grey(tmp_path):
@@ -354,9 +395,17 @@ def test_suffixes():
 # --- preprocessing and the way back ------------------------------------------------------------------
 
 def test_preprocessing_round_trips_through_json():
-    for prep in (Preprocessing(), Preprocessing(256, 224, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225))):
+    for prep in (Preprocessing(), Preprocessing(256, 224, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
+                 Preprocessing(sample_bits=12)):
         again = Preprocessing.from_dict(json.loads(json.dumps(prep.to_dict())))
         assert again == prep
+    # a model of 8-bit parts writes no depth, so programs from before the depth still open it
+    assert "sample_bits" not in Preprocessing().to_dict()
+    assert Preprocessing(sample_bits=12).to_dict()["sample_bits"] == 12
+    assert Preprocessing(sample_bits=12).describe() == ("squeezed to 224 x 224; 12-bit samples in 16-bit files "
+                                                        "(4095 is white)")
+    with pytest.raises(ValueError, match="sample bits must be one of 8, 10, 12, 14, 16, not 11"):
+        Preprocessing(sample_bits=11)
     assert Preprocessing(256, 224).input_size == 224 and Preprocessing(320).input_size == 320
     with pytest.raises(ValueError, match="unknown"):
         Preprocessing.from_dict({**Preprocessing().to_dict(), "interpolation": "cubic"})

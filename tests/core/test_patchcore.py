@@ -320,3 +320,30 @@ def test_the_parts_read_ahead_of_the_network_are_bounded_by_their_bytes(backbone
     assert most_ahead(3 * part_bytes) <= 3 + config.batch_size  # a batch of 8 is read before the network runs
     assert most_ahead(part_bytes // 2) <= 1 + config.batch_size
     assert most_ahead(1000 * part_bytes) >= 2 * config.batch_size - 1  # small parts: sixteen ahead, as before
+
+
+def test_a_twelve_bit_cameras_parts_build_and_inspect_as_their_eight_bit_copies(synthetic_set, backbone, tmp_path):
+    """A 12-bit camera's 16-bit files (0..4095) give the model the 8-bit parts would: the depth is found
+    from the good parts, kept in the model file, and every part of the model is read with it."""
+    import cv2
+    from patchcore_gui.core.model_file import load_model, save_model
+
+    def twelve_bit_copy(path):
+        copy = tmp_path / "twelve" / path.name
+        copy.parent.mkdir(exist_ok=True)
+        samples = np.rint(read_image(path).astype(np.float64) * 4095 / 255).astype(np.uint16)
+        assert cv2.imwrite(str(copy), samples[:, :, ::-1])
+        return copy
+
+    good = synthetic_set.train_good[:6]
+    eight = fit(good, FAST_CONFIG, backbone=backbone).model
+    twelve = fit([twelve_bit_copy(path) for path in good], FAST_CONFIG, backbone=backbone).model
+    assert eight.preprocessing.sample_bits == 16 and twelve.preprocessing.sample_bits == 12
+    np.testing.assert_array_equal(twelve.memory_bank, eight.memory_bank)
+    assert twelve.threshold == eight.threshold
+    twelve = load_model(save_model(twelve, tmp_path / "twelve.patchcore"))
+    assert twelve.preprocessing.sample_bits == 12
+    part = synthetic_set.test_defective[0]
+    [as_eight] = Inspector(eight, backbone=backbone).inspect_paths([part])
+    [as_twelve] = Inspector(twelve, backbone=backbone).inspect_paths([twelve_bit_copy(part)])
+    assert as_twelve.inspection.score == pytest.approx(as_eight.inspection.score, rel=1e-6)

@@ -15,7 +15,8 @@ from PySide6.QtCore import Qt
 from patchcore_gui.core import Inspector, read_image
 from patchcore_gui.core.roi import RegionOfInterest
 from patchcore_gui.gui.line_panel import LinePanel
-from patchcore_gui.gui.line_worker import SHOW_EVERY_S, ShownLinePart, picture
+from patchcore_gui.gui.line_worker import SHOW_EVERY_S, SHOWN_SIDE, ShownLinePart, picture
+from patchcore_gui.gui.results_model import downsize
 from patchcore_gui.line import ArrivalSettings, LineSettings, PartResult, arrival
 from patchcore_gui.line.runner import SessionMemory
 from patchcore_gui.line.folder_lock import only_line_on
@@ -276,6 +277,19 @@ def test_an_ng_part_the_line_already_read_is_drawn_without_reading_it_again(insp
     assert shown.image is not None and shown.image.shape[:2] == image.shape[:2] and shown.thumbnail
     assert shown.anomaly_map is not None and shown.defect_mask is not None
     assert picture(replace(result, pixels=None), inspector.model, thumbnail=True).image is None
+
+
+def test_a_twelve_bit_cameras_part_is_drawn_bright_with_its_models_depth(inspector, synthetic_set, tmp_path):
+    import cv2
+    pixels = read_image(synthetic_set.test_defective[0])
+    source = tmp_path / "part12.png"
+    assert cv2.imwrite(str(source), np.rint(pixels.astype(np.float64) * 4095 / 255).astype(np.uint16)[:, :, ::-1])
+    inspection = inspector.inspect(pixels)
+    twelve_bit = replace(inspector.model, preprocessing=replace(inspector.model.preprocessing, sample_bits=12))
+    result = PartResult(source, datetime.now(timezone.utc), "NG", inspection.score, twelve_bit.threshold, None,
+                        50.0, 1, "x", 0.0, inspection=inspection)
+    shown = picture(result, twelve_bit, thumbnail=False)
+    assert shown.image is not None and abs(shown.image.astype(int).mean() - downsize(pixels, SHOWN_SIDE).mean()) < 1
 
 
 def test_a_long_folder_line_wraps_instead_of_widening_the_panel_past_a_small_screen(qtbot, panel):

@@ -114,6 +114,26 @@ def _drop(window: MainWindow, paths) -> None:
     QApplication.sendEvent(window, drop)
 
 
+def test_a_twelve_bit_cameras_part_is_shown_and_judged_as_its_eight_bit_copy(qtbot, window, fitted, synthetic_set,
+                                                                             backbone, tmp_path):
+    """With a model of a 12-bit camera's parts, the window reads a dropped 16-bit file with 4095 as white:
+    the picture is the part, not a black square, and the score is the 8-bit copy's."""
+    import cv2
+    from dataclasses import replace
+    from patchcore_gui.core.images import read_image
+    from patchcore_gui.core.patchcore import Inspector
+
+    window.set_model(replace(fitted.model, preprocessing=replace(fitted.model.preprocessing, sample_bits=12)))
+    original = synthetic_set.test_defective[0]
+    pixels = read_image(original)
+    twelve = tmp_path / "part12.png"
+    assert cv2.imwrite(str(twelve), np.rint(pixels.astype(np.float64) * 4095 / 255).astype(np.uint16)[:, :, ::-1])
+    inspect_and_wait(qtbot, window, [twelve])
+    [row] = window.results.items()
+    np.testing.assert_array_equal(window.shown.image, pixels)
+    assert row.score == pytest.approx(Inspector(fitted.model, backbone=backbone).inspect(pixels).score, rel=1e-6)
+
+
 def test_dropped_images_and_folders_are_inspected(qtbot, model_window: MainWindow, synthetic_set):
     good_folder = synthetic_set.test_good[0].parent
     with qtbot.waitSignal(model_window.job_done, timeout=JOB_TIMEOUT_MS):

@@ -292,3 +292,27 @@ def test_parts_inspected_side_by_side_are_recorded_in_arrival_order_and_threads_
     assert [verdicts[n] for n in names] == (["OK"] * 4 + ["NG"] * 4) * 2
     assert len(noting.threads) > 1, noting.threads
     assert torch.get_num_threads() == threads_before
+
+
+def test_a_twelve_bit_cameras_line_judges_and_draws_its_parts_as_their_eight_bit_copies(tmp_path, fitted, backbone,
+                                                                                       synthetic_set, run_line):
+    """The line's parts are read with the model's sample depth: a 12-bit camera's NG part scores as its 8-bit
+    copy, and the overlay is drawn on the part as it looks (not on a black square)."""
+    import cv2
+    import numpy as np
+    from patchcore_gui.core import Inspector
+
+    model = replace(fitted.model, preprocessing=replace(fitted.model.preprocessing, sample_bits=12))
+    source = synthetic_set.test_defective[0]
+    pixels = read_image(source)
+    staged = tmp_path / "part12.png"
+    assert cv2.imwrite(str(staged), np.rint(pixels.astype(np.float64) * 4095 / 255).astype(np.uint16)[:, :, ::-1])
+    folder = camera(tmp_path)
+    running = run_line(InspectionLine(Inspector(model, backbone=backbone), folder, FlakyStore(),
+                                      overlays=OverlayWriter(tmp_path / "overlays"), settings=FAST))
+    drop(staged, folder, "part.png")
+    [result] = running.wait_for(1)
+    running.stop()
+    assert result.verdict == "NG"
+    assert result.score == pytest.approx(Inspector(fitted.model, backbone=backbone).inspect(pixels).score, rel=1e-6)
+    assert result.pixels is not None and (result.pixels == pixels).all()
