@@ -13,6 +13,9 @@ Measured in the window's own process:
   median, 95th and 99th percentile, largest;
 - the process's resident memory (psutil) at the start, halfway and the end, and its growth per NG part
   listed over the second half (the first NG parts fill the bounded store of pictures to look back at);
+- over the second half, the growth per 1,000 parts inspected of the window's process and of its line's
+  worker processes together: a long run (``--seconds 1500``) is the shift-long soak, past the NG
+  list's 2,000 parts, where anything kept per part would show;
 - parts the line inspected by the end of writing and after draining.
 
     python benchmarks/bench_window_line.py --rate 25 --seconds 120
@@ -27,6 +30,7 @@ import os
 import sys
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 from typing import Dict, List, Tuple
 
@@ -45,7 +49,7 @@ TICK_MS = 10
 
 
 def run(model_path: Path, rate: float, seconds: float, drain_s: float, parts: str = "all",
-        data: Path = BOTTLE) -> Dict[str, object]:
+        data: Path = BOTTLE, trace: int = 0) -> Dict[str, object]:
     from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -78,6 +82,9 @@ def run(model_path: Path, rate: float, seconds: float, drain_s: float, parts: st
             pump(100)
         rss_start = me.memory_info().rss
         references_start = _singleton_references()
+        if trace:
+            tracemalloc.start(trace)
+        halfway_snapshot = None
 
         gaps: List[float] = []
         clock = QElapsedTimer()
@@ -97,11 +104,17 @@ def run(model_path: Path, rate: float, seconds: float, drain_s: float, parts: st
         last[0] = clock.nsecsElapsed()
         timer.start()
         rss_samples: List[Tuple[float, int, int]] = []
+        soak: List[Tuple[float, int, int, int]] = []  # (seconds, parts inspected, window rss, workers' rss)
         log = None
         ends = start_at + seconds
         while time.time() < ends or log is None:
             pump(500)
             rss_samples.append((time.time() - start_at, me.memory_info().rss, panel.ng_model.total))
+            if trace and halfway_snapshot is None and rss_samples[-1][0] >= seconds / 2:
+                halfway_snapshot = tracemalloc.take_snapshot()
+            if len(rss_samples) % 20 == 0:  # every 10 s
+                inspected = panel.last_snapshot.inspected if panel.last_snapshot else 0
+                soak.append((rss_samples[-1][0], inspected, rss_samples[-1][1], _workers_rss(me, writer.pid)))
             if log is None and not written.empty():
                 log = written.get()
         writer.join()
@@ -111,6 +124,9 @@ def run(model_path: Path, rate: float, seconds: float, drain_s: float, parts: st
         while (panel.last_snapshot is None or panel.last_snapshot.inspected < len(log)) and time.time() < deadline:
             pump(200)
         timer.stop()
+        if halfway_snapshot is not None:
+            _print_growth(halfway_snapshot, tracemalloc.take_snapshot())
+            tracemalloc.stop()
         rss_end = me.memory_info().rss
         references_end = _singleton_references()
         listed = panel.ng_model.total  # the line's start emptied the list
@@ -128,6 +144,13 @@ def run(model_path: Path, rate: float, seconds: float, drain_s: float, parts: st
     slope = (float(np.polyfit(counts, [r for _, r in late], 1)[0]) if len(set(counts)) > 3
              else float("nan"))  # too few NG parts listed to say
     halfway = min(rss_samples, key=lambda sample: abs(sample[0] - seconds / 2))[1]
+    later = [sample for sample in soak if sample[0] >= seconds / 2]
+    parts_later = np.array([sample[1] for sample in later], float)
+
+    def per_thousand_parts(column: int) -> float:
+        if len(set(parts_later.tolist())) < 4:
+            return float("nan")  # too few parts in the second half to say
+        return float(np.polyfit(parts_later, [sample[column] for sample in later], 1)[0]) * 1000 / 1024
     return {
         "rate": rate, "seconds": seconds, "parts": parts, "written": len(log),
         "inspected_by_end_of_writing": int(inspected_at_end),
@@ -138,6 +161,10 @@ def run(model_path: Path, rate: float, seconds: float, drain_s: float, parts: st
         "ticks": int(len(lag)),
         "rss_start_mb": rss_start / 2**20, "rss_halfway_mb": halfway / 2**20, "rss_end_mb": rss_end / 2**20,
         "rss_kb_per_ng_listed_second_half": slope / 1024,
+        "workers_rss_start_mb": soak[0][3] / 2**20 if soak else float("nan"),
+        "workers_rss_end_mb": soak[-1][3] / 2**20 if soak else float("nan"),
+        "window_rss_kb_per_1000_parts_second_half": per_thousand_parts(2),
+        "workers_rss_kb_per_1000_parts_second_half": per_thousand_parts(3),
         # what PySide6 loses (gui/refcount_guard.py); "held" is the count the guard's reserve aside
         **{f"{name}_references_held_at_start": held for name, held in references_start.items()},
         **{f"{name}_references_lost_per_part": (references_start[name] - references_end[name]) / max(1, len(log))
@@ -145,8 +172,32 @@ def run(model_path: Path, rate: float, seconds: float, drain_s: float, parts: st
     }
 
 
+def _workers_rss(process: psutil.Process, camera: int) -> int:
+    """The resident memory of ``process``'s inspection worker processes together: its children but the
+    camera and multiprocessing's resource tracker (a child that ends while asked counts nothing)."""
+    total = 0
+    for child in process.children(recursive=True):
+        try:
+            if child.pid != camera and "resource_tracker" not in " ".join(child.cmdline()):
+                total += child.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
+def _print_growth(before: "tracemalloc.Snapshot", after: "tracemalloc.Snapshot", top: int = 15) -> None:
+    """Where the window's Python allocations grew over the second half, largest first."""
+    print("Python allocations grown over the second half (tracemalloc):")
+    for stat in after.compare_to(before, "traceback")[:top]:
+        print(f"  {stat.size_diff / 1024:+10.1f} KB {stat.count_diff:+8d} blocks")
+        for line in stat.traceback.format()[-2 * min(len(stat.traceback), 6):]:
+            print(f"      {line}")
+
+
 def _singleton_references() -> Dict[str, int]:
-    return {repr(singleton): sys.getrefcount(singleton) % _RESERVE for singleton in SINGLETONS}
+    # past the guard's reserve when it was given (gui/refcount_guard.py); a count lost below it stays negative
+    return {repr(singleton): sys.getrefcount(singleton) - (_RESERVE if sys.getrefcount(singleton) > _RESERVE // 2
+                                                           else 0) for singleton in SINGLETONS}
 
 
 def main() -> int:
@@ -159,8 +210,12 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=BOTTLE, help="the category whose test images the camera writes")
     parser.add_argument("--model", type=Path, default=Path(tempfile.gettempdir()) / "bench_line_bottle.patchcore")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--trace", type=int, default=0, metavar="FRAMES",
+                        help="trace the window's Python allocations (tracemalloc, this many frames) and print "
+                             "where they grew over the second half")
     args = parser.parse_args()
-    outcome = run(line_model(args.model, args.data), args.rate, args.seconds, args.drain, args.parts, args.data)
+    outcome = run(line_model(args.model, args.data), args.rate, args.seconds, args.drain, args.parts, args.data,
+                  args.trace)
     for key, value in outcome.items():
         print(f"{key:30s} {value:.1f}" if isinstance(value, float) else f"{key:30s} {value}")
     if args.json:
