@@ -47,8 +47,10 @@ from watchdog.utils.dirsnapshot import DirectorySnapshot, DirectorySnapshotDiff
 from ..core import IMAGE_SUFFIXES, ImageReadError
 from ..record import file_identity
 
-#: Names whose last handed-on size and mtime are remembered (a camera rarely rewrites an older name).
-_REMEMBERED = 10_000
+#: Parts a line remembers it handed on (their names, sizes and mtimes here; in a run without a store, that
+#: they were recorded): a camera rarely rewrites an older name, and a line that runs for weeks must not keep
+#: every part it saw.
+REMEMBERED_PARTS = 10_000
 #: Bytes read from the end of a file to find its format's end marker (JPEG may be padded after it).
 _TAIL = 64
 
@@ -346,7 +348,8 @@ class ArrivalTracker:
                     first_waiting = entry.seq if first_waiting is None else min(first_waiting, entry.seq)
                 continue
             self._handed[path] = entry.signature
-            if len(self._handed) > _REMEMBERED:
+            self._handed.move_to_end(path)  # a name the camera writes again is as new as its newest part
+            if len(self._handed) > REMEMBERED_PARTS:
                 self._handed.popitem(last=False)
             self.queue.put(Part(path, entry.seq, size, sha256, time.time(), now))
 

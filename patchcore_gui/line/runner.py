@@ -19,13 +19,13 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Deque, Iterator, List, Optional, Protocol, Sequence, Set, Tuple, TypeVar, Union
+from typing import Callable, Deque, Iterator, List, Optional, Protocol, Sequence, Tuple, TypeVar, Union
 
 import numpy as np
 import torch
@@ -37,7 +37,7 @@ from ..core.errors import said_in_one_line
 from ..core.model_file import inspects_alike
 from ..core.regions import DefectRegion, regions_summary
 from ..record import file_identity
-from .arrival import ArrivalSettings, FolderWatch, Part, PartQueue
+from .arrival import REMEMBERED_PARTS, ArrivalSettings, FolderWatch, Part, PartQueue
 from .counters import ShiftCounters, ShiftSnapshot
 from .folder_lock import TWO_LINES_ON_ONE_FOLDER, ShareNote, only_line_on
 from .inspection_processes import InspectionProcesses, StartingBeside, room_beside
@@ -105,17 +105,23 @@ class Recorder(Protocol):
 
 
 class SessionMemory:
-    """A :class:`Recorder` without a store: remembers this run only (a restart inspects everything again)."""
+    """A :class:`Recorder` without a store: remembers this run only (a restart inspects everything again),
+    its newest ``remembered`` parts (an older part still in the folder when the folder is looked at again
+    whole, as after its share came back, is inspected again)."""
 
-    def __init__(self) -> None:
-        self._seen: Set[Tuple[str, str]] = set()
+    def __init__(self, remembered: int = REMEMBERED_PARTS) -> None:
+        self.remembered = remembered
+        self._seen: "OrderedDict[Tuple[str, str], None]" = OrderedDict()
 
     def is_recorded(self, path: Path, sha256: str) -> bool:
         return (str(path), sha256) in self._seen
 
     def add(self, result: PartResult) -> object:
         if result.sha256 is not None:
-            self._seen.add((str(result.path), result.sha256))
+            self._seen[(str(result.path), result.sha256)] = None
+            self._seen.move_to_end((str(result.path), result.sha256))
+            if len(self._seen) > self.remembered:
+                self._seen.popitem(last=False)
         return True
 
     def note_sorted(self, path: Path, sha256: str, sorted_to: Path) -> None:

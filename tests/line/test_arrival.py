@@ -475,3 +475,28 @@ def test_a_part_in_a_subfolder_is_no_part_unless_asked(watched):
     (watched.folder / "sub" / "a.png").write_bytes(encoded(64))
     (watched.folder / "b.png").write_bytes(encoded(65))
     assert [p.path.name for p in watched.settle_out()] == ["b.png"]
+
+
+def test_a_line_that_runs_for_weeks_remembers_its_newest_parts_only(tmp_path, monkeypatch):
+    """What a line remembers per part it handed on is bounded (a week at 10 parts/s is six million); a name
+    the camera writes again is remembered as new, and its late close is still no second part."""
+    from patchcore_gui.line.runner import PartResult, SessionMemory
+
+    monkeypatch.setattr(arrival, "REMEMBERED_PARTS", 3)
+    queue = PartQueue()
+    tracker = ArrivalTracker(queue, SETTINGS)
+    for index, name in enumerate(["latest.png", "a.png", "b.png", "latest.png", "c.png"]):
+        (tmp_path / name).write_bytes(encoded(index))
+        tracker.note("closed", tmp_path / name)
+        tracker.step()
+    assert [p.path.name for p in queue.take(10)] == ["latest.png", "a.png", "b.png", "latest.png", "c.png"]
+    assert list(tracker._handed) == [tmp_path / "b.png", tmp_path / "latest.png", tmp_path / "c.png"]
+    tracker.note("closed", tmp_path / "latest.png")  # the same bytes closed again: no new part
+    tracker.step()
+    assert queue.take(10) == []
+
+    memory = SessionMemory(remembered=2)
+    for name in ("a.png", "b.png", "c.png"):
+        memory.add(PartResult(tmp_path / name, None, "OK", 1.0, 2.0, None, 5.0, 1, name * 2, 0.0))
+    assert [memory.is_recorded(tmp_path / name, name * 2) for name in ("a.png", "b.png", "c.png")] == [
+        False, True, True]
