@@ -156,10 +156,10 @@ def cmd_fit(args: argparse.Namespace) -> int:
           f"search {model.search.describe()}" + (f"; {defect_size_text(model)}" if defect_size else ""))
     if model.threshold_caution:
         print(f"note: {model.threshold_caution}")
-    bits = model.preprocessing.sample_bits
-    if bits < 16:
-        print(f"the good parts' 16-bit files hold {bits}-bit samples: every part is read with {(1 << bits) - 1} "
-              f"as white")
+    prep = model.preprocessing
+    if prep.sample_bits < 16:
+        print(f"the good parts' 16-bit files hold {prep.sample_bits}-bit samples: every part is read with "
+              f"{prep.white_sample} as white")
     if model.roi is not None:
         print(f"region of interest from '{args.roi.name}': {100 * model.roi.share:.0f}% of the part inspected")
     return 1 if result.skipped else 0

@@ -20,7 +20,7 @@ from patchcore_gui.core.results import CSV_COLUMNS, model_identity
 from patchcore_gui.core.synthetic import write_synthetic_set
 
 from .core.test_atomic import mode_of, umask  # noqa: F401  (umask is a fixture)
-from .core.test_images import NOISE, encoded
+from .core.test_images import NOISE, encoded, write_twelve_bit
 
 
 @pytest.fixture(scope="module")
@@ -427,10 +427,11 @@ def test_a_twelve_bit_cameras_parts_build_and_inspect_through_the_commands(synth
     def copies(paths, folder, twelve):
         folder.mkdir(parents=True)
         for path in paths:
-            pixels = read_image(path)
+            pixels, copy = read_image(path), folder / f"{path.parent.name}_{path.name}"
             if twelve:
-                pixels = np.rint(pixels.astype(np.float64) * 4095 / 255).astype(np.uint16)
-            assert cv2.imwrite(str(folder / f"{path.parent.name}_{path.name}"), pixels[:, :, ::-1])
+                write_twelve_bit(pixels, copy)
+            else:
+                assert cv2.imwrite(str(copy), pixels[:, :, ::-1])
 
     outputs = {}
     for twelve in (False, True):

@@ -82,6 +82,11 @@ class Preprocessing:
             raise ValueError(f"sample bits must be one of {', '.join(map(str, SAMPLE_BITS))}, not {self.sample_bits}")
 
     @property
+    def white_sample(self) -> int:
+        """The sample value that is white in the good parts' 16-bit files (4095 for 12 bits)."""
+        return (1 << self.sample_bits) - 1
+
+    @property
     def input_size(self) -> int:
         """Side of one square network input in pixels (one tile with ``tile`` geometry)."""
         if self.geometry == "tile":
@@ -117,7 +122,7 @@ class Preprocessing:
         if self.sample_bits == 16:
             return self._describe_geometry()
         return (f"{self._describe_geometry()}; {self.sample_bits}-bit samples in 16-bit files "
-                f"({(1 << self.sample_bits) - 1} is white)")
+                f"({self.white_sample} is white)")
 
     def _describe_geometry(self) -> str:
         if self.geometry == "tile":

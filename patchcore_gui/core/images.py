@@ -77,9 +77,7 @@ def _rescale(values: np.ndarray, sample_bits: int = 16) -> np.ndarray:
         part = values[start:start + _ROWS].astype(np.int64)
         if stretch:
             part = (part - low) * 255 // max(high - low, 1)
-        elif sample_bits == 16:
-            part = (part + 128) // 257  # == round(v / 257) for integers, without floats
-        else:
+        else:  # round(v * 255 / white) for integers, without floats (16 bits: round(v / 257))
             part = np.minimum((part * 255 + white // 2) // white, 255)
         out[start:start + _ROWS] = part
     return out
@@ -142,12 +140,12 @@ def _wide_samples(image: Image.Image, raw_mode: str) -> bool:
     return image.mode in ("I", "F") or image.mode.startswith("I;16") or ";16" in raw_mode
 
 
-def _decode(image: Image.Image, raw_mode: str, path: Path, name: str, sample_bits: int = 16) -> np.ndarray:
-    """A loaded Pillow image (``raw_mode`` read before loading, which forgets it) -> (H, W, 3) uint8."""
+def _samples(image: Image.Image, raw_mode: str, path: Path, name: str) -> np.ndarray:
+    """A loaded Pillow image (``raw_mode`` read before loading, which forgets it) -> its samples as the file
+    holds them, (H, W[, C]) RGB-ordered, before any scaling to 8 bits."""
     mode = image.mode
     if mode in ("RGB", "RGBA", "LA") and ";16" in raw_mode:
-        # Pillow would keep only the high byte
-        return _to_rgb(_rescale(_decode_with_opencv(path, name), sample_bits))
+        return _decode_with_opencv(path, name)  # Pillow would keep only the high byte
     if mode == "P" or mode == "PA":
         image = image.convert("RGBA" if mode == "PA" or "transparency" in image.info else "RGB")
     elif mode in ("1", "CMYK", "YCbCr", "HSV", "RGBX"):
@@ -156,7 +154,7 @@ def _decode(image: Image.Image, raw_mode: str, path: Path, name: str, sample_bit
         image = image.convert(mode.upper())
     elif mode not in ("L", "LA", "RGB", "RGBA", "I", "F") and not mode.startswith("I;16"):
         raise _fail(name, f"unsupported colour mode {mode}")
-    return _to_rgb(_rescale(np.asarray(image), sample_bits))
+    return np.asarray(image)
 
 
 def _too_large(width: int, height: int) -> str:
@@ -188,7 +186,7 @@ def read_image(path: PathLike, sample_bits: int = 16) -> np.ndarray:
                     raise _fail(name, _too_large(width, height))
                 raw_mode = _raw_mode(image)
                 image.load()  # before EXIF: Pillow's PNG reader loads for it and would swallow errors
-                return _orient(_decode(image, raw_mode, path, name, sample_bits), image)
+                return _orient(_to_rgb(_rescale(_samples(image, raw_mode, path, name), sample_bits)), image)
         except UnidentifiedImageError:
             raise _fail(name, f"not an image ({info.st_size:,} bytes; PNG, JPEG, BMP, TIFF, GIF and WebP are read)"
                         ) from None
@@ -220,15 +218,12 @@ def _largest_sample(path: Path) -> Optional[int]:
             width, height = image.size
             if width * height > MAX_PIXELS:
                 return None
-            if image.mode in ("RGB", "RGBA", "LA"):
-                samples = _decode_with_opencv(path, path.name)
-                if samples.ndim == 3 and samples.shape[2] in (2, 4):
-                    samples = samples[:, :, :-1]
-            else:
-                image.load()
-                samples = np.asarray(image)
+            image.load()
+            samples = _samples(image, raw_mode, path, path.name)
     except Exception:
         return None
+    if samples.ndim == 3 and samples.shape[2] in (2, 4):
+        samples = samples[:, :, :-1]  # alpha is no brightness
     if samples.dtype.kind not in "iu" or samples.size == 0 or int(samples.min()) < 0:
         return None
     largest = int(samples.max())

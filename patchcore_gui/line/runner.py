@@ -118,8 +118,9 @@ class SessionMemory:
 
     def add(self, result: PartResult) -> object:
         if result.sha256 is not None:
-            self._seen[(str(result.path), result.sha256)] = None
-            self._seen.move_to_end((str(result.path), result.sha256))
+            part = (str(result.path), result.sha256)
+            self._seen[part] = None
+            self._seen.move_to_end(part)
             if len(self._seen) > self.remembered:
                 self._seen.popitem(last=False)
         return True

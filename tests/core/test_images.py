@@ -115,6 +115,13 @@ def test_sixteen_bit_rgba_is_scaled_then_composited(tmp_path):
     assert read_image(path)[0].tolist() == [[255, 0, 0], [0, 0, 0]]
 
 
+def write_twelve_bit(pixels: np.ndarray, path: Path) -> Path:
+    """``(H, W, 3)`` uint8 RGB written as a 12-bit camera writes it (16-bit PNG of 0..4095); read with 12
+    sample bits it gives ``pixels`` back exactly."""
+    assert cv2.imwrite(str(path), np.rint(pixels.astype(np.float64) * 4095 / 255).astype(np.uint16)[:, :, ::-1])
+    return path
+
+
 TWELVE = np.array([[0, 16, 2048, 4095], [4095, 1000, 5000, 65535]], np.uint16)
 
 

@@ -16,6 +16,7 @@ from patchcore_gui.core.patchcore import HELD_OUT_STAGE, Inspector, bank_candida
 from patchcore_gui.core.progress import CancelToken
 
 from ..conftest import FAST_CONFIG
+from .test_images import write_twelve_bit
 
 
 def _mask_for(path):
@@ -325,15 +326,12 @@ def test_the_parts_read_ahead_of_the_network_are_bounded_by_their_bytes(backbone
 def test_a_twelve_bit_cameras_parts_build_and_inspect_as_their_eight_bit_copies(synthetic_set, backbone, tmp_path):
     """A 12-bit camera's 16-bit files (0..4095) give the model the 8-bit parts would: the depth is found
     from the good parts, kept in the model file, and every part of the model is read with it."""
-    import cv2
     from patchcore_gui.core.model_file import load_model, save_model
 
     def twelve_bit_copy(path):
         copy = tmp_path / "twelve" / path.name
         copy.parent.mkdir(exist_ok=True)
-        samples = np.rint(read_image(path).astype(np.float64) * 4095 / 255).astype(np.uint16)
-        assert cv2.imwrite(str(copy), samples[:, :, ::-1])
-        return copy
+        return write_twelve_bit(read_image(path), copy)
 
     good = synthetic_set.train_good[:6]
     eight = fit(good, FAST_CONFIG, backbone=backbone).model

@@ -17,6 +17,8 @@ from patchcore_gui.core.roi import RegionOfInterest
 from patchcore_gui.gui.line_panel import LinePanel
 from patchcore_gui.gui.line_worker import SHOW_EVERY_S, SHOWN_SIDE, ShownLinePart, picture
 from patchcore_gui.gui.results_model import downsize
+
+from ..core.test_images import write_twelve_bit
 from patchcore_gui.line import ArrivalSettings, LineSettings, PartResult, arrival
 from patchcore_gui.line.runner import SessionMemory
 from patchcore_gui.line.folder_lock import only_line_on
@@ -280,10 +282,9 @@ def test_an_ng_part_the_line_already_read_is_drawn_without_reading_it_again(insp
 
 
 def test_a_twelve_bit_cameras_part_is_drawn_bright_with_its_models_depth(inspector, synthetic_set, tmp_path):
-    import cv2
     pixels = read_image(synthetic_set.test_defective[0])
     source = tmp_path / "part12.png"
-    assert cv2.imwrite(str(source), np.rint(pixels.astype(np.float64) * 4095 / 255).astype(np.uint16)[:, :, ::-1])
+    write_twelve_bit(pixels, source)
     inspection = inspector.inspect(pixels)
     twelve_bit = replace(inspector.model, preprocessing=replace(inspector.model.preprocessing, sample_bits=12))
     result = PartResult(source, datetime.now(timezone.utc), "NG", inspection.score, twelve_bit.threshold, None,

@@ -20,7 +20,7 @@ from patchcore_gui.gui.dialogs import BuildRequest, weights_available
 from patchcore_gui.gui.main_window import MainWindow
 from patchcore_gui.gui.results_model import ResultsTableModel, display_name
 
-from ..core.test_images import NOISE, encoded, png_header
+from ..core.test_images import NOISE, encoded, png_header, write_twelve_bit
 
 from .conftest import JOB_TIMEOUT_MS, SignalLog, inspect_and_wait, verdicts
 
@@ -118,7 +118,6 @@ def test_a_twelve_bit_cameras_part_is_shown_and_judged_as_its_eight_bit_copy(qtb
                                                                              backbone, tmp_path):
     """With a model of a 12-bit camera's parts, the window reads a dropped 16-bit file with 4095 as white:
     the picture is the part, not a black square, and the score is the 8-bit copy's."""
-    import cv2
     from dataclasses import replace
     from patchcore_gui.core.images import read_image
     from patchcore_gui.core.patchcore import Inspector
@@ -127,7 +126,7 @@ def test_a_twelve_bit_cameras_part_is_shown_and_judged_as_its_eight_bit_copy(qtb
     original = synthetic_set.test_defective[0]
     pixels = read_image(original)
     twelve = tmp_path / "part12.png"
-    assert cv2.imwrite(str(twelve), np.rint(pixels.astype(np.float64) * 4095 / 255).astype(np.uint16)[:, :, ::-1])
+    write_twelve_bit(pixels, twelve)
     inspect_and_wait(qtbot, window, [twelve])
     [row] = window.results.items()
     np.testing.assert_array_equal(window.shown.image, pixels)

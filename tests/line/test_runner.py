@@ -16,6 +16,7 @@ from patchcore_gui.core import read_image
 from patchcore_gui.line import InspectionLine, OverlayWriter, PartResult, PartSorter, RecordingFailed
 from patchcore_gui.line.runner import SessionMemory
 
+from ..core.test_images import write_twelve_bit
 from .conftest import FAST, drop
 
 
@@ -298,15 +299,13 @@ def test_a_twelve_bit_cameras_line_judges_and_draws_its_parts_as_their_eight_bit
                                                                                        synthetic_set, run_line):
     """The line's parts are read with the model's sample depth: a 12-bit camera's NG part scores as its 8-bit
     copy, and the overlay is drawn on the part as it looks (not on a black square)."""
-    import cv2
-    import numpy as np
     from patchcore_gui.core import Inspector
 
     model = replace(fitted.model, preprocessing=replace(fitted.model.preprocessing, sample_bits=12))
     source = synthetic_set.test_defective[0]
     pixels = read_image(source)
     staged = tmp_path / "part12.png"
-    assert cv2.imwrite(str(staged), np.rint(pixels.astype(np.float64) * 4095 / 255).astype(np.uint16)[:, :, ::-1])
+    write_twelve_bit(pixels, staged)
     folder = camera(tmp_path)
     running = run_line(InspectionLine(Inspector(model, backbone=backbone), folder, FlakyStore(),
                                       overlays=OverlayWriter(tmp_path / "overlays"), settings=FAST))
