@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout,
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
                                QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from ..core.backbones import BACKBONES, DEFAULT_BACKBONE, weights_available
@@ -18,6 +18,7 @@ from ..core.config import PatchCoreConfig
 from ..core.geometry import SUGGESTED_TILE
 from ..core.errors import DatasetError, PatchCoreError
 from ..core.images import good_part_images
+from .decimal_box import DecimalBox
 from .pc_timings import shared_pc_timings
 
 
@@ -71,7 +72,7 @@ class BuildOptionsDialog(QDialog):
             chosen = 0
         self.backbone_combo.setCurrentIndex(chosen)
 
-        self.coreset_spin = QDoubleSpinBox()
+        self.coreset_spin = DecimalBox()
         # its lowest value reads "Automatic", as the other choices' first entries do
         self.coreset_spin.setRange(0.0, 100.0)
         self.coreset_spin.setDecimals(1)
@@ -95,7 +96,7 @@ class BuildOptionsDialog(QDialog):
         self.size_spin.setSuffix(" px")
         self.size_spin.setToolTip("Network input: the square's side (squeeze), the longer side (pad) or the tile "
                                   "side (tiles; a multiple of 32)")
-        self.scale_spin = QDoubleSpinBox()
+        self.scale_spin = DecimalBox()
         self.scale_spin.setRange(0.1, 4.0)
         self.scale_spin.setDecimals(2)
         self.scale_spin.setSingleStep(0.05)

@@ -11,10 +11,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Optional, Sequence
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFormLayout, QGroupBox, QHBoxLayout,
                                QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from ..core.regions import DefectRegion, DefectRegions, area_text, min_area_px
+from .decimal_box import DecimalBox
 from .model_document import ModelDocument
 from .region_refresh import RegionRefresher
 
@@ -123,7 +124,7 @@ class DefectSizeControl(QWidget):
     def __init__(self, document: ModelDocument, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self.document = document
-        self.area = QDoubleSpinBox()
+        self.area = DecimalBox()
         self.area.setDecimals(3)
         self.area.setRange(0.0, 1e9)
         self.area.setKeyboardTracking(False)
@@ -132,7 +133,7 @@ class DefectSizeControl(QWidget):
         self.unit = QComboBox()
         self.unit.addItems(list(self.UNITS))
         self.unit.setToolTip("Pixels of the part's image, or mm² once the pixel size is given")
-        self.pixel_size = QDoubleSpinBox()
+        self.pixel_size = DecimalBox()
         self.pixel_size.setDecimals(4)
         self.pixel_size.setRange(0.0, 1000.0)
         self.pixel_size.setSingleStep(0.01)

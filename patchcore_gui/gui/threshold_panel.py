@@ -18,11 +18,12 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider,
+from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider,
                                QSpinBox, QVBoxLayout, QWidget)
 
 from ..core.calibration import RejectRateThreshold, threshold_for_reject_rate
 from ..core.model import PatchCoreModel
+from .decimal_box import DecimalBox
 from .model_document import ModelDocument
 from .results_model import VERDICT_COLOURS
 
@@ -104,7 +105,7 @@ class ThresholdPanel(QWidget):
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, SLIDER_STEPS)
         self.slider.setToolTip("Threshold: a score above it is NG")
-        self.spin = QDoubleSpinBox()
+        self.spin = DecimalBox()
         self.spin.setDecimals(3)
         self.spin.setRange(0.0, 1e6)
         self.spin.setKeyboardTracking(False)
@@ -183,7 +184,7 @@ class ThresholdPanel(QWidget):
         self.review_box = QCheckBox("Review band from")
         self.review_box.setToolTip("Parts scoring above this and at or below the threshold are REVIEW: a person "
                                    "looks at them. Drag the violet line or type a value.")
-        self.review_spin = QDoubleSpinBox()
+        self.review_spin = DecimalBox()
         self.review_spin.setDecimals(3)
         self.review_spin.setRange(0.0, 1e6)
         self.review_spin.setKeyboardTracking(False)
