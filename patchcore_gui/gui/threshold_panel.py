@@ -176,7 +176,10 @@ class ThresholdPanel(QWidget):
         self.trust.setWordWrap(True)
         self.last_rate: Optional[RejectRateThreshold] = None
         rate_row = QHBoxLayout()
-        rate_row.addWidget(QLabel("Reject at most 1 good part in"))
+        rate_label = QLabel("Reject at most 1 good part in")
+        # it wraps rather than set the side panel's least width (the page scrolled sideways at 125 % scaling)
+        rate_label.setWordWrap(True)
+        rate_row.addWidget(rate_label, 1)
         rate_row.addWidget(self.one_in)
         rate_row.addWidget(self.rate_button)
         rate_row.addStretch(1)

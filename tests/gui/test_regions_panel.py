@@ -164,8 +164,9 @@ def test_the_list_is_as_tall_as_its_rows_and_the_tuning_fits_the_side_panel(qtbo
         panel.show_regions([DefectRegion(100 - i, i, i, 5, 5, 2.0, (float(i), float(i))) for i in range(count)])
         heights.append(panel.table.height())
     assert heights[0] == heights[1] < heights[2] < heights[3] == heights[4]
-    model_window.resize(1366, 740)
-    qtbot.waitUntil(lambda: model_window.width() == 1366)
-    side_width = model_window.splitter.sizes()[2]
-    assert model_window.side_panel.defect_size_control.minimumSizeHint().width() < side_width
-    assert model_window.side_panel.threshold_panel.minimumSizeHint().width() < side_width
+    for width in (1366, 1093):  # 1093: the same screen at 125 % scaling
+        model_window.resize(width, 600)
+        qtbot.waitUntil(lambda: model_window.width() == width)
+        side_width = model_window.splitter.sizes()[2]
+        assert model_window.side_panel.defect_size_control.minimumSizeHint().width() < side_width
+        assert model_window.side_panel.threshold_panel.minimumSizeHint().width() < side_width
