@@ -18,7 +18,7 @@ from ..core.config import PatchCoreConfig
 from ..core.geometry import SUGGESTED_TILE
 from ..core.errors import DatasetError, PatchCoreError
 from ..core.images import good_part_images
-from .decimal_box import DecimalBox
+from .number_boxes import DecimalBox
 from .pc_timings import shared_pc_timings
 
 

@@ -15,8 +15,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFormLayout, QGroup
                                QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from ..core.regions import DefectRegion, DefectRegions, area_text, min_area_px
-from .decimal_box import DecimalBox
 from .model_document import ModelDocument
+from .number_boxes import DecimalBox
 from .region_refresh import RegionRefresher
 
 if TYPE_CHECKING:  # the window imports this module

@@ -18,13 +18,13 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider,
-                               QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QVBoxLayout,
+                               QWidget)
 
 from ..core.calibration import RejectRateThreshold, threshold_for_reject_rate
 from ..core.model import PatchCoreModel
-from .decimal_box import DecimalBox
 from .model_document import ModelDocument
+from .number_boxes import CountBox, DecimalBox
 from .results_model import VERDICT_COLOURS
 
 SLIDER_STEPS = 1000
@@ -163,10 +163,9 @@ class ThresholdPanel(QWidget):
                                "type a value; the dashed line is the default learned from the good parts.")
 
         # "at most 1 good part in N rejected"
-        self.one_in = QSpinBox()
+        self.one_in = CountBox()
         self.one_in.setRange(2, MOST_ONE_IN)
         self.one_in.setValue(DEFAULT_ONE_IN)
-        self.one_in.setGroupSeparatorShown(True)
         self.one_in.setKeyboardTracking(False)
         self.one_in.setToolTip("Set the threshold so that at most 1 good part in this many is rejected, "
                                "estimated from the good parts held out when the model was built")

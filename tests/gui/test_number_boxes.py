@@ -1,12 +1,12 @@
-"""Decimals are written and read with a point on every desktop: a German locale's comma never turns 42.5 into 425."""
+"""Numbers are written and read as the window writes them on every desktop: a German locale never turns 42.5 into 425."""
 
 from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QLocale, Qt
-from PySide6.QtWidgets import QDoubleSpinBox
+from PySide6.QtWidgets import QAbstractSpinBox, QDoubleSpinBox, QSpinBox
 
-from patchcore_gui.gui.decimal_box import DecimalBox
+from patchcore_gui.gui.number_boxes import CountBox, DecimalBox
 from patchcore_gui.gui.dialogs import BuildOptionsDialog
 
 
@@ -18,7 +18,7 @@ def german_desktop():
     QLocale.setDefault(before)
 
 
-def _type(qtbot, box: QDoubleSpinBox, text: str) -> float:
+def _type(qtbot, box: QAbstractSpinBox, text: str) -> float:
     box.lineEdit().selectAll()
     qtbot.keyClicks(box.lineEdit(), text)
     qtbot.keyClick(box.lineEdit(), Qt.Key.Key_Return)
@@ -41,6 +41,14 @@ def test_a_typed_point_or_comma_is_the_decimal_mark_on_a_german_desktop(qtbot, g
     assert _type(qtbot, box, "17,25") == 17.25 and box.text() == "17.250"
     assert _type(qtbot, box, "1234") == 1234.0 and box.text() == "1234.000"  # no thousands separator shown
 
+    count = CountBox()
+    qtbot.addWidget(count)
+    count.setRange(2, 1_000_000)
+    count.setValue(1000)
+    assert count.text() == "1,000"  # as the window's texts write counts ("NG parts of this shift: 1,000")
+    for typed in ("2.000", "2,000", "2 000", "2000"):
+        assert _type(qtbot, count, typed) == 2000 and count.text() == "2,000"
+
 
 def test_the_threshold_typed_on_a_german_desktop_is_the_threshold_meant(qtbot, german_desktop, model_window):
     window = model_window  # made after the locale: widgets take the default locale when they are made
@@ -53,3 +61,8 @@ def test_the_threshold_typed_on_a_german_desktop_is_the_threshold_meant(qtbot, g
     qtbot.addWidget(dialog)
     boxes = window.findChildren(QDoubleSpinBox) + dialog.findChildren(QDoubleSpinBox)
     assert len(boxes) >= 6 and all(isinstance(box, DecimalBox) for box in boxes)
+    one_in = window.side_panel.threshold_panel.one_in
+    assert isinstance(one_in, CountBox) and "." not in one_in.text()
+    # the network input's side (64..1024) is the one plain whole-number box: it never reaches a thousands mark
+    assert [box for box in window.findChildren(QSpinBox) + dialog.findChildren(QSpinBox)
+            if not isinstance(box, CountBox)] == [dialog.size_spin]
