@@ -43,13 +43,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench_line import BOTTLE, line_model, start_camera  # noqa: E402
+from patchcore_gui.core.memory import give_back_freed_memory  # noqa: E402
 from patchcore_gui.gui.refcount_guard import _RESERVE, SINGLETONS  # noqa: E402
 
 TICK_MS = 10
 
 
 def run(model_path: Path, rate: float, seconds: float, drain_s: float, parts: str = "all",
-        data: Path = BOTTLE, trace: int = 0) -> Dict[str, object]:
+        data: Path = BOTTLE, trace: int = 0, trim_every: float = 0.0) -> Dict[str, object]:
     from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -99,12 +100,18 @@ def run(model_path: Path, rate: float, seconds: float, drain_s: float, parts: st
         timer = QTimer()
         timer.setInterval(TICK_MS)
         timer.timeout.connect(tick)
+        trimmer = QTimer()
+        trimmer.setInterval(int(trim_every * 1000))
+        trimmer.timeout.connect(give_back_freed_memory)
 
         writer, written, start_at = start_camera(folder, images, rate, seconds)
         last[0] = clock.nsecsElapsed()
         timer.start()
+        if trim_every > 0:
+            trimmer.start()
         rss_samples: List[Tuple[float, int, int]] = []
-        soak: List[Tuple[float, int, int, int]] = []  # (seconds, parts inspected, window rss, workers' rss)
+        # (seconds, parts inspected, window rss, workers' rss, window rss backed by files)
+        soak: List[Tuple[float, int, int, int, int]] = []
         log = None
         ends = start_at + seconds
         while time.time() < ends or log is None:
@@ -114,7 +121,8 @@ def run(model_path: Path, rate: float, seconds: float, drain_s: float, parts: st
                 halfway_snapshot = tracemalloc.take_snapshot()
             if len(rss_samples) % 20 == 0:  # every 10 s
                 inspected = panel.last_snapshot.inspected if panel.last_snapshot else 0
-                soak.append((rss_samples[-1][0], inspected, rss_samples[-1][1], _workers_rss(me, writer.pid)))
+                soak.append((rss_samples[-1][0], inspected, rss_samples[-1][1], _workers_rss(me, writer.pid),
+                             _file_backed(me)))
             if log is None and not written.empty():
                 log = written.get()
         writer.join()
@@ -127,7 +135,10 @@ def run(model_path: Path, rate: float, seconds: float, drain_s: float, parts: st
         if halfway_snapshot is not None:
             _print_growth(halfway_snapshot, tracemalloc.take_snapshot())
             tracemalloc.stop()
+        trimmer.stop()
         rss_end = me.memory_info().rss
+        give_back_freed_memory()  # what of the end's memory is freed heap the C library kept
+        rss_trimmed = me.memory_info().rss
         references_end = _singleton_references()
         listed = panel.ng_model.total  # the line's start emptied the list
         snapshot = panel.last_snapshot
@@ -160,11 +171,16 @@ def run(model_path: Path, rate: float, seconds: float, drain_s: float, parts: st
         "ui_lag_p99_ms": float(np.percentile(lag, 99)), "ui_lag_max_ms": float(lag.max()),
         "ticks": int(len(lag)),
         "rss_start_mb": rss_start / 2**20, "rss_halfway_mb": halfway / 2**20, "rss_end_mb": rss_end / 2**20,
+        "rss_end_after_trim_mb": rss_trimmed / 2**20, "trim_every_s": trim_every,
         "rss_kb_per_ng_listed_second_half": slope / 1024,
         "workers_rss_start_mb": soak[0][3] / 2**20 if soak else float("nan"),
         "workers_rss_end_mb": soak[-1][3] / 2**20 if soak else float("nan"),
         "window_rss_kb_per_1000_parts_second_half": per_thousand_parts(2),
         "workers_rss_kb_per_1000_parts_second_half": per_thousand_parts(3),
+        # mapped files (SQLite's shared index, fonts, libraries) apart from the heap
+        "window_file_backed_kb_per_1000_parts_second_half": per_thousand_parts(4),
+        "every_10_s": [[round(at), parts, round(window / 2**20, 1), round(workers / 2**20, 1), round(files / 2**20, 1)]
+                       for at, parts, window, workers, files in soak],  # s, parts, window, workers, files MB
         # what PySide6 loses (gui/refcount_guard.py); "held" is the count the guard's reserve aside
         **{f"{name}_references_held_at_start": held for name, held in references_start.items()},
         **{f"{name}_references_lost_per_part": (references_start[name] - references_end[name]) / max(1, len(log))
@@ -183,6 +199,11 @@ def _workers_rss(process: psutil.Process, camera: int) -> int:
         except psutil.Error:
             pass
     return total
+
+
+def _file_backed(process: psutil.Process) -> int:
+    """The part of ``process``'s resident memory that maps files (Linux's RssFile + RssShmem; 0 elsewhere)."""
+    return int(getattr(process.memory_info(), "shared", 0))
 
 
 def _print_growth(before: "tracemalloc.Snapshot", after: "tracemalloc.Snapshot", top: int = 15) -> None:
@@ -213,10 +234,14 @@ def main() -> int:
     parser.add_argument("--trace", type=int, default=0, metavar="FRAMES",
                         help="trace the window's Python allocations (tracemalloc, this many frames) and print "
                              "where they grew over the second half")
+    parser.add_argument("--trim-every", type=float, default=0.0, metavar="SECONDS",
+                        help="give the window's freed heap back to the system this often (glibc's malloc_trim)")
     args = parser.parse_args()
     outcome = run(line_model(args.model, args.data), args.rate, args.seconds, args.drain, args.parts, args.data,
-                  args.trace)
+                  args.trace, args.trim_every)
     for key, value in outcome.items():
+        if isinstance(value, list):
+            continue  # in --json
         print(f"{key:30s} {value:.1f}" if isinstance(value, float) else f"{key:30s} {value}")
     if args.json:
         args.json.write_text(json.dumps(outcome, indent=2))

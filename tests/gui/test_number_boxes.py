@@ -1,4 +1,4 @@
-"""Numbers are written and read as the window writes them on every desktop: a German locale never turns 42.5 into 425."""
+"""Numbers are read as the window writes them on every desktop: a German locale never turns 42.5 into 425."""
 
 from __future__ import annotations
 
