@@ -88,9 +88,9 @@ class FitResult:
     seconds: Dict[str, float] = field(default_factory=dict)
 
 
-def _prefetch(items: Sequence[T], load: Callable[[T], object], depth: int,
+def _prefetch(items: Sequence[T], load: Callable[[T], object], depth: int, reader: ThreadPoolExecutor,
               size: Callable[[object], int] = lambda loaded: 0, budget: int = 0) -> Iterator[Tuple[T, object]]:
-    """Yield ``(item, load(item) or the exception)`` in order while the next few load in a thread.
+    """Yield ``(item, load(item) or the exception)`` in order while the next few load on ``reader``'s thread.
 
     Decoding and resizing release the GIL, so they overlap with the network; the read-ahead is bounded
     so a large folder never sits in memory at once: at most ``depth`` items, and, with a ``budget``, as many
@@ -104,17 +104,17 @@ def _prefetch(items: Sequence[T], load: Callable[[T], object], depth: int,
             return exc
 
     ahead = 1 if budget else depth  # until the first item's size is known
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pending: Deque[Tuple[T, Future]] = deque()
-        iterator = iter(items)
+    pending: Deque[Tuple[T, Future]] = deque()
+    iterator = iter(items)
 
-        def top_up() -> None:
-            while len(pending) < ahead:
-                nxt = next(iterator, _END)
-                if nxt is _END:
-                    return
-                pending.append((nxt, pool.submit(guarded, nxt)))
+    def top_up() -> None:
+        while len(pending) < ahead:
+            nxt = next(iterator, _END)
+            if nxt is _END:
+                return
+            pending.append((nxt, reader.submit(guarded, nxt)))
 
+    try:
         top_up()
         while pending:
             item, future = pending.popleft()
@@ -123,6 +123,9 @@ def _prefetch(items: Sequence[T], load: Callable[[T], object], depth: int,
                 ahead = max(1, min(depth, budget // max(1, size(loaded))))
             top_up()
             yield item, loaded
+    finally:  # a caller that stops early (cancelled) leaves nothing to load on the shared thread
+        for _, future in pending:
+            future.cancel()
 
 
 _END = object()
@@ -165,6 +168,11 @@ class _FeatureStream:
         self.config = config
         self.preprocessing = preprocessing
         self.extractor = PatchFeatureExtractor(backbone, config)
+        # One thread reads ahead for every call: a thread started per call (a line inspects a part a call)
+        # leaves OpenCV's data for that thread behind when it ends, about 0.9 KB a part for as long as the
+        # line runs (docs/benchmarks.md, "A shift-long run of the window's line"). Callers sharing an
+        # Inspector take turns on it.
+        self._reader = ThreadPoolExecutor(1, thread_name_prefix="image reader")
 
     def _load(self, path: Path) -> Tuple[np.ndarray, Placement]:
         return network_inputs(read_image(path, self.preprocessing.sample_bits), self.preprocessing)
@@ -201,7 +209,7 @@ class _FeatureStream:
             batch.clear()
             return done  # type: ignore[return-value]
 
-        for path, loaded in _prefetch(list(paths), self._load, depth=2 * self.config.batch_size,
+        for path, loaded in _prefetch(list(paths), self._load, depth=2 * self.config.batch_size, reader=self._reader,
                                       size=lambda loaded: loaded[0].nbytes, budget=READ_AHEAD_BYTES):
             check(cancel)
             if isinstance(loaded, BaseException):

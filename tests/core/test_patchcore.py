@@ -1,6 +1,7 @@
 """End to end on synthetic parts: defects are found, located, and the threshold separates them."""
 
 import shutil
+import threading
 from pathlib import Path
 from dataclasses import replace
 
@@ -116,6 +117,29 @@ def test_progress_and_cancel(synthetic_set, backbone):
 
     with pytest.raises(Cancelled):
         fit(synthetic_set.train_good, FAST_CONFIG, backbone=backbone, progress=cancel_midway, cancel=token)
+
+
+def test_one_reader_thread_serves_every_call_as_a_line_inspects_a_part_a_call(fitted, synthetic_set, backbone,
+                                                                              monkeypatch):
+    """A thread started per call left OpenCV's data for it behind when it ended: 0.85 KB a part, for as long
+    as a line ran (docs/benchmarks.md, "A shift-long run of the window's line")."""
+    inspector = Inspector(fitted.model, backbone=backbone)
+    readers = []
+    load = type(inspector._stream)._load
+
+    def noting_the_reader(stream, path):
+        readers.append(threading.current_thread())  # held: a thread object is never another's
+        return load(stream, path)
+
+    monkeypatch.setattr(type(inspector._stream), "_load", noting_the_reader)
+    for path in synthetic_set.test_good[:4]:
+        assert list(inspector.inspect_paths([path]))[0].error is None
+    assert len(readers) == 4 and len(set(readers)) == 1 and readers[0] is not threading.current_thread()
+    # a caller that stops early leaves nothing queued for the next
+    batch = inspector.inspect_paths(synthetic_set.test_good * 3)
+    next(batch)
+    batch.close()
+    assert list(inspector.inspect_paths(synthetic_set.test_good[:1]))[0].error is None
 
 
 def test_files_that_vanish_or_change_during_a_batch_are_reported_and_the_batch_goes_on(
