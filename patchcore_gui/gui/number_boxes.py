@@ -16,9 +16,6 @@ def point_locale() -> QLocale:
     return locale
 
 
-_SEPARATORS = str.maketrans("", "", ".,' \u00a0\u202f")
-
-
 class DecimalBox(QDoubleSpinBox):
     """A QDoubleSpinBox that shows ``42.798`` where the scores beside it read ``42.798``, and takes a comma as
     the decimal point.
@@ -38,6 +35,10 @@ class DecimalBox(QDoubleSpinBox):
 
     def valueFromText(self, text: str) -> float:
         return super().valueFromText(text.replace(",", "."))
+
+
+# thousands marks as people type them: point, comma, apostrophe, spaces (plain, no-break, narrow no-break)
+_SEPARATORS = str.maketrans("", "", ".,' \u00a0\u202f")
 
 
 class CountBox(QSpinBox):
