@@ -6,8 +6,8 @@ import pytest
 from PySide6.QtCore import QLocale, Qt
 from PySide6.QtWidgets import QAbstractSpinBox, QDoubleSpinBox, QSpinBox
 
-from patchcore_gui.gui.number_boxes import CountBox, DecimalBox
 from patchcore_gui.gui.dialogs import BuildOptionsDialog
+from patchcore_gui.gui.number_boxes import CountBox, DecimalBox
 
 
 @pytest.fixture
