@@ -21,6 +21,7 @@ from .core.build_cost import (TILED_PARTS_BACKBONE, TILED_PARTS_CORESET, TILED_P
                               geometry_changes, image_sizes, options_not_applying, resolved_config, time_this_pc,
                               with_automatic_choices)
 from .core.config import PatchCoreConfig
+from .core.csv_style import add_excel_option, csv_style_of
 from .core.geometry import GEOMETRIES, LARGEST_SQUEEZED_SIDE, SUGGESTED_TILE
 from .core.errors import PatchCoreError, WeightsMissingError
 from .core.evaluate import evaluate, training_images
@@ -254,7 +255,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
                 print_error(f"no overlay for '{result.path.name}': {exc}")
     close_recorder(recorder)
     if args.csv:
-        write_results_csv(args.csv, rows, ResultsSource.of(model, args.model))
+        write_results_csv(args.csv, rows, ResultsSource.of(model, args.model), csv_style_of(args))
     warning = likeness.warning()
     if warning:
         print(f"warning: {warning}", file=sys.stderr)
@@ -386,6 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="+", metavar="IMAGE_OR_DIR", help="images, or folders of them, to inspect")
     p.add_argument("--out", help="folder for heatmap overlays")
     p.add_argument("--csv", help="write the results as CSV")
+    add_excel_option(p)
     p.add_argument("--weights", type=Path, help="backbone weights file, if not where the model found it")
     add_store_options(p)
     p.set_defaults(run=cmd_predict)

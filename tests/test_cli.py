@@ -64,6 +64,23 @@ def test_predict_prints_a_line_per_image_and_writes_csv_and_overlays(model_path,
         f"{p.parent.name}__{p.stem}_overlay.png" for p in synthetic_set.test_good + synthetic_set.test_defective)
 
 
+def test_predict_csv_for_excel_on_a_decimal_comma_pc(model_path, synthetic_set, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("patchcore_gui.core.csv_style.this_pcs_decimal_mark", lambda: ",")
+    table = tmp_path / "results.csv"
+    parts = [str(part) for part in synthetic_set.test_good[:2]]
+    assert main(["predict", str(model_path), *parts, "--csv", str(table), "--excel"]) == 0
+    printed = [line.split("\t") for line in capsys.readouterr().out.strip().splitlines()]
+    text = table.read_text(encoding="utf-8")
+    assert text.startswith("\ufeff" + ";".join(CSV_COLUMNS[:4]))
+    rows = list(csv.DictReader(text[1:].splitlines(), delimiter=";"))
+    assert [row["file"] for row in rows] == parts
+    for row, printed_row in zip(rows, printed):  # the console's points, the file's commas
+        for column, shown in (("score", printed_row[1]), ("threshold", printed_row[2])):
+            whole, fraction = row[column].split(",")
+            assert len(fraction) == 6 and float(f"{whole}.{fraction}") == pytest.approx(float(shown), abs=1e-4)
+        assert len(row["inspected_at"]) == 19 and datetime.strptime(row["inspected_at"], "%Y-%m-%d %H:%M:%S")
+
+
 def test_predict_reports_a_bad_file_goes_on_and_exits_1(model_path, synthetic_set, tmp_path, capsys):
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"")

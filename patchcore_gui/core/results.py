@@ -8,7 +8,6 @@ are columns, not comment lines, so ``csv``, pandas and spreadsheets read the fil
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Iterable, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .atomic import PathLike, atomic_write_text
+from .csv_style import PLAIN, CsvStyle
 from .verdict import verdict_of
 from .regions import DefectRegion, largest_area, regions_summary
 
@@ -89,13 +89,13 @@ class ResultRow:
         return (f"{self.file}\t{self.score:.4f}\t{self.threshold:.4f}\t{self.verdict}\t"
                 f"{regions_summary(self.regions, self.pixel_size_mm)}")
 
-    def region_cells(self) -> Tuple[str, str, str, str, str]:
+    def region_cells(self, style: CsvStyle = PLAIN) -> Tuple[str, str, str, str, str]:
         """``region_count, largest_region_px, min_defect_area_px, largest_region_mm2, regions`` of the CSV."""
-        minimum = f"{self.min_defect_area:g}"
+        minimum = style.numeral(f"{self.min_defect_area:g}")
         if self.regions is None:
             return "", "", minimum, "", ""
         largest = largest_area(self.regions)
-        mm2 = f"{largest * self.pixel_size_mm ** 2:.6g}" if self.pixel_size_mm else ""
+        mm2 = style.numeral(f"{largest * self.pixel_size_mm ** 2:.6g}") if self.pixel_size_mm else ""
         listed = REGION_SEPARATOR.join(f"{number}: {region.describe(self.pixel_size_mm)}"
                                        for number, region in enumerate(self.regions, start=1))
         return str(len(self.regions)), str(largest), minimum, mm2, listed
@@ -145,21 +145,21 @@ def rows_to_write(rows: Sequence[ResultRow], ng_only: bool) -> List[ResultRow]:
     return [row for row in rows if row.verdict == "NG"] if ng_only else list(rows)
 
 
-def results_csv_text(rows: Iterable[ResultRow], source: ResultsSource = ResultsSource()) -> str:
+def results_csv_text(rows: Iterable[ResultRow], source: ResultsSource = ResultsSource(),
+                     style: CsvStyle = PLAIN) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = style.begin(buffer)
     writer.writerow(CSV_COLUMNS)
     for row in rows:
-        score = "" if row.score is None else f"{row.score:.6f}"
-        review = "" if row.review_from is None else f"{row.review_from:.6f}"
-        writer.writerow((row.file, score, f"{row.threshold:.6f}", row.verdict, row.error, source.threshold_source,
-                         row.inspected_at, source.model, source.model_id, source.rows_written, review,
-                         *row.region_cells()))
+        writer.writerow((row.file, style.number(row.score), style.number(row.threshold), row.verdict, row.error,
+                         source.threshold_source, style.time_text(row.inspected_at), source.model, source.model_id,
+                         source.rows_written, style.number(row.review_from), *row.region_cells(style)))
     return buffer.getvalue()
 
 
-def write_results_csv(path: PathLike, rows: Iterable[ResultRow], source: ResultsSource = ResultsSource()) -> Path:
-    return atomic_write_text(path, results_csv_text(rows, source))
+def write_results_csv(path: PathLike, rows: Iterable[ResultRow], source: ResultsSource = ResultsSource(),
+                      style: CsvStyle = PLAIN) -> Path:
+    return atomic_write_text(path, results_csv_text(rows, source, style))
 
 
 def csv_written_message(path: PathLike, written: int, total: int, source: ResultsSource) -> str:

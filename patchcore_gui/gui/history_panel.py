@@ -19,17 +19,19 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QAbstractTableModel, QDateTime, QModelIndex, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QAbstractTableModel, QDateTime, QModelIndex, QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QKeySequence
-from PySide6.QtWidgets import (QComboBox, QDateTimeEdit, QDockWidget, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
+from PySide6.QtWidgets import (QComboBox, QDateTimeEdit, QDockWidget, QHBoxLayout, QHeaderView, QLabel,
                                QLineEdit, QMainWindow, QPushButton, QSplitter, QTableView, QTabWidget, QVBoxLayout,
                                QWidget)
 
+from ..core.csv_style import PLAIN, CsvStyle
 from ..record import ModelChange, PeriodSummary, RecordFilter, StoredInspection, StoreError, Summary, open_store
 from ..record.export import write_changes_csv, write_records_csv
 from ..line.shifts import ShiftPlan
 from ..line.sorting import where_the_part_is
 from ..record.records import VERDICTS
+from .csv_choice import CsvChoice
 from .results_model import VERDICT_COLOURS
 from .workers import RunningWorkers, Worker
 
@@ -96,15 +98,16 @@ class HistoryReader(Worker):
 class HistoryExport(Worker):
     """Writes every part of a filter as CSV (streamed: any number of them), or with ``changes`` its audit trail."""
 
-    def __init__(self, target: str, where: RecordFilter, path: Path, changes: bool = False) -> None:
+    def __init__(self, target: str, where: RecordFilter, path: Path, changes: bool = False,
+                 style: CsvStyle = PLAIN) -> None:
         super().__init__()
-        self.target, self.where, self.path, self.changes = target, where, path, changes
+        self.target, self.where, self.path, self.changes, self.style = target, where, path, changes, style
 
     def work(self) -> Tuple[Path, int]:
         with open_store(self.target, "history", create=False) as store:
             if self.changes:
-                return self.path, write_changes_csv(self.path, store.model_changes(self.where))
-            return self.path, write_records_csv(self.path, store.iter_inspections(self.where))
+                return self.path, write_changes_csv(self.path, store.model_changes(self.where), style=self.style)
+            return self.path, write_records_csv(self.path, store.iter_inspections(self.where), style=self.style)
 
 
 class _RowsModel(QAbstractTableModel):
@@ -237,11 +240,13 @@ class HistoryPanel(QWidget):
     exported = Signal(str)
 
     def __init__(self, target: str, parent: Optional[QWidget] = None,
-                 shifts: Callable[[], ShiftPlan] = ShiftPlan) -> None:
-        """``shifts``: when the plant's shifts start, as the line panel was last told (none: a shift is a day)."""
+                 shifts: Callable[[], ShiftPlan] = ShiftPlan, csv_choice: Optional[CsvChoice] = None) -> None:
+        """``shifts``: when the plant's shifts start, as the line panel was last told (none: a shift is a day).
+        ``csv_choice``: asks where an export goes and whom it is for (the window's, with its settings)."""
         super().__init__(parent)
         self.target = target
         self.shifts = shifts
+        self.csv_choice = csv_choice if csv_choice is not None else CsvChoice(QSettings())
         self.snapshot: Optional[HistorySnapshot] = None
         self._running = RunningWorkers(self)  # the reads and exports
         self._reading = False
@@ -487,17 +492,17 @@ class HistoryPanel(QWidget):
         """Export what the shown tab lists: the parts, or the changes."""
         title, name = (("Export the changes", "changes.csv") if self._showing_changes()
                        else ("Export the record", "inspections.csv"))
-        path, _ = QFileDialog.getSaveFileName(self, title, str(Path.home() / name), "CSV files (*.csv)")
-        if path:
-            self.export_csv(Path(path))
+        chosen = self.csv_choice.ask(self, title, str(Path.home() / name))
+        if chosen is not None:
+            self.export_csv(*chosen)
 
-    def export_csv(self, path: Path) -> None:
+    def export_csv(self, path: Path, style: CsvStyle = PLAIN) -> None:
         """Write every part of the current filter (on the Changes tab: its audit trail) to ``path`` on a worker;
         ``exported`` says how it went."""
         changes = self._showing_changes()
-        worker = HistoryExport(self.target, self.record_filter(), path, changes)
+        worker = HistoryExport(self.target, self.record_filter(), path, changes, style)
         worker.finished.connect(lambda outcome: self._exported(
-            f"Wrote {outcome[1]:,} {'changes' if changes else 'parts'} to {outcome[0]}"))
+            f"Wrote {outcome[1]:,} {'change' if changes else 'part'}{'' if outcome[1] == 1 else 's'} to {outcome[0]}"))
         worker.failed.connect(self._export_failed)
         self._start(worker)
 

@@ -20,6 +20,7 @@ from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEve
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QSplitter, QWidget
 
 from ..core.config import PatchCoreConfig
+from ..core.csv_style import PLAIN, CsvStyle
 from ..core.engine import Engine
 from ..core.errors import PatchCoreError
 from ..core.images import IMAGE_SUFFIXES, find_images, good_part_images
@@ -30,6 +31,7 @@ from ..core.overlay import OVERLAY_OPACITY
 from ..core.patchcore import FitResult
 from ..core.results import ResultsSource, csv_written_message, rows_to_write, write_results_csv
 from .batch_message import BatchMessage
+from .csv_choice import CsvChoice
 from .dialogs import BuildOptionsDialog, BuildRequest, choose_folder_to_write
 from .image_view import InspectionPanel
 from .inspection_queue import InspectionQueue
@@ -67,6 +69,7 @@ class MainWindow(QMainWindow):
                  parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self.settings = WindowSettings(settings if settings is not None else QSettings())
+        self.csv_choice = CsvChoice(self.settings.settings)
         # the network stays loaded between jobs: loading it takes seconds
         self.engine = engine if engine is not None else Engine()
         self.document = ModelDocument(self)
@@ -139,7 +142,8 @@ class MainWindow(QMainWindow):
         self.record.problem.connect(self.show_error)
         self.record.info.connect(self.show_info)
         # the Line tab, made after the record, says when shifts start by the time the History is read
-        self.history = HistoryPanel(self.record.target, shifts=lambda: self.line_mode.panel.shift_plan())
+        self.history = HistoryPanel(self.record.target, shifts=lambda: self.line_mode.panel.shift_plan(),
+                                    csv_choice=self.csv_choice)
         self.history.reopen.connect(self.reopen_part)
         self.record.recorded.connect(self.history.refresh_if_visible)
         self.history_dock = install_history_dock(self, self.history)
@@ -402,12 +406,12 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     # --- export -------------------------------------------------------------------------------------------
-    def export_csv(self, path: PathLike) -> bool:
+    def export_csv(self, path: PathLike, style: CsvStyle = PLAIN) -> bool:
         # what the list shows is what is written; the file and the message say which
         source = ResultsSource.of(self.model, self.document.path, ng_only=self.results_panel.proxy.ng_only)
         rows = rows_to_write(self.results.result_rows(), self.results_panel.proxy.ng_only)
         try:
-            write_results_csv(path, rows, source)
+            write_results_csv(path, rows, source, style)
         except OSError as exc:
             self.show_error(f"cannot write '{path}': {exc.strerror or exc}", "Cannot export")
             return False
@@ -463,9 +467,9 @@ class MainWindow(QMainWindow):
 
     def export_csv_dialog(self) -> None:
         start = str(Path(self.settings.folder("export")) / "results.csv")
-        path, _ = QFileDialog.getSaveFileName(self, "Export results", start, "CSV files (*.csv)")
-        if path:
-            self.export_csv(path)
+        chosen = self.csv_choice.ask(self, "Export results", start)
+        if chosen is not None:
+            self.export_csv(*chosen)
 
     def export_overlays_dialog(self) -> None:
         folder = choose_folder_to_write(self, "Write overlays into", self.settings.folder("export"))

@@ -6,12 +6,12 @@ read); the console shows local time with its offset.
 
 from __future__ import annotations
 
-import csv
 import json
 from datetime import datetime, tzinfo
 from typing import Iterable, List, Optional, Sequence, TextIO
 
 from ..core.atomic import PathLike, atomic_text_writer
+from ..core.csv_style import PLAIN, CsvStyle
 from .queries import ModelChange, PeriodSummary, StoredInspection, Summary
 
 RECORD_COLUMNS = ("id", "time_utc", "time_local", "station", "image_path", "file_size", "sha256", "model_name",
@@ -28,25 +28,21 @@ def local(moment: datetime, zone: Optional[tzinfo] = None) -> datetime:
     return moment.astimezone(zone)
 
 
-def _number(value: Optional[float], digits: int = 6) -> str:
-    return "" if value is None else f"{value:.{digits}f}"
-
-
-def record_row(stored: StoredInspection, zone: Optional[tzinfo] = None) -> List[str]:
+def record_row(stored: StoredInspection, zone: Optional[tzinfo] = None, style: CsvStyle = PLAIN) -> List[str]:
     record = stored.record
-    return [str(stored.id), record.time.isoformat(), local(record.time, zone).isoformat(), stored.station,
+    return [str(stored.id), style.time(record.time), style.time(local(record.time, zone)), stored.station,
             record.image_path, "" if record.file_size is None else str(record.file_size), record.sha256 or "",
-            record.model_name, record.model_sha256, _number(record.threshold), _number(record.score), record.verdict,
-            record.error or "", _number(record.inspection_ms, 3),
+            record.model_name, record.model_sha256, style.number(record.threshold), style.number(record.score),
+            record.verdict, record.error or "", style.number(record.inspection_ms, 3),
             "" if record.regions is None else json.dumps(record.regions, separators=(",", ":")),
-            _number(record.review_from), record.sorted_path or ""]
+            style.number(record.review_from), record.sorted_path or ""]
 
 
-def _write_csv(path: PathLike, header: Sequence[str], rows: Iterable[Sequence[object]]) -> int:
+def _write_csv(path: PathLike, header: Sequence[str], rows: Iterable[Sequence[object]], style: CsvStyle) -> int:
     """One header row, then ``rows`` (streamed: any number), atomically; returns how many rows."""
     written = 0
     with atomic_text_writer(path) as stream:
-        writer = csv.writer(stream, lineterminator="\n")
+        writer = style.begin(stream)
         writer.writerow(header)
         for row in rows:
             writer.writerow(row)
@@ -54,23 +50,26 @@ def _write_csv(path: PathLike, header: Sequence[str], rows: Iterable[Sequence[ob
     return written
 
 
-def write_records_csv(path: PathLike, records: Iterable[StoredInspection], zone: Optional[tzinfo] = None) -> int:
+def write_records_csv(path: PathLike, records: Iterable[StoredInspection], zone: Optional[tzinfo] = None,
+                      style: CsvStyle = PLAIN) -> int:
     """Write ``records`` (streamed: any number) as CSV, atomically; returns how many."""
-    return _write_csv(path, RECORD_COLUMNS, (record_row(stored, zone) for stored in records))
+    return _write_csv(path, RECORD_COLUMNS, (record_row(stored, zone, style) for stored in records), style)
 
 
-def write_changes_csv(path: PathLike, changes: Iterable[ModelChange], zone: Optional[tzinfo] = None) -> int:
+def write_changes_csv(path: PathLike, changes: Iterable[ModelChange], zone: Optional[tzinfo] = None,
+                      style: CsvStyle = PLAIN) -> int:
     """Write the audit trail as CSV, atomically; returns how many entries."""
     return _write_csv(path, CHANGES_COLUMNS, (
-        [str(change.id), change.time.isoformat(), local(change.time, zone).isoformat(), change.station, change.kind,
-         change.model_name, change.model_sha256, _number(change.threshold), change.detail] for change in changes))
+        [str(change.id), style.time(change.time), style.time(local(change.time, zone)), change.station, change.kind,
+         change.model_name, change.model_sha256, style.number(change.threshold), change.detail]
+        for change in changes), style)
 
 
-def write_summary_csv(path: PathLike, summary: Summary, by: Optional[str]) -> None:
+def write_summary_csv(path: PathLike, summary: Summary, by: Optional[str], style: CsvStyle = PLAIN) -> None:
     _write_csv(path, SUMMARY_COLUMNS, (
-        [period.start.isoformat() if period.start else "total", period.count, period.ok, period.ng, period.errors,
-         _yield_text(period), _number(period.median_ms, 3), period.review]
-        for period in [*summary.periods, summary.total]))
+        [style.time(period.start) if period.start else "total", period.count, period.ok, period.ng, period.errors,
+         _yield_text(period, style), style.number(period.median_ms, 3), period.review]
+        for period in [*summary.periods, summary.total]), style)
 
 
 def period_label(summary: PeriodSummary, by: Optional[str]) -> str:
@@ -79,8 +78,8 @@ def period_label(summary: PeriodSummary, by: Optional[str]) -> str:
     return summary.start.strftime("%Y-%m-%d" if by == "day" else "%Y-%m-%d %H:%M")
 
 
-def _yield_text(summary: PeriodSummary) -> str:
-    return "" if summary.yield_ is None else f"{100 * summary.yield_:.2f}%"
+def _yield_text(summary: PeriodSummary, style: CsvStyle = PLAIN) -> str:
+    return "" if summary.yield_ is None else f"{style.number(100 * summary.yield_, 2)}%"
 
 
 def print_summary(summary: Summary, by: Optional[str], out: TextIO) -> None:

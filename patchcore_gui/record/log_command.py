@@ -2,7 +2,8 @@
 the commands that inspect.
 
     patchcore log STORE [--since WHEN] [--until WHEN] [--verdict NG] [--model NAME|SHA256] [--station NAME]
-                        [--part TEXT] [--csv FILE] [--summary [--by hour|day|shift [--shifts TIMES]]] [--changes]
+                        [--part TEXT] [--csv FILE [--excel]] [--summary [--by hour|day|shift [--shifts TIMES]]]
+                        [--changes]
 
 WHEN is a date or time in this PC's zone (``2026-03-10``, ``2026-03-10 14:00``), one with an offset
 (``2026-03-10T14:00+01:00``), a time of day (``06:00``: the last time the clocks read it, as a shift
@@ -19,6 +20,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Callable, List, Optional
 
+from ..core.csv_style import add_excel_option, csv_style_of
 from ..line.shifts import ShiftPlan, time_of_day
 from .export import (RECORD_LINE_COLUMNS, print_summary, record_line, write_changes_csv, write_records_csv,
                      write_summary_csv)
@@ -69,6 +71,7 @@ _EXAMPLES = """examples:
   patchcore log line3.sqlite --summary --by hour --since 7d  # how many NG per hour, this last week
   patchcore log postgresql://qa@plant/record --station line3 --summary --by shift --shifts '06:00 14:00 22:00'
   patchcore log line3.sqlite --verdict ng --since 06:00 --csv ng.csv
+  patchcore log line3.sqlite --summary --by hour --since 7d --csv week.csv --excel  # to open in Excel
   patchcore log line3.sqlite --changes                      # when which model and threshold went on the line
 exit status: 0 the store was read (even if nothing matched), 2 it could not be"""
 
@@ -92,6 +95,7 @@ def add_log_command(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") 
                                                   "with it")
     p.add_argument("--csv", metavar="FILE",
                    help="write the parts (or the summary, or the changes) as CSV instead of printing them")
+    add_excel_option(p)
     p.add_argument("--summary", action="store_true", help="count, OK, REVIEW, NG, errors, yield, median ms")
     p.add_argument("--by", choices=PERIODS, help="with --summary: one line per local hour, day or shift")
     p.add_argument("--shifts", type=ShiftPlan.argument, default=ShiftPlan(), metavar="TIMES",
@@ -119,7 +123,7 @@ def _read_out(args: argparse.Namespace, store: InspectionStore, where: RecordFil
     if args.changes:
         changes = store.model_changes(where)
         if args.csv:
-            count = write_changes_csv(args.csv, changes)
+            count = write_changes_csv(args.csv, changes, style=csv_style_of(args))
             print(f"wrote {count} changes to {args.csv}", file=sys.stderr)
             return count
         for change in changes:
@@ -130,13 +134,13 @@ def _read_out(args: argparse.Namespace, store: InspectionStore, where: RecordFil
     if args.summary:
         summary = store.summary(where, by=args.by, shifts=args.shifts)
         if args.csv:
-            write_summary_csv(args.csv, summary, args.by)
+            write_summary_csv(args.csv, summary, args.by, csv_style_of(args))
             print(f"wrote the summary of {summary.total.count} parts to {args.csv}", file=sys.stderr)
         else:
             print_summary(summary, args.by, out)
         return summary.total.count
     if args.csv:
-        count = write_records_csv(args.csv, store.iter_inspections(where))
+        count = write_records_csv(args.csv, store.iter_inspections(where), style=csv_style_of(args))
         print(f"wrote {count} parts to {args.csv}", file=sys.stderr)
         return count
     out.write("\t".join(RECORD_LINE_COLUMNS) + "\n")

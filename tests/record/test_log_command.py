@@ -167,6 +167,29 @@ def test_log_summary_per_shift(shift_store, tmp_path, capsys, utc_pc):
         ("2026-03-09T22:00:00+00:00", "6"), ("2026-03-10T06:45:00+00:00", "7"), ("total", "13")]
 
 
+def test_log_csv_for_a_german_excel_parts_summary_and_changes(shift_store, tmp_path, capsys, utc_pc, monkeypatch):
+    monkeypatch.setattr("patchcore_gui.core.csv_style.this_pcs_decimal_mark", lambda: ",")
+
+    def table(*words: str):
+        target = tmp_path / "excel.csv"
+        assert main(["log", str(shift_store), *words, "--csv", str(target), "--excel"]) == 0
+        text = target.read_text(encoding="utf-8")
+        assert text.startswith("\ufeff")  # so that Excel reads UTF-8, not the PC's code page
+        return list(csv.DictReader(text[1:].splitlines(), delimiter=";"))
+
+    ng = table("--verdict", "NG")
+    assert len(ng) == 3 and (ng[0]["time_utc"], ng[0]["time_local"], ng[0]["score"]) == (
+        "2026-03-10 06:00:00", "2026-03-10 06:00:00", "3,000000")
+    summary = table("--summary", "--by", "hour", "--station", "line3")
+    assert [(r["period"], r["parts"], r["yield"]) for r in summary] == [
+        ("2026-03-10 06:00:00", "6", "66,67%"), ("2026-03-10 07:00:00", "6", "83,33%"), ("total", "12", "75,00%")]
+    (change,) = table("--changes")
+    assert (change["threshold"], change["time_utc"]) == ("2,500000", "2026-03-10 06:00:00")
+    # without --excel the same file is plain, as scripts read it
+    assert main(["log", str(shift_store), "--changes", "--csv", str(tmp_path / "plain.csv")]) == 0
+    assert (tmp_path / "plain.csv").read_text().startswith("id,time_utc,")
+
+
 @pytest.mark.parametrize("shifts, message", [
     (None, "error: a summary per shift needs the times the shifts start (--shifts '06:00 14:00 22:00')"),
     ("06:10 18:10", "error: a summary per shift needs shifts that start on the quarter hour (06:10 does not)")])
