@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (QComboBox, QDateTimeEdit, QDockWidget, QHBoxLayou
 
 from ..core.csv_style import PLAIN, CsvStyle
 from ..record import ModelChange, PeriodSummary, RecordFilter, StoredInspection, StoreError, Summary, open_store
-from ..record.export import write_changes_csv, write_records_csv
+from ..record.export import write_changes_csv, write_records_csv, written_what
 from ..line.shifts import ShiftPlan
 from ..line.sorting import where_the_part_is
 from ..record.records import VERDICTS
@@ -502,7 +502,7 @@ class HistoryPanel(QWidget):
         changes = self._showing_changes()
         worker = HistoryExport(self.target, self.record_filter(), path, changes, style)
         worker.finished.connect(lambda outcome: self._exported(
-            f"Wrote {outcome[1]:,} {'change' if changes else 'part'}{'' if outcome[1] == 1 else 's'} to {outcome[0]}"))
+            f"Wrote {written_what(outcome[1], 'change' if changes else 'part')} to {outcome[0]}"))
         worker.failed.connect(self._export_failed)
         self._start(worker)
 

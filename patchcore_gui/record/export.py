@@ -65,6 +65,15 @@ def write_changes_csv(path: PathLike, changes: Iterable[ModelChange], zone: Opti
         for change in changes), style)
 
 
+def written_what(count: int, noun: str) -> str:
+    """How many parts (or changes) went into a file, as a person says it.
+
+    >>> written_what(1, "change"), written_what(12345, "part")
+    ('1 change', '12,345 parts')
+    """
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def write_summary_csv(path: PathLike, summary: Summary, by: Optional[str], style: CsvStyle = PLAIN) -> None:
     _write_csv(path, SUMMARY_COLUMNS, (
         [style.time(period.start) if period.start else "total", period.count, period.ok, period.ng, period.errors,

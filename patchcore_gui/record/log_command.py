@@ -23,7 +23,7 @@ from typing import Callable, List, Optional
 from ..core.csv_style import add_excel_option, csv_style_of
 from ..line.shifts import ShiftPlan, time_of_day
 from .export import (RECORD_LINE_COLUMNS, print_summary, record_line, write_changes_csv, write_records_csv,
-                     write_summary_csv)
+                     write_summary_csv, written_what)
 from .queries import PERIODS, RecordFilter
 from .recorder import InspectionRecorder, default_station
 from .records import VERDICTS
@@ -124,7 +124,7 @@ def _read_out(args: argparse.Namespace, store: InspectionStore, where: RecordFil
         changes = store.model_changes(where)
         if args.csv:
             count = write_changes_csv(args.csv, changes, style=csv_style_of(args))
-            print(f"wrote {count} changes to {args.csv}", file=sys.stderr)
+            print(f"wrote {written_what(count, 'change')} to {args.csv}", file=sys.stderr)
             return count
         for change in changes:
             detail = f"\t{change.detail}" if change.detail else ""
@@ -135,13 +135,13 @@ def _read_out(args: argparse.Namespace, store: InspectionStore, where: RecordFil
         summary = store.summary(where, by=args.by, shifts=args.shifts)
         if args.csv:
             write_summary_csv(args.csv, summary, args.by, csv_style_of(args))
-            print(f"wrote the summary of {summary.total.count} parts to {args.csv}", file=sys.stderr)
+            print(f"wrote the summary of {written_what(summary.total.count, 'part')} to {args.csv}", file=sys.stderr)
         else:
             print_summary(summary, args.by, out)
         return summary.total.count
     if args.csv:
         count = write_records_csv(args.csv, store.iter_inspections(where), style=csv_style_of(args))
-        print(f"wrote {count} parts to {args.csv}", file=sys.stderr)
+        print(f"wrote {written_what(count, 'part')} to {args.csv}", file=sys.stderr)
         return count
     out.write("\t".join(RECORD_LINE_COLUMNS) + "\n")
     count = 0

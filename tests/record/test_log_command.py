@@ -204,7 +204,7 @@ def test_log_changes_show_the_audit_trail(shift_store, capsys):
     assert "\tline3\tthreshold moved\tbottle\taaaaaaaaaaaa\tthreshold 2.5000\tfrom 2.4000 to 2.5000" in line
     target = shift_store.parent / "changes.csv"
     assert main(["log", str(shift_store), "--changes", "--csv", str(target)]) == 0
-    assert capsys.readouterr().err.strip() == f"wrote 1 changes to {target}"
+    assert capsys.readouterr().err.strip() == f"wrote 1 change to {target}"
     (row,) = csv.DictReader(target.open())
     assert (row["station"], row["what"], row["model_name"], row["threshold"], row["detail"]) == (
         "line3", "threshold moved", "bottle", "2.500000", "from 2.4000 to 2.5000")
