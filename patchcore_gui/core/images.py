@@ -230,6 +230,17 @@ def _largest_sample(path: Path) -> Optional[int]:
     return largest if largest <= 65535 else None
 
 
+def _bits_holding(largest: int) -> int:
+    return next(bits for bits in SAMPLE_BITS if largest < 1 << bits)
+
+
+def file_sample_bits(path: PathLike) -> Optional[int]:
+    """How many bits one file's 16-bit samples use (12 for a 12-bit camera's); None for a file of 8-bit, float
+    or stretched samples, or one that cannot be read. Decodes the file: for a part already found unlike."""
+    largest = _largest_sample(Path(path))
+    return None if largest is None else _bits_holding(largest)
+
+
 def sample_bits_of(paths: Sequence[PathLike], cancel: Optional[CancelToken] = None) -> int:
     """The sample depth of the good parts' 16-bit files: the fewest of :data:`SAMPLE_BITS` that hold the
     largest sample of every one (12 for a 12-bit camera's 0..4095); 16 when none holds 16-bit samples.
@@ -243,9 +254,7 @@ def sample_bits_of(paths: Sequence[PathLike], cancel: Optional[CancelToken] = No
         sample = _largest_sample(Path(path))
         if sample is not None:
             largest = max(largest, sample)
-    if largest < 0:
-        return 16
-    return next(bits for bits in SAMPLE_BITS if largest < 1 << bits)
+    return 16 if largest < 0 else _bits_holding(largest)
 
 
 def _natural_key(relative: Path) -> Tuple[Any, ...]:

@@ -15,7 +15,11 @@ defective" when it means "wrong model". Three signs, each cheap, say so plainly 
   Measured with the default settings (docs/outputs.md): on a model's own test set (defects
   included) the tenth percentile was at most 1.26 x the floor (bottle) and 1.32 x (Magnetic Tile);
   on the other product at least 3.41 x (tiles under the bottle model) and 2.08 x (bottles under
-  the tile model).
+  the tile model);
+- **sample depth**, said only of a part already unlike almost everywhere: a 16-bit file whose samples
+  use another depth than the model reads (a 12-bit camera's files for a model built from 8-bit or full
+  16-bit parts read almost black; full 16-bit samples for a 12-bit model, almost white). Finding it decodes
+  the file again, so it is looked for only where the part is already far.
 
 The image score alone cannot tell the two apart: a bottle model scored its own broken_large parts
 2.0-2.3 x the highest held-out good score and Magnetic Tile 2.0-2.8 x, so "nearly all scores beyond
@@ -35,6 +39,8 @@ from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence,
 
 import numpy as np
 from PIL import Image
+
+from .images import file_sample_bits
 
 if TYPE_CHECKING:  # the model holds a GoodPartsLook, so this module cannot import it at run time
     from .model import PatchCoreModel
@@ -56,7 +62,7 @@ FAR_EVERYWHERE = 1.7
 _CLOSEST_SHARE = 0.10
 
 # the reasons a part can be unlike the good parts, in the order a message lists them
-COLOUR_MODE, PROPORTIONS, FAR = "colour mode", "proportions", "far everywhere"
+COLOUR_MODE, PROPORTIONS, FAR, SAMPLE_DEPTH = "colour mode", "proportions", "far everywhere", "sample depth"
 
 
 @dataclass(frozen=True)
@@ -161,6 +167,29 @@ def unlike_reasons(model: "PatchCoreModel", look: Optional[PartLook], patch_scor
     return tuple(reasons)
 
 
+@dataclass(frozen=True)
+class Unlikeness:
+    """Why one part does not look like the model's good parts (no reasons: it does), with what a message
+    names: the part's colour mode, and the bits its 16-bit samples use where the model reads another depth."""
+
+    reasons: Tuple[str, ...] = ()
+    colour: Optional[str] = None
+    sample_bits: Optional[int] = None
+
+
+def unlikeness_of_file(model: "PatchCoreModel", path: PathLike, patch_scores: Optional[np.ndarray]) -> Unlikeness:
+    """:func:`unlike_reasons` of the part in ``path`` (its header read), and :data:`SAMPLE_DEPTH` where it
+    is far everywhere because its samples are of another depth than the model reads."""
+    look = part_look(path)
+    reasons = unlike_reasons(model, look, patch_scores)
+    bits = None
+    if FAR in reasons:
+        found = file_sample_bits(path)
+        if found is not None and found != model.preprocessing.sample_bits:
+            reasons, bits = reasons + (SAMPLE_DEPTH,), found
+    return Unlikeness(reasons, None if look is None else look.colour, bits)
+
+
 class LikenessCheck:
     """Counts, over a batch, the parts unlike the model's good parts and why; one line for people.
 
@@ -177,24 +206,29 @@ class LikenessCheck:
         self.unlike = 0
         self.reasons: Counter = Counter()
         self.colours_seen: Counter = Counter()
+        self.bits_seen: Counter = Counter()
 
     def add(self, look: Optional[PartLook], patch_scores: Optional[np.ndarray]) -> Tuple[str, ...]:
         reasons = unlike_reasons(self.model, look, patch_scores)
-        self.checked += 1
-        if reasons:
-            self.unlike += 1
-            self.reasons.update(reasons)
-            if COLOUR_MODE in reasons and look is not None:
-                self.colours_seen[look.colour] += 1
-        return reasons
+        return self.count(Unlikeness(reasons, None if look is None else look.colour))
 
     def add_file(self, path: PathLike, patch_scores: Optional[np.ndarray]) -> Tuple[str, ...]:
-        return self.add(part_look(path), patch_scores)
+        return self.count(unlikeness_of_file(self.model, path, patch_scores))
 
-    def warning(self) -> Optional[str]:
-        """None when every part looks like the good parts, else one line: how many do not, and why."""
-        if not self.unlike:
-            return None
+    def count(self, part: Unlikeness) -> Tuple[str, ...]:
+        """Count one part judged already (:func:`unlikeness_of_file`); its reasons."""
+        self.checked += 1
+        if part.reasons:
+            self.unlike += 1
+            self.reasons.update(part.reasons)
+            if COLOUR_MODE in part.reasons and part.colour is not None:
+                self.colours_seen[part.colour] += 1
+            if SAMPLE_DEPTH in part.reasons and part.sample_bits is not None:
+                self.bits_seen[part.sample_bits] += 1
+        return part.reasons
+
+    def why(self) -> str:
+        """What the unlike parts counted have against the good parts, in a few words each (empty: none)."""
         good = self.model.good_parts
         why = []
         if self.reasons[COLOUR_MODE] and good is not None:
@@ -205,8 +239,20 @@ class LikenessCheck:
                        f"{good.size_text()}")
         if self.reasons[FAR]:
             why.append(f"{self.reasons[FAR]} unlike any good part almost all over")
+        if self.bits_seen:
+            seen = " or ".join(f"{bits}-bit" for bits in sorted(self.bits_seen))
+            reads = self.model.preprocessing.sample_bits
+            how = "almost black" if max(self.bits_seen) < reads else "almost white"
+            why.append(f"{sum(self.bits_seen.values())} with {seen} samples in 16-bit files where the model reads "
+                       f"{reads}-bit samples, so they look {how}: build the model from this camera's files")
+        return "; ".join(why)
+
+    def warning(self) -> Optional[str]:
+        """None when every part looks like the good parts, else one line: how many do not, and why."""
+        if not self.unlike:
+            return None
         return (f"{self.unlike} of {self.checked} parts do not look like the good parts this model was built from "
-                f"({'; '.join(why)}): is it the model for these parts?")
+                f"({self.why()}): is it the model for these parts?")
 
 
 def likeness_warning(model: "PatchCoreModel", parts: Iterable[Tuple[Path, Optional[np.ndarray]]]) -> Optional[str]:

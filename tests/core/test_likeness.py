@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from patchcore_gui.core.likeness import (COLOUR, COLOUR_MODE, FAR, GREY, PROPORTIONS, GoodPartsLook, LikenessCheck,
-                                         PartLook, describe_good_parts, likeness_warning, part_look, unlike_reasons)
+from patchcore_gui.core.likeness import (COLOUR, COLOUR_MODE, FAR, GREY, PROPORTIONS, SAMPLE_DEPTH, GoodPartsLook,
+                                        LikenessCheck, PartLook, describe_good_parts, likeness_warning, part_look,
+                                        unlike_reasons)
 from patchcore_gui.core.model_file import load_model, model_to_bytes, save_model
 from patchcore_gui.core.patchcore import Inspector
 
@@ -129,3 +130,26 @@ def test_far_everywhere_means_the_closest_tenth_of_the_part(fitted):
     assert unlike_reasons(model, good_look, patches) == ()
     assert unlike_reasons(model, good_look, np.full(100, 1.6 * floor, np.float32)) == ()
     assert unlike_reasons(model, good_look, np.full(100, 1.8 * floor, np.float32)) == (FAR,)
+
+
+def test_a_12_bit_cameras_files_for_a_model_of_8_bit_parts_are_named_by_their_depth(fitted, synthetic_set, backbone,
+                                                                                       tmp_path):
+    from patchcore_gui.core.images import read_image
+
+    model = fitted.model  # built from 8-bit files: it reads a 16-bit file's samples at full range
+    assert model.preprocessing.sample_bits == 16
+    good = read_image(synthetic_set.test_good[0]).astype(np.uint32)
+    twelve_bit = tmp_path / "mono12.png"
+    Image.fromarray(((good[:, :, 0] * 4095 + 127) // 255).astype(np.uint16)).save(twelve_bit)  # 0..4095: 12 bits
+    full_16_bit = tmp_path / "mono16.png"
+    Image.fromarray((good[:, :, 0] * 257).astype(np.uint16)).save(full_16_bit)
+    inspector = Inspector(model, backbone=backbone)
+    check = LikenessCheck(model)
+    found = {result.path.name: check.add_file(result.path, result.inspection.patch_scores)
+             for result in inspector.inspect_paths([twelve_bit, full_16_bit])}
+    assert FAR in found["mono12.png"] and SAMPLE_DEPTH in found["mono12.png"]
+    assert SAMPLE_DEPTH not in found["mono16.png"]  # read as the model reads: a greyscale part, nothing about depth
+    warning = check.warning()
+    assert warning is not None and "\n" not in warning
+    assert ("1 with 12-bit samples in 16-bit files where the model reads 16-bit samples, so they look almost black: "
+            "build the model from this camera's files") in warning
