@@ -113,6 +113,11 @@ class LinePanel(QWidget):
         self.folder_warning.setStyleSheet(VERDICT_STYLE["ERROR"] + ";padding:6px;font-weight:bold")
         self.folder_warning.setWordWrap(True)
         self.folder_warning.hide()
+        # every part NG because the parts are not what the model knows (wrong model, camera changed): not a bad batch
+        self.unlike_warning = QLabel("")
+        self.unlike_warning.setStyleSheet(VERDICT_STYLE["ERROR"] + ";padding:6px;font-weight:bold")
+        self.unlike_warning.setWordWrap(True)
+        self.unlike_warning.hide()
 
         self.view = InspectionView()
         self.view.show_nothing("Run a line: the newest part shows here")
@@ -125,6 +130,7 @@ class LinePanel(QWidget):
         self._set_verdict("", "")
         newest = QVBoxLayout()
         newest.addWidget(self.folder_warning)
+        newest.addWidget(self.unlike_warning)
         newest.addWidget(self.verdict_label)
         newest.addWidget(self.view, 1)
 
@@ -470,6 +476,8 @@ class LinePanel(QWidget):
         self.folder_warning.setText(f"The camera folder {self.folder} is gone: no part can arrive. The line "
                                     "watches it again as soon as it is back.")
         self.folder_warning.setVisible(snapshot.folder_missing and self.worker is not None)
+        self.unlike_warning.setText(snapshot.unlike_parts)
+        self.unlike_warning.setVisible(bool(snapshot.unlike_parts) and self.worker is not None)
         values = {
             "inspected": f"{snapshot.inspected:,}", "ok": f"{snapshot.ok:,}", "ng": f"{snapshot.ng:,}",
             "review": f"{snapshot.review:,}",
@@ -504,6 +512,7 @@ class LinePanel(QWidget):
         # once it stops; the line's last word is the folder line's
         self.notice_label.clear()
         self.folder_warning.hide()
+        self.unlike_warning.hide()
         self.worker = None
         self.thread = None
         self.unlocked = False

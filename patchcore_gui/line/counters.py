@@ -41,6 +41,10 @@ class ShiftSnapshot:
     shift_started: Optional[datetime] = None
     #: of ``ng``, the NG parts recorded in this shift before this start (a restart within a shift)
     ng_before_start: int = 0
+    #: while parts in a row do not look like the model's good parts (line/unlike_parts.py): how many, and one
+    #: line that says so and why; 0 and empty otherwise
+    unlike_in_a_row: int = 0
+    unlike_parts: str = ""
 
     @property
     def yield_(self) -> Optional[float]:
@@ -55,14 +59,17 @@ class ShiftSnapshot:
         'inspected 10: OK 7, REVIEW 1, NG 1, errors 1, yield 70.0%; 12.0 parts/min; backlog 0'
         >>> ShiftSnapshot(0, 0, 0, 0, 0, 0.0, None, None, 0, 0.0, folder_missing=True).line()
         'inspected 0: OK 0, NG 0, errors 0, yield -; 0.0 parts/min; backlog 0; the camera folder is gone'
+        >>> ShiftSnapshot(6, 0, 6, 0, 0, 6.0, None, None, 0, 0.0, unlike_in_a_row=6, unlike_parts="...").line()
+        'inspected 6: OK 0, NG 6, errors 0, yield 0.0%; 6.0 parts/min; backlog 0; 6 parts in a row unlike the good parts'
         """
         yield_ = "-" if self.yield_ is None else f"{100 * self.yield_:.1f}%"
         ms = "" if self.median_ms is None else f"; {self.median_ms:.1f} ms median, {self.p95_ms:.1f} ms p95"
         backlog = f"backlog {self.backlog}" + (f" (oldest {self.oldest_waiting_s:.1f} s)" if self.backlog else "")
         review = f"REVIEW {self.review}, " if self.review else ""
         gone = "; the camera folder is gone" if self.folder_missing else ""
+        unlike = f"; {self.unlike_in_a_row:,} parts in a row unlike the good parts" if self.unlike_parts else ""
         return (f"inspected {self.inspected}: OK {self.ok}, {review}NG {self.ng}, errors {self.errors}, yield {yield_}; "
-                f"{self.parts_per_minute:.1f} parts/min{ms}; {backlog}{gone}")
+                f"{self.parts_per_minute:.1f} parts/min{ms}; {backlog}{gone}{unlike}")
 
 
 class ShiftCounters:

@@ -34,6 +34,7 @@ from threadpoolctl import threadpool_limits
 from ..core import (Cancelled, ImageReadError, ImageResult, Inspection, Inspector, PatchCoreError, PatchCoreModel,
                     encode_png, inspection_overlay, read_image, refuse_unwritable_folder)
 from ..core.errors import said_in_one_line
+from ..core.likeness import Unlikeness, unlikeness_of_file
 from ..core.model_file import inspects_alike
 from ..core.regions import DefectRegion, regions_summary
 from ..record import file_identity
@@ -43,6 +44,7 @@ from .folder_lock import TWO_LINES_ON_ONE_FOLDER, ShareNote, only_line_on
 from .inspection_processes import InspectionProcesses, StartingBeside, room_beside
 from .shifts import ShiftPlan
 from .sorting import OverlayWriter, PartSorter
+from .unlike_parts import UnlikeParts
 
 T = TypeVar("T")
 
@@ -82,6 +84,8 @@ class PartResult:
     #: ``(H, W, 3)`` uint8: the part's image where the line already read it (to draw an NG overlay), so
     #: whoever shows the part need not read it again; None otherwise. Never recorded.
     pixels: Optional[np.ndarray] = field(default=None, repr=False, compare=False)
+    #: Whether (and why not) the part looks like the model's good parts; None for an ERROR. Never recorded.
+    unlike: Optional[Unlikeness] = field(default=None, repr=False, compare=False)
 
     def line(self) -> str:
         """The console line: local time, file, score, verdict, ms (the error for an ERROR)."""
@@ -315,6 +319,7 @@ class InspectionLine:
             self._refuse_output_inside_the_camera_folder()
         self.queue = PartQueue()
         self.counters = ShiftCounters()
+        self.unlike_parts = UnlikeParts()
         self._new_shift_asked = threading.Event()
         self._last_part_time: Optional[datetime] = None  # the last concluded part's (_in_arrival_order)
         self._claim: Optional[ExitStack] = None  # the camera folder's lock, while held
@@ -398,10 +403,13 @@ class InspectionLine:
     def snapshot(self) -> ShiftSnapshot:
         count, oldest = self.queue.backlog()
         watch = self.watch
+        unlike = self.unlike_parts.state
+        snapshot = replace(self.counters.snapshot(count, oldest), unlike_parts=unlike,
+                           unlike_in_a_row=self.unlike_parts.count if unlike else 0)
         if watch is None:
-            return self.counters.snapshot(count, oldest)
-        return replace(self.counters.snapshot(count, oldest), folder_missing=watch.folder_missing,
-                       listed_every=watch.poll_every, network=watch.network)
+            return snapshot
+        return replace(snapshot, folder_missing=watch.folder_missing, listed_every=watch.poll_every,
+                       network=watch.network)
 
     # -- the loop -----------------------------------------------------------------------------
     def run(self, on_result: Callable[[PartResult], None] = lambda result: None,
@@ -815,7 +823,9 @@ class InspectionLine:
                 result = PartResult(part.path, _now(), outcome.inspection.verdict(model, regions=regions), score,
                                     model.threshold, None, ms, part.size, part.sha256, part.complete_at,
                                     inspection=outcome.inspection, review_from=model.review_from,
-                                    regions=regions.regions, min_defect_area=model.min_defect_area)
+                                    regions=regions.regions, min_defect_area=model.min_defect_area,
+                                    unlike=None if already else unlikeness_of_file(
+                                        model, part.path, outcome.inspection.patch_scores))
                 changed = _identity_problem(part, "changed while it was inspected")
                 if changed is not None:
                     result = _error_result(part, model.threshold, changed, image_gone=True)
@@ -859,6 +869,11 @@ class InspectionLine:
                 return
             result = replace(result, recorded_at=time.time())
             self.counters.add(result.verdict, result.inspection_ms)
+            if result.unlike is not None:
+                change = self.unlike_parts.add(self.model, result.unlike, result.time)
+                if change is not None:
+                    on_notice(change.notice())
+                    self.audit(change.kind, result.threshold, change.detail, on_notice)
         overlay = sorted_to = pixels = None
         if self.overlays is not None and result.verdict == "NG" and result.inspection is not None and record:
             try:

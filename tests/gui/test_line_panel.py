@@ -385,3 +385,29 @@ def test_a_sort_folder_that_is_a_file_stops_the_line_at_its_start_in_one_line(qt
     qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT_MS)
     assert messages[-1] == (f"Line stopped: the sorted images cannot go into {panel.sort_root(camera)}: it is a file, "
                             "not a folder")
+
+
+def test_parts_unlike_the_good_parts_are_shown_over_the_newest_part_until_they_look_like_them(
+        qtbot, panel, inspector, synthetic_set, tmp_path):
+    from PIL import Image
+
+    from patchcore_gui.line.unlike_parts import UNLIKE_IN_A_ROW
+
+    camera = tmp_path / "camera"
+    camera.mkdir()
+    memory = AuditedMemory()
+    panel.start(camera, lambda: inspector, lambda: memory, FAST)
+    rng = np.random.default_rng(1)
+    for index in range(UNLIKE_IN_A_ROW):  # another product: fine texture, the parts' size
+        other = tmp_path / f"other{index}.png"
+        Image.fromarray(rng.integers(0, 256, (192, 192, 3), dtype=np.uint8)).save(other)
+        drop(other, camera, f"p{index}.png")
+    qtbot.waitUntil(lambda: panel.unlike_warning.isVisible(), timeout=TIMEOUT_MS)
+    assert panel.unlike_warning.text().startswith(f"{UNLIKE_IN_A_ROW} parts in a row since ")
+    assert panel.unlike_warning.text().endswith("is it the model for these parts, and is the camera as it was?")
+    drop(synthetic_set.test_good[0], camera, "good.png")
+    qtbot.waitUntil(lambda: panel.unlike_warning.isHidden(), timeout=TIMEOUT_MS)
+    panel.stop()
+    qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT_MS)
+    assert [kind for kind, _, _ in memory.changes if "good parts" in kind] == [
+        "parts unlike the good parts", "parts like the good parts again"]

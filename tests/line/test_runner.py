@@ -315,3 +315,59 @@ def test_a_twelve_bit_cameras_line_judges_and_draws_its_parts_as_their_eight_bit
     assert result.verdict == "NG"
     assert result.score == pytest.approx(Inspector(fitted.model, backbone=backbone).inspect(pixels).score, rel=1e-6)
     assert result.pixels is not None and (result.pixels == pixels).all()
+
+
+def test_parts_in_a_row_unlike_the_good_parts_are_said_once_shown_and_said_over(tmp_path, inspector, synthetic_set,
+                                                                                 run_line):
+    import numpy as np
+    from PIL import Image
+
+    from patchcore_gui.line.unlike_parts import UNLIKE_IN_A_ROW
+
+    folder = camera(tmp_path)
+    rng = np.random.default_rng(0)
+    other_product = []  # fine texture where the parts have a smooth disc, at the parts' size
+    for index in range(UNLIKE_IN_A_ROW + 1):
+        path = tmp_path / f"other{index}.png"
+        Image.fromarray(rng.integers(0, 256, (192, 192, 3), dtype=np.uint8)).save(path)
+        other_product.append(path)
+    class Audited(SessionMemory):
+        def __init__(self) -> None:
+            super().__init__()
+            self.changes: List[tuple] = []
+
+        def record_change(self, kind: str, threshold: float, detail: str = "") -> None:
+            self.changes.append((kind, detail))
+
+    store = Audited()
+    line = InspectionLine(inspector, folder, store, settings=FAST)
+    running = run_line(line)
+    # a defective part of the right product first: it breaks no run and starts none
+    drop(synthetic_set.test_defective[0], folder, "part00.png")
+    running.wait_for(1)
+    for index, source in enumerate(other_product[:UNLIKE_IN_A_ROW - 1]):
+        drop(source, folder, f"part{index + 1:02d}.png")
+    running.wait_for(UNLIKE_IN_A_ROW)
+    assert not [n for n in running.notices if "look like" in n] and line.snapshot().unlike_parts == ""
+    for index, source in enumerate(other_product[UNLIKE_IN_A_ROW - 1:]):
+        drop(source, folder, f"part{UNLIKE_IN_A_ROW + index:02d}.png")
+    running.wait_for(UNLIKE_IN_A_ROW + 2)
+    snapshot = line.snapshot()
+    assert snapshot.unlike_in_a_row == UNLIKE_IN_A_ROW + 1
+    assert snapshot.unlike_parts.startswith(f"{UNLIKE_IN_A_ROW + 1} parts in a row since ")
+    assert "do not look like the good parts this model was built from (" in snapshot.unlike_parts
+    assert "unlike any good part almost all over" in snapshot.unlike_parts
+    assert snapshot.line().endswith(f"; {UNLIKE_IN_A_ROW + 1} parts in a row unlike the good parts")
+    warnings = [n for n in running.notices if "do not look like" in n]
+    assert len(warnings) == 1 and warnings[0].startswith(f"warning: {UNLIKE_IN_A_ROW} parts in a row since ")
+    drop(synthetic_set.test_good[0], folder, "part99.png")
+    results = running.wait_for(UNLIKE_IN_A_ROW + 3)
+    running.stop()
+    assert [r.verdict for r in results] == ["NG"] * (UNLIKE_IN_A_ROW + 2) + ["OK"]  # judged by their scores
+    assert running.notices[-1] == f"the parts look like the good parts again, after {UNLIKE_IN_A_ROW + 1} in a row " \
+                                  "that did not"
+    assert line.snapshot().unlike_parts == "" and line.snapshot().unlike_in_a_row == 0
+    # quality asking weeks later why an hour was all NG finds both moments in the audit trail
+    assert [kind for kind, _ in store.changes] == ["parts unlike the good parts", "parts like the good parts again"]
+    assert store.changes[0][1] == warnings[0][len("warning: "):]
+    assert store.changes[1][1] == f"after {UNLIKE_IN_A_ROW + 1} in a row that did not"
