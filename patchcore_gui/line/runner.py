@@ -403,9 +403,8 @@ class InspectionLine:
     def snapshot(self) -> ShiftSnapshot:
         count, oldest = self.queue.backlog()
         watch = self.watch
-        unlike = self.unlike_parts.state
-        snapshot = replace(self.counters.snapshot(count, oldest), unlike_parts=unlike,
-                           unlike_in_a_row=self.unlike_parts.count if unlike else 0)
+        in_a_row, unlike = self.unlike_parts.shown
+        snapshot = replace(self.counters.snapshot(count, oldest), unlike_in_a_row=in_a_row, unlike_parts=unlike)
         if watch is None:
             return snapshot
         return replace(snapshot, folder_missing=watch.folder_missing, listed_every=watch.poll_every,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Optional
+from typing import Optional, Tuple
 
 from ..core.likeness import LikenessCheck, Unlikeness
 from ..core.model import PatchCoreModel
@@ -42,14 +42,15 @@ class UnlikeChange:
 
 class UnlikeParts:
     """Follows the unlike parts in a row as the line concludes its parts (in arrival order, in one thread);
-    :attr:`state` may be read from any thread."""
+    :attr:`shown` may be read from any thread."""
 
     def __init__(self, in_a_row: int = UNLIKE_IN_A_ROW) -> None:
         self.in_a_row = in_a_row
         #: unlike parts in a row, up to the last part concluded
         self.count = 0
-        #: while :attr:`count` >= ``in_a_row``: one line that says so, and why; else empty
-        self.state = ""
+        #: while ``count`` >= ``in_a_row``: ``(count, one line that says so and why)``, else ``(0, "")``; set as
+        #: one tuple so that a reader on another thread never sees one without the other
+        self.shown: Tuple[int, str] = (0, "")
         self._check: Optional[LikenessCheck] = None
         self._since: Optional[datetime] = None
 
@@ -57,7 +58,7 @@ class UnlikeParts:
         """Count one inspected part judged by ``model``; the change when a run of unlike parts begins or
         ends, else None."""
         if not part.reasons:
-            ended, self.count, self._check, self.state = self.count, 0, None, ""
+            ended, self.count, self._check, self.shown = self.count, 0, None, (0, "")
             if ended >= self.in_a_row:
                 return UnlikeChange(UNLIKE_ENDED, f"after {ended:,} in a row that did not")
             return None
@@ -69,7 +70,8 @@ class UnlikeParts:
         if self.count < self.in_a_row:
             return None
         assert self._since is not None
-        self.state = (f"{self.count:,} parts in a row since {self._since.astimezone():%H:%M:%S} do not look like "
-                      f"the good parts this model was built from ({self._check.why()}): is it the model for these "
-                      "parts, and is the camera as it was?")
-        return UnlikeChange(UNLIKE_BEGAN, self.state) if self.count == self.in_a_row else None
+        state = (f"{self.count:,} parts in a row since {self._since.astimezone():%H:%M:%S} do not look like "
+                 f"the good parts this model was built from ({self._check.why()}): is it the model for these "
+                 "parts, and is the camera as it was?")
+        self.shown = (self.count, state)
+        return UnlikeChange(UNLIKE_BEGAN, state) if self.count == self.in_a_row else None
