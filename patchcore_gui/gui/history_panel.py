@@ -33,6 +33,7 @@ from ..line.sorting import where_the_part_is
 from ..record.records import VERDICTS
 from .csv_choice import CsvChoice
 from .results_model import VERDICT_COLOURS
+from .window_record import RecordedAs
 from .workers import RunningWorkers, Worker
 
 #: the newest parts listed; the chart and the counts cover the whole selection, an export every part
@@ -232,8 +233,8 @@ def _period_end(start: datetime, by: str, shifts: ShiftPlan) -> datetime:
 class HistoryPanel(QWidget):
     """Filters, the yield chart, the newest parts, and the actions on them."""
 
-    #: an image to inspect again with the open model
-    reopen = Signal(Path)
+    #: an image to inspect again with the open model: its path now, and its record (RecordedAs)
+    reopen = Signal(Path, object)
     #: a read finished (tests wait on it)
     loaded = Signal()
     #: an export ended: a line for people
@@ -481,7 +482,7 @@ class HistoryPanel(QWidget):
         changed = record.file_size is not None and path.stat().st_size != record.file_size
         note = " The file has changed since (its size differs): this is not the part that was recorded." if changed else ""
         self.status.setText(f"Inspecting {path.name} again with the model open now ({recorded}).{note}")
-        self.reopen.emit(path)
+        self.reopen.emit(path, RecordedAs(stored.station, record.image_path))
 
     # -- export ---------------------------------------------------------------------------------------
 

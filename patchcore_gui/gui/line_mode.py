@@ -26,6 +26,7 @@ from ..core import PatchCoreModel
 from ..core.model_file import NOTHING_CHANGED, what_changed
 from ..line.recording import StoreRecorder
 from .line_panel import LinePanel
+from .window_record import RecordedAs
 
 if TYPE_CHECKING:  # the window imports this module
     from .main_window import MainWindow
@@ -68,11 +69,14 @@ class LineMode(QObject):
         stop = menu.addAction("&Stop line")
         stop.triggered.connect(self.panel.stop)
 
-    @Slot(Path)
-    def _inspect_again(self, path: Path) -> None:
-        """An NG part of the line's, inspected with the window's model in the Inspect tab, where it is tuned."""
+    @Slot(Path, object)
+    def _inspect_again(self, path: Path, recorded_path: Optional[Path]) -> None:
+        """An NG part of the line's, inspected with the window's model in the Inspect tab, where it is tuned
+        (recorded again only where it now differs from the line's record: the window's line records as the
+        window's station)."""
         self.tabs.setCurrentIndex(0)
-        self.window.reopen_part(path)
+        recorded = None if recorded_path is None else RecordedAs(self.window.record.station, str(recorded_path))
+        self.window.reopen_part(path, recorded)
 
     @property
     def locked(self) -> bool:

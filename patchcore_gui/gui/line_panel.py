@@ -25,7 +25,7 @@ from ..line.runner import Recorder
 from ..line.shifts import ShiftPlan
 from .image_view import InspectionView
 from .line_worker import SHOW_EVERY_S, THUMBNAIL_SIDE, FollowedModelFile, LineWorker, ShownLinePart
-from .ng_parts import IMAGE_ROLE, KEY_ROLE, NgPartsModel, NgRow
+from .ng_parts import IMAGE_ROLE, KEY_ROLE, RECORDED_PATH_ROLE, NgPartsModel, NgRow
 from .workers import start_worker
 
 #: NG parts whose full picture is kept to look back at; older ones keep their thumbnail.
@@ -48,8 +48,9 @@ class LinePanel(QWidget):
     message = Signal(str)
     #: The line inspects with this model, read from its model file after it changed (PatchCoreModel).
     model_taken_up = Signal(object)
-    #: An NG part of the shift to inspect again in the Inspect tab (its image's path now).
-    inspect_again = Signal(Path)
+    #: An NG part of the shift to inspect again in the Inspect tab: its image's path now, and the path the line
+    #: recorded it under (Path).
+    inspect_again = Signal(Path, object)
     #: An NG part of the shift that the engineer says is good: to be taught (its image's path now).
     teach_good = Signal(Path)
     #: Stop pressed while a line waits for its camera folder to appear
@@ -398,7 +399,7 @@ class LinePanel(QWidget):
     def _inspect_ng_again(self, index: QModelIndex) -> None:
         path = self._image_of(index)
         if path is not None:
-            self.inspect_again.emit(path)
+            self.inspect_again.emit(path, index.data(RECORDED_PATH_ROLE))
 
     @Slot(QPoint)
     def _ng_menu(self, position: QPoint) -> None:
@@ -409,7 +410,8 @@ class LinePanel(QWidget):
         if self._menu is not None:
             self._menu.deleteLater()
         self._menu = menu = QMenu(self.ng_list)
-        menu.addAction(f"Inspect {path.name} again (Inspect tab)", lambda: self.inspect_again.emit(path))
+        recorded = index.data(RECORDED_PATH_ROLE)
+        menu.addAction(f"Inspect {path.name} again (Inspect tab)", lambda: self.inspect_again.emit(path, recorded))
         menu.addAction(f"This part is good: teach {path.name}", lambda: self.teach_good.emit(path))
         menu.popup(self.ng_list.viewport().mapToGlobal(position))
 

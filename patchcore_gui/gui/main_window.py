@@ -47,7 +47,7 @@ from .side_panel import SidePanel
 from .history_panel import HistoryPanel, install_history_dock
 from .teaching import WindowTeaching
 from .window_actions import install_actions
-from .window_record import WindowRecord, station_name, store_target
+from .window_record import RecordedAs, WindowRecord, station_name, store_target
 from .window_settings import WindowSettings
 from .workers import BuildWorker, ExportWorker, InspectWorker
 
@@ -148,8 +148,11 @@ class MainWindow(QMainWindow):
         self.record.recorded.connect(self.history.refresh_if_visible)
         self.history_dock = install_history_dock(self, self.history)
 
-    def reopen_part(self, path: Path) -> None:
-        """A past part from the History: inspected again with the open model, and shown."""
+    def reopen_part(self, path: Path, recorded: Optional[RecordedAs] = None) -> None:
+        """A past part (from the History, or the line's NG parts): inspected again with the open model, and shown;
+        recorded again only where it differs from ``recorded``, its record."""
+        if recorded is not None:
+            self.record.reopened(path, recorded)
         self.add_inputs([path])
 
     @property

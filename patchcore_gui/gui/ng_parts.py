@@ -27,6 +27,8 @@ LISTED_NG = 2000
 KEY_ROLE = Qt.ItemDataRole.UserRole
 #: The role that hands back where the part's image is now (its sorted copy, else the camera folder's).
 IMAGE_ROLE = Qt.ItemDataRole.UserRole + 1
+#: The role that hands back where the camera wrote the part: the path its record holds.
+RECORDED_PATH_ROLE = Qt.ItemDataRole.UserRole + 2
 
 
 @dataclass(frozen=True)
@@ -85,4 +87,6 @@ class NgPartsModel(QAbstractListModel):
             return row.key
         if role == IMAGE_ROLE:
             return None if row.path is None else where_the_part_is(row.path, row.sorted_to)
+        if role == RECORDED_PATH_ROLE:
+            return row.path
         return None

@@ -20,7 +20,7 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Deque, Optional, Tuple
+from typing import Callable, Deque, Dict, Optional, Tuple
 
 import numpy as np
 from PySide6.QtCore import QObject, QSettings, QStandardPaths, QTimer, Signal, Slot
@@ -74,6 +74,15 @@ class ModelInForce:
 
 
 @dataclass(frozen=True)
+class RecordedAs:
+    """Where a part reopened in the Inspect tab (from the line's NG parts, or History) was recorded: the
+    station and the image's path as its record holds them."""
+
+    station: str
+    image_path: str
+
+
+@dataclass(frozen=True)
 class PartResult:
     """One row of the results list, at the threshold in force when it arrived."""
 
@@ -86,6 +95,8 @@ class PartResult:
     review_from: Optional[float] = None  # the review band's start in force, None for none
     regions: Optional[Tuple[DefectRegion, ...]] = None  # at ``threshold``; None for a failure
     min_defect_area: float = 0.0
+    #: a part looked at again: where this station recorded it (not recorded twice when nothing differs)
+    recorded_as: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -213,7 +224,7 @@ class RecordWriter:
                     size, sha256 = file_identity(request.path)
                 except PatchCoreError:
                     pass
-            self._store.add(InspectionRecord(
+            record = InspectionRecord(
                 time=request.time, image_path=str(request.path.resolve()), file_size=size, sha256=sha256,
                 model_sha256=self._model[0], model_name=self._model[1], threshold=request.threshold,
                 score=request.score,
@@ -221,7 +232,15 @@ class RecordWriter:
                                    min_defect_area=request.min_defect_area,
                                    largest_region=None if request.regions is None else largest_area(request.regions)),
                 error=(request.error or "cannot inspect") if request.score is None else None, inspection_ms=None,
-                regions=regions_to_json(request.regions), review_from=request.review_from))
+                regions=regions_to_json(request.regions), review_from=request.review_from)
+            # an operator looking again at a line's NG part would count it twice in every summary; what the
+            # record holds already, alike, is that inspection
+            recorded = (self._store.recorded_alike(record, request.recorded_as)
+                        if request.recorded_as is not None and sha256 is not None else None)
+            if recorded is not None:
+                self._tell("recorded before", (request.path.name, recorded))
+                return
+            self._store.add(record)
 
 
 def _band(review_from: Optional[float]) -> str:
@@ -259,11 +278,18 @@ class WindowRecord(QObject):
         document.threshold_changed.connect(self._threshold_moving)
         document.defect_size_changed.connect(self._defect_size_changed)
         self.last_problem = ""
+        # parts reopened to look at again, by the path they are inspected from: where they were recorded
+        self._reopened: Dict[Path, RecordedAs] = {}
 
     @property
     def station(self) -> str:
         """The station the window records as; its line records as it too."""
         return self.writer.station
+
+    def reopened(self, path: Path, recorded: RecordedAs) -> None:
+        """``path`` is inspected again to be looked at; it was recorded as ``recorded``. Its row is recorded only
+        if it differs from that record (another model, threshold, verdict or score) or was another station's."""
+        self._reopened[path] = recorded
 
     def add(self, item: InspectedImage) -> None:
         """Record one row of the results list (the verdict at the threshold and minimum defect area in force
@@ -273,9 +299,11 @@ class WindowRecord(QObject):
             return
         identity = (item.fingerprint.size, item.fingerprint.sha256) if item.fingerprint is not None else None
         regions = item.measured(model).regions if item.score is not None else None
+        reopened = self._reopened.pop(item.path, None)
+        recorded_as = reopened.image_path if reopened is not None and reopened.station == self.station else None
         self.writer.submit(PartResult(datetime.now(timezone.utc), item.path, item.score, item.error,
                                      self.document.threshold, identity, self.document.review_from, regions,
-                                     model.min_defect_area))
+                                     model.min_defect_area, recorded_as))
 
     def close(self) -> None:
         """Write what is waiting (the threshold too) and end the writer's thread."""
@@ -345,6 +373,10 @@ class WindowRecord(QObject):
         elif kind == "restored":
             self.last_problem = ""
             self.info.emit("The inspection record is back: the inspections that waited are recorded")
+        elif kind == "recorded before":
+            name, time = value  # type: ignore[misc]
+            self.info.emit(f"{name} was recorded at {time.astimezone():%Y-%m-%d %H:%M:%S} with this model, threshold "
+                           "and score: not recorded again")
         else:
             self.recorded.emit()
 

@@ -18,6 +18,7 @@ and what happened (disk full, connection lost, locked too long).
 
 from __future__ import annotations
 
+import math
 import os
 import sqlite3
 import time
@@ -34,7 +35,7 @@ from ..line.shifts import ShiftPlan
 from . import queries
 from .errors import StoreError, StoreUnavailable
 from .queries import ModelChange, RecordFilter, StoredInspection, Summary
-from .records import InspectionRecord, to_time_us
+from .records import InspectionRecord, from_time_us, to_time_us
 from .schema import SCHEMA_VERSION, inspections, model_changes, refuse_newer, stored_version, upgrade
 
 #: how long a writer waits for another to finish before the store counts as unavailable
@@ -137,6 +138,28 @@ class InspectionStore:
                         inspections.c.sha256 == sha256).limit(1))
         with self._transaction("read") as connection:
             return connection.execute(query).first() is not None
+
+    def recorded_alike(self, record: InspectionRecord, recorded_path: str) -> Optional[datetime]:
+        """When this station recorded the content of ``record`` under ``recorded_path`` with the same model,
+        threshold, review band, verdict and score (to a part per 100,000: a score computed again in another
+        process may differ in its last digits); None if it did not. One seek on (station, path)."""
+        query = (sa.select(inspections.c.time_us, inspections.c.model_sha256, inspections.c.threshold,
+                           inspections.c.review_from, inspections.c.verdict, inspections.c.score)
+                 .where(inspections.c.station == self.station, inspections.c.image_path == recorded_path,
+                        inspections.c.sha256 == record.sha256))
+        with self._transaction("read") as connection:
+            rows = connection.execute(query).all()
+
+        def alike(a: Optional[float], b: Optional[float], tolerance: float = 0.0) -> bool:
+            return a is None and b is None or a is not None and b is not None and math.isclose(
+                a, b, rel_tol=tolerance, abs_tol=tolerance)
+
+        for row in rows:
+            if (row.model_sha256 == record.model_sha256 and row.verdict == record.verdict
+                    and alike(row.threshold, record.threshold) and alike(row.review_from, record.review_from)
+                    and alike(row.score, record.score, 1e-5)):
+                return from_time_us(row.time_us)
+        return None
 
     def inspections(self, where: RecordFilter = RecordFilter(), limit: Optional[int] = None,
                     newest_first: bool = False) -> List[StoredInspection]:

@@ -16,6 +16,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from patchcore_gui.gui.history_panel import HistoryPanel
+from patchcore_gui.gui.window_record import RecordedAs
 from patchcore_gui.line.shifts import ShiftPlan
 from patchcore_gui.record import InspectionRecord, open_store
 
@@ -119,7 +120,7 @@ def test_a_past_part_opens_again_when_its_image_is_there_and_says_so_when_not(qt
     rows = {Path(panel.table_model.row(i).record.image_path).name: i for i in range(panel.table_model.rowCount())}
     with qtbot.waitSignal(panel.reopen, timeout=1000) as opened:
         panel.open_row(rows["part_000.png"])
-    assert opened.args == [recorded[1]]
+    assert opened.args == [recorded[1], RecordedAs("line3", str(recorded[1]))]  # its record, to compare with
     assert panel.status.text().startswith("Inspecting part_000.png again with the model open now (recorded ")
     with qtbot.assertNotEmitted(panel.reopen):
         panel.open_row(rows["part_004.png"])
@@ -145,7 +146,8 @@ def test_a_part_the_line_moved_opens_from_where_it_was_sorted(qtbot, panel, reco
     assert tip == f"{camera_path} -> {sorted_path}"  # both places, where the list shows the name only
     with qtbot.waitSignal(panel.reopen, timeout=1000) as opened:
         panel.open_row(row)
-    assert opened.args == [sorted_path] and "has changed" not in panel.status.text()
+    assert opened.args == [sorted_path, RecordedAs("line3", str(camera_path))]
+    assert "has changed" not in panel.status.text()
     sorted_path.unlink()
     with qtbot.assertNotEmitted(panel.reopen):
         panel.open_row(row)

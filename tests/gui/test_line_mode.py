@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from patchcore_gui.core import save_model
-from patchcore_gui.record import open_store
+from patchcore_gui.record import RecordFilter, open_store
 
 TIMEOUT_MS = 120_000
 
@@ -171,6 +171,10 @@ def test_an_ng_part_of_the_line_is_inspected_again_or_taught_from_its_thumbnail(
     assert inspected.args == ["inspect", "finished"] and window.line_mode.tabs.currentIndex() == 0
     [item] = window.results.items()
     assert item.path.name == "d0.png" and item.path.parent.name == "NG" and item.score is not None
+    # looked at again with the line's own model and threshold: the line's record of it stands, counted once
+    qtbot.waitUntil(lambda: any(m.startswith("d0.png was recorded at ") for m in window.messages), timeout=TIMEOUT_MS)
+    with open_store(window.record.target, "reader", create=False) as store:
+        assert [stored.record.verdict for stored in store.inspections(RecordFilter(part="d0.png"))] == ["NG"]
 
     panel._ng_menu(panel.ng_list.visualRect(second).center())
     texts = [action.text() for action in panel._menu.actions()]

@@ -104,6 +104,17 @@ def test_history_dock_lists_what_was_inspected_and_opens_a_past_part_again(qtbot
         history.open_row(0)
     assert [item.path.name for item in model_window.results.items()] == [
         history.table_model.row(0).record.image_path.rsplit("/", 1)[-1]]
-    wait_recorded(qtbot, model_window, 3)  # inspected again: a new record
+    # looked at again with the same model and threshold: the record of it stands, and is not counted twice
+    name = history.table_model.row(0).record.image_path.rsplit("/", 1)[-1]
+    qtbot.waitUntil(lambda: any(m.startswith(f"{name} was recorded at ") and m.endswith(
+        "with this model, threshold and score: not recorded again") for m in model_window.messages),
+        timeout=JOB_TIMEOUT_MS)
+    assert len(stored(model_window)[0]) == 2
+    # with another threshold it is another inspection: recorded
+    model_window.document.set_threshold(model_window.document.threshold * 0.5)
+    model_window.clear_results()
+    with qtbot.waitSignal(model_window.job_done, timeout=JOB_TIMEOUT_MS):
+        history.open_row(0)
+    wait_recorded(qtbot, model_window, 3)
     with open_store(model_window.record.target, "reader") as store:
         assert store.count(RecordFilter(verdict="NG")) >= 2

@@ -86,6 +86,22 @@ def test_is_recorded_needs_this_station_this_path_and_this_content(store_target)
         assert not line4.is_recorded("/camera/part_0001.png", "1".rjust(64, "0"))
 
 
+def test_a_part_looked_at_again_is_alike_only_with_the_same_model_rule_verdict_and_score(store_target):
+    from dataclasses import replace
+
+    with open_store(store_target, "line3") as line3, open_store(store_target, "line4") as line4:
+        line3.add(part(1, "NG"))
+        # the Inspect tab's look at its sorted copy, a minute later, scored again in another process
+        again = part(1, "NG", time=T0 + timedelta(minutes=1), image_path="/sorted/NG/part_0001.png",
+                     score=3.0 * (1 + 2e-6))
+        assert line3.recorded_alike(again, "/camera/part_0001.png") == T0 + timedelta(seconds=1)
+        for differs in (dict(score=3.1), dict(threshold=2.6), dict(model_sha256="b" * 64), dict(review_from=2.0),
+                        dict(verdict="REVIEW"), dict(sha256="2".rjust(64, "0"))):
+            assert line3.recorded_alike(replace(again, **differs), "/camera/part_0001.png") is None, differs
+        assert line3.recorded_alike(again, "/camera/part_0002.png") is None
+        assert line4.recorded_alike(again, "/camera/part_0001.png") is None  # another station's record
+
+
 def test_model_changes_form_an_audit_trail(store_target):
     with open_store(store_target, "line3") as store:
         store.record_model_change("model opened", "b" * 64, "bottle-v2", 2.5)
