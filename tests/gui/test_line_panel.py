@@ -67,6 +67,15 @@ def drop(source: Path, folder: Path, name: str) -> None:
     (folder / f".{name}.part").rename(folder / name)
 
 
+def run_on_a_camera(panel: LinePanel, inspector: Inspector, tmp_path: Path) -> Tuple[Path, AuditedMemory]:
+    """The panel's line started on an empty camera folder, recording into memory: (the folder, the memory)."""
+    camera = tmp_path / "camera"
+    camera.mkdir()
+    memory = AuditedMemory()
+    panel.start(camera, lambda: inspector, lambda: memory, FAST)
+    return camera, memory
+
+
 def wait_inspected(qtbot, panel: LinePanel, count: int) -> None:
     qtbot.waitUntil(lambda: panel.last_snapshot is not None and panel.last_snapshot.inspected >= count,
                     timeout=TIMEOUT_MS)
@@ -124,10 +133,7 @@ def test_a_running_line_shows_parts_counters_and_the_ng_list(qtbot, panel, inspe
 
 def test_unlocking_is_recorded_and_a_moved_threshold_counts_from_the_next_part(qtbot, panel, inspector,
                                                                               synthetic_set, tmp_path):
-    camera = tmp_path / "camera"
-    camera.mkdir()
-    memory = AuditedMemory()
-    panel.start(camera, lambda: inspector, lambda: memory, FAST)
+    camera, memory = run_on_a_camera(panel, inspector, tmp_path)
     with qtbot.waitSignal(panel.threshold_unlocked, timeout=5000):
         panel.unlock_button.click()
     assert not panel.unlock_button.isEnabled()
@@ -165,10 +171,7 @@ def test_a_camera_folder_on_a_network_share_is_listed_and_the_panel_says_so(qtbo
 
 def test_a_camera_folder_that_goes_away_is_shown_until_it_is_back(qtbot, panel, inspector, synthetic_set, tmp_path,
                                                                   monkeypatch):
-    camera = tmp_path / "camera"
-    camera.mkdir()
-    memory = AuditedMemory()
-    panel.start(camera, lambda: inspector, lambda: memory, FAST)
+    camera, memory = run_on_a_camera(panel, inspector, tmp_path)
     drop(synthetic_set.test_good[0], camera, "p0.png")
     wait_inspected(qtbot, panel, 1)
     assert panel.folder_warning.isHidden() and panel.folder_label.text() == f"Running on {camera}"
@@ -222,10 +225,7 @@ def test_a_line_on_a_missing_folder_says_so(qtbot, panel, inspector, tmp_path):
 
 def test_a_review_band_given_while_the_line_runs_sends_doubtful_parts_to_review_and_counts_them(
         qtbot, panel, inspector, synthetic_set, tmp_path):
-    camera = tmp_path / "camera"
-    camera.mkdir()
-    memory = AuditedMemory()
-    panel.start(camera, lambda: inspector, lambda: memory, FAST)
+    camera, memory = run_on_a_camera(panel, inspector, tmp_path)
     with qtbot.waitSignal(panel.threshold_unlocked, timeout=5000):
         panel.unlock_button.click()
     panel.threshold_moved(1e9, review_from=0.0)  # every readable part is now for a person to look at
@@ -393,10 +393,7 @@ def test_parts_unlike_the_good_parts_are_shown_over_the_newest_part_until_they_l
 
     from patchcore_gui.line.unlike_parts import UNLIKE_IN_A_ROW
 
-    camera = tmp_path / "camera"
-    camera.mkdir()
-    memory = AuditedMemory()
-    panel.start(camera, lambda: inspector, lambda: memory, FAST)
+    camera, memory = run_on_a_camera(panel, inspector, tmp_path)
     rng = np.random.default_rng(1)
     for index in range(UNLIKE_IN_A_ROW):  # another product: fine texture, the parts' size
         other = tmp_path / f"other{index}.png"
