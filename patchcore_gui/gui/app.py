@@ -7,6 +7,7 @@ machine without a display.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from dataclasses import dataclass, field
@@ -145,6 +146,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
         return run_self_test()
 
+    _end_at_once_while_starting()
     from PySide6.QtCore import QCoreApplication, Qt
     from PySide6.QtGui import QGuiApplication, QIcon
     from PySide6.QtWidgets import QApplication
@@ -180,6 +182,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     _end_on_signals(app, window)
     open_arguments(window, args.inputs, line=args.line)
     return int(app.exec())
+
+
+def _end_at_once_while_starting() -> None:
+    """Ctrl+C or SIGTERM in the seconds the window takes to start (importing torch, opening a model) end it at once
+    and quietly: there is nothing to save or stop yet. Before, Ctrl+C then printed a KeyboardInterrupt traceback
+    from whichever import it fell into. The window's own handlers (:func:`_end_on_signals`) take over once it runs."""
+    def end(_signal_number: int, _frame: object) -> None:
+        # not SystemExit: raised into an import, a library's bare ``except:`` swallowed it and the window came up
+        os._exit(0)
+
+    for name in ("SIGINT", "SIGTERM"):
+        signal.signal(getattr(signal, name), end)
 
 
 def _end_on_signals(app: "QApplication", window: "MainWindow") -> None:

@@ -157,6 +157,18 @@ def test_sigterm_ends_the_window_s_line_cleanly_and_ctrl_c_ends_the_window(fitte
     assert idle.returncode == 0 and "Traceback" not in err, err
 
 
+def test_ctrl_c_while_the_window_starts_ends_it_quietly(tmp_path):
+    """Half a second in, the window is still importing its libraries: Ctrl+C then ends it with no traceback."""
+    starting = _window_process(tmp_path)
+    try:
+        time.sleep(0.5)
+        starting.send_signal(signal.SIGINT)
+        _out, err = starting.communicate(timeout=60)
+    finally:
+        starting.kill()
+    assert starting.returncode == 0 and "Traceback" not in err and "KeyboardInterrupt" not in err, err
+
+
 def test_stop_ends_the_wait_for_a_camera_folder(qtbot, window, odd_files, tmp_path):
     """A wrong folder named at the start (a typo in the log-in script) is not waited for until the window closes."""
     camera = tmp_path / "camrea"
