@@ -121,6 +121,18 @@ def _window_process(tmp_path, *arguments):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def _ctrl_c(tmp_path, after_s: float):
+    """The window started with no arguments, given Ctrl+C ``after_s`` seconds in: (its exit status, its stderr)."""
+    window = _window_process(tmp_path)
+    try:
+        time.sleep(after_s)
+        window.send_signal(signal.SIGINT)
+        _out, err = window.communicate(timeout=60)
+    finally:
+        window.kill()
+    return window.returncode, err
+
+
 def test_sigterm_ends_the_window_s_line_cleanly_and_ctrl_c_ends_the_window(fitted, tmp_path):
     """A line PC shutting down (SIGTERM) stops the window's line after the parts in hand, its note and worker
     processes gone; Ctrl+C in the terminal ends the window (before: SIGTERM killed it where it stood, leaving its
@@ -147,26 +159,14 @@ def test_sigterm_ends_the_window_s_line_cleanly_and_ctrl_c_ends_the_window(fitte
         assert connection.execute("SELECT DISTINCT station FROM model_changes").fetchall() == [("line3",)]
     assert "station=line3" in (tmp_path / ".config" / "PatchCore Inspector" / "patchcore-gui.conf").read_text()
 
-    idle = _window_process(tmp_path)
-    try:
-        time.sleep(5)
-        idle.send_signal(signal.SIGINT)
-        _out, err = idle.communicate(timeout=60)
-    finally:
-        idle.kill()
-    assert idle.returncode == 0 and "Traceback" not in err, err
+    returncode, err = _ctrl_c(tmp_path, after_s=5)
+    assert returncode == 0 and "Traceback" not in err, err
 
 
 def test_ctrl_c_while_the_window_starts_ends_it_quietly(tmp_path):
     """Half a second in, the window is still importing its libraries: Ctrl+C then ends it with no traceback."""
-    starting = _window_process(tmp_path)
-    try:
-        time.sleep(0.5)
-        starting.send_signal(signal.SIGINT)
-        _out, err = starting.communicate(timeout=60)
-    finally:
-        starting.kill()
-    assert starting.returncode == 0 and "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    returncode, err = _ctrl_c(tmp_path, after_s=0.5)
+    assert returncode == 0 and "Traceback" not in err and "KeyboardInterrupt" not in err, err
 
 
 def test_stop_ends_the_wait_for_a_camera_folder(qtbot, window, odd_files, tmp_path):
