@@ -110,15 +110,9 @@ class LinePanel(QWidget):
         bar.addWidget(self.folder_label, 1)
 
         # a line whose folder is gone inspects nothing: said where the operator looks, not in a corner
-        self.folder_warning = QLabel("")
-        self.folder_warning.setStyleSheet(VERDICT_STYLE["ERROR"] + ";padding:6px;font-weight:bold")
-        self.folder_warning.setWordWrap(True)
-        self.folder_warning.hide()
+        self.folder_warning = _warning_band()
         # every part NG because the parts are not what the model knows (wrong model, camera changed): not a bad batch
-        self.unlike_warning = QLabel("")
-        self.unlike_warning.setStyleSheet(VERDICT_STYLE["ERROR"] + ";padding:6px;font-weight:bold")
-        self.unlike_warning.setWordWrap(True)
-        self.unlike_warning.hide()
+        self.unlike_warning = _warning_band()
 
         self.view = InspectionView()
         self.view.show_nothing("Run a line: the newest part shows here")
@@ -538,6 +532,15 @@ class LinePanel(QWidget):
         self.pause_button.setEnabled(running)
         self.stop_button.setEnabled(running or self.waiting)
         self.unlock_button.setEnabled(running and not self.unlocked)
+
+
+def _warning_band() -> QLabel:
+    """An orange band over the newest part, hidden: what the line cannot do, said where the operator looks."""
+    band = QLabel("")
+    band.setStyleSheet(VERDICT_STYLE["ERROR"] + ";padding:6px;font-weight:bold")
+    band.setWordWrap(True)
+    band.hide()
+    return band
 
 
 def _clock(moment: datetime) -> str:

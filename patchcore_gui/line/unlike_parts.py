@@ -46,11 +46,10 @@ class UnlikeParts:
 
     def __init__(self, in_a_row: int = UNLIKE_IN_A_ROW) -> None:
         self.in_a_row = in_a_row
-        #: unlike parts in a row, up to the last part concluded
-        self.count = 0
-        #: while ``count`` >= ``in_a_row``: ``(count, one line that says so and why)``, else ``(0, "")``; set as
-        #: one tuple so that a reader on another thread never sees one without the other
+        #: while ``in_a_row`` or more unlike parts came in a row: ``(how many, one line that says so and why)``,
+        #: else ``(0, "")``; one tuple, so that a reader on another thread never sees one without the other
         self.shown: Tuple[int, str] = (0, "")
+        # the run's parts, counted with their reasons; None until an unlike part starts one
         self._check: Optional[LikenessCheck] = None
         self._since: Optional[datetime] = None
 
@@ -58,7 +57,8 @@ class UnlikeParts:
         """Count one inspected part judged by ``model``; the change when a run of unlike parts begins or
         ends, else None."""
         if not part.reasons:
-            ended, self.count, self._check, self.shown = self.count, 0, None, (0, "")
+            ended = self._check.unlike if self._check is not None else 0
+            self._check, self.shown = None, (0, "")
             if ended >= self.in_a_row:
                 return UnlikeChange(UNLIKE_ENDED, f"after {ended:,} in a row that did not")
             return None
@@ -66,12 +66,12 @@ class UnlikeParts:
             self._check, self._since = LikenessCheck(model), time
         self._check.model = model  # the words name the model in force (a new threshold is a new model object)
         self._check.count(part)
-        self.count += 1
-        if self.count < self.in_a_row:
+        count = self._check.unlike
+        if count < self.in_a_row:
             return None
         assert self._since is not None
-        state = (f"{self.count:,} parts in a row since {self._since.astimezone():%H:%M:%S} do not look like "
+        state = (f"{count:,} parts in a row since {self._since.astimezone():%H:%M:%S} do not look like "
                  f"the good parts this model was built from ({self._check.why()}): is it the model for these "
                  "parts, and is the camera as it was?")
-        self.shown = (self.count, state)
-        return UnlikeChange(UNLIKE_BEGAN, state) if self.count == self.in_a_row else None
+        self.shown = (count, state)
+        return UnlikeChange(UNLIKE_BEGAN, state) if count == self.in_a_row else None
