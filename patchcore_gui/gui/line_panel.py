@@ -16,16 +16,19 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from PySide6.QtCore import QModelIndex, QPoint, QSettings, QSize, Qt, QTimer, Signal, Slot
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout, QHBoxLayout, QLabel,
-                               QLineEdit, QListView, QMenu, QMessageBox, QPushButton, QSizePolicy, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout, QHBoxLayout,
+                               QLabel, QLineEdit, QListView, QMenu, QMessageBox, QPushButton, QSizePolicy, QSpinBox,
+                               QVBoxLayout, QWidget)
 
 from ..core import Inspector, PatchCoreError
 from ..line import LineSettings, OverlayWriter, PartSorter, ShiftSnapshot
+from ..line.ng_in_a_row import NG_IN_A_ROW
 from ..line.runner import Recorder
 from ..line.shifts import ShiftPlan
 from .image_view import InspectionView
 from .line_worker import SHOW_EVERY_S, THUMBNAIL_SIDE, FollowedModelFile, LineWorker, ShownLinePart
 from .ng_parts import IMAGE_ROLE, KEY_ROLE, RECORDED_PATH_ROLE, NgPartsModel, NgRow
+from .window_settings import whole_number
 from .workers import start_worker
 
 #: NG parts whose full picture is kept to look back at; older ones keep their thumbnail.
@@ -113,6 +116,8 @@ class LinePanel(QWidget):
         self.folder_warning = _warning_band()
         # every part NG because the parts are not what the model knows (wrong model, camera changed): not a bad batch
         self.unlike_warning = _warning_band()
+        # a run of NG parts: the process went wrong, and the NG bin is not where the operator looks
+        self.ng_run_warning = _warning_band()
 
         self.view = InspectionView()
         self.view.show_nothing("Run a line: the newest part shows here")
@@ -126,6 +131,7 @@ class LinePanel(QWidget):
         newest = QVBoxLayout()
         newest.addWidget(self.folder_warning)
         newest.addWidget(self.unlike_warning)
+        newest.addWidget(self.ng_run_warning)
         newest.addWidget(self.verdict_label)
         newest.addWidget(self.view, 1)
 
@@ -146,6 +152,17 @@ class LinePanel(QWidget):
         plan_row = QHBoxLayout()
         plan_row.addWidget(QLabel("Shifts start at"))
         plan_row.addWidget(self.shifts_edit, 1)
+        self.ng_in_a_row = QSpinBox()
+        self.ng_in_a_row.setRange(0, 999)
+        self.ng_in_a_row.setSpecialValueText("never")
+        self.ng_in_a_row.setValue(whole_number(settings, "line/ng_in_a_row", NG_IN_A_ROW))
+        self.ng_in_a_row.setToolTip("Warn over the newest part when this many parts in a row are NG: the process, not "
+                                    "one part, went wrong. The warning and the first OK part after it are in the "
+                                    "record's changes.")
+        run_row = QHBoxLayout()
+        run_row.addWidget(QLabel("Warn at"))
+        run_row.addWidget(self.ng_in_a_row)
+        run_row.addWidget(QLabel("NG parts in a row"), 1)
 
         self.counter_labels = {}
         counters = QFormLayout()
@@ -177,6 +194,7 @@ class LinePanel(QWidget):
         side = QVBoxLayout()
         side.addLayout(shift_row)
         side.addLayout(plan_row)
+        side.addLayout(run_row)
         side.addLayout(counters)
         side.addWidget(self.ng_title)
         side.addWidget(self.ng_list, 1)
@@ -226,8 +244,9 @@ class LinePanel(QWidget):
         mode = self.sorting.currentData()
         self.settings.setValue("line/sorting", mode)
         self.settings.setValue("line/subfolders", self.subfolders.isChecked())
+        self.settings.setValue("line/ng_in_a_row", self.ng_in_a_row.value())
         settings = replace(settings, arrival=replace(settings.arrival, subfolders=self.subfolders.isChecked()),
-                           shifts=plan)
+                           shifts=plan, ng_in_a_row=self.ng_in_a_row.value())
         root = self.sort_root(folder)
         sorter = PartSorter(root, move=mode == "move") if mode != "leave" else None
         overlays = OverlayWriter(root / "overlays") if mode != "leave" else None
@@ -474,6 +493,12 @@ class LinePanel(QWidget):
         self.folder_warning.setVisible(snapshot.folder_missing and self.worker is not None)
         self.unlike_warning.setText(snapshot.unlike_parts)
         self.unlike_warning.setVisible(bool(snapshot.unlike_parts) and self.worker is not None)
+        # parts unlike the good parts are NG too: their band says why, this one would only repeat it
+        ng_run = bool(snapshot.ng_run) and not snapshot.unlike_parts and self.worker is not None
+        if ng_run and self.ng_run_warning.isHidden():
+            QApplication.beep()  # an operator looking away hears it
+        self.ng_run_warning.setText(snapshot.ng_run)
+        self.ng_run_warning.setVisible(ng_run)
         values = {
             "inspected": f"{snapshot.inspected:,}", "ok": f"{snapshot.ok:,}", "ng": f"{snapshot.ng:,}",
             "review": f"{snapshot.review:,}",
@@ -509,6 +534,7 @@ class LinePanel(QWidget):
         self.notice_label.clear()
         self.folder_warning.hide()
         self.unlike_warning.hide()
+        self.ng_run_warning.hide()
         self.worker = None
         self.thread = None
         self.unlocked = False
@@ -528,6 +554,7 @@ class LinePanel(QWidget):
         self.sorting.setEnabled(not running)
         self.subfolders.setEnabled(not running)
         self.shifts_edit.setEnabled(not running)
+        self.ng_in_a_row.setEnabled(not running)
         self.new_shift_button.setEnabled(running)
         self.pause_button.setEnabled(running)
         self.stop_button.setEnabled(running or self.waiting)

@@ -12,6 +12,14 @@ from PySide6.QtWidgets import QMainWindow, QSlider, QSplitter
 FIRST_SIZE = (1400, 900)
 
 
+def whole_number(settings: QSettings, key: str, default: int) -> int:
+    """A whole number the window remembered; ``default`` where the settings file (edited by hand, say) holds none."""
+    try:
+        return int(str(settings.value(key, default)))
+    except ValueError:
+        return default
+
+
 class WindowSettings:
     def __init__(self, settings: QSettings) -> None:
         self.settings = settings
@@ -35,7 +43,7 @@ class WindowSettings:
         state = self.settings.value("window/splitter")
         if isinstance(state, QByteArray):
             splitter.restoreState(state)
-        opacity.setValue(int(self.settings.value("view/opacity", 45)))
+        opacity.setValue(whole_number(self.settings, "view/opacity", 45))
 
     def save(self, window: QMainWindow, splitter: QSplitter, opacity: QSlider) -> None:
         self.settings.setValue("window/geometry", window.saveGeometry())

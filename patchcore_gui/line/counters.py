@@ -45,6 +45,9 @@ class ShiftSnapshot:
     #: line that says so and why; 0 and empty otherwise
     unlike_in_a_row: int = 0
     unlike_parts: str = ""
+    #: while NG parts come in a row (line/ng_in_a_row.py): how many, and one line that says so; 0 and empty otherwise
+    ng_in_a_row: int = 0
+    ng_run: str = ""
 
     @property
     def yield_(self) -> Optional[float]:
@@ -61,15 +64,19 @@ class ShiftSnapshot:
         'inspected 0: OK 0, NG 0, errors 0, yield -; 0.0 parts/min; backlog 0; the camera folder is gone'
         >>> ShiftSnapshot(6, 0, 6, 0, 0, 6.0, None, None, 0, 0.0, unlike_in_a_row=6, unlike_parts="...").line()
         'inspected 6: OK 0, NG 6, errors 0, yield 0.0%; 6.0 parts/min; backlog 0; 6 parts in a row unlike the good parts'
+        >>> ShiftSnapshot(9, 3, 6, 0, 0, 6.0, None, None, 0, 0.0, ng_in_a_row=6, ng_run="...").line()
+        'inspected 9: OK 3, NG 6, errors 0, yield 33.3%; 6.0 parts/min; backlog 0; 6 NG in a row'
         """
         yield_ = "-" if self.yield_ is None else f"{100 * self.yield_:.1f}%"
         ms = "" if self.median_ms is None else f"; {self.median_ms:.1f} ms median, {self.p95_ms:.1f} ms p95"
         backlog = f"backlog {self.backlog}" + (f" (oldest {self.oldest_waiting_s:.1f} s)" if self.backlog else "")
         review = f"REVIEW {self.review}, " if self.review else ""
         gone = "; the camera folder is gone" if self.folder_missing else ""
-        unlike = f"; {self.unlike_in_a_row:,} parts in a row unlike the good parts" if self.unlike_parts else ""
+        run = f"; {self.unlike_in_a_row:,} parts in a row unlike the good parts" if self.unlike_parts else ""
+        if self.ng_run and not self.unlike_parts:  # those are NG too, and that says why
+            run = f"; {self.ng_in_a_row:,} NG in a row"
         return (f"inspected {self.inspected}: OK {self.ok}, {review}NG {self.ng}, errors {self.errors}, yield {yield_}; "
-                f"{self.parts_per_minute:.1f} parts/min{ms}; {backlog}{gone}{unlike}")
+                f"{self.parts_per_minute:.1f} parts/min{ms}; {backlog}{gone}{run}")
 
 
 class ShiftCounters:

@@ -44,6 +44,7 @@ from .folder_lock import TWO_LINES_ON_ONE_FOLDER, ShareNote, only_line_on
 from .inspection_processes import InspectionProcesses, StartingBeside, room_beside
 from .shifts import ShiftPlan
 from .sorting import OverlayWriter, PartSorter
+from .ng_in_a_row import NG_IN_A_ROW, NgInARow
 from .unlike_parts import UnlikeParts
 
 T = TypeVar("T")
@@ -155,6 +156,8 @@ class LineSettings:
     start_beside: bool = True
     #: When shifts start: the counters start again then, the ended shift's told (none: the run is the shift).
     shifts: ShiftPlan = ShiftPlan()
+    #: NG parts in a row before the line warns that the process, not a part, went wrong (0: never; line/ng_in_a_row.py)
+    ng_in_a_row: int = NG_IN_A_ROW
 
 
 def _local_now() -> datetime:
@@ -320,6 +323,7 @@ class InspectionLine:
         self.queue = PartQueue()
         self.counters = ShiftCounters()
         self.unlike_parts = UnlikeParts()
+        self.ng_in_a_row = NgInARow(settings.ng_in_a_row)
         self._new_shift_asked = threading.Event()
         self._last_part_time: Optional[datetime] = None  # the last concluded part's (_in_arrival_order)
         self._claim: Optional[ExitStack] = None  # the camera folder's lock, while held
@@ -404,7 +408,9 @@ class InspectionLine:
         count, oldest = self.queue.backlog()
         watch = self.watch
         in_a_row, unlike = self.unlike_parts.shown
-        snapshot = replace(self.counters.snapshot(count, oldest), unlike_in_a_row=in_a_row, unlike_parts=unlike)
+        ng_in_a_row, ng_run = self.ng_in_a_row.shown
+        snapshot = replace(self.counters.snapshot(count, oldest), unlike_in_a_row=in_a_row, unlike_parts=unlike,
+                           ng_in_a_row=ng_in_a_row, ng_run=ng_run)
         if watch is None:
             return snapshot
         return replace(snapshot, folder_missing=watch.folder_missing, listed_every=watch.poll_every,
@@ -868,8 +874,10 @@ class InspectionLine:
                 return
             result = replace(result, recorded_at=time.time())
             self.counters.add(result.verdict, result.inspection_ms)
+            changes = [self.ng_in_a_row.add(result.verdict, result.path, result.time)]
             if result.unlike is not None:
-                change = self.unlike_parts.add(self.model, result.unlike, result.time)
+                changes.append(self.unlike_parts.add(self.model, result.unlike, result.time))
+            for change in changes:
                 if change is not None:
                     on_notice(change.notice())
                     self.audit(change.kind, result.threshold, change.detail, on_notice)

@@ -13,12 +13,12 @@ scores': a part that looks like nothing the model knows is no good part either.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Optional, Tuple
+from typing import Optional
 
 from ..core.likeness import LikenessCheck, Unlikeness
 from ..core.model import PatchCoreModel
+from .runs_in_a_row import PartsInARow, RunChange
 
 #: Unlike parts in a row before the line says so (one alone can be a stray in front of the camera).
 UNLIKE_IN_A_ROW = 5
@@ -26,52 +26,36 @@ UNLIKE_IN_A_ROW = 5
 UNLIKE_BEGAN, UNLIKE_ENDED = "parts unlike the good parts", "parts like the good parts again"
 
 
-@dataclass(frozen=True)
-class UnlikeChange:
-    """A run of unlike parts began or ended: ``kind`` and ``detail`` as the audit trail has them."""
+class UnlikeParts(PartsInARow):
+    """The run of parts unlike the model's good parts, said with the signs they show."""
 
-    kind: str  #: :data:`UNLIKE_BEGAN` or :data:`UNLIKE_ENDED`
-    detail: str
-
-    def notice(self) -> str:
-        """The line said where the operator looks (the window's notice, the console's standard error)."""
-        if self.kind == UNLIKE_BEGAN:
-            return f"warning: {self.detail}"
-        return f"the parts look like the good parts again, {self.detail}"
-
-
-class UnlikeParts:
-    """Follows the unlike parts in a row as the line concludes its parts (in arrival order, in one thread);
-    :attr:`shown` may be read from any thread."""
+    began, ended = UNLIKE_BEGAN, UNLIKE_ENDED
 
     def __init__(self, in_a_row: int = UNLIKE_IN_A_ROW) -> None:
-        self.in_a_row = in_a_row
-        #: while ``in_a_row`` or more unlike parts came in a row: ``(how many, one line that says so and why)``,
-        #: else ``(0, "")``; one tuple, so that a reader on another thread never sees one without the other
-        self.shown: Tuple[int, str] = (0, "")
-        # the run's parts, counted with their reasons; None until an unlike part starts one
+        super().__init__(in_a_row)
+        # the run's parts by their reasons, for its words; None until an unlike part starts one
         self._check: Optional[LikenessCheck] = None
-        self._since: Optional[datetime] = None
 
-    def add(self, model: PatchCoreModel, part: Unlikeness, time: datetime) -> Optional[UnlikeChange]:
+    def add(self, model: PatchCoreModel, part: Unlikeness, time: datetime) -> Optional[RunChange]:
         """Count one inspected part judged by ``model``; the change when a run of unlike parts begins or
         ends, else None."""
         if not part.reasons:
-            ended = self._check.unlike if self._check is not None else 0
-            self._check, self.shown = None, (0, "")
-            if ended >= self.in_a_row:
-                return UnlikeChange(UNLIKE_ENDED, f"after {ended:,} in a row that did not")
-            return None
+            self._check = None
+            return self._part(False, time)
         if self._check is None:
-            self._check, self._since = LikenessCheck(model), time
+            self._check = LikenessCheck(model)
         self._check.model = model  # the words name the model in force (a new threshold is a new model object)
         self._check.count(part)
-        count = self._check.unlike
-        if count < self.in_a_row:
-            return None
-        assert self._since is not None
-        state = (f"{count:,} parts in a row since {self._since.astimezone():%H:%M:%S} do not look like "
-                 f"the good parts this model was built from ({self._check.why()}): is it the model for these "
-                 "parts, and is the camera as it was?")
-        self.shown = (count, state)
-        return UnlikeChange(UNLIKE_BEGAN, state) if count == self.in_a_row else None
+        return self._part(True, time)
+
+    def _state(self, count: int, since: datetime) -> str:
+        assert self._check is not None
+        return (f"{count:,} parts in a row since {since.astimezone():%H:%M:%S} do not look like the good parts "
+                f"this model was built from ({self._check.why()}): is it the model for these parts, and is the "
+                "camera as it was?")
+
+    def _ended_detail(self, count: int) -> str:
+        return f"after {count:,} in a row that did not"
+
+    def _ended_said(self, detail: str) -> str:
+        return f"the parts look like the good parts again, {detail}"

@@ -24,6 +24,7 @@ from ..core.fingerprint import stat_key
 from .arrival import POLL_EVERY_S, ArrivalSettings
 from ..record.recorder import default_station
 from .model_file_follower import ModelFileFollower
+from .ng_in_a_row import NG_IN_A_ROW
 from .recording import StoreRecorder
 from .counters import ShiftSnapshot
 from .runner import InspectionLine, LineSettings, PartResult
@@ -78,6 +79,9 @@ def add_watch_command(sub: "argparse._SubParsersAction[argparse.ArgumentParser]"
                    help="local times the shifts start, e.g. '06:00 14:00 22:00': at each the counters start again "
                         "and the ended shift's line is printed; they count the parts recorded in the shift before "
                         "this start too (with --log)")
+    p.add_argument("--ng-in-a-row", type=_whole_number, default=NG_IN_A_ROW, metavar="N",
+                   help=f"warn when N parts in a row are NG: the process, not a part, went wrong (0: never; "
+                        f"default {NG_IN_A_ROW}); said again at the first OK part, both in the audit trail")
     p.add_argument("--weights", type=Path, help="backbone weights file, if not where the model found it")
     p.set_defaults(run=cmd_watch)
 
@@ -95,6 +99,12 @@ def _seconds(text: str) -> float:
 def _at_least_one(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return int(text)
+
+
+def _whole_number(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"must be a whole number, 0 or more, not {text!r}")
     return int(text)
 
 
@@ -132,7 +142,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
                           overlays=OverlayWriter(Path(args.overlays)) if args.overlays else None,
                           settings=LineSettings(arrival=ArrivalSettings(settle=args.settle, poll=args.poll_every,
                                                                        subfolders=args.subfolders),
-                                                inspectors=args.inspectors, shifts=args.shifts),
+                                                inspectors=args.inspectors, shifts=args.shifts,
+                                                ng_in_a_row=args.ng_in_a_row),
                           weights=args.weights)
     try:
         line.claim_folder(lambda text: print(text, file=sys.stderr, flush=True))  # refused before it says it watches

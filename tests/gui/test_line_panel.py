@@ -401,6 +401,7 @@ def test_parts_unlike_the_good_parts_are_shown_over_the_newest_part_until_they_l
         drop(other, camera, f"p{index}.png")
     qtbot.waitUntil(lambda: panel.unlike_warning.isVisible(), timeout=TIMEOUT_MS)
     assert panel.unlike_warning.text().startswith(f"{UNLIKE_IN_A_ROW} parts in a row since ")
+    assert panel.ng_run_warning.isHidden()  # NG in a row as well, but this band says why
     assert panel.unlike_warning.text().endswith("is it the model for these parts, and is the camera as it was?")
     drop(synthetic_set.test_good[0], camera, "good.png")
     qtbot.waitUntil(lambda: panel.unlike_warning.isHidden(), timeout=TIMEOUT_MS)
@@ -408,3 +409,37 @@ def test_parts_unlike_the_good_parts_are_shown_over_the_newest_part_until_they_l
     qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT_MS)
     assert [kind for kind, _, _ in memory.changes if "good parts" in kind] == [
         "parts unlike the good parts", "parts like the good parts again"]
+
+
+def test_ng_parts_in_a_row_are_warned_of_over_the_newest_part_until_an_ok_part(qtbot, panel, inspector, synthetic_set,
+                                                                              tmp_path, settings):
+    panel.ng_in_a_row.setValue(2)
+    camera, memory = run_on_a_camera(panel, inspector, tmp_path)
+    assert not panel.ng_in_a_row.isEnabled() and settings.value("line/ng_in_a_row") in (2, "2")
+    drop(synthetic_set.test_defective[0], camera, "p0.png")
+    wait_inspected(qtbot, panel, 1)
+    assert panel.ng_run_warning.isHidden()
+    drop(synthetic_set.test_defective[1], camera, "p1.png")
+    qtbot.waitUntil(lambda: panel.ng_run_warning.isVisible(), timeout=TIMEOUT_MS)
+    assert panel.ng_run_warning.text().startswith("2 NG parts in a row since ")
+    assert panel.ng_run_warning.text().endswith("the newest p1.png: look at these parts and at what makes them")
+    assert panel.notice_label.text().startswith("warning: 2 NG parts in a row since ")
+    drop(synthetic_set.test_good[0], camera, "p2.png")
+    qtbot.waitUntil(lambda: panel.ng_run_warning.isHidden(), timeout=TIMEOUT_MS)
+    panel.stop()
+    qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT_MS)
+    assert panel.ng_in_a_row.isEnabled()
+    assert [kind for kind, _, _ in memory.changes if "in a row" in kind] == [
+        "NG parts in a row", "an OK part after NG parts in a row"]
+    next_start = LinePanel(settings)
+    qtbot.addWidget(next_start)
+    assert next_start.ng_in_a_row.value() == 2  # remembered
+
+
+def test_a_settings_file_edited_by_hand_gives_the_ng_warning_its_default(qtbot, settings):
+    from patchcore_gui.line.ng_in_a_row import NG_IN_A_ROW
+
+    settings.setValue("line/ng_in_a_row", "five")
+    edited = LinePanel(settings)
+    qtbot.addWidget(edited)
+    assert edited.ng_in_a_row.value() == NG_IN_A_ROW and edited.ng_in_a_row.text() == str(NG_IN_A_ROW)

@@ -36,6 +36,17 @@ class FlakyStore(SessionMemory):
         return super().add(result)
 
 
+class Audited(SessionMemory):
+    """Remembers the audit trail's entries the line makes, as ``(kind, detail)``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.changes: List[tuple] = []
+
+    def record_change(self, kind: str, threshold: float, detail: str = "") -> None:
+        self.changes.append((kind, detail))
+
+
 def camera(tmp_path: Path) -> Path:
     folder = tmp_path / "camera"
     folder.mkdir()
@@ -331,14 +342,6 @@ def test_parts_in_a_row_unlike_the_good_parts_are_said_once_shown_and_said_over(
         path = tmp_path / f"other{index}.png"
         Image.fromarray(rng.integers(0, 256, (192, 192, 3), dtype=np.uint8)).save(path)
         other_product.append(path)
-    class Audited(SessionMemory):
-        def __init__(self) -> None:
-            super().__init__()
-            self.changes: List[tuple] = []
-
-        def record_change(self, kind: str, threshold: float, detail: str = "") -> None:
-            self.changes.append((kind, detail))
-
     store = Audited()
     line = InspectionLine(inspector, folder, store, settings=FAST)
     running = run_line(line)
@@ -368,6 +371,39 @@ def test_parts_in_a_row_unlike_the_good_parts_are_said_once_shown_and_said_over(
                                   "that did not"
     assert line.snapshot().unlike_parts == "" and line.snapshot().unlike_in_a_row == 0
     # quality asking weeks later why an hour was all NG finds both moments in the audit trail
-    assert [kind for kind, _ in store.changes] == ["parts unlike the good parts", "parts like the good parts again"]
-    assert store.changes[0][1] == warnings[0][len("warning: "):]
-    assert store.changes[1][1] == f"after {UNLIKE_IN_A_ROW + 1} in a row that did not"
+    # (the defective part and the first unlike ones made a run of NG parts a part earlier: said, and ended too)
+    assert [kind for kind, _ in store.changes] == ["NG parts in a row", "parts unlike the good parts",
+                                                   "an OK part after NG parts in a row", "parts like the good parts again"]
+    assert store.changes[1][1] == warnings[0][len("warning: "):]
+    assert store.changes[3][1] == f"after {UNLIKE_IN_A_ROW + 1} in a row that did not"
+
+
+def test_ng_parts_in_a_row_are_warned_of_once_shown_and_said_over_at_the_first_ok_part(
+        tmp_path, inspector, synthetic_set, run_line):
+    folder = camera(tmp_path)
+    store = Audited()
+    line = InspectionLine(inspector, folder, store, settings=replace(FAST, ng_in_a_row=3))
+    running = run_line(line)
+    defective = synthetic_set.test_defective
+    for index, source in enumerate([defective[0], defective[1], synthetic_set.test_good[0]]):  # two: a stray pair
+        drop(source, folder, f"part{index:02d}.png")
+        running.wait_for(index + 1)
+    for index, source in enumerate(defective[2:6]):
+        drop(source, folder, f"part{3 + index:02d}.png")
+        running.wait_for(4 + index)
+    snapshot = line.snapshot()
+    assert snapshot.ng_in_a_row == 4 and snapshot.unlike_parts == ""  # parts of this product, with defects
+    assert snapshot.ng_run.startswith("4 NG parts in a row since ") and "the newest part06.png" in snapshot.ng_run
+    assert snapshot.line().endswith("; 4 NG in a row")
+    warnings = [n for n in running.notices if "NG parts in a row" in n]
+    assert len(warnings) == 1 and warnings[0].startswith("warning: 3 NG parts in a row since ")
+    assert warnings[0].endswith("the newest part05.png: look at these parts and at what makes them")
+    drop(synthetic_set.test_good[1], folder, "part07.png")
+    results = running.wait_for(8)
+    running.stop()
+    assert [r.verdict for r in results] == ["NG", "NG", "OK"] + ["NG"] * 4 + ["OK"]
+    assert running.notices[-1] == "an OK part again, after 4 NG parts in a row"
+    assert line.snapshot().ng_run == "" and line.snapshot().ng_in_a_row == 0
+    # quality asking why a bin filled finds when the run began and ended
+    assert store.changes == [("NG parts in a row", warnings[0][len("warning: "):]),
+                             ("an OK part after NG parts in a row", "after 4 NG parts in a row")]

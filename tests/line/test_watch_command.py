@@ -91,7 +91,7 @@ def test_watch_starts_a_new_shift_on_sigusr1_and_the_audit_trail_says_it_was_ask
                                                                                    tmp_path):
     folder, store = tmp_path / "camera", tmp_path / "line.sqlite"
     folder.mkdir()
-    process = start_watch(model_file, folder, "--log", str(store))
+    process = start_watch(model_file, folder, "--log", str(store), "--ng-in-a-row", "1")
     try:
         wait_until_watching(process)
         drop(synthetic_set.test_defective[0], folder, "first.png")
@@ -110,8 +110,13 @@ def test_watch_starts_a_new_shift_on_sigusr1_and_the_audit_trail_says_it_was_ask
     # the line goes on in the new shift: its counters hold the part after the signal alone
     assert out.strip().splitlines()[-1].startswith("stopped: inspected 1: OK 1, NG 0")
     with open_store(store, "reader") as reading:
-        started = [change.detail for change in reading.model_changes() if change.kind == "shift started"]
+        changes = reading.model_changes()
+    started = [change.detail for change in changes if change.kind == "shift started"]
     assert len(started) == 1 and started[0].startswith("asked on the line at ")
+    # --ng-in-a-row 1: the NG part was warned of, and the OK part after it ended the run, in the audit trail too
+    assert "warning: 1 NG part in a row since " in err and "an OK part again, after 1 NG part in a row" in err
+    assert [change.kind for change in changes if "in a row" in change.kind] == [
+        "NG parts in a row", "an OK part after NG parts in a row"]
 
 
 def test_the_console_word_shift_starts_a_new_shift_and_other_words_are_answered():
@@ -122,12 +127,14 @@ def test_the_console_word_shift_starts_a_new_shift_and_other_words_are_answered(
         "type 'shift' and Enter for a new shift; Ctrl+C stops the line after the parts in hand"]
 
 
-def test_watch_refuses_a_shift_time_that_is_none_in_one_line(model_file, tmp_path, capsys):
+@pytest.mark.parametrize("option, value, said", [
+    ("--shifts", "06:00 14:30 2200", "'2200' is not a time of day for a shift to start (write it as 06:00)"),
+    ("--ng-in-a-row", "-1", "must be a whole number, 0 or more, not '-1'")])
+def test_watch_refuses_a_setting_that_is_none_in_one_line(model_file, tmp_path, capsys, option, value, said):
     with pytest.raises(SystemExit) as exit_status:
-        main(["watch", str(model_file), str(tmp_path), "--shifts", "06:00 14:30 2200"])
+        main(["watch", str(model_file), str(tmp_path), option, value])
     assert exit_status.value.code == 2
-    assert capsys.readouterr().err.strip().splitlines()[-1].endswith(
-        "argument --shifts: '2200' is not a time of day for a shift to start (write it as 06:00)")
+    assert capsys.readouterr().err.strip().splitlines()[-1].endswith(f"argument {option}: {said}")
 
 
 def test_watch_refuses_a_folder_another_line_inspects_in_one_line(model_file, tmp_path, capsys):

@@ -1,0 +1,73 @@
+"""A state of the line that parts in a row show: said once when it begins, shown while it lasts, said once more
+when it ends, both moments in the record's audit trail.
+
+One part alone says little (a stray in front of the camera, one bad blank); :attr:`PartsInARow.in_a_row` of them
+in a row is the line's state, which an operator or quality asking later must find. The kinds of run
+(:mod:`.unlike_parts`, :mod:`.ng_in_a_row`) say what counts and in which words; this says when.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Optional, Tuple
+
+
+@dataclass(frozen=True)
+class RunChange:
+    """A run began or ended: ``kind`` and ``detail`` as the audit trail has them, ``said`` where the operator looks
+    (the window's notice, the console's standard error)."""
+
+    kind: str
+    detail: str
+    said: str
+
+    def notice(self) -> str:
+        return self.said
+
+
+class PartsInARow:
+    """Follows one kind of run as the line concludes its parts (in arrival order, in one thread); :attr:`shown` may
+    be read from any thread. ``in_a_row`` 0: never said."""
+
+    #: the audit trail's entries when a run begins and when it ends
+    began: str = ""
+    ended: str = ""
+
+    def __init__(self, in_a_row: int) -> None:
+        self.in_a_row = in_a_row
+        #: while ``in_a_row`` or more parts came in a row: ``(how many, one line that says so and why)``, else
+        #: ``(0, "")``; one tuple, so that a reader on another thread never sees one without the other
+        self.shown: Tuple[int, str] = (0, "")
+        self._count = 0
+        self._since: Optional[datetime] = None
+
+    def _part(self, in_run: Optional[bool], time: datetime) -> Optional[RunChange]:
+        """Count one part: True one of the run, False one that ends it, None one that does neither."""
+        if in_run is None or not self.in_a_row:
+            return None
+        if not in_run:
+            ended, self._count, self.shown = self._count, 0, (0, "")
+            if ended >= self.in_a_row:
+                detail = self._ended_detail(ended)
+                return RunChange(self.ended, detail, self._ended_said(detail))
+            return None
+        if not self._count:
+            self._since = time
+        self._count += 1
+        if self._count < self.in_a_row:
+            return None
+        assert self._since is not None
+        state = self._state(self._count, self._since)
+        self.shown = (self._count, state)
+        return RunChange(self.began, state, f"warning: {state}") if self._count == self.in_a_row else None
+
+    def _state(self, count: int, since: datetime) -> str:
+        """One line: the run so far and why it matters."""
+        raise NotImplementedError
+
+    def _ended_detail(self, count: int) -> str:
+        raise NotImplementedError
+
+    def _ended_said(self, detail: str) -> str:
+        raise NotImplementedError
