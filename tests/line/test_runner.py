@@ -372,8 +372,9 @@ def test_parts_in_a_row_unlike_the_good_parts_are_said_once_shown_and_said_over(
     assert line.snapshot().unlike_parts == "" and line.snapshot().unlike_in_a_row == 0
     # quality asking weeks later why an hour was all NG finds both moments in the audit trail
     # (the defective part and the first unlike ones made a run of NG parts a part earlier: said, and ended too)
-    assert [kind for kind, _ in store.changes] == ["NG parts in a row", "parts unlike the good parts",
-                                                   "an OK part after NG parts in a row", "parts like the good parts again"]
+    assert [kind for kind, _ in store.changes] == [
+        "NG parts in a row", "parts unlike the good parts", "an OK part after NG parts in a row",
+        "parts like the good parts again"]
     assert store.changes[1][1] == warnings[0][len("warning: "):]
     assert store.changes[3][1] == f"after {UNLIKE_IN_A_ROW + 1} in a row that did not"
 
