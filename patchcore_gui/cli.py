@@ -228,14 +228,17 @@ def cmd_predict(args: argparse.Namespace) -> int:
     overlays_failed = False
     recorder = recorder_for(args, args.model, model.threshold,  # --log: a result it cannot record stops the batch
                             review_from=model.review_from, min_defect_area=model.min_defect_area)
+    # the same files given again (a batch run twice) are the same inspections: the record counts each part once
+    recorded_before = 0
     for problem in problems if recorder else ():
-        recorder.record(problem.path, None, error=str(problem))
+        recorded_before += recorder.record(problem.path, None, error=str(problem), alike_again=False) is None
     part_ms = PartTimer()
     for result in inspector.inspect_paths(images, progress=progress):
         regions = result.inspection.defect_regions(model).regions if result.inspection else None
         if recorder:
-            recorder.record(result.path, result.inspection.score if result.inspection else None, error=result.error,
-                            inspection_ms=part_ms(), regions=regions)
+            recorded_before += recorder.record(
+                result.path, result.inspection.score if result.inspection else None, error=result.error,
+                inspection_ms=part_ms(), regions=regions, alike_again=False) is None
         if result.inspection is None or regions is None:
             rows.append(ResultRow(str(result.path), None, model.threshold, result.error or "", inspection_time(), review))
             print_error(str(result.error))
@@ -254,6 +257,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
                 overlays_failed = True
                 print_error(f"no overlay for '{result.path.name}': {exc}")
     close_recorder(recorder)
+    if recorded_before:
+        print(f"{recorded_before:,} of {len(rows):,} part{'' if len(rows) == 1 else 's'} "
+              f"{'was' if recorded_before == 1 else 'were'} recorded at this station before, with this model, threshold, "
+              "verdict and score: not recorded again", file=sys.stderr)
     if args.csv:
         write_results_csv(args.csv, rows, ResultsSource.of(model, args.model), csv_style_of(args))
     warning = likeness.warning()

@@ -95,7 +95,8 @@ class PartResult:
     review_from: Optional[float] = None  # the review band's start in force, None for none
     regions: Optional[Tuple[DefectRegion, ...]] = None  # at ``threshold``; None for a failure
     min_defect_area: float = 0.0
-    #: a part looked at again: where this station recorded it (not recorded twice when nothing differs)
+    #: a part looked at again: where this station recorded it (None: at its own path). Not recorded twice when
+    #: nothing differs from that record
     recorded_as: Optional[str] = None
 
 
@@ -233,10 +234,10 @@ class RecordWriter:
                                    largest_region=None if request.regions is None else largest_area(request.regions)),
                 error=(request.error or "cannot inspect") if request.score is None else None, inspection_ms=None,
                 regions=regions_to_json(request.regions), review_from=request.review_from)
-            # an operator looking again at a line's NG part would count it twice in every summary; what the
-            # record holds already, alike, is that inspection
-            recorded = (self._store.recorded_alike(record, request.recorded_as)
-                        if request.recorded_as is not None and sha256 is not None else None)
+            # an operator looking again at a line's NG part, or an engineer dropping the same images again, would
+            # count each part twice in every summary; what the record holds already, alike, is that inspection
+            recorded = (self._store.recorded_alike(record, request.recorded_as or record.image_path)
+                        if sha256 is not None else None)
             if recorded is not None:
                 self._tell("recorded before", (request.path.name, recorded))
                 return

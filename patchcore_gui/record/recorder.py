@@ -64,11 +64,14 @@ class InspectionRecorder:
 
     def record(self, image_path: PathLike, score: Optional[float], error: Optional[str] = None,
                inspection_ms: Optional[float] = None, identity: Optional[Tuple[int, str]] = None,
-               regions: Optional[Sequence[DefectRegion]] = None, time: Optional[datetime] = None) -> int:
+               regions: Optional[Sequence[DefectRegion]] = None, time: Optional[datetime] = None,
+               alike_again: bool = True) -> Optional[int]:
         """Commit one result; ``identity`` is the image's ``(size, sha256)`` if the caller has it already.
 
         ``regions`` are the part's defect regions at the threshold (None: not measured); the verdict
-        judges the largest of them against the minimum defect area.
+        judges the largest of them against the minimum defect area. ``alike_again`` False: a result this
+        station recorded before for the same file and content, alike (:meth:`InspectionStore.recorded_alike`),
+        is not recorded again, and None is returned (a batch run twice would count each part twice).
 
         An image that cannot be read again for its identity is recorded without one. Raises
         :class:`~.errors.StoreUnavailable` when the store cannot take it.
@@ -79,14 +82,17 @@ class InspectionRecorder:
             except ImageReadError:
                 identity = None
         size, sha256 = identity if identity is not None else (None, None)
-        return self.store.add(InspectionRecord(
+        record = InspectionRecord(
             time=time or datetime.now(timezone.utc), image_path=os.path.abspath(image_path), file_size=size,
             sha256=sha256, model_sha256=self.model_sha256, model_name=self.model_name, threshold=self.threshold,
             score=score, error=error if score is None else None, inspection_ms=inspection_ms,
             verdict=verdict_of(score, self.threshold, review_from=self.review_from,
                                largest_region=None if regions is None else largest_area(regions),
                                min_defect_area=self.min_defect_area),
-            regions=regions_to_json(regions), review_from=self.review_from))
+            regions=regions_to_json(regions), review_from=self.review_from)
+        if not alike_again and sha256 is not None and self.store.recorded_alike(record, record.image_path):
+            return None
+        return self.store.add(record)
 
     def threshold_moved(self, threshold: float) -> None:
         """Note a new threshold in the audit trail; later records carry it."""

@@ -44,6 +44,15 @@ def test_every_inspected_part_is_recorded_with_the_model_in_force(qtbot, model_w
             assert record.score == item.score and record.threshold == model_window.document.threshold
             assert record.sha256 == hashlib.sha256(item.path.read_bytes()).hexdigest()
             assert record.model_sha256 == changes[0].model_sha256
+    # the same images dropped again after the list was cleared are the same inspections: not counted twice (the
+    # broken file neither)
+    model_window.clear_results()
+    inspect_and_wait(qtbot, model_window, [parts[0], bad])
+    qtbot.waitUntil(lambda: any(m.startswith("bad.png was recorded at ") for m in model_window.messages),
+                    timeout=JOB_TIMEOUT_MS)
+    assert any(m.startswith(f"{parts[0].name} was recorded at ") and m.endswith("not recorded again")
+               for m in model_window.messages)
+    assert len(stored(model_window)[0]) == 5
 
 
 def test_saving_and_moving_the_threshold_go_into_the_audit_trail(qtbot, model_window, tmp_path):

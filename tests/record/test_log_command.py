@@ -59,8 +59,20 @@ def test_predict_log_records_every_part_with_the_model_and_its_threshold(model_f
 
     assert main(["predict", str(model_file), str(synthetic_set.test_good[0]), "--log", str(store_path),
                  "--station", "line3"]) == 0
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        "1 of 1 part was recorded at this station before, with this model, threshold, verdict and score: not "
+        "recorded again")
     with open_store(store_path, "reader") as store:
-        assert store.count() == 14 and len(store.model_changes()) == 1  # same model, same threshold: no new entry
+        assert store.count() == 13 and len(store.model_changes()) == 1  # same model, same threshold: no new entry
+    # another station, or another model (a tuned threshold), is another inspection, recorded
+    assert main(["predict", str(model_file), str(synthetic_set.test_good[0]), "--log", str(store_path),
+                 "--station", "bench"]) == 0
+    tuned = save_model(fitted.model.with_threshold(fitted.model.threshold * 0.5), tmp_path / "tuned.patchcore")
+    assert main(["predict", str(tuned), str(synthetic_set.test_good[0]), str(bad), "--log", str(store_path),
+                 "--station", "line3"]) == 1
+    assert "not recorded again" not in capsys.readouterr().err
+    with open_store(store_path, "reader") as store:
+        assert store.count() == 16 and len(store.model_changes()) == 3
 
 
 def test_predict_log_to_a_store_it_cannot_open_inspects_nothing(model_file, synthetic_set, tmp_path, capsys):
