@@ -40,6 +40,8 @@ STORE_SETTING = "record/store"
 STATION_SETTING = "record/station"
 #: how long the threshold must rest before its move is written to the audit trail
 THRESHOLD_REST_MS = 1000
+#: Parts not recorded again this close together are said as one batch.
+BATCH_GAP_MS = 3000
 #: how often a store that is away is tried again
 RETRY_MS = 10_000
 
@@ -272,6 +274,8 @@ class WindowRecord(QObject):
         self.writer = RecordWriter(target, station, self._notice.emit)
         self._rest = QTimer(self, singleShot=True, interval=THRESHOLD_REST_MS)
         self._rest.timeout.connect(self._threshold_rested)
+        self._recorded_before = 0  # parts of the batch being recorded that were recorded before, alike
+        self._batch_ends = QTimer(self, singleShot=True, interval=BATCH_GAP_MS)
         self._model: Optional[PatchCoreModel] = None
         self._path: Optional[Path] = None
         document.model_changed.connect(self._model_changed)
@@ -376,8 +380,14 @@ class WindowRecord(QObject):
             self.info.emit("The inspection record is back: the inspections that waited are recorded")
         elif kind == "recorded before":
             name, time = value  # type: ignore[misc]
-            self.info.emit(f"{name} was recorded at {time.astimezone():%Y-%m-%d %H:%M:%S} with this model, threshold "
-                           "and score: not recorded again")
+            # a folder dropped again would flash one line a part past the reader: the parts of one batch are counted
+            self._recorded_before = self._recorded_before + 1 if self._batch_ends.isActive() else 1
+            self._batch_ends.start()
+            when = f"{time.astimezone():%Y-%m-%d %H:%M:%S}"
+            self.info.emit(f"{name} was recorded at {when} with this model, threshold and score: not recorded again"
+                           if self._recorded_before == 1 else
+                           f"{self._recorded_before:,} parts were recorded before with this model, threshold and "
+                           f"score: not recorded again (the last, {name}, at {when})")
         else:
             self.recorded.emit()
 
