@@ -17,8 +17,8 @@ from typing import Callable, Optional
 
 from PySide6.QtCore import QModelIndex, QPoint, QSettings, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout, QHBoxLayout,
-                               QLabel, QLineEdit, QListView, QMenu, QMessageBox, QPushButton, QSizePolicy, QSpinBox,
-                               QVBoxLayout, QWidget)
+                               QLabel, QLineEdit, QListView, QMenu, QMessageBox, QPushButton, QSizePolicy, QVBoxLayout,
+                               QWidget)
 
 from ..core import Inspector, PatchCoreError
 from ..line import LineSettings, OverlayWriter, PartSorter, ShiftSnapshot
@@ -28,6 +28,7 @@ from ..line.shifts import ShiftPlan
 from .image_view import InspectionView
 from .line_worker import SHOW_EVERY_S, THUMBNAIL_SIDE, FollowedModelFile, LineWorker, ShownLinePart
 from .ng_parts import IMAGE_ROLE, KEY_ROLE, RECORDED_PATH_ROLE, NgPartsModel, NgRow
+from .number_boxes import CountBox
 from .window_settings import whole_number
 from .workers import start_worker
 
@@ -152,7 +153,7 @@ class LinePanel(QWidget):
         plan_row = QHBoxLayout()
         plan_row.addWidget(QLabel("Shifts start at"))
         plan_row.addWidget(self.shifts_edit, 1)
-        self.ng_in_a_row = QSpinBox()
+        self.ng_in_a_row = CountBox()
         self.ng_in_a_row.setRange(0, 999)
         self.ng_in_a_row.setSpecialValueText("never")
         self.ng_in_a_row.setValue(whole_number(settings, "line/ng_in_a_row", NG_IN_A_ROW))
