@@ -12,8 +12,9 @@ record them (``last_error``, ``messages``) and never block, so tests can observe
 
 from __future__ import annotations
 
+from collections import deque
 from pathlib import Path
-from typing import Callable, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Deque, Optional, Sequence, Tuple, Union
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent
@@ -53,6 +54,8 @@ from .workers import BuildWorker, ExportWorker, InspectWorker
 
 PathLike = Union[str, Path]
 APP_TITLE = "PatchCore Inspector"
+#: Messages the window keeps to be read back (tests, and a person's last words in the status bar).
+KEPT_MESSAGES = 1000
 #: What a failed job's message box is titled, and what a cancelled job says.
 FAILED_TITLES = {"build": "The build failed", "inspect": "The inspection failed", "export": "The export failed",
                  "region of interest": "Cannot set the region of interest",
@@ -76,7 +79,8 @@ class MainWindow(QMainWindow):
         self.queue = InspectionQueue()
         self.last_error = ""
         self.batch_message = BatchMessage(self.statusBar(), self.show_info)
-        self.messages: List[str] = []
+        #: the newest messages said (a window left open on a line for weeks keeps the newest KEPT_MESSAGES)
+        self.messages: Deque[str] = deque(maxlen=KEPT_MESSAGES)
         #: Off in tests: messages are then only recorded and shown in the status bar.
         self.use_message_boxes = True
         self._dropped_folder: Optional[Path] = None

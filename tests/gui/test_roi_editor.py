@@ -53,7 +53,7 @@ def _apply_and_wait(qtbot, window, press) -> None:
     with qtbot.waitSignal(window.job_done, timeout=JOB_TIMEOUT_MS,
                           check_params_cb=lambda kind, outcome: kind == "inspect") as blocker:
         press()
-    assert blocker.args == ["inspect", "finished"], window.messages[-3:]
+    assert blocker.args == ["inspect", "finished"], list(window.messages)[-3:]
     qtbot.wait(200)
 
 
