@@ -32,7 +32,7 @@ import tempfile
 import time
 import tracemalloc
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -47,6 +47,35 @@ from patchcore_gui.core.memory import give_back_freed_memory  # noqa: E402
 from patchcore_gui.gui.refcount_guard import _RESERVE, SINGLETONS  # noqa: E402
 
 TICK_MS = 10
+#: The window's memory is read this often, and with its workers' and the parts inspected this often.
+SAMPLE_S, SOAK_S = 0.5, 10.0
+
+
+class TickGaps:
+    """The gaps between the UI thread's ticks as a histogram of 0.1 ms bins up to 5 s: its memory made once,
+    whatever the run's length (a longer gap counts in the last bin; the longest is kept apart)."""
+
+    BIN_MS, BINS = 0.1, 50_000
+
+    def __init__(self) -> None:
+        self.counts = np.zeros(self.BINS + 1, np.int64)
+        self.count = 0
+        self.longest = 0.0
+
+    def add(self, gap_ms: float) -> None:
+        self.counts[min(int(gap_ms / self.BIN_MS), self.BINS)] += 1
+        self.count += 1
+        self.longest = max(self.longest, gap_ms)
+
+    def copy(self) -> "TickGaps":
+        other = TickGaps()
+        other.counts[:], other.count, other.longest = self.counts, self.count, self.longest
+        return other
+
+    def lag(self, percentile: float) -> float:
+        """The ``percentile`` of the ticks' lateness past TICK_MS (ms, to the bin's middle)."""
+        index = int(np.searchsorted(np.cumsum(self.counts), percentile / 100 * self.count))
+        return (index + 0.5) * self.BIN_MS - TICK_MS
 
 
 def run(model_path: Path, rate: float, seconds: float, drain_s: float, parts: str = "all",
@@ -81,20 +110,27 @@ def run(model_path: Path, rate: float, seconds: float, drain_s: float, parts: st
         window.line_mode.run_line(folder)
         while panel.worker is None or panel.worker.line is None or not panel.worker.line.ready.is_set():
             pump(100)
+        # What this bench measures is kept in arrays made before the window's memory is first read: a list that
+        # grew by a float at every tick (100 a second) and every sample was itself most of the "window's growth"
+        # reported up to the thirtieth session (docs/benchmarks.md, "A shift-long run of the window's line")
+        gaps = TickGaps()
+        samples = np.full((int((seconds + drain_s) / SAMPLE_S) + 10, 3), np.nan)  # s, window rss, NG listed
+        taken = 0
+        soak = np.full((int((seconds + drain_s) / SOAK_S) + 10, 5), np.nan)  # s, parts, window, workers, files
+        soaked = 0
         rss_start = me.memory_info().rss
         references_start = _singleton_references()
         if trace:
             tracemalloc.start(trace)
         halfway_snapshot = None
 
-        gaps: List[float] = []
         clock = QElapsedTimer()
         clock.start()
         last = [clock.nsecsElapsed()]
 
         def tick() -> None:
             now = clock.nsecsElapsed()
-            gaps.append((now - last[0]) / 1e6)
+            gaps.add((now - last[0]) / 1e6)
             last[0] = now
 
         timer = QTimer()
@@ -109,24 +145,24 @@ def run(model_path: Path, rate: float, seconds: float, drain_s: float, parts: st
         timer.start()
         if trim_every > 0:
             trimmer.start()
-        rss_samples: List[Tuple[float, int, int]] = []
-        # (seconds, parts inspected, window rss, workers' rss, window rss backed by files)
-        soak: List[Tuple[float, int, int, int, int]] = []
         log = None
         ends = start_at + seconds
         while time.time() < ends or log is None:
-            pump(500)
-            rss_samples.append((time.time() - start_at, me.memory_info().rss, panel.ng_model.total))
-            if trace and halfway_snapshot is None and rss_samples[-1][0] >= seconds / 2:
+            pump(int(SAMPLE_S * 1000))
+            at = time.time() - start_at
+            samples[min(taken, len(samples) - 1)] = (at, me.memory_info().rss, panel.ng_model.total)
+            taken += 1
+            if trace and halfway_snapshot is None and at >= seconds / 2:
                 halfway_snapshot = tracemalloc.take_snapshot()
-            if len(rss_samples) % 20 == 0:  # every 10 s
+            if taken % int(SOAK_S / SAMPLE_S) == 0:
                 inspected = panel.last_snapshot.inspected if panel.last_snapshot else 0
-                soak.append((rss_samples[-1][0], inspected, rss_samples[-1][1], _workers_rss(me, writer.pid),
-                             _file_backed(me)))
+                soak[min(soaked, len(soak) - 1)] = (at, inspected, samples[taken - 1, 1], _workers_rss(me, writer.pid),
+                                                    _file_backed(me))
+                soaked += 1
             if log is None and not written.empty():
                 log = written.get()
         writer.join()
-        gaps_writing = np.array(gaps)
+        gaps_writing = gaps.copy()
         inspected_at_end = panel.last_snapshot.inspected if panel.last_snapshot else 0
         deadline = time.time() + drain_s
         while (panel.last_snapshot is None or panel.last_snapshot.inspected < len(log)) and time.time() < deadline:
@@ -148,7 +184,8 @@ def run(model_path: Path, rate: float, seconds: float, drain_s: float, parts: st
         window.close()
         app.processEvents()
 
-    lag = gaps_writing - TICK_MS
+    rss_samples = samples[:min(taken, len(samples))]
+    soak = [tuple(row) for row in soak[:min(soaked, len(soak))]]
     # over the second half only: the first NG parts fill the bounded store of pictures to look back at
     late = [(count, rss) for at, rss, count in rss_samples if at >= seconds / 2]
     counts = np.array([c for c, _ in late], float)
@@ -167,9 +204,9 @@ def run(model_path: Path, rate: float, seconds: float, drain_s: float, parts: st
         "inspected_by_end_of_writing": int(inspected_at_end),
         "inspected": int(snapshot.inspected if snapshot else 0), "ng": int(snapshot.ng if snapshot else 0),
         "ng_listed": int(listed),
-        "ui_lag_median_ms": float(np.median(lag)), "ui_lag_p95_ms": float(np.percentile(lag, 95)),
-        "ui_lag_p99_ms": float(np.percentile(lag, 99)), "ui_lag_max_ms": float(lag.max()),
-        "ticks": int(len(lag)),
+        "ui_lag_median_ms": gaps_writing.lag(50), "ui_lag_p95_ms": gaps_writing.lag(95),
+        "ui_lag_p99_ms": gaps_writing.lag(99), "ui_lag_max_ms": gaps_writing.longest - TICK_MS,
+        "ticks": gaps_writing.count,
         "rss_start_mb": rss_start / 2**20, "rss_halfway_mb": halfway / 2**20, "rss_end_mb": rss_end / 2**20,
         "rss_end_after_trim_mb": rss_trimmed / 2**20, "trim_every_s": trim_every,
         "rss_kb_per_ng_listed_second_half": slope / 1024,
@@ -179,7 +216,8 @@ def run(model_path: Path, rate: float, seconds: float, drain_s: float, parts: st
         "workers_rss_kb_per_1000_parts_second_half": per_thousand_parts(3),
         # mapped files (SQLite's shared index, fonts, libraries) apart from the heap
         "window_file_backed_kb_per_1000_parts_second_half": per_thousand_parts(4),
-        "every_10_s": [[round(at), parts, round(window / 2**20, 1), round(workers / 2**20, 1), round(files / 2**20, 1)]
+        "every_10_s": [[round(at), int(parts), round(window / 2**20, 1), round(workers / 2**20, 1),
+                        round(files / 2**20, 1)]
                        for at, parts, window, workers, files in soak],  # s, parts, window, workers, files MB
         # what PySide6 loses (gui/refcount_guard.py); "held" is the count the guard's reserve aside
         **{f"{name}_references_held_at_start": held for name, held in references_start.items()},
