@@ -58,13 +58,19 @@ class PartsInARow:
         if self._count < self.in_a_row:
             return None
         assert self._since is not None
+        self.shown = (self._count, self._shown(self._count, self._since))
+        if self._count != self.in_a_row:
+            return None
         state = self._state(self._count, self._since)
-        self.shown = (self._count, state)
-        return RunChange(self.began, state, f"warning: {state}") if self._count == self.in_a_row else None
+        return RunChange(self.began, state, f"warning: {state}")
 
     def _state(self, count: int, since: datetime) -> str:
         """One line: the run so far and why it matters."""
         raise NotImplementedError
+
+    def _shown(self, count: int, since: datetime) -> str:
+        """The line shown while the run lasts."""
+        return self._state(count, since)
 
     def _ended_detail(self, count: int) -> str:
         raise NotImplementedError
