@@ -42,9 +42,7 @@ class NgInARow(PartsInARow):
         return (f"{_parts(count)} in a row since {since.astimezone():%H:%M:%S}, the newest {self._newest}: "
                 "look at these parts and at what makes them")
 
-    def _shown(self, count: int, since: datetime) -> str:
-        # the same words all run long: a band over the newest part whose text changed at every part laid the
-        # window out again each time (0.3-0.5 ms, against 0.03 for the same text; docs/benchmarks.md)
+    def _shown(self, since: datetime) -> str:
         return f"NG parts in a row since {since.astimezone():%H:%M:%S}: look at these parts and at what makes them"
 
     def _ended_detail(self, count: int) -> str:

@@ -49,10 +49,15 @@ class UnlikeParts(PartsInARow):
         return self._part(True, time)
 
     def _state(self, count: int, since: datetime) -> str:
+        return f"{count:,} parts {self._in_a_row(since)}"
+
+    def _shown(self, since: datetime) -> str:
+        return f"Parts {self._in_a_row(since)}"
+
+    def _in_a_row(self, since: datetime) -> str:
         assert self._check is not None
-        return (f"{count:,} parts in a row since {since.astimezone():%H:%M:%S} do not look like the good parts "
-                f"this model was built from ({self._check.why()}): is it the model for these parts, and is the "
-                "camera as it was?")
+        return (f"in a row since {since.astimezone():%H:%M:%S} do not look like the good parts this model was built "
+                f"from ({self._check.why()}): is it the model for these parts, and is the camera as it was?")
 
     def _ended_detail(self, count: int) -> str:
         return f"after {count:,} in a row that did not"
