@@ -56,6 +56,7 @@ from patchcore_gui.line import (ArrivalSettings, InspectionLine, LineSettings, P
                                 is_part_name)
 from patchcore_gui.line.recording import StoreRecorder  # noqa: E402
 from patchcore_gui.line.runner import default_inspectors  # noqa: E402
+from patchcore_gui.line.signal_command import parse_signal_command  # noqa: E402
 from timing import StageTimes  # noqa: E402
 
 BOTTLE = ROOT.parent / "shared" / "data" / "mvtec_bottle_512" / "bottle"
@@ -132,7 +133,7 @@ def measure_rate(inspector: Inspector, model_path: Path, rate: float, seconds: f
                  processes: bool = True, queued: int = LineSettings.queued_per_process,
                  take_up_at: Optional[float] = None, take_up_kind: str = "judging",
                  start_beside: bool = True, share: Optional[Tuple[Path, Path]] = None,
-                 poll: Optional[float] = None) -> Dict[str, object]:
+                 poll: Optional[float] = None, signal_command: Tuple[str, ...] = ()) -> Dict[str, object]:
     folder, sorted_root = work / "camera", work / "sorted"
     commits = StageTimes()
     folder.mkdir()
@@ -149,7 +150,8 @@ def measure_rate(inspector: Inspector, model_path: Path, rate: float, seconds: f
         recorder.add = lambda result: commits("record", adding, result)
     line = InspectionLine(inspector, folder, recorder, PartSorter(sorted_root, move=True),
                           settings=LineSettings(arrival=ArrivalSettings(poll=poll), inspectors=inspectors, processes=processes,
-                                                queued_per_process=queued, start_beside=start_beside))
+                                                queued_per_process=queued, start_beside=start_beside,
+                                                signal_command=signal_command, signal_ok_parts=True))
     results: Dict[str, PartResult] = {}
     backlog: List[Tuple[float, int]] = []
     runner = threading.Thread(target=line.run, args=(lambda r: results.__setitem__(r.path.name, r),), daemon=True)
@@ -222,6 +224,8 @@ def measure_rate(inspector: Inspector, model_path: Path, rate: float, seconds: f
         "backlog_slope_per_s": slope, "backlog_at_end": end_backlog, "backlog_max": int(counts.max()),
         "held": bool(slope < 0.05 and end_backlog <= max(2, rate)),
     }
+    if line.signals is not None:  # every part told: the most the plant's program can cost the line
+        outcome.update(signal_command=" ".join(signal_command), signals_sent=line.signals.sent)
     if take_up_at is not None:
         handed, inspecting = taken_up["handed"], taken_up.get("inspecting", float("nan"))
         meanwhile = np.array([1000 * (r.recorded_at - closed[name]) for name, r in results.items()
@@ -257,6 +261,9 @@ def main() -> int:
                         help="auto, 0 (file events only) or seconds between listings; each rate runs with each")
     parser.add_argument("--in-threads", action="store_true",
                         help="parts side by side in threads of the line's process, not in worker processes")
+    parser.add_argument("--signal-commands", nargs="+", default=[""], metavar="COMMAND",
+                        help="the line's signal command, run for every part (\"\" for none); each rate runs with each, "
+                             "in turn")
     args = parser.parse_args()
     if not args.data.is_dir():
         print(f"data not found at {args.data}", file=sys.stderr)
@@ -269,15 +276,17 @@ def main() -> int:
           f"load average before: {os.getloadavg()}", flush=True)
     outcomes = []
     for rate in args.rates:
-        for inspectors, queued, beside, poll in itertools.product(args.inspectors, args.queued, args.start_beside,
-                                                                  args.poll_every):
+        for inspectors, queued, beside, poll, signal in itertools.product(args.inspectors, args.queued,
+                                                                          args.start_beside, args.poll_every,
+                                                                          args.signal_commands):
             capacity, single_ms = inspector_capacity(inspector, image_paths[:40])
             work = Path(tempfile.mkdtemp(prefix="bench_line_"))
             outcome = measure_rate(inspector, model_path, rate, args.seconds, images, work,
                                    store=not args.no_store, inspectors=inspectors, processes=not args.in_threads,
                                    queued=queued, take_up_at=args.take_up_at, take_up_kind=args.take_up_kind,
                                    start_beside=beside == "on", share=args.share,
-                                   poll=None if poll == "auto" else float(poll))
+                                   poll=None if poll == "auto" else float(poll),
+                                   signal_command=parse_signal_command(signal))
             outcome.update(inspectors=inspectors or default_inspectors(), processes=not args.in_threads,
                            start_beside=beside, poll_every=poll,
                            queued_per_process=queued, inspector_parts_per_s=capacity,
@@ -285,13 +294,15 @@ def main() -> int:
             outcomes.append(outcome)
             print(json.dumps(outcome), flush=True)
     print("\n| parts/s written | parts side by side, queued beside each | inspector alone just before: parts/s in batches, ms single | recorded by end "
-          "of writing | delay median ms | delay p95 ms | backlog slope /s | backlog at end | held | load after |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "of writing | delay median ms | delay p95 ms | backlog slope /s | backlog at end | held | load after | "
+          "signal command: parts told |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for o in outcomes:
         print(f"| {o['rate']:g} | {o['inspectors']}, {o['queued_per_process']} | {o['inspector_parts_per_s']:.1f}, {o['inspector_single_ms']:.0f} | "
               f"{o['recorded_by_end_of_writing']}/{o['written']} | {o['delay_median_ms']:.0f} | "
               f"{o['delay_p95_ms']:.0f} | {o['backlog_slope_per_s']:+.2f} | {o['backlog_at_end']} | "
-              f"{'yes' if o['held'] else 'no'} | {o['loadavg_after'][0]:.1f} |")
+              f"{'yes' if o['held'] else 'no'} | {o['loadavg_after'][0]:.1f} | "
+              + (f"{o['signal_command']}: {o['signals_sent']} |" if "signal_command" in o else "none |"))
     if args.json:
         args.json.write_text(json.dumps(outcomes, indent=2))
     return 0

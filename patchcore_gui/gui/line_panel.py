@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QFileDialog, 
 from ..core import Inspector, PatchCoreError
 from ..line import LineSettings, OverlayWriter, PartSorter, ShiftSnapshot
 from ..line.ng_in_a_row import NG_IN_A_ROW
+from .signal_setting import SignalCommandSetting
 from ..line.runner import Recorder
 from ..line.shifts import ShiftPlan
 from .image_view import InspectionView
@@ -164,6 +165,7 @@ class LinePanel(QWidget):
         run_row.addWidget(QLabel("Warn at"))
         run_row.addWidget(self.ng_in_a_row)
         run_row.addWidget(QLabel("NG parts in a row"), 1)
+        self.signal_setting = SignalCommandSetting(settings)
 
         self.counter_labels = {}
         counters = QFormLayout()
@@ -196,6 +198,7 @@ class LinePanel(QWidget):
         side.addLayout(shift_row)
         side.addLayout(plan_row)
         side.addLayout(run_row)
+        side.addWidget(self.signal_setting)
         side.addLayout(counters)
         side.addWidget(self.ng_title)
         side.addWidget(self.ng_list, 1)
@@ -235,6 +238,7 @@ class LinePanel(QWidget):
             return False
         try:
             plan = ShiftPlan.parse(self.shifts_edit.text())
+            signal_command = self.signal_setting.command()
         except PatchCoreError as exc:
             self._refuse(f"Cannot run the line: {exc}")
             return False
@@ -247,7 +251,8 @@ class LinePanel(QWidget):
         self.settings.setValue("line/subfolders", self.subfolders.isChecked())
         self.settings.setValue("line/ng_in_a_row", self.ng_in_a_row.value())
         settings = replace(settings, arrival=replace(settings.arrival, subfolders=self.subfolders.isChecked()),
-                           shifts=plan, ng_in_a_row=self.ng_in_a_row.value())
+                           shifts=plan, ng_in_a_row=self.ng_in_a_row.value(), signal_command=signal_command,
+                           signal_ok_parts=self.signal_setting.ok_parts.isChecked())
         root = self.sort_root(folder)
         sorter = PartSorter(root, move=mode == "move") if mode != "leave" else None
         overlays = OverlayWriter(root / "overlays") if mode != "leave" else None
@@ -556,6 +561,7 @@ class LinePanel(QWidget):
         self.subfolders.setEnabled(not running)
         self.shifts_edit.setEnabled(not running)
         self.ng_in_a_row.setEnabled(not running)
+        self.signal_setting.setEnabled(not running)
         self.new_shift_button.setEnabled(running)
         self.pause_button.setEnabled(running)
         self.stop_button.setEnabled(running or self.waiting)

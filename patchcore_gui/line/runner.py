@@ -45,6 +45,7 @@ from .inspection_processes import InspectionProcesses, StartingBeside, room_besi
 from .shifts import ShiftPlan
 from .sorting import OverlayWriter, PartSorter
 from .ng_in_a_row import NG_IN_A_ROW, NgInARow
+from .signal_command import LINE_STARTED, LINE_STOPPED, SignalCommand
 from .unlike_parts import UnlikeParts
 
 T = TypeVar("T")
@@ -158,6 +159,11 @@ class LineSettings:
     shifts: ShiftPlan = ShiftPlan()
     #: NG parts in a row before the line warns that the process, not a part, went wrong (0: never; line/ng_in_a_row.py)
     ng_in_a_row: int = NG_IN_A_ROW
+    #: The program (and its first arguments) run for each NG, REVIEW and ERROR part and each change of the line's
+    #: state, for a stack light, a reject gate or a PLC (none: the line tells nothing outside; line/signal_command.py).
+    signal_command: Tuple[str, ...] = ()
+    #: ``signal_command`` is run for OK parts too.
+    signal_ok_parts: bool = False
 
 
 def _local_now() -> datetime:
@@ -324,6 +330,9 @@ class InspectionLine:
         self.counters = ShiftCounters()
         self.unlike_parts = UnlikeParts()
         self.ng_in_a_row = NgInARow(settings.ng_in_a_row)
+        self.signals = SignalCommand(settings.signal_command, settings.signal_ok_parts) if settings.signal_command \
+            else None
+        self._said_started = False  # the signal command told that the line inspects
         self._new_shift_asked = threading.Event()
         self._last_part_time: Optional[datetime] = None  # the last concluded part's (_in_arrival_order)
         self._claim: Optional[ExitStack] = None  # the camera folder's lock, while held
@@ -432,13 +441,24 @@ class InspectionLine:
         if not self.folder.is_dir():
             raise PatchCoreError(f"folder '{self.folder}' does not exist or is not a folder")
         self.claim_folder(on_notice)
+        if self.signals is not None:
+            self.signals.start()
+        ended = "stopped"
         try:
             final = self._watch_and_inspect(on_result, on_notice, on_tick, on_shift)
+            ended = f"stopped; {final.line()}"
             if self._taken_over_by is not None:
                 raise PatchCoreError(f"another line took the camera folder {self.folder} over "
                                      f"({self._taken_over_by}): this line stopped")
             return final
+        except PatchCoreError as exc:
+            ended = f"ended: {exc}"
+            raise
         finally:
+            if self.signals is not None:
+                self.signals.state(LINE_STOPPED, ended, _now())
+                self.signals.close()
+                self._say_signals(on_notice)
             if self._claim is not None:
                 self._claim.close()
                 self._claim = None
@@ -487,6 +507,7 @@ class InspectionLine:
         def tick() -> None:
             self._turn_shift_if_due(on_shift, on_notice, part_done_in_hand=lambda: bool(in_hand) and in_hand[0].done())
             self._say_who_else_watched(on_notice)
+            self._say_signals(on_notice)
             on_tick()
 
         def turn_shift_for(part_time: datetime) -> None:
@@ -614,13 +635,21 @@ class InspectionLine:
 
     def audit(self, kind: str, threshold: float, detail: str, on_notice: Callable[[str], None]) -> None:
         """An entry in the store's audit trail (``patchcore log --changes``), where the line records into a
-        store; in the line's thread, the store's."""
+        store, and told to the signal command; in the line's thread, the store's."""
+        if self.signals is not None:
+            self.signals.state(kind, detail, _now())
         record = getattr(self.recorder, "record_change", None)
         if record is not None:
             try:
                 record(kind, threshold, detail)
             except PatchCoreError as exc:
                 on_notice(f"error: '{kind}' could not be recorded: {exc}")
+
+    def _say_signals(self, on_notice: Callable[[str], None]) -> None:
+        """What the signal command's thread found (a failure, the command working again), said in the line's."""
+        if self.signals is not None:
+            for text in self.signals.take_said():
+                on_notice(text)
 
     def _note_the_folder_gone_or_back(self, on_notice: Callable[[str], None]) -> None:
         """Quality asking why a line recorded no part for an hour finds the answer in the audit trail."""
@@ -686,6 +715,9 @@ class InspectionLine:
                 pool, inspect_paths, most_in_hand, processes):
             self._started_with_new_model()
             self.ready.set()
+            if self.signals is not None and not self._said_started:
+                self._said_started = True
+                self.signals.state(LINE_STARTED, f"inspecting the parts in {self.folder}", _now())
             while True:
                 on_tick()
                 self._note_the_folder_gone_or_back(on_notice)
@@ -901,6 +933,8 @@ class InspectionLine:
                     self.recorder.note_sorted(result.path, result.sha256, sorted_to)
                 except RecordingFailed as exc:
                     on_notice(f"error: the record of '{result.path.name}' does not say it went to {sorted_to}: {exc}")
+        if record and self.signals is not None:  # a part recorded before was told then
+            self.signals.part(result.verdict, result.path, result.time, result.score, result.threshold, sorted_to)
         on_result(replace(result, overlay=overlay, sorted_to=sorted_to, pixels=pixels))
 
 

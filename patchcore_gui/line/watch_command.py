@@ -17,7 +17,7 @@ import threading
 from functools import partial
 from pathlib import Path
 from types import FrameType
-from typing import Callable, Iterable, Optional
+from typing import Callable, Iterable, Optional, Tuple
 
 from ..core import PatchCoreError, load_model
 from ..core.fingerprint import stat_key
@@ -29,6 +29,7 @@ from .recording import StoreRecorder
 from .counters import ShiftSnapshot
 from .runner import InspectionLine, LineSettings, PartResult
 from .shifts import ShiftPlan
+from .signal_command import parse_signal_command
 from .sorting import OverlayWriter, PartSorter
 from ..program import add_model_argument
 
@@ -82,6 +83,13 @@ def add_watch_command(sub: "argparse._SubParsersAction[argparse.ArgumentParser]"
     p.add_argument("--ng-in-a-row", type=_whole_number, default=NG_IN_A_ROW, metavar="N",
                    help=f"warn when N parts in a row are NG: the process, not a part, went wrong (0: never; "
                         f"default {NG_IN_A_ROW}); said again at the first OK part, both in the audit trail")
+    p.add_argument("--signal-command", type=_signal_command, default=(), metavar="COMMAND",
+                   help="a program of the plant's (a stack light, a reject gate, a PLC's gateway), with its first "
+                        "arguments, run as 'COMMAND ng PART' for each NG part (review, error likewise) and 'COMMAND "
+                        "EVENT DETAIL' when the line starts, stops or warns (line-started, ng-parts-in-a-row, ...), "
+                        "one at a time and in order, the particulars in PATCHCORE_* variables too (README: 'Signals "
+                        "to the line')")
+    p.add_argument("--signal-ok", action="store_true", help="with --signal-command: run it for OK parts too")
     p.add_argument("--weights", type=Path, help="backbone weights file, if not where the model found it")
     p.set_defaults(run=cmd_watch)
 
@@ -100,6 +108,13 @@ def _at_least_one(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
     return int(text)
+
+
+def _signal_command(text: str) -> Tuple[str, ...]:
+    try:
+        return parse_signal_command(text)
+    except PatchCoreError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _whole_number(text: str) -> int:
@@ -143,7 +158,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
                           settings=LineSettings(arrival=ArrivalSettings(settle=args.settle, poll=args.poll_every,
                                                                        subfolders=args.subfolders),
                                                 inspectors=args.inspectors, shifts=args.shifts,
-                                                ng_in_a_row=args.ng_in_a_row),
+                                                ng_in_a_row=args.ng_in_a_row, signal_command=args.signal_command,
+                                                signal_ok_parts=args.signal_ok),
                           weights=args.weights)
     try:
         line.claim_folder(lambda text: print(text, file=sys.stderr, flush=True))  # refused before it says it watches
@@ -201,9 +217,12 @@ def cmd_watch(args: argparse.Namespace) -> int:
     shifts = f", shifts start at {args.shifts.text()}" if args.shifts.starts else ""
     band = "" if model.review_from is None else f", review from {model.review_from:.4f}"
     below = " and its subfolders" if args.subfolders else ""
+    told = "" if not args.signal_command else (
+        f", telling {Path(args.signal_command[0]).name} of {'every' if args.signal_ok else 'each not-OK'} part and of "
+        "the line's state")
     say(f"watching {folder.resolve()}{below} with {model_path.name} (threshold {model.threshold:.4f}{band}), "
         f"{line.inspectors} part(s) inspected side by side" + (f", recording into {args.log}" if args.log else "")
-        + shifts, sys.stderr)
+        + told + shifts, sys.stderr)
     if console:
         say(CONSOLE_HELP, sys.stderr)
     try:

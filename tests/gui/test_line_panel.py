@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import shutil
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -19,6 +20,7 @@ from patchcore_gui.gui.line_worker import SHOW_EVERY_S, SHOWN_SIDE, ShownLinePar
 from patchcore_gui.gui.results_model import downsize
 
 from ..core.test_images import write_twelve_bit
+from ..line.event_writer import EventWriter
 from patchcore_gui.line import ArrivalSettings, LineSettings, PartResult, arrival
 from patchcore_gui.line.runner import SessionMemory
 from patchcore_gui.line.folder_lock import only_line_on
@@ -414,8 +416,12 @@ def test_parts_unlike_the_good_parts_are_shown_over_the_newest_part_until_they_l
 def test_ng_parts_in_a_row_are_warned_of_over_the_newest_part_until_an_ok_part(qtbot, panel, inspector, synthetic_set,
                                                                               tmp_path, settings):
     panel.ng_in_a_row.setValue(2)
+    plant = EventWriter(tmp_path / "plant")  # the plant's program is told of it all, OK parts too
+    panel.signal_setting.edit.setText(shlex.join(plant.command))
+    panel.signal_setting.ok_parts.setChecked(True)
     camera, memory = run_on_a_camera(panel, inspector, tmp_path)
     assert not panel.ng_in_a_row.isEnabled() and settings.value("line/ng_in_a_row") in (2, "2")
+    assert not panel.signal_setting.isEnabled()
     drop(synthetic_set.test_defective[0], camera, "p0.png")
     wait_inspected(qtbot, panel, 1)
     assert panel.ng_run_warning.isHidden()
@@ -431,9 +437,26 @@ def test_ng_parts_in_a_row_are_warned_of_over_the_newest_part_until_an_ok_part(q
     assert panel.ng_in_a_row.isEnabled()
     assert [kind for kind, _, _ in memory.changes if "in a row" in kind] == [
         "NG parts in a row", "an OK part after NG parts in a row"]
+    assert plant.names() == ["line-started", "ng", "ng-parts-in-a-row", "ng", "an-ok-part-after-ng-parts-in-a-row",
+                             "ok", "line-stopped"]
+    assert panel.signal_setting.isEnabled()
     next_start = LinePanel(settings)
     qtbot.addWidget(next_start)
     assert next_start.ng_in_a_row.value() == 2  # remembered
+    assert next_start.signal_setting.edit.text() == shlex.join(plant.command)
+    assert next_start.signal_setting.ok_parts.isChecked()
+
+
+def test_a_signal_command_this_pc_cannot_run_stops_the_line_from_starting_in_one_line(qtbot, panel, inspector,
+                                                                                       tmp_path):
+    messages: List[str] = []
+    panel.message.connect(messages.append)
+    panel.signal_setting.edit.setText("stacklight-nowhere COM4")
+    camera = tmp_path / "camera"
+    camera.mkdir()
+    assert panel.start(camera, lambda: inspector, lambda: SessionMemory(), FAST) is False
+    assert not panel.running and messages == ["Cannot run the line: the signal command's program 'stacklight-nowhere' "
+                                              "is not a program this PC can run (not found, or not executable)"]
 
 
 def test_a_settings_file_edited_by_hand_gives_the_ng_warning_its_default(qtbot, settings):

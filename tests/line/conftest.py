@@ -13,6 +13,8 @@ import pytest
 from patchcore_gui.core import Inspector
 from patchcore_gui.line import ArrivalSettings, InspectionLine, LineSettings, PartResult, ShiftSnapshot
 
+from .event_writer import EventWriter
+
 # side by side in threads: worker processes take seconds to start (tests/line/test_inspection_processes.py has them)
 FAST = LineSettings(arrival=ArrivalSettings(settle=0.2, give_up=1.5), record_retry_s=0.2, processes=False)
 
@@ -83,3 +85,8 @@ def drop(source: Path, folder: Path, name: Optional[str] = None) -> Path:
     shutil.copy(source, folder / f".{target.name}.writing")
     (folder / f".{target.name}.writing").rename(target)
     return target
+
+
+@pytest.fixture
+def event_writer(tmp_path) -> EventWriter:
+    return EventWriter(tmp_path / "plant")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -88,12 +89,13 @@ def test_watch_prints_a_line_per_part_and_stops_on_sigterm(model_file, synthetic
 
 @pytest.mark.skipif(NEW_SHIFT_SIGNAL is None, reason="no SIGUSR1 on this system")
 def test_watch_starts_a_new_shift_on_sigusr1_and_the_audit_trail_says_it_was_asked(model_file, synthetic_set,
-                                                                                   tmp_path):
+                                                                                   tmp_path, event_writer):
     folder, store = tmp_path / "camera", tmp_path / "line.sqlite"
     folder.mkdir()
-    process = start_watch(model_file, folder, "--log", str(store), "--ng-in-a-row", "1")
+    process = start_watch(model_file, folder, "--log", str(store), "--ng-in-a-row", "1",
+                          "--signal-command", shlex.join(event_writer.command))
     try:
-        wait_until_watching(process)
+        assert ", telling python" in wait_until_watching(process)
         drop(synthetic_set.test_defective[0], folder, "first.png")
         wait_for_lines(process, 1)
         process.send_signal(NEW_SHIFT_SIGNAL)
@@ -117,6 +119,9 @@ def test_watch_starts_a_new_shift_on_sigusr1_and_the_audit_trail_says_it_was_ask
     assert "warning: 1 NG part in a row since " in err and "an OK part again, after 1 NG part in a row" in err
     assert [change.kind for change in changes if "in a row" in change.kind] == [
         "NG parts in a row", "an OK part after NG parts in a row"]
+    # the plant's program was told all of it but the OK part, in order, and the line's end
+    assert event_writer.names() == ["line-started", "ng-parts-in-a-row", "ng", "shift-started",
+                                    "an-ok-part-after-ng-parts-in-a-row", "line-stopped"]
 
 
 def test_the_console_word_shift_starts_a_new_shift_and_other_words_are_answered():
@@ -129,7 +134,9 @@ def test_the_console_word_shift_starts_a_new_shift_and_other_words_are_answered(
 
 @pytest.mark.parametrize("option, value, said", [
     ("--shifts", "06:00 14:30 2200", "'2200' is not a time of day for a shift to start (write it as 06:00)"),
-    ("--ng-in-a-row", "-1", "must be a whole number, 0 or more, not '-1'")])
+    ("--ng-in-a-row", "-1", "must be a whole number, 0 or more, not '-1'"),
+    ("--signal-command", "stacklight-nowhere red", "the signal command's program 'stacklight-nowhere' is not a program "
+                                                   "this PC can run (not found, or not executable)")])
 def test_watch_refuses_a_setting_that_is_none_in_one_line(model_file, tmp_path, capsys, option, value, said):
     with pytest.raises(SystemExit) as exit_status:
         main(["watch", str(model_file), str(tmp_path), option, value])
