@@ -133,7 +133,8 @@ def measure_rate(inspector: Inspector, model_path: Path, rate: float, seconds: f
                  processes: bool = True, queued: int = LineSettings.queued_per_process,
                  take_up_at: Optional[float] = None, take_up_kind: str = "judging",
                  start_beside: bool = True, share: Optional[Tuple[Path, Path]] = None,
-                 poll: Optional[float] = None, signal_command: Tuple[str, ...] = ()) -> Dict[str, object]:
+                 poll: Optional[float] = None, signal_command: Tuple[str, ...] = (),
+                 signal_held_open: bool = False) -> Dict[str, object]:
     folder, sorted_root = work / "camera", work / "sorted"
     commits = StageTimes()
     folder.mkdir()
@@ -151,7 +152,8 @@ def measure_rate(inspector: Inspector, model_path: Path, rate: float, seconds: f
     line = InspectionLine(inspector, folder, recorder, PartSorter(sorted_root, move=True),
                           settings=LineSettings(arrival=ArrivalSettings(poll=poll), inspectors=inspectors, processes=processes,
                                                 queued_per_process=queued, start_beside=start_beside,
-                                                signal_command=signal_command, signal_ok_parts=True))
+                                                signal_command=signal_command, signal_ok_parts=True,
+                                                signal_held_open=signal_held_open))
     results: Dict[str, PartResult] = {}
     backlog: List[Tuple[float, int]] = []
     runner = threading.Thread(target=line.run, args=(lambda r: results.__setitem__(r.path.name, r),), daemon=True)
@@ -225,7 +227,8 @@ def measure_rate(inspector: Inspector, model_path: Path, rate: float, seconds: f
         "held": bool(slope < 0.05 and end_backlog <= max(2, rate)),
     }
     if line.signals is not None:  # every part told: the most the plant's program can cost the line
-        outcome.update(signal_command=" ".join(signal_command), signals_sent=line.signals.sent)
+        outcome.update(signal_command=("lines:" if signal_held_open else "") + " ".join(signal_command),
+                       signals_sent=line.signals.sent)
     if take_up_at is not None:
         handed, inspecting = taken_up["handed"], taken_up.get("inspecting", float("nan"))
         meanwhile = np.array([1000 * (r.recorded_at - closed[name]) for name, r in results.items()
@@ -262,8 +265,8 @@ def main() -> int:
     parser.add_argument("--in-threads", action="store_true",
                         help="parts side by side in threads of the line's process, not in worker processes")
     parser.add_argument("--signal-commands", nargs="+", default=[""], metavar="COMMAND",
-                        help="the line's signal command, run for every part (\"\" for none); each rate runs with each, "
-                             "in turn")
+                        help="the line's signal command, run for every part (\"\" for none; 'lines:COMMAND' to start it "
+                             "once and write it each part as a JSON line); each rate runs with each, in turn")
     args = parser.parse_args()
     if not args.data.is_dir():
         print(f"data not found at {args.data}", file=sys.stderr)
@@ -286,7 +289,8 @@ def main() -> int:
                                    queued=queued, take_up_at=args.take_up_at, take_up_kind=args.take_up_kind,
                                    start_beside=beside == "on", share=args.share,
                                    poll=None if poll == "auto" else float(poll),
-                                   signal_command=parse_signal_command(signal))
+                                   signal_command=parse_signal_command(signal.removeprefix("lines:")),
+                                   signal_held_open=signal.startswith("lines:"))
             outcome.update(inspectors=inspectors or default_inspectors(), processes=not args.in_threads,
                            start_beside=beside, poll_every=poll,
                            queued_per_process=queued, inspector_parts_per_s=capacity,

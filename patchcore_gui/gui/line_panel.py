@@ -252,7 +252,8 @@ class LinePanel(QWidget):
         self.settings.setValue("line/ng_in_a_row", self.ng_in_a_row.value())
         settings = replace(settings, arrival=replace(settings.arrival, subfolders=self.subfolders.isChecked()),
                            shifts=plan, ng_in_a_row=self.ng_in_a_row.value(), signal_command=signal_command,
-                           signal_ok_parts=self.signal_setting.ok_parts.isChecked())
+                           signal_ok_parts=self.signal_setting.ok_parts.isChecked(),
+                           signal_held_open=self.signal_setting.held_open.isChecked())
         root = self.sort_root(folder)
         sorter = PartSorter(root, move=mode == "move") if mode != "leave" else None
         overlays = OverlayWriter(root / "overlays") if mode != "leave" else None

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Optional, Tuple
 
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QLineEdit, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from ..line.signal_command import parse_signal_command
 
@@ -18,7 +18,7 @@ SIGNAL_TIP = ("A program of the plant's, with its first arguments, that the line
 
 
 class SignalCommandSetting(QWidget):
-    """"Signal command [...] [ ] OK parts too", remembered under ``line/signal_command`` and ``line/signal_ok``."""
+    """"Signal command [...] [ ] OK parts too [ ] Kept running", remembered under ``line/signal_*``."""
 
     def __init__(self, settings: QSettings, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
@@ -29,15 +29,28 @@ class SignalCommandSetting(QWidget):
         self.ok_parts = QCheckBox("OK parts too")
         self.ok_parts.setToolTip("Run the signal command for every OK part as well ('COMMAND ok PART')")
         self.ok_parts.setChecked(str(settings.value("line/signal_ok", "false")).lower() == "true")
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(QLabel("Signal command"))
-        row.addWidget(self.edit, 1)
-        row.addWidget(self.ok_parts)
+        self.held_open = QCheckBox("Kept running")
+        self.held_open.setToolTip("Start the program once, with the line, and write each event to its input as one "
+                                  "line of JSON ({\"event\": \"ng\", \"part\": ..., \"score\": ...}) instead of "
+                                  "running it for each: for a program that holds its PLC connection open, and far "
+                                  "cheaper per part")
+        self.held_open.setChecked(str(settings.value("line/signal_held_open", "false")).lower() == "true")
+        command = QHBoxLayout()
+        command.addWidget(QLabel("Signal command"))
+        command.addWidget(self.edit, 1)
+        how = QHBoxLayout()
+        how.addWidget(self.ok_parts)
+        how.addWidget(self.held_open)
+        how.addStretch(1)
+        rows = QVBoxLayout(self)  # the side column is narrow on a 1366 px line PC screen
+        rows.setContentsMargins(0, 0, 0, 0)
+        rows.addLayout(command)
+        rows.addLayout(how)
 
     def command(self) -> Tuple[str, ...]:
         """The command as typed, remembered; raises :class:`PatchCoreError` for one this PC cannot run."""
         command = parse_signal_command(self.edit.text())
         self.settings.setValue("line/signal_command", self.edit.text().strip())
         self.settings.setValue("line/signal_ok", self.ok_parts.isChecked())
+        self.settings.setValue("line/signal_held_open", self.held_open.isChecked())
         return command

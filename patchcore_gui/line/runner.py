@@ -164,6 +164,8 @@ class LineSettings:
     signal_command: Tuple[str, ...] = ()
     #: ``signal_command`` is run for OK parts too.
     signal_ok_parts: bool = False
+    #: ``signal_command`` is started once and reads each event from its input as a line of JSON.
+    signal_held_open: bool = False
 
 
 def _local_now() -> datetime:
@@ -330,8 +332,8 @@ class InspectionLine:
         self.counters = ShiftCounters()
         self.unlike_parts = UnlikeParts()
         self.ng_in_a_row = NgInARow(settings.ng_in_a_row)
-        self.signals = SignalCommand(settings.signal_command, settings.signal_ok_parts) if settings.signal_command \
-            else None
+        self.signals = SignalCommand(settings.signal_command, settings.signal_ok_parts, settings.signal_held_open) \
+            if settings.signal_command else None
         self._said_started = False  # the signal command told that the line inspects
         self._new_shift_asked = threading.Event()
         self._last_part_time: Optional[datetime] = None  # the last concluded part's (_in_arrival_order)

@@ -16,6 +16,14 @@ The event's particulars are also in its environment (``PATCHCORE_EVENT``, ``PATC
 ``PATCHCORE_PART``, ``PATCHCORE_VERDICT``, ``PATCHCORE_SCORE``, ``PATCHCORE_THRESHOLD``, ``PATCHCORE_SORTED_TO``;
 for the line's state ``PATCHCORE_DETAIL``), so that a script reads what it needs by name.
 
+A program started for every event costs the line's PC its start each time: nothing for NG parts and warnings, but
+a Python script told of every part at 10 parts/s took the 2-core PC's last idle share and fell behind
+(docs/benchmarks.md). With ``held_open`` the command is started once, when the line starts, and each event is
+written to its standard input as one line of JSON (``{"event": "ng", "part": ..., "verdict": "NG", "score": 3.25,
+...}``, the same particulars by the same names in lower case); a program that holds its connection to a PLC open
+wants this anyway. One that ends is started again at the next event; at the line's end its input is closed, and it
+is ended if it has not ended itself :data:`SIGNAL_TIMEOUT_S` later.
+
 The commands run one at a time on a thread of their own: a slow or hanging one never holds the inspection (it is
 ended after :data:`SIGNAL_TIMEOUT_S`), and at most :data:`SIGNALS_WAITING` events wait for it; the line says once
 when the command fails or falls behind, and once when it works again, not at every part. The command comes from
@@ -24,6 +32,7 @@ the operator's settings or the command line, never from a model file.
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import shlex
@@ -35,7 +44,7 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Deque, Dict, List, Optional, Sequence, Tuple
+from typing import IO, Deque, Dict, List, Optional, Sequence, Tuple, Union, cast
 
 from ..core.errors import PatchCoreError
 
@@ -72,24 +81,41 @@ def event_name(kind: str) -> str:
     return "-".join(kind.lower().split())
 
 
+Particular = Union[str, float, None]
+
+
 @dataclass(frozen=True)
 class LineEvent:
-    """One run of the signal command: its event, its arguments after the event, its environment's particulars."""
+    """One event for the signal command: its name, its arguments after the name, its particulars by name."""
 
     name: str
     arguments: Tuple[str, ...]
-    particulars: Tuple[Tuple[str, str], ...]
+    particulars: Tuple[Tuple[str, Particular], ...]
+
+    def environment(self) -> Dict[str, str]:
+        """``PATCHCORE_EVENT`` and each particular as ``PATCHCORE_NAME``, numbers to 6 digits, none as empty."""
+        said = {"PATCHCORE_EVENT": self.name}
+        for name, value in self.particulars:
+            said[f"PATCHCORE_{name.upper()}"] = "" if value is None else value if isinstance(value, str) \
+                else f"{value:.6g}"
+        return said
+
+    def json_line(self) -> bytes:
+        return (json.dumps({"event": self.name, **dict(self.particulars)}) + "\n").encode("utf-8")
 
 
 class SignalCommand:
-    """Runs ``command`` for the line's events, in order, on a thread of its own from :meth:`start` to :meth:`close`;
-    :meth:`part` and :meth:`state` return at once. What went wrong is kept for the line's thread to say
-    (:meth:`take_said`)."""
+    """Runs ``command`` for the line's events (or, ``held_open``, writes them to its input), in order, on a thread of
+    its own from :meth:`start` to :meth:`close`; :meth:`part` and :meth:`state` return at once. What went wrong is
+    kept for the line's thread to say (:meth:`take_said`)."""
 
-    def __init__(self, command: Sequence[str], ok_parts: bool = False, timeout_s: float = SIGNAL_TIMEOUT_S,
-                 waiting: int = SIGNALS_WAITING) -> None:
+    def __init__(self, command: Sequence[str], ok_parts: bool = False, held_open: bool = False,
+                 timeout_s: float = SIGNAL_TIMEOUT_S, waiting: int = SIGNALS_WAITING) -> None:
         self.command = tuple(command)
         self.ok_parts = ok_parts
+        self.held_open = held_open
+        self._program: Optional[subprocess.Popen] = None  # held open: the running program
+        self._ended_said = False  # held open: that it ended by itself was said
         self.timeout_s = timeout_s
         self._events: "queue.Queue[Optional[LineEvent]]" = queue.Queue(maxsize=waiting)
         self._said: Deque[str] = deque()
@@ -97,7 +123,8 @@ class SignalCommand:
         self._dropped = 0  # events dropped since the command last caught up
         self._lock = threading.Lock()  # _dropped, between the line and the sender
         self._thread: Optional[threading.Thread] = None
-        #: events the command ran for and ended with exit code 0
+        self._given_up = threading.Event()  # the line's end waited long enough: what still waits is not sent
+        #: events the command ran for and ended with exit code 0 (held open: written to its input)
         self.sent = 0
 
     # -- from the line's thread ---------------------------------------------------------------------------------
@@ -111,14 +138,12 @@ class SignalCommand:
         if verdict not in SIGNALLED_VERDICTS and not (self.ok_parts and verdict == "OK"):
             return
         self._put(LineEvent(verdict.lower(), (str(path),), (
-            ("PATCHCORE_PART", str(path)), ("PATCHCORE_VERDICT", verdict), ("PATCHCORE_TIME", at.isoformat()),
-            ("PATCHCORE_SCORE", "" if score is None else f"{score:.6g}"), ("PATCHCORE_THRESHOLD", f"{threshold:.6g}"),
-            ("PATCHCORE_SORTED_TO", "" if sorted_to is None else str(sorted_to)))))
+            ("part", str(path)), ("verdict", verdict), ("time", at.isoformat()), ("score", score),
+            ("threshold", threshold), ("sorted_to", None if sorted_to is None else str(sorted_to)))))
 
     def state(self, kind: str, detail: str, at: datetime) -> None:
         """The line's state changed: ``kind`` is an audit-trail entry's name, or :data:`LINE_STARTED` and the like."""
-        self._put(LineEvent(event_name(kind), (detail,),
-                            (("PATCHCORE_DETAIL", detail), ("PATCHCORE_TIME", at.isoformat()))))
+        self._put(LineEvent(event_name(kind), (detail,), (("detail", detail), ("time", at.isoformat()))))
 
     def take_said(self) -> List[str]:
         """The lines to say since the last call: a failure's first, the command working again, events dropped."""
@@ -139,6 +164,10 @@ class SignalCommand:
             pass
         thread.join(max(0.0, end - time.monotonic()))
         if thread.is_alive():
+            self._given_up.set()
+            program = self._program
+            if program is not None:  # stuck writing to a program that does not read
+                program.kill()
             self._said.append(f"error: the signal command had not sent every event {wait_s:g} s after the line "
                               "ended: the rest were not sent")
 
@@ -157,9 +186,10 @@ class SignalCommand:
     def _send_all(self) -> None:
         while True:
             event = self._events.get()
-            if event is None:
+            if event is None or self._given_up.is_set():
+                self._end_program()
                 return
-            failure = self._run(event)
+            failure = self._write(event) if self.held_open else self._run(event)
             if failure is not None:
                 self._failed += 1
                 if self._failed == 1:
@@ -178,9 +208,7 @@ class SignalCommand:
 
     def _run(self, event: LineEvent) -> Optional[str]:
         """None when the command ended well, else why not, in a few words."""
-        environment: Dict[str, str] = dict(os.environ)
-        environment["PATCHCORE_EVENT"] = event.name
-        environment.update(event.particulars)
+        environment = {**os.environ, **event.environment()}
         try:
             done = subprocess.run([*self.command, event.name, *event.arguments], env=environment,
                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -193,6 +221,44 @@ class SignalCommand:
             return None
         said = done.stderr.decode("utf-8", "replace").strip().splitlines()
         return f"exit code {done.returncode}" + (f" ({said[-1][:200]})" if said else "")
+
+    def _write(self, event: LineEvent) -> Optional[str]:
+        """Held open: None when the event was written to the program's input (started first where it is not
+        running), else why not, in a few words."""
+        program = self._program
+        if program is not None and program.poll() is not None and not self._ended_said:
+            self._ended_said = True  # once: one that ends after every event would say it at every part
+            self._said.append(f"the signal command ended by itself (exit code {program.returncode}): it is started "
+                              "again at each event that finds it ended")
+        if program is None or program.poll() is not None:
+            try:  # its error output is the line's: the plant's words stay where the line's own go
+                program = self._program = subprocess.Popen(self.command, stdin=subprocess.PIPE,
+                                                           stdout=subprocess.DEVNULL, **_QUIET)
+            except OSError as exc:
+                self._program = None
+                return f"it could not be started ({exc.strerror or exc})"
+        writing = cast(IO[bytes], program.stdin)
+        try:
+            writing.write(event.json_line())
+            writing.flush()
+        except (OSError, ValueError):  # it ended (a broken pipe), or was ended at the line's end
+            return f"it ended (exit code {program.wait()})"
+        return None
+
+    def _end_program(self) -> None:
+        """Held open: close its input (its sign to end), then end it if it has not ended itself in time."""
+        program, self._program = self._program, None
+        if program is None:
+            return
+        try:
+            cast(IO[bytes], program.stdin).close()
+        except OSError:
+            pass
+        try:
+            program.wait(self.timeout_s)
+        except subprocess.TimeoutExpired:
+            program.kill()
+            program.wait()
 
 
 def _events(count: int) -> str:

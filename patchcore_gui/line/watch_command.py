@@ -90,6 +90,10 @@ def add_watch_command(sub: "argparse._SubParsersAction[argparse.ArgumentParser]"
                         "one at a time and in order, the particulars in PATCHCORE_* variables too (README: 'Signals "
                         "to the line')")
     p.add_argument("--signal-ok", action="store_true", help="with --signal-command: run it for OK parts too")
+    p.add_argument("--signal-lines", action="store_true",
+                   help="with --signal-command: start it once, with the line, and write each event to its standard "
+                        "input as one line of JSON ({\"event\": \"ng\", \"part\": ..., \"score\": ...}) instead "
+                        "of running it for each (a program that holds a PLC connection open; far cheaper per part)")
     p.add_argument("--weights", type=Path, help="backbone weights file, if not where the model found it")
     p.set_defaults(run=cmd_watch)
 
@@ -159,7 +163,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
                                                                        subfolders=args.subfolders),
                                                 inspectors=args.inspectors, shifts=args.shifts,
                                                 ng_in_a_row=args.ng_in_a_row, signal_command=args.signal_command,
-                                                signal_ok_parts=args.signal_ok),
+                                                signal_ok_parts=args.signal_ok, signal_held_open=args.signal_lines),
                           weights=args.weights)
     try:
         line.claim_folder(lambda text: print(text, file=sys.stderr, flush=True))  # refused before it says it watches

@@ -444,7 +444,7 @@ def test_ng_parts_in_a_row_are_warned_of_over_the_newest_part_until_an_ok_part(q
     qtbot.addWidget(next_start)
     assert next_start.ng_in_a_row.value() == 2  # remembered
     assert next_start.signal_setting.edit.text() == shlex.join(plant.command)
-    assert next_start.signal_setting.ok_parts.isChecked()
+    assert next_start.signal_setting.ok_parts.isChecked() and not next_start.signal_setting.held_open.isChecked()
 
 
 def test_a_signal_command_this_pc_cannot_run_stops_the_line_from_starting_in_one_line(qtbot, panel, inspector,

@@ -3,6 +3,7 @@ in order, never holding the line, its failures said once."""
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from dataclasses import replace
@@ -93,9 +94,74 @@ def test_a_command_that_hangs_is_ended_and_one_that_lags_drops_events_and_says_s
         "the signal command caught up, after 3 events dropped"]
     assert event_writer.events()[0][0] == ["ng", "b.png"]
     signals.part("NG", Path("slow-30.png"), AT, 3.0, 2.0, None)
+    signals.part("NG", Path("h.png"), AT, 3.0, 2.0, None)
     signals.close(wait_s=0.1)
     assert signals.take_said() == ["error: the signal command had not sent every event 0.1 s after the line ended: "
                                    "the rest were not sent"]
+    time.sleep(1.5)  # the slow one ended after 0.5 s: the one behind it is not sent after the line's end
+    assert [arguments[1] for arguments, _ in event_writer.events()] == ["b.png", "c.png"]
+
+
+READER = """import sys
+with open(sys.argv[1], "a") as out:
+    for line in sys.stdin:
+        out.write(line)
+        out.flush()
+        if line.startswith('{"event": "quit"'):
+            sys.exit(4)
+"""
+
+
+def test_held_open_the_program_is_started_once_and_reads_each_event_as_a_json_line(tmp_path):
+    (tmp_path / "reader.py").write_text(READER)
+    lines = tmp_path / "events.jsonl"
+    signals = SignalCommand((sys.executable, str(tmp_path / "reader.py"), str(lines)), ok_parts=True, held_open=True)
+    signals.start()
+    signals.state("line-started", "inspecting the parts in /cam", AT)
+    signals.part("NG", Path("/cam/b.png"), AT, 3.25, 2.0, Path("/sorted/NG/b.png"))
+    signals.part("OK", Path("/cam/c.png"), AT, 1.5, 2.0, None)
+    wait_until(lambda: signals.sent == 3)
+    program = signals._program
+    signals.close()
+    assert program is not None and program.returncode == 0  # its input closed at the end: it ended itself
+    told = [json.loads(line) for line in lines.read_text().splitlines()]
+    assert told == [
+        {"event": "line-started", "detail": "inspecting the parts in /cam", "time": "2026-12-02T09:30:05+00:00"},
+        {"event": "ng", "part": str(Path("/cam/b.png")), "verdict": "NG", "time": "2026-12-02T09:30:05+00:00",
+         "score": 3.25, "threshold": 2.0, "sorted_to": str(Path("/sorted/NG/b.png"))},
+        {"event": "ok", "part": str(Path("/cam/c.png")), "verdict": "OK", "time": "2026-12-02T09:30:05+00:00",
+         "score": 1.5, "threshold": 2.0, "sorted_to": None}]
+    assert signals.take_said() == []
+
+
+def test_held_open_a_program_that_ends_is_started_again_said_once(tmp_path):
+    (tmp_path / "reader.py").write_text(READER)
+    lines = tmp_path / "events.jsonl"
+    signals = SignalCommand((sys.executable, str(tmp_path / "reader.py"), str(lines)), held_open=True)
+    signals.start()
+    for round_ in range(2):
+        signals.state("quit", "", AT)  # it ends after reading this
+        wait_until(lambda: signals.sent == round_ + 1 and signals._program.poll() is not None)
+    signals.state("shift started", "", AT)
+    wait_until(lambda: signals.sent == 3)
+    signals.close()
+    assert [json.loads(line)["event"] for line in lines.read_text().splitlines()] == ["quit", "quit", "shift-started"]
+    assert signals.take_said() == ["the signal command ended by itself (exit code 4): it is started again at each "
+                                   "event that finds it ended"]
+
+
+def test_held_open_a_program_that_does_not_read_is_ended_at_the_line_s_end(tmp_path):
+    signals = SignalCommand((sys.executable, "-c", "import time; time.sleep(60)"), held_open=True, waiting=5)
+    signals.start()
+    long = "x" * 20_000  # a pipe holds 64 KB: a few of these and the writing waits for a reader that never reads
+    for index in range(12):
+        signals.state("shift started", long, AT)
+    started = time.monotonic()
+    signals.close(wait_s=0.5)
+    assert time.monotonic() - started < 5
+    said = signals.take_said()
+    assert said[0].startswith("error: the signal command falls behind (5 events waiting)")
+    assert said[-1].startswith("error: the signal command had not sent every event 0.5 s after the line ended")
 
 
 def test_the_command_is_read_as_typed_and_a_program_this_pc_cannot_run_is_refused_in_one_line():
@@ -129,3 +195,22 @@ def test_a_line_tells_its_start_its_ng_parts_its_runs_and_its_end(tmp_path, insp
     assert events[0][0][1] == f"inspecting the parts in {folder}"
     assert events[-1][0][1].startswith("stopped; inspected 3: OK 1, NG 2")
     assert not [notice for notice in running.notices if "signal command" in notice]
+
+
+def test_a_line_holding_its_signal_program_open_writes_it_the_same_events(tmp_path, inspector, synthetic_set,
+                                                                          run_line):
+    folder = tmp_path / "camera"
+    folder.mkdir()
+    (tmp_path / "reader.py").write_text(READER)
+    lines = tmp_path / "events.jsonl"
+    line = InspectionLine(inspector, folder, settings=replace(
+        FAST, ng_in_a_row=0, signal_command=(sys.executable, str(tmp_path / "reader.py"), str(lines)),
+        signal_ok_parts=True, signal_held_open=True))
+    running = run_line(line)
+    for index, source in enumerate([synthetic_set.test_defective[0], synthetic_set.test_good[0]]):
+        drop(source, folder, f"part{index}.png")
+        running.wait_for(index + 1)
+    running.stop()
+    told = [json.loads(text) for text in lines.read_text().splitlines()]
+    assert [event["event"] for event in told] == ["line-started", "ng", "ok", "line-stopped"]
+    assert told[1]["part"] == str(folder / "part0.png") and told[1]["score"] == running.results[0].score
