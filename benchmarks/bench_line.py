@@ -265,8 +265,8 @@ def main() -> int:
     parser.add_argument("--in-threads", action="store_true",
                         help="parts side by side in threads of the line's process, not in worker processes")
     parser.add_argument("--signal-commands", nargs="+", default=[""], metavar="COMMAND",
-                        help="the line's signal command, run for every part (\"\" for none; 'lines:COMMAND' to start it "
-                             "once and write it each part as a JSON line); each rate runs with each, in turn")
+                        help="the line's signal command, run for every part (\"\" for none; 'lines:COMMAND' to start "
+                             "it once and write it each part as a JSON line); each rate runs with each, in turn")
     args = parser.parse_args()
     if not args.data.is_dir():
         print(f"data not found at {args.data}", file=sys.stderr)
