@@ -23,13 +23,13 @@ from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QFileDialog, 
 from ..core import Inspector, PatchCoreError
 from ..line import LineSettings, OverlayWriter, PartSorter, ShiftSnapshot
 from ..line.ng_in_a_row import NG_IN_A_ROW
-from .signal_setting import SignalCommandSetting
 from ..line.runner import Recorder
 from ..line.shifts import ShiftPlan
 from .image_view import InspectionView
 from .line_worker import SHOW_EVERY_S, THUMBNAIL_SIDE, FollowedModelFile, LineWorker, ShownLinePart
 from .ng_parts import IMAGE_ROLE, KEY_ROLE, RECORDED_PATH_ROLE, NgPartsModel, NgRow
 from .number_boxes import CountBox
+from .signal_setting import SignalCommandSetting
 from .window_settings import whole_number
 from .workers import start_worker
 

@@ -140,6 +140,8 @@ def read_console(typed: Iterable[str], new_shift: Callable[[], None], say: Calla
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
+    if (args.signal_ok or args.signal_lines) and not args.signal_command:
+        raise PatchCoreError("--signal-ok and --signal-lines need --signal-command COMMAND (the program they are for)")
     model_path = Path(args.model)
     model_stamp = stat_key(model_path)  # before reading it: a change while it is read is taken up after
     model = load_model(model_path)

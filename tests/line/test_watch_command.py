@@ -154,6 +154,12 @@ def test_watch_refuses_a_folder_another_line_inspects_in_one_line(model_file, tm
     assert not any(line.startswith("watching") for line in err)
 
 
+def test_watch_refuses_how_to_signal_without_a_signal_command_in_one_line(model_file, tmp_path, capsys):
+    assert main(["watch", str(model_file), str(tmp_path), "--signal-lines"]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        "error: --signal-ok and --signal-lines need --signal-command COMMAND (the program they are for)")
+
+
 def test_watch_refuses_a_missing_folder_in_one_line(model_file, tmp_path, capsys):
     assert main(["watch", str(model_file), str(tmp_path / "nowhere")]) == 2
     err = capsys.readouterr().err.strip()
