@@ -45,7 +45,7 @@ from .inspection_processes import InspectionProcesses, StartingBeside, room_besi
 from .shifts import ShiftPlan
 from .sorting import OverlayWriter, PartSorter
 from .ng_in_a_row import NG_IN_A_ROW, NgInARow
-from .signal_command import LINE_STARTED, LINE_STOPPED, SignalCommand
+from .signal_command import LINE_STARTED, LINE_STOPPED, SIGNAL_COMMAND_AUDITED, SignalCommand
 from .unlike_parts import UnlikeParts
 
 T = TypeVar("T")
@@ -640,6 +640,9 @@ class InspectionLine:
         store, and told to the signal command; in the line's thread, the store's."""
         if self.signals is not None:
             self.signals.state(kind, detail, _now())
+        self._record_change(kind, threshold, detail, on_notice)
+
+    def _record_change(self, kind: str, threshold: float, detail: str, on_notice: Callable[[str], None]) -> None:
         record = getattr(self.recorder, "record_change", None)
         if record is not None:
             try:
@@ -648,10 +651,13 @@ class InspectionLine:
                 on_notice(f"error: '{kind}' could not be recorded: {exc}")
 
     def _say_signals(self, on_notice: Callable[[str], None]) -> None:
-        """What the signal command's thread found (a failure, the command working again), said in the line's."""
+        """What the signal command's thread found (a failure, the command working again), said in the line's and
+        kept in the audit trail: quality asking why the stack light stayed green finds it there. Not told to the
+        command itself, the one that fails."""
         if self.signals is not None:
             for text in self.signals.take_said():
                 on_notice(text)
+                self._record_change(SIGNAL_COMMAND_AUDITED, self.model.threshold, text, on_notice)
 
     def _note_the_folder_gone_or_back(self, on_notice: Callable[[str], None]) -> None:
         """Quality asking why a line recorded no part for an hour finds the answer in the audit trail."""

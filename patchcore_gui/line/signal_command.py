@@ -26,8 +26,8 @@ is ended if it has not ended itself :data:`SIGNAL_TIMEOUT_S` later.
 
 The commands run one at a time on a thread of their own: a slow or hanging one never holds the inspection (it is
 ended after :data:`SIGNAL_TIMEOUT_S`), and at most :data:`SIGNALS_WAITING` events wait for it; the line says once
-when the command fails or falls behind, and once when it works again, not at every part. The command comes from
-the operator's settings or the command line, never from a model file.
+when the command fails or falls behind, and once when it works again, not at every part, each also into the
+audit trail. The command comes from the operator's settings or the command line, never from a model file.
 """
 
 from __future__ import annotations
@@ -57,6 +57,8 @@ SENT_AT_THE_END_S = 2 * SIGNAL_TIMEOUT_S
 #: The part's verdicts sent whatever is asked; ``OK`` too with ``ok_parts``.
 SIGNALLED_VERDICTS = ("NG", "REVIEW", "ERROR")
 LINE_STARTED, LINE_STOPPED = "line-started", "line-stopped"
+#: the audit trail's entry for what went wrong with the command (``patchcore log --changes``)
+SIGNAL_COMMAND_AUDITED = "signal command"
 # no console window flashing up over the operator's screen for every NG part on Windows
 _QUIET = {"creationflags": subprocess.CREATE_NO_WINDOW} if os.name == "nt" else {}
 

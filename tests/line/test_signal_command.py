@@ -197,6 +197,34 @@ def test_a_line_tells_its_start_its_ng_parts_its_runs_and_its_end(tmp_path, insp
     assert not [notice for notice in running.notices if "signal command" in notice]
 
 
+def test_a_line_whose_signal_command_fails_says_so_once_and_keeps_it_in_the_audit_trail(
+        tmp_path, inspector, synthetic_set, run_line, event_writer):
+    from .test_runner import Audited
+
+    folder = tmp_path / "camera"
+    folder.mkdir()
+    (event_writer.folder / "fail").write_text("2 no relay board on COM4")
+    store = Audited()
+    line = InspectionLine(inspector, folder, store, settings=replace(FAST, signal_command=event_writer.command))
+    running = run_line(line)
+    for index in range(2):
+        drop(synthetic_set.test_defective[index], folder, f"part{index}.png")
+        running.wait_for(index + 1)
+    running.wait_until(lambda: line.signals._failed == 3)  # line-started and both parts, none told
+    (event_writer.folder / "fail").unlink()
+    drop(synthetic_set.test_defective[2], folder, "part2.png")
+    running.wait_until(lambda: any(notice.startswith("the signal command works again") for notice in running.notices))
+    running.stop()
+    failed = "error: the signal command failed for 'line-started': exit code 2 (no relay board on COM4); the line " \
+             "goes on, and says when it works again"
+    told = [notice for notice in running.notices if "signal command" in notice]
+    assert told == [failed, "the signal command works again, after 3 events it could not send"]
+    # in the audit trail, where quality asking why the stack light stayed dark finds it; not told to the command
+    assert [change for change in store.changes if change[0] == "signal command"] == [
+        ("signal command", text) for text in told]
+    assert event_writer.names() == ["ng", "line-stopped"]
+
+
 def test_a_line_holding_its_signal_program_open_writes_it_the_same_events(tmp_path, inspector, synthetic_set,
                                                                           run_line):
     folder = tmp_path / "camera"
