@@ -414,6 +414,7 @@ class InspectionLine:
         """A new threshold and review band (None: none) for the parts inspected from now on (the window
         records the change)."""
         self.model = self.model.with_threshold(threshold).with_review_band(review_from)
+        self._tell("threshold moved", _judged_by(self.model))
 
     def snapshot(self) -> ShiftSnapshot:
         count, oldest = self.queue.backlog()
@@ -458,7 +459,7 @@ class InspectionLine:
             raise
         finally:
             if self.signals is not None:
-                self.signals.state(LINE_STOPPED, ended, _now())
+                self._tell(LINE_STOPPED, ended)
                 self.signals.close()
                 self._say_signals(on_notice)
             if self._claim is not None:
@@ -575,6 +576,7 @@ class InspectionLine:
         _, _, open_recorder, then = self._starting
         self._record_under(open_recorder)
         self._starting = None
+        self._tell("model taken up", _judged_by(self.model))
         then()
 
     def _record_under(self, open_recorder: Optional[Callable[[], Recorder]]) -> None:
@@ -638,9 +640,14 @@ class InspectionLine:
     def audit(self, kind: str, threshold: float, detail: str, on_notice: Callable[[str], None]) -> None:
         """An entry in the store's audit trail (``patchcore log --changes``), where the line records into a
         store, and told to the signal command; in the line's thread, the store's."""
+        self._tell(kind, detail)
+        self._record_change(kind, threshold, detail, on_notice)
+
+    def _tell(self, kind: str, detail: str) -> None:
+        """The line's state changed: told to the signal command (the audit trail has it, here or where the change
+        was made)."""
         if self.signals is not None:
             self.signals.state(kind, detail, _now())
-        self._record_change(kind, threshold, detail, on_notice)
 
     def _record_change(self, kind: str, threshold: float, detail: str, on_notice: Callable[[str], None]) -> None:
         record = getattr(self.recorder, "record_change", None)
@@ -710,6 +717,7 @@ class InspectionLine:
             _not_taken_up(on_notice, exc)
             return True
         self.model = model  # the verdicts are made here; the workers' scores stay the same
+        self._tell("model taken up", _judged_by(model))
         then()
         return True
 
@@ -723,9 +731,9 @@ class InspectionLine:
                 pool, inspect_paths, most_in_hand, processes):
             self._started_with_new_model()
             self.ready.set()
-            if self.signals is not None and not self._said_started:
+            if not self._said_started:
                 self._said_started = True
-                self.signals.state(LINE_STARTED, f"inspecting the parts in {self.folder}", _now())
+                self._tell(LINE_STARTED, f"inspecting the parts in {self.folder}, {_judged_by(self.model)}")
             while True:
                 on_tick()
                 self._note_the_folder_gone_or_back(on_notice)
@@ -944,6 +952,13 @@ class InspectionLine:
         if record and self.signals is not None:  # a part recorded before was told then
             self.signals.part(result.verdict, result.path, result.time, result.score, result.threshold, sorted_to)
         on_result(replace(result, overlay=overlay, sorted_to=sorted_to, pixels=pixels))
+
+
+def _judged_by(model: PatchCoreModel) -> str:
+    """The rule a part is judged by, in the words of the signal command's ``line-started`` and ``model-taken-up``."""
+    review = "" if model.review_from is None else f", review from {model.review_from:.4f}"
+    area = f", minimum defect area {model.min_defect_area:g} px" if model.min_defect_area else ""
+    return f"threshold {model.threshold:.4f}{review}{area}"
 
 
 def _not_taken_up(on_notice: Callable[[str], None], why: object) -> None:

@@ -8,6 +8,7 @@ line runs one program the plant chooses, its *signal command*, once for each eve
   when asked: most equipment acts on the parts that are not good, and a program started per good part costs the
   line's PC);
 - the line's state: ``COMMAND line-started DETAIL`` once it inspects, ``COMMAND line-stopped DETAIL`` when it ends,
+  ``model-taken-up`` and ``threshold-moved`` with the rule now in force,
   and every entry the line puts into the record's audit trail under its name in lower case, spaces as dashes
   (``ng-parts-in-a-row``, ``an-ok-part-after-ng-parts-in-a-row``, ``parts-unlike-the-good-parts``,
   ``parts-like-the-good-parts-again``, ``shift-started``, ``camera-folder-gone``, ``camera-folder-back``, ...).

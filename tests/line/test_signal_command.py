@@ -192,7 +192,7 @@ def test_a_line_tells_its_start_its_ng_parts_its_runs_and_its_end(tmp_path, insp
     assert [arguments[0] for arguments, _ in events] == [
         "line-started", "ng", "ng-parts-in-a-row", "ng", "an-ok-part-after-ng-parts-in-a-row", "line-stopped"]
     assert events[1][0][1] == str(folder / "part0.png") and events[1][1]["PATCHCORE_VERDICT"] == "NG"
-    assert events[0][0][1] == f"inspecting the parts in {folder}"
+    assert events[0][0][1] == f"inspecting the parts in {folder}, threshold {inspector.model.threshold:.4f}"
     assert events[-1][0][1].startswith("stopped; inspected 3: OK 1, NG 2")
     assert not [notice for notice in running.notices if "signal command" in notice]
 
@@ -242,3 +242,23 @@ def test_a_line_holding_its_signal_program_open_writes_it_the_same_events(tmp_pa
     told = [json.loads(text) for text in lines.read_text().splitlines()]
     assert [event["event"] for event in told] == ["line-started", "ng", "ok", "line-stopped"]
     assert told[1]["part"] == str(folder / "part0.png") and told[1]["score"] == running.results[0].score
+
+
+def test_a_model_taken_up_and_a_moved_threshold_are_told_with_the_rule_in_force(tmp_path, inspector, synthetic_set,
+                                                                              run_line, event_writer):
+    folder = tmp_path / "camera"
+    folder.mkdir()
+    line = InspectionLine(inspector, folder, settings=replace(FAST, signal_command=event_writer.command))
+    running = run_line(line)
+    running.wait_until(lambda: line.ready.is_set())
+    tuned = inspector.model.with_threshold(inspector.model.threshold * 2).with_review_band(inspector.model.threshold)
+    line.take_up(tuned)  # a tuned model written over the line's file: judged anew, between parts
+    drop(synthetic_set.test_good[0], folder, "part0.png")
+    running.wait_for(1)
+    running.stop()
+    told = {arguments[0]: arguments[1] for arguments, _ in event_writer.events()}
+    assert told["model-taken-up"] == (f"threshold {tuned.threshold:.4f}, review from {tuned.review_from:.4f}")
+    line.set_threshold(inspector.model.threshold)  # the window's slider, unlocked: the line's thread applies it
+    assert line.signals is not None
+    moved = line.signals._events.get_nowait()  # sent no more: the line has ended
+    assert (moved.name, moved.arguments) == ("threshold-moved", (f"threshold {inspector.model.threshold:.4f}",))
