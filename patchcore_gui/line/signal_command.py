@@ -64,13 +64,16 @@ SIGNAL_COMMAND_AUDITED = "signal command"
 _QUIET = {"creationflags": subprocess.CREATE_NO_WINDOW} if os.name == "nt" else {}
 
 
-def parse_signal_command(text: str) -> Tuple[str, ...]:
-    """The program and its first arguments as typed (quoted as a shell of this system quotes); the program must be
-    one this PC can run, else :class:`PatchCoreError` in one line."""
+def parse_signal_command(text: str, posix: bool = os.name != "nt") -> Tuple[str, ...]:
+    """The program and its first arguments as typed (quoted as a shell of this system quotes: on Windows a path's
+    backslashes stay, double quotes group words); the program must be one this PC can run, else
+    :class:`PatchCoreError` in one line."""
     try:
-        words = tuple(shlex.split(text, posix=os.name != "nt"))
+        words = tuple(shlex.split(text, posix=posix))
     except ValueError as exc:
         raise PatchCoreError(f"the signal command {text!r} cannot be read: {exc}") from None
+    if not posix:  # shlex keeps a quoted word's quotes there: "C:\Program Files\light.exe" is no file's name
+        words = tuple(word[1:-1] if len(word) > 1 and word[0] == word[-1] == '"' else word for word in words)
     if not words:
         return ()
     if shutil.which(words[0]) is None:

@@ -175,6 +175,19 @@ def test_the_command_is_read_as_typed_and_a_program_this_pc_cannot_run_is_refuse
     assert event_name("an OK part after NG parts in a row") == "an-ok-part-after-ng-parts-in-a-row"
 
 
+def test_a_windows_command_keeps_its_backslashes_and_loses_its_quotes(tmp_path):
+    program = tmp_path / "plant files" / "light.exe"  # a folder with a space, as "Program Files"
+    program.parent.mkdir()
+    program.write_text("")
+    program.chmod(0o755)
+    typed = f'"{program}" COM4 "red and green"'
+    assert parse_signal_command(typed, posix=False) == (str(program), "COM4", "red and green")
+    backslashed = tmp_path / "plant\\light.bat"  # one file whose name holds a backslash, as a Windows path does
+    backslashed.write_text("")
+    backslashed.chmod(0o755)
+    assert parse_signal_command(f"{backslashed} COM4", posix=False) == (str(backslashed), "COM4")
+
+
 def test_a_line_tells_its_start_its_ng_parts_its_runs_and_its_end(tmp_path, inspector, synthetic_set, run_line,
                                                                 event_writer):
     folder = tmp_path / "camera"
