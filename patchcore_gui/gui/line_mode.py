@@ -25,6 +25,7 @@ from PySide6.QtWidgets import QMessageBox, QTabWidget
 from ..core import PatchCoreModel
 from ..core.model_file import NOTHING_CHANGED, what_changed
 from ..line.recording import StoreRecorder
+from ..record.store import MODEL_TAKEN_UP
 from .line_panel import LinePanel
 from .window_record import RecordedAs
 
@@ -137,7 +138,7 @@ class LineMode(QObject):
         if not self.panel.start(folder, lambda: engine.inspector_of_its_own(model),
                                 self._recorder_opener(model_path, model, "line started"),
                                 model_file=(model_path, document.file_stamp,
-                                            lambda tuned: self._recorder_opener(model_path, tuned, "model taken up"))):
+                                            lambda tuned: self._recorder_opener(model_path, tuned, MODEL_TAKEN_UP))):
             return False
         self.tabs.setCurrentWidget(self.panel)
         return True

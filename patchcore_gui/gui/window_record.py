@@ -31,7 +31,7 @@ from ..core.verdict import verdict_of
 from ..core.regions import DefectRegion, defect_size_text, largest_area, regions_to_json
 from ..record import InspectionRecord, StoreError, StoreUnavailable, file_identity, open_store
 from ..record.recorder import default_station, model_file_identity
-from ..record.store import InspectionStore
+from ..record.store import THRESHOLD_MOVED, InspectionStore
 from .model_document import ModelDocument
 from .results_model import InspectedImage
 
@@ -210,7 +210,7 @@ class RecordWriter:
             if self._model is not None:
                 sha256, name, old, old_review = self._model
                 if request.threshold != old:
-                    self._store.record_model_change("threshold moved", sha256, name, request.threshold,
+                    self._store.record_model_change(THRESHOLD_MOVED, sha256, name, request.threshold,
                                                     detail=f"from {old:.4f} to {request.threshold:.4f}")
                 if request.review_from != old_review:
                     self._store.record_model_change("review band moved", sha256, name, request.threshold,

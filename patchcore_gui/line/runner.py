@@ -38,6 +38,7 @@ from ..core.likeness import Unlikeness, unlikeness_of_file
 from ..core.model_file import inspects_alike
 from ..core.regions import DefectRegion, regions_summary
 from ..record import file_identity
+from ..record.store import MODEL_TAKEN_UP, THRESHOLD_MOVED
 from .arrival import REMEMBERED_PARTS, ArrivalSettings, FolderWatch, Part, PartQueue
 from .counters import ShiftCounters, ShiftSnapshot
 from .folder_lock import TWO_LINES_ON_ONE_FOLDER, ShareNote, only_line_on
@@ -414,7 +415,7 @@ class InspectionLine:
         """A new threshold and review band (None: none) for the parts inspected from now on (the window
         records the change)."""
         self.model = self.model.with_threshold(threshold).with_review_band(review_from)
-        self._tell("threshold moved", _judged_by(self.model))
+        self._tell(THRESHOLD_MOVED, _judged_by(self.model))
 
     def snapshot(self) -> ShiftSnapshot:
         count, oldest = self.queue.backlog()
@@ -576,7 +577,7 @@ class InspectionLine:
         _, _, open_recorder, then = self._starting
         self._record_under(open_recorder)
         self._starting = None
-        self._tell("model taken up", _judged_by(self.model))
+        self._tell(MODEL_TAKEN_UP, _judged_by(self.model))
         then()
 
     def _record_under(self, open_recorder: Optional[Callable[[], Recorder]]) -> None:
@@ -717,7 +718,7 @@ class InspectionLine:
             _not_taken_up(on_notice, exc)
             return True
         self.model = model  # the verdicts are made here; the workers' scores stay the same
-        self._tell("model taken up", _judged_by(model))
+        self._tell(MODEL_TAKEN_UP, _judged_by(model))
         then()
         return True
 

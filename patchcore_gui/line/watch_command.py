@@ -23,6 +23,7 @@ from ..core import PatchCoreError, load_model
 from ..core.fingerprint import stat_key
 from .arrival import POLL_EVERY_S, ArrivalSettings
 from ..record.recorder import default_station
+from ..record.store import MODEL_TAKEN_UP
 from .model_file_follower import ModelFileFollower
 from .ng_in_a_row import NG_IN_A_ROW
 from .recording import StoreRecorder
@@ -218,7 +219,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
         line, model_path, model_stamp,
         lambda tuned: None if not args.log else partial(
             StoreRecorder.open, args.log, args.station, model_path, tuned.threshold, tuned.review_from,
-            tuned.min_defect_area, kind="model taken up"),
+            tuned.min_defect_area, kind=MODEL_TAKEN_UP),
         lambda text: say(text, sys.stderr)).start()
     shifts = f", shifts start at {args.shifts.text()}" if args.shifts.starts else ""
     band = "" if model.review_from is None else f", review from {model.review_from:.4f}"

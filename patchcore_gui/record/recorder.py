@@ -19,7 +19,7 @@ from ..core.verdict import verdict_of
 from ..core.regions import DefectRegion, largest_area, regions_to_json
 from .identity import file_identity
 from .records import InspectionRecord
-from .store import InspectionStore
+from .store import THRESHOLD_MOVED, InspectionStore
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -99,6 +99,6 @@ class InspectionRecorder:
         threshold = float(threshold)
         if threshold == self.threshold:
             return
-        self.store.record_model_change("threshold moved", self.model_sha256, self.model_name, threshold,
+        self.store.record_model_change(THRESHOLD_MOVED, self.model_sha256, self.model_name, threshold,
                                        detail=f"from {self.threshold:.4f} to {threshold:.4f}")
         self.threshold = threshold

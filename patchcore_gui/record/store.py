@@ -42,6 +42,9 @@ from .schema import SCHEMA_VERSION, inspections, model_changes, refuse_newer, st
 LOCK_TIMEOUT_S = 10.0
 #: how long connecting to a PostgreSQL server may take
 CONNECT_TIMEOUT_S = 5
+#: the audit trail's entries for a rule changed on a model in use (``patchcore log --changes``), written where the
+#: change is made and told to a line's signal command
+THRESHOLD_MOVED, MODEL_TAKEN_UP = "threshold moved", "model taken up"
 #: PostgreSQL advisory lock that makes one opener at a time create or upgrade the schema
 _SCHEMA_LOCK = 0x50434952  # "PCIR"
 
