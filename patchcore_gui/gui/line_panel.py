@@ -30,7 +30,7 @@ from .line_worker import SHOW_EVERY_S, THUMBNAIL_SIDE, FollowedModelFile, LineWo
 from .ng_parts import IMAGE_ROLE, KEY_ROLE, RECORDED_PATH_ROLE, NgPartsModel, NgRow
 from .number_boxes import CountBox
 from .signal_setting import SignalCommandSetting
-from .window_settings import whole_number
+from .window_settings import ticked, whole_number
 from .workers import start_worker
 
 #: NG parts whose full picture is kept to look back at; older ones keep their thumbnail.
@@ -100,7 +100,7 @@ class LinePanel(QWidget):
         self.subfolders = QCheckBox("Subfolders too")
         self.subfolders.setToolTip("Also inspect the parts written into the folder's subfolders (a camera that "
                                    "makes a new folder per day or batch); the sorted images then go beside it")
-        self.subfolders.setChecked(str(settings.value("line/subfolders", "false")).lower() == "true")
+        self.subfolders.setChecked(ticked(settings, "line/subfolders"))
         self.folder_label = QLabel("No line running")
         self._running_on = ("", "")  # the folder line's text around how the parts are seen
         self.folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

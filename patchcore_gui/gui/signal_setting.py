@@ -10,6 +10,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from ..line.signal_command import parse_signal_command
+from .window_settings import ticked
 
 SIGNAL_TIP = ("A program of the plant's, with its first arguments, that the line runs for each NG, REVIEW and ERROR "
               "part as 'COMMAND ng PART', and as 'COMMAND EVENT DETAIL' when it starts, stops or warns "
@@ -28,13 +29,13 @@ class SignalCommandSetting(QWidget):
         self.edit.setToolTip(SIGNAL_TIP)
         self.ok_parts = QCheckBox("OK parts too")
         self.ok_parts.setToolTip("Run the signal command for every OK part as well ('COMMAND ok PART')")
-        self.ok_parts.setChecked(str(settings.value("line/signal_ok", "false")).lower() == "true")
+        self.ok_parts.setChecked(ticked(settings, "line/signal_ok"))
         self.held_open = QCheckBox("Kept running")
         self.held_open.setToolTip("Start the program once, with the line, and write each event to its input as one "
                                   "line of JSON ({\"event\": \"ng\", \"part\": ..., \"score\": ...}) instead of "
                                   "running it for each: for a program that holds its PLC connection open, and far "
                                   "cheaper per part")
-        self.held_open.setChecked(str(settings.value("line/signal_held_open", "false")).lower() == "true")
+        self.held_open.setChecked(ticked(settings, "line/signal_held_open"))
         command = QHBoxLayout()
         command.addWidget(QLabel("Signal command"))
         command.addWidget(self.edit, 1)

@@ -20,6 +20,11 @@ def whole_number(settings: QSettings, key: str, default: int) -> int:
         return default
 
 
+def ticked(settings: QSettings, key: str) -> bool:
+    """A box the window remembered ticked (an INI file holds "true" as text); unticked where it holds anything else."""
+    return str(settings.value(key, "false")).lower() == "true"
+
+
 class WindowSettings:
     def __init__(self, settings: QSettings) -> None:
         self.settings = settings
