@@ -120,6 +120,8 @@ class LinePanel(QWidget):
         self.unlike_warning = _warning_band()
         # a run of NG parts: the process went wrong, and the NG bin is not where the operator looks
         self.ng_run_warning = _warning_band()
+        # a disk that fills: the camera then cannot save its parts, and the line learns it too late to act
+        self.disk_warning = _warning_band()
 
         self.view = InspectionView()
         self.view.show_nothing("Run a line: the newest part shows here")
@@ -134,6 +136,7 @@ class LinePanel(QWidget):
         newest.addWidget(self.folder_warning)
         newest.addWidget(self.unlike_warning)
         newest.addWidget(self.ng_run_warning)
+        newest.addWidget(self.disk_warning)
         newest.addWidget(self.verdict_label)
         newest.addWidget(self.view, 1)
 
@@ -506,6 +509,12 @@ class LinePanel(QWidget):
             QApplication.beep()  # an operator looking away hears it
         self.ng_run_warning.setText(snapshot.ng_run)
         self.ng_run_warning.setVisible(ng_run)
+        disk_nearly_full = bool(snapshot.disk_nearly_full) and self.worker is not None
+        if disk_nearly_full and self.disk_warning.isHidden():
+            QApplication.beep()
+        if self.disk_warning.text() != snapshot.disk_nearly_full:  # its free space changes; the layout need not
+            self.disk_warning.setText(snapshot.disk_nearly_full)
+        self.disk_warning.setVisible(disk_nearly_full)
         values = {
             "inspected": f"{snapshot.inspected:,}", "ok": f"{snapshot.ok:,}", "ng": f"{snapshot.ng:,}",
             "review": f"{snapshot.review:,}",
@@ -542,6 +551,7 @@ class LinePanel(QWidget):
         self.folder_warning.hide()
         self.unlike_warning.hide()
         self.ng_run_warning.hide()
+        self.disk_warning.hide()
         self.worker = None
         self.thread = None
         self.unlocked = False

@@ -48,6 +48,8 @@ class ShiftSnapshot:
     #: while NG parts come in a row (line/ng_in_a_row.py): how many, and one line that says so; 0 and empty otherwise
     ng_in_a_row: int = 0
     ng_run: str = ""
+    #: while a disk the line uses is nearly full (line/disk_space.py): one line that says so, else empty
+    disk_nearly_full: str = ""
 
     @property
     def yield_(self) -> Optional[float]:
@@ -66,6 +68,8 @@ class ShiftSnapshot:
         'inspected 6: OK 0, NG 6, errors 0, yield 0.0%; 6.0 parts/min; backlog 0; 6 parts in a row unlike the good parts'
         >>> ShiftSnapshot(9, 3, 6, 0, 0, 6.0, None, None, 0, 0.0, ng_in_a_row=6, ng_run="...").line()
         'inspected 9: OK 3, NG 6, errors 0, yield 33.3%; 6.0 parts/min; backlog 0; 6 NG in a row'
+        >>> ShiftSnapshot(1, 1, 0, 0, 0, 6.0, None, None, 0, 0.0, disk_nearly_full="...").line()
+        'inspected 1: OK 1, NG 0, errors 0, yield 100.0%; 6.0 parts/min; backlog 0; a disk nearly full'
         """
         yield_ = "-" if self.yield_ is None else f"{100 * self.yield_:.1f}%"
         ms = "" if self.median_ms is None else f"; {self.median_ms:.1f} ms median, {self.p95_ms:.1f} ms p95"
@@ -76,7 +80,8 @@ class ShiftSnapshot:
         if self.ng_run and not self.unlike_parts:  # those are NG too, and that says why
             run = f"; {self.ng_in_a_row:,} NG in a row"
         return (f"inspected {self.inspected}: OK {self.ok}, {review}NG {self.ng}, errors {self.errors}, yield {yield_}; "
-                f"{self.parts_per_minute:.1f} parts/min{ms}; {backlog}{gone}{run}")
+                f"{self.parts_per_minute:.1f} parts/min{ms}; {backlog}{gone}{run}"
+                f"{'; a disk nearly full' if self.disk_nearly_full else ''}")
 
 
 class ShiftCounters:

@@ -47,6 +47,11 @@ class StoreRecorder:
             store.close()
             raise
 
+    @property
+    def store_file(self) -> Optional[Path]:
+        """The SQLite file the line records into, whose disk it needs room on (None for a server)."""
+        return self.recorder.store.file
+
     def is_recorded(self, path: Path, sha256: str) -> bool:
         with _store_unavailable_is_recording_failed():
             return self.recorder.store.is_recorded(str(path), sha256)

@@ -41,6 +41,7 @@ from ..record import file_identity
 from ..record.store import MODEL_TAKEN_UP, THRESHOLD_MOVED
 from .arrival import REMEMBERED_PARTS, ArrivalSettings, FolderWatch, Part, PartQueue
 from .counters import ShiftCounters, ShiftSnapshot
+from .disk_space import FULL_WITHIN_S, DiskSpace
 from .folder_lock import TWO_LINES_ON_ONE_FOLDER, ShareNote, only_line_on
 from .inspection_processes import InspectionProcesses, StartingBeside, room_beside
 from .shifts import ShiftPlan
@@ -167,6 +168,9 @@ class LineSettings:
     signal_ok_parts: bool = False
     #: ``signal_command`` is started once and reads each event from its input as a line of JSON.
     signal_held_open: bool = False
+    #: A disk the line uses (camera folder, record, sorted images, overlays) said to be nearly full when it fills
+    #: within this many seconds at its rate, or has under 1 GB left (0: never; line/disk_space.py).
+    disk_full_within_s: float = FULL_WITHIN_S
 
 
 def _local_now() -> datetime:
@@ -335,6 +339,7 @@ class InspectionLine:
         self.ng_in_a_row = NgInARow(settings.ng_in_a_row)
         self.signals = SignalCommand(settings.signal_command, settings.signal_ok_parts, settings.signal_held_open) \
             if settings.signal_command else None
+        self.disk_space = DiskSpace((), settings.disk_full_within_s)
         self._said_started = False  # the signal command told that the line inspects
         self._new_shift_asked = threading.Event()
         self._last_part_time: Optional[datetime] = None  # the last concluded part's (_in_arrival_order)
@@ -423,7 +428,7 @@ class InspectionLine:
         in_a_row, unlike = self.unlike_parts.shown
         ng_in_a_row, ng_run = self.ng_in_a_row.shown
         snapshot = replace(self.counters.snapshot(count, oldest), unlike_in_a_row=in_a_row, unlike_parts=unlike,
-                           ng_in_a_row=ng_in_a_row, ng_run=ng_run)
+                           ng_in_a_row=ng_in_a_row, ng_run=ng_run, disk_nearly_full=self.disk_space.shown)
         if watch is None:
             return snapshot
         return replace(snapshot, folder_missing=watch.folder_missing, listed_every=watch.poll_every,
@@ -447,6 +452,8 @@ class InspectionLine:
         self.claim_folder(on_notice)
         if self.signals is not None:
             self.signals.start()
+        self.disk_space.folders = self._folders_written()
+        self.disk_space.start()
         ended = "stopped"
         try:
             final = self._watch_and_inspect(on_result, on_notice, on_tick, on_shift)
@@ -459,6 +466,7 @@ class InspectionLine:
             ended = f"ended: {exc}"
             raise
         finally:
+            self.disk_space.close()
             if self.signals is not None:
                 self._tell(LINE_STOPPED, ended)
                 self.signals.close()
@@ -512,6 +520,7 @@ class InspectionLine:
             self._turn_shift_if_due(on_shift, on_notice, part_done_in_hand=lambda: bool(in_hand) and in_hand[0].done())
             self._say_who_else_watched(on_notice)
             self._say_signals(on_notice)
+            self._say_disk_space(on_notice)
             on_tick()
 
         def turn_shift_for(part_time: datetime) -> None:
@@ -666,6 +675,23 @@ class InspectionLine:
             for text in self.signals.take_said():
                 on_notice(text)
                 self._record_change(SIGNAL_COMMAND_AUDITED, self.model.threshold, text, on_notice)
+
+    def _folders_written(self) -> List[Tuple[str, Path]]:
+        """The folders whose disks the line needs room on, named by what it keeps there."""
+        folders = [("camera folder", self.folder)]
+        for what, writer in (("sorted images", self.sorter), ("overlays", self.overlays)):
+            if writer is not None:
+                folders.append((what, writer.root))
+        store_file = getattr(self.recorder, "store_file", None)
+        if store_file is not None:
+            folders.append(("inspection record", store_file.parent))
+        return folders
+
+    def _say_disk_space(self, on_notice: Callable[[str], None]) -> None:
+        """A disk nearly full, or with room again: said, in the audit trail and told to the signal command."""
+        for change in self.disk_space.take_changes():
+            on_notice(change.said)
+            self.audit(change.kind, self.model.threshold, change.detail, on_notice)
 
     def _note_the_folder_gone_or_back(self, on_notice: Callable[[str], None]) -> None:
         """Quality asking why a line recorded no part for an hour finds the answer in the audit trail."""

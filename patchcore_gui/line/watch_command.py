@@ -25,6 +25,7 @@ from .arrival import POLL_EVERY_S, ArrivalSettings
 from ..record.recorder import default_station
 from ..record.store import MODEL_TAKEN_UP
 from .model_file_follower import ModelFileFollower
+from .disk_space import FULL_WITHIN_S
 from .ng_in_a_row import NG_IN_A_ROW
 from .recording import StoreRecorder
 from .counters import ShiftSnapshot
@@ -84,6 +85,11 @@ def add_watch_command(sub: "argparse._SubParsersAction[argparse.ArgumentParser]"
     p.add_argument("--ng-in-a-row", type=_whole_number, default=NG_IN_A_ROW, metavar="N",
                    help=f"warn when N parts in a row are NG: the process, not a part, went wrong (0: never; "
                         f"default {NG_IN_A_ROW}); said again at the first OK part, both in the audit trail")
+    p.add_argument("--disk-warning", type=_whole_number, default=round(FULL_WITHIN_S / 60), metavar="MINUTES",
+                   help="warn when a disk the line uses (the camera folder's, the record's, --sort-into's, "
+                        "--overlays') will be full within MINUTES at the rate it fills, or has under 1 GB free "
+                        f"(0: never; default {round(FULL_WITHIN_S / 60)}); said again when it has room, both in the "
+                        "audit trail")
     p.add_argument("--signal-command", type=_signal_command, default=(), metavar="COMMAND",
                    help="a program of the plant's (a stack light, a reject gate, a PLC's gateway), with its first "
                         "arguments, run as 'COMMAND ng PART' for each NG part (review, error likewise) and 'COMMAND "
@@ -128,6 +134,14 @@ def _whole_number(text: str) -> int:
     return int(text)
 
 
+def line_settings(args: argparse.Namespace) -> LineSettings:
+    """The line's settings as ``watch``'s options give them."""
+    return LineSettings(arrival=ArrivalSettings(settle=args.settle, poll=args.poll_every, subfolders=args.subfolders),
+                        inspectors=args.inspectors, shifts=args.shifts, ng_in_a_row=args.ng_in_a_row,
+                        signal_command=args.signal_command, signal_ok_parts=args.signal_ok,
+                        signal_held_open=args.signal_lines, disk_full_within_s=60.0 * args.disk_warning)
+
+
 def read_console(typed: Iterable[str], new_shift: Callable[[], None], say: Callable[[str], None]) -> None:
     """The operator's words at the line's console, one per line, until it closes: ``shift`` starts a new shift
     (the ended shift's line follows, as at a planned start); anything else is answered with what it may type."""
@@ -162,12 +176,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     line = InspectionLine(model, folder, recorder=recorder,
                           sorter=PartSorter(Path(args.sort_into), move=args.move) if args.sort_into else None,
                           overlays=OverlayWriter(Path(args.overlays)) if args.overlays else None,
-                          settings=LineSettings(arrival=ArrivalSettings(settle=args.settle, poll=args.poll_every,
-                                                                       subfolders=args.subfolders),
-                                                inspectors=args.inspectors, shifts=args.shifts,
-                                                ng_in_a_row=args.ng_in_a_row, signal_command=args.signal_command,
-                                                signal_ok_parts=args.signal_ok, signal_held_open=args.signal_lines),
-                          weights=args.weights)
+                          settings=line_settings(args), weights=args.weights)
     try:
         line.claim_folder(lambda text: print(text, file=sys.stderr, flush=True))  # refused before it says it watches
     except PatchCoreError:

@@ -68,6 +68,12 @@ class InspectionStore:
         #: upgrade it (a read-only file, a database role that may only read) reads them as empty
         self.absent_columns: FrozenSet[str] = frozenset()
 
+    @property
+    def file(self) -> Optional[Path]:
+        """The SQLite file written to (None for a PostgreSQL server, or a file opened only to read)."""
+        database = self.engine.url.database if self.engine.dialect.name == "sqlite" else None
+        return Path(database) if database and database != ":memory:" else None
+
     # -- writing ---------------------------------------------------------------------------------
 
     def add(self, record: InspectionRecord) -> int:

@@ -447,6 +447,24 @@ def test_ng_parts_in_a_row_are_warned_of_over_the_newest_part_until_an_ok_part(q
     assert next_start.signal_setting.ok_parts.isChecked() and not next_start.signal_setting.held_open.isChecked()
 
 
+def test_a_disk_nearly_full_is_shown_over_the_newest_part_while_the_line_runs(qtbot, panel, inspector, tmp_path,
+                                                                           monkeypatch):
+    from patchcore_gui.line import disk_space
+
+    monkeypatch.setattr(disk_space.shutil, "disk_usage", lambda folder: disk_space.Usage(10**11, 10**11 - 3 * 10**8,
+                                                                                         3 * 10**8))
+    camera, memory = run_on_a_camera(panel, inspector, tmp_path)
+    qtbot.waitUntil(lambda: panel.disk_warning.isVisible(), timeout=TIMEOUT_MS)
+    assert panel.disk_warning.text().startswith("The disk of the camera folder (")
+    assert panel.disk_warning.text().endswith("is nearly full: 300 MB free. When it is full the camera cannot save its "
+                                              "images: make room there.")
+    assert "nearly full" in panel.notice_label.text()
+    panel.stop()
+    qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT_MS)
+    assert panel.disk_warning.isHidden()
+    assert [kind for kind, _, _ in memory.changes if "disk" in kind] == [disk_space.DISK_NEARLY_FULL]
+
+
 def test_a_signal_command_this_pc_cannot_run_stops_the_line_from_starting_in_one_line(qtbot, panel, inspector,
                                                                                        tmp_path):
     messages: List[str] = []

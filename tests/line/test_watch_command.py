@@ -18,7 +18,8 @@ import pytest
 from patchcore_gui.cli import main
 from patchcore_gui.core import save_model
 from patchcore_gui.line.folder_lock import only_line_on
-from patchcore_gui.line.watch_command import NEW_SHIFT_SIGNAL, read_console
+from patchcore_gui.line.disk_space import FULL_WITHIN_S
+from patchcore_gui.line.watch_command import NEW_SHIFT_SIGNAL, line_settings, read_console
 from patchcore_gui.record import open_store
 
 from .conftest import drop
@@ -124,6 +125,17 @@ def test_watch_starts_a_new_shift_on_sigusr1_and_the_audit_trail_says_it_was_ask
                                     "an-ok-part-after-ng-parts-in-a-row", "line-stopped"]
 
 
+def test_the_disk_warning_is_given_in_minutes_an_hour_unless_told(model_file, tmp_path):
+    from patchcore_gui.cli import build_parser
+
+    def settings(*options: str):
+        return line_settings(build_parser().parse_args(["watch", str(model_file), str(tmp_path), *options]))
+
+    assert settings().disk_full_within_s == FULL_WITHIN_S == 3600
+    assert settings("--disk-warning", "20").disk_full_within_s == 1200
+    assert settings("--disk-warning", "0").disk_full_within_s == 0  # never
+
+
 def test_the_console_word_shift_starts_a_new_shift_and_other_words_are_answered():
     asked, said = [], []
     read_console(io.StringIO("shift\n\n  SHIFT \nstop\n"), lambda: asked.append(1), said.append)
@@ -135,6 +147,7 @@ def test_the_console_word_shift_starts_a_new_shift_and_other_words_are_answered(
 @pytest.mark.parametrize("option, value, said", [
     ("--shifts", "06:00 14:30 2200", "'2200' is not a time of day for a shift to start (write it as 06:00)"),
     ("--ng-in-a-row", "-1", "must be a whole number, 0 or more, not '-1'"),
+    ("--disk-warning", "1.5", "must be a whole number, 0 or more, not '1.5'"),
     ("--signal-command", "stacklight-nowhere red", "the signal command's program 'stacklight-nowhere' is not a program "
                                                    "this PC can run (not found, or not executable)")])
 def test_watch_refuses_a_setting_that_is_none_in_one_line(model_file, tmp_path, capsys, option, value, said):
