@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QFileDialog, 
 
 from ..core import Inspector, PatchCoreError
 from ..line import LineSettings, OverlayWriter, PartSorter, ShiftSnapshot
+from ..line.disk_space import FULL_WITHIN_S
 from ..line.ng_in_a_row import NG_IN_A_ROW
 from ..line.runner import Recorder
 from ..line.shifts import ShiftPlan
@@ -168,6 +169,19 @@ class LinePanel(QWidget):
         run_row.addWidget(QLabel("Warn at"))
         run_row.addWidget(self.ng_in_a_row)
         run_row.addWidget(QLabel("NG parts in a row"), 1)
+        self.disk_warning_minutes = CountBox()
+        self.disk_warning_minutes.setRange(0, 24 * 60)
+        self.disk_warning_minutes.setSpecialValueText("never")
+        self.disk_warning_minutes.setSuffix(" min")
+        self.disk_warning_minutes.setValue(whole_number(settings, "line/disk_warning_min", round(FULL_WITHIN_S / 60)))
+        self.disk_warning_minutes.setToolTip(
+            "Warn over the newest part when a disk the line uses (the camera folder's, the record's, the sorted "
+            "images') will be full within this many minutes at the rate it fills, or has under 1 GB free: the camera "
+            "then cannot save its parts. The warning and the room made after it are in the record's changes.")
+        disk_row = QHBoxLayout()
+        disk_row.addWidget(QLabel("Warn"))
+        disk_row.addWidget(self.disk_warning_minutes)
+        disk_row.addWidget(QLabel("before a disk is full"), 1)
         self.signal_setting = SignalCommandSetting(settings)
 
         self.counter_labels = {}
@@ -201,6 +215,7 @@ class LinePanel(QWidget):
         side.addLayout(shift_row)
         side.addLayout(plan_row)
         side.addLayout(run_row)
+        side.addLayout(disk_row)
         side.addWidget(self.signal_setting)
         side.addLayout(counters)
         side.addWidget(self.ng_title)
@@ -253,10 +268,12 @@ class LinePanel(QWidget):
         self.settings.setValue("line/sorting", mode)
         self.settings.setValue("line/subfolders", self.subfolders.isChecked())
         self.settings.setValue("line/ng_in_a_row", self.ng_in_a_row.value())
+        self.settings.setValue("line/disk_warning_min", self.disk_warning_minutes.value())
         settings = replace(settings, arrival=replace(settings.arrival, subfolders=self.subfolders.isChecked()),
                            shifts=plan, ng_in_a_row=self.ng_in_a_row.value(), signal_command=signal_command,
                            signal_ok_parts=self.signal_setting.ok_parts.isChecked(),
-                           signal_held_open=self.signal_setting.held_open.isChecked())
+                           signal_held_open=self.signal_setting.held_open.isChecked(),
+                           disk_full_within_s=60.0 * self.disk_warning_minutes.value())
         root = self.sort_root(folder)
         sorter = PartSorter(root, move=mode == "move") if mode != "leave" else None
         overlays = OverlayWriter(root / "overlays") if mode != "leave" else None
@@ -572,6 +589,7 @@ class LinePanel(QWidget):
         self.subfolders.setEnabled(not running)
         self.shifts_edit.setEnabled(not running)
         self.ng_in_a_row.setEnabled(not running)
+        self.disk_warning_minutes.setEnabled(not running)
         self.signal_setting.setEnabled(not running)
         self.new_shift_button.setEnabled(running)
         self.pause_button.setEnabled(running)

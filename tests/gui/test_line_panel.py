@@ -448,12 +448,16 @@ def test_ng_parts_in_a_row_are_warned_of_over_the_newest_part_until_an_ok_part(q
 
 
 def test_a_disk_nearly_full_is_shown_over_the_newest_part_while_the_line_runs(qtbot, panel, inspector, tmp_path,
-                                                                           monkeypatch):
+                                                                           monkeypatch, settings):
     from patchcore_gui.line import disk_space
 
     monkeypatch.setattr(disk_space.shutil, "disk_usage", lambda folder: disk_space.Usage(10**11, 10**11 - 3 * 10**8,
                                                                                          3 * 10**8))
+    assert panel.disk_warning_minutes.value() == 60  # an hour unless told
+    panel.disk_warning_minutes.setValue(20)
     camera, memory = run_on_a_camera(panel, inspector, tmp_path)
+    assert not panel.disk_warning_minutes.isEnabled() and settings.value("line/disk_warning_min") in (20, "20")
+    assert panel.worker.settings.disk_full_within_s == 1200
     qtbot.waitUntil(lambda: panel.disk_warning.isVisible(), timeout=TIMEOUT_MS)
     assert panel.disk_warning.text().startswith("The disk of the camera folder (")
     assert panel.disk_warning.text().endswith("is nearly full: 300 MB free. When it is full the camera cannot save its "
@@ -461,8 +465,18 @@ def test_a_disk_nearly_full_is_shown_over_the_newest_part_while_the_line_runs(qt
     assert "nearly full" in panel.notice_label.text()
     panel.stop()
     qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT_MS)
-    assert panel.disk_warning.isHidden()
+    assert panel.disk_warning.isHidden() and panel.disk_warning_minutes.isEnabled()
     assert [kind for kind, _, _ in memory.changes if "disk" in kind] == [disk_space.DISK_NEARLY_FULL]
+    panel.disk_warning_minutes.setValue(0)  # never: no look at the disks
+    camera.rename(tmp_path / "first camera")
+    run_on_a_camera(panel, inspector, tmp_path)
+    worker = panel.worker
+    qtbot.waitUntil(lambda: worker.line is not None and worker.line.ready.is_set(), timeout=TIMEOUT_MS)
+    assert worker.settings.disk_full_within_s == 0 and worker.line.disk_space._thread is None
+    assert panel.disk_warning.isHidden()
+    panel.stop()
+    qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT_MS)
+    assert LinePanel(settings).disk_warning_minutes.value() == 0  # remembered
 
 
 def test_a_signal_command_this_pc_cannot_run_stops_the_line_from_starting_in_one_line(qtbot, panel, inspector,
