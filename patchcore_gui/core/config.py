@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Dict, Optional, Tuple
 
 from .backbones import DEFAULT_BACKBONE
+from .errors import refuse_unknown_keys
 from .memory_bank import SEARCH_KINDS
 from .geometry import check_geometry
 
@@ -115,10 +116,7 @@ class PatchCoreConfig:
         A configuration written before ``threshold_outlier_z`` and ``threshold_reject_rate`` existed was
         calibrated by the older rule, and says so when read back (a key absent means None).
         """
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown configuration keys: {', '.join(unknown)}")
+        refuse_unknown_keys(data, (f.name for f in fields(cls)), "configuration")
         values = dict(data)
         values.setdefault("threshold_outlier_z", None)
         values.setdefault("threshold_reject_rate", None)

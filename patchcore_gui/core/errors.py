@@ -6,6 +6,8 @@ Every message names the file (or thing) and the problem in one line, so the CLI 
 
 from __future__ import annotations
 
+from typing import Any, Iterable, Mapping
+
 
 class PatchCoreError(Exception):
     """Base of every error the engine raises on purpose."""
@@ -31,6 +33,24 @@ class DatasetError(PatchCoreError):
 
 class ModelFileError(PatchCoreError):
     """A model file is missing, truncated, altered, of a foreign format or of an unknown version."""
+
+
+class UnknownSettings(ValueError):
+    """A model file's settings hold names this program does not know: written by a newer program."""
+
+
+def refuse_unknown_keys(data: Mapping[str, Any], known: Iterable[str], what: str) -> None:
+    """Raise :class:`UnknownSettings` naming the keys of ``data`` not in ``known``: refused, never dropped (a
+    setting a newer program added changes how it scores or judges).
+
+    >>> refuse_unknown_keys({"tile": 320, "warp": 1}, ["tile"], "preprocessing")
+    Traceback (most recent call last):
+    ...
+    patchcore_gui.core.errors.UnknownSettings: preprocessing 'warp'
+    """
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise UnknownSettings(f"{what} {', '.join(repr(key) for key in unknown)}")
 
 
 class WeightsMissingError(PatchCoreError):

@@ -29,6 +29,8 @@ from typing import Any, Dict, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
+from .errors import refuse_unknown_keys
+
 GEOMETRIES = ("squeeze", "pad", "tile")
 #: Tile sides and strides are whole multiples of the deepest layer's stride, so every tile's grids
 #: line up with the canvas's (EfficientNet-Lite and WideResNet both end at stride 32).
@@ -106,9 +108,7 @@ class Preprocessing:
     @classmethod
     def from_dict(cls, data: Dict[str, Any]) -> "Preprocessing":
         """Rebuild from :meth:`to_dict`; unknown keys (from a newer writer) are refused, not dropped."""
-        unknown = sorted(set(data) - {f.name for f in fields(cls)})
-        if unknown:
-            raise ValueError(f"unknown preprocessing keys: {', '.join(unknown)}")
+        refuse_unknown_keys(data, (f.name for f in fields(cls)), "preprocessing")
         crop = data.get("crop")
         values = {name: data.get(name, default) for name, default in _GEOMETRY_DEFAULTS.items()}
         return cls(resize=int(data["resize"]), crop=None if crop is None else int(crop),

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence,
 import numpy as np
 from PIL import Image
 
+from .errors import refuse_unknown_keys
 from .images import file_sample_bits
 
 if TYPE_CHECKING:  # the model holds a GoodPartsLook, so this module cannot import it at run time
@@ -128,9 +129,7 @@ class GoodPartsLook:
 
     @classmethod
     def from_dict(cls, data: Dict[str, Any]) -> "GoodPartsLook":
-        unknown = sorted(set(data) - {"height", "width", "aspect", "colours"})
-        if unknown:
-            raise ValueError(f"unknown good_parts keys: {', '.join(unknown)}")
+        refuse_unknown_keys(data, ("height", "width", "aspect", "colours"), "good parts' look")
         colours = tuple(str(c) for c in data["colours"])
         if not set(colours) <= {GREY, COLOUR}:
             raise ValueError(f"unknown colour modes {colours}")

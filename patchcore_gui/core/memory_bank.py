@@ -16,6 +16,8 @@ from typing import Any, Dict, List, Optional, Tuple
 import faiss
 import numpy as np
 
+from .errors import refuse_unknown_keys
+
 # Below this many vectors a flat search costs a few ms and the clustering would not pay for itself.
 CLUSTERED_MIN_BANK = 2048
 # Lower bounds are computed in float32 like the distances themselves; a bound within this fraction
@@ -75,9 +77,7 @@ class SearchIndex:
 
     @classmethod
     def from_dict(cls, data: Dict[str, Any]) -> "SearchIndex":
-        unknown = sorted(set(data) - {"kind", "lists", "probes"})
-        if unknown:
-            raise ValueError(f"unknown search keys: {', '.join(unknown)}")
+        refuse_unknown_keys(data, ("kind", "lists", "probes"), "search")
         return cls(str(data["kind"]), int(data.get("lists", 0)), int(data.get("probes", 0)))
 
     @classmethod

@@ -23,7 +23,7 @@ from safetensors.numpy import save as save_tensors
 from .atomic import PathLike, atomic_write_bytes
 from .calibration import MapScale
 from .config import PatchCoreConfig
-from .errors import ModelFileError
+from .errors import ModelFileError, UnknownSettings, refuse_unknown_keys
 from .images import Preprocessing
 from .likeness import GoodPartsLook
 from .memory_bank import EXACT_SEARCH, SearchIndex
@@ -230,6 +230,10 @@ def model_from_bytes(data: bytes, name: str = "model") -> PatchCoreModel:
         raise ModelFileError(f"cannot open model '{name}': integrity check failed (the file was altered or damaged)")
     try:
         return _model_from_header(json.loads(header_json), bank, good, tensors)
+    except UnknownSettings as exc:  # its hash holds: not damaged, but made by a program that knows more
+        raise ModelFileError(f"cannot open model '{name}': it was made by a newer PatchCore Inspector, with settings "
+                             f"this program does not know ({exc}); open it with that version, or install it on this "
+                             "PC") from None
     except Exception as exc:  # only data is interpreted here: whatever it holds, a failure is the file's
         cause = " ".join(str(exc).split()) or type(exc).__name__
         raise ModelFileError(f"cannot open model '{name}': inconsistent contents ({cause})") from None
@@ -325,9 +329,7 @@ def _model_from_header(header: Dict[str, Any], bank: np.ndarray, good: np.ndarra
 
 def _defect_size(data: Dict[str, Any]) -> Tuple[float, Optional[float]]:
     """``(min_area_px, pixel_size_mm)`` from the optional ``defect_size`` header key; unknown keys are refused."""
-    unknown = sorted(set(data) - {"min_area_px", "pixel_size_mm"})
-    if unknown:
-        raise ValueError(f"unknown defect_size keys: {', '.join(unknown)}")
+    refuse_unknown_keys(data, ("min_area_px", "pixel_size_mm"), "minimum defect size")
     min_area = float(data.get("min_area_px", 0.0))
     pixel_size = data.get("pixel_size_mm")
     if not (np.isfinite(min_area) and min_area >= 0):

@@ -44,7 +44,7 @@ def test_fit_records_the_good_parts_and_the_model_file_keeps_them(fitted, synthe
     assert good.size_text() == "192 x 192"
     varied = GoodPartsLook.of([PartLook(122, 285, GREY), PartLook(600, 599, GREY)])
     assert varied.size_text() == "285-599 x 122-600" and varied.colours == (GREY,)
-    with pytest.raises(ValueError, match="unknown good_parts keys"):
+    with pytest.raises(ValueError, match="good parts' look 'depth'"):
         GoodPartsLook.from_dict({**good.to_dict(), "depth": 3})
 
 

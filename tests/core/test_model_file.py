@@ -16,6 +16,8 @@ from patchcore_gui.core.model_file import (FORMAT_NAME, FORMAT_VERSION, _digest,
                                            load_model, model_from_bytes, model_to_bytes, save_model)
 from patchcore_gui.core.patchcore import Inspector
 
+from .test_search_index import _re_signed
+
 
 def test_round_trip_gives_identical_scores(fitted, synthetic_set, backbone, tmp_path):
     path = save_model(fitted.model, tmp_path / "line3.patchcore")
@@ -78,6 +80,22 @@ def test_future_version_is_refused_with_a_reason(fitted):
     data = _rewrite_metadata(model_to_bytes(fitted.model), lambda meta: meta.update(format_version="99"))
     with pytest.raises(ModelFileError, match="version 99"):
         model_from_bytes(data, "future.patchcore")
+
+
+@pytest.mark.parametrize("change, said", [
+    (lambda header: header["config"].update(warp_correction=True), "configuration 'warp_correction'"),
+    (lambda header: header["preprocessing"].update(lens="fisheye"), "preprocessing 'lens'"),
+    (lambda header: header.update(defect_size={"min_area_px": 4, "max_count": 2}), "minimum defect size 'max_count'"),
+])
+def test_a_setting_a_newer_program_added_is_refused_as_the_newer_program_s_not_as_damage(fitted, change, said):
+    """A line PC with an older program given a model built by a newer one: the file is whole (its hash holds), and
+    the message says what to do, not that it is damaged."""
+    data = _re_signed(model_to_bytes(fitted.model), change)
+    with pytest.raises(ModelFileError) as refused:
+        model_from_bytes(data, "line3.patchcore")
+    assert str(refused.value) == (
+        f"cannot open model 'line3.patchcore': it was made by a newer PatchCore Inspector, with settings this program "
+        f"does not know ({said}); open it with that version, or install it on this PC")
 
 
 def test_version_1_files_still_open(fitted):
