@@ -182,6 +182,19 @@ class LinePanel(QWidget):
         disk_row.addWidget(QLabel("Warn"))
         disk_row.addWidget(self.disk_warning_minutes)
         disk_row.addWidget(QLabel("before a disk is full"), 1)
+        self.ok_kept_days = CountBox()
+        self.ok_kept_days.setRange(0, 3650)
+        self.ok_kept_days.setSpecialValueText("for ever")
+        self.ok_kept_days.setSuffix(" days")
+        self.ok_kept_days.setValue(whole_number(settings, "line/ok_kept_days", 0))
+        self.ok_kept_days.setToolTip(
+            "When the line copies or moves the images: remove the sorted images of OK parts once this many days old "
+            "(today's are kept), at the start and daily. NG, REVIEW and ERROR images stay, and every part stays in "
+            "the record; each day's removal is in the record's changes.")
+        kept_row = QHBoxLayout()
+        kept_row.addWidget(QLabel("Keep sorted OK images"))
+        kept_row.addWidget(self.ok_kept_days)
+        kept_row.addStretch(1)
         self.signal_setting = SignalCommandSetting(settings)
 
         self.counter_labels = {}
@@ -216,6 +229,7 @@ class LinePanel(QWidget):
         side.addLayout(plan_row)
         side.addLayout(run_row)
         side.addLayout(disk_row)
+        side.addLayout(kept_row)
         side.addWidget(self.signal_setting)
         side.addLayout(counters)
         side.addWidget(self.ng_title)
@@ -269,11 +283,13 @@ class LinePanel(QWidget):
         self.settings.setValue("line/subfolders", self.subfolders.isChecked())
         self.settings.setValue("line/ng_in_a_row", self.ng_in_a_row.value())
         self.settings.setValue("line/disk_warning_min", self.disk_warning_minutes.value())
+        self.settings.setValue("line/ok_kept_days", self.ok_kept_days.value())
         settings = replace(settings, arrival=replace(settings.arrival, subfolders=self.subfolders.isChecked()),
                            shifts=plan, ng_in_a_row=self.ng_in_a_row.value(), signal_command=signal_command,
                            signal_ok_parts=self.signal_setting.ok_parts.isChecked(),
                            signal_held_open=self.signal_setting.held_open.isChecked(),
-                           disk_full_within_s=60.0 * self.disk_warning_minutes.value())
+                           disk_full_within_s=60.0 * self.disk_warning_minutes.value(),
+                           ok_images_kept_days=self.ok_kept_days.value())
         root = self.sort_root(folder)
         sorter = PartSorter(root, move=mode == "move") if mode != "leave" else None
         overlays = OverlayWriter(root / "overlays") if mode != "leave" else None
@@ -590,6 +606,7 @@ class LinePanel(QWidget):
         self.shifts_edit.setEnabled(not running)
         self.ng_in_a_row.setEnabled(not running)
         self.disk_warning_minutes.setEnabled(not running)
+        self.ok_kept_days.setEnabled(not running)
         self.signal_setting.setEnabled(not running)
         self.new_shift_button.setEnabled(running)
         self.pause_button.setEnabled(running)

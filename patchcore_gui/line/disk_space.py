@@ -33,6 +33,8 @@ FULL_WITHIN_S = 3600.0
 LEAST_FREE_BYTES = 1 << 30
 #: A disk said to be nearly full has room again only with this much more than the limits.
 MARGIN = 1.25
+#: Seconds the line's end waits for a removal of old images under way (a day's OK images: seconds).
+SWEEP_WAITED_S = 60.0
 #: the audit trail's entries (``patchcore log --changes``)
 DISK_NEARLY_FULL, DISK_ROOM_AGAIN = "disk nearly full", "disk has room again"
 #: what becomes of the line when a disk holding each of its folders is full
@@ -67,14 +69,16 @@ class _Disk:
 
 class DiskSpace:
     """Looks at the free space of the disks of ``folders`` (``(what, folder)``: ``("camera folder", ...)``) from
-    :meth:`start` to :meth:`close`; :meth:`take_changes` and :attr:`shown` are read from the line's thread.
-    ``full_within_s`` 0: never said."""
+    :meth:`start` to :meth:`close`, after its :attr:`sweeps`; :meth:`take_changes` and :attr:`shown` are read from
+    the line's thread. ``full_within_s`` 0: never said."""
 
     def __init__(self, folders: Sequence[Tuple[str, Path]], full_within_s: float = FULL_WITHIN_S,
                  least_free: int = LEAST_FREE_BYTES, check_every_s: float = CHECK_EVERY_S,
                  usage: Optional[Callable[[str], Usage]] = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.folders = [(what, Path(folder)) for what, folder in folders]
+        #: what else makes room on the disks, on the same thread before each look (line/kept_images.py)
+        self.sweeps: List[Callable[[], List[DiskChange]]] = []
         self.full_within_s = full_within_s
         self.least_free = least_free
         self.check_every_s = check_every_s
@@ -85,10 +89,11 @@ class DiskSpace:
         #: while a disk is nearly full, the line that says so (one string: any thread reads it whole), else ""
         self.shown = ""
         self._stop = threading.Event()
+        self._sweeping = threading.Event()
         self._thread: Optional[threading.Thread] = None
 
     def start(self) -> None:
-        if self.full_within_s > 0 and self._thread is None:
+        if (self.full_within_s > 0 or self.sweeps) and self._thread is None:
             self._stop.clear()
             self._thread = threading.Thread(target=self._look_until_closed, name="disk space", daemon=True)
             self._thread.start()
@@ -98,6 +103,8 @@ class DiskSpace:
         self._stop.set()
         if thread is not None:
             thread.join(1.0)  # a look that hangs on a share is left to its daemon thread
+            if self._sweeping.is_set():  # but a removal under way is waited for, so that it is said and recorded
+                thread.join(SWEEP_WAITED_S)
 
     def take_changes(self) -> List[DiskChange]:
         changes = []
@@ -107,7 +114,14 @@ class DiskSpace:
 
     def _look_until_closed(self) -> None:
         while not self._stop.is_set():
-            self.look()
+            self._sweeping.set()
+            try:
+                for sweep in self.sweeps:
+                    self._changes.extend(sweep())
+            finally:
+                self._sweeping.clear()
+            if self.full_within_s > 0:
+                self.look()
             self._stop.wait(self.check_every_s)
 
     def look(self) -> None:
@@ -155,18 +169,18 @@ class DiskSpace:
         disk.low = low
         where = f"{disk.mount} ({', '.join(what for what, _ in disk.folders)})"
         if low:
-            detail = f"{where}: {_size(free)} free{_when_full(left)}"
-            said = (f"warning: the disk of {_whats(disk)} is nearly full: {_size(free)} free{_when_full(left)}; "
+            detail = f"{where}: {size_said(free)} free{_when_full(left)}"
+            said = (f"warning: the disk of {_whats(disk)} is nearly full: {size_said(free)} free{_when_full(left)}; "
                     f"when it is full {_consequences(disk)}: make room on {disk.mount}")
             self._changes.append(DiskChange(DISK_NEARLY_FULL, detail, said))
         else:
-            detail = f"{where}: {_size(free)} free"
+            detail = f"{where}: {size_said(free)} free"
             self._changes.append(DiskChange(DISK_ROOM_AGAIN, detail, f"the disk of {_whats(disk)} has room "
-                                                                     f"again: {_size(free)} free on {disk.mount}"))
+                                                                     f"again: {size_said(free)} free on {disk.mount}"))
 
     def _band(self, disk: _Disk) -> str:
         free = disk.looks[-1][1]
-        return (f"The disk of {_whats(disk)} ({disk.mount}) is nearly full: {_size(free)} free"
+        return (f"The disk of {_whats(disk)} ({disk.mount}) is nearly full: {size_said(free)} free"
                 f"{_when_full(self._seconds_left(disk, free))}. When it is full {_consequences(disk)}: make room there.")
 
 
@@ -190,9 +204,16 @@ def _when_full(seconds: Optional[float]) -> str:
     return f", full in about {told} at the rate it fills"
 
 
-def _size(count: int) -> str:
-    """Free space as a person reads it: ``"850 MB"``, ``"1.4 GB"`` (decimal units, as file managers show)."""
-    return f"{count / 1e6:.0f} MB" if count < 1e9 else f"{count / 1e9:.1f} GB"
+def size_said(count: int) -> str:
+    """Bytes as a person reads them, in decimal units as file managers show them.
+
+    >>> [size_said(n) for n in (512, 1000, 850_000_000, 1_430_000_000)]
+    ['512 bytes', '1 kB', '850 MB', '1.4 GB']
+    """
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if count >= scale:
+            return f"{count / scale:.1f} {unit}" if unit == "GB" else f"{count / scale:.0f} {unit}"
+    return f"{count} bytes"
 
 
 def _mount_point(folder: Path) -> str:

@@ -44,6 +44,7 @@ from .counters import ShiftCounters, ShiftSnapshot
 from .disk_space import FULL_WITHIN_S, DiskSpace
 from .folder_lock import TWO_LINES_ON_ONE_FOLDER, ShareNote, only_line_on
 from .inspection_processes import InspectionProcesses, StartingBeside, room_beside
+from .kept_images import OkImagesKept
 from .shifts import ShiftPlan
 from .sorting import OverlayWriter, PartSorter
 from .ng_in_a_row import NG_IN_A_ROW, NgInARow
@@ -171,6 +172,9 @@ class LineSettings:
     #: A disk the line uses (camera folder, record, sorted images, overlays) said to be nearly full when it fills
     #: within this many seconds at its rate, or has under 1 GB left (0: never; line/disk_space.py).
     disk_full_within_s: float = FULL_WITHIN_S
+    #: Sorted images of OK parts removed once this many days old, checked at the start and daily (0: kept for ever;
+    #: line/kept_images.py).
+    ok_images_kept_days: int = 0
 
 
 def _local_now() -> datetime:
@@ -453,6 +457,8 @@ class InspectionLine:
         if self.signals is not None:
             self.signals.start()
         self.disk_space.folders = self._folders_written()
+        if self.settings.ok_images_kept_days and self.sorter is not None:
+            self.disk_space.sweeps = [OkImagesKept(self.sorter.root, self.settings.ok_images_kept_days).sweep_if_due]
         self.disk_space.start()
         ended = "stopped"
         try:
@@ -467,6 +473,7 @@ class InspectionLine:
             raise
         finally:
             self.disk_space.close()
+            self._say_disk_space(on_notice)  # OK images removed as the line started, before its first tick
             if self.signals is not None:
                 self._tell(LINE_STOPPED, ended)
                 self.signals.close()
@@ -688,7 +695,8 @@ class InspectionLine:
         return folders
 
     def _say_disk_space(self, on_notice: Callable[[str], None]) -> None:
-        """A disk nearly full, or with room again: said, in the audit trail and told to the signal command."""
+        """A disk nearly full, or with room again, and old OK images removed: said, in the audit trail and told to
+        the signal command."""
         for change in self.disk_space.take_changes():
             on_notice(change.said)
             self.audit(change.kind, self.model.threshold, change.detail, on_notice)

@@ -62,6 +62,10 @@ def add_watch_command(sub: "argparse._SubParsersAction[argparse.ArgumentParser]"
     p.add_argument("--sort-into", metavar="DIR", help="put each image into DIR/<date>/OK, NG or ERROR (and REVIEW "
                                                       "with a review band)")
     p.add_argument("--move", action="store_true", help="with --sort-into: move the images instead of copying them")
+    p.add_argument("--keep-ok-days", type=_whole_number, default=0, metavar="N",
+                   help="with --sort-into: remove the sorted images of OK parts once N days old (today's and the N-1 "
+                        "days before are kept), at the start and daily, each day's removal in the audit trail; NG, "
+                        "REVIEW and ERROR images and overlays are kept (default 0: every image kept)")
     p.add_argument("--overlays", metavar="DIR", help="write the heatmap overlay of each NG part into DIR/<date>/")
     p.add_argument("--station", default=default_station(), help="station name in the record (default: host name)")
     p.add_argument("--settle", type=_seconds, default=ArrivalSettings().settle, metavar="S",
@@ -139,7 +143,8 @@ def line_settings(args: argparse.Namespace) -> LineSettings:
     return LineSettings(arrival=ArrivalSettings(settle=args.settle, poll=args.poll_every, subfolders=args.subfolders),
                         inspectors=args.inspectors, shifts=args.shifts, ng_in_a_row=args.ng_in_a_row,
                         signal_command=args.signal_command, signal_ok_parts=args.signal_ok,
-                        signal_held_open=args.signal_lines, disk_full_within_s=60.0 * args.disk_warning)
+                        signal_held_open=args.signal_lines, disk_full_within_s=60.0 * args.disk_warning,
+                        ok_images_kept_days=args.keep_ok_days)
 
 
 def read_console(typed: Iterable[str], new_shift: Callable[[], None], say: Callable[[str], None]) -> None:
@@ -165,6 +170,10 @@ def cmd_watch(args: argparse.Namespace) -> int:
         raise PatchCoreError(f"folder '{folder}' does not exist or is not a folder")
     if args.move and not args.sort_into:
         raise PatchCoreError("--move needs --sort-into DIR (where the images go)")
+    if args.keep_ok_days and not args.sort_into:
+        raise PatchCoreError("--keep-ok-days needs --sort-into DIR (the sorted images it removes)")
+    if args.keep_ok_days and not args.log:
+        raise PatchCoreError("--keep-ok-days needs --log DB: the record is what stays of a part whose image is removed")
     recorder = None
     if args.log:
         recorder = StoreRecorder.open(args.log, args.station, model_path, model.threshold, model.review_from,
@@ -236,9 +245,10 @@ def cmd_watch(args: argparse.Namespace) -> int:
     told = "" if not args.signal_command else (
         f", telling {Path(args.signal_command[0]).name} of {'every' if args.signal_ok else 'each not-OK'} part and of "
         "the line's state")
+    kept = f", sorted OK images removed once {args.keep_ok_days} days old" if args.keep_ok_days else ""
     say(f"watching {folder.resolve()}{below} with {model_path.name} (threshold {model.threshold:.4f}{band}), "
         f"{line.inspectors} part(s) inspected side by side" + (f", recording into {args.log}" if args.log else "")
-        + told + shifts, sys.stderr)
+        + kept + told + shifts, sys.stderr)
     if console:
         say(CONSOLE_HELP, sys.stderr)
     try:

@@ -454,10 +454,13 @@ def test_a_disk_nearly_full_is_shown_over_the_newest_part_while_the_line_runs(qt
     monkeypatch.setattr(disk_space.shutil, "disk_usage", lambda folder: disk_space.Usage(10**11, 10**11 - 3 * 10**8,
                                                                                          3 * 10**8))
     assert panel.disk_warning_minutes.value() == 60  # an hour unless told
+    assert panel.ok_kept_days.value() == 0 and panel.ok_kept_days.text() == "for ever"
     panel.disk_warning_minutes.setValue(20)
+    panel.ok_kept_days.setValue(14)
     camera, memory = run_on_a_camera(panel, inspector, tmp_path)
     assert not panel.disk_warning_minutes.isEnabled() and settings.value("line/disk_warning_min") in (20, "20")
-    assert panel.worker.settings.disk_full_within_s == 1200
+    assert not panel.ok_kept_days.isEnabled() and settings.value("line/ok_kept_days") in (14, "14")
+    assert panel.worker.settings.disk_full_within_s == 1200 and panel.worker.settings.ok_images_kept_days == 14
     qtbot.waitUntil(lambda: panel.disk_warning.isVisible(), timeout=TIMEOUT_MS)
     assert panel.disk_warning.text().startswith("The disk of the camera folder (")
     assert panel.disk_warning.text().endswith("is nearly full: 300 MB free. When it is full the camera cannot save its "
@@ -477,6 +480,7 @@ def test_a_disk_nearly_full_is_shown_over_the_newest_part_while_the_line_runs(qt
     panel.stop()
     qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT_MS)
     assert LinePanel(settings).disk_warning_minutes.value() == 0  # remembered
+    assert LinePanel(settings).ok_kept_days.value() == 14
 
 
 def test_a_signal_command_this_pc_cannot_run_stops_the_line_from_starting_in_one_line(qtbot, panel, inspector,

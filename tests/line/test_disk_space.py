@@ -157,3 +157,24 @@ def test_a_line_says_its_disk_nearly_full_in_the_record_and_shows_it_while_it_la
 def test_the_disk_is_named_by_its_mount_point():
     assert _mount_point(Path("/")) == "/"
     assert os.path.ismount(_mount_point(Path(__file__)))
+
+
+def test_the_line_s_end_waits_for_a_removal_under_way_so_that_it_is_said(tmp_path):
+    import threading
+    import time
+
+    from patchcore_gui.line.disk_space import DiskChange
+
+    started = threading.Event()
+
+    def slow_sweep():
+        started.set()
+        time.sleep(1.5)  # past the second the end waits for a look
+        return [DiskChange("sorted OK images removed", "a day's", "said")]
+
+    space = DiskSpace([], full_within_s=0)
+    space.sweeps = [slow_sweep]
+    space.start()
+    assert started.wait(5)
+    space.close()
+    assert [change.detail for change in space.take_changes()] == ["a day's"]

@@ -126,14 +126,29 @@ def test_watch_starts_a_new_shift_on_sigusr1_and_the_audit_trail_says_it_was_ask
 
 
 def test_the_disk_warning_is_given_in_minutes_an_hour_unless_told(model_file, tmp_path):
-    from patchcore_gui.cli import build_parser
-
     def settings(*options: str):
-        return line_settings(build_parser().parse_args(["watch", str(model_file), str(tmp_path), *options]))
+        return settings_of(model_file, tmp_path, *options)
 
     assert settings().disk_full_within_s == FULL_WITHIN_S == 3600
     assert settings("--disk-warning", "20").disk_full_within_s == 1200
     assert settings("--disk-warning", "0").disk_full_within_s == 0  # never
+
+
+@pytest.mark.parametrize("options, said", [
+    (["--keep-ok-days", "14"], "--keep-ok-days needs --sort-into DIR (the sorted images it removes)"),
+    (["--keep-ok-days", "14", "--sort-into", "sorted"],
+     "--keep-ok-days needs --log DB: the record is what stays of a part whose image is removed")])
+def test_watch_refuses_to_remove_images_it_does_not_sort_or_whose_parts_it_does_not_record(model_file, tmp_path,
+                                                                                           capsys, options, said):
+    assert main(["watch", str(model_file), str(tmp_path), *options]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == f"error: {said}"
+    assert settings_of(model_file, tmp_path, "--keep-ok-days", "7").ok_images_kept_days == 7
+
+
+def settings_of(model_file: Path, folder: Path, *options: str):
+    from patchcore_gui.cli import build_parser
+
+    return line_settings(build_parser().parse_args(["watch", str(model_file), str(folder), *options]))
 
 
 def test_the_console_word_shift_starts_a_new_shift_and_other_words_are_answered():
