@@ -158,43 +158,23 @@ class LinePanel(QWidget):
         plan_row = QHBoxLayout()
         plan_row.addWidget(QLabel("Shifts start at"))
         plan_row.addWidget(self.shifts_edit, 1)
-        self.ng_in_a_row = CountBox()
-        self.ng_in_a_row.setRange(0, 999)
-        self.ng_in_a_row.setSpecialValueText("never")
-        self.ng_in_a_row.setValue(whole_number(settings, "line/ng_in_a_row", NG_IN_A_ROW))
-        self.ng_in_a_row.setToolTip("Warn over the newest part when this many parts in a row are NG: the process, not "
-                                    "one part, went wrong. The warning and the first OK part after it are in the "
-                                    "record's changes.")
-        run_row = QHBoxLayout()
-        run_row.addWidget(QLabel("Warn at"))
-        run_row.addWidget(self.ng_in_a_row)
-        run_row.addWidget(QLabel("NG parts in a row"), 1)
-        self.disk_warning_minutes = CountBox()
-        self.disk_warning_minutes.setRange(0, 24 * 60)
-        self.disk_warning_minutes.setSpecialValueText("never")
-        self.disk_warning_minutes.setSuffix(" min")
-        self.disk_warning_minutes.setValue(whole_number(settings, "line/disk_warning_min", round(FULL_WITHIN_S / 60)))
-        self.disk_warning_minutes.setToolTip(
+        self.ng_in_a_row = _remembered_count(
+            settings, "line/ng_in_a_row", NG_IN_A_ROW, 999, "never", "",
+            "Warn over the newest part when this many parts in a row are NG: the process, not one part, went wrong. "
+            "The warning and the first OK part after it are in the record's changes.")
+        run_row = _setting_row("Warn at", self.ng_in_a_row, "NG parts in a row")
+        self.disk_warning_minutes = _remembered_count(
+            settings, "line/disk_warning_min", round(FULL_WITHIN_S / 60), 24 * 60, "never", " min",
             "Warn over the newest part when a disk the line uses (the camera folder's, the record's, the sorted "
             "images') will be full within this many minutes at the rate it fills, or has under 1 GB free: the camera "
             "then cannot save its parts. The warning and the room made after it are in the record's changes.")
-        disk_row = QHBoxLayout()
-        disk_row.addWidget(QLabel("Warn"))
-        disk_row.addWidget(self.disk_warning_minutes)
-        disk_row.addWidget(QLabel("before a disk is full"), 1)
-        self.ok_kept_days = CountBox()
-        self.ok_kept_days.setRange(0, 3650)
-        self.ok_kept_days.setSpecialValueText("for ever")
-        self.ok_kept_days.setSuffix(" days")
-        self.ok_kept_days.setValue(whole_number(settings, "line/ok_kept_days", 0))
-        self.ok_kept_days.setToolTip(
+        disk_row = _setting_row("Warn", self.disk_warning_minutes, "before a disk is full")
+        self.ok_kept_days = _remembered_count(
+            settings, "line/ok_kept_days", 0, 3650, "for ever", " days",
             "When the line copies or moves the images: remove the sorted images of OK parts once this many days old "
             "(today's are kept), at the start and daily. NG, REVIEW and ERROR images stay, and every part stays in "
             "the record; each day's removal is in the record's changes.")
-        kept_row = QHBoxLayout()
-        kept_row.addWidget(QLabel("Keep sorted OK images"))
-        kept_row.addWidget(self.ok_kept_days)
-        kept_row.addStretch(1)
+        kept_row = _setting_row("Keep sorted OK images", self.ok_kept_days)
         self.signal_setting = SignalCommandSetting(settings)
 
         self.counter_labels = {}
@@ -612,6 +592,26 @@ class LinePanel(QWidget):
         self.pause_button.setEnabled(running)
         self.stop_button.setEnabled(running or self.waiting)
         self.unlock_button.setEnabled(running and not self.unlocked)
+
+
+def _remembered_count(settings: QSettings, key: str, default: int, most: int, zero_said: str, suffix: str,
+                      tip: str) -> CountBox:
+    """A whole number of the line's, 0 to ``most`` (0 shown as ``zero_said``), as last started with."""
+    box = CountBox()
+    box.setRange(0, most)
+    box.setSpecialValueText(zero_said)
+    box.setSuffix(suffix)
+    box.setValue(whole_number(settings, key, default))
+    box.setToolTip(tip)
+    return box
+
+
+def _setting_row(before: str, box: QWidget, after: str = "") -> QHBoxLayout:
+    row = QHBoxLayout()
+    row.addWidget(QLabel(before))
+    row.addWidget(box)
+    row.addWidget(QLabel(after), 1)
+    return row
 
 
 def _warning_band() -> QLabel:
