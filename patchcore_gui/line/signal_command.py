@@ -11,7 +11,8 @@ line runs one program the plant chooses, its *signal command*, once for each eve
   ``model-taken-up`` and ``threshold-moved`` with the rule now in force,
   and every entry the line puts into the record's audit trail under its name in lower case, spaces as dashes
   (``ng-parts-in-a-row``, ``an-ok-part-after-ng-parts-in-a-row``, ``parts-unlike-the-good-parts``,
-  ``parts-like-the-good-parts-again``, ``shift-started``, ``camera-folder-gone``, ``camera-folder-back``, ...).
+  ``parts-like-the-good-parts-again``, ``shift-started``, ``camera-folder-gone``, ``camera-folder-back``,
+  ``disk-nearly-full``, ``sorted-ok-images-removed``, ...).
 
 The event's particulars are also in its environment (``PATCHCORE_EVENT``, ``PATCHCORE_TIME``, and for a part
 ``PATCHCORE_PART``, ``PATCHCORE_VERDICT``, ``PATCHCORE_SCORE``, ``PATCHCORE_THRESHOLD``, ``PATCHCORE_SORTED_TO``;

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import List
 
@@ -126,12 +127,13 @@ def test_never_means_no_thread_looks(tmp_path):
 
 
 def test_a_line_says_its_disk_nearly_full_in_the_record_and_shows_it_while_it_lasts(tmp_path, inspector,
-                                                                                   synthetic_set, run_line):
+                                                                                   synthetic_set, run_line,
+                                                                                   event_writer):
     camera = tmp_path / "camera"
     camera.mkdir()
     store = open_store(tmp_path / "record" / "line.sqlite", "line3")
     recorder = StoreRecorder(InspectionRecorder(store, "c" * 64, "bottle", inspector.model.threshold))
-    line = InspectionLine(inspector, camera, recorder, settings=FAST)
+    line = InspectionLine(inspector, camera, recorder, settings=replace(FAST, signal_command=event_writer.command))
     disk = FillingDisk([0.4 * GB], seconds_apart=1.0)
     line.disk_space = DiskSpace((), usage=disk.usage, clock=disk.clock, check_every_s=0.05)
     running = run_line(line)
@@ -151,6 +153,8 @@ def test_a_line_says_its_disk_nearly_full_in_the_record_and_shows_it_while_it_la
     assert [detail for kind, detail in changes if kind == DISK_NEARLY_FULL][0].endswith(
         "(camera folder, inspection record): 400 MB free")
     store.close()
+    # the plant's program was told too: a stack light can show it
+    assert [name for name in event_writer.names() if "disk" in name] == ["disk-nearly-full", "disk-has-room-again"]
 
 
 @pytest.mark.skipif(os.name == "nt", reason="a POSIX path's mount point")
