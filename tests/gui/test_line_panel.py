@@ -451,8 +451,8 @@ def test_a_disk_nearly_full_is_shown_over_the_newest_part_while_the_line_runs(qt
                                                                            monkeypatch, settings):
     from patchcore_gui.line import disk_space
 
-    monkeypatch.setattr(disk_space.shutil, "disk_usage", lambda folder: disk_space.Usage(10**11, 10**11 - 3 * 10**8,
-                                                                                         3 * 10**8))
+    monkeypatch.setattr(disk_space, "read_usage", lambda folder: disk_space.Usage(10**11, 10**11 - 3 * 10**8,
+                                                                                  3 * 10**8))
     assert panel.disk_warning_minutes.value() == 60  # an hour unless told
     assert panel.ok_kept_days.value() == 0 and panel.ok_kept_days.text() == "for ever"
     panel.disk_warning_minutes.setValue(20)

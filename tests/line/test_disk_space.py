@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import replace
 from pathlib import Path
 from typing import List
@@ -155,6 +156,17 @@ def test_a_line_says_its_disk_nearly_full_in_the_record_and_shows_it_while_it_la
     store.close()
     # the plant's program was told too: a stack light can show it
     assert [name for name in event_writer.names() if "disk" in name] == ["disk-nearly-full", "disk-has-room-again"]
+
+
+def test_the_real_free_space_of_a_disk_is_read(tmp_path):
+    space = DiskSpace([("camera folder", tmp_path)], least_free=10**18, usage=shutil.disk_usage)
+    space.look()
+    [change] = space.take_changes()
+    free = shutil.disk_usage(tmp_path).free
+    assert change.detail.startswith(f"{_mount_point(tmp_path)} (camera folder): ")
+    number, unit = change.detail.split(": ")[1].split(" free")[0].split()
+    read = float(number) * {"bytes": 1, "kB": 1e3, "MB": 1e6, "GB": 1e9}[unit]
+    assert abs(read - free) <= 0.05e9 + 0.01 * free  # rounded as said, and the disk's own writes meanwhile
 
 
 @pytest.mark.skipif(os.name == "nt", reason="a POSIX path's mount point")
