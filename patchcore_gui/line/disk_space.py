@@ -29,8 +29,9 @@ RATE_OVER_S = 600.0
 #: Said when a disk will be full within this many seconds at the rate it fills (the default of
 #: ``LineSettings.disk_full_within_s`` and ``watch --disk-warning``).
 FULL_WITHIN_S = 3600.0
-#: Said when a disk has less free space than this, whatever the rate (a disk that fills in bursts).
-LEAST_FREE_BYTES = 1 << 30
+#: Said when a disk has less free space than this, whatever the rate (a disk that fills in bursts): 1 GB, in the
+#: decimal units the line says sizes in.
+LEAST_FREE_BYTES = 10**9
 #: A disk said to be nearly full has room again only with this much more than the limits.
 MARGIN = 1.25
 #: Seconds the line's end waits for a removal of old images under way (a day's OK images: seconds).
@@ -43,8 +44,8 @@ _WHEN_FULL = {"camera folder": "the camera cannot save its images", "inspection 
 
 
 class DiskChange(NamedTuple):
-    """A disk became nearly full or has room again: ``kind`` and ``detail`` as the audit trail has them, ``said``
-    where the operator looks."""
+    """A disk became nearly full or has room again, or old images were removed from it: ``kind`` and ``detail`` as
+    the audit trail has them, ``said`` where the operator looks."""
 
     kind: str
     detail: str
