@@ -414,7 +414,7 @@ def test_preprocessing_round_trips_through_json():
     with pytest.raises(ValueError, match="sample bits must be one of 8, 10, 12, 14, 16, not 11"):
         Preprocessing(sample_bits=11)
     assert Preprocessing(256, 224).input_size == 224 and Preprocessing(320).input_size == 320
-    with pytest.raises(ValueError, match="unknown"):
+    with pytest.raises(ValueError, match="preprocessing 'interpolation'"):
         Preprocessing.from_dict({**Preprocessing().to_dict(), "interpolation": "cubic"})
     with pytest.raises(ValueError):
         Preprocessing(resize=200, crop=224)
