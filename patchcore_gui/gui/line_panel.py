@@ -525,8 +525,7 @@ class LinePanel(QWidget):
         disk_nearly_full = bool(snapshot.disk_nearly_full) and self.worker is not None
         if disk_nearly_full and self.disk_warning.isHidden():
             QApplication.beep()
-        if self.disk_warning.text() != snapshot.disk_nearly_full:  # its free space changes; the layout need not
-            self.disk_warning.setText(snapshot.disk_nearly_full)
+        self.disk_warning.setText(snapshot.disk_nearly_full)
         self.disk_warning.setVisible(disk_nearly_full)
         values = {
             "inspected": f"{snapshot.inspected:,}", "ok": f"{snapshot.ok:,}", "ng": f"{snapshot.ng:,}",

@@ -192,13 +192,20 @@ class DiskSpace:
 
 def _whats(disk: _Disk) -> str:
     """``"the camera folder and the inspection record"``."""
-    whats = [f"the {what}" for what, _ in disk.folders]
-    return whats[0] if len(whats) == 1 else f"{', '.join(whats[:-1])} and {whats[-1]}"
+    return _in_words([f"the {what}" for what, _ in disk.folders])
 
 
 def _consequences(disk: _Disk) -> str:
-    said = [_WHEN_FULL[what] for what, _ in disk.folders if what in _WHEN_FULL]
-    return ", ".join(said[:-1]) + (" and " if len(said) > 1 else "") + said[-1] if said else "the line stops"
+    return _in_words([_WHEN_FULL[what] for what, _ in disk.folders if what in _WHEN_FULL]) or "the line stops"
+
+
+def _in_words(items: List[str]) -> str:
+    """The items as a sentence lists them; empty for none.
+
+    >>> [_in_words(["a", "b", "c"][:n]) for n in range(4)]
+    ['', 'a', 'a and b', 'a, b and c']
+    """
+    return f"{', '.join(items[:-1])} and {items[-1]}" if len(items) > 1 else "".join(items)
 
 
 def _when_full(seconds: Optional[float]) -> str:
