@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (QComboBox, QDateTimeEdit, QDockWidget, QHBoxLayou
 from ..core.csv_style import PLAIN, CsvStyle
 from ..record import ModelChange, PeriodSummary, RecordFilter, StoredInspection, StoreError, Summary, open_store
 from ..record.export import write_changes_csv, write_records_csv, written_what
+from ..line.kept_images import OK_IMAGES_REMOVED, removal_of
 from ..line.shifts import ShiftPlan
 from ..line.sorting import where_the_part_is
 from ..record.records import VERDICTS
@@ -66,6 +67,8 @@ class HistorySnapshot:
     #: what the yields are per, and the shifts they were read by
     by: str = "hour"
     shifts: ShiftPlan = ShiftPlan()
+    #: every removal of sorted OK images a line made, whatever the filter: why an old part's image is gone
+    ok_removals: List[ModelChange] = field(default_factory=list)
 
 
 class HistoryReader(Worker):
@@ -93,7 +96,8 @@ class HistoryReader(Worker):
             return HistorySnapshot(rows, store.count(self.where),
                                    store.summary(self.where, by=self.by, shifts=self.shifts), models,
                                    stations=store.stations(), changes=store.model_changes(self.where)[::-1],
-                                   by=self.by, shifts=self.shifts)
+                                   by=self.by, shifts=self.shifts,
+                                   ok_removals=store.model_changes(kind=OK_IMAGES_REMOVED))
 
 
 class HistoryExport(Worker):
@@ -477,7 +481,10 @@ class HistoryPanel(QWidget):
                     f"{score}, model {record.model_name}, threshold {record.threshold:.4f}")
         if not path.is_file():
             where = " or ".join(str(place) for place in (record.image_path, sorted_path) if place)
-            self.status.setText(f"The image is no longer at {where}, so it cannot be shown again ({recorded}).")
+            removal = removal_of(sorted_path, self.snapshot.ok_removals) if sorted_path and self.snapshot else None
+            why = ("" if removal is None else f": {removal.station}'s line removed it on "
+                   f"{removal.time.astimezone():%Y-%m-%d %H:%M} with its day's sorted OK images ({removal.detail})")
+            self.status.setText(f"The image is no longer at {where}{why}, so it cannot be shown again ({recorded}).")
             return
         changed = record.file_size is not None and path.stat().st_size != record.file_size
         note = " The file has changed since (its size differs): this is not the part that was recorded." if changed else ""

@@ -15,8 +15,9 @@ import os
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import Iterable, List, Optional, Tuple
 
+from ..record import ModelChange
 from .disk_space import DiskChange, size_said
 
 #: the audit trail's entry (``patchcore log --changes``)
@@ -50,7 +51,8 @@ class OkImagesKept:
             day = _day_of(entry.name)
             if day is None or (today - day).days < self.days or not entry.is_dir(follow_symlinks=False):
                 continue
-            ok = Path(entry.path) / "OK"
+            # absolute: the audit trail is read weeks later, from elsewhere, and matched to sorted paths
+            ok = Path(entry.path).absolute() / "OK"
             if not ok.is_dir() or ok.is_symlink():
                 continue
             images, size, kept = _remove(ok)
@@ -63,6 +65,18 @@ class OkImagesKept:
                       + (f"; {kept:,} could not be removed" if kept else ""))
             changes.append(DiskChange(OK_IMAGES_REMOVED, detail, f"sorted OK images removed: {detail}"))
         return changes
+
+
+def removal_of(sorted_path: Path, changes: Iterable[ModelChange]) -> Optional[ModelChange]:
+    """The audit trail's entry that says a sorted image was removed with its day's OK images; None when it lies in
+    no dated OK folder, or no sweep removed that folder."""
+    ok = next((folder for folder in sorted_path.parents if folder.name == "OK" and _day_of(folder.parent.name)),
+              None)
+    if ok is None:
+        return None
+    said = f"{ok}: "
+    return next((change for change in changes if change.kind == OK_IMAGES_REMOVED and change.detail.startswith(said)),
+                None)
 
 
 def _day_of(name: str) -> Optional[date]:

@@ -186,9 +186,12 @@ def count_inspections(connection: sa.Connection, where: RecordFilter) -> int:
                                   .where(*where.clauses(inspections))).scalar_one())
 
 
-def list_model_changes(connection: sa.Connection, where: RecordFilter) -> List[ModelChange]:
-    query = sa.select(model_changes).where(*where.clauses(model_changes)).order_by(model_changes.c.time_us,
-                                                                                  model_changes.c.id)
+def list_model_changes(connection: sa.Connection, where: RecordFilter,
+                       kind: Optional[str] = None) -> List[ModelChange]:
+    query = sa.select(model_changes).where(*where.clauses(model_changes))
+    if kind is not None:
+        query = query.where(model_changes.c.kind == kind)
+    query = query.order_by(model_changes.c.time_us, model_changes.c.id)
     return [ModelChange(row.id, from_time_us(row.time_us), row.station, row.kind, row.model_sha256, row.model_name,
                         row.threshold, row.detail) for row in connection.execute(query)]
 

@@ -192,10 +192,10 @@ class InspectionStore:
         with self._transaction("read") as connection:
             return queries.summarize(connection, where, by, zone, shifts)
 
-    def model_changes(self, where: RecordFilter = RecordFilter()) -> List[ModelChange]:
-        """The audit trail in time order (the filter's verdict does not apply to it)."""
+    def model_changes(self, where: RecordFilter = RecordFilter(), kind: Optional[str] = None) -> List[ModelChange]:
+        """The audit trail in time order (the filter's verdict does not apply to it), or its entries of one kind."""
         with self._transaction("read") as connection:
-            return queries.list_model_changes(connection, where)
+            return queries.list_model_changes(connection, where, kind)
 
     def models(self) -> List[Tuple[str, str]]:
         """``(name, sha256)`` of every model that inspected a part here (reads every part)."""

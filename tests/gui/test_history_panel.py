@@ -17,6 +17,7 @@ from PySide6.QtCore import Qt
 
 from patchcore_gui.gui.history_panel import HistoryPanel
 from patchcore_gui.gui.window_record import RecordedAs
+from patchcore_gui.line.kept_images import OkImagesKept
 from patchcore_gui.line.shifts import ShiftPlan
 from patchcore_gui.record import InspectionRecord, open_store
 
@@ -152,6 +153,31 @@ def test_a_part_the_line_moved_opens_from_where_it_was_sorted(qtbot, panel, reco
     with qtbot.assertNotEmitted(panel.reopen):
         panel.open_row(row)
     assert panel.status.text().startswith(f"The image is no longer at {camera_path} or {sorted_path}")
+
+
+def test_a_part_whose_sorted_ok_image_the_line_removed_says_when_and_why(qtbot, panel, recorded, tmp_path):
+    camera_path = recorded[1].parent / "part_004.png"
+    day = (datetime.now() - timedelta(days=30)).date()
+    sorted_path = tmp_path / "sorted" / day.isoformat() / "OK" / "batch-7" / "part_004.png"
+    sorted_path.parent.mkdir(parents=True)
+    sorted_path.write_bytes(b"x" * 1000)
+    with open_store(recorded[0], "line3") as store:
+        store.note_sorted(str(camera_path), "0" * 64, str(sorted_path))
+        # as a line keeping 14 days of OK images sweeps and audits it
+        for change in OkImagesKept(tmp_path / "sorted", 14).sweep(datetime.now().date()):
+            store.record_model_change(change.kind, "ab" * 32, "bottle", 2.5, change.detail)
+    assert not sorted_path.exists()
+    with qtbot.waitSignal(panel.loaded, timeout=TIMEOUT_MS):
+        panel.verdict.setCurrentText("OK")
+    row = next(i for i in range(panel.table_model.rowCount())
+               if panel.table_model.row(i).record.image_path == str(camera_path))
+    with qtbot.assertNotEmitted(panel.reopen):
+        panel.open_row(row)
+    assert panel.status.text().startswith(
+        f"The image is no longer at {camera_path} or {sorted_path}: line3's line removed it on "
+        f"{datetime.now():%Y-%m-%d} ")
+    assert (f"with its day's sorted OK images ({tmp_path / 'sorted' / day.isoformat() / 'OK'}: 1 image, 1 kB, "
+            "older than 14 days), so it cannot be shown again (recorded ") in panel.status.text()
 
 
 def test_exports_every_part_of_the_filter_as_csv(qtbot, panel, tmp_path):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from patchcore_gui.line import InspectionLine, PartSorter
-from patchcore_gui.line.kept_images import OK_IMAGES_REMOVED, OkImagesKept
+from patchcore_gui.line.kept_images import OK_IMAGES_REMOVED, OkImagesKept, removal_of
+from patchcore_gui.record import ModelChange
 
 from .conftest import FAST, drop
 from .test_runner import Audited
@@ -108,3 +109,17 @@ def test_a_line_removes_old_ok_images_at_its_start_and_keeps_it_in_the_audit_tra
     assert not (root / old / "OK").exists() and (root / old / "NG" / "old_ng.png").exists()
     assert result.sorted_to is not None and result.sorted_to.exists()  # today's OK image stays
     assert [kind for kind, _ in store.changes if kind == OK_IMAGES_REMOVED] == [OK_IMAGES_REMOVED]
+
+
+def test_a_sorted_image_is_matched_to_the_removal_of_its_day_s_ok_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(Path("sorted") / day(3) / "OK" / "batch-7" / "a.png")
+    write(Path("sorted") / day(2) / "OK" / "b.png")
+    [change] = OkImagesKept(Path("sorted"), 3).sweep(TODAY)
+    assert change.detail.startswith(f"{tmp_path / 'sorted' / day(3) / 'OK'}: ")  # absolute: read from elsewhere
+    trail = [ModelChange(1, datetime.now(timezone.utc), "line3", "threshold moved", "0" * 64, "m", 1.0, ""),
+             ModelChange(2, datetime.now(timezone.utc), "line3", change.kind, "0" * 64, "m", 1.0, change.detail)]
+    assert removal_of(tmp_path / "sorted" / day(3) / "OK" / "batch-7" / "a.png", trail) is trail[1]
+    assert removal_of(tmp_path / "sorted" / day(2) / "OK" / "b.png", trail) is None  # kept: its day is younger
+    assert removal_of(tmp_path / "sorted" / day(3) / "NG" / "c.png", trail) is None  # not an OK image
+    assert removal_of(tmp_path / "elsewhere" / "OK" / "a.png", trail) is None  # not in a dated folder
