@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Deque, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
+from .handover import take_all
+
 #: Seconds between looks at the disks' free space.
 CHECK_EVERY_S = 15.0
 #: Seconds of looks the rate at which a disk fills is taken over.
@@ -113,10 +115,7 @@ class DiskSpace:
                 thread.join(SWEEP_WAITED_S)
 
     def take_changes(self) -> List[DiskChange]:
-        changes = []
-        while self._changes:
-            changes.append(self._changes.popleft())
-        return changes
+        return take_all(self._changes)
 
     def _look_until_closed(self) -> None:
         while not self._stop.is_set():

@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import IO, Deque, Dict, List, Optional, Sequence, Tuple, Union, cast
 
 from ..core.errors import PatchCoreError
+from .handover import take_all
 
 #: Seconds a signal command may run before it is ended and counted as failed.
 SIGNAL_TIMEOUT_S = 10.0
@@ -154,10 +155,7 @@ class SignalCommand:
 
     def take_said(self) -> List[str]:
         """The lines to say since the last call: a failure's first, the command working again, events dropped."""
-        said = []
-        while self._said:
-            said.append(self._said.popleft())
-        return said
+        return take_all(self._said)
 
     def close(self, wait_s: float = SENT_AT_THE_END_S) -> None:
         """Send what waits (at most ``wait_s`` seconds more), then end the thread."""
