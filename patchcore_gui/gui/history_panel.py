@@ -205,6 +205,8 @@ class YieldChart(pg.PlotWidget):
         self.setMouseEnabled(x=True, y=False)
         self.bars = pg.BarGraphItem(x0=[], x1=[], height=[], brush=pg.mkBrush(VERDICT_COLOURS["OK"]))
         self.addItem(self.bars)
+        # zoomed to hours the axis says times only: the days shown are said under it, the range panned or not
+        self.getPlotItem().sigXRangeChanged.connect(lambda _, span: self.setLabel("bottom", days_shown(*span)))
         self.starts: np.ndarray = np.zeros(0)
         self.ends: np.ndarray = np.zeros(0)
         self.yields: np.ndarray = np.zeros(0)
@@ -225,6 +227,15 @@ class YieldChart(pg.PlotWidget):
         end = until or datetime.now(timezone.utc)
         self.bars.setOpts(x0=[], x1=[], height=[])
         self.setXRange((since or end - timedelta(days=1)).timestamp(), end.timestamp(), padding=0.02)
+
+
+def days_shown(start: float, end: float) -> str:
+    """The local day, or first and last day, of a span of the chart's axis (seconds since 1970)."""
+    try:
+        first, last = (datetime.fromtimestamp(moment).date() for moment in (start, end))
+    except (OverflowError, OSError, ValueError):  # panned past the years a date can hold
+        return ""
+    return first.isoformat() if first == last else f"{first.isoformat()} to {last.isoformat()}"
 
 
 def _period_end(start: datetime, by: str, shifts: ShiftPlan) -> datetime:

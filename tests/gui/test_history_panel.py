@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from patchcore_gui.gui.history_panel import HistoryPanel
+from patchcore_gui.gui.history_panel import HistoryPanel, days_shown
 from patchcore_gui.gui.window_record import RecordedAs
 from patchcore_gui.line.kept_images import OkImagesKept
 from patchcore_gui.line.shifts import ShiftPlan
@@ -65,6 +65,17 @@ def test_lists_the_newest_parts_counts_them_and_charts_yield_per_hour(panel):
     assert panel.table_model.row(0).record.verdict == "OK" and panel.table_model.row(1).record.verdict == "ERROR"
     assert "9 parts: 6 OK, 2 NG, 1 errors, yield 66.67%" in panel.status.text()
     assert len(panel.chart.starts) == 3 and panel.chart.yields.tolist() == pytest.approx([200 / 3] * 3)  # one of three not OK each hour
+
+
+def test_the_chart_says_the_days_its_axis_shows_as_it_is_panned(panel):
+    axis = panel.chart.getAxis("bottom")
+    start, end = panel.chart.viewRange()[0]
+    assert axis.labelText == days_shown(start, end) and axis.labelText.startswith(f"{datetime.now():%Y-%m-%d}"[:8])
+    month_ago = (datetime.now() - timedelta(days=30)).replace(hour=12, minute=0)
+    panel.chart.setXRange(month_ago.timestamp(), (month_ago + timedelta(hours=1)).timestamp(), padding=0)
+    assert axis.labelText == month_ago.date().isoformat()  # hours of a day a month ago: the axis says 12:00 only
+    panel.chart.setXRange(month_ago.timestamp(), (month_ago + timedelta(days=1)).timestamp(), padding=0)
+    assert axis.labelText == f"{month_ago.date().isoformat()} to {(month_ago + timedelta(days=1)).date().isoformat()}"
 
 
 def test_filters_by_verdict_and_model(qtbot, panel):
