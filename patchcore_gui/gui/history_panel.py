@@ -26,13 +26,16 @@ from PySide6.QtWidgets import (QComboBox, QDateTimeEdit, QDockWidget, QHBoxLayou
                                QWidget)
 
 from ..core.csv_style import PLAIN, CsvStyle
-from ..record import ModelChange, PeriodSummary, RecordFilter, StoredInspection, StoreError, Summary, open_store
+from ..record import (Decision, ModelChange, PeriodSummary, RecordFilter, StoredInspection, StoreError, Summary,
+                      open_store)
 from ..record.export import write_changes_csv, write_records_csv, written_what
 from ..line.kept_images import OK_IMAGES_REMOVED, removal_of
 from ..line.shifts import ShiftPlan
 from ..line.sorting import where_the_part_is
 from ..record.records import VERDICTS
+from ..record.recorder import default_station
 from .csv_choice import CsvChoice
+from .part_decision import DecisionBar, PartDecider
 from .results_model import VERDICT_COLOURS
 from .window_record import RecordedAs
 from .workers import RunningWorkers, Worker
@@ -47,6 +50,8 @@ DEFAULT_PERIOD = "Last 7 days"
 #: what a bar of the yield chart spans
 YIELD_PER = ("hour", "day", "shift")
 ALL = "All"
+#: the verdict filter's choice for the parts waiting for a person
+REVIEW_UNDECIDED = "REVIEW, undecided"
 #: typing a part's name reads the store once the typing pauses this long, not at every key
 PART_TYPING_PAUSE_MS = 400
 
@@ -144,7 +149,7 @@ class _RowsModel(QAbstractTableModel):
 class HistoryTableModel(_RowsModel):
     """Recorded parts, newest first: time (local), station, verdict, score, threshold, model, file."""
 
-    HEADERS = ("Time", "Station", "Verdict", "Score", "Threshold", "Model", "File")
+    HEADERS = ("Time", "Station", "Verdict", "Decided", "Score", "Threshold", "Model", "File")
 
     def row(self, index: int) -> StoredInspection:
         return self._rows[index]
@@ -154,14 +159,19 @@ class HistoryTableModel(_RowsModel):
             return None
         stored = self._rows[index.row()]
         record = stored.record
+        decision = stored.decision
         if role == Qt.ItemDataRole.DisplayRole:
             return (record.time.astimezone().strftime("%Y-%m-%d %H:%M:%S"), stored.station, record.verdict,
+                    "" if decision is None else f"{decision.verdict} by {decision.person}",
                     "-" if record.score is None else f"{record.score:.4f}", f"{record.threshold:.4f}",
                     record.model_name, Path(record.image_path).name)[index.column()]
         if role == Qt.ItemDataRole.ToolTipRole:
+            if index.column() == 3 and decision is not None:
+                return f"{decision.said()}, at {decision.station}"
             return record.error or record.where
-        if role == Qt.ItemDataRole.ForegroundRole and index.column() == 2:
-            return VERDICT_COLOURS[record.verdict]
+        if role == Qt.ItemDataRole.ForegroundRole and index.column() in (2, 3):
+            verdict = record.verdict if index.column() == 2 else stored.final_verdict
+            return VERDICT_COLOURS[verdict]
         return None
 
 
@@ -254,13 +264,18 @@ class HistoryPanel(QWidget):
     loaded = Signal()
     #: an export ended: a line for people
     exported = Signal(str)
+    #: a person's decision was recorded
+    decided = Signal()
 
     def __init__(self, target: str, parent: Optional[QWidget] = None,
-                 shifts: Callable[[], ShiftPlan] = ShiftPlan, csv_choice: Optional[CsvChoice] = None) -> None:
+                 shifts: Callable[[], ShiftPlan] = ShiftPlan, csv_choice: Optional[CsvChoice] = None,
+                 station: Callable[[], str] = default_station) -> None:
         """``shifts``: when the plant's shifts start, as the line panel was last told (none: a shift is a day).
-        ``csv_choice``: asks where an export goes and whom it is for (the window's, with its settings)."""
+        ``csv_choice``: asks where an export goes and whom it is for (the window's, with its settings).
+        ``station``: where a person's decision is made (the window's station)."""
         super().__init__(parent)
         self.target = target
+        self.station = station
         self.shifts = shifts
         self.csv_choice = csv_choice if csv_choice is not None else CsvChoice(QSettings())
         self.snapshot: Optional[HistorySnapshot] = None
@@ -269,6 +284,7 @@ class HistoryPanel(QWidget):
         self._asked = RecordFilter()  # the filter of the last read asked for
         self._again = False
         self._models_offered: Set[Tuple[str, str]] = set()
+        self._recorded_said = ""
 
         self.period = QComboBox()
         self.period.addItems(list(PERIODS))
@@ -282,7 +298,9 @@ class HistoryPanel(QWidget):
             edit.setDisplayFormat("yyyy-MM-dd HH:mm")
             edit.dateTimeChanged.connect(self.refresh)
         self.verdict = QComboBox()
-        self.verdict.addItems([ALL, *VERDICTS])
+        self.verdict.addItems([ALL, *VERDICTS, REVIEW_UNDECIDED])
+        self.verdict.setItemData(self.verdict.count() - 1, "REVIEW parts nobody has decided yet",
+                                 Qt.ItemDataRole.ToolTipRole)
         self.per = QComboBox()
         for by in YIELD_PER:
             self.per.addItem(f"per {by}", by)
@@ -343,6 +361,9 @@ class HistoryPanel(QWidget):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.table, "Parts")
         self.tabs.addTab(self.changes_table, "Changes")
+        self.decision_bar = DecisionBar(self.csv_choice.settings)
+        self.decision_bar.asked.connect(self.decide_selected)
+        self.decision_bar.refused.connect(self.status_said)
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -355,6 +376,7 @@ class HistoryPanel(QWidget):
         layout.addLayout(when)
         layout.addLayout(which)
         layout.addWidget(split, 1)
+        layout.addWidget(self.decision_bar)
         layout.addWidget(self.status)
         self._show_period_edits()
 
@@ -371,9 +393,10 @@ class HistoryPanel(QWidget):
         elif span is not None:
             since = datetime.now(timezone.utc) - span
         verdict = self.verdict.currentText()
-        return RecordFilter(since=since, until=until, verdict=None if verdict == ALL else verdict,
+        return RecordFilter(since=since, until=until,
+                            verdict=None if verdict == ALL else "REVIEW" if verdict == REVIEW_UNDECIDED else verdict,
                             model=self.model_box.currentData(), station=self.station_box.currentData(),
-                            part=self.part_edit.text().strip() or None)
+                            part=self.part_edit.text().strip() or None, undecided=verdict == REVIEW_UNDECIDED)
 
     def _shift(self, previous: bool) -> Tuple[datetime, Optional[datetime]]:
         plan = self._plan()
@@ -445,8 +468,12 @@ class HistoryPanel(QWidget):
             shown = f"newest {len(snapshot.rows):,} of {snapshot.count:,} parts listed" \
                 if snapshot.count > len(snapshot.rows) else f"{snapshot.count:,} parts"
             median = "" if total.median_ms is None else f", median {total.median_ms:.1f} ms"
-            self.status.setText(f"{shown}: {total.ok:,} OK, {total.ng:,} NG, {total.errors:,} errors, "
-                                f"yield {100 * (total.yield_ or 0):.2f}%{median}")
+            review = f", {total.review:,} REVIEW ({total.review_open:,} undecided)" if total.review else ""
+            decided = (f"; after people's decisions {total.ok_after_decisions:,} OK, yield "
+                       f"{100 * (total.yield_after_decisions or 0):.2f}%" if total.decided else "")
+            self.status.setText(f"{self._recorded_said}{shown}: {total.ok:,} OK, {total.ng:,} NG{review}, "
+                                f"{total.errors:,} errors, yield {100 * (total.yield_ or 0):.2f}%{median}{decided}")
+        self._recorded_said = ""
         self._read_ended()
 
     def _failed(self, message: str) -> None:
@@ -501,6 +528,32 @@ class HistoryPanel(QWidget):
         note = " The file has changed since (its size differs): this is not the part that was recorded." if changed else ""
         self.status.setText(f"Inspecting {path.name} again with the model open now ({recorded}).{note}")
         self.reopen.emit(path, RecordedAs(stored.station, record.image_path))
+
+    # -- a person's verdict --------------------------------------------------------------------------
+
+    def status_said(self, text: str) -> None:
+        self.status.setText(text)
+
+    def decide_selected(self, verdict: str, person: str, note: str = "") -> None:
+        """Record ``person``'s verdict on the selected part (on a worker), then read the list again."""
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            self.status.setText("Select a part in the list first")
+            return
+        stored = self.table_model.row(rows[0].row())
+        worker = PartDecider(self.target, self.station(), stored.id, verdict, person, note)
+        name = Path(stored.record.image_path).name
+        worker.finished.connect(lambda decision: self._decided(name, stored.record.verdict, decision))
+        worker.failed.connect(lambda message: self.status.setText(f"Could not record the decision on {name}: "
+                                                                  f"{message}"))
+        self._start(worker)
+
+    def _decided(self, name: str, machine: str, decision: Decision) -> None:
+        self.decision_bar.decided()
+        # said above the counts the read that follows writes
+        self._recorded_said = f"Recorded: {name} (the machine's verdict {machine}) decided {decision.said()}. "
+        self.decided.emit()
+        self.refresh()
 
     # -- export ---------------------------------------------------------------------------------------
 

@@ -147,7 +147,7 @@ class MainWindow(QMainWindow):
         self.record.info.connect(self.show_info)
         # the Line tab, made after the record, says when shifts start by the time the History is read
         self.history = HistoryPanel(self.record.target, shifts=lambda: self.line_mode.panel.shift_plan(),
-                                    csv_choice=self.csv_choice)
+                                    csv_choice=self.csv_choice, station=lambda: self.record.station)
         self.history.reopen.connect(self.reopen_part)
         self.record.recorded.connect(self.history.refresh_if_visible)
         self.history_dock = install_history_dock(self, self.history)

@@ -5,10 +5,11 @@ SQLite on one PC or PostgreSQL for a plant, through one :class:`InspectionStore`
 
 from .errors import StoreError, StoreUnavailable
 from .identity import file_identity
-from .queries import ModelChange, PeriodSummary, RecordFilter, StoredInspection, Summary
+from .queries import Decision, ModelChange, PeriodSummary, RecordFilter, StoredInspection, Summary
 from .records import InspectionRecord
 from .schema import SCHEMA_VERSION
 from .store import InspectionStore, open_store
 
-__all__ = ["InspectionRecord", "InspectionStore", "ModelChange", "PeriodSummary", "RecordFilter", "SCHEMA_VERSION",
+__all__ = ["Decision", "InspectionRecord", "InspectionStore", "ModelChange", "PeriodSummary", "RecordFilter",
+           "SCHEMA_VERSION",
            "StoreError", "StoreUnavailable", "StoredInspection", "Summary", "file_identity", "open_store"]

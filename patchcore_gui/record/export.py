@@ -16,12 +16,13 @@ from .queries import ModelChange, PeriodSummary, StoredInspection, Summary
 
 RECORD_COLUMNS = ("id", "time_utc", "time_local", "station", "image_path", "file_size", "sha256", "model_name",
                   "model_sha256", "threshold", "score", "verdict", "error", "inspection_ms", "regions", "review_from",
-                  "sorted_path")
+                  "sorted_path", "decided", "decided_by", "decided_time_utc", "decided_note")
 #: the audit trail: what changed the verdicts or stopped the parts, oldest first
 CHANGES_COLUMNS = ("id", "time_utc", "time_local", "station", "what", "model_name", "model_sha256", "threshold",
                    "detail")
 #: new columns go at the end, so a spreadsheet made for an older file still reads its columns
-SUMMARY_COLUMNS = ("period", "parts", "ok", "ng", "errors", "yield", "median_ms", "review")
+SUMMARY_COLUMNS = ("period", "parts", "ok", "ng", "errors", "yield", "median_ms", "review", "review_undecided",
+                   "ok_after_decisions", "yield_after_decisions")
 
 
 def local(moment: datetime, zone: Optional[tzinfo] = None) -> datetime:
@@ -35,7 +36,14 @@ def record_row(stored: StoredInspection, zone: Optional[tzinfo] = None, style: C
             record.model_name, record.model_sha256, style.number(record.threshold), style.number(record.score),
             record.verdict, record.error or "", style.number(record.inspection_ms, 3),
             "" if record.regions is None else json.dumps(record.regions, separators=(",", ":")),
-            style.number(record.review_from), record.sorted_path or ""]
+            style.number(record.review_from), record.sorted_path or "", *_decision_cells(stored, style)]
+
+
+def _decision_cells(stored: StoredInspection, style: CsvStyle) -> List[str]:
+    decision = stored.decision
+    if decision is None:
+        return ["", "", "", ""]
+    return [decision.verdict, decision.person, style.time(decision.time), decision.note]
 
 
 def _write_csv(path: PathLike, header: Sequence[str], rows: Iterable[Sequence[object]], style: CsvStyle) -> int:
@@ -77,7 +85,8 @@ def written_what(count: int, noun: str) -> str:
 def write_summary_csv(path: PathLike, summary: Summary, by: Optional[str], style: CsvStyle = PLAIN) -> None:
     _write_csv(path, SUMMARY_COLUMNS, (
         [style.time(period.start) if period.start else "total", period.count, period.ok, period.ng, period.errors,
-         _yield_text(period, style), style.number(period.median_ms, 3), period.review]
+         _yield_text(period, style), style.number(period.median_ms, 3), period.review, period.review_open,
+         period.ok_after_decisions, _yield_text(period, style, period.yield_after_decisions)]
         for period in [*summary.periods, summary.total]), style)
 
 
@@ -87,23 +96,30 @@ def period_label(summary: PeriodSummary, by: Optional[str]) -> str:
     return summary.start.strftime("%Y-%m-%d" if by == "day" else "%Y-%m-%d %H:%M")
 
 
-def _yield_text(summary: PeriodSummary, style: CsvStyle = PLAIN) -> str:
-    return "" if summary.yield_ is None else f"{style.number(100 * summary.yield_, 2)}%"
+def _yield_text(summary: PeriodSummary, style: CsvStyle = PLAIN, share: Optional[float] = None) -> str:
+    """The period's yield (or ``share``) as a percentage."""
+    share = summary.yield_ if share is None else share
+    return "" if share is None else f"{style.number(100 * share, 2)}%"
 
 
 def print_summary(summary: Summary, by: Optional[str], out: TextIO) -> None:
-    """A fixed-width table: one line per period with parts, then the total."""
+    """A fixed-width table: one line per period with parts, then the total; where people decided parts, two
+    columns more: the REVIEW parts still undecided, and the yield once their decisions count."""
     width = 10 if by == "day" else 16
+    decided = summary.total.decided
     out.write(f"{'period':<{width}}  {'parts':>9}  {'OK':>9}  {'REVIEW':>7}  {'NG':>7}  {'errors':>6}  {'yield':>7}  "
-              f"{'median ms':>9}\n")
+              f"{'median ms':>9}" + (f"  {'undecided':>9}  {'yield after decisions':>21}" if decided else "") + "\n")
     for period in [*summary.periods, summary.total]:
         median = "-" if period.median_ms is None else f"{period.median_ms:.1f}"
+        after = (f"  {period.review_open:>9}  {_yield_text(period, share=period.yield_after_decisions) or '-':>21}"
+                 if decided else "")
         out.write(f"{period_label(period, by):<{width}}  {period.count:>9}  {period.ok:>9}  {period.review:>7}  "
-                  f"{period.ng:>7}  {period.errors:>6}  {_yield_text(period) or '-':>7}  {median:>9}\n")
+                  f"{period.ng:>7}  {period.errors:>6}  {_yield_text(period) or '-':>7}  {median:>9}{after}\n")
 
 
 #: The columns :func:`record_line` writes, for the header ``patchcore log`` prints above them.
-RECORD_LINE_COLUMNS = ("time", "station", "verdict", "score", "threshold", "ms", "regions", "model", "file", "error")
+RECORD_LINE_COLUMNS = ("time", "station", "verdict", "score", "threshold", "ms", "regions", "decided", "model", "file",
+                       "error")
 
 
 def regions_cell(regions: Optional[list]) -> str:
@@ -120,13 +136,14 @@ def regions_cell(regions: Optional[list]) -> str:
 
 
 def record_line(stored: StoredInspection, zone: Optional[tzinfo] = None) -> str:
-    """The console line of one record: local time, station, verdict, score, threshold, ms, regions, model, file
-    (``camera path -> sorted path`` once a line sorted it), error."""
+    """The console line of one record: local time, station, verdict, score, threshold, ms, regions, a person's
+    decision, model, file (``camera path -> sorted path`` once a line sorted it), error."""
     record = stored.record
     score = "-" if record.score is None else f"{record.score:.4f}"
     ms = "-" if record.inspection_ms is None else f"{record.inspection_ms:.1f}"
     fields = [local(record.time, zone).isoformat(timespec="seconds"), stored.station, record.verdict, score,
-              f"{record.threshold:.4f}", ms, regions_cell(record.regions), record.model_name, record.where]
+              f"{record.threshold:.4f}", ms, regions_cell(record.regions),
+              "-" if stored.decision is None else stored.decision.said(), record.model_name, record.where]
     if record.error:
         fields.append(record.error)
     return "\t".join(fields)

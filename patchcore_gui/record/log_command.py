@@ -2,8 +2,9 @@
 the commands that inspect.
 
     patchcore log STORE [--since WHEN] [--until WHEN] [--verdict NG] [--model NAME|SHA256] [--station NAME]
-                        [--part TEXT] [--csv FILE [--excel]] [--summary [--by hour|day|shift [--shifts TIMES]]]
-                        [--changes]
+                        [--part TEXT] [--id N] [--undecided] [--csv FILE [--excel]]
+                        [--summary [--by hour|day|shift [--shifts TIMES]]] [--changes]
+                        [--decide OK|NG --person NAME [--note TEXT]]
 
 WHEN is a date or time in this PC's zone (``2026-03-10``, ``2026-03-10 14:00``), one with an offset
 (``2026-03-10T14:00+01:00``), a time of day (``06:00``: the last time the clocks read it, as a shift
@@ -21,12 +22,13 @@ from datetime import datetime, timedelta
 from typing import Callable, List, Optional
 
 from ..core.csv_style import add_excel_option, csv_style_of
+from ..core.errors import PatchCoreError
 from ..line.shifts import ShiftPlan, time_of_day
 from .export import (RECORD_LINE_COLUMNS, print_summary, record_line, write_changes_csv, write_records_csv,
                      write_summary_csv, written_what)
 from .queries import PERIODS, RecordFilter
 from .recorder import InspectionRecorder, default_station
-from .records import VERDICTS
+from .records import DECIDED_VERDICTS, VERDICTS
 from .store import InspectionStore, open_store
 
 _SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h|d|w)\s*$")
@@ -73,6 +75,8 @@ _EXAMPLES = """examples:
   patchcore log line3.sqlite --verdict ng --since 06:00 --csv ng.csv
   patchcore log line3.sqlite --summary --by hour --since 7d --csv week.csv --excel  # to open in Excel
   patchcore log line3.sqlite --changes                      # when which model and threshold went on the line
+  patchcore log line3.sqlite --verdict review --undecided    # the REVIEW parts waiting for a person
+  patchcore log line3.sqlite --part SN-20931 --decide ok --person "A. Meyer" --note "scratch within tolerance"
 exit status: 0 the store was read (even if nothing matched), 2 it could not be"""
 
 
@@ -101,6 +105,14 @@ def add_log_command(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     p.add_argument("--shifts", type=ShiftPlan.argument, default=ShiftPlan(), metavar="TIMES",
                    help="with --by shift: the local times the shifts start, on quarter hours, e.g. '06:00 14:00 22:00'")
     p.add_argument("--changes", action="store_true", help="the audit trail: model opened, threshold moved, ...")
+    p.add_argument("--id", type=int, metavar="N", help="only the part recorded with this id (the CSV's id column)")
+    p.add_argument("--undecided", action="store_true",
+                   help="only parts nobody has decided yet (with --verdict review: the parts waiting for a person)")
+    p.add_argument("--decide", choices=DECIDED_VERDICTS, type=str.upper, metavar="OK|NG",
+                   help="record a person's verdict on the one part the filter matches (a REVIEW part looked at, a "
+                        "false reject passed, a defect the machine missed); needs --person")
+    p.add_argument("--person", metavar="NAME", help="with --decide: who decided")
+    p.add_argument("--note", default="", metavar="TEXT", help="with --decide: why, in a few words")
     p.set_defaults(run=cmd_log)
 
 
@@ -108,12 +120,46 @@ def cmd_log(args: argparse.Namespace) -> int:
     if args.by and not args.summary:
         args.summary = True
     where = RecordFilter(since=args.since, until=args.until, verdict=args.verdict, model=args.model,
-                         station=args.station, part=args.part)
+                         station=args.station, part=args.part, id=args.id, undecided=args.undecided)
+    if args.decide:
+        return _decide(args, where)
+    if args.person or args.note:
+        raise PatchCoreError("--person and --note go with --decide OK|NG")
     with open_store(args.store, station=args.station or default_station(), create=False) as store:
         found = _read_out(args, store, where)
         if not found:
             for hint in unknown_names(store, station=args.station, model=args.model):
                 print(hint, file=sys.stderr)
+    return 0
+
+
+#: the parts named when a decision's filter matches more than one
+_MATCHES_NAMED = 5
+
+
+def _decide(args: argparse.Namespace, where: RecordFilter) -> int:
+    """Record a person's verdict on the one part ``where`` matches; refused (exit 2) for none or several."""
+    if not args.person or not args.person.strip():
+        raise PatchCoreError("--decide needs --person NAME: every decision names who made it")
+    if where == RecordFilter():
+        raise PatchCoreError("--decide needs a filter that names one part: --id N, or --part TEXT (and --since, "
+                         "--station, ... where it matches several)")
+    # the decision is made here, at this PC, whichever station inspected the part
+    with open_store(args.store, station=default_station(), create=False) as store:
+        matches = store.inspections(where, limit=_MATCHES_NAMED + 1)
+        if len(matches) != 1:
+            if not matches:
+                raise PatchCoreError(f"no recorded part matches the filter in {args.store}: nothing decided")
+            count = store.count(where)
+            named = "; ".join(f"id {stored.id}: {stored.record.time.astimezone():%Y-%m-%d %H:%M:%S} "
+                              f"{stored.station} {stored.record.verdict} {stored.record.image_path}"
+                              for stored in matches[:_MATCHES_NAMED])
+            raise PatchCoreError(f"{count:,} recorded parts match the filter, and a decision is for one part: "
+                             f"{named}{'; ...' if count > _MATCHES_NAMED else ''}; name it with --id N")
+        (stored,) = matches
+        decision = store.decide(stored.id, args.decide, args.person, args.note)
+    print(f"recorded: {stored.record.image_path} (id {stored.id}, {stored.station}, the machine's verdict "
+          f"{stored.record.verdict}) decided {decision.said()}", file=sys.stderr)
     return 0
 
 

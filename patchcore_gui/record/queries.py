@@ -16,7 +16,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from ..line.shifts import ShiftPlan
-from .schema import QUARTER_US, inspections, model_changes, quarter_of
+from .schema import QUARTER_US, decisions, inspections, model_changes, quarter_of
 from .records import VERDICTS, InspectionRecord, from_time_us, to_time_us
 
 PERIODS = ("hour", "day", "shift")
@@ -57,6 +57,10 @@ class RecordFilter:
     model: Optional[str] = None
     station: Optional[str] = None
     part: Optional[str] = None
+    #: one record by its id (``patchcore log --id``)
+    id: Optional[int] = None
+    #: only parts nobody has decided yet (with verdict REVIEW: the parts waiting for a person)
+    undecided: bool = False
 
     def __post_init__(self) -> None:
         if self.verdict is not None and self.verdict not in VERDICTS:
@@ -75,6 +79,11 @@ class RecordFilter:
                                 table.c.model_sha256.startswith(self.model.lower(), autoescape=True)))
         if self.station:
             where.append(not_by_index(table.c.station) == self.station)
+        if self.id is not None and "image_path" in table.c:
+            where.append(table.c.id == self.id)
+        if self.undecided and "image_path" in table.c:
+            decided = decisions.alias("any_decision")  # the listing joins the newest decision itself
+            where.append(~sa.exists().where(decided.c.inspection_id == table.c.id))
         part = (self.part or "").strip().lower()
         if part and "image_path" in table.c:
             # lower() on both sides: SQLite's LIKE ignores case and PostgreSQL's does not
@@ -90,6 +99,31 @@ class StoredInspection:
     id: int
     station: str
     record: InspectionRecord
+    #: a person's newest verdict on it after looking, None while nobody decided
+    decision: Optional["Decision"] = None
+
+    @property
+    def final_verdict(self) -> str:
+        """The verdict the part goes by: a person's where one decided, else the machine's."""
+        return self.decision.verdict if self.decision is not None else self.record.verdict
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A person's verdict on a recorded part, after looking at it."""
+
+    id: int
+    time: datetime
+    #: where it was decided
+    station: str
+    verdict: str
+    person: str
+    note: str = ""
+
+    def said(self) -> str:
+        """``NG by A. Meyer 2026-12-02 08:01 (a scratch)``, in this PC's time."""
+        note = f" ({self.note})" if self.note else ""
+        return f"{self.verdict} by {self.person} {self.time.astimezone():%Y-%m-%d %H:%M}{note}"
 
 
 @dataclass(frozen=True)
@@ -118,10 +152,35 @@ class PeriodSummary:
     errors: int
     median_ms: Optional[float]
     review: int = 0
+    #: people's newest decisions against the machine's verdict: parts it did not pass decided OK, OK parts
+    #: decided NG; and REVIEW parts decided either way
+    decided_ok: int = 0
+    ok_decided_ng: int = 0
+    review_decided: int = 0
 
     @property
     def yield_(self) -> Optional[float]:
         return self.ok / self.count if self.count else None
+
+    @property
+    def review_open(self) -> int:
+        """REVIEW parts nobody has decided yet."""
+        return self.review - self.review_decided
+
+    @property
+    def ok_after_decisions(self) -> int:
+        """The parts that passed once people decided: the machine's OK parts, less those decided NG, and the
+        others decided OK."""
+        return self.ok - self.ok_decided_ng + self.decided_ok
+
+    @property
+    def yield_after_decisions(self) -> Optional[float]:
+        return self.ok_after_decisions / self.count if self.count else None
+
+    @property
+    def decided(self) -> bool:
+        """Whether any decision changed what passed or closed a REVIEW part in this period."""
+        return bool(self.decided_ok or self.ok_decided_ng or self.review_decided)
 
 
 @dataclass(frozen=True)
@@ -137,6 +196,7 @@ class _Tally:
 
     def __init__(self) -> None:
         self.count = self.ok = self.ng = self.review = 0
+        self.decided_ok = self.ok_decided_ng = self.review_decided = 0
         self.ms_text: List[str] = []
 
     def add(self, count: int, ok: int, ng: int, review: int, ms_text: Optional[str]) -> None:
@@ -147,16 +207,30 @@ class _Tally:
         if ms_text:
             self.ms_text.append(ms_text)
 
+    def add_decided(self, decided_ok: int, ok_decided_ng: int, review_decided: int) -> None:
+        self.decided_ok += decided_ok
+        self.ok_decided_ng += ok_decided_ng
+        self.review_decided += review_decided
+
     def summary(self, start: Optional[datetime]) -> PeriodSummary:
         median = None
         if self.ms_text:
             median = float(np.median(np.fromstring(",".join(self.ms_text), dtype=np.int64, sep=","))) / 1000
         return PeriodSummary(start, self.count, self.ok, self.ng, self.count - self.ok - self.ng - self.review, median,
-                             self.review)
+                             self.review, self.decided_ok, self.ok_decided_ng, self.review_decided)
+
+
+#: a part's newest decision, as the listing's columns name it
+_DECISION = [decisions.c.id.label("decision_id"), decisions.c.time_us.label("decision_time_us"),
+             decisions.c.station.label("decision_station"), decisions.c.verdict.label("decision_verdict"),
+             decisions.c.person.label("decision_person"), decisions.c.note.label("decision_note")]
 
 
 def _stored(row: sa.Row) -> StoredInspection:
-    return StoredInspection(row.id, row.station, InspectionRecord(
+    decision = None if getattr(row, "decision_id", None) is None else Decision(
+        row.decision_id, from_time_us(row.decision_time_us), row.decision_station, row.decision_verdict,
+        row.decision_person, row.decision_note)
+    return StoredInspection(row.id, row.station, decision=decision, record=InspectionRecord(
         time=from_time_us(row.time_us), image_path=row.image_path, file_size=row.file_size, sha256=row.sha256,
         model_sha256=row.model_sha256, model_name=row.model_name, threshold=row.threshold, score=row.score,
         verdict=row.verdict, error=row.error, inspection_ms=row.inspection_ms, regions=row.regions,
@@ -165,10 +239,19 @@ def _stored(row: sa.Row) -> StoredInspection:
 
 def select_inspections(where: RecordFilter, limit: Optional[int] = None, newest_first: bool = False,
                        absent: FrozenSet[str] = frozenset()) -> sa.Select:
-    """``absent``: columns an older store does not have yet (read as empty by a reader that may not upgrade it)."""
+    """``absent``: columns (and the ``decisions`` table) an older store does not have yet (read as empty by a
+    reader that may not upgrade it)."""
     order = inspections.c.time_us.desc() if newest_first else inspections.c.time_us
     columns = [sa.null().label(column.name) if column.name in absent else column for column in inspections.c]
-    query = sa.select(*columns).where(*where.clauses(inspections)).order_by(order, inspections.c.id)
+    if "decisions" in absent:
+        query = sa.select(*columns)
+    else:
+        each = decisions.alias("each_decision")
+        newest = (sa.select(sa.func.max(each.c.id)).where(each.c.inspection_id == inspections.c.id)
+                  .correlate(inspections).scalar_subquery())
+        query = sa.select(*columns, *_DECISION).select_from(
+            inspections.outerjoin(decisions, decisions.c.id == newest))
+    query = query.where(*where.clauses(inspections)).order_by(order, inspections.c.id)
     return query.limit(limit) if limit is not None else query
 
 
@@ -226,9 +309,11 @@ def list_stations(connection: sa.Connection) -> List[str]:
 
 
 def summarize(connection: sa.Connection, where: RecordFilter, by: Optional[str] = None,
-              zone: Optional[tzinfo] = None, shifts: Optional[ShiftPlan] = None) -> Summary:
+              zone: Optional[tzinfo] = None, shifts: Optional[ShiftPlan] = None,
+              absent: FrozenSet[str] = frozenset()) -> Summary:
     """Count, OK, NG, REVIEW, errors and median inspection ms per local hour, day or shift (``by``; a shift
-    by ``shifts``, in this PC's zone), and in total.
+    by ``shifts``, in this PC's zone), and in total; with what people's decisions changed (``absent``: a store
+    too old to hold any, read as it is).
 
     ``zone`` is the reader's time zone (None: this PC's). Periods without parts are left out. In a
     zone's repeated autumn hour both hours are counted as one.
@@ -256,7 +341,36 @@ def summarize(connection: sa.Connection, where: RecordFilter, by: Optional[str] 
         total.add(*counts)
         if by is not None:
             periods.setdefault(_period_start(int(quarter_index), by, zone, shifts), _Tally()).add(*counts)
+    if "decisions" not in absent:
+        for quarter_index, *decided in connection.execute(_decided_per_quarter(where)):
+            total.add_decided(*(int(number or 0) for number in decided))
+            if by is not None:  # a decided part lies in a quarter the query above counted
+                periods[_period_start(int(quarter_index), by, zone, shifts)].add_decided(
+                    *(int(number or 0) for number in decided))
     return Summary([tally.summary(start) for start, tally in sorted(periods.items())], total.summary(None))
+
+
+def _decided_per_quarter(where: RecordFilter) -> sa.Select:
+    """Per quarter hour of the parts' inspection, what their newest decisions changed. Few parts are decided: the
+    decisions are read, and each one's part looked up by its id (as subqueries, which SQLite cannot turn into a
+    scan of every part, as it chose for a join without statistics)."""
+    each = decisions.alias("each_decision")
+    newest = (sa.select(sa.func.max(each.c.id)).where(each.c.inspection_id == decisions.c.inspection_id)
+              .correlate(decisions).scalar_subquery())
+
+    def of_its_part(column: sa.ColumnElement[Any]) -> sa.ScalarSelect[Any]:
+        return (sa.select(column).where(inspections.c.id == decisions.c.inspection_id, *where.clauses(inspections))
+                .correlate(decisions).scalar_subquery())
+
+    decided = sa.select(of_its_part(quarter_of(inspections.c.time_us)).label("quarter"),
+                        of_its_part(inspections.c.verdict).label("machine"),
+                        decisions.c.verdict.label("person")).where(decisions.c.id == newest).subquery()
+    machine, person = decided.c.machine, decided.c.person
+    return (sa.select(decided.c.quarter,
+                      sa.func.sum(sa.case(((person == "OK") & (machine != "OK"), 1), else_=0)),
+                      sa.func.sum(sa.case(((person == "NG") & (machine == "OK"), 1), else_=0)),
+                      sa.func.sum(sa.case((machine == "REVIEW", 1), else_=0)))
+            .where(decided.c.quarter.is_not(None)).group_by(decided.c.quarter))
 
 
 def _quarter_range(where: RecordFilter) -> List[sa.ColumnElement[bool]]:

@@ -8,6 +8,9 @@ from typing import Optional
 
 from ..core.verdict import VERDICTS  # noqa: F401  (the record knows the verdicts the rule gives, no others)
 
+#: what a person decides a part is, after looking at it (a REVIEW part is decided one or the other)
+DECIDED_VERDICTS = ("OK", "NG")
+
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICROSECOND = timedelta(microseconds=1)
 

@@ -73,6 +73,30 @@ model_changes = sa.Table(
 sa.Index("model_changes_time", model_changes.c.time_us)
 
 
+def _decisions_v5(owner: sa.MetaData) -> sa.Table:
+    """A person's verdict on a recorded part after looking at it: a REVIEW part's, or one given against the
+    machine's (a false reject passed, a defect it missed). A table of its own: the machine's verdict stays as it
+    was made, and a part decided again keeps every decision (the newest counts)."""
+    table = sa.Table(
+        "decisions", owner,
+        sa.Column("id", _ID, primary_key=True, autoincrement=True),
+        sa.Column("time_us", sa.BigInteger, nullable=False),
+        #: where the person decided (a PC reading a plant's record decides for any station's part)
+        sa.Column("station", sa.String(200), nullable=False),
+        sa.Column("inspection_id", sa.BigInteger, nullable=False),
+        sa.Column("verdict", sa.String(2), nullable=False),
+        sa.Column("person", sa.Text, nullable=False),
+        sa.Column("note", sa.Text, nullable=False, server_default=""),
+        sa.CheckConstraint("verdict IN ('OK', 'NG')", name="decisions_verdict"),
+    )
+    # a part's newest decision, read beside every part listed: one index probe each
+    sa.Index("decisions_part", table.c.inspection_id, table.c.id)
+    return table
+
+
+decisions = _decisions_v5(metadata)
+
+
 def _inspections_v1(owner: sa.MetaData, name: str = "inspections") -> sa.Table:
     """The inspections table as version 1 made it (version 3 changed it; this copy never changes)."""
     table = sa.Table(
@@ -168,12 +192,19 @@ def _version_4(connection: sa.Connection) -> None:
         connection.exec_driver_sql("ALTER TABLE inspections ADD COLUMN sorted_path TEXT")
 
 
+def _version_5(connection: sa.Connection) -> None:
+    """People's decisions on parts (:func:`_decisions_v5`)."""
+    fifth = sa.MetaData()
+    fifth.create_all(connection, tables=[_decisions_v5(fifth)])
+
+
 #: step n takes a store from version n - 1 to version n
 UPGRADES: Dict[int, Callable[[sa.Connection], None]] = {
     1: _version_1,
     2: _version_2,
     3: _version_3,
     4: _version_4,
+    5: _version_5,
 }
 SCHEMA_VERSION = max(UPGRADES)
 

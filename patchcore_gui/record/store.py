@@ -34,9 +34,9 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from ..line.shifts import ShiftPlan
 from . import queries
 from .errors import StoreError, StoreUnavailable
-from .queries import ModelChange, RecordFilter, StoredInspection, Summary
-from .records import InspectionRecord, from_time_us, to_time_us
-from .schema import SCHEMA_VERSION, inspections, model_changes, refuse_newer, stored_version, upgrade
+from .queries import Decision, ModelChange, RecordFilter, StoredInspection, Summary
+from .records import DECIDED_VERDICTS, InspectionRecord, from_time_us, to_time_us
+from .schema import SCHEMA_VERSION, decisions, inspections, model_changes, refuse_newer, stored_version, upgrade
 
 #: how long a writer waits for another to finish before the store counts as unavailable
 LOCK_TIMEOUT_S = 10.0
@@ -101,6 +101,24 @@ class InspectionStore:
                 sa.select(inspections.c.id).where(inspections.c.station == self.station,
                                                   inspections.c.image_path == record.image_path,
                                                   inspections.c.time_us == values["time_us"])).scalar_one())
+
+    def decide(self, inspection_id: int, verdict: str, person: str, note: str = "",
+               time: Optional[datetime] = None) -> Decision:
+        """Record a person's verdict, OK or NG, on the part recorded as ``inspection_id``, made at this station;
+        the part's newest decision is the one it goes by. Raises StoreError when no part has that id."""
+        verdict, person, note = verdict.strip().upper(), " ".join(person.split()), " ".join(note.split())
+        if verdict not in DECIDED_VERDICTS:
+            raise ValueError(f"a person decides a part OK or NG, not {verdict!r}")
+        if not person:
+            raise ValueError("a decision names the person who made it")
+        moment = time or datetime.now(timezone.utc)
+        with self._transaction("write to", writes=True) as connection:
+            if connection.execute(sa.select(inspections.c.id).where(inspections.c.id == inspection_id)).first() is None:
+                raise StoreError(f"no part with id {inspection_id} in the inspection store {self.name}")
+            decided = connection.execute(decisions.insert().values(
+                time_us=to_time_us(moment), station=self.station, inspection_id=inspection_id, verdict=verdict,
+                person=person, note=note).returning(decisions.c.id)).scalar_one()
+        return Decision(int(decided), moment, self.station, verdict, person, note)
 
     def note_sorted(self, image_path: str, sha256: str, sorted_path: str) -> int:
         """Note where this station's record of this content at ``image_path`` went when it was sorted;
@@ -190,7 +208,7 @@ class InspectionStore:
         """Count, OK, NG, errors, yield and median ms per local hour, day or shift (by ``shifts``), or overall
         (see queries.summarize)."""
         with self._transaction("read") as connection:
-            return queries.summarize(connection, where, by, zone, shifts)
+            return queries.summarize(connection, where, by, zone, shifts, self.absent_columns)
 
     def model_changes(self, where: RecordFilter = RecordFilter(), kind: Optional[str] = None) -> List[ModelChange]:
         """The audit trail in time order (the filter's verdict does not apply to it), or its entries of one kind."""
@@ -268,7 +286,9 @@ class InspectionStore:
                 raise
         with self._transaction("read") as connection:
             present = {column["name"] for column in sa.inspect(connection).get_columns("inspections")}
-        self.absent_columns = frozenset(column.name for column in inspections.c if column.name not in present)
+            tables = set(sa.inspect(connection).get_table_names())
+        self.absent_columns = frozenset([column.name for column in inspections.c if column.name not in present]
+                                        + ([] if "decisions" in tables else ["decisions"]))
         return found
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
+import re
 import shlex
 import subprocess
 import sys
@@ -345,3 +346,53 @@ def test_log_into_a_reader_that_stops_early_ends_quietly(tmp_path):
     done = subprocess.run(["bash", "-o", "pipefail", "-c", command], capture_output=True, text=True, timeout=120)
     assert len(done.stdout.splitlines()) == 2 and done.stderr == ""
     assert done.returncode == 141
+
+
+def test_log_decides_one_part_as_a_person_sees_it_and_reads_the_decision_back(shift_store, tmp_path, capsys,
+                                                                                utc_pc):
+    decide = ["--decide", "ok", "--person", "A. Meyer"]
+    assert main(["log", str(shift_store), *decide]) == 2
+    assert "needs a filter that names one part" in capsys.readouterr().err
+    assert main(["log", str(shift_store), "--part", "p0", *decide]) == 2  # p000, p010, ... p090
+    said = capsys.readouterr().err
+    assert said.startswith("error: 10 recorded parts match the filter, and a decision is for one part: id ")
+    assert said.count("/cam/p0") == 5 and "; ...; name it with --id N" in said
+    assert main(["log", str(shift_store), "--part", "p040", "--decide", "ok"]) == 2
+    assert "--decide needs --person NAME" in capsys.readouterr().err
+    assert main(["log", str(shift_store), "--part", "p040", "--person", "A. Meyer"]) == 2
+    assert "--person and --note go with --decide" in capsys.readouterr().err
+    assert main(["log", str(shift_store), "--part", "p040", *decide, "--note", "a false reject: dust"]) == 0
+    said = capsys.readouterr().err
+    assert said.startswith("recorded: /cam/p040.png (id ") and ", line3, the machine's verdict NG) decided OK by " \
+        "A. Meyer " in said and said.rstrip().endswith("(a false reject: dust)")
+
+    assert main(["log", str(shift_store), "--part", "p040"]) == 0
+    header, line = capsys.readouterr().out.strip().splitlines()
+    assert header.split("\t")[7] == "decided" and line.split("\t")[2] == "NG"  # the machine's verdict stays
+    assert line.split("\t")[7].startswith("OK by A. Meyer 2026-") and line.split("\t")[7].endswith("(a false reject: dust)")
+    assert main(["log", str(shift_store), "--verdict", "ng", "--undecided"]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == 1 + 2  # the other two NG parts
+    (decided,) = [row for row in _csv(tmp_path, shift_store, "--part", "p040") if row["decided"]]
+    assert (decided["verdict"], decided["decided"], decided["decided_by"], decided["decided_note"]) == (
+        "NG", "OK", "A. Meyer", "a false reject: dust")
+    assert main(["log", str(shift_store), "--summary", "--station", "line3"]) == 0
+    header, total = capsys.readouterr().out.strip().splitlines()
+    assert header.split()[-4:] == ["undecided", "yield", "after", "decisions"]
+    assert total.split() == ["total", "12", "9", "0", "3", "0", "75.00%", "45.5", "0", "83.33%"]  # 10 of 12 pass
+
+    with open_store(shift_store, "reader") as store:  # a second part named p040 (inspected again): --id names one
+        store.add(InspectionRecord(T0 + timedelta(hours=3), "/cam/p040.png", 10, "f" * 64, "a" * 64, "bottle", 2.5,
+                                   1.0, "OK", None, 40.0))
+    assert main(["log", str(shift_store), "--part", "p040", "--decide", "ng", "--person", "B. Chef"]) == 2
+    ids = [int(number) for number in re.findall(r"\bid (\d+): ", capsys.readouterr().err)]
+    assert len(ids) == 2
+    assert main(["log", str(shift_store), "--id", str(ids[-1]), "--decide", "ng", "--person", "B. Chef"]) == 0
+    capsys.readouterr()
+    assert main(["log", str(shift_store), "--id", "424242", "--decide", "ng", "--person", "B. Chef"]) == 2
+    assert "no recorded part matches the filter" in capsys.readouterr().err
+
+
+def _csv(tmp_path, store, *words):
+    target = tmp_path / "parts.csv"
+    assert main(["log", str(store), *words, "--csv", str(target)]) == 0
+    return list(csv.DictReader(target.open()))

@@ -135,6 +135,15 @@ def test_sqlite_summary_reads_the_summary_index_and_sorts_nothing(tmp_path):
             assert "COVERING INDEX inspections_quarter" in plan and "TEMP B-TREE" not in plan, plan
 
 
+def test_sqlite_summary_reads_the_decisions_and_each_decided_part_by_its_id_not_every_part(tmp_path):
+    with open_store(tmp_path / "s.sqlite", "line3") as store, store.engine.connect() as connection:
+        for where in (RecordFilter(), RecordFilter(since=datetime(2026, 3, 1, tzinfo=timezone.utc), station="line3")):
+            plan = " / ".join(row[-1] for row in connection.exec_driver_sql(
+                "EXPLAIN QUERY PLAN " + _summary_statement(connection, where, which=-1)))
+            assert "SCAN decisions" in plan and "SEARCH inspections USING INTEGER PRIMARY KEY" in plan, plan
+            assert "SCAN inspections" not in plan, plan
+
+
 def test_sqlite_reads_a_stations_newest_parts_by_time_not_through_the_station_and_path_index(tmp_path):
     """Through that index a million parts of the one station were read and sorted for the newest 2,000
     (1.1 s for 7 days; by the time index 30 ms: docs/benchmarks.md)."""
@@ -147,8 +156,9 @@ def test_sqlite_reads_a_stations_newest_parts_by_time_not_through_the_station_an
             assert "INDEX inspections_time" in plan and "autoindex" not in plan, plan
 
 
-def _summary_statement(connection, where: RecordFilter) -> str:
-    """The SQL summarize runs, with its parameters written in (as EXPLAIN needs them)."""
+def _summary_statement(connection, where: RecordFilter, which: int = -2) -> str:
+    """The SQL summarize runs (its last two statements: -2 the parts, -1 the decisions), with its parameters
+    written in (as EXPLAIN needs them)."""
     captured = []
     from sqlalchemy import event
 
@@ -160,7 +170,7 @@ def _summary_statement(connection, where: RecordFilter) -> str:
         summarize(connection, where)
     finally:
         event.remove(connection, "before_cursor_execute", capture)
-    statement, parameters = captured[-1]
+    statement, parameters = captured[which]
     for value in parameters:
         statement = statement.replace("?", repr(value) if isinstance(value, str) else str(value), 1)
     return statement

@@ -62,6 +62,9 @@ def test_a_first_version_sqlite_store_is_upgraded_in_place_with_every_record(tmp
         assert store.note_sorted("/camera/line3_000002.png", f"{2:064x}", "/sorted/NG/line3_000002.png") == 1
         (noted,) = store.inspections(RecordFilter(part="line3_000002"))
         assert noted.record.sorted_path == "/sorted/NG/line3_000002.png"
+        # version 5: people's decisions
+        store.decide(noted.id, "OK", "A. Meyer")
+        assert store.inspections(RecordFilter(part="line3_000002"))[0].final_verdict == "OK"
     _assert_matches_current_tables(sa.create_engine(f"sqlite:///{path}"))
 
 
@@ -89,12 +92,15 @@ def test_a_first_version_postgresql_store_is_upgraded_in_place(postgres_server):
         assert [r.record.review_from for r in store.inspections(RecordFilter(verdict="REVIEW"))] == [0.5]
         assert store.note_sorted(rows[1]["image_path"], rows[1]["sha256"], "/sorted/x.png") == 1
         assert [r.record.sorted_path for r in store.inspections()].count("/sorted/x.png") == 1
+        store.decide(1000, "NG", "A. Meyer")
+        assert store.inspections(RecordFilter(id=1000))[0].decision.person == "A. Meyer"
+        assert store.summary().total.review_open == 0
     _assert_matches_current_tables(engine)
     engine.dispose()
 
 
 def _assert_reads_the_first_version_as_it_is(store) -> None:
-    assert store.absent_columns == {"review_from", "sorted_path"}
+    assert store.absent_columns == {"review_from", "sorted_path", "decisions"}  # the last a table
     records = store.inspections()
     assert [r.record.verdict for r in records] == ["OK"] * 4 + ["NG", "NG", "ERROR"]
     assert all(r.record.review_from is None and r.record.sorted_path is None for r in records)
