@@ -113,11 +113,14 @@ class HistoryExport(Worker):
         super().__init__()
         self.target, self.where, self.path, self.changes, self.style = target, where, path, changes, style
 
-    def work(self) -> Tuple[Path, int]:
+    def work(self) -> Tuple[Path, int, bool]:
+        """``(the file, how many rows, whether they are changes)``."""
         with open_store(self.target, "history", create=False) as store:
             if self.changes:
-                return self.path, write_changes_csv(self.path, store.model_changes(self.where), style=self.style)
-            return self.path, write_records_csv(self.path, store.iter_inspections(self.where), style=self.style)
+                written = write_changes_csv(self.path, store.model_changes(self.where), style=self.style)
+            else:
+                written = write_records_csv(self.path, store.iter_inspections(self.where), style=self.style)
+        return self.path, written, self.changes
 
 
 class _RowsModel(QAbstractTableModel):
@@ -540,20 +543,23 @@ class HistoryPanel(QWidget):
         if not rows:
             self.status.setText("Select a part in the list first")
             return
-        stored = self.table_model.row(rows[0].row())
-        worker = PartDecider(self.target, self.station(), stored.id, verdict, person, note)
-        name = Path(stored.record.image_path).name
-        worker.finished.connect(lambda decision: self._decided(name, stored.record.verdict, decision))
-        worker.failed.connect(lambda message: self.status.setText(f"Could not record the decision on {name}: "
-                                                                  f"{message}"))
+        worker = PartDecider(self.target, self.station(), self.table_model.row(rows[0].row()), verdict, person, note)
+        # bound methods, not lambdas: a lambda would run on the worker's thread
+        worker.finished.connect(self._decided)
+        worker.failed.connect(self._not_decided)
         self._start(worker)
 
-    def _decided(self, name: str, machine: str, decision: Decision) -> None:
+    def _decided(self, outcome: Tuple[StoredInspection, Decision]) -> None:
+        part, decision = outcome
         self.decision_bar.decided()
         # said above the counts the read that follows writes
-        self._recorded_said = f"Recorded: {name} (the machine's verdict {machine}) decided {decision.said()}. "
+        self._recorded_said = (f"Recorded: {Path(part.record.image_path).name} (the machine's verdict "
+                               f"{part.record.verdict}) decided {decision.said()}. ")
         self.decided.emit()
         self.refresh()
+
+    def _not_decided(self, message: str) -> None:
+        self.status.setText(f"Could not record the decision: {message}")
 
     # -- export ---------------------------------------------------------------------------------------
 
@@ -573,10 +579,14 @@ class HistoryPanel(QWidget):
         ``exported`` says how it went."""
         changes = self._showing_changes()
         worker = HistoryExport(self.target, self.record_filter(), path, changes, style)
-        worker.finished.connect(lambda outcome: self._exported(
-            f"Wrote {written_what(outcome[1], 'change' if changes else 'part')} to {outcome[0]}"))
+        # a bound method: a lambda would run on the worker's thread and set the status from there
+        worker.finished.connect(self._wrote)
         worker.failed.connect(self._export_failed)
         self._start(worker)
+
+    def _wrote(self, outcome: Tuple[Path, int, bool]) -> None:
+        path, count, changes = outcome
+        self._exported(f"Wrote {written_what(count, 'change' if changes else 'part')} to {path}")
 
     def _export_failed(self, message: str) -> None:
         self._exported(f"Cannot export: {message}")

@@ -8,12 +8,12 @@ decided against it. The decision goes into the record beside the machine's verdi
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Tuple
 
 from PySide6.QtCore import QSettings, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
 
-from ..record import Decision, open_store
+from ..record import Decision, StoredInspection, open_store
 from ..record.records import DECIDED_VERDICTS
 from .workers import Worker
 
@@ -22,17 +22,17 @@ PERSON_SETTING = "history/decided_by"
 
 
 class PartDecider(Worker):
-    """Records one person's verdict on the part recorded as ``inspection_id``."""
+    """Records one person's verdict on a recorded part; finishes with ``(the part, the decision)``."""
 
-    def __init__(self, target: str, station: str, inspection_id: int, verdict: str, person: str,
+    def __init__(self, target: str, station: str, part: StoredInspection, verdict: str, person: str,
                  note: str = "") -> None:
         super().__init__()
-        self.target, self.station, self.inspection_id = target, station, inspection_id
+        self.target, self.station, self.part = target, station, part
         self.verdict, self.person, self.note = verdict, person, note
 
-    def work(self) -> Decision:
+    def work(self) -> Tuple[StoredInspection, Decision]:
         with open_store(self.target, self.station, create=False) as store:
-            return store.decide(self.inspection_id, self.verdict, self.person, self.note)
+            return self.part, store.decide(self.part.id, self.verdict, self.person, self.note)
 
 
 class DecisionBar(QWidget):

@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -15,11 +16,12 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
+from patchcore_gui.gui.csv_choice import CsvChoice
 from patchcore_gui.gui.history_panel import HistoryPanel, days_shown
 from patchcore_gui.gui.window_record import RecordedAs
 from patchcore_gui.line.kept_images import OkImagesKept
 from patchcore_gui.line.shifts import ShiftPlan
-from patchcore_gui.record import InspectionRecord, open_store
+from patchcore_gui.record import InspectionRecord, RecordFilter, open_store
 
 ROOT = Path(__file__).resolve().parents[2]
 WRITER = ROOT / "tests" / "record" / "writer.py"
@@ -51,8 +53,8 @@ def load(qtbot, panel: HistoryPanel) -> None:
 
 
 @pytest.fixture
-def panel(qtbot, recorded):
-    widget = HistoryPanel(str(recorded[0]))
+def panel(qtbot, recorded, settings):
+    widget = HistoryPanel(str(recorded[0]), csv_choice=CsvChoice(settings))  # remembered in the test's own file
     qtbot.addWidget(widget)
     widget.show()
     load(qtbot, widget)
@@ -193,9 +195,12 @@ def test_a_part_whose_sorted_ok_image_the_line_removed_says_when_and_why(qtbot, 
 
 def test_exports_every_part_of_the_filter_as_csv(qtbot, panel, tmp_path):
     target = tmp_path / "export.csv"
+    threads = []
+    panel.exported.connect(lambda _: threads.append(threading.current_thread()))
     with qtbot.waitSignal(panel.exported, timeout=TIMEOUT_MS) as done:
         panel.export_csv(target)
     assert done.args == [f"Wrote 9 parts to {target}"]
+    assert threads == [threading.main_thread()]  # said on the window's thread, not the worker's
     rows = list(csv.DictReader(target.open()))
     assert len(rows) == 9 and {r["model_name"] for r in rows} == {"bottle", "bottle-v2"}
 
@@ -311,3 +316,49 @@ def test_every_model_is_read_once_then_the_audit_trails_and_the_parts_models(qtb
     load(qtbot, panel)
     assert models_of(panel.model_box) == ["All", "bottle", "bottle-v2", "gasket"]
     assert every_part_read == []
+
+
+def test_a_person_decides_the_selected_part_and_the_list_and_counts_follow(qtbot, panel, recorded):
+    rows = {Path(panel.table_model.row(i).record.image_path).name: i for i in range(panel.table_model.rowCount())}
+    panel.table.selectRow(rows["part_002.png"])  # an NG part: a false reject, passed after a look
+    bar = panel.decision_bar
+    bar.person.clear()
+    with qtbot.assertNotEmitted(panel.decided):
+        bar.buttons["OK"].click()
+    assert panel.status.text().startswith("Write your name beside the buttons first")
+    bar.person.setText("A. Meyer")
+    bar.note.setText("dust on the lens")
+    threads = []
+    panel.decided.connect(lambda: threads.append(threading.current_thread()))
+    with qtbot.waitSignal(panel.loaded, timeout=TIMEOUT_MS):
+        bar.buttons["OK"].click()
+    assert panel.status.text().startswith("Recorded: part_002.png (the machine's verdict NG) decided OK by A. Meyer ")
+    assert "(dust on the lens). 9 parts: 6 OK, 2 NG, 1 errors, yield 66.67%" in panel.status.text()
+    assert panel.status.text().endswith("; after people's decisions 7 OK, yield 77.78%")
+    assert bar.note.text() == "" and panel.csv_choice.settings.value("history/decided_by") == "A. Meyer"
+    assert threads == [threading.main_thread()]  # the list read again from the window's thread
+    row = next(i for i in range(panel.table_model.rowCount())
+               if panel.table_model.row(i).record.image_path.endswith("part_002.png"))
+    cell = panel.table_model.index(row, panel.table_model.HEADERS.index("Decided"))
+    assert panel.table_model.data(cell) == "OK by A. Meyer"
+    assert panel.table_model.data(cell, Qt.ItemDataRole.ToolTipRole).endswith("(dust on the lens), at " +
+                                                                             panel.station())
+    assert panel.table_model.data(panel.table_model.index(row, 2)) == "NG"  # the machine's verdict stays
+    with open_store(recorded[0], "reader") as store:
+        (stored,) = store.inspections(RecordFilter(part="part_002"))
+    assert (stored.decision.verdict, stored.decision.person, stored.decision.note) == ("OK", "A. Meyer",
+                                                                                       "dust on the lens")
+
+
+def test_the_review_parts_nobody_decided_are_a_filter_of_their_own(qtbot, panel, recorded):
+    with open_store(recorded[0], "line3") as store:
+        ids = [store.add(InspectionRecord(datetime.now(timezone.utc) - timedelta(minutes=minutes),
+                                          f"/camera/review_{minutes}.png", 1000, "0" * 64, "ab" * 32, "bottle", 2.5,
+                                          2.2, "REVIEW", None, 40.0, review_from=2.0)) for minutes in (5, 6)]
+        store.decide(ids[0], "NG", "A. Meyer")
+    with qtbot.waitSignal(panel.loaded, timeout=TIMEOUT_MS):
+        panel.verdict.setCurrentText("REVIEW, undecided")
+    assert [panel.table_model.row(i).id for i in range(panel.table_model.rowCount())] == [ids[1]]
+    with qtbot.waitSignal(panel.loaded, timeout=TIMEOUT_MS):
+        panel.verdict.setCurrentText("All")
+    assert ", 2 REVIEW (1 undecided), " in panel.status.text()
