@@ -16,6 +16,11 @@ Usage::
 4. Finding one part among them by its file name (``--part``, text anywhere in the path: no index
    serves it, every row is read), in the store and as the whole command.
 
+5. People's decisions: the newest 2,000 parts as the History view lists them, with each part's newest decision
+   joined (and without the join, as a store too old to hold decisions is read); then 1% of the parts decided
+   (``store.decide``, one commit each, timed for the first 200; the rest in batches), and the listing, the
+   summaries and the NG parts nobody decided again.
+
 Parts for 2 and 3 are written in batches of 10,000 per transaction (the same rows a line writes,
 written faster). Without --postgresql, a throwaway server is started in a temp folder where the
 Debian ``postgresql`` package is installed (tests/record/pg_server.py); fsync stays on.
@@ -43,7 +48,8 @@ sys.path.insert(0, str(ROOT))
 
 from patchcore_gui.line.shifts import ShiftPlan  # noqa: E402
 from patchcore_gui.record import InspectionRecord, RecordFilter, open_store  # noqa: E402
-from patchcore_gui.record.schema import inspections  # noqa: E402
+from patchcore_gui.record import queries  # noqa: E402
+from patchcore_gui.record.schema import decisions, inspections  # noqa: E402
 from patchcore_gui.record.store import InspectionStore, to_time_us  # noqa: E402
 
 START = datetime(2026, 3, 1, 6, 0, tzinfo=timezone.utc)
@@ -154,6 +160,48 @@ def time_summaries(store: InspectionStore, target: str, repeats: int = 3) -> Dic
     return results
 
 
+def _median_s(action, repeats: int = 3) -> float:
+    seconds = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        action()
+        seconds.append(time.perf_counter() - started)
+    return statistics.median(seconds)
+
+
+def time_decisions(store: InspectionStore, share: float = 0.01) -> Dict[str, float]:
+    results = {}
+
+    def listing(absent: frozenset = frozenset()) -> None:
+        with store.engine.connect() as connection:
+            list(queries.iter_inspections(connection, RecordFilter(), 2000, newest_first=True, absent=absent))
+
+    results["list s"] = _median_s(listing)
+    results["list without the join s"] = _median_s(lambda: listing(frozenset({"decisions"})))
+    with store.engine.connect() as connection:
+        ids = [row[0] for row in connection.execute(sa.select(inspections.c.id).order_by(inspections.c.id))]
+    rng = random.Random(2)
+    chosen = rng.sample(ids, int(share * len(ids)))
+    times = []
+    for inspection_id in chosen[:200]:
+        started = time.perf_counter()
+        store.decide(inspection_id, rng.choice(("OK", "NG")), "A. Meyer", "looked at")
+        times.append(1000 * (time.perf_counter() - started))
+    results["decide median ms"] = statistics.median(times)
+    moment = to_time_us(datetime.now(timezone.utc))
+    with store.engine.begin() as connection:
+        connection.execute(decisions.insert(), [
+            dict(time_us=moment + number, station="bench", inspection_id=inspection_id,
+                 verdict=rng.choice(("OK", "NG")), person="A. Meyer", note="")
+            for number, inspection_id in enumerate(chosen[200:])])
+    results["decided"] = len(chosen)
+    results["list after s"] = _median_s(listing)
+    for by in (None, "hour"):
+        results[f"summary {by or 'total'} after s"] = _median_s(lambda: store.summary(by=by))
+    results["undecided NG count s"] = _median_s(lambda: store.count(RecordFilter(verdict="NG", undecided=True)))
+    return results
+
+
 def bench(name: str, target: str, path: Optional[Path], args: argparse.Namespace) -> None:
     print(f"\n== {name}")
     with open_store(target, "bench") as store:
@@ -178,6 +226,7 @@ def bench(name: str, target: str, path: Optional[Path], args: argparse.Namespace
         seconds = fill(store, args.parts)
         print(f"wrote {args.parts:,} parts in batches in {seconds:.0f} s")
         timed = time_summaries(store, summary_target)
+        decided = time_decisions(store)
     print(f"summary over {timed['parts']:,} parts: total {timed['summary total s']:.2f} s, per hour "
           f"{timed['summary hour s']:.2f} s, per day {timed['summary day s']:.2f} s, per shift "
           f"{timed['summary shift s']:.2f} s (median of 3); "
@@ -185,6 +234,12 @@ def bench(name: str, target: str, path: Optional[Path], args: argparse.Namespace
     print(f"the station's last 8 hours (what a line restarted within a shift counts): {timed['shift so far s']:.3f} s")
     print(f"one part found by its file name: {timed['part s']:.2f} s (median of 3); "
           f"`patchcore log --part` command {timed['part command s']:.2f} s")
+    print(f"the newest 2,000 parts listed with their decisions: {1000 * decided['list s']:.0f} ms (without the "
+          f"join {1000 * decided['list without the join s']:.0f} ms); {decided['decided']:,.0f} parts decided "
+          f"(one decision recorded: median {decided['decide median ms']:.2f} ms); then listed "
+          f"{1000 * decided['list after s']:.0f} ms, summary total {decided['summary total after s']:.2f} s, per "
+          f"hour {decided['summary hour after s']:.2f} s, the NG parts nobody decided counted "
+          f"{decided['undecided NG count s']:.2f} s")
 
 
 _TARGETS: Dict[str, object] = {}
