@@ -23,6 +23,7 @@ import os
 import sqlite3
 import time
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 from typing import FrozenSet, Iterator, List, Optional, Tuple, Union
@@ -192,23 +193,29 @@ class InspectionStore:
                     newest_first: bool = False) -> List[StoredInspection]:
         """The matching records in time order (newest first if asked), at most ``limit`` of them."""
         with self._transaction("read") as connection:
-            return list(queries.iter_inspections(connection, where, limit, newest_first, self.absent_columns))
+            return list(queries.iter_inspections(connection, self._as_held(where), limit, newest_first,
+                                                 self.absent_columns))
 
     def iter_inspections(self, where: RecordFilter = RecordFilter()) -> Iterator[StoredInspection]:
         """The matching records in time order, streamed: for exports of any size."""
         with self._transaction("read") as connection:
-            yield from queries.iter_inspections(connection, where, absent=self.absent_columns)
+            yield from queries.iter_inspections(connection, self._as_held(where), absent=self.absent_columns)
 
     def count(self, where: RecordFilter = RecordFilter()) -> int:
         with self._transaction("read") as connection:
-            return queries.count_inspections(connection, where)
+            return queries.count_inspections(connection, self._as_held(where))
 
     def summary(self, where: RecordFilter = RecordFilter(), by: Optional[str] = None,
                 zone: Optional[tzinfo] = None, shifts: Optional[ShiftPlan] = None) -> Summary:
         """Count, OK, NG, errors, yield and median ms per local hour, day or shift (by ``shifts``), or overall
         (see queries.summarize)."""
         with self._transaction("read") as connection:
-            return queries.summarize(connection, where, by, zone, shifts, self.absent_columns)
+            return queries.summarize(connection, self._as_held(where), by, zone, shifts, self.absent_columns)
+
+    def _as_held(self, where: RecordFilter) -> RecordFilter:
+        """``where`` as this store can answer it: read as it is, a store too old to hold decisions has none, so
+        every part in it is undecided."""
+        return replace(where, undecided=False) if where.undecided and "decisions" in self.absent_columns else where
 
     def model_changes(self, where: RecordFilter = RecordFilter(), kind: Optional[str] = None) -> List[ModelChange]:
         """The audit trail in time order (the filter's verdict does not apply to it), or its entries of one kind."""
