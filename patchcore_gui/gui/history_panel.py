@@ -553,8 +553,10 @@ class HistoryPanel(QWidget):
         part, decision = outcome
         self.decision_bar.decided()
         # said above the counts the read that follows writes
+        teach = (" So that the model passes such parts itself: Open part, then Model > This part is good."
+                 if decision.verdict == "OK" and part.record.verdict in ("NG", "REVIEW") else "")
         self._recorded_said = (f"Recorded: {Path(part.record.image_path).name} (the machine's verdict "
-                               f"{part.record.verdict}) decided {decision.said()}. ")
+                               f"{part.record.verdict}) decided {decision.said()}.{teach} ")
         self.decided.emit()
         self.refresh()
 

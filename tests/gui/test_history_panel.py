@@ -333,7 +333,8 @@ def test_a_person_decides_the_selected_part_and_the_list_and_counts_follow(qtbot
     with qtbot.waitSignal(panel.loaded, timeout=TIMEOUT_MS):
         bar.buttons["OK"].click()
     assert panel.status.text().startswith("Recorded: part_002.png (the machine's verdict NG) decided OK by A. Meyer ")
-    assert "(dust on the lens). 9 parts: 6 OK, 2 NG, 1 errors, yield 66.67%" in panel.status.text()
+    assert ("(dust on the lens). So that the model passes such parts itself: Open part, then Model > This part is "
+            "good. 9 parts: 6 OK, 2 NG, 1 errors, yield 66.67%") in panel.status.text()
     assert panel.status.text().endswith("; after people's decisions 7 OK, yield 77.78%")
     assert bar.note.text() == "" and panel.csv_choice.settings.value("history/decided_by") == "A. Meyer"
     assert threads == [threading.main_thread()]  # the list read again from the window's thread
