@@ -13,7 +13,7 @@ on both, without date functions that differ between them.
 
 from __future__ import annotations
 
-from typing import Callable, Dict
+from typing import Callable, Dict, List
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
@@ -59,11 +59,17 @@ inspections = sa.Table(
 )
 sa.Index("inspections_time", inspections.c.time_us)
 
+
+def _entry_columns() -> List[sa.Column]:
+    """What every entry of the record begins with: its id, when (UTC microseconds) and at which station."""
+    return [sa.Column("id", _ID, primary_key=True, autoincrement=True),
+            sa.Column("time_us", sa.BigInteger, nullable=False),
+            sa.Column("station", sa.String(200), nullable=False)]
+
+
 model_changes = sa.Table(
     "model_changes", metadata,
-    sa.Column("id", _ID, primary_key=True, autoincrement=True),
-    sa.Column("time_us", sa.BigInteger, nullable=False),
-    sa.Column("station", sa.String(200), nullable=False),
+    *_entry_columns(),
     sa.Column("kind", sa.Text, nullable=False),
     sa.Column("model_sha256", sa.String(64), nullable=False),
     sa.Column("model_name", sa.Text, nullable=False),
@@ -78,11 +84,9 @@ def _decisions_v5(owner: sa.MetaData) -> sa.Table:
     machine's (a false reject passed, a defect it missed). A table of its own: the machine's verdict stays as it
     was made, and a part decided again keeps every decision (the newest counts)."""
     table = sa.Table(
+        # the station: where the person decided (a PC reading a plant's record decides for any station's part)
         "decisions", owner,
-        sa.Column("id", _ID, primary_key=True, autoincrement=True),
-        sa.Column("time_us", sa.BigInteger, nullable=False),
-        #: where the person decided (a PC reading a plant's record decides for any station's part)
-        sa.Column("station", sa.String(200), nullable=False),
+        *_entry_columns(),
         sa.Column("inspection_id", sa.BigInteger, nullable=False),
         sa.Column("verdict", sa.String(2), nullable=False),
         sa.Column("person", sa.Text, nullable=False),
