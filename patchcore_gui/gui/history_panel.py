@@ -35,7 +35,7 @@ from ..line.sorting import where_the_part_is
 from ..record.records import VERDICTS
 from ..record.recorder import default_station
 from .csv_choice import CsvChoice
-from .part_decision import DecisionBar, PartDecider
+from .part_decision import DecisionBar, PartDecider, ask_who_and_why
 from .results_model import VERDICT_COLOURS
 from .window_record import RecordedAs
 from .workers import RunningWorkers, Worker
@@ -269,6 +269,8 @@ class HistoryPanel(QWidget):
     exported = Signal(str)
     #: a person's decision was recorded
     decided = Signal()
+    #: what became of a decision, for the window's status bar (the dock may be hidden)
+    said = Signal(str)
 
     def __init__(self, target: str, parent: Optional[QWidget] = None,
                  shifts: Callable[[], ShiftPlan] = ShiftPlan, csv_choice: Optional[CsvChoice] = None,
@@ -364,6 +366,8 @@ class HistoryPanel(QWidget):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.table, "Parts")
         self.tabs.addTab(self.changes_table, "Changes")
+        #: asks who decides a line's part and why (a dialog; tests answer it themselves)
+        self.ask_who_and_why = ask_who_and_why
         self.decision_bar = DecisionBar(self.csv_choice.settings)
         self.decision_bar.asked.connect(self.decide_selected)
         self.decision_bar.refused.connect(self.status_said)
@@ -543,7 +547,18 @@ class HistoryPanel(QWidget):
         if not rows:
             self.status.setText("Select a part in the list first")
             return
-        worker = PartDecider(self.target, self.station(), self.table_model.row(rows[0].row()), verdict, person, note)
+        self._record_decision(PartDecider(self.target, self.station(), self.table_model.row(rows[0].row()), verdict,
+                                          person, note))
+
+    def decide_recorded(self, image_path: Path, verdict: str) -> None:
+        """A person's verdict on the part this station recorded at ``image_path`` (a line's part, from the Line
+        tab), asking who decides and why first."""
+        asked = self.ask_who_and_why(self, self.csv_choice.settings, verdict, image_path.name)
+        if asked is not None:
+            self._record_decision(PartDecider(self.target, self.station(), str(image_path.absolute()), verdict,
+                                              *asked))
+
+    def _record_decision(self, worker: PartDecider) -> None:
         # bound methods, not lambdas: a lambda would run on the worker's thread
         worker.finished.connect(self._decided)
         worker.failed.connect(self._not_decided)
@@ -557,11 +572,13 @@ class HistoryPanel(QWidget):
                  if decision.verdict == "OK" and part.record.verdict in ("NG", "REVIEW") else "")
         self._recorded_said = (f"Recorded: {Path(part.record.image_path).name} (the machine's verdict "
                                f"{part.record.verdict}) decided {decision.said()}.{teach} ")
+        self.said.emit(self._recorded_said.strip())
         self.decided.emit()
         self.refresh()
 
     def _not_decided(self, message: str) -> None:
         self.status.setText(f"Could not record the decision: {message}")
+        self.said.emit(self.status.text())
 
     # -- export ---------------------------------------------------------------------------------------
 

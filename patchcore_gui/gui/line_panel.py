@@ -26,6 +26,7 @@ from ..line.disk_space import FULL_WITHIN_S
 from ..line.ng_in_a_row import NG_IN_A_ROW
 from ..line.runner import Recorder
 from ..line.shifts import ShiftPlan
+from ..record.records import DECIDED_VERDICTS
 from .image_view import InspectionView
 from .line_worker import SHOW_EVERY_S, THUMBNAIL_SIDE, FollowedModelFile, LineWorker, ShownLinePart
 from .ng_parts import IMAGE_ROLE, KEY_ROLE, RECORDED_PATH_ROLE, NgPartsModel, NgRow
@@ -59,6 +60,8 @@ class LinePanel(QWidget):
     inspect_again = Signal(Path, object)
     #: An NG part of the shift that the engineer says is good: to be taught (its image's path now).
     teach_good = Signal(Path)
+    #: A person's verdict on a listed part, asked for: where its record says the camera wrote it, OK or NG.
+    decide_part = Signal(Path, str)
     #: Stop pressed while a line waits for its camera folder to appear
     wait_cancelled = Signal()
 
@@ -373,7 +376,7 @@ class LinePanel(QWidget):
                     self._draw_newest()
                 else:
                     self._draw_timer.start(max(1, round(1000 * wait)))
-        if result.verdict == "NG" and not result.already_recorded:
+        if result.verdict in ("NG", "REVIEW") and not result.already_recorded:
             self._add_ng(shown)
 
     @Slot()
@@ -396,8 +399,10 @@ class LinePanel(QWidget):
         key = self.ng_model.total
         tooltip = (f"{result.path}\nscore {result.score:.4f}, threshold {result.threshold:.4f}"
                    + (f"\nsorted into {result.sorted_to}" if result.sorted_to else ""))
-        self.ng_model.add(NgRow(key, f"{result.path.name}\n{result.time.astimezone():%H:%M:%S}", tooltip,
-                                shown.thumbnail or b"", result.path, result.sorted_to))
+        # a REVIEW part says so under its picture: it waits for a person (right-click: Decide OK / NG)
+        review = "REVIEW " if result.verdict == "REVIEW" else ""
+        self.ng_model.add(NgRow(key, f"{result.path.name}\n{review}{result.time.astimezone():%H:%M:%S}", tooltip,
+                                shown.thumbnail or b"", result.path, result.sorted_to, result.verdict))
         self.ng_parts[key] = shown
         if len(self.ng_parts) > KEPT_NG_PICTURES:
             self.ng_parts.popitem(last=False)
@@ -409,8 +414,10 @@ class LinePanel(QWidget):
         before = self.last_snapshot.ng_before_start if self.last_snapshot is not None and self.running else 0
         if before:  # a restart within the shift: those are counted, not pictured
             shown += f"; {before:,} of them before this start, in the record (View > History)"
-        self.ng_title.setText(f"NG parts of this shift: {total + before:,}{shown} (click one to look again, "
-                              "right-click for more)")
+        review = self.ng_model.review
+        counted = (f"NG parts of this shift: {total + before:,}" if not review else
+                   f"NG and REVIEW parts of this shift: {total - review + before:,} NG, {review:,} REVIEW")
+        self.ng_title.setText(f"{counted}{shown} (click one to look again, right-click for more)")
 
     @Slot(QModelIndex, QModelIndex)
     def _ng_selected(self, current: QModelIndex, previous: QModelIndex = QModelIndex()) -> None:
@@ -449,6 +456,11 @@ class LinePanel(QWidget):
         recorded = index.data(RECORDED_PATH_ROLE)
         menu.addAction(f"Inspect {path.name} again (Inspect tab)", lambda: self.inspect_again.emit(path, recorded))
         menu.addAction(f"This part is good: teach {path.name}", lambda: self.teach_good.emit(path))
+        if recorded is not None:  # into the record, beside the machine's verdict
+            menu.addSeparator()
+            for verdict in DECIDED_VERDICTS:
+                menu.addAction(f"Decide {path.name} {verdict}…",
+                               lambda verdict=verdict: self.decide_part.emit(recorded, verdict))
         menu.popup(self.ng_list.viewport().mapToGlobal(position))
 
     def _show_running_on(self, snapshot: Optional[ShiftSnapshot]) -> None:

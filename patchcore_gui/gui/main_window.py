@@ -149,6 +149,7 @@ class MainWindow(QMainWindow):
         self.history = HistoryPanel(self.record.target, shifts=lambda: self.line_mode.panel.shift_plan(),
                                     csv_choice=self.csv_choice, station=lambda: self.record.station)
         self.history.reopen.connect(self.reopen_part)
+        self.history.said.connect(self.statusBar().showMessage)
         self.record.recorded.connect(self.history.refresh_if_visible)
         self.history_dock = install_history_dock(self, self.history)
 

@@ -1,4 +1,5 @@
-"""The shift's NG parts as the line panel lists them: a name, a time and a small picture each, bounded.
+"""The shift's NG parts (and REVIEW parts, waiting for a person) as the line panel lists them: a name, a time and
+a small picture each, bounded.
 
 A line runs unattended for hours, and a bad batch can make most parts NG. Listed as widgets with
 their pictures, the list grew by 40 KB per NG part (docs/benchmarks.md, "The window at full rate"):
@@ -17,7 +18,7 @@ from typing import Any, Deque, Optional, Union
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
 from ..line.sorting import where_the_part_is
-from .results_model import ThumbnailPixmaps
+from .results_model import VERDICT_COLOURS, ThumbnailPixmaps
 
 Index = Union[QModelIndex, QPersistentModelIndex]
 
@@ -29,6 +30,8 @@ KEY_ROLE = Qt.ItemDataRole.UserRole
 IMAGE_ROLE = Qt.ItemDataRole.UserRole + 1
 #: The role that hands back where the camera wrote the part: the path its record holds.
 RECORDED_PATH_ROLE = Qt.ItemDataRole.UserRole + 2
+#: The role that hands back the row's verdict: NG, or REVIEW.
+VERDICT_ROLE = Qt.ItemDataRole.UserRole + 3
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,8 @@ class NgRow:
     #: where the camera wrote the part, and where the line sorted it (if it did)
     path: Optional[Path] = None
     sorted_to: Optional[Path] = None
+    #: NG, or REVIEW: a part waiting for a person, listed beside the NG ones
+    verdict: str = "NG"
 
 
 class NgPartsModel(QAbstractListModel):
@@ -50,6 +55,8 @@ class NgPartsModel(QAbstractListModel):
         super().__init__(parent)
         self.listed = listed
         self.total = 0
+        #: of ``total``, the REVIEW parts
+        self.review = 0
         self._rows: Deque[NgRow] = deque()
         self._pixmaps = ThumbnailPixmaps()
 
@@ -61,13 +68,14 @@ class NgPartsModel(QAbstractListModel):
         self.beginInsertRows(QModelIndex(), len(self._rows), len(self._rows))
         self._rows.append(row)
         self.total += 1
+        self.review += row.verdict == "REVIEW"
         self.endInsertRows()
 
     def clear(self) -> None:
         self.beginResetModel()
         self._rows.clear()
         self._pixmaps.clear()
-        self.total = 0
+        self.total = self.review = 0
         self.endResetModel()
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # type: ignore[override]
@@ -89,4 +97,8 @@ class NgPartsModel(QAbstractListModel):
             return None if row.path is None else where_the_part_is(row.path, row.sorted_to)
         if role == RECORDED_PATH_ROLE:
             return row.path
+        if role == VERDICT_ROLE:
+            return row.verdict
+        if role == Qt.ItemDataRole.ForegroundRole and row.verdict == "REVIEW":
+            return VERDICT_COLOURS["REVIEW"]
         return None

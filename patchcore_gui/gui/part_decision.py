@@ -8,12 +8,13 @@ decided against it. The decision goes into the record beside the machine's verdi
 
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from typing import Optional, Tuple, Union
 
 from PySide6.QtCore import QSettings, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
+                               QWidget)
 
-from ..record import Decision, StoredInspection, open_store
+from ..record import Decision, StoredInspection, StoreError, open_store
 from ..record.records import DECIDED_VERDICTS
 from .workers import Worker
 
@@ -22,9 +23,10 @@ PERSON_SETTING = "history/decided_by"
 
 
 class PartDecider(Worker):
-    """Records one person's verdict on a recorded part; finishes with ``(the part, the decision)``."""
+    """Records one person's verdict on a recorded part, given as its record or as the image path this station
+    recorded it under (the newest such record: a line's part); finishes with ``(the part, the decision)``."""
 
-    def __init__(self, target: str, station: str, part: StoredInspection, verdict: str, person: str,
+    def __init__(self, target: str, station: str, part: Union[StoredInspection, str], verdict: str, person: str,
                  note: str = "") -> None:
         super().__init__()
         self.target, self.station, self.part = target, station, part
@@ -32,7 +34,35 @@ class PartDecider(Worker):
 
     def work(self) -> Tuple[StoredInspection, Decision]:
         with open_store(self.target, self.station, create=False) as store:
-            return self.part, store.decide(self.part.id, self.verdict, self.person, self.note)
+            part = self.part if isinstance(self.part, StoredInspection) else store.newest_of_image(self.part)
+            if part is None:
+                raise StoreError(f"{self.part} is not in the inspection record as this station's part")
+            return part, store.decide(part.id, self.verdict, self.person, self.note)
+
+
+def ask_who_and_why(parent: QWidget, settings: QSettings, verdict: str, part: str) -> Optional[Tuple[str, str]]:
+    """A person's name (remembered on this PC) and a note for deciding ``part`` ``verdict``; None if cancelled or
+    no name was given."""
+    dialog = QDialog(parent)
+    dialog.setWindowTitle(f"Decide {part} {verdict}")
+    person = QLineEdit(str(settings.value(PERSON_SETTING, "") or ""))
+    person.setPlaceholderText("your name")
+    note = QLineEdit()
+    note.setPlaceholderText("e.g. scratch within tolerance")
+    form = QFormLayout(dialog)
+    form.addRow(QLabel(f"{part} is {verdict}, as you see it. The machine's verdict stays in the record beside "
+                       "yours."))
+    form.addRow("Decided by", person)
+    form.addRow("Note", note)
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+    buttons.accepted.connect(dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    form.addRow(buttons)
+    if dialog.exec() != QDialog.DialogCode.Accepted or not person.text().split():
+        return None
+    who = " ".join(person.text().split())
+    settings.setValue(PERSON_SETTING, who)
+    return who, " ".join(note.text().split())
 
 
 class DecisionBar(QWidget):

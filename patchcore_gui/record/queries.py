@@ -255,6 +255,16 @@ def select_inspections(where: RecordFilter, limit: Optional[int] = None, newest_
     return query.limit(limit) if limit is not None else query
 
 
+def newest_of_image(connection: sa.Connection, station: str, image_path: str,
+                    absent: FrozenSet[str] = frozenset()) -> Optional[StoredInspection]:
+    """The newest record ``station`` made of the image at ``image_path`` (the unique index on station, path and
+    time serves it), or None."""
+    query = select_inspections(RecordFilter(), 1, newest_first=True, absent=absent).where(
+        inspections.c.station == station, inspections.c.image_path == image_path)
+    row = connection.execute(query).first()
+    return None if row is None else _stored(row)
+
+
 def iter_inspections(connection: sa.Connection, where: RecordFilter, limit: Optional[int] = None,
                      newest_first: bool = False, absent: FrozenSet[str] = frozenset()) -> Iterator[StoredInspection]:
     """The matching records in time order, streamed (a million rows never sit in memory at once)."""

@@ -196,6 +196,12 @@ class InspectionStore:
             return list(queries.iter_inspections(connection, self._as_held(where), limit, newest_first,
                                                  self.absent_columns))
 
+    def newest_of_image(self, image_path: str, station: Optional[str] = None) -> Optional[StoredInspection]:
+        """The newest record ``station`` (this store's, unless another is named) made of the image at
+        ``image_path``, as its record holds the path; None when it recorded none."""
+        with self._transaction("read") as connection:
+            return queries.newest_of_image(connection, station or self.station, image_path, self.absent_columns)
+
     def iter_inspections(self, where: RecordFilter = RecordFilter()) -> Iterator[StoredInspection]:
         """The matching records in time order, streamed: for exports of any size."""
         with self._transaction("read") as connection:

@@ -238,6 +238,9 @@ def test_a_review_band_given_while_the_line_runs_sends_doubtful_parts_to_review_
     qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT_MS)
     assert [(r.verdict, r.review_from) for r in memory.added] == [("REVIEW", 0.0)]
     assert panel.verdict_label.text().startswith("REVIEW") and "#8e44ad" in panel.verdict_label.styleSheet()
+    # listed for a person beside the NG parts, and said to be one
+    assert panel.ng_model.data(panel.ng_model.index(0)).splitlines()[1].startswith("REVIEW ")
+    assert panel.ng_title.text().startswith("NG and REVIEW parts of this shift: 0 NG, 1 REVIEW (")
 
 
 def test_a_model_with_a_region_of_interest_shows_the_ignored_area_on_the_newest_part(
