@@ -9,7 +9,8 @@ the commands that inspect.
 WHEN is a date or time in this PC's zone (``2026-03-10``, ``2026-03-10 14:00``), one with an offset
 (``2026-03-10T14:00+01:00``), a time of day (``06:00``: the last time the clocks read it, as a shift
 starts), ``today``, ``yesterday``, or a span back from now (``30m``, ``8h``,
-``7d``). Exit status: 0 when the store was read (even if nothing matched), 2 when it could not be.
+``7d``). Exit status: 0 when the store was read (even if nothing matched) or a decision recorded, 2 when it
+could not be, or the decision was refused.
 """
 
 from __future__ import annotations
@@ -77,7 +78,8 @@ _EXAMPLES = """examples:
   patchcore log line3.sqlite --changes                      # when which model and threshold went on the line
   patchcore log line3.sqlite --verdict review --undecided    # the REVIEW parts waiting for a person
   patchcore log line3.sqlite --part SN-20931 --decide ok --person "A. Meyer" --note "scratch within tolerance"
-exit status: 0 the store was read (even if nothing matched), 2 it could not be"""
+exit status: 0 the store was read (even if nothing matched) or the decision recorded, 2 it could not be (or the
+decision was refused: no part, several, or no --person)"""
 
 
 def add_log_command(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
