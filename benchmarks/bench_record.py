@@ -189,11 +189,12 @@ def time_decisions(store: InspectionStore, share: float = 0.01) -> Dict[str, flo
         times.append(1000 * (time.perf_counter() - started))
     results["decide median ms"] = statistics.median(times)
     moment = to_time_us(datetime.now(timezone.utc))
-    with store.engine.begin() as connection:
-        connection.execute(decisions.insert(), [
-            dict(time_us=moment + number, station="bench", inspection_id=inspection_id,
+    rest = [dict(time_us=moment + number, station="bench", inspection_id=inspection_id,
                  verdict=rng.choice(("OK", "NG")), person="A. Meyer", note="")
-            for number, inspection_id in enumerate(chosen[200:])])
+            for number, inspection_id in enumerate(chosen[200:])]
+    if rest:  # a small store's 1% is decided one by one above
+        with store.engine.begin() as connection:
+            connection.execute(decisions.insert(), rest)
     results["decided"] = len(chosen)
     results["list after s"] = _median_s(listing)
     for by in (None, "hour"):

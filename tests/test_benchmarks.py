@@ -68,7 +68,7 @@ def test_the_line_benchmarks_run(model, synthetic_set, tmp_path):
          "inspected_by_end_of_writing"),
         ("bench_line_memory.py", ["--model", model], "given inspector: ready"),
         ("bench_record.py", ["--adds", 20, "--parts", 500, "--no-postgresql", "--folder", tmp_path / "record"],
-         "summary over 500 parts"))
+         "5 parts decided"))
 
 
 def test_the_build_benchmarks_run(synthetic_set, tmp_path):
