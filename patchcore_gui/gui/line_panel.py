@@ -29,7 +29,7 @@ from ..line.shifts import ShiftPlan
 from ..record.records import DECIDED_VERDICTS
 from .image_view import InspectionView
 from .line_worker import SHOW_EVERY_S, THUMBNAIL_SIDE, FollowedModelFile, LineWorker, ShownLinePart
-from .ng_parts import IMAGE_ROLE, KEY_ROLE, RECORDED_PATH_ROLE, NgPartsModel, NgRow
+from .ng_parts import IMAGE_ROLE, KEY_ROLE, LISTED_VERDICTS, RECORDED_PATH_ROLE, NgPartsModel, NgRow
 from .number_boxes import CountBox
 from .signal_setting import SignalCommandSetting
 from .window_settings import ticked, whole_number
@@ -376,7 +376,7 @@ class LinePanel(QWidget):
                     self._draw_newest()
                 else:
                     self._draw_timer.start(max(1, round(1000 * wait)))
-        if result.verdict in ("NG", "REVIEW") and not result.already_recorded:
+        if result.verdict in LISTED_VERDICTS and not result.already_recorded:
             self._add_ng(shown)
 
     @Slot()
@@ -399,9 +399,11 @@ class LinePanel(QWidget):
         key = self.ng_model.total
         tooltip = (f"{result.path}\nscore {result.score:.4f}, threshold {result.threshold:.4f}"
                    + (f"\nsorted into {result.sorted_to}" if result.sorted_to else ""))
-        # a REVIEW part says so under its picture: it waits for a person (right-click: Decide OK / NG)
-        review = "REVIEW " if result.verdict == "REVIEW" else ""
-        self.ng_model.add(NgRow(key, f"{result.path.name}\n{review}{result.time.astimezone():%H:%M:%S}", tooltip,
+        # a REVIEW part says so under its picture, where an NG part says its time (both fit a thumbnail's width; the
+        # time is in its tooltip): it waits for a person (right-click: Decide OK / NG)
+        when = f"{result.time.astimezone():%H:%M:%S}"
+        below = "REVIEW" if result.verdict == "REVIEW" else when
+        self.ng_model.add(NgRow(key, f"{result.path.name}\n{below}", f"{result.verdict} at {when}: {tooltip}",
                                 shown.thumbnail or b"", result.path, result.sorted_to, result.verdict))
         self.ng_parts[key] = shown
         if len(self.ng_parts) > KEPT_NG_PICTURES:

@@ -23,6 +23,7 @@ from ..line import InspectionLine, LineSettings, OverlayWriter, PartResult, Part
 from ..line.model_file_follower import ModelFileFollower
 from ..line.runner import Recorder
 from ..line.sorting import where_the_part_is
+from .ng_parts import LISTED_VERDICTS
 from .results_model import downsize, encode_thumbnail
 from .workers import Worker
 
@@ -178,10 +179,10 @@ class LineWorker(Worker):
     def _result(self, result: PartResult) -> None:
         assert self.line is not None
         now = time.monotonic()
-        ng = result.verdict == "NG"
-        if ng or now - self._last_shown >= SHOW_EVERY_S:
+        listed = result.verdict in LISTED_VERDICTS  # the panel lists it with its picture
+        if listed or now - self._last_shown >= SHOW_EVERY_S:
             self._last_shown = now
-            shown = picture(result, self.line.model, thumbnail=ng)
+            shown = picture(result, self.line.model, thumbnail=listed)
         else:
             shown = ShownLinePart(result)
         # the full-size map and image have served: the panel gets the display-size copies only

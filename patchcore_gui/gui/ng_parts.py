@@ -24,6 +24,8 @@ Index = Union[QModelIndex, QPersistentModelIndex]
 
 #: NG parts listed at most; older ones leave the list (not the record).
 LISTED_NG = 2000
+#: the verdicts listed, each with its picture: NG, and REVIEW (a part waiting for a person)
+LISTED_VERDICTS = ("NG", "REVIEW")
 #: The role that hands back a row's key, by which the panel finds the part's kept picture.
 KEY_ROLE = Qt.ItemDataRole.UserRole
 #: The role that hands back where the part's image is now (its sorted copy, else the camera folder's).

@@ -239,7 +239,8 @@ def test_a_review_band_given_while_the_line_runs_sends_doubtful_parts_to_review_
     assert [(r.verdict, r.review_from) for r in memory.added] == [("REVIEW", 0.0)]
     assert panel.verdict_label.text().startswith("REVIEW") and "#8e44ad" in panel.verdict_label.styleSheet()
     # listed for a person beside the NG parts, and said to be one
-    assert panel.ng_model.data(panel.ng_model.index(0)).splitlines()[1].startswith("REVIEW ")
+    assert panel.ng_model.data(panel.ng_model.index(0)) == "d0.png\nREVIEW"
+    assert not panel.ng_model.data(panel.ng_model.index(0), Qt.ItemDataRole.DecorationRole).isNull()  # its picture
     assert panel.ng_title.text().startswith("NG and REVIEW parts of this shift: 0 NG, 1 REVIEW (")
 
 
