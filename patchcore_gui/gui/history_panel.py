@@ -150,7 +150,8 @@ class _RowsModel(QAbstractTableModel):
 
 
 class HistoryTableModel(_RowsModel):
-    """Recorded parts, newest first: time (local), station, verdict, score, threshold, model, file."""
+    """Recorded parts, newest first: time (local), station, the machine's verdict, a person's decision, score,
+    threshold, model, file."""
 
     HEADERS = ("Time", "Station", "Verdict", "Decided", "Score", "Threshold", "Model", "File")
 
@@ -368,12 +369,12 @@ class HistoryPanel(QWidget):
         self.tabs.addTab(self.changes_table, "Changes")
         #: asks who decides a line's part and why (a dialog; tests answer it themselves)
         self.ask_who_and_why = ask_who_and_why
-        self.decision_bar = DecisionBar(self.csv_choice.settings)
-        self.decision_bar.asked.connect(self.decide_selected)
-        self.decision_bar.refused.connect(self.status_said)
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.decision_bar = DecisionBar(self.csv_choice.settings)
+        self.decision_bar.asked.connect(self.decide_selected)
+        self.decision_bar.refused.connect(self.status.setText)
 
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.chart)
@@ -537,9 +538,6 @@ class HistoryPanel(QWidget):
         self.reopen.emit(path, RecordedAs(stored.station, record.image_path))
 
     # -- a person's verdict --------------------------------------------------------------------------
-
-    def status_said(self, text: str) -> None:
-        self.status.setText(text)
 
     def decide_selected(self, verdict: str, person: str, note: str = "") -> None:
         """Record ``person``'s verdict on the selected part (on a worker), then read the list again."""

@@ -462,7 +462,7 @@ class LinePanel(QWidget):
             menu.addSeparator()
             for verdict in DECIDED_VERDICTS:
                 menu.addAction(f"Decide {path.name} {verdict}…",
-                               lambda verdict=verdict: self.decide_part.emit(recorded, verdict))
+                               lambda _=False, verdict=verdict: self.decide_part.emit(recorded, verdict))
         menu.popup(self.ng_list.viewport().mapToGlobal(position))
 
     def _show_running_on(self, snapshot: Optional[ShiftSnapshot]) -> None:

@@ -1,9 +1,10 @@
-"""A person's verdict on a recorded part, given from the History dock.
+"""A person's verdict on a recorded part, given from the History dock (the selected part) or the Line tab's list.
 
 A REVIEW part waits for a person; a part the machine judged wrongly (a false reject passed, a defect it missed) is
 decided against it. The decision goes into the record beside the machine's verdict, which stays as it was made
 (:meth:`~patchcore_gui.record.InspectionStore.decide`): who, when, where, and a note. The bar names the person
-(remembered on this PC) and writes on a worker, since a plant's record may be a PostgreSQL server away.
+(remembered on this PC; the Line tab asks it in a dialog) and writes on a worker, since a plant's record may be a
+PostgreSQL server away.
 """
 
 from __future__ import annotations
@@ -66,8 +67,8 @@ def ask_who_and_why(parent: QWidget, settings: QSettings, verdict: str, part: st
 
 
 class DecisionBar(QWidget):
-    """"Decide the selected part: [OK] [NG] by [name] note [...]"; asks with :attr:`asked` (verdict, person,
-    note), and refuses without a name."""
+    """"The selected part, as a person sees it: [Decide OK] [Decide NG] by [name] [note]"; asks with :attr:`asked`
+    (verdict, person, note), and refuses without a name."""
 
     asked = Signal(str, str, str)
     #: why it could not ask (no name given): a line for the panel's status
