@@ -78,8 +78,7 @@ _EXAMPLES = """examples:
   patchcore log line3.sqlite --changes                      # when which model and threshold went on the line
   patchcore log line3.sqlite --verdict review --undecided    # the REVIEW parts waiting for a person
   patchcore log line3.sqlite --part SN-20931 --decide ok --person "A. Meyer" --note "scratch within tolerance"
-exit status: 0 the store was read (even if nothing matched) or the decision recorded, 2 it could not be (or the
-decision was refused: no part, several, or no --person)"""
+exit status: 0 the store was read (even if nothing matched) or a decision recorded, 2 it could not be or refused"""
 
 
 def add_log_command(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:

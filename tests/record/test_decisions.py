@@ -84,3 +84,14 @@ def test_the_summary_counts_what_decisions_changed_per_period(line):
     assert store.summary(RecordFilter(since=HOUR + timedelta(minutes=25))).total.ok_after_decisions == 1
     everywhere = store.summary().total
     assert (everywhere.review_decided, everywhere.review_open) == (2, 1)
+
+
+def test_a_stations_part_is_found_by_the_path_it_recorded_it_under_the_newest_record_first(line, store_target):
+    store, ids = line
+    path = store.inspections(RecordFilter(id=ids[2]))[0].record.image_path
+    assert store.newest_of_image(path).id == ids[2]
+    again = store.add(replace(store.inspections(RecordFilter(id=ids[2]))[0].record,
+                              time=HOUR + timedelta(hours=3)))  # looked at again later: that record is the newest
+    assert store.newest_of_image(path).id == again
+    assert store.newest_of_image(path, station="line4") is None  # line 4 never recorded it
+    assert store.newest_of_image("/camera/never.png") is None
