@@ -32,8 +32,6 @@ KEY_ROLE = Qt.ItemDataRole.UserRole
 IMAGE_ROLE = Qt.ItemDataRole.UserRole + 1
 #: The role that hands back where the camera wrote the part: the path its record holds.
 RECORDED_PATH_ROLE = Qt.ItemDataRole.UserRole + 2
-#: The role that hands back the row's verdict: NG, or REVIEW.
-VERDICT_ROLE = Qt.ItemDataRole.UserRole + 3
 
 
 @dataclass(frozen=True)
@@ -99,8 +97,6 @@ class NgPartsModel(QAbstractListModel):
             return None if row.path is None else where_the_part_is(row.path, row.sorted_to)
         if role == RECORDED_PATH_ROLE:
             return row.path
-        if role == VERDICT_ROLE:
-            return row.verdict
         if role == Qt.ItemDataRole.ForegroundRole and row.verdict == "REVIEW":
             return VERDICT_COLOURS["REVIEW"]
         return None

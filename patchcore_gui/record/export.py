@@ -85,8 +85,8 @@ def written_what(count: int, noun: str) -> str:
 def write_summary_csv(path: PathLike, summary: Summary, by: Optional[str], style: CsvStyle = PLAIN) -> None:
     _write_csv(path, SUMMARY_COLUMNS, (
         [style.time(period.start) if period.start else "total", period.count, period.ok, period.ng, period.errors,
-         _yield_text(period, style), style.number(period.median_ms, 3), period.review, period.review_open,
-         period.ok_after_decisions, _yield_text(period, style, period.yield_after_decisions)]
+         _percent(period.yield_, style), style.number(period.median_ms, 3), period.review, period.review_open,
+         period.ok_after_decisions, _percent(period.yield_after_decisions, style)]
         for period in [*summary.periods, summary.total]), style)
 
 
@@ -96,9 +96,8 @@ def period_label(summary: PeriodSummary, by: Optional[str]) -> str:
     return summary.start.strftime("%Y-%m-%d" if by == "day" else "%Y-%m-%d %H:%M")
 
 
-def _yield_text(summary: PeriodSummary, style: CsvStyle = PLAIN, share: Optional[float] = None) -> str:
-    """The period's yield (or ``share``) as a percentage."""
-    share = summary.yield_ if share is None else share
+def _percent(share: Optional[float], style: CsvStyle = PLAIN) -> str:
+    """A yield as a percentage; empty for a period without parts."""
     return "" if share is None else f"{style.number(100 * share, 2)}%"
 
 
@@ -111,10 +110,10 @@ def print_summary(summary: Summary, by: Optional[str], out: TextIO) -> None:
               f"{'median ms':>9}" + (f"  {'undecided':>9}  {'yield after decisions':>21}" if decided else "") + "\n")
     for period in [*summary.periods, summary.total]:
         median = "-" if period.median_ms is None else f"{period.median_ms:.1f}"
-        after = (f"  {period.review_open:>9}  {_yield_text(period, share=period.yield_after_decisions) or '-':>21}"
+        after = (f"  {period.review_open:>9}  {_percent(period.yield_after_decisions) or '-':>21}"
                  if decided else "")
         out.write(f"{period_label(period, by):<{width}}  {period.count:>9}  {period.ok:>9}  {period.review:>7}  "
-                  f"{period.ng:>7}  {period.errors:>6}  {_yield_text(period) or '-':>7}  {median:>9}{after}\n")
+                  f"{period.ng:>7}  {period.errors:>6}  {_percent(period.yield_) or '-':>7}  {median:>9}{after}\n")
 
 
 #: The columns :func:`record_line` writes, for the header ``patchcore log`` prints above them.

@@ -144,7 +144,7 @@ def _decide(args: argparse.Namespace, where: RecordFilter) -> int:
         raise PatchCoreError("--decide needs --person NAME: every decision names who made it")
     if where == RecordFilter():
         raise PatchCoreError("--decide needs a filter that names one part: --id N, or --part TEXT (and --since, "
-                         "--station, ... where it matches several)")
+                             "--station, ... where it matches several)")
     # the decision is made here, at this PC, whichever station inspected the part
     with open_store(args.store, station=default_station(), create=False) as store:
         matches = store.inspections(where, limit=_MATCHES_NAMED + 1)
@@ -156,7 +156,7 @@ def _decide(args: argparse.Namespace, where: RecordFilter) -> int:
                               f"{stored.station} {stored.record.verdict} {stored.record.image_path}"
                               for stored in matches[:_MATCHES_NAMED])
             raise PatchCoreError(f"{count:,} recorded parts match the filter, and a decision is for one part: "
-                             f"{named}{'; ...' if count > _MATCHES_NAMED else ''}; name it with --id N")
+                                 f"{named}{'; ...' if count > _MATCHES_NAMED else ''}; name it with --id N")
         (stored,) = matches
         decision = store.decide(stored.id, args.decide, args.person, args.note)
     print(f"recorded: {stored.record.image_path} (id {stored.id}, {stored.station}, the machine's verdict "

@@ -220,6 +220,14 @@ class _Tally:
                              self.review, self.decided_ok, self.ok_decided_ng, self.review_decided)
 
 
+def _newest_decision_of(inspection_id: sa.ColumnElement[int], outer: sa.Table) -> sa.ScalarSelect[int]:
+    """The id of the newest decision on the part ``inspection_id`` names, a column of the query around it
+    (``outer``); one probe of the index on the part and the decision's id."""
+    each = decisions.alias("each_decision")
+    return (sa.select(sa.func.max(each.c.id)).where(each.c.inspection_id == inspection_id)
+            .correlate(outer).scalar_subquery())
+
+
 #: a part's newest decision, as the listing's columns name it
 _DECISION = [decisions.c.id.label("decision_id"), decisions.c.time_us.label("decision_time_us"),
              decisions.c.station.label("decision_station"), decisions.c.verdict.label("decision_verdict"),
@@ -246,11 +254,8 @@ def select_inspections(where: RecordFilter, limit: Optional[int] = None, newest_
     if "decisions" in absent:
         query = sa.select(*columns)
     else:
-        each = decisions.alias("each_decision")
-        newest = (sa.select(sa.func.max(each.c.id)).where(each.c.inspection_id == inspections.c.id)
-                  .correlate(inspections).scalar_subquery())
         query = sa.select(*columns, *_DECISION).select_from(
-            inspections.outerjoin(decisions, decisions.c.id == newest))
+            inspections.outerjoin(decisions, decisions.c.id == _newest_decision_of(inspections.c.id, inspections)))
     query = query.where(*where.clauses(inspections)).order_by(order, inspections.c.id)
     return query.limit(limit) if limit is not None else query
 
@@ -352,11 +357,11 @@ def summarize(connection: sa.Connection, where: RecordFilter, by: Optional[str] 
         if by is not None:
             periods.setdefault(_period_start(int(quarter_index), by, zone, shifts), _Tally()).add(*counts)
     if "decisions" not in absent:
-        for quarter_index, *decided in connection.execute(_decided_per_quarter(where)):
-            total.add_decided(*(int(number or 0) for number in decided))
+        for quarter_index, *sums in connection.execute(_decided_per_quarter(where)):
+            decided = [int(number or 0) for number in sums]
+            total.add_decided(*decided)
             if by is not None:  # a decided part lies in a quarter the query above counted
-                periods[_period_start(int(quarter_index), by, zone, shifts)].add_decided(
-                    *(int(number or 0) for number in decided))
+                periods[_period_start(int(quarter_index), by, zone, shifts)].add_decided(*decided)
     return Summary([tally.summary(start) for start, tally in sorted(periods.items())], total.summary(None))
 
 
@@ -364,9 +369,7 @@ def _decided_per_quarter(where: RecordFilter) -> sa.Select:
     """Per quarter hour of the parts' inspection, what their newest decisions changed. Few parts are decided: the
     decisions are read, and each one's part looked up by its id (as subqueries, which SQLite cannot turn into a
     scan of every part, as it chose for a join without statistics)."""
-    each = decisions.alias("each_decision")
-    newest = (sa.select(sa.func.max(each.c.id)).where(each.c.inspection_id == decisions.c.inspection_id)
-              .correlate(decisions).scalar_subquery())
+    newest = _newest_decision_of(decisions.c.inspection_id, decisions)
 
     def of_its_part(column: sa.ColumnElement[Any]) -> sa.ScalarSelect[Any]:
         return (sa.select(column).where(inspections.c.id == decisions.c.inspection_id, *where.clauses(inspections))
