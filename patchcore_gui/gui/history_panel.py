@@ -268,8 +268,8 @@ class HistoryPanel(QWidget):
     loaded = Signal()
     #: an export ended: a line for people
     exported = Signal(str)
-    #: a person's decision was recorded
-    decided = Signal()
+    #: a person's decision was recorded: (the part as it was read, the decision), for the Line tab's list too
+    decided = Signal(object, object)
     #: what became of a decision, for the window's status bar (the dock may be hidden)
     said = Signal(str)
 
@@ -571,7 +571,7 @@ class HistoryPanel(QWidget):
         self._recorded_said = (f"Recorded: {Path(part.record.image_path).name} (the machine's verdict "
                                f"{part.record.verdict}) decided {decision.said()}.{teach} ")
         self.said.emit(self._recorded_said.strip())
-        self.decided.emit()
+        self.decided.emit(part, decision)
         self.refresh()
 
     def _not_decided(self, message: str) -> None:

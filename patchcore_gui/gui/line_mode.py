@@ -47,6 +47,7 @@ class LineMode(QObject):
         self.panel.inspect_again.connect(self._inspect_again)
         # a person's verdict on a listed part is recorded where History records one (the window's record)
         self.panel.decide_part.connect(window.history.decide_recorded)
+        window.history.decided.connect(self.panel.part_decided)
         for changed in (window.document.model_changed, window.document.defect_size_changed,
                         window.document.state_changed):
             changed.connect(self._tell_unsaved_tuning)

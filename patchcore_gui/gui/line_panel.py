@@ -26,6 +26,7 @@ from ..line.disk_space import FULL_WITHIN_S
 from ..line.ng_in_a_row import NG_IN_A_ROW
 from ..line.runner import Recorder
 from ..line.shifts import ShiftPlan
+from ..record import Decision, StoredInspection
 from ..record.records import DECIDED_VERDICTS
 from .image_view import InspectionView
 from .line_worker import SHOW_EVERY_S, THUMBNAIL_SIDE, FollowedModelFile, LineWorker, ShownLinePart
@@ -416,10 +417,16 @@ class LinePanel(QWidget):
         before = self.last_snapshot.ng_before_start if self.last_snapshot is not None and self.running else 0
         if before:  # a restart within the shift: those are counted, not pictured
             shown += f"; {before:,} of them before this start, in the record (View > History)"
-        review = self.ng_model.review
+        review, decided = self.ng_model.review, self.ng_model.review_decided
+        waiting = f" ({review - decided:,} undecided)" if decided else ""
         counted = (f"NG parts of this shift: {total + before:,}" if not review else
-                   f"NG and REVIEW parts of this shift: {total - review + before:,} NG, {review:,} REVIEW")
+                   f"NG and REVIEW parts of this shift: {total - review + before:,} NG, {review:,} REVIEW{waiting}")
         self.ng_title.setText(f"{counted}{shown} (click one to look again, right-click for more)")
+
+    def part_decided(self, part: StoredInspection, decision: Decision) -> None:
+        """A person decided a recorded part (here or in History): its row, if listed, says so."""
+        if self.ng_model.decided(part.record.image_path, decision):
+            self._show_ng_title()
 
     @Slot(QModelIndex, QModelIndex)
     def _ng_selected(self, current: QModelIndex, previous: QModelIndex = QModelIndex()) -> None:

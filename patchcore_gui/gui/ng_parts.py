@@ -10,14 +10,16 @@ listed; every NG part is in the record (History), whatever this list keeps.
 
 from __future__ import annotations
 
+import os
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Deque, Optional, Union
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
 from ..line.sorting import where_the_part_is
+from ..record import Decision
 from .results_model import VERDICT_COLOURS, ThumbnailPixmaps
 
 Index = Union[QModelIndex, QPersistentModelIndex]
@@ -46,6 +48,8 @@ class NgRow:
     sorted_to: Optional[Path] = None
     #: NG, or REVIEW: a part waiting for a person, listed beside the NG ones
     verdict: str = "NG"
+    #: a person's newest verdict on the part, once one decided (History, or this list's menu)
+    decision: Optional[Decision] = None
 
 
 class NgPartsModel(QAbstractListModel):
@@ -55,8 +59,8 @@ class NgPartsModel(QAbstractListModel):
         super().__init__(parent)
         self.listed = listed
         self.total = 0
-        #: of ``total``, the REVIEW parts
-        self.review = 0
+        #: of ``total``, the REVIEW parts, and of those the ones a person decided while listed
+        self.review = self.review_decided = 0
         self._rows: Deque[NgRow] = deque()
         self._pixmaps = ThumbnailPixmaps()
 
@@ -75,8 +79,24 @@ class NgPartsModel(QAbstractListModel):
         self.beginResetModel()
         self._rows.clear()
         self._pixmaps.clear()
-        self.total = self.review = 0
+        self.total = self.review = self.review_decided = 0
         self.endResetModel()
+
+    def decided(self, image_path: str, decision: Decision) -> int:
+        """Marks the listed rows of the part recorded at ``image_path`` with a person's ``decision``: their text,
+        tooltip and colour say it; the number of rows marked (none once the part left the list)."""
+        marked = 0
+        for number, row in enumerate(self._rows):
+            if row.path is None or os.path.abspath(row.path) != image_path:
+                continue
+            self.review_decided += row.verdict == "REVIEW" and row.decision is None
+            name = row.text.splitlines()[0]  # the second line, its time or REVIEW, gives way to the decision
+            self._rows[number] = replace(row, decision=decision, text=f"{name}\ndecided {decision.verdict}",
+                                         tooltip=f"{row.tooltip}\ndecided {decision.said()}")
+            index = self.index(number, 0)
+            self.dataChanged.emit(index, index)
+            marked += 1
+        return marked
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # type: ignore[override]
         return 0 if parent.isValid() else len(self._rows)
@@ -97,6 +117,6 @@ class NgPartsModel(QAbstractListModel):
             return None if row.path is None else where_the_part_is(row.path, row.sorted_to)
         if role == RECORDED_PATH_ROLE:
             return row.path
-        if role == Qt.ItemDataRole.ForegroundRole and row.verdict == "REVIEW":
-            return VERDICT_COLOURS["REVIEW"]
+        if role == Qt.ItemDataRole.ForegroundRole and (row.decision is not None or row.verdict == "REVIEW"):
+            return VERDICT_COLOURS[row.decision.verdict if row.decision is not None else row.verdict]
         return None

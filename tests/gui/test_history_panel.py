@@ -329,7 +329,7 @@ def test_a_person_decides_the_selected_part_and_the_list_and_counts_follow(qtbot
     bar.person.setText("A. Meyer")
     bar.note.setText("dust on the lens")
     threads = []
-    panel.decided.connect(lambda: threads.append(threading.current_thread()))
+    panel.decided.connect(lambda *_decided: threads.append(threading.current_thread()))
     with qtbot.waitSignal(panel.loaded, timeout=TIMEOUT_MS):
         bar.buttons["OK"].click()
     assert panel.status.text().startswith("Recorded: part_002.png (the machine's verdict NG) decided OK by A. Meyer ")

@@ -200,6 +200,7 @@ def test_an_ng_part_of_the_line_is_inspected_again_or_taught_from_its_thumbnail(
     assert (stored.record.verdict, stored.decision.verdict, stored.decision.person, stored.decision.note) == (
         "NG", "OK", "A. Meyer", "a false reject: dust")
     assert window.statusBar().currentMessage().startswith("Recorded: d1.png (the machine's verdict NG) decided OK")
+    assert panel.ng_model.data(second) == "d1.png\ndecided OK"  # the list says it too
 
     # an image no longer anywhere: said, nothing inspected or taught
     qtbot.waitUntil(lambda: not window.busy and len(window.results.items()) == 1, timeout=TIMEOUT_MS)  # re-inspected

@@ -17,7 +17,7 @@ from patchcore_gui.core import Inspector, read_image
 from patchcore_gui.core.roi import RegionOfInterest
 from patchcore_gui.gui.line_panel import LinePanel
 from patchcore_gui.gui.line_worker import SHOW_EVERY_S, SHOWN_SIDE, ShownLinePart, picture
-from patchcore_gui.gui.results_model import downsize
+from patchcore_gui.gui.results_model import VERDICT_COLOURS, downsize
 
 from ..core.test_images import write_twelve_bit
 from ..line.event_writer import EventWriter
@@ -25,6 +25,7 @@ from patchcore_gui.line import ArrivalSettings, LineSettings, PartResult, arriva
 from patchcore_gui.line.runner import SessionMemory
 from patchcore_gui.line.folder_lock import only_line_on
 from patchcore_gui.line.shifts import ShiftPlan
+from patchcore_gui.record import Decision, InspectionRecord, StoredInspection
 
 # side by side in threads: the workers' start-up would add seconds to each test, and the window's own line
 # (tests/gui/test_line_mode.py) runs them
@@ -242,6 +243,22 @@ def test_a_review_band_given_while_the_line_runs_sends_doubtful_parts_to_review_
     assert panel.ng_model.data(panel.ng_model.index(0)) == "d0.png\nREVIEW"
     assert not panel.ng_model.data(panel.ng_model.index(0), Qt.ItemDataRole.DecorationRole).isNull()  # its picture
     assert panel.ng_title.text().startswith("NG and REVIEW parts of this shift: 0 NG, 1 REVIEW (")
+    # a person's decision (History's, or the list's menu) marks its row: the list says what is still waiting
+    [result] = memory.added
+    recorded = StoredInspection(7, "line", InspectionRecord(result.time, str(result.path.absolute()), 1, "0" * 64,
+                                                            "1" * 64, "model", 1e9, 0.5, "REVIEW", None, 3.0))
+    decision = Decision(1, datetime(2026, 12, 2, 8, 1, tzinfo=timezone.utc), "line", "OK", "A. Meyer", "dust")
+    panel.part_decided(replace(recorded, record=replace(recorded.record, image_path=str(tmp_path / "gone.png"))),
+                       decision)  # another part: nothing listed changes
+    assert panel.ng_model.data(panel.ng_model.index(0)) == "d0.png\nREVIEW"
+    panel.part_decided(recorded, decision)
+    index = panel.ng_model.index(0)
+    assert panel.ng_model.data(index) == "d0.png\ndecided OK"
+    assert panel.ng_model.data(index, Qt.ItemDataRole.ToolTipRole).endswith(f"\ndecided {decision.said()}")
+    assert panel.ng_model.data(index, Qt.ItemDataRole.ForegroundRole) == VERDICT_COLOURS["OK"]
+    assert panel.ng_title.text().startswith("NG and REVIEW parts of this shift: 0 NG, 1 REVIEW (0 undecided) (")
+    panel.part_decided(recorded, replace(decision, verdict="NG"))  # decided again: the newest counts, once
+    assert panel.ng_model.data(index) == "d0.png\ndecided NG" and "(0 undecided)" in panel.ng_title.text()
 
 
 def test_a_model_with_a_region_of_interest_shows_the_ignored_area_on_the_newest_part(
