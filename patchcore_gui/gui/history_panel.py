@@ -35,7 +35,7 @@ from ..line.sorting import where_the_part_is
 from ..record.records import VERDICTS
 from ..record.recorder import default_station
 from .csv_choice import CsvChoice
-from .part_decision import DecisionBar, PartDecider, ask_who_and_why
+from .part_decision import TAUGHT_NOTE, DecisionBar, PartDecider, ask_who_and_why
 from .results_model import VERDICT_COLOURS
 from .window_record import RecordedAs
 from .workers import RunningWorkers, Worker
@@ -553,8 +553,12 @@ class HistoryPanel(QWidget):
         tab), asking who decides and why first."""
         asked = self.ask_who_and_why(self, self.csv_choice.settings, verdict, image_path.name)
         if asked is not None:
-            self._record_decision(PartDecider(self.target, self.station(), str(image_path.absolute()), verdict,
-                                              *asked))
+            self.record_decision(image_path, verdict, *asked)
+
+    def record_decision(self, image_path: Path, verdict: str, person: str, note: str = "") -> None:
+        """Record ``person``'s verdict on the part this station recorded at ``image_path`` (on a worker)."""
+        self._record_decision(PartDecider(self.target, self.station(), str(image_path.absolute()), verdict, person,
+                                          note))
 
     def _record_decision(self, worker: PartDecider) -> None:
         # bound methods, not lambdas: a lambda would run on the worker's thread
@@ -567,7 +571,8 @@ class HistoryPanel(QWidget):
         self.decision_bar.decided()
         # said above the counts the read that follows writes
         teach = (" So that the model passes such parts itself: Open part, then Model > This part is good."
-                 if decision.verdict == "OK" and part.record.verdict in ("NG", "REVIEW") else "")
+                 if decision.verdict == "OK" and part.record.verdict in ("NG", "REVIEW")
+                 and not decision.note.startswith(TAUGHT_NOTE) else "")
         self._recorded_said = (f"Recorded: {Path(part.record.image_path).name} (the machine's verdict "
                                f"{part.record.verdict}) decided {decision.said()}.{teach} ")
         self.said.emit(self._recorded_said.strip())

@@ -59,8 +59,9 @@ class LinePanel(QWidget):
     #: An NG part of the shift to inspect again in the Inspect tab: its image's path now, and the path the line
     #: recorded it under (Path).
     inspect_again = Signal(Path, object)
-    #: An NG part of the shift that the engineer says is good: to be taught (its image's path now).
-    teach_good = Signal(Path)
+    #: An NG part of the shift that the engineer says is good: to be taught (its image's path now), and the path the
+    #: line recorded it under (Path, or None) for the person's verdict on it.
+    teach_good = Signal(Path, object)
     #: A person's verdict on a listed part, asked for: where its record says the camera wrote it, OK or NG.
     decide_part = Signal(Path, str)
     #: Stop pressed while a line waits for its camera folder to appear
@@ -464,7 +465,9 @@ class LinePanel(QWidget):
         self._menu = menu = QMenu(self.ng_list)
         recorded = index.data(RECORDED_PATH_ROLE)
         menu.addAction(f"Inspect {path.name} again (Inspect tab)", lambda: self.inspect_again.emit(path, recorded))
-        menu.addAction(f"This part is good: teach {path.name}", lambda: self.teach_good.emit(path))
+        # a recorded part taught as good is a person's verdict on it too: asked who, then recorded
+        menu.addAction(f"This part is good: teach {path.name}{'…' if recorded is not None else ''}",
+                       lambda: self.teach_good.emit(path, recorded))
         if recorded is not None:  # into the record, beside the machine's verdict
             menu.addSeparator()
             for verdict in DECIDED_VERDICTS:

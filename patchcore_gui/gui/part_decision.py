@@ -21,6 +21,8 @@ from .workers import Worker
 
 #: the person who decides, remembered between sessions on this PC
 PERSON_SETTING = "history/decided_by"
+#: how the note of a decision made by teaching the part as good begins
+TAUGHT_NOTE = "taught as good"
 
 
 class PartDecider(Worker):
@@ -41,18 +43,20 @@ class PartDecider(Worker):
             return part, store.decide(part.id, self.verdict, self.person, self.note)
 
 
-def ask_who_and_why(parent: QWidget, settings: QSettings, verdict: str, part: str) -> Optional[Tuple[str, str]]:
-    """A person's name (remembered on this PC) and a note for deciding ``part`` ``verdict``; None if cancelled or
-    no name was given."""
+def ask_who_and_why(parent: QWidget, settings: QSettings, verdict: str, part: str,
+                    teaching: bool = False) -> Optional[Tuple[str, str]]:
+    """A person's name (remembered on this PC) and a note for deciding ``part`` ``verdict`` (``teaching``: OK, as
+    the model is taught it); None if cancelled or no name was given."""
     dialog = QDialog(parent)
-    dialog.setWindowTitle(f"Decide {part} {verdict}")
+    dialog.setWindowTitle(f"Teach {part} as good" if teaching else f"Decide {part} {verdict}")
     person = QLineEdit(str(settings.value(PERSON_SETTING, "") or ""))
     person.setPlaceholderText("your name")
     note = QLineEdit()
     note.setPlaceholderText("e.g. scratch within tolerance")
     form = QFormLayout(dialog)
-    form.addRow(QLabel(f"{part} is {verdict}, as you see it. The machine's verdict stays in the record beside "
-                       "yours."))
+    taught = " The model is taught it as good, and your verdict goes into the record." if teaching else ""
+    form.addRow(QLabel(f"{part} is {verdict}, as you see it.{taught} The machine's verdict stays in the record "
+                       "beside yours."))
     form.addRow("Decided by", person)
     form.addRow("Note", note)
     buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)

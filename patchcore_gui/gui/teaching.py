@@ -11,7 +11,7 @@ again with it, as after any model change.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from PySide6.QtCore import QObject, QPoint, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -22,6 +22,7 @@ from ..core.engine import Engine
 from ..core.model import PatchCoreModel
 from ..core.teaching import TeachingOutcome, undo_teaching
 from .model_document import ModelDocument
+from .part_decision import TAUGHT_NOTE
 from .results_model import ITEM_ROLE, InspectedImage
 from .workers import Worker
 
@@ -146,7 +147,9 @@ class WindowTeaching(QObject):
                 action.menu().addSeparator()
                 action.menu().addAction(self.action)
                 action.menu().addAction(toggle)
-        window.line_mode.panel.teach_good.connect(lambda path: self.teach([path]))
+        window.line_mode.panel.teach_good.connect(self.teach_line_part)
+        #: a line's part being taught, and who said it is good and why: recorded OK once it is taught
+        self._decided_when_taught: Dict[Path, Tuple[Path, str, str]] = {}
         table = window.results_panel.table
         table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         table.customContextMenuRequested.connect(self._context_menu)
@@ -203,12 +206,26 @@ class WindowTeaching(QObject):
         if self._rejected(item):
             self.teach([item.path])
 
+    def teach_line_part(self, path: Path, recorded: Optional[Path]) -> None:
+        """Teach a part of the line's list (its image at ``path``) as good; a part the line recorded (at
+        ``recorded``) is a person's verdict too: asked who and why first, recorded OK once it is taught."""
+        refusal = self._refusal()
+        if recorded is None or refusal:
+            self.teach([path])  # says the refusal
+            return
+        history = self.window.history
+        asked = history.ask_who_and_why(self.window, self.window.settings.settings, "OK", path.name, teaching=True)
+        if asked is not None and self.teach([path]):
+            person, note = asked
+            self._decided_when_taught = {path: (recorded, person, TAUGHT_NOTE + (f": {note}" if note else ""))}
+
     def teach(self, paths: Sequence[Path]) -> bool:
         """Teach ``paths`` as good in the background; the list is inspected again with the taught model."""
         refusal = self._refusal()
         if refusal:
             self.window.show_error(refusal, "Cannot teach now")
             return False
+        self._decided_when_taught = {}  # what an earlier teaching, cancelled, would have recorded
         worker = TeachWorker(self.window.engine, self.window.document.model, paths)
         self.window.jobs.start("teach", worker, self._taught)
         self._enable()
@@ -227,6 +244,10 @@ class WindowTeaching(QObject):
             window.set_model(outcome.model, window.document.path, dirty=True)
         for line in lines:
             window.show_info(f"Taught {line}" + ("" if outcome.added == 0 else " (not saved yet: Ctrl+S)"))
+        decided, self._decided_when_taught = self._decided_when_taught, {}
+        for image in outcome.images:
+            if image.error is None and image.path in decided:  # not for an image that could not be taught
+                window.history.record_decision(decided[image.path][0], "OK", *decided[image.path][1:])
         found = outcome.cautions(threshold, taught_before)
         cautioned = [(number, image.path.name) for number, image, _caution in found]
         if found:

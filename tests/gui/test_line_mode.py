@@ -178,29 +178,41 @@ def test_an_ng_part_of_the_line_is_inspected_again_or_taught_from_its_thumbnail(
 
     panel._ng_menu(panel.ng_list.visualRect(second).center())
     texts = [action.text() for action in panel._menu.actions() if not action.isSeparator()]
-    assert texts == ["Inspect d1.png again (Inspect tab)", "This part is good: teach d1.png", "Decide d1.png OK…",
+    assert texts == ["Inspect d1.png again (Inspect tab)", "This part is good: teach d1.png…", "Decide d1.png OK…",
                      "Decide d1.png NG…"]
-    with qtbot.waitSignal(window.job_done, timeout=TIMEOUT_MS) as taught:
+    # taught as good: a person's verdict too, asked who and why (answered here), recorded once it is taught
+    asked = []
+    window.history.ask_who_and_why = lambda parent, settings, verdict, name, teaching=False: asked.append(
+        (verdict, name, teaching)) or ("A. Meyer", "a false reject: dust")
+    jobs = []
+    window.job_done.connect(lambda *job: jobs.append(job))
+    with qtbot.waitSignal(window.history.decided, timeout=TIMEOUT_MS):
         panel._menu.actions()[1].trigger()
-    assert taught.args == ["teach", "finished"]
+    assert jobs[0] == ("teach", "finished") and asked == [("OK", "d1.png", True)]
     [teaching] = window.document.model.teachings
     assert "d1.png" in str(teaching)
     assert panel.notice_label.text().startswith("Not on the line yet: taught parts 0 -> 1")
-
-    # a person's verdict on it, into the record beside the line's (asked who and why: answered here)
-    asked = []
-    window.history.ask_who_and_why = lambda parent, settings, verdict, name: asked.append((verdict, name)) or (
-        "A. Meyer", "a false reject: dust")
-    panel._ng_menu(panel.ng_list.visualRect(second).center())
-    with qtbot.waitSignal(window.history.decided, timeout=TIMEOUT_MS):
-        next(action for action in panel._menu.actions() if action.text() == "Decide d1.png OK…").trigger()
-    assert asked == [("OK", "d1.png")]
     with open_store(window.record.target, "reader", create=False) as store:
         [stored] = store.inspections(RecordFilter(part="d1.png"))
     assert (stored.record.verdict, stored.decision.verdict, stored.decision.person, stored.decision.note) == (
-        "NG", "OK", "A. Meyer", "a false reject: dust")
-    assert window.statusBar().currentMessage().startswith("Recorded: d1.png (the machine's verdict NG) decided OK")
+        "NG", "OK", "A. Meyer", "taught as good: a false reject: dust")
+    said = window.statusBar().currentMessage()
+    assert said.startswith("Recorded: d1.png (the machine's verdict NG) decided OK") and "This part is good" not in said
     assert panel.ng_model.data(second) == "d1.png\ndecided OK"  # the list says it too
+
+    # a person's verdict alone, from the list's menu
+    qtbot.waitUntil(lambda: not window.busy, timeout=TIMEOUT_MS)  # the list inspected again with the taught model
+    panel._ng_menu(panel.ng_list.visualRect(first).center())
+    with qtbot.waitSignal(window.history.decided, timeout=TIMEOUT_MS):
+        next(action for action in panel._menu.actions() if action.text() == "Decide d0.png NG…").trigger()
+    assert asked[-1] == ("NG", "d0.png", False)
+    with open_store(window.record.target, "reader", create=False) as store:  # the line's record of it, not the
+        decided = {Path(stored.record.image_path).parent.name: stored.decision  # window's inspections of it again
+                   for stored in store.inspections(RecordFilter(part="d0.png"))}
+    assert decided["NG"] is None and (decided[camera.name].verdict, decided[camera.name].note) == (
+        "NG", "a false reject: dust")
+    assert window.statusBar().currentMessage().startswith("Recorded: d0.png (the machine's verdict NG) decided NG")
+    assert panel.ng_model.data(first) == "d0.png\ndecided NG"
 
     # an image no longer anywhere: said, nothing inspected or taught
     qtbot.waitUntil(lambda: not window.busy and len(window.results.items()) == 1, timeout=TIMEOUT_MS)  # re-inspected
