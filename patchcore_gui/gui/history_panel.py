@@ -209,7 +209,8 @@ def _table_of(model: _RowsModel) -> QTableView:
 
 
 class YieldChart(pg.PlotWidget):
-    """Yield per hour, day or shift of the selection as bars (local time on the axis)."""
+    """Yield per hour, day or shift of the selection as bars (local time on the axis): the machine's verdicts, and
+    where people decided parts of a period, a dark mark at its yield after their decisions."""
 
     def __init__(self, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent, axisItems={"bottom": pg.DateAxisItem(orientation="bottom")})
@@ -219,11 +220,16 @@ class YieldChart(pg.PlotWidget):
         self.setMouseEnabled(x=True, y=False)
         self.bars = pg.BarGraphItem(x0=[], x1=[], height=[], brush=pg.mkBrush(VERDICT_COLOURS["OK"]))
         self.addItem(self.bars)
+        self.decided = pg.ScatterPlotItem(symbol="_", size=28, pen=pg.mkPen("k", width=1), brush=pg.mkBrush("k"))
+        self.addItem(self.decided)
         # zoomed to hours the axis says times only: the days shown are said under it, the range panned or not
-        self.getPlotItem().sigXRangeChanged.connect(lambda _, span: self.setLabel("bottom", days_shown(*span)))
+        self.getPlotItem().sigXRangeChanged.connect(self._label_axis)
         self.starts: np.ndarray = np.zeros(0)
         self.ends: np.ndarray = np.zeros(0)
         self.yields: np.ndarray = np.zeros(0)
+        #: of the periods where people decided parts: their middle, and the yield after the decisions
+        self.decided_at: np.ndarray = np.zeros(0)
+        self.yields_after_decisions: np.ndarray = np.zeros(0)
 
     def show_summary(self, summary: Summary, by: str = "hour", shifts: ShiftPlan = ShiftPlan()) -> None:
         periods = [p for p in summary.periods if p.start is not None and p.yield_ is not None]
@@ -232,14 +238,28 @@ class YieldChart(pg.PlotWidget):
         self.yields = np.array([100 * p.yield_ for p in periods], float)
         gap = 0.05 * (self.ends - self.starts)  # bars apart, each over its own period
         self.bars.setOpts(x0=self.starts + gap, x1=self.ends - gap, height=self.yields)
+        decided = np.array([period.decided for period in periods], bool)
+        self.decided_at = ((self.starts + self.ends) / 2)[decided]
+        self.yields_after_decisions = np.array([100 * (p.yield_after_decisions or 0) for p in periods if p.decided],
+                                               float)
+        self.decided.setData(x=self.decided_at, y=self.yields_after_decisions)
+        self._label_axis()
         if len(self.starts):
             self.setXRange(self.starts.min(), self.ends.max(), padding=0.02)
+
+    def _label_axis(self, *_changed: object) -> None:
+        """The days shown under the axis, and what the marks are where there are any (no room for a legend over
+        the bars)."""
+        marks = "; ▬ yield after people's decisions" if len(self.decided_at) else ""
+        self.setLabel("bottom", days_shown(*self.viewRange()[0]) + marks)
 
     def show_span(self, since: Optional[datetime], until: Optional[datetime]) -> None:
         """No bars: the time the filter asks about on the axis (a day back when it has no start), not the
         axis' own 0 to 1 s of 1970, read as ``00.050 00.100 ...``."""
         end = until or datetime.now(timezone.utc)
         self.bars.setOpts(x0=[], x1=[], height=[])
+        self.decided.setData(x=[], y=[])
+        self.decided_at = self.yields_after_decisions = np.zeros(0)
         self.setXRange((since or end - timedelta(days=1)).timestamp(), end.timestamp(), padding=0.02)
 
 

@@ -13,6 +13,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
@@ -323,6 +324,7 @@ def test_a_person_decides_the_selected_part_and_the_list_and_counts_follow(qtbot
     panel.table.selectRow(rows["part_002.png"])  # an NG part: a false reject, passed after a look
     bar = panel.decision_bar
     bar.person.clear()
+    assert len(panel.chart.decided_at) == 0  # nobody decided anything yet
     with qtbot.assertNotEmitted(panel.decided):
         bar.buttons["OK"].click()
     assert panel.status.text().startswith("Write your name beside the buttons first")
@@ -345,6 +347,13 @@ def test_a_person_decides_the_selected_part_and_the_list_and_counts_follow(qtbot
     assert panel.table_model.data(cell, Qt.ItemDataRole.ToolTipRole).endswith("(dust on the lens), at " +
                                                                              panel.station())
     assert panel.table_model.data(panel.table_model.index(row, 2)) == "NG"  # the machine's verdict stays
+    # the chart marks the hour's yield once the decision counts, beside its bar of the machine's verdicts
+    assert panel.chart.yields_after_decisions.tolist() == pytest.approx([100.0])
+    middle = panel.chart.decided_at[0]
+    [hour] = np.flatnonzero((panel.chart.starts < middle) & (middle < panel.chart.ends))
+    assert panel.chart.yields[hour] == pytest.approx(200 / 3)
+    assert panel.chart.decided.data["y"].tolist() == pytest.approx([100.0])
+    assert panel.chart.getAxis("bottom").labelText.endswith("; ▬ yield after people's decisions")
     with open_store(recorded[0], "reader") as store:
         (stored,) = store.inspections(RecordFilter(part="part_002"))
     assert (stored.decision.verdict, stored.decision.person, stored.decision.note) == ("OK", "A. Meyer",
