@@ -311,6 +311,11 @@ class HistoryPanel(QWidget):
         self._again = False
         self._models_offered: Set[Tuple[str, str]] = set()
         self._recorded_said = ""
+        #: the part last opened from the list (its id), and where the list stood at a decision: (the decided part's
+        #: id, its row, whether it was the opened one), so that a person deciding part after part goes on from there
+        self._opened_id: Optional[int] = None
+        self._deciding_row: Optional[int] = None
+        self._place: Optional[Tuple[int, int, bool]] = None
 
         self.period = QComboBox()
         self.period.addItems(list(PERIODS))
@@ -502,7 +507,27 @@ class HistoryPanel(QWidget):
             self.status.setText(f"{self._recorded_said}{shown}: {total.ok:,} OK, {total.ng:,} NG{review}, "
                                 f"{total.errors:,} errors, yield {100 * (total.yield_ or 0):.2f}%{median}{decided}")
         self._recorded_said = ""
+        self._go_on_after_decision()
         self._read_ended()
+
+    def _go_on_after_decision(self) -> None:
+        """After a decision from the bar, the next part is selected (the one below it, or the one that took its
+        place when it left the filter, as REVIEW, undecided does), and opened when the decided one was."""
+        if self._again:  # read before the decision: the read after it goes on
+            return
+        place, self._place = self._place, None
+        if place is None:
+            return
+        decided_id, row, opened = place
+        ids = [self.table_model.row(number).id for number in range(self.table_model.rowCount())]
+        following = ids.index(decided_id) + 1 if decided_id in ids else row
+        if following >= len(ids):
+            self.status.setText(f"{self.status.text()} That was the last part of the list.")
+            return
+        self.table.selectRow(following)
+        self.table.scrollTo(self.table_model.index(following, 0))
+        if opened:
+            self.status.setText(f"{self.status.text()} {self.open_row(following, say=False)}")
 
     def _failed(self, message: str) -> None:
         self.status.setText(f"Cannot read the inspection record: {message}")
@@ -536,7 +561,9 @@ class HistoryPanel(QWidget):
         else:
             self.status.setText("Select a part in the list first")
 
-    def open_row(self, row: int) -> None:
+    def open_row(self, row: int, say: bool = True) -> str:
+        """Inspect the part of ``row`` again with the open model; what became of it, in the panel's status unless
+        not ``say``."""
         stored = self.table_model.row(row)
         record = stored.record
         # a line that moved its images into a sort folder noted where each went
@@ -550,12 +577,17 @@ class HistoryPanel(QWidget):
             removal = removal_of(sorted_path, self.snapshot.ok_removals) if sorted_path and self.snapshot else None
             why = ("" if removal is None else f": {removal.station}'s line removed it on "
                    f"{removal.time.astimezone():%Y-%m-%d %H:%M} with its day's sorted OK images ({removal.detail})")
-            self.status.setText(f"The image is no longer at {where}{why}, so it cannot be shown again ({recorded}).")
-            return
-        changed = record.file_size is not None and path.stat().st_size != record.file_size
-        note = " The file has changed since (its size differs): this is not the part that was recorded." if changed else ""
-        self.status.setText(f"Inspecting {path.name} again with the model open now ({recorded}).{note}")
-        self.reopen.emit(path, RecordedAs(stored.station, record.image_path))
+            said = f"The image is no longer at {where}{why}, so it cannot be shown again ({recorded})."
+        else:
+            changed = record.file_size is not None and path.stat().st_size != record.file_size
+            note = (" The file has changed since (its size differs): this is not the part that was recorded."
+                    if changed else "")
+            said = f"Inspecting {path.name} again with the model open now ({recorded}).{note}"
+            self._opened_id = stored.id
+            self.reopen.emit(path, RecordedAs(stored.station, record.image_path))
+        if say:
+            self.status.setText(said)
+        return said
 
     # -- a person's verdict --------------------------------------------------------------------------
 
@@ -567,6 +599,7 @@ class HistoryPanel(QWidget):
             return
         self._record_decision(PartDecider(self.target, self.station(), self.table_model.row(rows[0].row()), verdict,
                                           person, note))
+        self._deciding_row = rows[0].row()
 
     def decide_recorded(self, image_path: Path, verdict: str) -> None:
         """A person's verdict on the part this station recorded at ``image_path`` (a line's part, from the Line
@@ -581,6 +614,7 @@ class HistoryPanel(QWidget):
                                           note))
 
     def _record_decision(self, worker: PartDecider) -> None:
+        self._deciding_row = None  # the list's place, for a decision from the bar
         # bound methods, not lambdas: a lambda would run on the worker's thread
         worker.finished.connect(self._decided)
         worker.failed.connect(self._not_decided)
@@ -596,6 +630,8 @@ class HistoryPanel(QWidget):
         self._recorded_said = (f"Recorded: {Path(part.record.image_path).name} (the machine's verdict "
                                f"{part.record.verdict}) decided {decision.said()}.{teach} ")
         self.said.emit(self._recorded_said.strip())
+        if self._deciding_row is not None:
+            self._place = (part.id, self._deciding_row, part.id == self._opened_id)
         self.decided.emit(part, decision)
         self.refresh()
 

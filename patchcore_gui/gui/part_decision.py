@@ -87,9 +87,12 @@ class DecisionBar(QWidget):
         self.note = QLineEdit()
         self.note.setPlaceholderText("note, e.g. scratch within tolerance")
         self.note.setClearButtonEnabled(True)
-        self.buttons = {verdict: QPushButton(f"Decide {verdict}") for verdict in DECIDED_VERDICTS}
-        self.buttons["OK"].setToolTip("The selected part is good after all (a REVIEW part passed, a false reject)")
-        self.buttons["NG"].setToolTip("The selected part is defective (a REVIEW part rejected, a defect missed)")
+        # Alt+O and Alt+N: a person deciding part after part keeps a hand on the keys (the list goes on to the next)
+        self.buttons = {verdict: QPushButton(f"Decide &{verdict}") for verdict in DECIDED_VERDICTS}
+        self.buttons["OK"].setToolTip("The selected part is good after all (a REVIEW part passed, a false reject); "
+                                      "Alt+O")
+        self.buttons["NG"].setToolTip("The selected part is defective (a REVIEW part rejected, a defect missed); "
+                                      "Alt+N")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(QLabel("The selected part, as a person sees it:"))

@@ -372,3 +372,55 @@ def test_the_review_parts_nobody_decided_are_a_filter_of_their_own(qtbot, panel,
     with qtbot.waitSignal(panel.loaded, timeout=TIMEOUT_MS):
         panel.verdict.setCurrentText("All")
     assert ", 2 REVIEW (1 undecided), " in panel.status.text()
+
+
+def test_a_person_decides_review_part_after_part_from_the_keys_and_the_list_goes_on(qtbot, panel, recorded, tmp_path):
+    """The reviewer's round: the undecided REVIEW parts, the first opened, then Alt+O / Alt+N part after part; each
+    decision selects and opens the next, until the list is done."""
+    images = []
+    with open_store(recorded[0], "line3") as store:
+        for minutes in (5, 6, 7):
+            image = tmp_path / f"review_{minutes}.png"
+            image.write_bytes(b"\x89PNG stand-in")
+            images.append(image)
+            store.add(InspectionRecord(datetime.now(timezone.utc) - timedelta(minutes=minutes), str(image),
+                                       image.stat().st_size, "0" * 64, "ab" * 32, "bottle", 2.5, 2.2, "REVIEW", None,
+                                       40.0, review_from=2.0))
+    with qtbot.waitSignal(panel.loaded, timeout=TIMEOUT_MS):
+        panel.verdict.setCurrentText("REVIEW, undecided")
+    names = lambda: [Path(panel.table_model.row(i).record.image_path).name  # noqa: E731
+                     for i in range(panel.table_model.rowCount())]
+    assert names() == ["review_5.png", "review_6.png", "review_7.png"]
+    panel.decision_bar.person.setText("A. Meyer")
+    opened = []
+    panel.reopen.connect(lambda path, _recorded: opened.append(path.name))
+    panel.table.selectRow(0)
+    panel.open_selected()
+    assert opened == ["review_5.png"]
+
+    with qtbot.waitSignal(panel.loaded, timeout=TIMEOUT_MS):
+        qtbot.keyClick(panel.decision_bar.buttons["OK"], Qt.Key.Key_O, Qt.KeyboardModifier.AltModifier)
+    assert names() == ["review_6.png", "review_7.png"]  # decided: it left the filter, the next took its place
+    assert [index.row() for index in panel.table.selectionModel().selectedRows()] == [0]
+    assert opened == ["review_5.png", "review_6.png"]  # opened, as the decided one was
+    assert "decided OK by A. Meyer" in panel.status.text() and "Inspecting review_6.png again" in panel.status.text()
+
+    with qtbot.waitSignal(panel.loaded, timeout=TIMEOUT_MS):
+        qtbot.keyClick(panel.decision_bar.buttons["NG"], Qt.Key.Key_N, Qt.KeyboardModifier.AltModifier)
+    assert names() == ["review_7.png"] and opened[-1] == "review_7.png"
+    with qtbot.waitSignal(panel.loaded, timeout=TIMEOUT_MS):
+        panel.decision_bar.buttons["OK"].click()
+    assert names() == [] and panel.status.text().endswith("That was the last part of the list.")
+    with open_store(recorded[0], "reader") as store:
+        decided = {Path(stored.record.image_path).name: stored.decision.verdict
+                   for stored in store.inspections(RecordFilter(verdict="REVIEW"))}
+    assert decided == {"review_5.png": "OK", "review_6.png": "NG", "review_7.png": "OK"}
+
+    # in a list the decided part stays in, the next one below it is selected; not opened, as it was not
+    with qtbot.waitSignal(panel.loaded, timeout=TIMEOUT_MS):
+        panel.verdict.setCurrentText("REVIEW")
+    panel.table.selectRow(1)
+    with qtbot.waitSignal(panel.loaded, timeout=TIMEOUT_MS):
+        panel.decision_bar.buttons["NG"].click()
+    assert [index.row() for index in panel.table.selectionModel().selectedRows()] == [2]
+    assert opened[-1] == "review_7.png" and len(opened) == 3
