@@ -480,7 +480,10 @@ class HistoryPanel(QWidget):
 
     def _loaded(self, snapshot: HistorySnapshot) -> None:
         self.snapshot = snapshot
+        selected = self._selected_part_id()
         self.table_model.set_rows(snapshot.rows)
+        # a running line's parts read the list again at each part: the part a person selected stays selected
+        self._select_part(selected)
         self.changes_model.set_rows(snapshot.changes)
         self.tabs.setTabText(1, f"Changes ({len(snapshot.changes):,})")
         self.chart.show_summary(snapshot.yields, snapshot.by, snapshot.shifts)
@@ -524,10 +527,21 @@ class HistoryPanel(QWidget):
         if following >= len(ids):
             self.status.setText(f"{self.status.text()} That was the last part of the list.")
             return
-        self.table.selectRow(following)
-        self.table.scrollTo(self.table_model.index(following, 0))
+        self._select_part(ids[following])
         if opened:
             self.status.setText(f"{self.status.text()} {self.open_row(following, say=False)}")
+
+    def _selected_part_id(self) -> Optional[int]:
+        rows = self.table.selectionModel().selectedRows()
+        return self.table_model.row(rows[0].row()).id if rows else None
+
+    def _select_part(self, part_id: Optional[int]) -> None:
+        """Select the listed part of ``part_id``, and show its row; nothing when it is not listed."""
+        for number in range(self.table_model.rowCount()):
+            if self.table_model.row(number).id == part_id:
+                self.table.selectRow(number)
+                self.table.scrollTo(self.table_model.index(number, 0))
+                return
 
     def _failed(self, message: str) -> None:
         self.status.setText(f"Cannot read the inspection record: {message}")

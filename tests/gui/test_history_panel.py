@@ -424,3 +424,16 @@ def test_a_person_decides_review_part_after_part_from_the_keys_and_the_list_goes
         panel.decision_bar.buttons["NG"].click()
     assert [index.row() for index in panel.table.selectionModel().selectedRows()] == [2]
     assert opened[-1] == "review_7.png" and len(opened) == 3
+
+
+def test_the_selected_part_stays_selected_while_a_running_line_adds_parts(qtbot, panel, recorded):
+    """A line in the window reads the list again at every part it records: a person's selection must not go."""
+    panel.table.selectRow(2)
+    selected = panel.table_model.row(2).id
+    with open_store(recorded[0], "line3") as store:
+        store.add(InspectionRecord(datetime.now(timezone.utc), "/camera/newest.png", 1000, "0" * 64, "ab" * 32,
+                                   "bottle", 2.5, 1.2, "OK", None, 40.0))
+    load(qtbot, panel)
+    assert Path(panel.table_model.row(0).record.image_path).name == "newest.png"
+    [row] = panel.table.selectionModel().selectedRows()
+    assert (row.row(), panel.table_model.row(row.row()).id) == (3, selected)
