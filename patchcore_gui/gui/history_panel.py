@@ -482,7 +482,8 @@ class HistoryPanel(QWidget):
         self.snapshot = snapshot
         selected = self._selected_part_id()
         self.table_model.set_rows(snapshot.rows)
-        # a running line's parts read the list again at each part: the part a person selected stays selected
+        # the list is read again after each part the window records (a part opened again, say): the part a person
+        # selected stays selected
         self._select_part(selected)
         self.changes_model.set_rows(snapshot.changes)
         self.tabs.setTabText(1, f"Changes ({len(snapshot.changes):,})")

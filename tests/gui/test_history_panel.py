@@ -426,8 +426,9 @@ def test_a_person_decides_review_part_after_part_from_the_keys_and_the_list_goes
     assert opened[-1] == "review_7.png" and len(opened) == 3
 
 
-def test_the_selected_part_stays_selected_while_a_running_line_adds_parts(qtbot, panel, recorded):
-    """A line in the window reads the list again at every part it records: a person's selection must not go."""
+def test_the_selected_part_stays_selected_when_the_list_is_read_again_with_new_parts(qtbot, panel, recorded):
+    """The list is read again after every part the window records (a part opened again from it is recorded again
+    where it differs): a person's selection must not go."""
     panel.table.selectRow(2)
     selected = panel.table_model.row(2).id
     with open_store(recorded[0], "line3") as store:
