@@ -432,8 +432,9 @@ def test_the_selected_part_stays_selected_when_the_list_is_read_again_with_new_p
     panel.table.selectRow(2)
     selected = panel.table_model.row(2).id
     with open_store(recorded[0], "line3") as store:
-        store.add(InspectionRecord(datetime.now(timezone.utc), "/camera/newest.png", 1000, "0" * 64, "ab" * 32,
-                                   "bottle", 2.5, 1.2, "OK", None, 40.0))
+        # after every part of the fixture's, some of which lie later this hour
+        store.add(InspectionRecord(datetime.now(timezone.utc) + timedelta(hours=1), "/camera/newest.png", 1000,
+                                   "0" * 64, "ab" * 32, "bottle", 2.5, 1.2, "OK", None, 40.0))
     load(qtbot, panel)
     assert Path(panel.table_model.row(0).record.image_path).name == "newest.png"
     [row] = panel.table.selectionModel().selectedRows()
