@@ -52,6 +52,9 @@ YIELD_PER = ("hour", "day", "shift")
 ALL = "All"
 #: the verdict filter's choice for the parts waiting for a person
 REVIEW_UNDECIDED = "REVIEW, undecided"
+#: the verdict filter's choices about people's decisions: the machine's verdict, undecided, the newest decision
+DECISION_CHOICES: Dict[str, Tuple[Optional[str], bool, Optional[str]]] = {
+    REVIEW_UNDECIDED: ("REVIEW", True, None), "Decided OK": (None, False, "OK"), "Decided NG": (None, False, "NG")}
 #: typing a part's name reads the store once the typing pauses this long, not at every key
 PART_TYPING_PAUSE_MS = 400
 
@@ -329,9 +332,12 @@ class HistoryPanel(QWidget):
             edit.setDisplayFormat("yyyy-MM-dd HH:mm")
             edit.dateTimeChanged.connect(self.refresh)
         self.verdict = QComboBox()
-        self.verdict.addItems([ALL, *VERDICTS, REVIEW_UNDECIDED])
-        self.verdict.setItemData(self.verdict.count() - 1, "REVIEW parts nobody has decided yet",
-                                 Qt.ItemDataRole.ToolTipRole)
+        self.verdict.addItems([ALL, *VERDICTS, *DECISION_CHOICES])
+        for choice, tip in ((REVIEW_UNDECIDED, "REVIEW parts nobody has decided yet"),
+                            ("Decided OK", "Parts a person passed, whatever the machine's verdict (NG or REVIEW "
+                                           "parts passed: the false rejects to teach)"),
+                            ("Decided NG", "Parts a person rejected, whatever the machine's verdict")):
+            self.verdict.setItemData(self.verdict.findText(choice), tip, Qt.ItemDataRole.ToolTipRole)
         self.per = QComboBox()
         for by in YIELD_PER:
             self.per.addItem(f"per {by}", by)
@@ -425,11 +431,11 @@ class HistoryPanel(QWidget):
             since, until = self._shift(previous=self.period.currentText() == "Previous shift")
         elif span is not None:
             since = datetime.now(timezone.utc) - span
-        verdict = self.verdict.currentText()
-        return RecordFilter(since=since, until=until,
-                            verdict=None if verdict == ALL else "REVIEW" if verdict == REVIEW_UNDECIDED else verdict,
-                            model=self.model_box.currentData(), station=self.station_box.currentData(),
-                            part=self.part_edit.text().strip() or None, undecided=verdict == REVIEW_UNDECIDED)
+        choice = self.verdict.currentText()
+        verdict, undecided, decided = DECISION_CHOICES.get(choice, (None if choice == ALL else choice, False, None))
+        return RecordFilter(since=since, until=until, verdict=verdict, model=self.model_box.currentData(),
+                            station=self.station_box.currentData(), part=self.part_edit.text().strip() or None,
+                            undecided=undecided, decided=decided)
 
     def _shift(self, previous: bool) -> Tuple[datetime, Optional[datetime]]:
         plan = self._plan()

@@ -2,7 +2,7 @@
 the commands that inspect.
 
     patchcore log STORE [--since WHEN] [--until WHEN] [--verdict NG] [--model NAME|SHA256] [--station NAME]
-                        [--part TEXT] [--id N] [--undecided] [--csv FILE [--excel]]
+                        [--part TEXT] [--id N] [--undecided | --decided OK|NG] [--csv FILE [--excel]]
                         [--summary [--by hour|day|shift [--shifts TIMES]]] [--changes]
                         [--decide OK|NG --person NAME [--note TEXT]]
 
@@ -77,6 +77,7 @@ _EXAMPLES = """examples:
   patchcore log line3.sqlite --summary --by hour --since 7d --csv week.csv --excel  # to open in Excel
   patchcore log line3.sqlite --changes                      # when which model and threshold went on the line
   patchcore log line3.sqlite --verdict review --undecided    # the REVIEW parts waiting for a person
+  patchcore log line3.sqlite --verdict ng --decided ok --since 7d  # the rejects people passed this week
   patchcore log line3.sqlite --part SN-20931 --decide ok --person "A. Meyer" --note "scratch within tolerance"
 exit status: 0 the store was read (even if nothing matched) or a decision recorded, 2 it could not be or refused"""
 
@@ -107,8 +108,13 @@ def add_log_command(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") 
                    help="with --by shift: the local times the shifts start, on quarter hours, e.g. '06:00 14:00 22:00'")
     p.add_argument("--changes", action="store_true", help="the audit trail: model opened, threshold moved, ...")
     p.add_argument("--id", type=int, metavar="N", help="only the part recorded with this id (the CSV's id column)")
-    p.add_argument("--undecided", action="store_true",
-                   help="only parts nobody has decided yet (with --verdict review: the parts waiting for a person)")
+    decisions = p.add_mutually_exclusive_group()
+    decisions.add_argument("--undecided", action="store_true",
+                           help="only parts nobody has decided yet (with --verdict review: the parts waiting for a "
+                                "person)")
+    decisions.add_argument("--decided", choices=DECIDED_VERDICTS, type=str.upper, metavar="OK|NG",
+                           help="only parts whose newest decision is OK (or NG): with --verdict ng, the rejects "
+                                "people passed")
     p.add_argument("--decide", choices=DECIDED_VERDICTS, type=str.upper, metavar="OK|NG",
                    help="record a person's verdict on the one part the filter matches (a REVIEW part looked at, a "
                         "false reject passed, a defect the machine missed); needs --person")
@@ -121,7 +127,8 @@ def cmd_log(args: argparse.Namespace) -> int:
     if args.by and not args.summary:
         args.summary = True
     where = RecordFilter(since=args.since, until=args.until, verdict=args.verdict, model=args.model,
-                         station=args.station, part=args.part, id=args.id, undecided=args.undecided)
+                         station=args.station, part=args.part, id=args.id, undecided=args.undecided,
+                         decided=args.decided)
     if args.decide:
         return _decide(args, where)
     if args.person or args.note:

@@ -17,7 +17,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 from ..line.shifts import ShiftPlan
 from .schema import QUARTER_US, decisions, inspections, model_changes, quarter_of
-from .records import VERDICTS, InspectionRecord, from_time_us, to_time_us
+from .records import DECIDED_VERDICTS, VERDICTS, InspectionRecord, from_time_us, to_time_us
 
 PERIODS = ("hour", "day", "shift")
 
@@ -61,10 +61,16 @@ class RecordFilter:
     id: Optional[int] = None
     #: only parts nobody has decided yet (with verdict REVIEW: the parts waiting for a person)
     undecided: bool = False
+    #: only parts whose newest decision is this verdict, OK or NG (a false reject a person passed: NG, decided OK)
+    decided: Optional[str] = None
 
     def __post_init__(self) -> None:
         if self.verdict is not None and self.verdict not in VERDICTS:
             raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}, not {self.verdict!r}")
+        if self.decided is not None and self.decided not in DECIDED_VERDICTS:
+            raise ValueError(f"a decided verdict is OK or NG, not {self.decided!r}")
+        if self.decided is not None and self.undecided:
+            raise ValueError("a part cannot be both undecided and decided")
 
     def clauses(self, table: sa.Table) -> List[sa.ColumnElement[bool]]:
         where: List[sa.ColumnElement[bool]] = []
@@ -84,6 +90,12 @@ class RecordFilter:
         if self.undecided and "image_path" in table.c:
             decided = decisions.alias("any_decision")  # the listing joins the newest decision itself
             where.append(~sa.exists().where(decided.c.inspection_id == table.c.id))
+        if self.decided is not None and "image_path" in table.c:
+            # from the decisions to their parts (few against the parts), each decision the newest on its part
+            each, later = decisions.alias("decided_as"), decisions.alias("decided_later")
+            newest = sa.select(each.c.inspection_id).where(each.c.verdict == self.decided, ~sa.exists().where(
+                later.c.inspection_id == each.c.inspection_id, later.c.id > each.c.id))
+            where.append(table.c.id.in_(newest))
         part = (self.part or "").strip().lower()
         if part and "image_path" in table.c:
             # lower() on both sides: SQLite's LIKE ignores case and PostgreSQL's does not

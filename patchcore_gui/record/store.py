@@ -220,8 +220,10 @@ class InspectionStore:
 
     def _as_held(self, where: RecordFilter) -> RecordFilter:
         """``where`` as this store can answer it: read as it is, a store too old to hold decisions has none, so
-        every part in it is undecided."""
-        return replace(where, undecided=False) if where.undecided and "decisions" in self.absent_columns else where
+        every part in it is undecided, and none decided (no record has id 0)."""
+        if "decisions" not in self.absent_columns:
+            return where
+        return replace(where, undecided=False, decided=None, id=0 if where.decided else where.id)
 
     def model_changes(self, where: RecordFilter = RecordFilter(), kind: Optional[str] = None) -> List[ModelChange]:
         """The audit trail in time order (the filter's verdict does not apply to it), or its entries of one kind."""

@@ -370,6 +370,12 @@ def test_the_review_parts_nobody_decided_are_a_filter_of_their_own(qtbot, panel,
         panel.verdict.setCurrentText("REVIEW, undecided")
     assert [panel.table_model.row(i).id for i in range(panel.table_model.rowCount())] == [ids[1]]
     with qtbot.waitSignal(panel.loaded, timeout=TIMEOUT_MS):
+        panel.verdict.setCurrentText("Decided NG")  # what people rejected, by their newest decision
+    assert [panel.table_model.row(i).id for i in range(panel.table_model.rowCount())] == [ids[0]]
+    with qtbot.waitSignal(panel.loaded, timeout=TIMEOUT_MS):
+        panel.verdict.setCurrentText("Decided OK")
+    assert panel.table_model.rowCount() == 0 and panel.status.text().startswith("No recorded part matches")
+    with qtbot.waitSignal(panel.loaded, timeout=TIMEOUT_MS):
         panel.verdict.setCurrentText("All")
     assert ", 2 REVIEW (1 undecided), " in panel.status.text()
 

@@ -65,6 +65,27 @@ def test_undecided_parts_are_those_nobody_decided(line):
     assert store.count(replace(waiting, station="line3")) == 1
 
 
+def test_parts_are_found_by_their_newest_decision(line):
+    """Which rejected parts did people pass? The newest decision counts: a part decided NG, then OK, is OK."""
+    store, ids = line
+    store.decide(ids[2], "NG", "A. Meyer", time=HOUR + timedelta(minutes=25))
+    store.decide(ids[2], "OK", "B. Chef", "a false reject", time=HOUR + timedelta(minutes=50))
+    store.decide(ids[1], "NG", "A. Meyer")
+    store.decide(ids["line4"], "OK", "A. Meyer")
+    passed = RecordFilter(decided="OK")
+    assert sorted(stored.id for stored in store.inspections(passed)) == sorted([ids[2], ids["line4"]])
+    assert [stored.id for stored in store.inspections(RecordFilter(decided="NG"))] == [ids[1]]
+    assert [stored.id for stored in store.inspections(replace(passed, verdict="NG"))] == [ids[2]]  # false rejects
+    assert store.count(replace(passed, station="line3")) == 1
+    assert [stored.record.image_path for stored in store.iter_inspections(passed)] == [
+        stored.record.image_path for stored in store.inspections(passed)]
+    assert store.summary(passed).total.count == 2 and store.summary(passed).total.decided_ok == 2
+    with pytest.raises(ValueError, match="OK or NG, not 'REVIEW'"):
+        RecordFilter(decided="REVIEW")
+    with pytest.raises(ValueError, match="both undecided and decided"):
+        RecordFilter(decided="OK", undecided=True)
+
+
 def test_the_summary_counts_what_decisions_changed_per_period(line):
     store, ids = line
     before = store.summary(RecordFilter(station="line3"), by="hour", zone=BERLIN)

@@ -372,6 +372,14 @@ def test_log_decides_one_part_as_a_person_sees_it_and_reads_the_decision_back(sh
     assert line.split("\t")[7].startswith("OK by A. Meyer 2026-") and line.split("\t")[7].endswith("(a false reject: dust)")
     assert main(["log", str(shift_store), "--verdict", "ng", "--undecided"]) == 0
     assert len(capsys.readouterr().out.strip().splitlines()) == 1 + 2  # the other two NG parts
+    assert main(["log", str(shift_store), "--verdict", "ng", "--decided", "ok"]) == 0  # the rejects people passed
+    header, line = capsys.readouterr().out.strip().splitlines()
+    assert "/cam/p040.png" in line and line.split("\t")[7].startswith("OK by A. Meyer")
+    assert main(["log", str(shift_store), "--decided", "ng"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[1:] == []
+    with pytest.raises(SystemExit) as refused:  # argparse: one line, exit 2
+        main(["log", str(shift_store), "--decided", "ok", "--undecided"])
+    assert refused.value.code == 2 and "not allowed with argument" in capsys.readouterr().err
     (decided,) = [row for row in _csv(tmp_path, shift_store, "--part", "p040") if row["decided"]]
     assert (decided["verdict"], decided["decided"], decided["decided_by"], decided["decided_note"]) == (
         "NG", "OK", "A. Meyer", "a false reject: dust")

@@ -107,6 +107,8 @@ def _assert_reads_the_first_version_as_it_is(store) -> None:
     assert [r.record.verdict for r in store.iter_inspections(RecordFilter(verdict="NG"))] == ["NG", "NG"]
     assert store.count(RecordFilter(verdict="NG", undecided=True)) == 2  # nobody could decide in it yet
     assert store.summary(RecordFilter(undecided=True)).total.count == 7
+    assert store.inspections(RecordFilter(decided="OK")) == [] and store.count(RecordFilter(decided="NG")) == 0
+    assert store.summary(RecordFilter(decided="OK")).total.count == 0
     assert [c.kind for c in store.model_changes()] == ["model opened", "threshold moved"]
     total = store.summary().total
     assert (total.count, total.ok, total.ng, total.errors) == (7, 4, 2, 1)
