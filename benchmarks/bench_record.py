@@ -19,7 +19,7 @@ Usage::
 5. People's decisions: the newest 2,000 parts as the History view lists them, with each part's newest decision
    joined (and without the join, as a store too old to hold decisions is read); then 1% of the parts decided
    (``store.decide``, one commit each, timed for the first 200; the rest in batches), and the listing, the
-   summaries and the NG parts nobody decided again.
+   summaries and the NG parts nobody decided again, and the NG parts whose newest decision is OK, listed and counted.
 
 Parts for 2 and 3 are written in batches of 10,000 per transaction (the same rows a line writes,
 written faster). Without --postgresql, a throwaway server is started in a temp folder where the
@@ -200,6 +200,10 @@ def time_decisions(store: InspectionStore, share: float = 0.01) -> Dict[str, flo
     for by in (None, "hour"):
         results[f"summary {by or 'total'} after s"] = _median_s(lambda: store.summary(by=by))
     results["undecided NG count s"] = _median_s(lambda: store.count(RecordFilter(verdict="NG", undecided=True)))
+    # the rejects people passed: the newest 2,000 listed, and counted
+    passed = RecordFilter(verdict="NG", decided="OK")
+    results["decided OK list s"] = _median_s(lambda: store.inspections(passed, limit=2000, newest_first=True))
+    results["decided OK count s"] = _median_s(lambda: store.count(passed))
     return results
 
 
@@ -240,7 +244,8 @@ def bench(name: str, target: str, path: Optional[Path], args: argparse.Namespace
           f"(one decision recorded: median {decided['decide median ms']:.2f} ms); then listed "
           f"{1000 * decided['list after s']:.0f} ms, summary total {decided['summary total after s']:.2f} s, per "
           f"hour {decided['summary hour after s']:.2f} s, the NG parts nobody decided counted "
-          f"{decided['undecided NG count s']:.2f} s")
+          f"{decided['undecided NG count s']:.2f} s; the NG parts decided OK listed "
+          f"{1000 * decided['decided OK list s']:.0f} ms, counted {1000 * decided['decided OK count s']:.0f} ms")
 
 
 _TARGETS: Dict[str, object] = {}
