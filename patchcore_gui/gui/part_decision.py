@@ -55,8 +55,11 @@ def ask_who_and_why(parent: QWidget, settings: QSettings, verdict: str, part: st
     note.setPlaceholderText("e.g. scratch within tolerance")
     form = QFormLayout(dialog)
     taught = " The model is taught it as good, and your verdict goes into the record." if teaching else ""
-    form.addRow(QLabel(f"{part} is {verdict}, as you see it.{taught} The machine's verdict stays in the record "
-                       "beside yours."))
+    said = QLabel(f"{part} is {verdict}, as you see it.{taught} The machine's verdict stays in the record beside "
+                  "yours.")
+    said.setWordWrap(True)  # a dialog a few lines high, not a line the width of the screen
+    dialog.setMinimumWidth(dialog.fontMetrics().horizontalAdvance("0") * 60)  # the note's hint shown whole
+    form.addRow(said)
     form.addRow("Decided by", person)
     form.addRow("Note", note)
     buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
