@@ -243,8 +243,7 @@ class YieldChart(pg.PlotWidget):
         self.bars.setOpts(x0=self.starts + gap, x1=self.ends - gap, height=self.yields)
         decided = np.array([period.decided for period in periods], bool)
         self.decided_at = ((self.starts + self.ends) / 2)[decided]
-        self.yields_after_decisions = np.array([100 * (p.yield_after_decisions or 0) for p in periods if p.decided],
-                                               float)
+        self.yields_after_decisions = np.array([100 * (p.yield_after_decisions or 0) for p in periods], float)[decided]
         self.decided.setData(x=self.decided_at, y=self.yields_after_decisions)
         self._label_axis()
         if len(self.starts):

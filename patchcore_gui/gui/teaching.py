@@ -11,7 +11,7 @@ again with it, as after any model change.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 from PySide6.QtCore import QObject, QPoint, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -148,8 +148,9 @@ class WindowTeaching(QObject):
                 action.menu().addAction(self.action)
                 action.menu().addAction(toggle)
         window.line_mode.panel.teach_good.connect(self.teach_line_part)
-        #: a line's part being taught, and who said it is good and why: recorded OK once it is taught
-        self._decided_when_taught: Dict[Path, Tuple[Path, str, str]] = {}
+        #: a line's part being taught (its image now, where the line recorded it), and who said it is good and why:
+        #: recorded OK once it is taught
+        self._decided_when_taught: Optional[Tuple[Path, Path, str, str]] = None
         table = window.results_panel.table
         table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         table.customContextMenuRequested.connect(self._context_menu)
@@ -217,7 +218,7 @@ class WindowTeaching(QObject):
         asked = history.ask_who_and_why(self.window, self.window.settings.settings, "OK", path.name, teaching=True)
         if asked is not None and self.teach([path]):
             person, note = asked
-            self._decided_when_taught = {path: (recorded, person, TAUGHT_NOTE + (f": {note}" if note else ""))}
+            self._decided_when_taught = (path, recorded, person, TAUGHT_NOTE + (f": {note}" if note else ""))
 
     def teach(self, paths: Sequence[Path]) -> bool:
         """Teach ``paths`` as good in the background; the list is inspected again with the taught model."""
@@ -225,7 +226,7 @@ class WindowTeaching(QObject):
         if refusal:
             self.window.show_error(refusal, "Cannot teach now")
             return False
-        self._decided_when_taught = {}  # what an earlier teaching, cancelled, would have recorded
+        self._decided_when_taught = None  # what an earlier teaching, cancelled, would have recorded
         worker = TeachWorker(self.window.engine, self.window.document.model, paths)
         self.window.jobs.start("teach", worker, self._taught)
         self._enable()
@@ -244,10 +245,10 @@ class WindowTeaching(QObject):
             window.set_model(outcome.model, window.document.path, dirty=True)
         for line in lines:
             window.show_info(f"Taught {line}" + ("" if outcome.added == 0 else " (not saved yet: Ctrl+S)"))
-        decided, self._decided_when_taught = self._decided_when_taught, {}
-        for image in outcome.images:
-            if image.error is None and image.path in decided:  # not for an image that could not be taught
-                window.history.record_decision(decided[image.path][0], "OK", *decided[image.path][1:])
+        decided, self._decided_when_taught = self._decided_when_taught, None
+        taught = {image.path for image in outcome.images if image.error is None}  # not one that could not be
+        if decided is not None and decided[0] in taught:
+            window.history.record_decision(decided[1], "OK", *decided[2:])
         found = outcome.cautions(threshold, taught_before)
         cautioned = [(number, image.path.name) for number, image, _caution in found]
         if found:

@@ -92,9 +92,9 @@ class RecordFilter:
             where.append(~sa.exists().where(decided.c.inspection_id == table.c.id))
         if self.decided is not None and "image_path" in table.c:
             # from the decisions to their parts (few against the parts), each decision the newest on its part
-            each, later = decisions.alias("decided_as"), decisions.alias("decided_later")
-            newest = sa.select(each.c.inspection_id).where(each.c.verdict == self.decided, ~sa.exists().where(
-                later.c.inspection_id == each.c.inspection_id, later.c.id > each.c.id))
+            each = decisions.alias("decided_as")
+            newest = sa.select(each.c.inspection_id).where(
+                each.c.verdict == self.decided, each.c.id == _newest_decision_of(each.c.inspection_id, each))
             where.append(table.c.id.in_(newest))
         part = (self.part or "").strip().lower()
         if part and "image_path" in table.c:
