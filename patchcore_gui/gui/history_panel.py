@@ -628,10 +628,12 @@ class HistoryPanel(QWidget):
         if asked is not None:
             self.record_decision(image_path, verdict, *asked)
 
-    def record_decision(self, image_path: Path, verdict: str, person: str, note: str = "") -> None:
-        """Record ``person``'s verdict on the part this station recorded at ``image_path`` (on a worker)."""
+    def record_decision(self, image_path: Path, verdict: str, person: str, note: str = "",
+                        recorded_by: Optional[str] = None) -> None:
+        """Record ``person``'s verdict on the part this station (or ``recorded_by``) recorded at ``image_path``
+        (on a worker)."""
         self._record_decision(PartDecider(self.target, self.station(), str(image_path.absolute()), verdict, person,
-                                          note))
+                                          note, recorded_by))
 
     def _record_decision(self, worker: PartDecider) -> None:
         self._deciding_row = None  # the list's place, for a decision from the bar

@@ -26,20 +26,24 @@ TAUGHT_NOTE = "taught as good"
 
 
 class PartDecider(Worker):
-    """Records one person's verdict on a recorded part, given as its record or as the image path this station
-    recorded it under (the newest such record: a line's part); finishes with ``(the part, the decision)``."""
+    """Records one person's verdict on a recorded part, given as its record or as the image path a station (this
+    one unless ``recorded_by`` names another) recorded it under (the newest such record: a line's part); finishes
+    with ``(the part, the decision)``."""
 
     def __init__(self, target: str, station: str, part: Union[StoredInspection, str], verdict: str, person: str,
-                 note: str = "") -> None:
+                 note: str = "", recorded_by: Optional[str] = None) -> None:
         super().__init__()
         self.target, self.station, self.part = target, station, part
         self.verdict, self.person, self.note = verdict, person, note
+        self.recorded_by = recorded_by  # the station that recorded the part given by its path, if not this one
 
     def work(self) -> Tuple[StoredInspection, Decision]:
         with open_store(self.target, self.station, create=False) as store:
-            part = self.part if isinstance(self.part, StoredInspection) else store.newest_of_image(self.part)
+            part = (self.part if isinstance(self.part, StoredInspection)
+                    else store.newest_of_image(self.part, self.recorded_by))
             if part is None:
-                raise StoreError(f"{self.part} is not in the inspection record as this station's part")
+                whose = "this station's" if self.recorded_by in (None, self.station) else f"{self.recorded_by}'s"
+                raise StoreError(f"{self.part} is not in the inspection record as {whose} part")
             return part, store.decide(part.id, self.verdict, self.person, self.note)
 
 

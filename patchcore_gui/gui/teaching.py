@@ -24,6 +24,7 @@ from ..core.teaching import TeachingOutcome, undo_teaching
 from .model_document import ModelDocument
 from .part_decision import TAUGHT_NOTE
 from .results_model import ITEM_ROLE, InspectedImage
+from .window_record import RecordedAs
 from .workers import Worker
 
 #: Verdicts a person may overrule with "This part is good".
@@ -148,9 +149,9 @@ class WindowTeaching(QObject):
                 action.menu().addAction(self.action)
                 action.menu().addAction(toggle)
         window.line_mode.panel.teach_good.connect(self.teach_line_part)
-        #: a line's part being taught (its image now, where the line recorded it), and who said it is good and why:
+        #: a recorded part being taught (its image now, where it was recorded), and who said it is good and why:
         #: recorded OK once it is taught
-        self._decided_when_taught: Optional[Tuple[Path, Path, str, str]] = None
+        self._decided_when_taught: Optional[Tuple[Path, RecordedAs, str, str]] = None
         table = window.results_panel.table
         table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         table.customContextMenuRequested.connect(self._context_menu)
@@ -190,7 +191,8 @@ class WindowTeaching(QObject):
         if self._menu is not None:
             self._menu.deleteLater()
         self._menu = menu = QMenu(table)
-        action = menu.addAction(f"This part is good: teach {item.path.name}")
+        asks = self.window.record.recorded_as(item.path) is not None  # who says so, for the record
+        action = menu.addAction(f"This part is good: teach {item.path.name}{'…' if asks else ''}")
         action.setEnabled(not self._refusal())
         action.setData(str(item.path))
         action.triggered.connect(self._teach_menu_part)
@@ -200,16 +202,22 @@ class WindowTeaching(QObject):
     def _teach_menu_part(self) -> None:
         action = self.sender()
         if isinstance(action, QAction) and action.data():
-            self.teach([Path(action.data())])
+            path = Path(action.data())
+            self._teach_part(path, self.window.record.recorded_as(path))
 
     def teach_shown_part(self) -> None:
         item = self.window.shown.item
         if self._rejected(item):
-            self.teach([item.path])
+            self._teach_part(item.path, self.window.record.recorded_as(item.path))
 
     def teach_line_part(self, path: Path, recorded: Optional[Path]) -> None:
-        """Teach a part of the line's list (its image at ``path``) as good; a part the line recorded (at
-        ``recorded``) is a person's verdict too: asked who and why first, recorded OK once it is taught."""
+        """Teach a part of the line's list (its image at ``path``, recorded by the window's line at ``recorded``)
+        as good."""
+        self._teach_part(path, None if recorded is None else RecordedAs(self.window.record.station, str(recorded)))
+
+    def _teach_part(self, path: Path, recorded: Optional[RecordedAs]) -> None:
+        """Teach the part whose image is at ``path`` as good. A part from the record (a line's, or one reopened
+        from History) is a person's verdict too: asked who and why first, recorded OK once it is taught."""
         refusal = self._refusal()
         if recorded is None or refusal:
             self.teach([path])  # says the refusal
@@ -248,7 +256,8 @@ class WindowTeaching(QObject):
         decided, self._decided_when_taught = self._decided_when_taught, None
         taught = {image.path for image in outcome.images if image.error is None}  # not one that could not be
         if decided is not None and decided[0] in taught:
-            window.history.record_decision(decided[1], "OK", *decided[2:])
+            _path, recorded, person, note = decided
+            window.history.record_decision(Path(recorded.image_path), "OK", person, note, recorded.station)
         found = outcome.cautions(threshold, taught_before)
         cautioned = [(number, image.path.name) for number, image, _caution in found]
         if found:

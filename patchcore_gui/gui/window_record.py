@@ -283,8 +283,10 @@ class WindowRecord(QObject):
         document.threshold_changed.connect(self._threshold_moving)
         document.defect_size_changed.connect(self._defect_size_changed)
         self.last_problem = ""
-        # parts reopened to look at again, by the path they are inspected from: where they were recorded
+        # parts reopened to look at again, by the path they are inspected from: where they were recorded (until
+        # recorded again; looked at again, for a person's verdict on them, as long as the window is open)
         self._reopened: Dict[Path, RecordedAs] = {}
+        self._looked_at_again: Dict[Path, RecordedAs] = {}
 
     @property
     def station(self) -> str:
@@ -294,7 +296,12 @@ class WindowRecord(QObject):
     def reopened(self, path: Path, recorded: RecordedAs) -> None:
         """``path`` is inspected again to be looked at; it was recorded as ``recorded``. Its row is recorded only
         if it differs from that record (another model, threshold, verdict or score) or was another station's."""
-        self._reopened[path] = recorded
+        self._reopened[path] = self._looked_at_again[path] = recorded
+
+    def recorded_as(self, path: Path) -> Optional[RecordedAs]:
+        """Where the part inspected from ``path`` was recorded when it was reopened to be looked at again; None
+        for a part first inspected here."""
+        return self._looked_at_again.get(path)
 
     def add(self, item: InspectedImage) -> None:
         """Record one row of the results list (the verdict at the threshold and minimum defect area in force

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
+from datetime import datetime, timezone
 
 import numpy as np
 from PySide6.QtWidgets import QMenu, QMessageBox
 
 from patchcore_gui.core.model_file import load_model, save_model
-from patchcore_gui.record import open_store
+from patchcore_gui.record import InspectionRecord, RecordFilter, open_store
 
 from .conftest import JOB_TIMEOUT_MS, inspect_and_wait
 
@@ -101,6 +103,53 @@ def test_the_context_menu_offers_teaching_on_rejected_rows_only(qtbot, model_win
     action.trigger()
     _wait_jobs(qtbot, model_window, "teach", "inspect")
     assert [t.file for t in model_window.document.model.teachings] == [path.name]
+
+
+def test_a_part_reopened_from_the_record_and_taught_is_a_persons_verdict_on_that_record(qtbot, model_window,
+                                                                                         synthetic_set, tmp_path):
+    """Line 3's machine rejected a part; the engineer opens it again from History and teaches it as good (Ctrl+G):
+    who and why is asked, and the OK goes onto line 3's record of it, beside the machine's NG. A part first
+    inspected here is taught without asking."""
+    window, history = model_window, model_window.history
+    part = tmp_path / "camera" / "p1.png"
+    part.parent.mkdir()
+    shutil.copy(synthetic_set.test_defective[0], part)
+    content = part.read_bytes()
+    with open_store(window.record.target, "line3") as store:
+        store.add(InspectionRecord(datetime.now(timezone.utc), str(part), len(content),
+                                   hashlib.sha256(content).hexdigest(), "ab" * 32, "bottle", 2.5, 3.1, "NG", None, 40.0))
+    with qtbot.waitSignal(history.loaded, timeout=JOB_TIMEOUT_MS):
+        window.history_dock.show()
+    asked = []
+    history.ask_who_and_why = lambda parent, settings, verdict, name, teaching=False: asked.append(
+        (verdict, name, teaching)) or ("A. Meyer", "dust")
+    with qtbot.waitSignal(window.job_done, timeout=JOB_TIMEOUT_MS):
+        history.open_row(0)
+    [item] = window.results.items()
+    window.results_panel.select_row(0)
+    assert item.path == part and window.shown.item is item and window.teaching.action.isEnabled()
+    before = set(window.results_panel.table.findChildren(QMenu))
+    window.teaching._context_menu(window.results_panel.table.visualRect(window.results_panel.proxy.index(0, 1)).center())
+    [menu] = set(window.results_panel.table.findChildren(QMenu)) - before
+    assert menu.actions()[0].text() == "This part is good: teach p1.png…"  # it asks who
+    menu.close()
+
+    with qtbot.waitSignal(history.decided, timeout=JOB_TIMEOUT_MS):
+        window.teaching.action.trigger()
+    assert asked == [("OK", "p1.png", True)] and [t.file for t in window.document.model.teachings] == ["p1.png"]
+    with open_store(window.record.target, "reader", create=False) as store:
+        decided = {stored.station: stored for stored in store.inspections(RecordFilter(part="p1.png"))}
+    line3 = decided["line3"]
+    assert (line3.record.verdict, line3.decision.verdict, line3.decision.person, line3.decision.note) == (
+        "NG", "OK", "A. Meyer", "taught as good: dust")
+    assert all(stored.decision is None for station, stored in decided.items() if station != "line3")
+    qtbot.waitUntil(lambda: not window.busy, timeout=JOB_TIMEOUT_MS)  # the list inspected again with the taught model
+
+    inspect_and_wait(qtbot, window, synthetic_set.test_defective[1:2])
+    window.results_panel.select_row(_row_of(window, synthetic_set.test_defective[1].name))
+    window.teaching.action.trigger()
+    _wait_jobs(qtbot, window, "teach", "inspect")
+    assert asked == [("OK", "p1.png", True)] and len(window.document.model.teachings) == 2
 
 
 def test_teaching_can_be_cancelled_and_is_refused_while_busy(qtbot, model_window, synthetic_set):
