@@ -32,6 +32,7 @@ from .image_view import InspectionView
 from .line_worker import SHOW_EVERY_S, THUMBNAIL_SIDE, FollowedModelFile, LineWorker, ShownLinePart
 from .ng_parts import IMAGE_ROLE, KEY_ROLE, LISTED_VERDICTS, RECORDED_PATH_ROLE, NgPartsModel, NgRow
 from .number_boxes import CountBox
+from .side_panel import scrolled
 from .signal_setting import SignalCommandSetting
 from .window_settings import ticked, whole_number
 from .workers import start_worker
@@ -209,7 +210,9 @@ class LinePanel(QWidget):
         self._menu: Optional[QMenu] = None
         self.ng_title = QLabel()
         self._show_ng_title()
-        side = QVBoxLayout()
+        column = QWidget()  # scrolled on a short screen: its settings and counters set the window's least height
+        side = QVBoxLayout(column)
+        side.setContentsMargins(0, 0, 0, 0)
         side.addLayout(shift_row)
         side.addLayout(plan_row)
         side.addLayout(run_row)
@@ -225,7 +228,7 @@ class LinePanel(QWidget):
 
         body = QGridLayout()
         body.addLayout(newest, 0, 0)
-        body.addLayout(side, 0, 1)
+        body.addWidget(scrolled(column, sideways=False), 0, 1)
         body.setColumnStretch(0, 3)
         body.setColumnStretch(1, 1)
         layout = QVBoxLayout(self)

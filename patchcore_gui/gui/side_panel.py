@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Dict, Optional, Sequence
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import (QFormLayout, QFrame, QGroupBox, QLabel, QScrollArea, QTabWidget, QVBoxLayout,
                                QWidget)
 
@@ -167,23 +167,60 @@ class SidePanel(QWidget):
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.threshold_panel, 1)
         column.addWidget(self.defect_size_control)
-        self.pages.addTab(_scrolled(tuning), "Threshold")
-        self.pages.addTab(_scrolled(self.model_panel), "Model")
+        self.pages.addTab(scrolled(tuning), "Threshold")
+        self.pages.addTab(scrolled(self.model_panel), "Model")
+        # under the verdict, which stays in sight, the rest scrolls on a short screen rather than setting the
+        # window's least height: with History docked under the window it was 973 px, past a 768-pixel screen
+        below = QWidget()
+        column = _LeastHeightFirst(below)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.regions_panel)
+        column.addWidget(self.pages, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.verdict_panel)
-        layout.addWidget(self.regions_panel)
-        layout.addWidget(self.pages, 1)
+        self.below_the_verdict = scrolled(below)
+        layout.addWidget(self.below_the_verdict, 1)
 
 
-def _scrolled(page: QWidget) -> QScrollArea:
+def scrolled(page: QWidget, sideways: bool = True) -> QScrollArea:
     """``page`` scrolled rather than squeezed. On a small screen the histogram, its legend and the rules
     under it keep their size (squeezed below their minimum, Qt lays them over one another); on a narrow
     side panel it scrolls sideways too, rather than clipping the threshold's number box. Nor does a
     page's height set the window's least height: the model's eleven facts made it 907 px with the
-    History view docked, past a 1366 x 768 line-PC screen."""
-    scroll = QScrollArea()
+    History view docked, past a 1366 x 768 line-PC screen. Where there is room, it shows no scroll bar.
+    Not ``sideways``: as wide as the page needs, scrolled up and down only."""
+    scroll = QScrollArea() if sideways else _UpAndDown()
     scroll.setWidgetResizable(True)
     scroll.setFrameShape(QFrame.Shape.NoFrame)
     scroll.setWidget(page)
+    # the tab page's own colour shows through: painted, the scrolled part stood out as a grey block
+    scroll.viewport().setAutoFillBackground(False)
+    page.setAutoFillBackground(False)
     return scroll
+
+
+class _UpAndDown(QScrollArea):
+    """A scroll area as wide as its page's least width: the Line tab's column of settings and counters, whose
+    grid column (a quarter of the tab) was narrower than its rows, cut them off and hid the counts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+    def minimumSizeHint(self) -> QSize:
+        least = super().minimumSizeHint()
+        page = self.widget()
+        if page is None:
+            return least
+        width = page.minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width() + 2 * self.frameWidth()
+        return QSize(max(least.width(), width), least.height())
+
+
+class _LeastHeightFirst(QVBoxLayout):
+    """A column a scroll area fits into its height down to the column's least height. Asked for its height at
+    a width (its word-wrapped texts), it would answer with its preferred one, the histogram's 480 px among
+    them, and the side panel scrolled at any height under about 700 px, beside the Threshold page's own."""
+
+    def hasHeightForWidth(self) -> bool:
+        return False

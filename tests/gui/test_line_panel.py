@@ -12,6 +12,7 @@ from typing import List, Tuple
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QScrollArea
 
 from patchcore_gui.core import Inspector, read_image
 from patchcore_gui.core.roi import RegionOfInterest
@@ -321,6 +322,17 @@ def test_a_long_folder_line_wraps_instead_of_widening_the_panel_past_a_small_scr
                                "1 s); sorted into " + "/srv/inspection/line-3/station-2" * 6)
     qtbot.wait(50)  # the layout takes the new text in on its next request
     assert panel.minimumSizeHint().width() < 1000  # a 1366 px line PC screen, with the window's frame
+
+
+def test_on_a_short_screen_the_settings_and_counters_scroll_and_are_never_cut_off_sideways(qtbot, panel):
+    column = panel.counter_labels["inspected"].parentWidget()
+    scroll = column.parentWidget().parentWidget()  # the scroll area's viewport holds the column
+    assert isinstance(scroll, QScrollArea) and panel.minimumSizeHint().height() < column.minimumSizeHint().height()
+    panel.resize(1300, 300)  # the column takes a quarter of the tab's width, less than its rows
+    qtbot.waitUntil(lambda: scroll.verticalScrollBar().maximum() > 0)
+    assert scroll.viewport().height() < column.minimumSizeHint().height() <= column.height()
+    assert scroll.viewport().width() >= column.minimumSizeHint().width()  # the counts at the column's right edge
+    assert scroll.horizontalScrollBar().maximum() == 0
 
 
 def test_a_new_shift_starts_the_counters_and_the_ng_parts_again_and_the_line_goes_on(qtbot, panel, inspector,

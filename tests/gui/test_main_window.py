@@ -398,4 +398,11 @@ def test_on_a_line_pcs_screen_the_histogram_shows_its_score_axis_without_scrolli
     bottom = plot.mapTo(page.viewport(), plot.rect().bottomLeft()).y()
     # a plot's own preferred 480 px put the axis 140 px under the fold there
     assert page.verticalScrollBar().value() == 0 and bottom <= page.viewport().height()
+    # nor does what is under the verdict scroll where it has its least height (asked its height for its width,
+    # it took its preferred one, the plot's 480 px among it, and scrolled beside the page's own scroll bar)
+    below = model_window.side_panel.below_the_verdict
+    model_window.resize(1366, 600)
+    qtbot.waitUntil(lambda: page.verticalScrollBar().maximum() > 0)  # the page scrolls now: the plot's 480 px
+    assert below.viewport().height() >= below.widget().minimumSizeHint().height()
+    assert below.verticalScrollBar().maximum() == 0
     assert plot.height() >= 150

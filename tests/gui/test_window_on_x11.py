@@ -51,6 +51,7 @@ def test_the_check_fails_when_the_program_ends_before_drawing(tmp_path):
 NARROWEST = """
 import sys
 from pathlib import Path
+from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 app = QApplication(sys.argv[:1])
 from patchcore_gui.gui.main_window import MainWindow
@@ -62,6 +63,16 @@ for tab in range(window.line_mode.tabs.count()):
     window.line_mode.tabs.setCurrentIndex(tab)
     app.processEvents()
     print(app.platformName(), app.primaryScreen().size().width(), window.minimumSizeHint().width())
+# History docked under the window, as the review round uses it beside the part's image
+window.line_mode.tabs.setCurrentIndex(0)
+waiting = QEventLoop()
+window.history.loaded.connect(waiting.quit)
+QTimer.singleShot(60_000, waiting.quit)
+window.history_dock.show()
+waiting.exec()
+least = window.minimumSizeHint()
+print("history", window.history_dock.isFloating(), least.height(), least.width())
+window.shutdown()
 """
 
 
@@ -81,3 +92,9 @@ def test_the_window_fits_a_1024_pixel_line_pc_screen_with_x11s_fonts(tmp_path, f
     assert len(lines) == 2  # the Inspect and the Line tab
     for _, screen, narrowest in lines:
         assert screen == "1024" and int(narrowest) <= 1010, done.stdout
+    # a 768-pixel screen has room for the window and History docked under it (a title and a task bar less): the
+    # Line tab's settings and counters, and the side panel under the verdict, scroll rather than floating History
+    # over the part's image
+    [(floating, least_height, least_width)] = [line.split()[1:] for line in done.stdout.splitlines()
+                                               if line.startswith("history ")]
+    assert floating == "False" and int(least_height) <= 768 - 30 - 40 and int(least_width) <= 1010, done.stdout
