@@ -95,12 +95,13 @@ def test_the_benchmarks_on_cached_features_run(model, synthetic_set, tmp_path):
     parts, cache = synthetic_set.root, tmp_path / "index"
     run("index_cache.py", [parts, cache], "train")
     features = cache / f"{parts.name}_224"
-    run("bench_roi.py", [parts, cache, "--margins", "0,16"], "still NG")
-    run("bench_index.py", ["growth", features, "--sizes", 2000, "--queries", 2, "--hnsw-max", 2000, "--flat-max", 2000],
-        '"searches"')
-    run("bench_index.py", ["accuracy", features, "--probes", 0.05], "bank of all good images")
-    run("bench_index.py", ["model", model, str(parts / "test" / "*" / "*.png"), "--every", 2], '"recall"')
-    run("bench_teaching_caution.py", [model, parts, "--per-kind", 2], "| cautioned (in use: over 1.5x")
+    run_two_at_a_time(
+        ("bench_roi.py", [parts, cache, "--margins", "0,16"], "still NG"),
+        ("bench_index.py", ["growth", features, "--sizes", 2000, "--queries", 2, "--hnsw-max", 2000,
+                            "--flat-max", 2000], '"searches"'),
+        ("bench_index.py", ["accuracy", features, "--probes", 0.05], "bank of all good images"),
+        ("bench_index.py", ["model", model, str(parts / "test" / "*" / "*.png"), "--every", 2], '"recall"'),
+        ("bench_teaching_caution.py", [model, parts, "--per-kind", 2], "| cautioned (in use: over 1.5x"))
 
 
 def test_every_benchmark_script_is_run_here():
