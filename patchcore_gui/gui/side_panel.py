@@ -172,10 +172,10 @@ class SidePanel(QWidget):
         # under the verdict, which stays in sight, the rest scrolls on a short screen rather than setting the
         # window's least height: with History docked under the window it was 973 px, past a 768-pixel screen
         below = QWidget()
-        column = _LeastHeightFirst(below)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(self.regions_panel)
-        column.addWidget(self.pages, 1)
+        under = _LeastHeightFirst(below)
+        under.setContentsMargins(0, 0, 0, 0)
+        under.addWidget(self.regions_panel)
+        under.addWidget(self.pages, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.verdict_panel)
