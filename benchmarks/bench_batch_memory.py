@@ -94,14 +94,14 @@ def run_cli(model: Path, images: Path, work: Path, count: int) -> List[Dict[str,
 def gui_child(model: Path, images: Path) -> None:
     """Runs in its own process: the window inspects the folder; prints one JSON line of samples."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import QSettings, Qt
+    from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication
 
     from patchcore_gui.gui.main_window import MainWindow
+    from patchcore_gui.gui.window_record import scratch_settings
 
     app = QApplication.instance() or QApplication([])
-    settings = QSettings(str(model.parent / "bench-settings.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(settings=settings)
+    window = MainWindow(settings=scratch_settings(model.parent))
     window.use_message_boxes = False
     window.show()
     assert window.open_model(model), window.last_error

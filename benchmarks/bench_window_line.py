@@ -80,24 +80,24 @@ class TickGaps:
 
 def run(model_path: Path, rate: float, seconds: float, drain_s: float, parts: str = "all",
         data: Path = BOTTLE, trace: int = 0, trim_every: float = 0.0) -> Dict[str, object]:
-    from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, QTimer
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     from patchcore_gui.gui.main_window import MainWindow
+    from patchcore_gui.gui.window_record import scratch_settings
 
     pattern = "test/good/*.png" if parts == "good" else "test/*/*.png"
     images = [path.read_bytes() for path in sorted(data.glob(pattern))]
     me = psutil.Process()
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
-        window = MainWindow(settings=QSettings(str(work / "settings.ini"), QSettings.Format.IniFormat))
+        window = MainWindow(settings=scratch_settings(work))
         window.use_message_boxes = False
         window.resize(1400, 900)
         window.show()
         if not window.open_model(model_path):
             raise SystemExit(f"cannot open {model_path}: {window.last_error}")
-        window.settings.settings.setValue("record/store", str(work / "record.sqlite"))
         folder = work / "camera"
         folder.mkdir()
         panel = window.line_mode.panel

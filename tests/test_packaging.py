@@ -72,7 +72,7 @@ def test_hidden_imports_import():
         importlib.import_module(ast.literal_eval(name.strip()))
 
 
-def test_the_program_imports_without_the_modules_the_spec_excludes():
+def test_the_program_imports_without_the_modules_the_spec_excludes(tmp_path):
     """What the frozen program can import, simulated: every excluded module raises ModuleNotFoundError."""
     excludes = SPEC["EXCLUDES"]
     assert {"tkinter", "matplotlib", "scipy", "sklearn", "IPython"} <= set(excludes)
@@ -102,7 +102,9 @@ def test_the_program_imports_without_the_modules_the_spec_excludes():
         assert not leaked, leaked
         print("imported", len(sys.modules), "modules")
     """)
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    # a home of its own: the window it makes opens settings and an inspection record, never the user's
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / ".config"),
+               XDG_DATA_HOME=str(tmp_path / ".local" / "share"))
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "imported" in done.stdout

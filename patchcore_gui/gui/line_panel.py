@@ -32,7 +32,7 @@ from .image_view import InspectionView
 from .line_worker import SHOW_EVERY_S, THUMBNAIL_SIDE, FollowedModelFile, LineWorker, ShownLinePart
 from .ng_parts import IMAGE_ROLE, KEY_ROLE, LISTED_VERDICTS, RECORDED_PATH_ROLE, NgPartsModel, NgRow
 from .number_boxes import CountBox
-from .side_panel import scrolled
+from .side_panel import LeastHeightFirst, scrolled
 from .signal_setting import SignalCommandSetting
 from .window_settings import ticked, whole_number
 from .workers import start_worker
@@ -211,7 +211,7 @@ class LinePanel(QWidget):
         self.ng_title = QLabel()
         self._show_ng_title()
         column = QWidget()  # scrolled on a short screen: its settings and counters set the window's least height
-        side = QVBoxLayout(column)
+        side = LeastHeightFirst(column)
         side.setContentsMargins(0, 0, 0, 0)
         side.addLayout(shift_row)
         side.addLayout(plan_row)

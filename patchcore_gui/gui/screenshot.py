@@ -40,15 +40,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         help="set the threshold for at most 1 good part in N rejected, as the threshold panel does")
     args = parser.parse_args(argv)
 
-    from PySide6.QtCore import QEventLoop, QSettings, QTimer
+    from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     from .main_window import MainWindow
     from .results_model import ITEM_ROLE
+    from .window_record import scratch_settings
 
     with tempfile.TemporaryDirectory() as scratch:
-        window = MainWindow(settings=QSettings(str(Path(scratch) / "settings.ini"), QSettings.Format.IniFormat))
+        window = MainWindow(settings=scratch_settings(Path(scratch)))
         window.use_message_boxes = False
         width, height = (int(v) for v in args.size.split("x"))
         window.resize(width, height)
@@ -59,7 +60,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         loop = QEventLoop()
         window.job_done.connect(loop.quit)
         if args.line is not None:
-            window.settings.settings.setValue("record/store", str(Path(scratch) / "record.sqlite"))
             _run_line(window, args.line, args.images)
         else:
             window.add_inputs(args.images)
@@ -94,7 +94,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             loop.exec()
         window.line_mode.panel.stop()
         window.close()
-    print(f"wrote {args.out}" if ok else f"could not write {args.out}")
+    print(f"wrote {args.out}" if ok else f"could not write {args.out}", flush=True)
     return 0 if ok else 1
 
 

@@ -172,7 +172,7 @@ class SidePanel(QWidget):
         # under the verdict, which stays in sight, the rest scrolls on a short screen rather than setting the
         # window's least height: with History docked under the window it was 973 px, past a 768-pixel screen
         below = QWidget()
-        under = _LeastHeightFirst(below)
+        under = LeastHeightFirst(below)
         under.setContentsMargins(0, 0, 0, 0)
         under.addWidget(self.regions_panel)
         under.addWidget(self.pages, 1)
@@ -217,10 +217,11 @@ class _UpAndDown(QScrollArea):
         return QSize(max(least.width(), width), least.height())
 
 
-class _LeastHeightFirst(QVBoxLayout):
+class LeastHeightFirst(QVBoxLayout):
     """A column a scroll area fits into its height down to the column's least height. Asked for its height at
     a width (its word-wrapped texts), it would answer with its preferred one, the histogram's 480 px among
-    them, and the side panel scrolled at any height under about 700 px, beside the Threshold page's own."""
+    them, and the side panel scrolled at any height under about 700 px, beside the Threshold page's own; the
+    Line tab's column scrolled at 740 px for its NG parts' list, which takes what height is left."""
 
     def hasHeightForWidth(self) -> bool:
         return False

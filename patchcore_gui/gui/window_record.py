@@ -58,6 +58,15 @@ def store_target(settings: QSettings) -> str:
     return configured or str(default_store_path())
 
 
+def scratch_settings(folder: Path) -> QSettings:
+    """Settings in ``folder``, never the user's, with the inspection record there too: for a window made by a
+    test, a benchmark or the screenshot tool. The record must be set before the window is made (it reads the
+    setting once), or the user's record gets the parts and a line skips them as recorded on a second run."""
+    settings = QSettings(str(folder / "settings.ini"), QSettings.Format.IniFormat)
+    settings.setValue(STORE_SETTING, str(folder / "inspections.sqlite"))
+    return settings
+
+
 def station_name(settings: QSettings) -> str:
     """The station the window's parts are recorded as: the ``record/station`` setting, else this PC's name."""
     return str(settings.value(STATION_SETTING, "") or "").strip() or default_station()

@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject, QSettings, Slot
 from patchcore_gui.core.engine import Engine
 from patchcore_gui.core.synthetic import SyntheticSet
 from patchcore_gui.gui.main_window import MainWindow
+from patchcore_gui.gui.window_record import scratch_settings
 
 #: Long enough for a build of a few synthetic parts on two slow cores.
 JOB_TIMEOUT_MS = 60_000
@@ -46,9 +47,7 @@ def collect_on_the_ui_thread() -> Iterator[None]:
 @pytest.fixture
 def settings(tmp_path: Path) -> QSettings:
     """Settings in a file of this test's own, never the user's; so is the inspection record."""
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    settings.setValue("record/store", str(tmp_path / "inspections.sqlite"))
-    return settings
+    return scratch_settings(tmp_path)
 
 
 @pytest.fixture

@@ -333,6 +333,14 @@ def test_on_a_short_screen_the_settings_and_counters_scroll_and_are_never_cut_of
     assert scroll.viewport().height() < column.minimumSizeHint().height() <= column.height()
     assert scroll.viewport().width() >= column.minimumSizeHint().width()  # the counts at the column's right edge
     assert scroll.horizontalScrollBar().maximum() == 0
+    # where the settings and counters fit, the NG parts' list takes what is left, however many NG parts it could
+    # show: the column does not scroll (asked its height at a width for the notice's wrapped line, as a running
+    # line always has one, it answered with the list's preferred 192 px and scrolled)
+    panel.notice_label.setText("2 inspection processes ready (loading the model into them took 4.8 s)")
+    panel.resize(1300, panel.height() - scroll.viewport().height() + column.minimumSizeHint().height() + 30)
+    qtbot.waitUntil(lambda: scroll.viewport().height() >= column.minimumSizeHint().height())
+    qtbot.wait(50)
+    assert scroll.verticalScrollBar().maximum() == 0 and panel.ng_list.height() < panel.ng_list.sizeHint().height()
 
 
 def test_a_new_shift_starts_the_counters_and_the_ng_parts_again_and_the_line_goes_on(qtbot, panel, inspector,

@@ -34,6 +34,8 @@ def test_every_inspected_part_is_recorded_with_the_model_in_force(qtbot, model_w
     parts = synthetic_set.test_good[:2] + synthetic_set.test_defective[:2] + [bad]
     inspect_and_wait(qtbot, model_window, parts)
     wait_recorded(qtbot, model_window, 5)
+    # in the test's own record, as scratch settings promise (set after the window is made it went to the user's)
+    assert model_window.record.target == str(tmp_path / "inspections.sqlite")
     records, changes = stored(model_window)
     assert [c.kind for c in changes] == ["model built"] and changes[0].model_name == "new model (unsaved)"
     by_path = {r.record.image_path: r.record for r in records}
