@@ -202,13 +202,16 @@ class WindowTeaching(QObject):
     def _teach_menu_part(self) -> None:
         action = self.sender()
         if isinstance(action, QAction) and action.data():
-            path = Path(action.data())
-            self._teach_part(path, self.window.record.recorded_as(path))
+            self._teach_listed_part(Path(action.data()))
 
     def teach_shown_part(self) -> None:
         item = self.window.shown.item
         if self._rejected(item):
-            self._teach_part(item.path, self.window.record.recorded_as(item.path))
+            self._teach_listed_part(item.path)
+
+    def _teach_listed_part(self, path: Path) -> None:
+        """Teach a part of the results list: one reopened from the record is decided OK on that record too."""
+        self._teach_part(path, self.window.record.recorded_as(path))
 
     def teach_line_part(self, path: Path, recorded: Optional[Path]) -> None:
         """Teach a part of the line's list (its image at ``path``, recorded by the window's line at ``recorded``)

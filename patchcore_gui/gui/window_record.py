@@ -20,7 +20,7 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Deque, Dict, Optional, Tuple
+from typing import Callable, Deque, Dict, Optional, Set, Tuple
 
 import numpy as np
 from PySide6.QtCore import QObject, QSettings, QStandardPaths, QTimer, Signal, Slot
@@ -292,10 +292,10 @@ class WindowRecord(QObject):
         document.threshold_changed.connect(self._threshold_moving)
         document.defect_size_changed.connect(self._defect_size_changed)
         self.last_problem = ""
-        # parts reopened to look at again, by the path they are inspected from: where they were recorded (until
-        # recorded again; looked at again, for a person's verdict on them, as long as the window is open)
-        self._reopened: Dict[Path, RecordedAs] = {}
+        # parts reopened to look at again, by the path they are inspected from: where they were recorded, for a
+        # person's verdict on them as long as the window is open; and those whose new inspection is not recorded yet
         self._looked_at_again: Dict[Path, RecordedAs] = {}
+        self._reinspected: Set[Path] = set()
 
     @property
     def station(self) -> str:
@@ -305,7 +305,8 @@ class WindowRecord(QObject):
     def reopened(self, path: Path, recorded: RecordedAs) -> None:
         """``path`` is inspected again to be looked at; it was recorded as ``recorded``. Its row is recorded only
         if it differs from that record (another model, threshold, verdict or score) or was another station's."""
-        self._reopened[path] = self._looked_at_again[path] = recorded
+        self._looked_at_again[path] = recorded
+        self._reinspected.add(path)
 
     def recorded_as(self, path: Path) -> Optional[RecordedAs]:
         """Where the part inspected from ``path`` was recorded when it was reopened to be looked at again; None
@@ -320,7 +321,8 @@ class WindowRecord(QObject):
             return
         identity = (item.fingerprint.size, item.fingerprint.sha256) if item.fingerprint is not None else None
         regions = item.measured(model).regions if item.score is not None else None
-        reopened = self._reopened.pop(item.path, None)
+        reopened = self._looked_at_again.get(item.path) if item.path in self._reinspected else None
+        self._reinspected.discard(item.path)
         recorded_as = reopened.image_path if reopened is not None and reopened.station == self.station else None
         self.writer.submit(PartResult(datetime.now(timezone.utc), item.path, item.score, item.error,
                                      self.document.threshold, identity, self.document.review_from, regions,
