@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Dict, Iterator, Optional
+from typing import Dict, Iterator, List, Optional, Tuple
 
 from ..record import RecordFilter, StoreUnavailable, open_store
 from ..record.recorder import InspectionRecorder
@@ -71,6 +71,18 @@ class StoreRecorder:
             store = self.recorder.store
             total = store.summary(RecordFilter(since=since, station=store.station)).total
         return {"OK": total.ok, "NG": total.ng, "REVIEW": total.review, "ERROR": total.errors}
+
+    def newest_parts(self, folder: Path, limit: int) -> List[Tuple[str, Path, datetime]]:
+        """``(verdict, path, time)`` of the newest ``limit`` parts this station recorded from ``folder`` (and its
+        subfolders), newest first: the parts before this start that a run in a row goes on from."""
+        with _store_unavailable_is_recording_failed():
+            store = self.recorder.store
+            # the path filter narrows in the database; a part of another folder whose path holds this one's is not
+            # the line's
+            found = store.inspections(RecordFilter(station=store.station, part=str(folder)), limit=limit,
+                                      newest_first=True)
+        parts = [(stored.record.verdict, Path(stored.record.image_path), stored.record.time) for stored in found]
+        return [part for part in parts if part[1].is_relative_to(folder)]
 
     def note_sorted(self, path: Path, sha256: str, sorted_to: Path) -> None:
         with _store_unavailable_is_recording_failed():

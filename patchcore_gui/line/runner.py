@@ -48,10 +48,15 @@ from .kept_images import OkImagesKept
 from .shifts import ShiftPlan
 from .sorting import OverlayWriter, PartSorter
 from .ng_in_a_row import NG_IN_A_ROW, NgInARow
+from .runs_in_a_row import RunChange
 from .signal_command import LINE_STARTED, LINE_STOPPED, SIGNAL_COMMAND_AUDITED, SignalCommand
 from .unlike_parts import UnlikeParts
 
 T = TypeVar("T")
+
+
+#: the recorded parts a line looks back at as it starts, for a run of NG parts in a row it goes on with
+RUN_LOOKED_BACK = 1000
 
 
 class RecordingFailed(PatchCoreError):
@@ -341,6 +346,7 @@ class InspectionLine:
         self.counters = ShiftCounters()
         self.unlike_parts = UnlikeParts()
         self.ng_in_a_row = NgInARow(settings.ng_in_a_row)
+        self._run_going_on: Optional[RunChange] = None  # a run said before this start, that goes on
         self.signals = SignalCommand(settings.signal_command, settings.signal_ok_parts, settings.signal_held_open) \
             if settings.signal_command else None
         self.disk_space = DiskSpace((), settings.disk_full_within_s)
@@ -521,6 +527,7 @@ class InspectionLine:
     def _watch_and_inspect(self, on_result: Callable[[PartResult], None], on_notice: Callable[[str], None],
                            on_tick: Callable[[], None], on_shift: Callable[[ShiftSnapshot], None]) -> ShiftSnapshot:
         self._begin_shift(on_notice)
+        self._go_on_with_ng_run(on_notice)
         self._say_who_else_watched(on_notice)
 
         def tick() -> None:
@@ -622,6 +629,22 @@ class InspectionLine:
                 on_notice(f"error: the parts recorded in this shift before this start are not counted: {exc}")
         self.counters.start_shift(started or now, carried)
         self._next_shift = self.settings.shifts.next_start(now)
+
+    def _go_on_with_ng_run(self, on_notice: Callable[[str], None]) -> None:
+        """A run of NG parts the line's record ends with goes on: restarted in one (a crash, the PC rebooted, a new
+        model), the line warns at its fifth part in a row, not the fifth after the start; a run it said before is
+        said and shown again, told to the signal command again, and its end recorded. Looks back at most :data:`RUN_LOOKED_BACK` parts."""
+        newest_parts = getattr(self.recorder, "newest_parts", None)
+        if newest_parts is None or not self.ng_in_a_row.in_a_row:
+            return
+        try:
+            going_on = self.ng_in_a_row.resume(newest_parts(self.folder, RUN_LOOKED_BACK))
+        except PatchCoreError as exc:
+            on_notice(f"error: NG parts in a row before this start are not counted: {exc}")
+            return
+        if going_on is not None:
+            on_notice(going_on.notice())
+            self._run_going_on = going_on  # told to the signal command once the line has started
 
     def _turn_shift_if_due(self, on_shift: Callable[[ShiftSnapshot], None], on_notice: Callable[[str], None],
                            part_time: Optional[datetime] = None,
@@ -769,6 +792,8 @@ class InspectionLine:
             if not self._said_started:
                 self._said_started = True
                 self._tell(LINE_STARTED, f"inspecting the parts in {self.folder}, {_judged_by(self.model)}")
+                if self._run_going_on is not None:  # after the start, whose program sets a stack light green
+                    self._tell(self._run_going_on.kind, self._run_going_on.detail)
             while True:
                 on_tick()
                 self._note_the_folder_gone_or_back(on_notice)

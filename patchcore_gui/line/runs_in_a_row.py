@@ -68,6 +68,20 @@ class PartsInARow:
         state = self._state(self._count, self._since)
         return RunChange(self.began, state, f"warning: {state}")
 
+    def _resume(self, count: int, since: datetime) -> Optional[RunChange]:
+        """Go on with a run of ``count`` parts since ``since`` that the line recorded before this start. A run long
+        enough to be said was said then, into the audit trail too: shown again, and its start said again to the
+        operator and the signal command (a stack light red again), but not a second start in the trail; its end,
+        at the next part that ends it, is recorded."""
+        if not count or not self.in_a_row:
+            return None
+        self._count, self._since = count, since
+        if count < self.in_a_row:
+            return None
+        self.shown = (count, self._shown(since))
+        state = self._state(count, since)
+        return RunChange(self.began, state, f"warning: {state} (recorded before this start)")
+
     def _state(self, count: int, since: datetime) -> str:
         """One line: the run so far and why it matters."""
         raise NotImplementedError

@@ -46,6 +46,10 @@ class AuditedMemory(SessionMemory):
         self.added.append(result)
         return super().add(result)
 
+    def newest_parts(self, folder: Path, limit: int):
+        """As the store answers it: the newest parts recorded, newest first."""
+        return [(r.verdict, r.path, r.time) for r in self.added[::-1][:limit]]
+
     def record_change(self, kind: str, threshold: float, detail: str = "") -> None:
         self.changes.append((kind, threshold, detail))
 
@@ -486,6 +490,32 @@ def test_ng_parts_in_a_row_are_warned_of_over_the_newest_part_until_an_ok_part(q
     assert next_start.ng_in_a_row.value() == 2  # remembered
     assert next_start.signal_setting.edit.text() == shlex.join(plant.command)
     assert next_start.signal_setting.ok_parts.isChecked() and not next_start.signal_setting.held_open.isChecked()
+
+
+def test_a_line_started_again_in_a_run_of_ng_parts_shows_it_at_once_and_tells_the_plant_again(
+        qtbot, panel, inspector, synthetic_set, tmp_path):
+    panel.ng_in_a_row.setValue(2)
+    plant = EventWriter(tmp_path / "plant")
+    panel.signal_setting.edit.setText(shlex.join(plant.command))
+    camera, memory = run_on_a_camera(panel, inspector, tmp_path)
+    for index in range(2):
+        drop(synthetic_set.test_defective[index], camera, f"p{index}.png")
+    qtbot.waitUntil(lambda: panel.ng_run_warning.isVisible(), timeout=TIMEOUT_MS)
+    panel.stop()
+    qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT_MS)
+    panel.start(camera, lambda: inspector, lambda: memory, FAST)  # the PC rebooted: the run goes on
+    qtbot.waitUntil(lambda: panel.ng_run_warning.isVisible(), timeout=TIMEOUT_MS)
+    assert panel.ng_run_warning.text().startswith("NG parts in a row since ")
+    assert panel.notice_label.text().startswith("warning: 2 NG parts in a row since ")
+    assert panel.notice_label.text().endswith("(recorded before this start)")
+    drop(synthetic_set.test_good[0], camera, "p2.png")
+    qtbot.waitUntil(lambda: panel.ng_run_warning.isHidden(), timeout=TIMEOUT_MS)
+    panel.stop()
+    qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT_MS)
+    assert plant.names() == ["line-started", "ng", "ng-parts-in-a-row", "ng", "line-stopped",
+                             "line-started", "ng-parts-in-a-row", "an-ok-part-after-ng-parts-in-a-row", "line-stopped"]
+    assert [kind for kind, _, _ in memory.changes if "in a row" in kind] == [
+        "NG parts in a row", "an OK part after NG parts in a row"]  # its start once in the audit trail
 
 
 def test_a_disk_nearly_full_is_shown_over_the_newest_part_while_the_line_runs(qtbot, panel, inspector, tmp_path,

@@ -41,3 +41,36 @@ def test_review_and_error_neither_count_nor_end_a_run_and_0_never_warns():
     assert run.shown[0] == 3 and run.shown[1].startswith("NG parts in a row since ")
     never = NgInARow(in_a_row=0)
     assert verdicts(never, *["NG"] * 50, "OK") == [None] * 51 and never.shown == (0, "")
+
+
+def recorded(*said: str) -> list:
+    """``(verdict, path, time)`` of recorded parts given oldest first, as the record gives them: newest first."""
+    return [(verdict, Path(f"/camera/part{i:02d}.png"), START + timedelta(seconds=i))
+            for i, verdict in enumerate(said)][::-1]
+
+
+def test_a_run_recorded_before_a_start_goes_on_said_again_if_it_was_said_and_ends_at_an_ok_part():
+    run = NgInARow(in_a_row=3)
+    going_on = run.resume(recorded("OK", "NG", "NG", "REVIEW", "NG", "ERROR"))
+    assert going_on is not None and going_on.kind == NG_RUN_BEGAN
+    said = going_on.notice()
+    assert said == f"warning: {going_on.detail} (recorded before this start)"
+    # shown with its day: it began on another day than the one it is said on
+    since = (START + timedelta(seconds=1)).astimezone()
+    assert said.startswith(f"warning: 3 NG parts in a row since {since:%Y-%m-%d %H:%M:%S}, the newest part04.png: ")
+    assert run.shown == (3, f"NG parts in a row since {since:%Y-%m-%d %H:%M:%S}: look at these parts and at what "
+                            "makes them")
+    assert verdicts(run, "NG", first=10) == [None] and run.shown[0] == 4  # said before: not begun again
+    ended = verdicts(run, "OK", first=11)[0]
+    assert ended is not None and (ended.kind, ended.detail) == (NG_RUN_ENDED, "after 4 NG parts in a row")
+
+
+def test_a_run_too_short_to_say_goes_on_quietly_and_one_ended_by_an_ok_part_or_never_recorded_is_none():
+    run = NgInARow(in_a_row=3)
+    assert run.resume(recorded("NG", "OK", "NG", "NG")) is None and run.shown == (0, "")
+    began = verdicts(run, "NG", first=10)[0]  # the third in a row, the first after the start
+    assert began is not None and began.kind == NG_RUN_BEGAN and began.detail.startswith("3 NG parts in a row since ")
+    for newest_first in (recorded("NG", "NG", "NG", "OK"), recorded(), recorded("REVIEW")):
+        fresh = NgInARow(in_a_row=3)
+        assert fresh.resume(newest_first) is None and verdicts(fresh, "NG", "NG") == [None, None]
+    assert NgInARow(in_a_row=0).resume(recorded("NG", "NG", "NG")) is None

@@ -408,3 +408,50 @@ def test_ng_parts_in_a_row_are_warned_of_once_shown_and_said_over_at_the_first_o
     # quality asking why a bin filled finds when the run began and ended
     assert store.changes == [("NG parts in a row", warnings[0][len("warning: "):]),
                              ("an OK part after NG parts in a row", "after 4 NG parts in a row")]
+
+
+def test_a_line_restarted_in_a_run_of_ng_parts_goes_on_with_it_and_records_its_start_and_end_once(
+        tmp_path, inspector, synthetic_set, run_line):
+    from patchcore_gui.core.model_file import save_model
+    from patchcore_gui.line.ng_in_a_row import NG_RUN_BEGAN, NG_RUN_ENDED
+    from patchcore_gui.line.recording import StoreRecorder
+    from patchcore_gui.record import open_store
+
+    model_path = save_model(inspector.model, tmp_path / "m.patchcore")
+    folder = camera(tmp_path)
+    elsewhere = tmp_path / "camera-2"  # the station's other folder, whose name begins with this one's
+    elsewhere.mkdir()
+    good, defective = synthetic_set.test_good, synthetic_set.test_defective
+    dropped = 0
+
+    def run(parts, where=folder):
+        nonlocal dropped
+        recorder = StoreRecorder.open(str(tmp_path / "line.sqlite"), "line3", model_path, inspector.model.threshold)
+        line = InspectionLine(inspector, where, recorder, settings=replace(FAST, ng_in_a_row=3))
+        running = run_line(line)
+        for index, source in enumerate(parts):
+            drop(source, where, f"part{dropped:02d}.png")
+            dropped += 1
+            running.wait_for(index + 1)
+        running.stop()
+        recorder.close()
+        return running, line
+
+    run([good[0], defective[0], defective[1]])  # restarted after two NG parts in a row
+    run([defective[2], defective[3]], where=elsewhere)  # not this folder's parts: neither counts nor ends the run
+    first, _ = run([defective[4]])
+    assert [n for n in first.notices if "in a row" in n] == [first.notices[-1]]
+    assert first.notices[-1].startswith("warning: 3 NG parts in a row since ")
+    # the next start shows the run said before, and says so once more: not a second start in the audit trail
+    second, line = run([])
+    said = [n for n in second.notices if "in a row" in n]
+    assert len(said) == 1 and said[0].endswith("(recorded before this start)")
+    assert said[0].startswith("warning: 3 NG parts in a row since ") and line.snapshot().ng_in_a_row == 3
+    assert line.snapshot().ng_run.startswith("NG parts in a row since ")
+    third, line = run([good[1]])
+    assert third.notices[-1] == "an OK part again, after 3 NG parts in a row" and line.snapshot().ng_in_a_row == 0
+    with open_store(tmp_path / "line.sqlite", "reader") as store:
+        kinds = [change.kind for change in store.model_changes() if "in a row" in change.kind]
+    assert kinds == [NG_RUN_BEGAN, NG_RUN_ENDED]
+    fourth, line = run([])
+    assert not [n for n in fourth.notices if "in a row" in n] and line.snapshot().ng_in_a_row == 0
