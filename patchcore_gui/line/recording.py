@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Tuple
 
-from ..record import RecordFilter, StoreUnavailable, open_store
+from ..record import RecordFilter, StoredInspection, StoreUnavailable, open_store
 from ..record.recorder import InspectionRecorder
 from .runner import PartResult, RecordingFailed
 
@@ -83,6 +83,18 @@ class StoreRecorder:
                                       newest_first=True)
         parts = [(stored.record.verdict, Path(stored.record.image_path), stored.record.time) for stored in found]
         return [part for part in parts if part[1].is_relative_to(folder)]
+
+    def newest_decision_id(self) -> int:
+        with _store_unavailable_is_recording_failed():
+            return self.recorder.store.newest_decision_id()
+
+    def decisions_after(self, after_id: int, folder: Path) -> Tuple[int, List[StoredInspection]]:
+        """People's decisions newer than ``after_id`` on parts this station recorded from ``folder`` (and its
+        subfolders), each part with the decision: ``(the newest decision's id looked at, the parts)``."""
+        with _store_unavailable_is_recording_failed():
+            found = self.recorder.store.decisions_after(after_id)
+        newest = max((part.decision.id for part in found if part.decision is not None), default=after_id)
+        return newest, [part for part in found if Path(part.record.image_path).is_relative_to(folder)]
 
     def note_sorted(self, path: Path, sha256: str, sorted_to: Path) -> None:
         with _store_unavailable_is_recording_failed():

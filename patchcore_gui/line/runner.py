@@ -55,6 +55,8 @@ from .unlike_parts import UnlikeParts
 T = TypeVar("T")
 
 
+#: Seconds between looks at the record for people's decisions on the line's parts, for the signal command.
+DECISIONS_EVERY_S = 2.0
 #: the recorded parts a line looks back at as it starts, for a run of NG parts in a row it goes on with
 RUN_LOOKED_BACK = 1000
 
@@ -351,6 +353,10 @@ class InspectionLine:
             if settings.signal_command else None
         self.disk_space = DiskSpace((), settings.disk_full_within_s)
         self._said_started = False  # the signal command told that the line inspects
+        # the newest person's decision the signal command was told of (None: not looked yet), and when the record
+        # was last looked at for newer ones
+        self._decisions_after: Optional[int] = None
+        self._decisions_looked_at = 0.0
         self._new_shift_asked = threading.Event()
         self._last_part_time: Optional[datetime] = None  # the last concluded part's (_in_arrival_order)
         self._claim: Optional[ExitStack] = None  # the camera folder's lock, while held
@@ -481,6 +487,7 @@ class InspectionLine:
             self.disk_space.close()
             self._say_disk_space(on_notice)  # OK images removed as the line started, before its first tick
             if self.signals is not None:
+                self._tell_decisions(at_once=True)  # one made in the last seconds
                 self._tell(LINE_STOPPED, ended)
                 self.signals.close()
                 self._say_signals(on_notice)
@@ -533,6 +540,7 @@ class InspectionLine:
         def tick() -> None:
             self._turn_shift_if_due(on_shift, on_notice, part_done_in_hand=lambda: bool(in_hand) and in_hand[0].done())
             self._say_who_else_watched(on_notice)
+            self._tell_decisions()
             self._say_signals(on_notice)
             self._say_disk_space(on_notice)
             on_tick()
@@ -697,6 +705,31 @@ class InspectionLine:
             except PatchCoreError as exc:
                 on_notice(f"error: '{kind}' could not be recorded: {exc}")
 
+    def _tell_decisions(self, at_once: bool = False) -> None:
+        """A person's verdict on one of this line's parts, made since the line started (in the window, with
+        ``patchcore log --decide``, at another PC of a plant's record), told to the signal command: a part held for
+        a person goes on, or out. The record is looked at every :data:`DECISIONS_EVERY_S` seconds, between parts."""
+        follow = getattr(self.recorder, "decisions_after", None)
+        if self.signals is None or follow is None or not self._said_started:
+            return
+        now = time.monotonic()
+        if now < self._decisions_looked_at + DECISIONS_EVERY_S and self._decisions_after is not None and not at_once:
+            return
+        self._decisions_looked_at = now
+        try:
+            if self._decisions_after is None:
+                self._decisions_after = self.recorder.newest_decision_id()  # type: ignore[attr-defined]
+                return
+            self._decisions_after, decided = follow(self._decisions_after, self.folder)
+        except PatchCoreError:
+            return  # the record away: said where parts are recorded; looked at again next time
+        for part in decided:
+            decision = part.decision
+            assert decision is not None
+            sorted_to = Path(part.record.sorted_path) if part.record.sorted_path else None
+            self.signals.decided(decision.verdict, Path(part.record.image_path), decision.time, decision.person,
+                                 decision.note, part.record.verdict, sorted_to)
+
     def _say_signals(self, on_notice: Callable[[str], None]) -> None:
         """What the signal command's thread found (a failure, the command working again), said in the line's and
         kept in the audit trail: quality asking why the stack light stayed green finds it there. Not told to the
@@ -792,6 +825,7 @@ class InspectionLine:
             if not self._said_started:
                 self._said_started = True
                 self._tell(LINE_STARTED, f"inspecting the parts in {self.folder}, {_judged_by(self.model)}")
+                self._tell_decisions()  # where people's decisions start from: those made from now on are told
                 if self._run_going_on is not None:  # after the start, whose program sets a stack light green
                     self._tell(self._run_going_on.kind, self._run_going_on.detail)
             while True:

@@ -7,6 +7,9 @@ line runs one program the plant chooses, its *signal command*, once for each eve
 - a part concluded (recorded, then sorted): ``COMMAND ng PART`` (``ok``, ``review``, ``error`` likewise; ``ok`` only
   when asked: most equipment acts on the parts that are not good, and a program started per good part costs the
   line's PC);
+- a person's verdict on one of the line's parts (a REVIEW part passed or failed, a false reject passed), made in
+  the window, with ``patchcore log --decide`` or at another PC of a plant's record: ``COMMAND decided-ok PART``
+  (``decided-ng``), looked for every :data:`~.runner.DECISIONS_EVERY_S` seconds;
 - the line's state: ``COMMAND line-started DETAIL`` once it inspects, ``COMMAND line-stopped DETAIL`` when it ends,
   ``model-taken-up`` and ``threshold-moved`` with the rule now in force,
   and every entry the line puts into the record's audit trail under its name in lower case, spaces as dashes
@@ -16,7 +19,8 @@ line runs one program the plant chooses, its *signal command*, once for each eve
 
 The event's particulars are also in its environment (``PATCHCORE_EVENT``, ``PATCHCORE_TIME``, and for a part
 ``PATCHCORE_PART``, ``PATCHCORE_VERDICT``, ``PATCHCORE_SCORE``, ``PATCHCORE_THRESHOLD``, ``PATCHCORE_SORTED_TO``;
-for the line's state ``PATCHCORE_DETAIL``), so that a script reads what it needs by name.
+for a decision ``PATCHCORE_PART``, ``PATCHCORE_VERDICT`` (the person's), ``PATCHCORE_MACHINE_VERDICT``,
+``PATCHCORE_PERSON``, ``PATCHCORE_NOTE``, ``PATCHCORE_SORTED_TO``; for the line's state ``PATCHCORE_DETAIL``), so that a script reads what it needs by name.
 
 A program started for every event costs the line's PC its start each time: nothing for NG parts and warnings, but
 a Python script told of every part at 10 parts/s took the 2-core PC's last idle share and fell behind
@@ -148,6 +152,14 @@ class SignalCommand:
         self._put(LineEvent(verdict.lower(), (str(path),), (
             ("part", str(path)), ("verdict", verdict), ("time", at.isoformat()), ("score", score),
             ("threshold", threshold), ("sorted_to", None if sorted_to is None else str(sorted_to)))))
+
+    def decided(self, verdict: str, path: Path, at: datetime, person: str, note: str, machine_verdict: str,
+                sorted_to: Optional[Path]) -> None:
+        """A person decided one of the line's parts ``verdict`` (OK or NG) at ``at``: ``decided-ok PART`` or
+        ``decided-ng PART``, whatever ``ok_parts`` says (a part held for a person goes on, or out)."""
+        self._put(LineEvent(f"decided-{verdict.lower()}", (str(path),), (
+            ("part", str(path)), ("verdict", verdict), ("machine_verdict", machine_verdict), ("person", person),
+            ("note", note), ("time", at.isoformat()), ("sorted_to", None if sorted_to is None else str(sorted_to)))))
 
     def state(self, kind: str, detail: str, at: datetime) -> None:
         """The line's state changed: ``kind`` is an audit-trail entry's name, or :data:`LINE_STARTED` and the like."""

@@ -282,6 +282,23 @@ def newest_of_image(connection: sa.Connection, station: str, image_path: str,
     return None if row is None else _stored(row)
 
 
+def decisions_after(connection: sa.Connection, after_id: int, station: str, limit: int,
+                    absent: FrozenSet[str] = frozenset()) -> List[StoredInspection]:
+    """The decisions newer than ``after_id`` (in the order they were made, at most ``limit``) on parts ``station``
+    recorded, wherever they were decided: each part with that decision as its ``decision``."""
+    columns = [sa.null().label(column.name) if column.name in absent else column for column in inspections.c]
+    query = (sa.select(*columns, *_DECISION)
+             .select_from(decisions.join(inspections, inspections.c.id == decisions.c.inspection_id))
+             .where(decisions.c.id > after_id, inspections.c.station == station)
+             .order_by(decisions.c.id).limit(limit))
+    return [_stored(row) for row in connection.execute(query)]
+
+
+def newest_decision_id(connection: sa.Connection) -> int:
+    """The newest decision's id, 0 when none was made: where :func:`decisions_after` starts from."""
+    return int(connection.execute(sa.select(sa.func.max(decisions.c.id))).scalar_one() or 0)
+
+
 def iter_inspections(connection: sa.Connection, where: RecordFilter, limit: Optional[int] = None,
                      newest_first: bool = False, absent: FrozenSet[str] = frozenset()) -> Iterator[StoredInspection]:
     """The matching records in time order, streamed (a million rows never sit in memory at once)."""

@@ -202,6 +202,21 @@ class InspectionStore:
         with self._transaction("read") as connection:
             return queries.newest_of_image(connection, station or self.station, image_path, self.absent_columns)
 
+    def decisions_after(self, after_id: int, limit: int = 1000) -> List[StoredInspection]:
+        """People's decisions newer than ``after_id``, oldest first, on parts this store's station recorded (decided
+        here or at any other PC of a plant's record): each part with that decision. None in a store too old to
+        hold decisions."""
+        if "decisions" in self.absent_columns:
+            return []
+        with self._transaction("read") as connection:
+            return queries.decisions_after(connection, after_id, self.station, limit, self.absent_columns)
+
+    def newest_decision_id(self) -> int:
+        if "decisions" in self.absent_columns:
+            return 0
+        with self._transaction("read") as connection:
+            return queries.newest_decision_id(connection)
+
     def iter_inspections(self, where: RecordFilter = RecordFilter()) -> Iterator[StoredInspection]:
         """The matching records in time order, streamed: for exports of any size."""
         with self._transaction("read") as connection:

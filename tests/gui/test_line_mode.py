@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shlex
 import shutil
 import sqlite3
 from pathlib import Path
@@ -11,6 +12,8 @@ import pytest
 
 from patchcore_gui.core import save_model
 from patchcore_gui.record import RecordFilter, open_store
+
+from ..line.event_writer import EventWriter
 
 TIMEOUT_MS = 120_000
 
@@ -157,6 +160,8 @@ def test_an_ng_part_of_the_line_is_inspected_again_or_taught_from_its_thumbnail(
     line moved it."""
     panel = window.line_mode.panel
     panel.sorting.setCurrentIndex(panel.sorting.findData("move"))
+    plant = EventWriter(tmp_path / "plant")  # a person's verdicts reach the plant's program
+    panel.signal_setting.edit.setText(shlex.join(plant.command))
     _model_path, camera, panel = run_line(window, fitted, tmp_path)
     drop(synthetic_set.test_defective[0], camera, "d0.png")
     drop(synthetic_set.test_defective[1], camera, "d1.png")
@@ -225,6 +230,9 @@ def test_an_ng_part_of_the_line_is_inspected_again_or_taught_from_its_thumbnail(
     assert not window.busy and len(window.results.items()) == 1
     with qtbot.waitSignal(panel.running_changed, timeout=TIMEOUT_MS):
         panel.stop_button.click()
+    told = [(arguments[0], Path(arguments[1]).name, particulars["PATCHCORE_PERSON"])
+            for arguments, particulars in plant.events() if arguments[0].startswith("decided-")]
+    assert told == [("decided-ok", "d1.png", "A. Meyer"), ("decided-ng", "d0.png", "A. Meyer")]
 
 
 def test_closing_the_window_while_a_line_runs_asks_first(qtbot, window, fitted, tmp_path):

@@ -50,6 +50,21 @@ def test_parts_that_are_not_good_and_the_line_s_states_are_told_in_order_with_th
     assert signals.sent == 4 and signals.take_said() == []
 
 
+def test_a_persons_decision_is_told_with_who_and_the_machines_verdict_good_parts_asked_or_not(event_writer):
+    signals = SignalCommand(event_writer.command)
+    signals.start()
+    signals.decided("OK", Path("/cam/c.png"), AT, "A. Meyer", "a speck of dust", "REVIEW", Path("/sorted/REVIEW/c.png"))
+    signals.decided("NG", Path("/cam/e.png"), AT, "B. Kaya", "", "REVIEW", None)
+    signals.close()
+    events = event_writer.events()
+    assert [arguments for arguments, _ in events] == [["decided-ok", "/cam/c.png"], ["decided-ng", "/cam/e.png"]]
+    assert events[0][1] == {"PATCHCORE_EVENT": "decided-ok", "PATCHCORE_PART": "/cam/c.png", "PATCHCORE_VERDICT": "OK",
+                            "PATCHCORE_MACHINE_VERDICT": "REVIEW", "PATCHCORE_PERSON": "A. Meyer",
+                            "PATCHCORE_NOTE": "a speck of dust", "PATCHCORE_TIME": "2026-12-02T09:30:05+00:00",
+                            "PATCHCORE_SORTED_TO": str(Path("/sorted/REVIEW/c.png"))}
+    assert events[1][1]["PATCHCORE_NOTE"] == "" and events[1][1]["PATCHCORE_SORTED_TO"] == ""
+
+
 def test_good_parts_are_told_when_asked(event_writer):
     signals = SignalCommand(event_writer.command, ok_parts=True)
     signals.start()
@@ -275,3 +290,43 @@ def test_a_model_taken_up_and_a_moved_threshold_are_told_with_the_rule_in_force(
     assert line.signals is not None
     moved = line.signals._events.get_nowait()  # sent no more: the line has ended
     assert (moved.name, moved.arguments) == ("threshold-moved", (f"threshold {inspector.model.threshold:.4f}",))
+
+
+def test_a_line_tells_a_persons_decision_on_its_part_made_anywhere_in_its_record_once(tmp_path, inspector,
+                                                                                     synthetic_set, run_line,
+                                                                                     event_writer):
+    from patchcore_gui.core.model_file import save_model
+    from patchcore_gui.line.recording import StoreRecorder
+    from patchcore_gui.record import InspectionRecord, RecordFilter, open_store
+
+    target = str(tmp_path / "line.sqlite")
+    model_path = save_model(inspector.model, tmp_path / "m.patchcore")
+    with open_store(target, "line3") as store:  # decided before the line started: not told
+        part = tmp_path / "camera" / "old.png"
+        old = store.add(InspectionRecord(time=AT, image_path=str(part), file_size=1, sha256="0" * 64,
+                                         model_sha256="m", model_name="m", threshold=1.0, score=1.5, verdict="NG", error=None, inspection_ms=None))
+        store.decide(old, "OK", "A. Meyer")
+    folder = tmp_path / "camera"
+    folder.mkdir()
+    recorder = StoreRecorder.open(target, "line3", model_path, inspector.model.threshold)
+    line = InspectionLine(inspector, folder, recorder, settings=replace(FAST, signal_command=event_writer.command))
+    running = run_line(line)
+    drop(synthetic_set.test_defective[0], folder, "p0.png")
+    running.wait_for(1)
+    # a person at another PC of the plant's record passes the part; another station's part is not this line's
+    with open_store(target, "quality-office") as office:
+        (recorded,) = office.inspections(RecordFilter(station="line3", part="p0.png"))
+        office.decide(recorded.id, "OK", "B. Kaya", "a speck of dust")
+        other = office.add(InspectionRecord(time=AT, image_path=str(folder / "x.png"), file_size=1, sha256="1" * 64,
+                                            model_sha256="m", model_name="m", threshold=1.0, score=1.5, verdict="NG", error=None, inspection_ms=None))
+        office.decide(other, "OK", "B. Kaya")
+    wait_until(lambda: "decided-ok" in event_writer.names())
+    drop(synthetic_set.test_defective[1], folder, "p1.png")
+    running.wait_for(2)
+    running.stop()
+    recorder.close()
+    events = event_writer.events()
+    assert [arguments[0] for arguments, _ in events] == ["line-started", "ng", "decided-ok", "ng", "line-stopped"]
+    decided = events[2][1]
+    assert events[2][0][1] == str(folder / "p0.png") and decided["PATCHCORE_PERSON"] == "B. Kaya"
+    assert decided["PATCHCORE_MACHINE_VERDICT"] == "NG" and decided["PATCHCORE_NOTE"] == "a speck of dust"
