@@ -116,3 +116,21 @@ def test_a_stations_part_is_found_by_the_path_it_recorded_it_under_the_newest_re
     assert store.newest_of_image(path).id == again
     assert store.newest_of_image(path, station="line4") is None  # line 4 never recorded it
     assert store.newest_of_image("/camera/never.png") is None
+
+
+def test_the_decisions_after_one_are_those_on_this_stations_parts_in_order_each_with_its_part(line, store_target):
+    store, ids = line
+    assert store.newest_decision_id() == 0 and store.decisions_after(0) == []
+    before = store.decide(ids[1], "OK", "A. Meyer", time=HOUR + timedelta(minutes=15))
+    start = store.newest_decision_id()
+    assert start == before.id
+    with open_store(store_target, "quality-office") as office:  # decided elsewhere: on line 3's parts, or line 4's
+        on_line3 = office.decide(ids[4], "NG", "B. Kaya", "a crack", time=HOUR + timedelta(minutes=75))
+        office.decide(ids["line4"], "OK", "B. Kaya", time=HOUR + timedelta(minutes=76))
+    again = store.decide(ids[1], "NG", "B. Chef", time=HOUR + timedelta(minutes=77))
+    found = store.decisions_after(start)
+    assert [(part.id, part.decision.id) for part in found] == [(ids[4], on_line3.id), (ids[1], again.id)]
+    assert (found[0].record.verdict, found[0].decision.person, found[0].decision.note) == ("REVIEW", "B. Kaya",
+                                                                                          "a crack")
+    assert found[0].decision.station == "quality-office" and store.decisions_after(again.id) == []
+    assert [part.id for part in store.decisions_after(0, limit=1)] == [ids[1]]
