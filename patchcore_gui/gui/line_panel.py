@@ -293,6 +293,7 @@ class LinePanel(QWidget):
         self.worker = LineWorker(make_inspector, folder, make_recorder, sorter, overlays, settings, model_file)
         self.worker.model_taken_up.connect(self.model_taken_up)
         self.worker.shift_ended.connect(self._shift_ended)
+        self.worker.decided.connect(self._decided_in_the_record)
         self.worker.part_done.connect(self._part_done)
         self.worker.counters.connect(self._show_counters)
         self.worker.notice.connect(self.show_notice)
@@ -431,6 +432,13 @@ class LinePanel(QWidget):
         """A person decided a recorded part (here or in History): its row, if listed, says so."""
         if self.ng_model.decided(part.record.image_path, decision):
             self._show_ng_title()
+
+    @Slot(object)
+    def _decided_in_the_record(self, part: StoredInspection) -> None:
+        """The line found a decision on one of its parts in the record: one made at another PC of a plant's
+        record, or with ``patchcore log --decide``, is listed as one made here is (one made here, again)."""
+        assert part.decision is not None
+        self.part_decided(part, part.decision)
 
     @Slot(QModelIndex, QModelIndex)
     def _ng_selected(self, current: QModelIndex, previous: QModelIndex = QModelIndex()) -> None:

@@ -103,6 +103,7 @@ class LineWorker(Worker):
     notice = Signal(str)
     model_taken_up = Signal(object)  # PatchCoreModel, read from the line's model file once it inspects with it
     shift_ended = Signal(object)  # ShiftSnapshot: the ended shift's final counters (a new one has started)
+    decided = Signal(object)  # StoredInspection: a person decided one of the line's parts (here or at another PC)
 
     def __init__(self, make_inspector: Callable[[], Inspector], folder: Path,
                  make_recorder: Callable[[], Optional[Recorder]],
@@ -164,7 +165,7 @@ class LineWorker(Worker):
                 path, stamp, open_recorder_for = self.model_file
                 follower = ModelFileFollower(self.line, path, stamp, open_recorder_for, self.notice.emit,
                                              self.model_taken_up.emit).start()
-            final = self.line.run(self._result, self.notice.emit, self._tick, self._shift_ended)
+            final = self.line.run(self._result, self.notice.emit, self._tick, self._shift_ended, self.decided.emit)
             self._apply_changes()
             self.counters.emit(final)
             return final

@@ -37,7 +37,7 @@ from ..core.errors import said_in_one_line
 from ..core.likeness import Unlikeness, unlikeness_of_file
 from ..core.model_file import inspects_alike
 from ..core.regions import DefectRegion, regions_summary
-from ..record import file_identity
+from ..record import StoredInspection, file_identity
 from ..record.store import MODEL_TAKEN_UP, THRESHOLD_MOVED
 from .arrival import REMEMBERED_PARTS, ArrivalSettings, FolderWatch, Part, PartQueue
 from .counters import ShiftCounters, ShiftSnapshot
@@ -357,6 +357,7 @@ class InspectionLine:
         # was last looked at for newer ones
         self._decisions_after: Optional[int] = None
         self._decisions_looked_at = 0.0
+        self._on_decided: Callable[[StoredInspection], None] = lambda part: None
         self._new_shift_asked = threading.Event()
         self._last_part_time: Optional[datetime] = None  # the last concluded part's (_in_arrival_order)
         self._claim: Optional[ExitStack] = None  # the camera folder's lock, while held
@@ -454,17 +455,21 @@ class InspectionLine:
     def run(self, on_result: Callable[[PartResult], None] = lambda result: None,
             on_notice: Callable[[str], None] = lambda line: None,
             on_tick: Callable[[], None] = lambda: None,
-            on_shift: Callable[[ShiftSnapshot], None] = lambda ended: None) -> ShiftSnapshot:
+            on_shift: Callable[[ShiftSnapshot], None] = lambda ended: None,
+            on_decided: Callable[[StoredInspection], None] = lambda part: None) -> ShiftSnapshot:
         """Watch, inspect, record and sort until stopped; returns the counters at the end.
 
         ``on_tick()`` is called just before each batch, and at least every second while the line is idle;
-        ``on_shift(ended)`` when a shift ends (by the plan, or :meth:`new_shift`), with its final counters.
+        ``on_shift(ended)`` when a shift ends (by the plan, or :meth:`new_shift`), with its final counters;
+        ``on_decided(part)`` when a person decided one of the line's recorded parts, wherever (see
+        :meth:`_follow_decisions`), the part with that decision.
 
         Raises :class:`PatchCoreError` if the folder cannot be watched, or another line (here, or on another PC
         through a share) watches it or takes it over meanwhile (this line then stops after the parts in hand).
         """
         if not self.folder.is_dir():
             raise PatchCoreError(f"folder '{self.folder}' does not exist or is not a folder")
+        self._on_decided = on_decided
         self.claim_folder(on_notice)
         if self.signals is not None:
             self.signals.start()
@@ -487,7 +492,7 @@ class InspectionLine:
             self.disk_space.close()
             self._say_disk_space(on_notice)  # OK images removed as the line started, before its first tick
             if self.signals is not None:
-                self._tell_decisions(at_once=True)  # one made in the last seconds
+                self._follow_decisions(at_once=True)  # one made in the last seconds
                 self._tell(LINE_STOPPED, ended)
                 self.signals.close()
                 self._say_signals(on_notice)
@@ -540,7 +545,7 @@ class InspectionLine:
         def tick() -> None:
             self._turn_shift_if_due(on_shift, on_notice, part_done_in_hand=lambda: bool(in_hand) and in_hand[0].done())
             self._say_who_else_watched(on_notice)
-            self._tell_decisions()
+            self._follow_decisions()
             self._say_signals(on_notice)
             self._say_disk_space(on_notice)
             on_tick()
@@ -705,12 +710,13 @@ class InspectionLine:
             except PatchCoreError as exc:
                 on_notice(f"error: '{kind}' could not be recorded: {exc}")
 
-    def _tell_decisions(self, at_once: bool = False) -> None:
+    def _follow_decisions(self, at_once: bool = False) -> None:
         """A person's verdict on one of this line's parts, made since the line started (in the window, with
-        ``patchcore log --decide``, at another PC of a plant's record), told to the signal command: a part held for
-        a person goes on, or out. The record is looked at every :data:`DECISIONS_EVERY_S` seconds, between parts."""
+        ``patchcore log --decide``, at another PC of a plant's record), told to the signal command (a part held for
+        a person goes on, or out) and to ``on_decided`` (the window's NG list says it). The record is looked at
+        every :data:`DECISIONS_EVERY_S` seconds, between parts."""
         follow = getattr(self.recorder, "decisions_after", None)
-        if self.signals is None or follow is None or not self._said_started:
+        if follow is None or not self._said_started:
             return
         now = time.monotonic()
         if now < self._decisions_looked_at + DECISIONS_EVERY_S and self._decisions_after is not None and not at_once:
@@ -726,9 +732,11 @@ class InspectionLine:
         for part in decided:
             decision = part.decision
             assert decision is not None
-            sorted_to = Path(part.record.sorted_path) if part.record.sorted_path else None
-            self.signals.decided(decision.verdict, Path(part.record.image_path), decision.time, decision.person,
-                                 decision.note, part.record.verdict, sorted_to)
+            if self.signals is not None:
+                sorted_to = Path(part.record.sorted_path) if part.record.sorted_path else None
+                self.signals.decided(decision.verdict, Path(part.record.image_path), decision.time, decision.person,
+                                     decision.note, part.record.verdict, sorted_to)
+            self._on_decided(part)
 
     def _say_signals(self, on_notice: Callable[[str], None]) -> None:
         """What the signal command's thread found (a failure, the command working again), said in the line's and
@@ -825,7 +833,7 @@ class InspectionLine:
             if not self._said_started:
                 self._said_started = True
                 self._tell(LINE_STARTED, f"inspecting the parts in {self.folder}, {_judged_by(self.model)}")
-                self._tell_decisions()  # where people's decisions start from: those made from now on are told
+                self._follow_decisions()  # where people's decisions start from: those made from now on are told
                 if self._run_going_on is not None:  # after the start, whose program sets a stack light green
                     self._tell(self._run_going_on.kind, self._run_going_on.detail)
             while True:

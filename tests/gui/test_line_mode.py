@@ -9,6 +9,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 
 from patchcore_gui.core import save_model
 from patchcore_gui.record import RecordFilter, open_store
@@ -274,3 +275,18 @@ def test_the_window_records_as_the_station_its_settings_name_by_hand_and_on_the_
 
     qtbot.waitUntil(lambda: len(recorded()[0]) == 2, timeout=TIMEOUT_MS)
     assert recorded() == (["line3", "line3"], {"line3"})
+
+
+def test_a_decision_made_at_another_pc_on_a_part_of_the_line_is_shown_in_its_ng_list(qtbot, window, fitted,
+                                                                                     synthetic_set, tmp_path):
+    _model_path, camera, panel = run_line(window, fitted, tmp_path)
+    drop(synthetic_set.test_defective[0], camera, "d0.png")
+    qtbot.waitUntil(lambda: panel.ng_model.rowCount() == 1, timeout=TIMEOUT_MS)
+    with open_store(window.record.target, "quality-office") as office:  # the plant's record, read elsewhere
+        [part] = office.inspections(RecordFilter(part="d0.png"))
+        office.decide(part.id, "OK", "B. Kaya", "within tolerance")
+    row = panel.ng_model.index(0, 0)
+    qtbot.waitUntil(lambda: panel.ng_model.data(row) == "d0.png\ndecided OK", timeout=TIMEOUT_MS)
+    assert "decided OK by B. Kaya" in panel.ng_model.data(row, Qt.ItemDataRole.ToolTipRole)
+    with qtbot.waitSignal(panel.running_changed, timeout=TIMEOUT_MS):
+        panel.stop_button.click()
