@@ -19,7 +19,8 @@ Usage::
 5. People's decisions: the newest 2,000 parts as the History view lists them, with each part's newest decision
    joined (and without the join, as a store too old to hold decisions is read); then 1% of the parts decided
    (``store.decide``, one commit each, timed for the first 200; the rest in batches), and the listing, the
-   summaries and the NG parts nobody decided again, and the NG parts whose newest decision is OK, listed and counted.
+   summaries and the NG parts nobody decided again, and the NG parts whose newest decision is OK, listed and counted;
+   and what a running line looks at every 2 s: the decisions after the newest it knew, with their parts.
 
 Parts for 2 and 3 are written in batches of 10,000 per transaction (the same rows a line writes,
 written faster). Without --postgresql, a throwaway server is started in a temp folder where the
@@ -204,6 +205,10 @@ def time_decisions(store: InspectionStore, share: float = 0.01) -> Dict[str, flo
     passed = RecordFilter(verdict="NG", decided="OK")
     results["decided OK list s"] = _median_s(lambda: store.inspections(passed, limit=2000, newest_first=True))
     results["decided OK count s"] = _median_s(lambda: store.count(passed))
+    # what a running line does every 2 s: the newest decision's id at its start, then the decisions after one
+    newest = store.newest_decision_id()
+    results["newest decision id s"] = _median_s(store.newest_decision_id)
+    results["decisions after s"] = _median_s(lambda: store.decisions_after(newest - 5))
     return results
 
 
@@ -246,6 +251,9 @@ def bench(name: str, target: str, path: Optional[Path], args: argparse.Namespace
           f"hour {decided['summary hour after s']:.2f} s, the NG parts nobody decided counted "
           f"{decided['undecided NG count s']:.2f} s; the NG parts decided OK listed "
           f"{1000 * decided['decided OK list s']:.0f} ms, counted {1000 * decided['decided OK count s']:.0f} ms")
+    print(f"a running line's look for decisions on its parts (every 2 s): the newest decision's id "
+          f"{1000 * decided['newest decision id s']:.2f} ms, the newest 5 decisions with their parts "
+          f"{1000 * decided['decisions after s']:.2f} ms")
 
 
 _TARGETS: Dict[str, object] = {}

@@ -84,6 +84,20 @@ def run_on_a_camera(panel: LinePanel, inspector: Inspector, tmp_path: Path) -> T
     return camera, memory
 
 
+def stop_line(qtbot, panel: LinePanel) -> None:
+    """Stop the panel's line and wait until it has ended."""
+    panel.stop()
+    qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT_MS)
+
+
+def wait_for_the_ng_run(qtbot, panel: LinePanel, count: int) -> None:
+    """Wait until the NG run's band shows over the newest part, said in the notice line as ``count`` in a row."""
+    qtbot.waitUntil(lambda: panel.ng_run_warning.isVisible(), timeout=TIMEOUT_MS)
+    assert panel.ng_run_warning.text().startswith("NG parts in a row since ")
+    assert panel.ng_run_warning.text().endswith(": look at these parts and at what makes them")
+    assert panel.notice_label.text().startswith(f"warning: {count} NG parts in a row since ")
+
+
 def wait_inspected(qtbot, panel: LinePanel, count: int) -> None:
     qtbot.waitUntil(lambda: panel.last_snapshot is not None and panel.last_snapshot.inspected >= count,
                     timeout=TIMEOUT_MS)
@@ -148,8 +162,7 @@ def test_unlocking_is_recorded_and_a_moved_threshold_counts_from_the_next_part(q
     panel.threshold_moved(1e9)  # nothing is NG any more
     drop(synthetic_set.test_defective[0], camera, "d0.png")
     wait_inspected(qtbot, panel, 1)
-    panel.stop()
-    qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT_MS)
+    stop_line(qtbot, panel)
     assert [kind for kind, _, _ in memory.changes] == ["threshold unlocked"]  # the move is the window's to record
     assert [(r.verdict, r.threshold) for r in memory.added] == [("OK", 1e9)]
 
@@ -172,8 +185,7 @@ def test_a_camera_folder_on_a_network_share_is_listed_and_the_panel_says_so(qtbo
     assert panel.worker.line.watch.poll_every == arrival.POLL_EVERY_S
     assert any(text.startswith(f"{camera} is looked at every 1 s: it is on a network file system (cifs)")
                for text in messages)
-    panel.stop()
-    qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT_MS)
+    stop_line(qtbot, panel)
     assert [r.path.name for r in memory.added] == ["p0.png"]
 
 
@@ -196,8 +208,7 @@ def test_a_camera_folder_that_goes_away_is_shown_until_it_is_back(qtbot, panel, 
     qtbot.waitUntil(lambda: panel.folder_label.text() == f"Running on {camera} (a network folder, nfs4: looked at "
                     "every 1 s)", timeout=10_000)
     assert panel.notice_label.text()
-    panel.stop()
-    qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT_MS)
+    stop_line(qtbot, panel)
     assert panel.notice_label.text() == ""  # a stopped line's notices are not left standing as if it ran
     assert [r.path.name for r in memory.added] == ["p0.png", "p1.png"]
     threshold = inspector.model.threshold
@@ -217,8 +228,7 @@ def test_subfolders_too_inspects_the_parts_a_camera_writes_into_a_new_folder(qtb
     (camera / "2026-11-30").mkdir()
     drop(synthetic_set.test_good[0], camera / "2026-11-30", "p0.png")
     wait_inspected(qtbot, panel, 1)
-    panel.stop()
-    qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT_MS)
+    stop_line(qtbot, panel)
     assert [r.path for r in memory.added] == [camera / "2026-11-30" / "p0.png"]
     assert str(settings.value("line/subfolders")).lower() == "true" and panel.subfolders.isEnabled()
 
@@ -240,8 +250,7 @@ def test_a_review_band_given_while_the_line_runs_sends_doubtful_parts_to_review_
     drop(synthetic_set.test_defective[0], camera, "d0.png")
     wait_inspected(qtbot, panel, 1)
     qtbot.waitUntil(lambda: panel.counter_labels["review"].text() == "1", timeout=TIMEOUT_MS)
-    panel.stop()
-    qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT_MS)
+    stop_line(qtbot, panel)
     assert [(r.verdict, r.review_from) for r in memory.added] == [("REVIEW", 0.0)]
     assert panel.verdict_label.text().startswith("REVIEW") and "#8e44ad" in panel.verdict_label.styleSheet()
     # listed for a person beside the NG parts, and said to be one
@@ -378,8 +387,7 @@ def test_a_new_shift_starts_the_counters_and_the_ng_parts_again_and_the_line_goe
     assert panel.shift_label.text() in (f"Shift since {asked:%H:%M}", f"Shift since {datetime.now():%H:%M}")
     drop(synthetic_set.test_good[0], camera, "p1.png")  # the line went on
     wait_inspected(qtbot, panel, 1)
-    panel.stop()
-    qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT_MS)
+    stop_line(qtbot, panel)
 
 
 class ShiftRecord(SessionMemory):
@@ -404,8 +412,7 @@ def test_a_restart_within_a_shift_counts_its_earlier_parts_and_says_its_ng_parts
     qtbot.waitUntil(lambda: panel.ng_title.text() == ("NG parts of this shift: 3; 2 of them before this start, in "
                                                       "the record (View > History) (click one to look again, right-click for more)"),
                     timeout=TIMEOUT_MS)
-    panel.stop()
-    qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT_MS)
+    stop_line(qtbot, panel)
 
 
 def test_a_folder_another_line_inspects_is_refused_in_one_line(qtbot, panel, inspector, tmp_path):
@@ -452,8 +459,7 @@ def test_parts_unlike_the_good_parts_are_shown_over_the_newest_part_until_they_l
     assert panel.unlike_warning.text().endswith("is it the model for these parts, and is the camera as it was?")
     drop(synthetic_set.test_good[0], camera, "good.png")
     qtbot.waitUntil(lambda: panel.unlike_warning.isHidden(), timeout=TIMEOUT_MS)
-    panel.stop()
-    qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT_MS)
+    stop_line(qtbot, panel)
     assert [kind for kind, _, _ in memory.changes if "good parts" in kind] == [
         "parts unlike the good parts", "parts like the good parts again"]
 
@@ -471,14 +477,10 @@ def test_ng_parts_in_a_row_are_warned_of_over_the_newest_part_until_an_ok_part(q
     wait_inspected(qtbot, panel, 1)
     assert panel.ng_run_warning.isHidden()
     drop(synthetic_set.test_defective[1], camera, "p1.png")
-    qtbot.waitUntil(lambda: panel.ng_run_warning.isVisible(), timeout=TIMEOUT_MS)
-    assert panel.ng_run_warning.text().startswith("NG parts in a row since ")
-    assert panel.ng_run_warning.text().endswith(": look at these parts and at what makes them")
-    assert panel.notice_label.text().startswith("warning: 2 NG parts in a row since ")
+    wait_for_the_ng_run(qtbot, panel, 2)
     drop(synthetic_set.test_good[0], camera, "p2.png")
     qtbot.waitUntil(lambda: panel.ng_run_warning.isHidden(), timeout=TIMEOUT_MS)
-    panel.stop()
-    qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT_MS)
+    stop_line(qtbot, panel)
     assert panel.ng_in_a_row.isEnabled()
     assert [kind for kind, _, _ in memory.changes if "in a row" in kind] == [
         "NG parts in a row", "an OK part after NG parts in a row"]
@@ -501,17 +503,13 @@ def test_a_line_started_again_in_a_run_of_ng_parts_shows_it_at_once_and_tells_th
     for index in range(2):
         drop(synthetic_set.test_defective[index], camera, f"p{index}.png")
     qtbot.waitUntil(lambda: panel.ng_run_warning.isVisible(), timeout=TIMEOUT_MS)
-    panel.stop()
-    qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT_MS)
+    stop_line(qtbot, panel)
     panel.start(camera, lambda: inspector, lambda: memory, FAST)  # the PC rebooted: the run goes on
-    qtbot.waitUntil(lambda: panel.ng_run_warning.isVisible(), timeout=TIMEOUT_MS)
-    assert panel.ng_run_warning.text().startswith("NG parts in a row since ")
-    assert panel.notice_label.text().startswith("warning: 2 NG parts in a row since ")
+    wait_for_the_ng_run(qtbot, panel, 2)
     assert panel.notice_label.text().endswith("(recorded before this start)")
     drop(synthetic_set.test_good[0], camera, "p2.png")
     qtbot.waitUntil(lambda: panel.ng_run_warning.isHidden(), timeout=TIMEOUT_MS)
-    panel.stop()
-    qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT_MS)
+    stop_line(qtbot, panel)
     assert plant.names() == ["line-started", "ng", "ng-parts-in-a-row", "ng", "line-stopped",
                              "line-started", "ng-parts-in-a-row", "an-ok-part-after-ng-parts-in-a-row", "line-stopped"]
     assert [kind for kind, _, _ in memory.changes if "in a row" in kind] == [
@@ -537,8 +535,7 @@ def test_a_disk_nearly_full_is_shown_over_the_newest_part_while_the_line_runs(qt
     assert panel.disk_warning.text().endswith("is nearly full: 300 MB free. When it is full the camera cannot save its "
                                               "images: make room there.")
     assert "nearly full" in panel.notice_label.text()
-    panel.stop()
-    qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT_MS)
+    stop_line(qtbot, panel)
     assert panel.disk_warning.isHidden() and panel.disk_warning_minutes.isEnabled()
     assert [kind for kind, _, _ in memory.changes if "disk" in kind] == [disk_space.DISK_NEARLY_FULL]
     panel.disk_warning_minutes.setValue(0)  # never: no look at the disks
@@ -548,8 +545,7 @@ def test_a_disk_nearly_full_is_shown_over_the_newest_part_while_the_line_runs(qt
     qtbot.waitUntil(lambda: worker.line is not None and worker.line.ready.is_set(), timeout=TIMEOUT_MS)
     assert worker.settings.disk_full_within_s == 0 and worker.line.disk_space._thread is None
     assert panel.disk_warning.isHidden()
-    panel.stop()
-    qtbot.waitUntil(lambda: not panel.running, timeout=TIMEOUT_MS)
+    stop_line(qtbot, panel)
     assert LinePanel(settings).disk_warning_minutes.value() == 0  # remembered
     assert LinePanel(settings).ok_kept_days.value() == 14
 
