@@ -11,7 +11,8 @@ Usage::
    the tables with their indexes and TOAST).
 3. Summary: ``store.summary`` over ``--parts`` parts (by default a million: about 11.6 days of one
    line at one part per second), in total, per hour, per day and per shift (06:00 14:00 22:00); the
-   station's last 8 hours, as a line restarted within a shift counts them; and the whole command
+   station's last 8 hours, as a line restarted within a shift counts them; its newest 1,000 parts, as a line
+   starting looks back for a run of NG parts; and the whole command
    ``patchcore log STORE --summary --by hour`` with Python's start-up.
 4. Finding one part among them by its file name (``--part``, text anywhere in the path: no index
    serves it, every row is read), in the store and as the whole command.
@@ -141,6 +142,12 @@ def time_summaries(store: InspectionStore, target: str, repeats: int = 3) -> Dic
         store.summary(RecordFilter(since=newest - timedelta(hours=8), station="line3"))
         seconds.append(time.perf_counter() - started)
     results["shift so far s"] = statistics.median(seconds)
+    # a line starting looks back at its station's newest 1,000 parts for a run of NG parts it goes on with
+    # (StoreRecorder.newest_parts, which keeps its folder's): the query as it reads them, and with the folder in it
+    results["look back s"] = _median_s(lambda: store.inspections(RecordFilter(station="line3"), limit=1000,
+                                                                 newest_first=True), repeats)
+    results["look back by path s"] = _median_s(lambda: store.inspections(
+        RecordFilter(station="line3", part="/srv/camera/line3"), limit=1000, newest_first=True), repeats)
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "patchcore_gui.program", "log", target, "--summary", "--by", "hour"],
@@ -242,6 +249,9 @@ def bench(name: str, target: str, path: Optional[Path], args: argparse.Namespace
           f"{timed['summary shift s']:.2f} s (median of 3); "
           f"`patchcore log --summary --by hour` command {timed['command s']:.2f} s")
     print(f"the station's last 8 hours (what a line restarted within a shift counts): {timed['shift so far s']:.3f} s")
+    print(f"a line's start looking back at its station's newest 1,000 parts for a run of NG parts: "
+          f"{1000 * timed['look back s']:.0f} ms (with its folder in the query, not used: "
+          f"{1000 * timed['look back by path s']:.0f} ms)")
     print(f"one part found by its file name: {timed['part s']:.2f} s (median of 3); "
           f"`patchcore log --part` command {timed['part command s']:.2f} s")
     print(f"the newest 2,000 parts listed with their decisions: {1000 * decided['list s']:.0f} ms (without the "

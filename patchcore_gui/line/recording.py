@@ -77,10 +77,8 @@ class StoreRecorder:
         subfolders), newest first: the parts before this start that a run in a row goes on from."""
         with _store_unavailable_is_recording_failed():
             store = self.recorder.store
-            # the path filter narrows in the database; a part of another folder whose path holds this one's is not
-            # the line's
-            found = store.inspections(RecordFilter(station=store.station, part=str(folder)), limit=limit,
-                                      newest_first=True)
+            # the station's newest, its folder's kept here: the folder as a text filter in the query is no index's
+            found = store.inspections(RecordFilter(station=store.station), limit=limit, newest_first=True)
         parts = [(stored.record.verdict, Path(stored.record.image_path), stored.record.time) for stored in found]
         return [part for part in parts if part[1].is_relative_to(folder)]
 

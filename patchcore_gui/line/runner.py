@@ -646,7 +646,8 @@ class InspectionLine:
     def _go_on_with_ng_run(self, on_notice: Callable[[str], None]) -> None:
         """A run of NG parts the line's record ends with goes on: restarted in one (a crash, the PC rebooted, a new
         model), the line warns at its fifth part in a row, not the fifth after the start; a run it said before is
-        said and shown again, told to the signal command again, and its end recorded. Looks back at most :data:`RUN_LOOKED_BACK` parts."""
+        said and shown again, told to the signal command again, and its end recorded. Looks back at most
+        :data:`RUN_LOOKED_BACK` parts."""
         newest_parts = getattr(self.recorder, "newest_parts", None)
         if newest_parts is None or not self.ng_in_a_row.in_a_row:
             return

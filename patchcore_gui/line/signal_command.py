@@ -20,7 +20,8 @@ line runs one program the plant chooses, its *signal command*, once for each eve
 The event's particulars are also in its environment (``PATCHCORE_EVENT``, ``PATCHCORE_TIME``, and for a part
 ``PATCHCORE_PART``, ``PATCHCORE_VERDICT``, ``PATCHCORE_SCORE``, ``PATCHCORE_THRESHOLD``, ``PATCHCORE_SORTED_TO``;
 for a decision ``PATCHCORE_PART``, ``PATCHCORE_VERDICT`` (the person's), ``PATCHCORE_MACHINE_VERDICT``,
-``PATCHCORE_PERSON``, ``PATCHCORE_NOTE``, ``PATCHCORE_SORTED_TO``; for the line's state ``PATCHCORE_DETAIL``), so that a script reads what it needs by name.
+``PATCHCORE_PERSON``, ``PATCHCORE_NOTE``, ``PATCHCORE_SORTED_TO``; for the line's state ``PATCHCORE_DETAIL``), so
+that a script reads what it needs by name.
 
 A program started for every event costs the line's PC its start each time: nothing for NG parts and warnings, but
 a Python script told of every part at 10 parts/s took the 2-core PC's last idle share and fell behind

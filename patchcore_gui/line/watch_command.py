@@ -98,7 +98,8 @@ def add_watch_command(sub: "argparse._SubParsersAction[argparse.ArgumentParser]"
                    help="a program of the plant's (a stack light, a reject gate, a PLC's gateway), with its first "
                         "arguments, run as 'COMMAND ng PART' for each NG part (review, error likewise), 'COMMAND "
                         "decided-ok PART' (decided-ng) when a person decides one of the line's parts (with --log), "
-                        "and 'COMMAND EVENT DETAIL' when the line starts, stops or warns (line-started, ng-parts-in-a-row, ...), "
+                        "and 'COMMAND EVENT DETAIL' when the line starts, stops or warns (line-started, "
+                        "ng-parts-in-a-row, ...), "
                         "one at a time and in order, the particulars in PATCHCORE_* variables too (README: 'Signals "
                         "to the line')")
     p.add_argument("--signal-ok", action="store_true", help="with --signal-command: run it for OK parts too")

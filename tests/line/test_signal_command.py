@@ -304,7 +304,8 @@ def test_a_line_tells_a_persons_decision_on_its_part_made_anywhere_in_its_record
     with open_store(target, "line3") as store:  # decided before the line started: not told
         part = tmp_path / "camera" / "old.png"
         old = store.add(InspectionRecord(time=AT, image_path=str(part), file_size=1, sha256="0" * 64,
-                                         model_sha256="m", model_name="m", threshold=1.0, score=1.5, verdict="NG", error=None, inspection_ms=None))
+                                         model_sha256="m", model_name="m", threshold=1.0, score=1.5, verdict="NG",
+                                         error=None, inspection_ms=None))
         store.decide(old, "OK", "A. Meyer")
     folder = tmp_path / "camera"
     folder.mkdir()
@@ -318,7 +319,8 @@ def test_a_line_tells_a_persons_decision_on_its_part_made_anywhere_in_its_record
         (recorded,) = office.inspections(RecordFilter(station="line3", part="p0.png"))
         office.decide(recorded.id, "OK", "B. Kaya", "a speck of dust")
         other = office.add(InspectionRecord(time=AT, image_path=str(folder / "x.png"), file_size=1, sha256="1" * 64,
-                                            model_sha256="m", model_name="m", threshold=1.0, score=1.5, verdict="NG", error=None, inspection_ms=None))
+                                            model_sha256="m", model_name="m", threshold=1.0, score=1.5, verdict="NG",
+                                         error=None, inspection_ms=None))
         office.decide(other, "OK", "B. Kaya")
     wait_until(lambda: "decided-ok" in event_writer.names())
     drop(synthetic_set.test_defective[1], folder, "p1.png")
