@@ -55,7 +55,7 @@ from .unlike_parts import UnlikeParts
 T = TypeVar("T")
 
 
-#: Seconds between looks at the record for people's decisions on the line's parts, for the signal command.
+#: Seconds between looks at the record for people's decisions on the line's parts (for the signal command, the window).
 DECISIONS_EVERY_S = 2.0
 #: the recorded parts a line looks back at as it starts, for a run of NG parts in a row it goes on with
 RUN_LOOKED_BACK = 1000
@@ -353,7 +353,7 @@ class InspectionLine:
             if settings.signal_command else None
         self.disk_space = DiskSpace((), settings.disk_full_within_s)
         self._said_started = False  # the signal command told that the line inspects
-        # the newest person's decision the signal command was told of (None: not looked yet), and when the record
+        # the newest person's decision looked at (None: not looked yet, the first look sets it), and when the record
         # was last looked at for newer ones
         self._decisions_after: Optional[int] = None
         self._decisions_looked_at = 0.0
