@@ -73,8 +73,8 @@ class StoreRecorder:
         return {"OK": total.ok, "NG": total.ng, "REVIEW": total.review, "ERROR": total.errors}
 
     def newest_parts(self, folder: Path, limit: int) -> List[Tuple[str, Path, datetime]]:
-        """``(verdict, path, time)`` of the newest ``limit`` parts this station recorded from ``folder`` (and its
-        subfolders), newest first: the parts before this start that a run in a row goes on from."""
+        """``(verdict, path, time)`` of the parts from ``folder`` (and its subfolders) among the newest ``limit`` this
+        station recorded, newest first: the parts before this start that a run in a row goes on from."""
         with _store_unavailable_is_recording_failed():
             store = self.recorder.store
             # the station's newest, its folder's kept here: the folder as a text filter in the query is no index's
