@@ -12,7 +12,7 @@ camera wrote it; when it is in neither place, the panel says that plainly, with 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
@@ -649,8 +649,8 @@ class HistoryPanel(QWidget):
         teach = (" So that the model passes such parts itself: Open part, then Model > This part is good."
                  if decision.verdict == "OK" and part.record.verdict in ("NG", "REVIEW")
                  and not decision.note.startswith(TAUGHT_NOTE) else "")
-        self._recorded_said = (f"Recorded: {Path(part.record.image_path).name} (the machine's verdict "
-                               f"{part.record.verdict}) decided {decision.said()}.{teach} ")
+        self._recorded_said = (f"Recorded: {Path(part.record.image_path).name} "
+                               f"{replace(part, decision=decision).decided_said()}.{teach} ")
         self.said.emit(self._recorded_said.strip())
         if self._deciding_row is not None:
             self._place = (part.id, self._deciding_row, part.id == self._opened_id)

@@ -114,6 +114,12 @@ class StoredInspection:
     #: a person's newest verdict on it after looking, None while nobody decided
     decision: Optional["Decision"] = None
 
+    def decided_said(self) -> str:
+        """``(the machine's verdict NG) decided OK by A. Meyer 2026-12-02 08:01 (a scratch)``: its decision as
+        History, the log command and a line's console say it after the part's name."""
+        assert self.decision is not None
+        return f"(the machine's verdict {self.record.verdict}) decided {self.decision.said()}"
+
     @property
     def final_verdict(self) -> str:
         """The verdict the part goes by: a person's where one decided, else the machine's."""

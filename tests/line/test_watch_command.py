@@ -20,7 +20,7 @@ from patchcore_gui.core import save_model
 from patchcore_gui.line.folder_lock import only_line_on
 from patchcore_gui.line.disk_space import FULL_WITHIN_S
 from patchcore_gui.line.watch_command import NEW_SHIFT_SIGNAL, line_settings, read_console
-from patchcore_gui.record import open_store
+from patchcore_gui.record import RecordFilter, open_store
 
 from .conftest import drop
 
@@ -103,6 +103,9 @@ def test_watch_starts_a_new_shift_on_sigusr1_and_the_audit_trail_says_it_was_ask
         ended = wait_for_lines(process, 1)[0]
         drop(synthetic_set.test_good[0], folder, "second.png")
         wait_for_lines(process, 1)
+        with open_store(store, "quality-office") as office:  # a person passes the first part, at another PC
+            [first] = office.inspections(RecordFilter(part="first.png"))
+            office.decide(first.id, "OK", "A. Meyer", "dust")
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=180)
     finally:
@@ -122,7 +125,8 @@ def test_watch_starts_a_new_shift_on_sigusr1_and_the_audit_trail_says_it_was_ask
         "NG parts in a row", "an OK part after NG parts in a row"]
     # the plant's program was told all of it but the OK part, in order, and the line's end
     assert event_writer.names() == ["line-started", "ng-parts-in-a-row", "ng", "shift-started",
-                                    "an-ok-part-after-ng-parts-in-a-row", "line-stopped"]
+                                    "an-ok-part-after-ng-parts-in-a-row", "decided-ok", "line-stopped"]
+    assert f"{folder / 'first.png'} (the machine's verdict NG) decided OK by A. Meyer " in err and "(dust)" in err
 
 
 def test_the_disk_warning_is_given_in_minutes_an_hour_unless_told(model_file, tmp_path):
