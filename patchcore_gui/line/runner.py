@@ -25,7 +25,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Deque, Iterator, List, Optional, Protocol, Sequence, Tuple, TypeVar, Union
+from typing import Callable, Deque, Iterator, List, Optional, Protocol, Sequence, Set, Tuple, TypeVar, Union
 
 import numpy as np
 import torch
@@ -57,6 +57,9 @@ T = TypeVar("T")
 
 #: Seconds between looks at the record for people's decisions on the line's parts (for the signal command, the window).
 DECISIONS_EVERY_S = 2.0
+#: Decisions looked at again below the newest seen: on a plant's PostgreSQL record two PCs deciding at once may
+#: commit the later id first, and a look between the two commits would never see the earlier one.
+DECISIONS_OVERLAP = 50
 #: the recorded parts a line looks back at as it starts, for a run of NG parts in a row it goes on with
 RUN_LOOKED_BACK = 1000
 
@@ -357,6 +360,7 @@ class InspectionLine:
         # was last looked at for newer ones
         self._decisions_after: Optional[int] = None
         self._decisions_looked_at = 0.0
+        self._decisions_seen: Set[int] = set()  # of the last DECISIONS_OVERLAP ids, those told or there at the start
         self._on_decided: Callable[[StoredInspection], None] = lambda part: None
         self._new_shift_asked = threading.Event()
         self._last_part_time: Optional[datetime] = None  # the last concluded part's (_in_arrival_order)
@@ -724,15 +728,24 @@ class InspectionLine:
             return
         self._decisions_looked_at = now
         try:
-            if self._decisions_after is None:
-                self._decisions_after = self.recorder.newest_decision_id()  # type: ignore[attr-defined]
+            if self._decisions_after is None:  # the start: what is there now is not told, nor seen late
+                newest = self.recorder.newest_decision_id()  # type: ignore[attr-defined]
+                _, there = follow(max(0, newest - DECISIONS_OVERLAP), self.folder)
+                self._decisions_after = newest
+                self._decisions_seen = {part.decision.id for part in there if part.decision is not None}
                 return
-            self._decisions_after, decided = follow(self._decisions_after, self.folder)
+            newest, decided = follow(max(0, self._decisions_after - DECISIONS_OVERLAP), self.folder)
         except PatchCoreError:
             return  # the record away: said where parts are recorded; looked at again next time
+        decided = [part for part in decided
+                   if part.decision is not None and part.decision.id not in self._decisions_seen]
+        self._decisions_after = max(self._decisions_after, newest)
+        self._decisions_seen = {number for number in self._decisions_seen
+                                if number > self._decisions_after - DECISIONS_OVERLAP}
         for part in decided:
             decision = part.decision
             assert decision is not None
+            self._decisions_seen.add(decision.id)
             if self.signals is not None:
                 sorted_to = Path(part.record.sorted_path) if part.record.sorted_path else None
                 self.signals.decided(decision.verdict, Path(part.record.image_path), decision.time, decision.person,

@@ -116,7 +116,7 @@ class StoredInspection:
 
     def decided_said(self) -> str:
         """``(the machine's verdict NG) decided OK by A. Meyer 2026-12-02 08:01 (a scratch)``: its decision as
-        History, the log command and a line's console say it after the part's name."""
+        History and a line's console say it after the part's name."""
         assert self.decision is not None
         return f"(the machine's verdict {self.record.verdict}) decided {self.decision.said()}"
 

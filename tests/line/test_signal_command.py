@@ -298,6 +298,8 @@ def test_a_line_tells_a_persons_decision_on_its_part_made_anywhere_in_its_record
     from patchcore_gui.core.model_file import save_model
     from patchcore_gui.line.recording import StoreRecorder
     from patchcore_gui.record import InspectionRecord, RecordFilter, open_store
+    from patchcore_gui.record.records import to_time_us
+    from patchcore_gui.record.schema import decisions
 
     target = str(tmp_path / "line.sqlite")
     model_path = save_model(inspector.model, tmp_path / "m.patchcore")
@@ -320,15 +322,32 @@ def test_a_line_tells_a_persons_decision_on_its_part_made_anywhere_in_its_record
         office.decide(recorded.id, "OK", "B. Kaya", "a speck of dust")
         other = office.add(InspectionRecord(time=AT, image_path=str(folder / "x.png"), file_size=1, sha256="1" * 64,
                                             model_sha256="m", model_name="m", threshold=1.0, score=1.5, verdict="NG",
-                                         error=None, inspection_ms=None))
+                                            error=None, inspection_ms=None))
         office.decide(other, "OK", "B. Kaya")
     wait_until(lambda: "decided-ok" in event_writer.names())
     drop(synthetic_set.test_defective[1], folder, "p1.png")
     running.wait_for(2)
+    # two PCs deciding at once on a plant's record: the later id committed first, the earlier one after a look
+    with open_store(target, "quality-office") as office:
+        parts = {Path(p.record.image_path).name: p.id for p in office.inspections(RecordFilter(station="line3"))}
+        newest = office.newest_decision_id()
+
+        def decided_at(number, part, verdict, person):
+            with office.engine.begin() as connection:
+                connection.execute(decisions.insert().values(
+                    id=number, time_us=to_time_us(datetime.now(timezone.utc)), station="quality-office",
+                    inspection_id=parts[part], verdict=verdict, person=person, note=""))
+
+        decided_at(newest + 5, "p1.png", "NG", "C. First")
+        wait_until(lambda: "decided-ng" in event_writer.names())
+        decided_at(newest + 2, "p0.png", "NG", "D. Late")
+    wait_until(lambda: event_writer.names().count("decided-ng") == 2)
     running.stop()
     recorder.close()
     events = event_writer.events()
-    assert [arguments[0] for arguments, _ in events] == ["line-started", "ng", "decided-ok", "ng", "line-stopped"]
+    assert [arguments[0] for arguments, _ in events] == ["line-started", "ng", "decided-ok", "ng", "decided-ng",
+                                                         "decided-ng", "line-stopped"]
     decided = events[2][1]
     assert events[2][0][1] == str(folder / "p0.png") and decided["PATCHCORE_PERSON"] == "B. Kaya"
     assert decided["PATCHCORE_MACHINE_VERDICT"] == "NG" and decided["PATCHCORE_NOTE"] == "a speck of dust"
+    assert [particulars["PATCHCORE_PERSON"] for _, particulars in events[4:6]] == ["C. First", "D. Late"]
