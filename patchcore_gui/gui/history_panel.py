@@ -12,7 +12,7 @@ camera wrote it; when it is in neither place, the panel says that plainly, with 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
@@ -650,7 +650,7 @@ class HistoryPanel(QWidget):
                  if decision.verdict == "OK" and part.record.verdict in ("NG", "REVIEW")
                  and not decision.note.startswith(TAUGHT_NOTE) else "")
         self._recorded_said = (f"Recorded: {Path(part.record.image_path).name} "
-                               f"{replace(part, decision=decision).decided_said()}.{teach} ")
+                               f"{decision.said_against(part.record.verdict)}.{teach} ")
         self.said.emit(self._recorded_said.strip())
         if self._deciding_row is not None:
             self._place = (part.id, self._deciding_row, part.id == self._opened_id)

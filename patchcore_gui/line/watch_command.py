@@ -255,7 +255,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
         say(CONSOLE_HELP, sys.stderr)
     try:
         final = line.run(on_result, lambda text: say(text, sys.stderr), on_shift=on_shift,
-                         on_decided=lambda part: say(f"{part.record.image_path} {part.decided_said()}", sys.stderr))
+                         on_decided=lambda part: say(f"{part.record.image_path} "
+                                                     f"{part.decision.said_against(part.record.verdict)}", sys.stderr))
     finally:
         done.set()
         follower.stop()

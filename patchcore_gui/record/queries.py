@@ -114,12 +114,6 @@ class StoredInspection:
     #: a person's newest verdict on it after looking, None while nobody decided
     decision: Optional["Decision"] = None
 
-    def decided_said(self) -> str:
-        """``(the machine's verdict NG) decided OK by A. Meyer 2026-12-02 08:01 (a scratch)``: its decision as
-        History and a line's console say it after the part's name."""
-        assert self.decision is not None
-        return f"(the machine's verdict {self.record.verdict}) decided {self.decision.said()}"
-
     @property
     def final_verdict(self) -> str:
         """The verdict the part goes by: a person's where one decided, else the machine's."""
@@ -142,6 +136,11 @@ class Decision:
         """``NG by A. Meyer 2026-12-02 08:01 (a scratch)``, in this PC's time."""
         note = f" ({self.note})" if self.note else ""
         return f"{self.verdict} by {self.person} {self.time.astimezone():%Y-%m-%d %H:%M}{note}"
+
+    def said_against(self, machine_verdict: str) -> str:
+        """``(the machine's verdict NG) decided OK by A. Meyer 2026-12-02 08:01 (a scratch)``: as History and a
+        line's console say it after the part's name."""
+        return f"(the machine's verdict {machine_verdict}) decided {self.said()}"
 
 
 @dataclass(frozen=True)
