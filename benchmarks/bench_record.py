@@ -14,8 +14,9 @@ Usage::
    station's last 8 hours, as a line restarted within a shift counts them; its newest 1,000 parts, as a line
    starting looks back for a run of NG parts; and the whole command
    ``patchcore log STORE --summary --by hour`` with Python's start-up.
-4. Finding one part among them by its file name (``--part``, text anywhere in the path: no index
-   serves it, every row is read), in the store and as the whole command.
+4. Finding one part among them by its file name (``--part``, text anywhere in the path), in the store and as
+   the whole command; the newest 2,000 parts and the count for one part's name, a text in 10,000 paths, one in
+   every path, and the start of a sha256 (schema version 6's indexes); and the step to version 6 on this store.
 
 5. People's decisions: the newest 2,000 parts as the History view lists them, with each part's newest decision
    joined (and without the join, as a store too old to hold decisions is read); then 1% of the parts decided
@@ -40,7 +41,7 @@ import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 import sqlalchemy as sa
@@ -51,7 +52,7 @@ sys.path.insert(0, str(ROOT))
 from patchcore_gui.line.shifts import ShiftPlan  # noqa: E402
 from patchcore_gui.record import InspectionRecord, RecordFilter, open_store  # noqa: E402
 from patchcore_gui.record import queries  # noqa: E402
-from patchcore_gui.record.schema import decisions, inspections  # noqa: E402
+from patchcore_gui.record.schema import PATH_SEARCH, decisions, inspections  # noqa: E402
 from patchcore_gui.record.store import InspectionStore, to_time_us  # noqa: E402
 
 START = datetime(2026, 3, 1, 6, 0, tzinfo=timezone.utc)
@@ -161,11 +162,34 @@ def time_summaries(store: InspectionStore, target: str, repeats: int = 3) -> Dic
         seconds.append(time.perf_counter() - started)
     assert len(found) == 1, found
     results["part s"] = statistics.median(seconds)
+    # one part; 10,000 parts; every part; a sha256's start
+    results["part texts"] = (wanted, "part_0050", "PNG", found[0].record.sha256[:10])
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "patchcore_gui.program", "log", target, "--part", wanted],
                    check=True, capture_output=True, env=env)
     results["part command s"] = time.perf_counter() - started
     return results
+
+
+def time_part_search(store: InspectionStore, texts: Tuple[str, ...], repeats: int = 3) -> Dict[str, float]:
+    """As the History view lists them: the newest 2,000 of the parts whose path holds each text, and their count."""
+    results = {}
+    for text in texts:
+        results[f"list {text}"] = _median_s(lambda: store.inspections(RecordFilter(part=text), limit=2000,
+                                                                       newest_first=True), repeats)
+        results[f"count {text}"] = _median_s(lambda: store.count(RecordFilter(part=text)), repeats)
+    return results
+
+
+def undo_version_6(store: InspectionStore) -> None:
+    """The store as schema version 5 left it, to time the step to 6 on its parts (its indexes, made over them)."""
+    with store.engine.begin() as connection:
+        for statement in ("DROP INDEX inspections_sha256_start", "DROP INDEX IF EXISTS inspections_path_trigrams",
+                          f"DROP TABLE IF EXISTS {PATH_SEARCH}", "UPDATE schema_version SET version = 5"):
+            connection.exec_driver_sql(statement)
+        if store.engine.dialect.name == "sqlite":  # (dropped with their table on SQLite: named here to be sure)
+            for trigger in ("add", "remove", "move"):
+                connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {PATH_SEARCH}_{trigger}")
 
 
 def _median_s(action, repeats: int = 3) -> float:
@@ -244,6 +268,11 @@ def bench(name: str, target: str, path: Optional[Path], args: argparse.Namespace
         print(f"wrote {args.parts:,} parts in batches in {seconds:.0f} s")
         timed = time_summaries(store, summary_target)
         decided = time_decisions(store)
+        searched = time_part_search(store, timed["part texts"])
+        undo_version_6(store)
+        store.absent_columns |= {PATH_SEARCH}
+        searched_before = time_part_search(store, timed["part texts"])
+    upgraded = _median_s(lambda: open_store(summary_target, "bench").close(), repeats=1)
     print(f"summary over {timed['parts']:,} parts: total {timed['summary total s']:.2f} s, per hour "
           f"{timed['summary hour s']:.2f} s, per day {timed['summary day s']:.2f} s, per shift "
           f"{timed['summary shift s']:.2f} s (median of 3); "
@@ -252,8 +281,13 @@ def bench(name: str, target: str, path: Optional[Path], args: argparse.Namespace
     print(f"a line's start looking back at its station's newest 1,000 parts for a run of NG parts: "
           f"{1000 * timed['look back s']:.0f} ms (with its folder in the query, not used: "
           f"{1000 * timed['look back by path s']:.0f} ms)")
-    print(f"one part found by its file name: {timed['part s']:.2f} s (median of 3); "
+    print(f"one part found by its file name: {timed['part s']:.3f} s (median of 3); "
           f"`patchcore log --part` command {timed['part command s']:.2f} s")
+    for text in timed["part texts"]:
+        print(f"  the parts whose path holds {text!r}: newest 2,000 listed {1000 * searched[f'list {text}']:.1f} ms "
+              f"({1000 * searched_before[f'list {text}']:.1f} ms without version 6's indexes), counted "
+              f"{1000 * searched[f'count {text}']:.1f} ms ({1000 * searched_before[f'count {text}']:.1f} ms)")
+    print(f"  the store upgraded from schema version 5 to 6 (the part search's indexes made): {upgraded:.1f} s")
     print(f"the newest 2,000 parts listed with their decisions: {1000 * decided['list s']:.0f} ms (without the "
           f"join {1000 * decided['list without the join s']:.0f} ms); {decided['decided']:,.0f} parts decided "
           f"(one decision recorded: median {decided['decide median ms']:.2f} ms); then listed "

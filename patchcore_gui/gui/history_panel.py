@@ -354,7 +354,7 @@ class HistoryPanel(QWidget):
         self.part_edit.setClearButtonEnabled(True)
         self.part_edit.setMinimumWidth(self.part_edit.fontMetrics().horizontalAdvance(hint) + 40)
         self.part_edit.setToolTip("Only parts whose image path holds this text (any case), or whose sha256 starts "
-                                  "with it")
+                                  "with it (8 digits or more)")
         self._part_typed = QTimer(self, singleShot=True, interval=PART_TYPING_PAUSE_MS)
         self._part_typed.timeout.connect(self.refresh)
         self.part_edit.textChanged.connect(self._part_typed.start)

@@ -98,7 +98,7 @@ def add_log_command(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     p.add_argument("--station", help="only this station (line PC)")
     p.add_argument("--part", metavar="TEXT", help="only parts whose image path holds TEXT, any case (e.g. the serial "
                                                   "number the camera names the file after), or whose sha256 starts "
-                                                  "with it")
+                                                  "with it (8 digits or more)")
     p.add_argument("--csv", metavar="FILE",
                    help="write the parts (or the summary, or the changes) as CSV instead of printing them")
     add_excel_option(p)

@@ -202,6 +202,62 @@ def _version_5(connection: sa.Connection) -> None:
     fifth.create_all(connection, tables=[_decisions_v5(fifth)])
 
 
+#: the SQLite index of the image paths' trigrams (FTS5), by which a part is found by any text in its path
+PATH_SEARCH = "inspections_path_search"
+path_search = sa.table(PATH_SEARCH, sa.column("rowid", sa.Integer), sa.column("image_path", sa.Text))
+#: a part is found by the start of its image's sha256 from this many hexadecimal digits on (32 bits: a shorter start
+#: matches parts by chance, 15 of a million for 4 digits, and a serial number of digits is a hexadecimal start)
+SHA256_START = 8
+
+
+def sha256_start(sha256: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
+    """``substr(sha256, 1, 8)`` with the numbers written out, as the index has it (see :func:`quarter_of`)."""
+    return sa.func.substr(sha256, sa.literal_column("1"), sa.literal_column(str(SHA256_START)))
+
+
+#: FTS5's tokenizer into trigrams (SQLite 3.34 on)
+_TOKENIZER = "trigram"
+_PATH_SEARCH_TRIGGERS = (
+    f"CREATE TRIGGER {PATH_SEARCH}_add AFTER INSERT ON inspections BEGIN "
+    f"INSERT INTO {PATH_SEARCH}(rowid, image_path) VALUES (new.id, new.image_path); END",
+    f"CREATE TRIGGER {PATH_SEARCH}_remove AFTER DELETE ON inspections BEGIN "
+    f"INSERT INTO {PATH_SEARCH}({PATH_SEARCH}, rowid, image_path) VALUES ('delete', old.id, old.image_path); END",
+    f"CREATE TRIGGER {PATH_SEARCH}_move AFTER UPDATE OF image_path ON inspections BEGIN "
+    f"INSERT INTO {PATH_SEARCH}({PATH_SEARCH}, rowid, image_path) VALUES ('delete', old.id, old.image_path); "
+    f"INSERT INTO {PATH_SEARCH}(rowid, image_path) VALUES (new.id, new.image_path); END",
+)
+
+
+def _version_6(connection: sa.Connection) -> None:
+    """A part found by text in its path, or by its sha256's start, from an index instead of reading every part
+    (0.35 s a million parts: minutes on a plant's record of years).
+
+    The paths' trigrams: on SQLite an FTS5 table over ``inspections`` (its content read from there, kept by
+    triggers); on PostgreSQL a GIN index of ``pg_trgm``, which the plain ``LIKE`` uses by itself. Either is left
+    out where the database cannot make it (an SQLite before 3.34; a role that may not add the extension): the
+    search then reads every part, as before. A later step that makes ``inspections`` again must make these too.
+    """
+    connection.exec_driver_sql("CREATE INDEX inspections_sha256_start ON inspections "
+                               f"(substr(sha256, 1, {SHA256_START}))")
+    try:
+        with connection.begin_nested():
+            if connection.dialect.name == "postgresql":
+                connection.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+                connection.exec_driver_sql("CREATE INDEX inspections_path_trigrams ON inspections "
+                                           "USING gin (lower(image_path) gin_trgm_ops)")
+                return
+            # which trigrams each path holds, not where (detail none) nor how many (columnsize 0): a third of the
+            # size (46 against 145 MB a million parts), and a part still found in 15 ms, its path checked
+            connection.exec_driver_sql(f"CREATE VIRTUAL TABLE {PATH_SEARCH} USING fts5(image_path, "
+                                       f"content='inspections', content_rowid='id', tokenize='{_TOKENIZER}', "
+                                       "detail='none', columnsize=0)")
+    except sa.exc.DBAPIError:
+        return
+    for trigger in _PATH_SEARCH_TRIGGERS:
+        connection.exec_driver_sql(trigger)
+    connection.exec_driver_sql(f"INSERT INTO {PATH_SEARCH}({PATH_SEARCH}) VALUES ('rebuild')")
+
+
 #: step n takes a store from version n - 1 to version n
 UPGRADES: Dict[int, Callable[[sa.Connection], None]] = {
     1: _version_1,
@@ -209,6 +265,7 @@ UPGRADES: Dict[int, Callable[[sa.Connection], None]] = {
     3: _version_3,
     4: _version_4,
     5: _version_5,
+    6: _version_6,
 }
 SCHEMA_VERSION = max(UPGRADES)
 

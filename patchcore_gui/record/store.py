@@ -37,7 +37,8 @@ from . import queries
 from .errors import StoreError, StoreUnavailable
 from .queries import Decision, ModelChange, RecordFilter, StoredInspection, Summary
 from .records import DECIDED_VERDICTS, InspectionRecord, from_time_us, to_time_us
-from .schema import SCHEMA_VERSION, decisions, inspections, model_changes, refuse_newer, stored_version, upgrade
+from .schema import (PATH_SEARCH, SCHEMA_VERSION, decisions, inspections, model_changes, refuse_newer, stored_version,
+                     upgrade)
 
 #: how long a writer waits for another to finish before the store counts as unavailable
 LOCK_TIMEOUT_S = 10.0
@@ -65,8 +66,9 @@ class InspectionStore:
         #: the store as a person names it: the file, or the URL without its password
         self.name = name
         self._insert = (pg_dialect.insert if engine.dialect.name == "postgresql" else sqlite_dialect.insert)
-        #: columns of today's schema that this store lacks: an older store opened by a reader that may not
-        #: upgrade it (a read-only file, a database role that may only read) reads them as empty
+        #: columns and tables of today's schema that this store lacks: an older store opened by a reader that may
+        #: not upgrade it (a read-only file, a database role that may only read) reads them as empty; and the
+        #: SQLite index to find parts by their path where the database could not make it (schema.PATH_SEARCH)
         self.absent_columns: FrozenSet[str] = frozenset()
 
     @property
@@ -194,7 +196,7 @@ class InspectionStore:
         """The matching records in time order (newest first if asked), at most ``limit`` of them."""
         with self._transaction("read") as connection:
             return list(queries.iter_inspections(connection, self._as_held(where), limit, newest_first,
-                                                 self.absent_columns))
+                                                 self._absent_for(connection, where)))
 
     def newest_of_image(self, image_path: str, station: Optional[str] = None) -> Optional[StoredInspection]:
         """The newest record ``station`` (this store's, unless another is named) made of the image at
@@ -220,18 +222,29 @@ class InspectionStore:
     def iter_inspections(self, where: RecordFilter = RecordFilter()) -> Iterator[StoredInspection]:
         """The matching records in time order, streamed: for exports of any size."""
         with self._transaction("read") as connection:
-            yield from queries.iter_inspections(connection, self._as_held(where), absent=self.absent_columns)
+            yield from queries.iter_inspections(connection, self._as_held(where),
+                                                absent=self._absent_for(connection, where))
 
     def count(self, where: RecordFilter = RecordFilter()) -> int:
         with self._transaction("read") as connection:
-            return queries.count_inspections(connection, self._as_held(where))
+            return queries.count_inspections(connection, self._as_held(where), self._absent_for(connection, where))
 
     def summary(self, where: RecordFilter = RecordFilter(), by: Optional[str] = None,
                 zone: Optional[tzinfo] = None, shifts: Optional[ShiftPlan] = None) -> Summary:
         """Count, OK, NG, errors, yield and median ms per local hour, day or shift (by ``shifts``), or overall
         (see queries.summarize)."""
         with self._transaction("read") as connection:
-            return queries.summarize(connection, self._as_held(where), by, zone, shifts, self.absent_columns)
+            return queries.summarize(connection, self._as_held(where), by, zone, shifts,
+                                     self._absent_for(connection, where))
+
+    def _absent_for(self, connection: sa.Connection, where: RecordFilter) -> FrozenSet[str]:
+        """What the query for ``where`` goes without: what this store lacks, and the trigrams for a part's text
+        found in too many paths (queries.COMMON_PART_TEXT)."""
+        text = where.part_text
+        if (PATH_SEARCH in self.absent_columns or len(text) < 3
+                or not queries.common_part_text(connection, text)):
+            return self.absent_columns
+        return self.absent_columns | {PATH_SEARCH}
 
     def _as_held(self, where: RecordFilter) -> RecordFilter:
         """``where`` as this store can answer it: read as it is, a store too old to hold decisions has none, so
@@ -293,6 +306,13 @@ class InspectionStore:
         A reader (``create`` False) that may not write reads an older store as it is instead: what quality
         reads weeks later may lie on a share it can only read, or in a database its role may only read.
         """
+        found = self._upgrade_schema(create)
+        with self._transaction("open") as connection:
+            if not sa.inspect(connection).has_table(PATH_SEARCH):  # PostgreSQL's is an index (schema.py)
+                self.absent_columns |= {PATH_SEARCH}
+        return found
+
+    def _upgrade_schema(self, create: bool) -> int:
         with self._transaction("open") as connection:  # the usual case, without taking the write lock
             found = stored_version(connection)
         if found == SCHEMA_VERSION:

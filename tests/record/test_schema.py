@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from patchcore_gui.record import RecordFilter, StoreUnavailable, open_store
 from patchcore_gui.record import store as store_module
-from patchcore_gui.record.schema import SCHEMA_VERSION, UPGRADES, metadata, schema_version, upgrade
+from patchcore_gui.record.schema import PATH_SEARCH, SCHEMA_VERSION, UPGRADES, metadata, schema_version, upgrade
 
 STORE_V1 = Path(__file__).with_name("data") / "store_v1.sqlite"
 
@@ -65,6 +65,9 @@ def test_a_first_version_sqlite_store_is_upgraded_in_place_with_every_record(tmp
         # version 5: people's decisions
         store.decide(noted.id, "OK", "A. Meyer")
         assert store.inspections(RecordFilter(part="line3_000002"))[0].final_verdict == "OK"
+        # version 6: the parts recorded before it are found through its indexes
+        assert [r.record.image_path for r in store.inspections(RecordFilter(part=f"{2:064x}"))] == [
+            "/camera/line3_000002.png"]
     _assert_matches_current_tables(sa.create_engine(f"sqlite:///{path}"))
 
 
@@ -100,7 +103,8 @@ def test_a_first_version_postgresql_store_is_upgraded_in_place(postgres_server):
 
 
 def _assert_reads_the_first_version_as_it_is(store) -> None:
-    assert store.absent_columns == {"review_from", "sorted_path", "decisions"}  # the last a table
+    # the last two tables (the trigrams are an index on PostgreSQL, and found absent there)
+    assert store.absent_columns == {"review_from", "sorted_path", "decisions", PATH_SEARCH}
     records = store.inspections()
     assert [r.record.verdict for r in records] == ["OK"] * 4 + ["NG", "NG", "ERROR"]
     assert all(r.record.review_from is None and r.record.sorted_path is None for r in records)
@@ -110,6 +114,8 @@ def _assert_reads_the_first_version_as_it_is(store) -> None:
     assert store.inspections(RecordFilter(decided="OK")) == [] and store.count(RecordFilter(decided="NG")) == 0
     assert store.summary(RecordFilter(decided="OK")).total.count == 0
     assert [c.kind for c in store.model_changes()] == ["model opened", "threshold moved"]
+    assert [r.record.image_path for r in store.inspections(RecordFilter(part="LINE3_000002"))] == [
+        "/camera/line3_000002.png"]
     total = store.summary().total
     assert (total.count, total.ok, total.ng, total.errors) == (7, 4, 2, 1)
 
@@ -186,8 +192,11 @@ def _assert_matches_current_tables(engine: sa.Engine) -> None:
     inspector = sa.inspect(engine)
     for table in metadata.sorted_tables:
         assert [c["name"] for c in inspector.get_columns(table.name)] == [c.name for c in table.columns]
-    indexes = ("SELECT name FROM sqlite_master WHERE type = 'index'" if engine.dialect.name == "sqlite"
+    indexes = ("SELECT name FROM sqlite_master WHERE type IN ('index', 'table')" if engine.dialect.name == "sqlite"
                else "SELECT indexname FROM pg_indexes WHERE tablename = 'inspections'")
     with engine.connect() as connection:  # (reflection skips indexes on expressions)
-        assert "inspections_quarter" in set(connection.exec_driver_sql(indexes).scalars())
+        made = set(connection.exec_driver_sql(indexes).scalars())
+    # the summary's; the part search's: the sha256's start, the paths' trigrams (tests/record/test_part_search.py)
+    trigrams = PATH_SEARCH if engine.dialect.name == "sqlite" else "inspections_path_trigrams"
+    assert {"inspections_quarter", "inspections_sha256_start", trigrams} <= made, made
     engine.dispose()
