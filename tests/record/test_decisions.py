@@ -4,7 +4,7 @@ filtered on, and counted in the summary (SQLite and PostgreSQL alike)."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 
